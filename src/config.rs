@@ -1,0 +1,286 @@
+//! Configuration from the worker's vars and secrets (DESIGN §3, §5).
+//!
+//! [`Config::from_vars`] takes a lookup over names so the shell can pass the worker's
+//! environment and tests a map. Unset or empty values take DESIGN's defaults; every
+//! problem is reported at once, each naming its variable — never a secret's value, since
+//! the message goes to logs and to the fail-closed 500 body.
+//!
+//! ```
+//! use edge_session::config::Config;
+//! let vars = [("SESSION_KEYS", "k1:0123456789abcdef0123456789abcdef"),
+//!             ("ORIGIN_SECRET", "o1:fedcba9876543210fedcba9876543210"),
+//!             ("GRACE_SECS", "10")];
+//! let config = Config::from_vars(|name| {
+//!     vars.iter().find(|(n, _)| *n == name).map(|(_, v)| v.to_string())
+//! }).unwrap();
+//! assert_eq!(config.policy.grace.as_secs(), 10);
+//! assert_eq!(config.policy.rotate_after.as_secs(), 900);
+//! ```
+
+use std::fmt;
+use std::time::Duration;
+
+use crate::keys::KeyRing;
+
+/// Longest accepted grace window: grace is exactly the time in which a thief is
+/// indistinguishable from a racing tab, so it is capped (DESIGN §3, scenario S9).
+pub const MAX_GRACE_SECS: u64 = 300;
+/// No window beyond ten years; larger values are typos.
+const MAX_WINDOW_SECS: u64 = 10 * 365 * 24 * 3600;
+
+/// What to do when a retired credential is presented outside every window.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum OnReuse {
+    /// Revoke the whole family (RFC 9700 §4.14.2): the default.
+    Revoke,
+    /// Refuse only this request.
+    Reject,
+}
+
+/// The timing rules a family is decided by.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Policy {
+    pub rotate_after: Duration,
+    pub grace: Duration,
+    pub recovery: Duration,
+    /// Zero turns the fast path off (every request asks the family's object).
+    pub access_ttl: Duration,
+    /// Idle limit for families without "remember me".
+    pub idle_timeout: Duration,
+    /// Absolute lifetime of a family without "remember me".
+    pub session_lifetime: Duration,
+    /// Absolute lifetime of a "remember me" family.
+    pub remember_lifetime: Duration,
+    pub on_reuse: OnReuse,
+}
+
+impl Default for Policy {
+    /// DESIGN §3 defaults (Pow, Okta, Supabase, RFC 9700, Auth0; sources listed there).
+    fn default() -> Self {
+        Policy {
+            rotate_after: Duration::from_secs(900),
+            grace: Duration::from_secs(30),
+            recovery: Duration::from_secs(1800),
+            access_ttl: Duration::from_secs(60),
+            idle_timeout: Duration::from_secs(1800),
+            session_lifetime: Duration::from_secs(43_200),
+            remember_lifetime: Duration::from_secs(2_592_000),
+            on_reuse: OnReuse::Revoke,
+        }
+    }
+}
+
+/// Everything the worker needs, validated.
+#[derive(Debug)]
+pub struct Config {
+    pub policy: Policy,
+    /// Signs and verifies the edge's cookies.
+    pub session_keys: KeyRing,
+    /// Signs assertions to the origin; verifies its directives.
+    pub origin_secret: KeyRing,
+    /// Audience of the origin assertion.
+    pub origin_audience: String,
+    /// Where to forward when no `ORIGIN` service binding exists.
+    pub origin_url: Option<url::Url>,
+}
+
+/// One variable's problem. `problem` never contains a secret's value.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Problem {
+    pub variable: &'static str,
+    pub problem: String,
+}
+
+/// Every problem found; the worker fails closed on any.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ConfigError {
+    pub problems: Vec<Problem>,
+}
+
+impl fmt::Display for ConfigError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("invalid edge-session configuration:")?;
+        for p in &self.problems {
+            write!(f, " {}: {};", p.variable, p.problem)?;
+        }
+        Ok(())
+    }
+}
+
+impl std::error::Error for ConfigError {}
+
+impl Config {
+    pub fn from_vars(lookup: impl Fn(&str) -> Option<String>) -> Result<Config, ConfigError> {
+        let mut reader = Reader { lookup, problems: Vec::new() };
+        let defaults = Policy::default();
+        let policy = Policy {
+            rotate_after: reader.secs("ROTATE_AFTER_SECS", defaults.rotate_after, 1),
+            grace: reader.secs("GRACE_SECS", defaults.grace, 1),
+            recovery: reader.secs("RECOVERY_SECS", defaults.recovery, 1),
+            access_ttl: reader.secs("ACCESS_TTL_SECS", defaults.access_ttl, 0),
+            idle_timeout: reader.secs("IDLE_TIMEOUT_SECS", defaults.idle_timeout, 1),
+            session_lifetime: reader.secs("SESSION_LIFETIME_SECS", defaults.session_lifetime, 1),
+            remember_lifetime: reader.secs("REMEMBER_LIFETIME_SECS", defaults.remember_lifetime, 1),
+            on_reuse: reader.on_reuse(),
+        };
+        reader.check_windows(&policy);
+        let session_keys = reader.keys("SESSION_KEYS");
+        let origin_secret = reader.keys("ORIGIN_SECRET");
+        let origin_audience = reader.audience();
+        let origin_url = reader.origin_url();
+        match (session_keys, origin_secret) {
+            (Some(session_keys), Some(origin_secret)) if reader.problems.is_empty() => Ok(Config {
+                policy,
+                session_keys,
+                origin_secret,
+                origin_audience,
+                origin_url,
+            }),
+            _ => Err(ConfigError { problems: reader.problems }),
+        }
+    }
+}
+
+struct Reader<F> {
+    lookup: F,
+    problems: Vec<Problem>,
+}
+
+impl<F: Fn(&str) -> Option<String>> Reader<F> {
+    /// The trimmed value, `None` when unset or blank.
+    fn get(&self, variable: &str) -> Option<String> {
+        let value = (self.lookup)(variable)?;
+        let value = value.trim();
+        (!value.is_empty()).then(|| value.to_owned())
+    }
+
+    fn fail(&mut self, variable: &'static str, problem: impl Into<String>) {
+        self.problems.push(Problem { variable, problem: problem.into() });
+    }
+
+    fn secs(&mut self, variable: &'static str, default: Duration, min: u64) -> Duration {
+        let Some(text) = self.get(variable) else { return default };
+        match text.parse::<u64>() {
+            Ok(n) if (min..=MAX_WINDOW_SECS).contains(&n) => Duration::from_secs(n),
+            _ => {
+                self.fail(variable, format!("must be whole seconds from {min} to {MAX_WINDOW_SECS}"));
+                default
+            }
+        }
+    }
+
+    fn on_reuse(&mut self) -> OnReuse {
+        match self.get("ON_REUSE").as_deref() {
+            None | Some("revoke") => OnReuse::Revoke,
+            Some("reject") => OnReuse::Reject,
+            Some(_) => {
+                self.fail("ON_REUSE", "must be `revoke` or `reject`");
+                OnReuse::Revoke
+            }
+        }
+    }
+
+    fn check_windows(&mut self, p: &Policy) {
+        if p.grace.as_secs() > MAX_GRACE_SECS {
+            self.fail("GRACE_SECS", format!("must be at most {MAX_GRACE_SECS}"));
+        }
+        // So a credential two generations old is always older than any grace window.
+        if p.grace >= p.rotate_after {
+            self.fail("GRACE_SECS", "must be less than ROTATE_AFTER_SECS");
+        }
+        if p.grace > p.recovery {
+            self.fail("GRACE_SECS", "must not exceed RECOVERY_SECS");
+        }
+    }
+
+    fn keys(&mut self, variable: &'static str) -> Option<KeyRing> {
+        let Some(text) = self.get(variable) else {
+            self.fail(variable, "is not set (a secret: `wrangler secret put`, or .dev.vars locally)");
+            return None;
+        };
+        KeyRing::parse(&text).map_err(|e| self.fail(variable, e.to_string())).ok()
+    }
+
+    fn audience(&mut self) -> String {
+        let audience = self.get("ORIGIN_AUDIENCE").unwrap_or_else(|| "origin".to_owned());
+        if audience.len() > 256 {
+            self.fail("ORIGIN_AUDIENCE", "must be at most 256 characters");
+        }
+        audience
+    }
+
+    fn origin_url(&mut self) -> Option<url::Url> {
+        let text = self.get("ORIGIN_URL")?;
+        match url::Url::parse(&text) {
+            Ok(u) if matches!(u.scheme(), "http" | "https") && u.host().is_some() => Some(u),
+            _ => {
+                self.fail("ORIGIN_URL", "must be an absolute http:// or https:// URL");
+                None
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::HashMap;
+
+    const KEYS: &str = "k1:0123456789abcdef0123456789abcdef";
+
+    fn config(extra: &[(&str, &str)]) -> Result<Config, ConfigError> {
+        let mut vars: HashMap<&str, &str> = [("SESSION_KEYS", KEYS), ("ORIGIN_SECRET", KEYS)].into();
+        vars.extend(extra.iter().copied());
+        Config::from_vars(|n| vars.get(n).map(|v| v.to_string()))
+    }
+
+    fn variables(err: ConfigError) -> Vec<&'static str> {
+        err.problems.into_iter().map(|p| p.variable).collect()
+    }
+
+    #[test]
+    fn defaults_are_designs() {
+        let c = config(&[]).unwrap();
+        assert_eq!(c.policy, Policy::default());
+        assert_eq!(c.origin_audience, "origin");
+        assert!(c.origin_url.is_none());
+    }
+
+    #[test]
+    fn blank_means_default() {
+        assert_eq!(config(&[("GRACE_SECS", "  "), ("ORIGIN_URL", "")]).unwrap().policy, Policy::default());
+    }
+
+    #[test]
+    fn access_ttl_zero_turns_off_the_fast_path_but_other_windows_must_be_positive() {
+        assert_eq!(config(&[("ACCESS_TTL_SECS", "0")]).unwrap().policy.access_ttl, Duration::ZERO);
+        assert_eq!(variables(config(&[("RECOVERY_SECS", "0")]).unwrap_err()), ["RECOVERY_SECS"]);
+    }
+
+    #[test]
+    fn window_relations_are_enforced() {
+        assert_eq!(variables(config(&[("GRACE_SECS", "301"), ("ROTATE_AFTER_SECS", "900")]).unwrap_err()), ["GRACE_SECS"]);
+        assert_eq!(variables(config(&[("GRACE_SECS", "60"), ("ROTATE_AFTER_SECS", "60")]).unwrap_err()), ["GRACE_SECS"]);
+        assert_eq!(variables(config(&[("GRACE_SECS", "60"), ("RECOVERY_SECS", "59")]).unwrap_err()), ["GRACE_SECS"]);
+    }
+
+    #[test]
+    fn every_problem_is_reported_by_name() {
+        let err = config(&[("ON_REUSE", "ignore"), ("ORIGIN_URL", "ftp://x"), ("IDLE_TIMEOUT_SECS", "-1")]).unwrap_err();
+        assert_eq!(variables(err), ["IDLE_TIMEOUT_SECS", "ON_REUSE", "ORIGIN_URL"]);
+    }
+
+    #[test]
+    fn missing_or_bad_secrets_are_named_but_never_printed() {
+        let vars: HashMap<&str, &str> = [("ORIGIN_SECRET", "o1 SUPERSECRET-SUPERSECRET-SUPERSECRET")].into();
+        let err = Config::from_vars(|n| vars.get(n).map(|v| v.to_string())).unwrap_err();
+        assert_eq!(variables(err.clone()), ["SESSION_KEYS", "ORIGIN_SECRET"]);
+        assert!(!err.to_string().contains("SUPERSECRET"), "{err}");
+    }
+
+    #[test]
+    fn origin_url_keeps_its_path() {
+        let c = config(&[("ORIGIN_URL", "http://127.0.0.1:8788/app")]).unwrap();
+        assert_eq!(c.origin_url.unwrap().path(), "/app");
+    }
+}

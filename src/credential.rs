@@ -1,0 +1,384 @@
+//! The two session cookies (DESIGN §2) and their wire formats.
+//!
+//! * `__Host-es-access` = `a1.<kid>.<payload>.<mac>`: a short-lived identity the edge
+//!   checks by MAC and expiry alone (the fast path). `payload` is base64url JSON
+//!   `{"sub","sid","exp","ctx"?}` with `exp` in Unix milliseconds.
+//! * `__Host-es-refresh` = `r1.<kid>.<family>.<generation>.<secret>.<mac>`: the rotating
+//!   credential of a family, only meaningful to that family's Durable Object.
+//!
+//! `mac` is HMAC-SHA256 over `<cookie name>=<value up to the last dot>`, base64url: the
+//! name is covered so one cookie cannot be replayed as the other (as cookie-rs does), and
+//! the version prefix binds the format. The MAC makes the data tamper-proof, **not
+//! secret**: anyone holding the cookie can read `sub` and `ctx`. A refresh credential's
+//! MAC only filters garbage before a Durable Object is woken; its authority is the
+//! 256-bit secret the object compares. Every decode is bounded in size and returns a typed
+//! error, never a panic.
+//!
+//! ```
+//! use edge_session::credential::{FamilyId, RefreshCredential, RefreshSecret};
+//! use edge_session::keys::KeyRing;
+//! let keys = KeyRing::parse("k1:0123456789abcdef0123456789abcdef").unwrap();
+//! let cred = RefreshCredential {
+//!     family: FamilyId::from_bytes([7; 16]),
+//!     generation: 3,
+//!     secret: RefreshSecret::from_bytes([9; 32]),
+//! };
+//! let value = cred.encode(&keys);
+//! assert_eq!(RefreshCredential::decode(&value, &keys).unwrap(), cred);
+//! ```
+
+use std::fmt;
+
+use base64::engine::general_purpose::URL_SAFE_NO_PAD as B64;
+use base64::Engine;
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+use subtle::ConstantTimeEq;
+
+use crate::keys::{Key, KeyRing};
+use crate::time::Timestamp;
+
+pub const ACCESS_COOKIE: &str = "__Host-es-access";
+pub const REFRESH_COOKIE: &str = "__Host-es-refresh";
+
+/// Longest access cookie value accepted; browsers cap a cookie near 4096 bytes.
+pub const MAX_ACCESS_LEN: usize = 3800;
+/// Longest refresh cookie value accepted (the real ones are about 140 bytes).
+pub const MAX_REFRESH_LEN: usize = 200;
+/// Longest `sub` accepted from a login directive and carried in cookies.
+pub const MAX_SUB_LEN: usize = 256;
+/// Largest serialized `ctx` object (DESIGN §4: ≤ 1 KiB).
+pub const MAX_CTX_LEN: usize = 1024;
+
+const ACCESS_VERSION: &str = "a1";
+const REFRESH_VERSION: &str = "r1";
+
+/// Why a cookie value was not accepted. The edge treats all of them as "absent".
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CredentialError {
+    /// Longer than the format allows; not even parsed.
+    TooLarge,
+    /// Not the shape of this format (wrong version, field count, encoding).
+    Malformed,
+    /// Signed with a key id the ring does not hold (retired, or forged).
+    UnknownKey,
+    /// The MAC does not match: tampered, forged, or the other cookie's value.
+    BadMac,
+    /// A genuine access credential past its expiry.
+    Expired,
+}
+
+impl fmt::Display for CredentialError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Self::TooLarge => "credential too large",
+            Self::Malformed => "credential malformed",
+            Self::UnknownKey => "credential signed with an unknown key id",
+            Self::BadMac => "credential MAC mismatch",
+            Self::Expired => "credential expired",
+        })
+    }
+}
+
+impl std::error::Error for CredentialError {}
+
+/// A session family id: 128 random bits, base64url in cookies and headers.
+#[derive(Clone, Copy, PartialEq, Eq, Hash)]
+pub struct FamilyId([u8; 16]);
+
+impl FamilyId {
+    pub const fn from_bytes(bytes: [u8; 16]) -> Self {
+        FamilyId(bytes)
+    }
+
+    pub fn as_bytes(&self) -> &[u8; 16] {
+        &self.0
+    }
+
+    /// Parses the 22-character base64url form.
+    pub fn parse(text: &str) -> Option<FamilyId> {
+        decode_fixed(text).map(FamilyId)
+    }
+}
+
+impl fmt::Display for FamilyId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&B64.encode(self.0))
+    }
+}
+
+impl fmt::Debug for FamilyId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "FamilyId({self})")
+    }
+}
+
+/// The 256-bit secret of one generation. Compared in constant time; `Debug` hides it.
+#[derive(Clone)]
+pub struct RefreshSecret([u8; 32]);
+
+impl RefreshSecret {
+    pub const fn from_bytes(bytes: [u8; 32]) -> Self {
+        RefreshSecret(bytes)
+    }
+
+    pub fn as_bytes(&self) -> &[u8; 32] {
+        &self.0
+    }
+
+    /// SHA-256 of the secret: what the family keeps of a retired generation, so a
+    /// leaked database row cannot be replayed as a credential (DESIGN §2).
+    pub fn digest(&self) -> SecretDigest {
+        SecretDigest(Sha256::digest(self.0).into())
+    }
+}
+
+impl PartialEq for RefreshSecret {
+    fn eq(&self, other: &Self) -> bool {
+        self.0.ct_eq(&other.0).into()
+    }
+}
+
+impl Eq for RefreshSecret {}
+
+impl fmt::Debug for RefreshSecret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("RefreshSecret(<redacted>)")
+    }
+}
+
+/// SHA-256 of a retired [`RefreshSecret`]; compared in constant time.
+#[derive(Clone, Copy)]
+pub struct SecretDigest([u8; 32]);
+
+impl SecretDigest {
+    pub const fn from_bytes(bytes: [u8; 32]) -> Self {
+        SecretDigest(bytes)
+    }
+
+    pub fn as_bytes(&self) -> &[u8; 32] {
+        &self.0
+    }
+}
+
+impl PartialEq for SecretDigest {
+    fn eq(&self, other: &Self) -> bool {
+        self.0.ct_eq(&other.0).into()
+    }
+}
+
+impl Eq for SecretDigest {}
+
+impl fmt::Debug for SecretDigest {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("SecretDigest(..)")
+    }
+}
+
+/// Who a session belongs to: `sub` and the optional `ctx` object the login supplied.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Identity {
+    pub sub: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ctx: Option<serde_json::Map<String, serde_json::Value>>,
+}
+
+/// A family's refresh credential: which family, which generation, and its secret.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RefreshCredential {
+    pub family: FamilyId,
+    pub generation: u64,
+    pub secret: RefreshSecret,
+}
+
+impl RefreshCredential {
+    /// The cookie value, signed with the ring's first key.
+    pub fn encode(&self, keys: &KeyRing) -> String {
+        let body = format!(
+            "{REFRESH_VERSION}.{}.{}.{}.{}",
+            keys.signing().kid(),
+            self.family,
+            self.generation,
+            B64.encode(self.secret.0)
+        );
+        seal(REFRESH_COOKIE, body, keys.signing())
+    }
+
+    pub fn decode(value: &str, keys: &KeyRing) -> Result<RefreshCredential, CredentialError> {
+        if value.len() > MAX_REFRESH_LEN {
+            return Err(CredentialError::TooLarge);
+        }
+        let body = open(REFRESH_COOKIE, value, keys)?;
+        let [version, _kid, family, generation, secret] =
+            split_exact::<5>(body).ok_or(CredentialError::Malformed)?;
+        if version != REFRESH_VERSION {
+            return Err(CredentialError::Malformed);
+        }
+        Ok(RefreshCredential {
+            family: FamilyId::parse(family).ok_or(CredentialError::Malformed)?,
+            generation: parse_generation(generation).ok_or(CredentialError::Malformed)?,
+            secret: RefreshSecret(decode_fixed(secret).ok_or(CredentialError::Malformed)?),
+        })
+    }
+}
+
+/// The short-lived identity checked at the edge without waking the family's object.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AccessCredential {
+    pub sub: String,
+    pub sid: String,
+    /// Expiry, Unix milliseconds.
+    pub exp: u64,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ctx: Option<serde_json::Map<String, serde_json::Value>>,
+}
+
+impl AccessCredential {
+    pub fn new(identity: &Identity, family: FamilyId, expires: Timestamp) -> Self {
+        AccessCredential {
+            sub: identity.sub.clone(),
+            sid: family.to_string(),
+            exp: expires.as_millis(),
+            ctx: identity.ctx.clone(),
+        }
+    }
+
+    pub fn identity(&self) -> Identity {
+        Identity { sub: self.sub.clone(), ctx: self.ctx.clone() }
+    }
+
+    pub fn family(&self) -> Option<FamilyId> {
+        FamilyId::parse(&self.sid)
+    }
+
+    /// The cookie value, signed with the ring's first key.
+    pub fn encode(&self, keys: &KeyRing) -> String {
+        let json = serde_json::to_vec(self).expect("plain struct serializes");
+        let body = format!("{ACCESS_VERSION}.{}.{}", keys.signing().kid(), B64.encode(json));
+        seal(ACCESS_COOKIE, body, keys.signing())
+    }
+
+    /// Verifies MAC then expiry; the JSON is parsed only once the MAC is good.
+    pub fn decode(
+        value: &str,
+        keys: &KeyRing,
+        now: Timestamp,
+    ) -> Result<AccessCredential, CredentialError> {
+        if value.len() > MAX_ACCESS_LEN {
+            return Err(CredentialError::TooLarge);
+        }
+        let body = open(ACCESS_COOKIE, value, keys)?;
+        let [version, _kid, payload] = split_exact::<3>(body).ok_or(CredentialError::Malformed)?;
+        if version != ACCESS_VERSION {
+            return Err(CredentialError::Malformed);
+        }
+        let json = B64.decode(payload).map_err(|_| CredentialError::Malformed)?;
+        let cred: AccessCredential =
+            serde_json::from_slice(&json).map_err(|_| CredentialError::Malformed)?;
+        if cred.family().is_none() {
+            return Err(CredentialError::Malformed);
+        }
+        if now.as_millis() >= cred.exp {
+            return Err(CredentialError::Expired);
+        }
+        Ok(cred)
+    }
+}
+
+/// `body.<mac>` with the MAC over `name=body`.
+fn seal(name: &str, body: String, key: &Key) -> String {
+    let tag = key.mac(&[name.as_bytes(), b"=", body.as_bytes()]);
+    format!("{body}.{}", B64.encode(tag))
+}
+
+/// Checks the MAC of `value` (looked up by the `kid` in its second field) and returns
+/// the signed body. Nothing inside the body is trusted before this succeeds.
+fn open<'a>(name: &str, value: &'a str, keys: &KeyRing) -> Result<&'a str, CredentialError> {
+    let (body, tag) = value.rsplit_once('.').ok_or(CredentialError::Malformed)?;
+    let kid = body.split('.').nth(1).ok_or(CredentialError::Malformed)?;
+    let key = keys.get(kid).ok_or(CredentialError::UnknownKey)?;
+    let tag: [u8; 32] = decode_fixed(tag).ok_or(CredentialError::Malformed)?;
+    if key.verify(&[name.as_bytes(), b"=", body.as_bytes()], &tag) {
+        Ok(body)
+    } else {
+        Err(CredentialError::BadMac)
+    }
+}
+
+/// Splits on `.` into exactly `N` fields.
+fn split_exact<const N: usize>(text: &str) -> Option<[&str; N]> {
+    let mut fields = [""; N];
+    let mut parts = text.split('.');
+    for field in fields.iter_mut() {
+        *field = parts.next()?;
+    }
+    parts.next().is_none().then_some(fields)
+}
+
+/// Canonical base64url (no padding) of exactly `N` bytes.
+fn decode_fixed<const N: usize>(text: &str) -> Option<[u8; N]> {
+    if text.len() != (N * 4).div_ceil(3) {
+        return None;
+    }
+    B64.decode(text).ok()?.try_into().ok()
+}
+
+/// Canonical decimal: digits only, no leading zero, fits in u64.
+fn parse_generation(text: &str) -> Option<u64> {
+    let canonical = !text.is_empty()
+        && text.bytes().all(|b| b.is_ascii_digit())
+        && (text == "0" || !text.starts_with('0'));
+    if canonical {
+        text.parse().ok()
+    } else {
+        None
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn keys() -> KeyRing {
+        KeyRing::parse("k1:0123456789abcdef0123456789abcdef").unwrap()
+    }
+
+    fn access(exp: u64) -> AccessCredential {
+        let id = Identity { sub: "alice".into(), ctx: None };
+        AccessCredential::new(&id, FamilyId::from_bytes([1; 16]), Timestamp::from_millis(exp))
+    }
+
+    #[test]
+    fn access_round_trips_until_expiry() {
+        let value = access(5_000).encode(&keys());
+        let at = |ms| AccessCredential::decode(&value, &keys(), Timestamp::from_millis(ms));
+        assert_eq!(at(4_999).unwrap().sub, "alice");
+        assert_eq!(at(5_000), Err(CredentialError::Expired));
+    }
+
+    #[test]
+    fn family_id_is_22_chars_of_base64url() {
+        let id = FamilyId::from_bytes([0xff; 16]);
+        assert_eq!(id.to_string().len(), 22);
+        assert_eq!(FamilyId::parse(&id.to_string()), Some(id));
+        assert_eq!(FamilyId::parse("too-short"), None);
+    }
+
+    #[test]
+    fn generation_must_be_canonical() {
+        assert_eq!(parse_generation("0"), Some(0));
+        assert_eq!(parse_generation("42"), Some(42));
+        for bad in ["", "01", "+1", "-1", "1e3", " 1", "18446744073709551616"] {
+            assert_eq!(parse_generation(bad), None, "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn secrets_compare_by_value_and_hide_in_debug() {
+        let a = RefreshSecret::from_bytes([3; 32]);
+        assert_eq!(a, RefreshSecret::from_bytes([3; 32]));
+        assert_ne!(a, RefreshSecret::from_bytes([4; 32]));
+        assert!(!format!("{a:?}").contains('3'));
+        assert_eq!(a.digest(), RefreshSecret::from_bytes([3; 32]).digest());
+    }
+}

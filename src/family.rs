@@ -1,0 +1,296 @@
+//! The family state machine: every rule of DESIGN §3, decided one request at a time.
+//!
+//! A [`Family`] is all credentials descended from one login. Its Durable Object holds
+//! it and calls [`Family::handle_refresh`] for each refresh credential presented, one
+//! at a time; the rotation and the grace alias are therefore one atomic decision (Pow
+//! #435, scenario S4). Each [`Decision`] says who the request is, which cookies to
+//! set, whether the durable state changed, and when the family stops being usable (the
+//! alarm deadline). Time and fresh secrets are arguments: the core never reads a clock or
+//! draws randomness.
+//!
+//! ```
+//! use edge_session::config::Policy;
+//! use edge_session::credential::{FamilyId, Identity, RefreshSecret};
+//! use edge_session::family::{Family, Outcome, SessionState};
+//! use edge_session::time::Timestamp;
+//! use std::time::Duration;
+//!
+//! let policy = Policy::default();
+//! let t0 = Timestamp::from_secs(1_700_000_000);
+//! let alice = Identity { sub: "alice".into(), ctx: None };
+//! let (mut family, login) =
+//!     Family::login(FamilyId::from_bytes([1; 16]), alice, false, t0, RefreshSecret::from_bytes([2; 32]), &policy);
+//! let g1 = login.refresh.unwrap();
+//! let later = t0 + policy.rotate_after;
+//! let d = family.handle_refresh(&g1, later, &policy, RefreshSecret::from_bytes([3; 32]));
+//! let Outcome::Authenticated(grant) = d.outcome else { panic!() };
+//! assert_eq!(grant.state, SessionState::Rotated);
+//! // A racing tab still holding g1, a moment later: same user, handed the new credential.
+//! let d = family.handle_refresh(&g1, later + Duration::from_millis(100), &policy, RefreshSecret::from_bytes([4; 32]));
+//! let Outcome::Authenticated(alias) = d.outcome else { panic!() };
+//! assert_eq!(alias.state, SessionState::GraceAlias);
+//! assert_eq!(alias.refresh, grant.refresh);
+//! ```
+
+use std::time::Duration;
+
+use crate::config::{OnReuse, Policy};
+use crate::credential::{FamilyId, Identity, RefreshCredential, RefreshSecret, SecretDigest};
+use crate::time::Timestamp;
+
+/// `last_seen` is persisted at most this often (DESIGN §3: coarsened, ≤ once a minute).
+const LAST_SEEN_RESOLUTION: Duration = Duration::from_secs(60);
+
+/// How the origin is told the request was identified (`X-Edge-Session-State`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum SessionState {
+    /// The current credential, or a valid access cookie.
+    Fresh,
+    /// This request rotated the family to a new generation.
+    Rotated,
+    /// A just-retired credential inside the grace window: answered as the same user.
+    GraceAlias,
+    /// A retired credential whose successor was never presented: its response was lost.
+    Recovered,
+}
+
+impl SessionState {
+    /// The header value DESIGN §4 names.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            SessionState::Fresh => "fresh",
+            SessionState::Rotated => "rotated",
+            SessionState::GraceAlias => "grace",
+            SessionState::Recovered => "recovered",
+        }
+    }
+}
+
+/// Why a refresh credential earned no identity (the request goes on anonymous).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Refusal {
+    /// No such family (never existed, or deleted after it ended).
+    UnknownFamily,
+    /// Revoked by logout or by reuse detection.
+    Revoked,
+    /// Past the idle timeout or the absolute lifetime.
+    Expired,
+    /// A generation this family never issued: its state was lost or rolled back.
+    /// Logged; the family is kept.
+    FutureGeneration,
+}
+
+/// An identity granted to a request, and the credentials to hand it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Grant {
+    pub family: FamilyId,
+    pub identity: Identity,
+    pub state: SessionState,
+    /// The refresh credential to set, when this answer hands one out.
+    pub refresh: Option<RefreshCredential>,
+    /// Until when a "remember me" refresh cookie should live; `None` for a session cookie.
+    pub remember_until: Option<Timestamp>,
+}
+
+/// What a presented refresh credential amounts to.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Outcome {
+    Authenticated(Grant),
+    Refused(Refusal),
+    /// A retired credential outside every window, or a wrong secret: a stolen copy is
+    /// in play (RFC 9700 §4.14.2). `revoked` says whether the family was revoked.
+    ReuseDetected { revoked: bool },
+}
+
+/// The result of one decision.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Decision {
+    pub outcome: Outcome,
+    /// The durable state changed and must be written before answering.
+    pub persist: bool,
+    /// When the family stops being usable; the alarm deletes it then.
+    pub deadline: Timestamp,
+}
+
+/// The state of one session family (DESIGN §3).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Family {
+    pub id: FamilyId,
+    pub identity: Identity,
+    pub remember: bool,
+    pub created_at: Timestamp,
+    /// Coarsened to [`LAST_SEEN_RESOLUTION`] (or finer for short idle timeouts).
+    pub last_seen: Timestamp,
+    pub generation: u64,
+    /// Kept (not only hashed) so it can be re-delivered to racing or recovering requests.
+    pub secret: RefreshSecret,
+    /// When `generation` was issued: the login or the rotation that made it.
+    pub issued_at: Timestamp,
+    /// When `generation` was first presented back; `None` while unconfirmed.
+    pub confirmed_at: Option<Timestamp>,
+    /// When `generation` was last handed out. May live in memory only: an object
+    /// evicted from memory has been idle longer than any grace window.
+    pub delivered_at: Timestamp,
+    /// Digest of generation − 1's secret, retired at `issued_at`.
+    pub previous: Option<SecretDigest>,
+    pub revoked: bool,
+}
+
+impl Family {
+    /// A new family at generation 1. A login always creates a new family (no session
+    /// fixation); the caller revokes any family the login request itself presented.
+    pub fn login(
+        id: FamilyId,
+        identity: Identity,
+        remember: bool,
+        now: Timestamp,
+        secret: RefreshSecret,
+        policy: &Policy,
+    ) -> (Family, Grant) {
+        let family = Family {
+            id,
+            identity,
+            remember,
+            created_at: now,
+            last_seen: now,
+            generation: 1,
+            secret,
+            issued_at: now,
+            confirmed_at: None,
+            delivered_at: now,
+            previous: None,
+            revoked: false,
+        };
+        let grant = family.grant(policy, SessionState::Fresh, true);
+        (family, grant)
+    }
+
+    /// Decides one presented refresh credential (of this family) at `now`. `fresh` is
+    /// the secret a rotation would issue; it is unused otherwise.
+    pub fn handle_refresh(
+        &mut self,
+        presented: &RefreshCredential,
+        now: Timestamp,
+        policy: &Policy,
+        fresh: RefreshSecret,
+    ) -> Decision {
+        let mut persist = false;
+        let outcome = self.decide(presented, now, policy, fresh, &mut persist);
+        if matches!(outcome, Outcome::Authenticated(_)) && now >= self.last_seen + last_seen_resolution(policy) {
+            self.last_seen = now;
+            persist = true;
+        }
+        Decision { outcome, persist, deadline: self.deadline(policy) }
+    }
+
+    fn decide(
+        &mut self,
+        presented: &RefreshCredential,
+        now: Timestamp,
+        policy: &Policy,
+        fresh: RefreshSecret,
+        persist: &mut bool,
+    ) -> Outcome {
+        if self.revoked {
+            return Outcome::Refused(Refusal::Revoked);
+        }
+        if now >= self.deadline(policy) {
+            return Outcome::Refused(Refusal::Expired);
+        }
+        let p = presented.generation;
+        let g = self.generation;
+        if p > g {
+            return Outcome::Refused(Refusal::FutureGeneration);
+        }
+        if p == g && presented.secret == self.secret {
+            if self.confirmed_at.is_none() {
+                self.confirmed_at = Some(now);
+                *persist = true;
+            }
+            let due = now.since(self.issued_at) >= policy.rotate_after;
+            // Hold: never rotate while g may still be on its way to the browser, so every
+            // response carrying g lands before g+1 exists (jar monotonicity, S10).
+            let held = now.since(self.delivered_at) < policy.grace;
+            if !due || held {
+                return Outcome::Authenticated(self.grant(policy, SessionState::Fresh, false));
+            }
+            self.rotate(now, fresh);
+            *persist = true;
+            return Outcome::Authenticated(self.grant(policy, SessionState::Rotated, true));
+        }
+        if p + 1 == g && self.previous == Some(presented.secret.digest()) {
+            // Grace counts from the later of the rotation and the first use of g: requests
+            // created before the browser absorbed g can wait in its queue (S8, S11).
+            let anchor = self.confirmed_at.map_or(self.issued_at, |c| c.max(self.issued_at));
+            if now.since(anchor) < policy.grace {
+                self.delivered_at = now;
+                return Outcome::Authenticated(self.grant(policy, SessionState::GraceAlias, true));
+            }
+            // g never came back: the rotating response was lost (S2); re-deliver it.
+            if self.confirmed_at.is_none() && now.since(self.issued_at) < policy.recovery {
+                self.delivered_at = now;
+                return Outcome::Authenticated(self.grant(policy, SessionState::Recovered, true));
+            }
+        }
+        // Anything else is a copy used after its owner moved on (S5, S9).
+        let revoke = policy.on_reuse == OnReuse::Revoke;
+        if revoke {
+            self.revoked = true;
+            *persist = true;
+        }
+        Outcome::ReuseDetected { revoked: revoke }
+    }
+
+    fn rotate(&mut self, now: Timestamp, fresh: RefreshSecret) {
+        self.previous = Some(self.secret.digest());
+        self.generation += 1;
+        self.secret = fresh;
+        self.issued_at = now;
+        self.confirmed_at = None;
+        self.delivered_at = now;
+    }
+
+    /// Ends the family (logout, or a login that replaced it). Persist afterwards.
+    pub fn revoke(&mut self) {
+        self.revoked = true;
+    }
+
+    /// When the family can no longer be used: now if revoked, else the earlier of its
+    /// absolute lifetime and (without "remember me") its idle timeout.
+    pub fn deadline(&self, policy: &Policy) -> Timestamp {
+        if self.revoked {
+            return Timestamp::from_millis(0);
+        }
+        if self.remember {
+            return self.created_at + policy.remember_lifetime;
+        }
+        (self.created_at + policy.session_lifetime).min(self.last_seen + policy.idle_timeout)
+    }
+
+    /// The refresh credential of the current generation.
+    pub fn current_credential(&self) -> RefreshCredential {
+        RefreshCredential { family: self.id, generation: self.generation, secret: self.secret.clone() }
+    }
+
+    fn grant(&self, policy: &Policy, state: SessionState, with_refresh: bool) -> Grant {
+        Grant {
+            family: self.id,
+            identity: self.identity.clone(),
+            state,
+            refresh: with_refresh.then(|| self.current_credential()),
+            remember_until: self.remember.then(|| self.created_at + policy.remember_lifetime),
+        }
+    }
+}
+
+/// Slow rule (DESIGN §3): a refresh value decided at `decided_at` may be set on a
+/// response only within `grace` of that decision. A later response could push the
+/// browser back a generation (S10); recovery re-delivers the value if nobody else did.
+pub fn may_set_refresh(decided_at: Timestamp, now: Timestamp, policy: &Policy) -> bool {
+    now.since(decided_at) < policy.grace
+}
+
+/// Short idle timeouts get a finer `last_seen` so the coarsening never eats into them.
+fn last_seen_resolution(policy: &Policy) -> Duration {
+    LAST_SEEN_RESOLUTION.min(policy.idle_timeout / 10)
+}

@@ -1,0 +1,207 @@
+//! HS256 compact JWS (RFC 7515) with the checks an edge needs, and nothing else.
+//!
+//! Used for the origin assertion and the origin's login/logout directives (DESIGN §4).
+//! [`verify`] accepts a token only if `alg` is exactly `HS256` (so `none` and algorithm
+//! confusion are refused, RFC 8725 §3.1), `typ` is the one the caller expects (so a
+//! reflected assertion cannot be replayed as a login, RFC 8725 §3.11), no `crit` header
+//! is present, the MAC matches in constant time, `aud` names us, `exp` has not passed and
+//! `iat` is not in the future, each with [`CLOCK_SKEW`] allowance. The clock is an
+//! argument. Claims are parsed only after the MAC is good.
+//!
+//! Why not the `jsonwebtoken` crate: its validation reads the system clock (which panics
+//! on wasm32 and breaks the sans-IO core), it does not check `typ`, and it pulls in a
+//! crypto backend choice; this file is a thin, fully tested layer over `hmac`.
+//!
+//! ```
+//! use edge_session::{jws, keys::KeyRing, time::Timestamp};
+//! let keys = KeyRing::parse("o1:0123456789abcdef0123456789abcdef").unwrap();
+//! let now = Timestamp::from_secs(1_700_000_000);
+//! let claims = serde_json::json!({"aud": "edge-session", "iat": now.as_secs(), "exp": now.as_secs() + 60});
+//! let token = jws::sign(keys.signing(), "edge-login+jwt", &claims);
+//! let expect = jws::Expect { typ: "edge-login+jwt", aud: "edge-session", max_lifetime_secs: Some(300) };
+//! assert!(jws::verify(&token, &keys, &expect, now).is_ok());
+//! let wrong_type = jws::Expect { typ: "JWT", ..expect };
+//! assert_eq!(jws::verify(&token, &keys, &wrong_type, now), Err(jws::JwsError::WrongType));
+//! ```
+
+use std::fmt;
+
+use base64::engine::general_purpose::URL_SAFE_NO_PAD as B64;
+use base64::Engine;
+use serde::Serialize;
+use serde_json::{Map, Value};
+
+use crate::keys::{Key, KeyRing};
+use crate::time::Timestamp;
+
+/// Longest token accepted (a login with a 1 KiB `ctx` is well under 2 KiB).
+pub const MAX_JWS_LEN: usize = 8192;
+/// Longest decoded protected header accepted.
+const MAX_HEADER_LEN: usize = 512;
+/// Allowance for clocks that disagree between origin and edge.
+pub const CLOCK_SKEW: u64 = 30;
+
+pub type Claims = Map<String, Value>;
+
+/// What a verifier requires of a token.
+#[derive(Clone, Copy, Debug)]
+pub struct Expect<'a> {
+    /// Required `typ` header (compared ASCII case-insensitively, RFC 7515 §4.1.9).
+    pub typ: &'a str,
+    /// Required audience: `aud` equal to it, or an array containing it.
+    pub aud: &'a str,
+    /// Longest allowed `exp - iat`, when the token type has one.
+    pub max_lifetime_secs: Option<u64>,
+}
+
+/// Why a token was refused.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum JwsError {
+    /// Longer than [`MAX_JWS_LEN`].
+    TooLarge,
+    /// Not three base64url parts of JSON objects.
+    Malformed,
+    /// `alg` is not `HS256` (including `none`).
+    UnsupportedAlgorithm,
+    /// `typ` missing or not the expected one.
+    WrongType,
+    /// A `crit` header names extensions we do not understand (RFC 7515 §4.1.11).
+    CriticalHeader,
+    /// `kid` names no key we hold.
+    UnknownKey,
+    /// The MAC does not match any candidate key.
+    BadSignature,
+    /// `aud` missing or not ours.
+    WrongAudience,
+    /// `exp` or `iat` missing or not a number.
+    MissingTime,
+    /// `exp` has passed.
+    Expired,
+    /// `iat` is in the future.
+    IssuedInFuture,
+    /// `exp - iat` exceeds what this token type allows.
+    LifetimeTooLong,
+}
+
+impl fmt::Display for JwsError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Self::TooLarge => "token too large",
+            Self::Malformed => "token malformed",
+            Self::UnsupportedAlgorithm => "alg is not HS256",
+            Self::WrongType => "wrong typ",
+            Self::CriticalHeader => "unsupported crit header",
+            Self::UnknownKey => "unknown kid",
+            Self::BadSignature => "bad signature",
+            Self::WrongAudience => "wrong aud",
+            Self::MissingTime => "exp or iat missing",
+            Self::Expired => "expired",
+            Self::IssuedInFuture => "iat in the future",
+            Self::LifetimeTooLong => "lifetime too long",
+        })
+    }
+}
+
+impl std::error::Error for JwsError {}
+
+/// Signs `claims` as a compact JWS with header `{"alg":"HS256","typ":typ,"kid":…}`.
+pub fn sign(key: &Key, typ: &str, claims: &impl Serialize) -> String {
+    let header = serde_json::json!({"alg": "HS256", "typ": typ, "kid": key.kid()});
+    let header = B64.encode(serde_json::to_vec(&header).expect("JSON value serializes"));
+    let payload = B64.encode(serde_json::to_vec(claims).expect("claims serialize to JSON"));
+    let signing_input = format!("{header}.{payload}");
+    let tag = key.mac(&[signing_input.as_bytes()]);
+    format!("{signing_input}.{}", B64.encode(tag))
+}
+
+/// Verifies `token` against `keys` and `expect` at `now`; returns its claims.
+pub fn verify(
+    token: &str,
+    keys: &KeyRing,
+    expect: &Expect<'_>,
+    now: Timestamp,
+) -> Result<Claims, JwsError> {
+    if token.len() > MAX_JWS_LEN {
+        return Err(JwsError::TooLarge);
+    }
+    let mut parts = token.split('.');
+    let (Some(header_b64), Some(payload_b64), Some(tag_b64), None) =
+        (parts.next(), parts.next(), parts.next(), parts.next())
+    else {
+        return Err(JwsError::Malformed);
+    };
+    if header_b64.len() > MAX_HEADER_LEN * 4 / 3 + 4 {
+        return Err(JwsError::Malformed);
+    }
+    let header = decode_object(header_b64)?;
+    check_header(&header, expect.typ)?;
+    let tag = B64.decode(tag_b64).map_err(|_| JwsError::Malformed)?;
+    let signing_input = &token[..header_b64.len() + 1 + payload_b64.len()];
+    let key_matches = |key: &Key| key.verify(&[signing_input.as_bytes()], &tag);
+    let verified = match header.get("kid") {
+        Some(Value::String(kid)) => key_matches(keys.get(kid).ok_or(JwsError::UnknownKey)?),
+        Some(_) => return Err(JwsError::Malformed),
+        // DESIGN §5: a JWS without `kid` is tried against each key.
+        None => keys.iter().any(key_matches),
+    };
+    if !verified {
+        return Err(JwsError::BadSignature);
+    }
+    let claims = decode_object(payload_b64)?;
+    check_claims(&claims, expect, now)?;
+    Ok(claims)
+}
+
+fn check_header(header: &Claims, typ: &str) -> Result<(), JwsError> {
+    if header.get("alg").and_then(Value::as_str) != Some("HS256") {
+        return Err(JwsError::UnsupportedAlgorithm);
+    }
+    match header.get("typ").and_then(Value::as_str) {
+        Some(t) if t.eq_ignore_ascii_case(typ) => {}
+        _ => return Err(JwsError::WrongType),
+    }
+    if header.contains_key("crit") {
+        return Err(JwsError::CriticalHeader);
+    }
+    Ok(())
+}
+
+fn check_claims(claims: &Claims, expect: &Expect<'_>, now: Timestamp) -> Result<(), JwsError> {
+    let aud_ok = match claims.get("aud") {
+        Some(Value::String(aud)) => aud == expect.aud,
+        Some(Value::Array(auds)) => auds.iter().any(|a| a.as_str() == Some(expect.aud)),
+        _ => false,
+    };
+    if !aud_ok {
+        return Err(JwsError::WrongAudience);
+    }
+    let exp = numeric_date(claims.get("exp")).ok_or(JwsError::MissingTime)?;
+    let iat = numeric_date(claims.get("iat")).ok_or(JwsError::MissingTime)?;
+    let now = now.as_secs();
+    if now >= exp.saturating_add(CLOCK_SKEW) {
+        return Err(JwsError::Expired);
+    }
+    if iat > now.saturating_add(CLOCK_SKEW) {
+        return Err(JwsError::IssuedInFuture);
+    }
+    if let Some(max) = expect.max_lifetime_secs {
+        if exp.saturating_sub(iat) > max {
+            return Err(JwsError::LifetimeTooLong);
+        }
+    }
+    Ok(())
+}
+
+/// A NumericDate (RFC 7519 §2): non-negative seconds, fractions allowed and truncated.
+fn numeric_date(value: Option<&Value>) -> Option<u64> {
+    let value = value?;
+    value.as_u64().or_else(|| {
+        let f = value.as_f64()?;
+        (f.is_finite() && f >= 0.0 && f < u64::MAX as f64).then(|| f as u64)
+    })
+}
+
+fn decode_object(b64: &str) -> Result<Claims, JwsError> {
+    let bytes = B64.decode(b64).map_err(|_| JwsError::Malformed)?;
+    serde_json::from_slice(&bytes).map_err(|_| JwsError::Malformed)
+}
