@@ -1,0 +1,274 @@
+//! Property tests over random interleavings of racing requests (DESIGN §3 model check).
+//!
+//! A discrete-event simulation of browsers against one family: tabs share a cookie jar
+//! that updates from every response the browser reads; requests carry the jar of their
+//! creation time, may wait in the browser's queue (S8), cross a network, wait on the
+//! origin (sometimes longer than the grace window: the slow rule), and some responses
+//! are never read (S2). The family decides arrivals one at a time, as its Durable
+//! Object does. Invariants: nobody holding what they were given is ever refused, at
+//! most one rotation per window, the jar never moves back a generation, nothing older
+//! than the rules allow is accepted, and a replay after grace revokes the family.
+
+use std::cmp::Reverse;
+use std::collections::{BTreeMap, BinaryHeap};
+use std::time::Duration;
+
+use edge_session::config::Policy;
+use edge_session::credential::{FamilyId, Identity, RefreshCredential, RefreshSecret};
+use edge_session::family::{may_set_refresh, Family, Outcome};
+use edge_session::time::Timestamp;
+use proptest::prelude::*;
+
+const ROTATE_MS: u64 = 10_000;
+const GRACE_MS: u64 = 3_000;
+
+fn policy(access_ttl_ms: u64) -> Policy {
+    Policy {
+        rotate_after: Duration::from_millis(ROTATE_MS),
+        grace: Duration::from_millis(GRACE_MS),
+        // Longer than any simulated run: losing a session to an expired recovery
+        // window is the documented limit, not what these properties probe.
+        recovery: Duration::from_secs(3_600),
+        access_ttl: Duration::from_millis(access_ttl_ms),
+        ..Policy::default()
+    }
+}
+
+/// One request as the browser will make it.
+#[derive(Debug, Clone)]
+struct Req {
+    /// Time spent in the browser's queue after the cookie was attached (< grace).
+    queue_ms: u64,
+    /// One-way network time.
+    net_ms: u64,
+    /// Time the origin takes; sometimes beyond grace (slow rule).
+    origin_ms: u64,
+    /// The browser aborts the request and never reads the response.
+    unread: bool,
+}
+
+#[derive(Debug, Clone)]
+struct Burst {
+    gap_ms: u64,
+    reqs: Vec<Req>,
+}
+
+fn req() -> impl Strategy<Value = Req> {
+    let queue = prop_oneof![8 => 0..20u64, 2 => 0..(GRACE_MS * 9 / 10)];
+    let origin = prop_oneof![97 => 1..300u64, 3 => 0..(GRACE_MS * 5 / 2)];
+    (queue, 2..60u64, origin, prop::bool::weighted(0.07))
+        .prop_map(|(queue_ms, net_ms, origin_ms, unread)| Req { queue_ms, net_ms, origin_ms, unread })
+}
+
+fn bursts() -> impl Strategy<Value = Vec<Burst>> {
+    let burst = (0..2 * ROTATE_MS + 5_000, prop::collection::vec(req(), 1..9))
+        .prop_map(|(gap_ms, reqs)| Burst { gap_ms, reqs });
+    prop::collection::vec(burst, 10..60)
+}
+
+/// The browser's cookie jar.
+#[derive(Debug, Clone)]
+struct Jar {
+    refresh: RefreshCredential,
+    access_until: Option<Timestamp>,
+}
+
+enum Event {
+    /// The request leaves the queue and reaches the edge, carrying `jar`.
+    Arrive { jar: Jar, req: Req },
+    /// The browser reads a response.
+    Read { refresh: Option<RefreshCredential>, access_until: Option<Timestamp> },
+}
+
+/// What a run observed, for the invariants.
+#[derive(Default)]
+struct Run {
+    refused: Vec<String>,
+    rotations: Vec<Timestamp>,
+    jar_regressions: u32,
+    too_old_accepted: u32,
+    /// Generation → when the browser first presented it to the family.
+    first_presented: BTreeMap<u64, Timestamp>,
+}
+
+struct Sim {
+    t0: Timestamp,
+    /// Where the next burst starts from; runs can be played in several parts.
+    clock: Timestamp,
+    policy: Policy,
+    family: Family,
+    jar: Jar,
+    queue: BinaryHeap<Reverse<(Timestamp, u64)>>,
+    events: BTreeMap<u64, Event>,
+    seq: u64,
+    secrets: u8,
+    run: Run,
+}
+
+impl Sim {
+    fn new(access_ttl_ms: u64) -> Sim {
+        let t0 = Timestamp::from_secs(1_700_000_000);
+        let policy = policy(access_ttl_ms);
+        let alice = Identity { sub: "alice".into(), ctx: None };
+        let (family, grant) =
+            Family::login(FamilyId::from_bytes([7; 16]), alice, false, t0, secret(0), &policy);
+        let jar = Jar { refresh: grant.refresh.unwrap(), access_until: None };
+        Sim { t0, clock: t0, policy, family, jar, queue: BinaryHeap::new(), events: BTreeMap::new(), seq: 0, secrets: 0, run: Run::default() }
+    }
+
+    fn schedule(&mut self, at: Timestamp, event: Event) {
+        self.seq += 1;
+        self.queue.push(Reverse((at, self.seq)));
+        self.events.insert(self.seq, event);
+    }
+
+    /// Runs the bursts and every event they cause; returns the time of the last one.
+    fn play(&mut self, bursts: &[Burst]) -> Timestamp {
+        for burst in bursts {
+            self.clock = self.clock + Duration::from_millis(burst.gap_ms);
+            self.until(self.clock);
+            for req in &burst.reqs {
+                // Cookies are attached when the request is created.
+                let arrive = self.clock + Duration::from_millis(req.queue_ms + req.net_ms);
+                self.schedule(arrive, Event::Arrive { jar: self.jar.clone(), req: req.clone() });
+            }
+        }
+        self.until(Timestamp::from_millis(u64::MAX));
+        self.clock
+    }
+
+    /// Processes events up to `limit`, advancing the clock to the last one.
+    fn until(&mut self, limit: Timestamp) {
+        while let Some(&Reverse((at, seq))) = self.queue.peek() {
+            if at > limit {
+                break;
+            }
+            self.queue.pop();
+            self.clock = self.clock.max(at);
+            match self.events.remove(&seq).unwrap() {
+                Event::Arrive { jar, req } => self.arrive(at, jar, req),
+                Event::Read { refresh, access_until } => self.read(refresh, access_until),
+            }
+        }
+    }
+
+    fn arrive(&mut self, now: Timestamp, jar: Jar, req: Req) {
+        if jar.access_until.is_some_and(|until| now < until) {
+            return; // Fast path: the edge answers from the access cookie alone.
+        }
+        let presented = jar.refresh.generation;
+        let g_before = self.family.generation;
+        let issued_before = self.family.issued_at;
+        self.first_presented.entry(presented).or_insert(now);
+        self.secrets = self.secrets.wrapping_add(1);
+        let decision = self.family.handle_refresh(&jar.refresh, now, &self.policy, secret(self.secrets));
+        let Outcome::Authenticated(grant) = decision.outcome else {
+            self.run.refused.push(format!("gen {presented} at +{} ms (family at {g_before}): {:?}", now.since(self.t0).as_millis(), decision.outcome));
+            return;
+        };
+        if self.family.generation > g_before {
+            self.run.rotations.push(now);
+        }
+        // Never accept anything older than the previous generation, nor the previous
+        // generation once its successor has been out for longer than recovery allows.
+        if presented + 1 < g_before
+            || (presented + 1 == g_before && now.since(issued_before) >= self.policy.recovery)
+        {
+            self.run.too_old_accepted += 1;
+        }
+        let responded = now + Duration::from_millis(req.origin_ms);
+        // The slow rule, applied where the edge applies it: when the origin answers.
+        let refresh = grant.refresh.filter(|_| may_set_refresh(now, responded, &self.policy));
+        let access_until = (!self.policy.access_ttl.is_zero()).then(|| now + self.policy.access_ttl);
+        if !req.unread {
+            let read_at = responded + Duration::from_millis(req.net_ms);
+            self.schedule(read_at, Event::Read { refresh, access_until });
+        }
+    }
+
+    fn read(&mut self, refresh: Option<RefreshCredential>, access_until: Option<Timestamp>) {
+        if let Some(refresh) = refresh {
+            if refresh.generation < self.jar.refresh.generation {
+                self.run.jar_regressions += 1;
+            }
+            self.jar.refresh = refresh;
+        }
+        if access_until.is_some() {
+            self.jar.access_until = access_until;
+        }
+    }
+}
+
+impl std::ops::Deref for Sim {
+    type Target = Run;
+    fn deref(&self) -> &Run {
+        &self.run
+    }
+}
+
+impl std::ops::DerefMut for Sim {
+    fn deref_mut(&mut self) -> &mut Run {
+        &mut self.run
+    }
+}
+
+fn secret(n: u8) -> RefreshSecret {
+    RefreshSecret::from_bytes([n; 32])
+}
+
+fn check_browser_invariants(sim: &Sim) -> Result<(), TestCaseError> {
+    prop_assert!(sim.refused.is_empty(), "lost session: {:?}", sim.refused);
+    prop_assert_eq!(sim.jar_regressions, 0, "the jar moved back a generation");
+    prop_assert_eq!(sim.too_old_accepted, 0, "a credential older than the rules allow was accepted");
+    for pair in sim.rotations.windows(2) {
+        prop_assert!(pair[1].since(pair[0]) >= Duration::from_millis(ROTATE_MS), "two rotations in one window");
+    }
+    Ok(())
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(256))]
+
+    /// Strict mode (`ACCESS_TTL_SECS=0`): every request reaches the family.
+    #[test]
+    fn racing_tabs_never_lose_the_session_without_fast_path(bursts in bursts()) {
+        let mut sim = Sim::new(0);
+        sim.play(&bursts);
+        check_browser_invariants(&sim)?;
+    }
+
+    /// With the fast path: only requests whose access cookie has lapsed reach the family.
+    #[test]
+    fn racing_tabs_never_lose_the_session_with_fast_path(bursts in bursts(), ttl_ms in 1_000..8_000u64) {
+        let mut sim = Sim::new(ttl_ms);
+        sim.play(&bursts);
+        check_browser_invariants(&sim)?;
+    }
+
+    /// A copy of the jar replayed after its owner has used a newer credential for longer
+    /// than grace is refused and revokes the family; the owner is logged out (S9).
+    #[test]
+    fn replay_after_grace_revokes_the_family(
+        bursts in bursts(),
+        steal_after in 0..10usize,
+        replay_delay_ms in 0..60_000u64,
+    ) {
+        let mut sim = Sim::new(0);
+        let steal_after = steal_after.min(bursts.len() - 1);
+        sim.play(&bursts[..steal_after]);
+        let stolen = sim.jar.refresh.clone();
+        let end = sim.play(&bursts[steal_after..]);
+        check_browser_invariants(&sim)?;
+        let replay_at = end + Duration::from_millis(replay_delay_ms);
+        let moved_on = sim.first_presented.range(stolen.generation + 1..)
+            .any(|(_, &first)| replay_at.since(first) >= Duration::from_millis(GRACE_MS));
+        let policy = sim.policy;
+        let outcome = sim.family.handle_refresh(&stolen, replay_at, &policy, secret(255)).outcome;
+        if moved_on {
+            prop_assert_eq!(outcome, Outcome::ReuseDetected { revoked: true });
+            let owner = sim.jar.refresh.clone();
+            let next = sim.family.handle_refresh(&owner, replay_at + Duration::from_millis(1), &policy, secret(254));
+            prop_assert!(!matches!(next.outcome, Outcome::Authenticated(_)), "owner still in after revocation");
+        }
+    }
+}
