@@ -119,7 +119,8 @@ pub struct Family {
     pub identity: Identity,
     pub remember: bool,
     pub created_at: Timestamp,
-    /// Coarsened to [`LAST_SEEN_RESOLUTION`] (or finer for short idle timeouts).
+    /// Coarsened to [`LAST_SEEN_RESOLUTION`] (a tenth of the idle timeout when that is
+    /// finer), so a steady stream of requests writes at most once per step.
     pub last_seen: Timestamp,
     pub generation: u64,
     /// Kept (not only hashed) so it can be re-delivered to racing or recovering requests.
@@ -191,6 +192,11 @@ impl Family {
         fresh: RefreshSecret,
         persist: &mut bool,
     ) -> Outcome {
+        // The shell routes by family id; a credential of another family is not ours to
+        // judge (counting its secret as "wrong" would revoke an innocent family).
+        if presented.family != self.id {
+            return Outcome::Refused(Refusal::UnknownFamily);
+        }
         if self.revoked {
             return Outcome::Refused(Refusal::Revoked);
         }
@@ -290,7 +296,8 @@ pub fn may_set_refresh(decided_at: Timestamp, now: Timestamp, policy: &Policy) -
     now.since(decided_at) < policy.grace
 }
 
-/// Short idle timeouts get a finer `last_seen` so the coarsening never eats into them.
+/// Short idle timeouts get a finer `last_seen`, so coarsening shortens an idle timeout
+/// by at most a tenth (and by at most a minute).
 fn last_seen_resolution(policy: &Policy) -> Duration {
     LAST_SEEN_RESOLUTION.min(policy.idle_timeout / 10)
 }
