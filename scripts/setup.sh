@@ -1,0 +1,42 @@
+#!/usr/bin/env bash
+# Install the build toolchain (DESIGN §7). Idempotent: when everything is present it
+# only checks versions and returns in well under a second.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+export PATH="${CARGO_HOME:-$HOME/.cargo}/bin:$PATH"
+
+WORKER_BUILD_VERSION=0.8.7
+say() { printf 'setup: %s\n' "$*" >&2; }
+
+# 1. Rust target for the worker (the host target is always there).
+if ! rustup target list --installed | grep -qx wasm32-unknown-unknown; then
+  say "adding rustup target wasm32-unknown-unknown"
+  rustup target add wasm32-unknown-unknown
+fi
+
+# 2. worker-build, pinned to the `worker` crate's version (it refuses other minors).
+have=$(worker-build --version 2>/dev/null || true)
+if [ "$have" != "$WORKER_BUILD_VERSION" ]; then
+  say "installing worker-build $WORKER_BUILD_VERSION (found: ${have:-none}; takes ~4 min)"
+  cargo install worker-build --version "$WORKER_BUILD_VERSION" --locked
+fi
+
+# 3. wasm-bindgen CLI: must equal the wasm-bindgen library in Cargo.lock exactly.
+#    worker-build would download a release binary from GitHub, which is unreachable
+#    here, so we build it and build-worker.sh points WASM_BINDGEN_BIN at it.
+#    No --locked: its lockfile pins a crate version missing from the registry.
+want=$(awk '$0 == "name = \"wasm-bindgen\"" { getline; gsub(/[^0-9.]/, ""); print; exit }' Cargo.lock)
+[ -n "$want" ] || { say "no wasm-bindgen in Cargo.lock"; exit 1; }
+have=$(wasm-bindgen --version 2>/dev/null | awk '{ print $2 }' || true)
+if [ "$have" != "$want" ]; then
+  say "installing wasm-bindgen-cli $want (found: ${have:-none}; takes a few min)"
+  cargo install wasm-bindgen-cli --version "$want" --force
+fi
+
+# 4. npm tools (wrangler, binaryen's wasm-opt), exactly as package-lock.json says.
+#    npm rewrites node_modules/.package-lock.json on every install, so a lockfile
+#    newer than it means node_modules is stale.
+if [ ! -e node_modules/.package-lock.json ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
+  say "npm ci"
+  npm ci --no-audit --no-fund
+fi

@@ -1,0 +1,76 @@
+#!/usr/bin/env bash
+# npm test: toolchain → host unit tests → release wasm build → bundle check (deploy
+# dry run) → smoke test on local workerd. Exits non-zero at the first failing stage.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+export WRANGLER_SEND_METRICS=false CLOUDFLARE_CF_FETCH_ENABLED=false
+
+tmp=$(mktemp -d)
+passed=0 dev_pid=
+finish() {
+  rc=$?
+  [ -n "$dev_pid" ] && stop_dev
+  rm -rf "$tmp"
+  echo "$passed passed, $((rc != 0)) failed"
+  exit "$rc"
+}
+trap finish EXIT
+
+stage() { # stage NAME CMD...: run and time one pipeline stage
+  local name=$1 t0=$SECONDS; shift
+  echo "==> $name"
+  "$@"
+  echo "<== $name: ok ($((SECONDS - t0))s)"
+  passed=$((passed + 1))
+}
+
+host_tests() {
+  # Plain host build: no wasm target, no RUSTFLAGS; --locked keeps Cargo.lock (and so
+  # the wasm-bindgen version setup.sh installed) authoritative.
+  cargo test --locked
+}
+
+dry_run() {
+  # Wrangler bundles and validates config + bundle exactly as for an upload, offline.
+  EDGE_SESSION_PREBUILT=1 npx wrangler deploy --dry-run --outdir "$tmp/dist" >"$tmp/dry.log" 2>&1 \
+    || { cat "$tmp/dry.log"; return 1; }
+  grep -i 'total upload' "$tmp/dry.log"
+}
+
+rand() { node -e 'process.stdout.write(require("crypto").randomBytes(32).toString("base64url"))'; }
+free_port() { node -e 's=require("net").createServer().listen(0,"127.0.0.1",()=>{console.log(s.address().port);s.close()})'; }
+
+stop_dev() { # wrangler, esbuild and workerd share the process group setsid gave them
+  kill -TERM -- "-$dev_pid" 2>/dev/null || true
+  for _ in $(seq 50); do pgrep -g "$dev_pid" >/dev/null || break; sleep 0.1; done
+  kill -KILL -- "-$dev_pid" 2>/dev/null || true
+  ! pgrep -g "$dev_pid" >/dev/null || { echo "processes left in group $dev_pid" >&2; return 1; }
+  dev_pid=
+}
+
+smoke() {
+  local port base code i
+  port=$(free_port) base="http://127.0.0.1:$port"
+  # Own state dir and keys, so a developer's .wrangler/state and .dev.vars are untouched
+  # (--var wins over .dev.vars).
+  EDGE_SESSION_PREBUILT=1 setsid npx wrangler dev --ip 127.0.0.1 --port "$port" \
+    --inspector-port "$(free_port)" --persist-to "$tmp/state" \
+    --var "SESSION_KEYS:k1:$(rand)" --var "ORIGIN_SECRET:o1:$(rand)" \
+    </dev/null >"$tmp/dev.log" 2>&1 &
+  dev_pid=$!
+  for i in $(seq 120); do
+    curl -s -o /dev/null "$base/__edge/health" && break
+    kill -0 "$dev_pid" 2>/dev/null || { cat "$tmp/dev.log"; echo "wrangler dev exited" >&2; return 1; }
+    sleep 0.5
+  done
+  code=$(curl -s -o "$tmp/body" -w '%{http_code}' "$base/__edge/health")
+  echo "GET /__edge/health -> $code $(head -c 80 "$tmp/body")"
+  stop_dev
+  [ "$code" = 200 ] && [ "$(cat "$tmp/body")" = ok ] || { cat "$tmp/dev.log"; return 1; }
+}
+
+stage "setup (toolchain)" bash scripts/setup.sh
+stage "host tests (cargo test)" host_tests
+stage "wasm release build" bash scripts/build-worker.sh
+stage "bundle check (wrangler deploy --dry-run)" dry_run
+stage "smoke test (wrangler dev)" smoke
