@@ -80,7 +80,8 @@ pub struct Config {
     pub origin_secret: KeyRing,
     /// Audience of the origin assertion.
     pub origin_audience: String,
-    /// Where to forward when no `ORIGIN` service binding exists.
+    /// Where to forward when no `ORIGIN` service binding exists: its scheme, host and
+    /// port replace the request's; the request's path and query are kept (DESIGN §4).
     pub origin_url: Option<url::Url>,
 }
 
@@ -211,10 +212,18 @@ impl<F: Fn(&str) -> Option<String>> Reader<F> {
 
     fn origin_url(&mut self) -> Option<url::Url> {
         let text = self.get("ORIGIN_URL")?;
+        // Only scheme, host and port are used; a path, query or credentials would be
+        // silently ignored, so they are refused instead.
         match url::Url::parse(&text) {
-            Ok(u) if matches!(u.scheme(), "http" | "https") && u.host().is_some() => Some(u),
+            Ok(u) if matches!(u.scheme(), "http" | "https")
+                && u.host().is_some()
+                && u.path() == "/"
+                && u.query().is_none()
+                && u.fragment().is_none()
+                && u.username().is_empty()
+                && u.password().is_none() => Some(u),
             _ => {
-                self.fail("ORIGIN_URL", "must be an absolute http:// or https:// URL");
+                self.fail("ORIGIN_URL", "must be http(s)://host[:port] with no path, query or credentials");
                 None
             }
         }
@@ -279,8 +288,11 @@ mod tests {
     }
 
     #[test]
-    fn origin_url_keeps_its_path() {
-        let c = config(&[("ORIGIN_URL", "http://127.0.0.1:8788/app")]).unwrap();
-        assert_eq!(c.origin_url.unwrap().path(), "/app");
+    fn origin_url_is_scheme_host_and_port_only() {
+        let c = config(&[("ORIGIN_URL", "http://127.0.0.1:8788")]).unwrap();
+        assert_eq!(c.origin_url.unwrap().port(), Some(8788));
+        for bad in ["http://h/app", "http://h/?q=1", "http://u:p@h", "ws://h", "/relative"] {
+            assert_eq!(variables(config(&[("ORIGIN_URL", bad)]).unwrap_err()), ["ORIGIN_URL"], "{bad}");
+        }
     }
 }
