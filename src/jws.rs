@@ -197,7 +197,7 @@ fn numeric_date(value: Option<&Value>) -> Option<u64> {
     let value = value?;
     value.as_u64().or_else(|| {
         let f = value.as_f64()?;
-        (f.is_finite() && f >= 0.0 && f < u64::MAX as f64).then(|| f as u64)
+        (f.is_finite() && f >= 0.0 && f < u64::MAX as f64).then_some(f as u64)
     })
 }
 

@@ -33,14 +33,18 @@ pub const MAX_KID_LEN: usize = 16;
 /// One HMAC-SHA256 key with its id.
 pub struct Key {
     kid: String,
-    secret: Vec<u8>,
+    /// The keyed state (inner and outer pads already absorbed): cloning it per MAC saves
+    /// two of the SHA-256 compressions that re-keying would cost on every request.
+    keyed: HmacSha256,
 }
 
 impl Key {
     /// A key from raw bytes, for known-answer tests and origin kits whose keys are not
     /// text. Ring parsing ([`KeyRing::parse`]) is the way configuration makes keys.
     pub fn from_bytes(kid: &str, secret: &[u8]) -> Key {
-        Key { kid: kid.to_owned(), secret: secret.to_vec() }
+        // HMAC accepts keys of any length; `new_from_slice` cannot fail for it.
+        let keyed = HmacSha256::new_from_slice(secret).expect("HMAC takes any key length");
+        Key { kid: kid.to_owned(), keyed }
     }
 
     pub fn kid(&self) -> &str {
@@ -59,8 +63,7 @@ impl Key {
     }
 
     fn hmac(&self, parts: &[&[u8]]) -> HmacSha256 {
-        // HMAC accepts keys of any length; `new_from_slice` cannot fail for it.
-        let mut mac = HmacSha256::new_from_slice(&self.secret).expect("HMAC takes any key length");
+        let mut mac = self.keyed.clone();
         for part in parts {
             mac.update(part);
         }
@@ -80,7 +83,8 @@ pub struct KeyRing {
     keys: Vec<Key>,
 }
 
-/// Why a key ring string was refused. Never carries secret material.
+/// Why a key ring string was refused. Keys are named by position, never by id: in a
+/// malformed string (a comma inside a secret) the "id" may be a piece of a secret.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum KeyRingError {
     /// No `kid:secret` pair at all.
@@ -91,12 +95,12 @@ pub enum KeyRingError {
     MissingSeparator { index: usize },
     /// Pair number `index` has a key id outside `[A-Za-z0-9_-]{1,16}`.
     BadKeyId { index: usize },
-    /// The key `kid` is shorter than [`MIN_SECRET_LEN`] or longer than [`MAX_SECRET_LEN`].
-    BadSecretLength { kid: String },
-    /// The key `kid` contains whitespace or control characters.
-    BadSecretCharacter { kid: String },
-    /// Two keys share the id `kid`.
-    DuplicateKeyId { kid: String },
+    /// Key number `index` is shorter than [`MIN_SECRET_LEN`] or longer than [`MAX_SECRET_LEN`].
+    BadSecretLength { index: usize },
+    /// Key number `index` contains whitespace or control characters.
+    BadSecretCharacter { index: usize },
+    /// Key number `index` reuses an earlier key's id.
+    DuplicateKeyId { index: usize },
 }
 
 impl fmt::Display for KeyRingError {
@@ -110,14 +114,14 @@ impl fmt::Display for KeyRingError {
             Self::BadKeyId { index } => {
                 write!(f, "key #{index} has a key id outside [A-Za-z0-9_-]{{1,{MAX_KID_LEN}}}")
             }
-            Self::BadSecretLength { kid } => write!(
+            Self::BadSecretLength { index } => write!(
                 f,
-                "key `{kid}`: secret must be {MIN_SECRET_LEN} to {MAX_SECRET_LEN} characters"
+                "key #{index}: secret must be {MIN_SECRET_LEN} to {MAX_SECRET_LEN} characters"
             ),
-            Self::BadSecretCharacter { kid } => {
-                write!(f, "key `{kid}`: secret contains whitespace or control characters")
+            Self::BadSecretCharacter { index } => {
+                write!(f, "key #{index}: secret contains whitespace or control characters")
             }
-            Self::DuplicateKeyId { kid } => write!(f, "key id `{kid}` is used twice"),
+            Self::DuplicateKeyId { index } => write!(f, "key #{index} reuses an earlier key id"),
         }
     }
 }
@@ -148,17 +152,33 @@ impl KeyRing {
             if !is_valid_kid(kid) {
                 return Err(KeyRingError::BadKeyId { index });
             }
-            let kid = kid.to_owned();
             if !(MIN_SECRET_LEN..=MAX_SECRET_LEN).contains(&secret.chars().count()) {
-                return Err(KeyRingError::BadSecretLength { kid });
+                return Err(KeyRingError::BadSecretLength { index });
             }
             if secret.chars().any(|c| c.is_whitespace() || c.is_control()) {
-                return Err(KeyRingError::BadSecretCharacter { kid });
+                return Err(KeyRingError::BadSecretCharacter { index });
             }
-            if keys.iter().any(|k| k.kid == kid) {
-                return Err(KeyRingError::DuplicateKeyId { kid });
+            keys.push(Key::from_bytes(kid, secret.as_bytes()));
+        }
+        KeyRing::from_keys(keys)
+    }
+
+    /// A ring from keys made with [`Key::from_bytes`] (binary keys, known-answer tests);
+    /// the same count and id rules as [`KeyRing::parse`].
+    pub fn from_keys(keys: Vec<Key>) -> Result<KeyRing, KeyRingError> {
+        if keys.is_empty() {
+            return Err(KeyRingError::Empty);
+        }
+        if keys.len() > MAX_KEYS {
+            return Err(KeyRingError::TooManyKeys);
+        }
+        for (i, key) in keys.iter().enumerate() {
+            if !is_valid_kid(&key.kid) {
+                return Err(KeyRingError::BadKeyId { index: i + 1 });
             }
-            keys.push(Key { kid, secret: secret.as_bytes().to_vec() });
+            if keys[..i].iter().any(|k| k.kid == key.kid) {
+                return Err(KeyRingError::DuplicateKeyId { index: i + 1 });
+            }
         }
         Ok(KeyRing { keys })
     }
@@ -208,9 +228,11 @@ mod tests {
             ("", KeyRingError::Empty),
             (secret, KeyRingError::MissingSeparator { index: 1 }),
             (&format!("bad kid:{secret}")[..], KeyRingError::BadKeyId { index: 1 }),
-            ("k:short", KeyRingError::BadSecretLength { kid: "k".into() }),
-            (&format!("k:{secret} x")[..], KeyRingError::BadSecretCharacter { kid: "k".into() }),
-            (&format!("k:{secret},k:{secret}")[..], KeyRingError::DuplicateKeyId { kid: "k".into() }),
+            ("k:short", KeyRingError::BadSecretLength { index: 1 }),
+            (&format!("k:{secret} x")[..], KeyRingError::BadSecretCharacter { index: 1 }),
+            (&format!("k:{secret},k:{secret}")[..], KeyRingError::DuplicateKeyId { index: 2 }),
+            // A comma inside a secret: the tail must not be echoed as a key id.
+            (&format!("k:{secret},SUPERSECRET:x")[..], KeyRingError::BadSecretLength { index: 2 }),
         ];
         for (text, expected) in cases {
             let err = KeyRing::parse(text).unwrap_err();
