@@ -38,8 +38,23 @@ pub fn is_identity_header(name: &str) -> bool {
         })
 }
 
+/// `value` made safe for a header: bytes outside visible ASCII, and `%` itself, are
+/// percent-encoded (RFC 3986 style). A `sub` may be any Unicode; header values may not
+/// (and CR/LF would be header injection). The assertion carries the exact `sub`.
+pub fn header_value(value: &str) -> String {
+    let mut out = String::with_capacity(value.len());
+    for &b in value.as_bytes() {
+        if (0x20..0x7f).contains(&b) && b != b'%' {
+            out.push(b as char);
+        } else {
+            out.push_str(&format!("%{b:02X}"));
+        }
+    }
+    out
+}
+
 /// The `Set-Cookie` lines for one granted identity.
-#[derive(Debug, Clone, PartialEq, Eq, Default)]
+#[derive(Debug, Clone, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize)]
 pub struct GrantCookies {
     /// The short-lived access cookie; none when the fast path is off (`ACCESS_TTL_SECS=0`).
     pub access: Option<String>,
@@ -65,6 +80,13 @@ impl GrantCookies {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn header_values_are_visible_ascii() {
+        assert_eq!(header_value("alice@example.com"), "alice@example.com");
+        assert_eq!(header_value("zoë\r\nX-Evil: 1"), "zo%C3%AB%0D%0AX-Evil: 1");
+        assert_eq!(header_value("100%"), "100%25");
+    }
 
     #[test]
     fn identity_namespace_in_every_spelling() {

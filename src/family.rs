@@ -42,7 +42,7 @@ use crate::time::Timestamp;
 const LAST_SEEN_RESOLUTION: Duration = Duration::from_secs(60);
 
 /// How the origin is told the request was identified (`X-Edge-Session-State`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
 pub enum SessionState {
     /// The current credential, or a valid access cookie.
     Fresh,
@@ -67,7 +67,7 @@ impl SessionState {
 }
 
 /// Why a refresh credential earned no identity (the request goes on anonymous).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub enum Refusal {
     /// No such family (never existed, or deleted after it ended).
     UnknownFamily,

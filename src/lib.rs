@@ -15,7 +15,9 @@ pub mod edge;
 pub mod family;
 pub mod jws;
 pub mod keys;
+pub mod stored;
 pub mod time;
+pub mod wire;
 
 #[cfg(target_arch = "wasm32")]
 mod shell;

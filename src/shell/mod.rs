@@ -1,30 +1,62 @@
 //! The wasm shell (DESIGN §1): the only code that talks to the Workers runtime.
 //!
-//! For now a minimal pass-through that proves the build/run pipeline: `/__edge/health`
-//! answers `ok` from the edge itself, and every other request goes on to its own URL,
-//! as behind a Workers route in front of the origin (DESIGN §4).
+//! `lib.rs` of a worker is one event handler (STYLE): it loads the validated config,
+//! runs the pipeline in `proxy`, and maps every error to HTTP here, in one place.
 
-use worker::{event, Context, Env, Fetch, Request, Response, Result};
+mod family_client;
+mod origin;
+mod proxy;
+mod runtime;
+mod session_family;
+
+use worker::{event, Context, Env, Request, Response, Result};
 
 /// Path answered by the edge itself, never forwarded.
 const HEALTH_PATH: &str = "/__edge/health";
 
-/// Marks a request this worker forwarded. On Cloudflare a subrequest to the route's own
-/// URL goes to the origin, but under local `wrangler dev` with no route or upstream it
-/// comes back to this worker and recurses without end (seen: both cores busy, workerd
-/// at 1.5 GB within 40 s). The marker turns that into one hop and a 508.
-/// (Outside the `X-Edge-*` identity namespace, which is stripped from inbound requests.)
-const HOP_HEADER: &str = "edge-session-hop";
+/// Why the edge answered instead of the origin.
+pub enum EdgeError {
+    /// A family's object failed or timed out: 503 + `Retry-After`, never anonymous.
+    Unavailable,
+    /// The origin could not be reached.
+    BadGateway(String),
+    /// No origin configured and the request came back to us (local dev).
+    Loop,
+    /// A runtime call failed unexpectedly.
+    Internal(String),
+}
+
+impl From<worker::Error> for EdgeError {
+    fn from(e: worker::Error) -> Self {
+        EdgeError::Internal(e.to_string())
+    }
+}
 
 #[event(fetch)]
-async fn fetch(req: Request, _env: Env, _ctx: Context) -> Result<Response> {
+async fn fetch(req: Request, env: Env, _ctx: Context) -> Result<Response> {
     if req.path() == HEALTH_PATH {
         return Response::ok("ok");
     }
-    if req.headers().has(HOP_HEADER)? {
-        return Response::error("edge-session: no origin, request looped back", 508);
+    let config = match runtime::config(&env) {
+        Ok(config) => config,
+        // Fail closed, naming the variable (never a secret's value).
+        Err(e) => return Response::error(e.to_string(), 500),
+    };
+    match proxy::handle(req, &env, &config).await {
+        Ok(response) => Ok(response),
+        Err(EdgeError::Unavailable) => {
+            let mut response = Response::error("session service temporarily unavailable", 503)?;
+            response.headers_mut().set("Retry-After", "1")?;
+            Ok(response)
+        }
+        Err(EdgeError::BadGateway(detail)) => {
+            runtime::log_event("origin_error", &[("error", &detail)]);
+            Response::error("origin unreachable", 502)
+        }
+        Err(EdgeError::Loop) => Response::error("edge-session: no origin, request looped back", 508),
+        Err(EdgeError::Internal(detail)) => {
+            runtime::log_event("internal_error", &[("error", &detail)]);
+            Response::error("internal error", 500)
+        }
     }
-    let mut forwarded = req.clone_mut()?;
-    forwarded.headers_mut()?.set(HOP_HEADER, "1")?;
-    Fetch::Request(forwarded).send().await
 }

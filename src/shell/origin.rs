@@ -1,0 +1,57 @@
+//! Where the origin is (DESIGN §4): a service binding `ORIGIN`, else `ORIGIN_URL`, else
+//! the request's own URL (a Workers route in front of the origin).
+
+use crate::config::Config;
+use worker::{CacheMode, Env, Fetch, Headers, Method, Request, RequestInit, RequestRedirect, Response};
+
+use super::EdgeError;
+
+/// Marks a request this worker forwarded to its own URL. On Cloudflare such a
+/// subrequest goes to the origin behind the route; under local `wrangler dev` with no
+/// origin it comes back here and would recurse without end (seen: workerd at 1.5 GB in
+/// 40 s). The marker turns that into one hop and a 508. Outside the `X-Edge-*`
+/// namespace, so stripping does not remove it.
+const HOP_HEADER: &str = "edge-session-hop";
+
+/// Sends `req` with `headers` (already prepared by the pipeline) to the origin.
+pub async fn forward(
+    env: &Env,
+    config: &Config,
+    req: Request,
+    headers: Headers,
+    identified: bool,
+) -> Result<Response, EdgeError> {
+    let binding = env.service("ORIGIN").ok();
+    // The raw URL string, not `Request::url()`: parsing with the `url` crate would link
+    // its IDNA tables (+240 KiB gzip) for nothing.
+    let mut url = req.inner().url();
+    if binding.is_none() {
+        match &config.origin_url {
+            Some(origin) => url = origin.target(&url),
+            None if req.headers().has(HOP_HEADER)? => return Err(EdgeError::Loop),
+            None => headers.set(HOP_HEADER, "1")?,
+        }
+    }
+    let forwarded = rebuild(req, &url, headers, identified)?;
+    let response = match binding {
+        Some(origin) => origin.fetch_request(forwarded).await,
+        None => Fetch::Request(forwarded).send().await,
+    };
+    response.map_err(|e| EdgeError::BadGateway(e.to_string()))
+}
+
+/// The forwarded request: same method and body, the given URL and headers. Redirects
+/// are passed back to the browser, never followed here. Identified requests bypass any
+/// cache on the way (a personalized response must not be stored for someone else).
+fn rebuild(req: Request, url: &str, headers: Headers, identified: bool) -> worker::Result<Request> {
+    let method = req.method();
+    let mut init = RequestInit::new();
+    init.with_method(method.clone()).with_headers(headers).with_redirect(RequestRedirect::Manual);
+    if identified {
+        init.with_cache(CacheMode::NoStore);
+    }
+    if !matches!(method, Method::Get | Method::Head) {
+        init.with_body(req.inner().body().map(Into::into));
+    }
+    Request::new_with_init(url, &init)
+}

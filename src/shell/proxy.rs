@@ -1,0 +1,166 @@
+//! The request pipeline of DESIGN §1: identify, forward, apply directives, set cookies.
+//!
+//! Every protocol rule is a core call; this file only moves data between the runtime
+//! and the core. Errors it cannot answer itself become an [`EdgeError`], which
+//! `mod.rs` maps to HTTP in one place.
+
+use crate::config::Config;
+use crate::cookies::{clear_cookie, edge_cookies, strip_edge_cookies};
+use crate::credential::{AccessCredential, FamilyId, Identity, RefreshCredential, ACCESS_COOKIE, REFRESH_COOKIE};
+use crate::directive::{Assertion, Login, Logout, LogoutScope};
+use crate::edge::{self, GrantCookies};
+use crate::family::{may_set_refresh, SessionState};
+use crate::time::Timestamp;
+use crate::wire::{FamilyCommand, Verdict};
+use worker::{Env, Headers, Request, Response};
+
+use super::family_client::ask_family;
+use super::origin;
+use super::runtime::{self, log_event};
+use super::EdgeError;
+
+/// Who the request is, as far as the edge could tell.
+struct Session {
+    identity: Identity,
+    family: FamilyId,
+    state: SessionState,
+    /// Cookies the family's object handed out, and when it decided.
+    grant: Option<(GrantCookies, Timestamp)>,
+}
+
+/// What decided the identity, for `X-Edge-Debug`.
+#[derive(Default)]
+struct Trace {
+    path: &'static str,
+    writes: u32,
+}
+
+pub async fn handle(req: Request, env: &Env, config: &Config) -> Result<Response, EdgeError> {
+    let now = runtime::now();
+    let cookie_header = req.headers().get("Cookie")?.unwrap_or_default();
+    let cookies = edge_cookies(&cookie_header);
+    let keys = &config.session_keys;
+    // Unverifiable cookies are absent: no 5xx, no object call (DESIGN §2).
+    let access = cookies.access.and_then(|v| AccessCredential::decode(v, keys, now).ok());
+    let refresh = cookies.refresh.and_then(|v| Some((v, RefreshCredential::decode(v, keys).ok()?.family)));
+    let presented_family = refresh.map(|(_, family)| family);
+
+    let mut trace = Trace { path: "none", writes: 0 };
+    let session = match (access, refresh) {
+        (Some(access), _) => {
+            trace.path = "access";
+            access.family().map(|family| Session { identity: access.identity(), family, state: SessionState::Fresh, grant: None })
+        }
+        (None, Some((cookie, family))) => {
+            trace.path = "object";
+            let reply = ask_family(env, family, &FamilyCommand::Refresh { cookie: cookie.to_owned() }).await?;
+            trace.writes = reply.writes;
+            match reply.verdict {
+                Verdict::Granted { identity, state, cookies, decided_at } => {
+                    Some(Session { identity, family, state, grant: Some((cookies, Timestamp::from_millis(decided_at))) })
+                }
+                _ => None,
+            }
+        }
+        (None, None) => None,
+    };
+
+    let forwarded_headers = origin_headers(&req, &cookie_header, session.as_ref(), config, now)?;
+    let response = origin::forward(env, config, req, forwarded_headers, session.is_some()).await?;
+    let after = runtime::now();
+
+    let headers = Headers::new();
+    for (name, value) in response.headers().entries() {
+        if !edge::is_identity_header(&name) {
+            headers.append(&name, &value)?;
+        }
+    }
+    let login = directive(&response, edge::LOGIN_HEADER, |t| Login::verify(t, &config.origin_secret, after));
+    let logout = directive(&response, edge::LOGOUT_HEADER, |t| Logout::verify(t, &config.origin_secret, after));
+    let current_family = session.as_ref().map(|s| s.family).or(presented_family);
+
+    if let Some(logout) = &logout {
+        if logout.scope == LogoutScope::Everywhere {
+            // Needs the per-user index (UserSessions); until then it acts as `session`.
+            log_event("logout_everywhere_as_session", &[("sub", logout.sub.as_deref().unwrap_or(""))]);
+        }
+        if let Some(family) = current_family {
+            ask_family(env, family, &FamilyCommand::Logout).await?;
+        }
+        headers.append("Set-Cookie", &clear_cookie(ACCESS_COOKIE))?;
+        headers.append("Set-Cookie", &clear_cookie(REFRESH_COOKIE))?;
+    }
+    if let Some(login) = login {
+        // No session fixation: a login always makes a new family and ends the old one.
+        if let (Some(old), None) = (current_family, &logout) {
+            ask_family(env, old, &FamilyCommand::Logout).await?;
+        }
+        let family = FamilyId::from_bytes(runtime::random());
+        let command = FamilyCommand::Login { family: family.to_string(), sub: login.sub, ctx: login.ctx, remember: login.remember };
+        let reply = ask_family(env, family, &command).await?;
+        let Verdict::Granted { cookies, .. } = reply.verdict else {
+            return Err(EdgeError::Unavailable);
+        };
+        append_cookies(&headers, &cookies, true)?;
+    } else if logout.is_none() {
+        if let Some((cookies, decided_at)) = session.as_ref().and_then(|s| s.grant.as_ref()) {
+            // Slow rule: a refresh value decided more than GRACE ago must not land (S10).
+            append_cookies(&headers, cookies, may_set_refresh(*decided_at, after, &config.policy))?;
+        }
+    }
+    if config.debug_headers {
+        headers.set("X-Edge-Debug", &format!("path={}; writes={}", trace.path, trace.writes))?;
+    }
+    Ok(response.with_headers(headers))
+}
+
+/// The headers the origin receives: identity namespace stripped, edge cookies removed,
+/// identity headers and a fresh signed assertion added for an identified request.
+fn origin_headers(
+    req: &Request,
+    cookie_header: &str,
+    session: Option<&Session>,
+    config: &Config,
+    now: Timestamp,
+) -> worker::Result<Headers> {
+    let headers = Headers::new();
+    for (name, value) in req.headers().entries() {
+        // Spoofed identity in any spelling never reaches the origin (CVE-2025-64484).
+        if !edge::is_identity_header(&name) && !name.eq_ignore_ascii_case("cookie") {
+            headers.append(&name, &value)?;
+        }
+    }
+    if let Some(kept) = strip_edge_cookies(cookie_header) {
+        headers.set("Cookie", &kept)?;
+    }
+    if let Some(s) = session {
+        let assertion = Assertion::new(&s.identity, s.family, s.state, &config.origin_audience, now, runtime::random());
+        headers.set(edge::USER_HEADER, &edge::header_value(&s.identity.sub))?;
+        headers.set(edge::SESSION_HEADER, &s.family.to_string())?;
+        headers.set(edge::STATE_HEADER, s.state.as_str())?;
+        headers.set(edge::ASSERTION_HEADER, &assertion.sign(&config.origin_secret))?;
+    }
+    Ok(headers)
+}
+
+/// A directive header, verified; a bad one is ignored and logged (DESIGN §4).
+fn directive<T, E: std::fmt::Display>(response: &Response, name: &str, verify: impl Fn(&str) -> Result<T, E>) -> Option<T> {
+    let token = response.headers().get(name).ok()??;
+    match verify(&token) {
+        Ok(directive) => Some(directive),
+        Err(e) => {
+            log_event("directive_rejected", &[("header", name), ("reason", &e.to_string())]);
+            None
+        }
+    }
+}
+
+fn append_cookies(headers: &Headers, cookies: &GrantCookies, with_refresh: bool) -> worker::Result<()> {
+    if let Some(access) = &cookies.access {
+        headers.append("Set-Cookie", access)?;
+    }
+    if let Some(refresh) = cookies.refresh.as_ref().filter(|_| with_refresh) {
+        headers.append("Set-Cookie", refresh)?;
+    }
+    Ok(())
+}

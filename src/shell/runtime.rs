@@ -1,0 +1,53 @@
+//! The shell's only contact with the clock, randomness, the environment and the log.
+
+use std::rc::Rc;
+
+use crate::config::{Config, ConfigError};
+use crate::time::Timestamp;
+use worker::{js_sys, wasm_bindgen::JsValue, Env};
+
+/// `Date.now()`: `SystemTime::now()` panics on wasm32 (DESIGN §7).
+pub fn now() -> Timestamp {
+    Timestamp::from_millis(js_sys::Date::now() as u64)
+}
+
+/// Fresh random bytes from the platform CSPRNG (`crypto.getRandomValues`).
+pub fn random<const N: usize>() -> [u8; N] {
+    let mut bytes = [0; N];
+    // getrandom on wasm32 with `wasm_js` cannot fail while `crypto` exists, and a
+    // worker without `crypto` must not mint credentials.
+    getrandom::fill(&mut bytes).expect("platform CSPRNG available");
+    bytes
+}
+
+thread_local! {
+    static CONFIG: std::cell::OnceCell<Result<Rc<Config>, ConfigError>> = const { std::cell::OnceCell::new() };
+}
+
+/// The validated configuration, read once per isolate (DESIGN §5). Vars and secrets
+/// are read alike; a number given in `[vars]` without quotes is accepted too.
+pub fn config(env: &Env) -> Result<Rc<Config>, ConfigError> {
+    CONFIG.with(|cell| {
+        cell.get_or_init(|| {
+            let result = Config::from_vars(|name| {
+                let value = js_sys::Reflect::get(env, &JsValue::from_str(name)).ok()?;
+                value.as_string().or_else(|| value.as_f64().map(|n| n.to_string()))
+            });
+            if let Err(e) = &result {
+                log_event("config_error", &[("detail", &e.to_string())]);
+            }
+            result.map(Rc::new)
+        })
+        .clone()
+    })
+}
+
+/// One structured log line: `{"event": …, key: value…}`. Never pass secrets here.
+pub fn log_event(event: &str, fields: &[(&str, &str)]) {
+    let mut line = serde_json::Map::new();
+    line.insert("edge_session".into(), event.into());
+    for (k, v) in fields {
+        line.insert((*k).into(), (*v).into());
+    }
+    worker::console_log!("{}", serde_json::Value::Object(line));
+}

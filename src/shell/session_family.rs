@@ -1,0 +1,186 @@
+//! `SessionFamily`: one Durable Object per session family, the serialized rotation point.
+//!
+//! Each request is four steps (STYLE): decode the command, ask the core, persist what
+//! changed, encode the reply. Between reading the state and writing it there is no
+//! `await` — SQLite storage is synchronous — so two racing requests can never both
+//! rotate (scenario S3), and the rotation and its grace alias are one decision (S4).
+//! The state stays in memory between requests; storage is written only when the core
+//! says the durable state changed.
+
+use std::cell::RefCell;
+
+use crate::config::Config;
+use crate::credential::{FamilyId, Identity, RefreshCredential, RefreshSecret};
+use crate::edge::GrantCookies;
+use crate::family::{Decision, Family, Outcome, Refusal};
+use crate::stored;
+use crate::time::Timestamp;
+use crate::wire::{FamilyCommand, FamilyReply, Verdict};
+use worker::{durable_object, DurableObject, Env, Request, Response, Result, SqlStorage, State};
+
+use super::runtime::{self, log_event};
+
+const SCHEMA: &str = "CREATE TABLE IF NOT EXISTS family (k INTEGER PRIMARY KEY CHECK (k = 1), state TEXT NOT NULL)";
+
+#[durable_object]
+pub struct SessionFamily {
+    state: State,
+    env: Env,
+    /// `None` until loaded; `Some(None)` when storage holds no family.
+    family: RefCell<Option<Option<Family>>>,
+}
+
+/// What one command did, before the async tail (alarm) runs.
+struct Handled {
+    verdict: Verdict,
+    writes: u32,
+    /// Set the alarm to this time (the family's deadline) after persisting.
+    alarm: Option<Timestamp>,
+}
+
+impl DurableObject for SessionFamily {
+    fn new(state: State, env: Env) -> Self {
+        SessionFamily { state, env, family: RefCell::new(None) }
+    }
+
+    async fn fetch(&self, mut req: Request) -> Result<Response> {
+        let config = match runtime::config(&self.env) {
+            Ok(config) => config,
+            Err(e) => return Response::error(e.to_string(), 500),
+        };
+        let Ok(command) = req.json::<FamilyCommand>().await else {
+            return Response::error("bad family command", 400);
+        };
+        let handled = self.handle(command, runtime::now(), &config)?;
+        if let Some(at) = handled.alarm {
+            self.state.storage().set_alarm(at.as_millis() as i64).await?;
+        }
+        Response::from_json(&FamilyReply { verdict: handled.verdict, writes: handled.writes })
+    }
+
+    /// Deletes the family once it can no longer be used (DESIGN §3).
+    async fn alarm(&self) -> Result<Response> {
+        let config = match runtime::config(&self.env) {
+            Ok(config) => config,
+            Err(e) => return Response::error(e.to_string(), 500),
+        };
+        let now = runtime::now();
+        let deadline = self.with_family(|family| family.as_ref().map(|f| f.deadline(&config.policy)))?;
+        match deadline {
+            Some(deadline) if deadline > now => {
+                self.state.storage().set_alarm(deadline.as_millis() as i64).await?;
+            }
+            _ => {
+                *self.family.borrow_mut() = Some(None);
+                self.state.storage().delete_all().await?;
+            }
+        }
+        Response::ok("")
+    }
+}
+
+impl SessionFamily {
+    fn sql(&self) -> SqlStorage {
+        self.state.storage().sql()
+    }
+
+    /// Runs `f` on the in-memory family, loading it from storage on first use.
+    fn with_family<T>(&self, f: impl FnOnce(&mut Option<Family>) -> T) -> Result<T> {
+        let mut slot = self.family.borrow_mut();
+        if slot.is_none() {
+            let sql = self.sql();
+            sql.exec(SCHEMA, None)?;
+            #[derive(serde::Deserialize)]
+            struct Row {
+                state: String,
+            }
+            let rows: Vec<Row> = sql.exec("SELECT state FROM family WHERE k = 1", None)?.to_array()?;
+            let family = match rows.first() {
+                Some(row) => Some(stored::decode(&row.state).map_err(|e| worker::Error::RustError(e.to_string()))?),
+                None => None,
+            };
+            *slot = Some(family);
+        }
+        Ok(f(slot.as_mut().expect("loaded above")))
+    }
+
+    /// Decode → decide → persist, synchronously (no `await` anywhere in here).
+    fn handle(&self, command: FamilyCommand, now: Timestamp, config: &Config) -> Result<Handled> {
+        let policy = &config.policy;
+        let (verdict, changed) = self.with_family(|slot| match command {
+            FamilyCommand::Refresh { cookie } => {
+                let Some(family) = slot.as_mut() else {
+                    return (Verdict::Refused { refusal: Refusal::UnknownFamily }, None);
+                };
+                // Checked again here: the object trusts nothing the worker relays.
+                let Ok(presented) = RefreshCredential::decode(&cookie, &config.session_keys) else {
+                    return (Verdict::Refused { refusal: Refusal::UnknownFamily }, None);
+                };
+                let fresh = RefreshSecret::from_bytes(runtime::random());
+                let decision = family.handle_refresh(&presented, now, policy, fresh);
+                let verdict = verdict_for(&decision, family, config, now);
+                (verdict, decision.persist.then(|| family.clone()))
+            }
+            FamilyCommand::Login { family: id, sub, ctx, remember } => {
+                if slot.is_some() {
+                    // 128 random bits never collide; refuse rather than overwrite.
+                    return (Verdict::Refused { refusal: Refusal::Revoked }, None);
+                }
+                let Some(id) = FamilyId::parse(&id) else {
+                    return (Verdict::Refused { refusal: Refusal::UnknownFamily }, None);
+                };
+                let secret = RefreshSecret::from_bytes(runtime::random());
+                let (family, grant) = Family::login(id, Identity { sub, ctx }, remember, now, secret, policy);
+                let cookies = GrantCookies::new(&grant, &config.session_keys, policy, now);
+                let verdict = Verdict::Granted {
+                    identity: grant.identity,
+                    state: grant.state,
+                    cookies,
+                    decided_at: now.as_millis(),
+                };
+                *slot = Some(family.clone());
+                (verdict, Some(family))
+            }
+            FamilyCommand::Logout => match slot.as_mut() {
+                Some(family) if !family.revoked => {
+                    family.revoke();
+                    (Verdict::Done, Some(family.clone()))
+                }
+                _ => (Verdict::Done, None),
+            },
+        })?;
+        let Some(family) = changed else {
+            return Ok(Handled { verdict, writes: 0, alarm: None });
+        };
+        let cursor = self.sql().exec(
+            "INSERT OR REPLACE INTO family (k, state) VALUES (1, ?)",
+            vec![stored::encode(&family).into()],
+        )?;
+        let writes = cursor.rows_written() as u32;
+        // A revoked family's deadline is in the past: the alarm fires at once.
+        Ok(Handled { verdict, writes, alarm: Some(family.deadline(policy).max(now)) })
+    }
+}
+
+fn verdict_for(decision: &Decision, family: &Family, config: &Config, now: Timestamp) -> Verdict {
+    match &decision.outcome {
+        Outcome::Authenticated(grant) => Verdict::Granted {
+            identity: grant.identity.clone(),
+            state: grant.state,
+            cookies: GrantCookies::new(grant, &config.session_keys, &config.policy, now),
+            decided_at: now.as_millis(),
+        },
+        Outcome::Refused(refusal) => {
+            if *refusal == Refusal::FutureGeneration {
+                // State lost or rolled back: worth an operator's attention (DESIGN §3).
+                log_event("future_generation", &[("family", &family.id.to_string())]);
+            }
+            Verdict::Refused { refusal: *refusal }
+        }
+        Outcome::ReuseDetected { revoked } => {
+            let action = if *revoked { "family_revoked" } else { "request_rejected" };
+            log_event("reuse_detected", &[("family", &family.id.to_string()), ("sub", &family.identity.sub), ("action", action)]);
+            Verdict::ReuseDetected { revoked: *revoked }
+        }
+    }
+}

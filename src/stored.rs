@@ -1,0 +1,104 @@
+//! A family as its Durable Object stores it: one JSON document in one SQLite row.
+//!
+//! Secrets are base64url text; times are Unix milliseconds. `delivered_at` is stored when
+//! a row is written for another reason but never causes a write (DESIGN §3). Decoding a
+//! row is checked like any input: a corrupt row is an error, never a panic.
+//!
+//! ```
+//! use edge_session::config::Policy;
+//! use edge_session::credential::{FamilyId, Identity, RefreshSecret};
+//! use edge_session::family::Family;
+//! use edge_session::stored;
+//! use edge_session::time::Timestamp;
+//! let (family, _) = Family::login(FamilyId::from_bytes([1; 16]), Identity { sub: "a".into(), ctx: None },
+//!     false, Timestamp::from_secs(1), RefreshSecret::from_bytes([2; 32]), &Policy::default());
+//! assert_eq!(stored::decode(&stored::encode(&family)).unwrap(), family);
+//! ```
+
+use base64::engine::general_purpose::URL_SAFE_NO_PAD as B64;
+use base64::Engine;
+use serde::{Deserialize, Serialize};
+
+use crate::credential::{FamilyId, Identity, RefreshSecret, SecretDigest};
+use crate::family::Family;
+use crate::time::Timestamp;
+
+#[derive(Serialize, Deserialize)]
+struct Row {
+    id: String,
+    identity: Identity,
+    remember: bool,
+    created_at: u64,
+    last_seen: u64,
+    generation: u64,
+    secret: String,
+    issued_at: u64,
+    confirmed_at: Option<u64>,
+    delivered_at: u64,
+    previous: Option<String>,
+    revoked: bool,
+}
+
+/// The stored row could not be read back (corruption or a format change).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct CorruptRow;
+
+impl std::fmt::Display for CorruptRow {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("stored family row is corrupt")
+    }
+}
+
+impl std::error::Error for CorruptRow {}
+
+pub fn encode(family: &Family) -> String {
+    let row = Row {
+        id: family.id.to_string(),
+        identity: family.identity.clone(),
+        remember: family.remember,
+        created_at: family.created_at.as_millis(),
+        last_seen: family.last_seen.as_millis(),
+        generation: family.generation,
+        secret: B64.encode(family.secret.as_bytes()),
+        issued_at: family.issued_at.as_millis(),
+        confirmed_at: family.confirmed_at.map(Timestamp::as_millis),
+        delivered_at: family.delivered_at.as_millis(),
+        previous: family.previous.map(|d| B64.encode(d.as_bytes())),
+        revoked: family.revoked,
+    };
+    serde_json::to_string(&row).expect("row serializes")
+}
+
+pub fn decode(text: &str) -> Result<Family, CorruptRow> {
+    let row: Row = serde_json::from_str(text).map_err(|_| CorruptRow)?;
+    Ok(Family {
+        id: FamilyId::parse(&row.id).ok_or(CorruptRow)?,
+        identity: row.identity,
+        remember: row.remember,
+        created_at: Timestamp::from_millis(row.created_at),
+        last_seen: Timestamp::from_millis(row.last_seen),
+        generation: row.generation,
+        secret: RefreshSecret::from_bytes(bytes32(&row.secret)?),
+        issued_at: Timestamp::from_millis(row.issued_at),
+        confirmed_at: row.confirmed_at.map(Timestamp::from_millis),
+        delivered_at: Timestamp::from_millis(row.delivered_at),
+        previous: row.previous.as_deref().map(bytes32).transpose()?.map(SecretDigest::from_bytes),
+        revoked: row.revoked,
+    })
+}
+
+fn bytes32(text: &str) -> Result<[u8; 32], CorruptRow> {
+    B64.decode(text).ok().and_then(|b| b.try_into().ok()).ok_or(CorruptRow)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn corrupt_rows_are_errors() {
+        for text in ["", "{}", "null", r#"{"id":"x"}"#] {
+            assert_eq!(decode(text), Err(CorruptRow), "{text}");
+        }
+    }
+}

@@ -1,0 +1,225 @@
+// End to end, fast path on: login, identity headers, assertion, spoofing, garbage,
+// directives, logout. Real wrangler dev + real Durable Objects + a recording origin.
+import { test, before, after, beforeEach } from "node:test";
+import assert from "node:assert/strict";
+import {
+  startOrigin, startEdge, Client, loginDirective, logoutDirective, directive, debugOf,
+  verifyAssertion, parseSetCookie,
+} from "./harness.mjs";
+
+let origin, edge;
+before(async () => {
+  origin = await startOrigin();
+  edge = await startEdge({ ORIGIN_URL: origin.url, ROTATE_AFTER_SECS: "60", GRACE_SECS: "5", ACCESS_TTL_SECS: "60" });
+});
+after(async () => { await edge?.stop(); await origin?.close(); });
+beforeEach(() => origin.reset());
+
+/** The origin answers `/login` with a login directive for `sub`. */
+function originLogsIn(sub, claims = {}) {
+  origin.respond = async (req) => req.url.startsWith("/login") ? { headers: { "X-Edge-Login": await loginDirective(sub, claims) } } : {};
+}
+
+async function loggedIn(sub = "alice", claims = {}) {
+  const client = new Client(edge.url);
+  originLogsIn(sub, claims);
+  await client.fetch("/login");
+  origin.reset();
+  return client;
+}
+
+const IDENTITY = ["x-edge-user", "x-edge-session", "x-edge-session-state", "x-edge-assertion"];
+
+test("login directive sets both cookies with the DESIGN attributes, and the origin then sees the user", async () => {
+  const client = new Client(edge.url);
+  originLogsIn("alice", { remember: true });
+  const res = await client.fetch("/login");
+  assert.equal(res.status, 200);
+  assert.equal(res.headers.get("x-edge-login"), null, "directive stripped from the client response");
+  const byName = Object.fromEntries(res.setCookies.map((c) => [c.name, c]));
+  for (const name of ["__Host-es-access", "__Host-es-refresh"]) {
+    const c = byName[name];
+    assert.ok(c, `${name} set`);
+    assert.equal(c.attrs.path, "/");
+    assert.equal(c.attrs.secure, true);
+    assert.equal(c.attrs.httponly, true);
+    assert.equal(c.attrs.samesite, "Lax");
+    assert.equal(c.attrs.domain, undefined);
+  }
+  assert.equal(byName["__Host-es-access"].attrs["max-age"], "60");
+  assert.ok(Number(byName["__Host-es-refresh"].attrs["max-age"]) > 2_500_000, "remember me: persistent refresh cookie");
+  origin.reset();
+  const me = await client.fetch("/me");
+  assert.deepEqual(me.json(), { user: "alice", state: "fresh" });
+  assert.match(origin.last().headers["x-edge-session"], /^[A-Za-z0-9_-]{22}$/);
+});
+
+test("a session without remember me gets a session refresh cookie", async () => {
+  const client = new Client(edge.url);
+  originLogsIn("bob");
+  const res = await client.fetch("/login");
+  const refresh = res.setCookies.find((c) => c.name === "__Host-es-refresh");
+  assert.equal(refresh.attrs["max-age"], undefined);
+  assert.equal(refresh.attrs.expires, undefined);
+});
+
+test("an anonymous request passes through with no identity headers and no cookies", async () => {
+  const res = await new Client(edge.url).fetch("/page?q=1");
+  assert.equal(res.status, 200);
+  assert.equal(res.setCookies.length, 0);
+  assert.equal(origin.last().url, "/page?q=1");
+  for (const h of IDENTITY) assert.equal(origin.last().headers[h], undefined, h);
+  assert.equal(debugOf(res).path, "none");
+});
+
+test("spoofed identity headers in any spelling never reach the origin", async () => {
+  const spoof = {
+    "X-Edge-User": "mallory", "x_edge_user": "mallory", "X-EDGE-ASSERTION": "forged",
+    "X-Edge-Session-State": "fresh", "X_Edge_Session": "abc", "x-edge-login": "forged",
+  };
+  for (const client of [new Client(edge.url), await loggedIn("alice")]) {
+    origin.reset();
+    await client.fetch("/", { headers: spoof });
+    const seen = origin.last().headers;
+    for (const name of Object.keys(seen)) {
+      if (name.replaceAll("_", "-").startsWith("x-edge-")) assert.ok(IDENTITY.includes(name), `unexpected ${name}`);
+    }
+    assert.notEqual(seen["x-edge-user"], "mallory");
+    assert.notEqual(seen["x-edge-assertion"], "forged");
+  }
+});
+
+test("the assertion verifies with ORIGIN_SECRET and carries the DESIGN §4 claims", async () => {
+  const client = await loggedIn("carol", { ctx: { tenant: "acme", roles: ["admin"] } });
+  await client.fetch("/x");
+  const h = origin.last().headers;
+  const { payload, protectedHeader } = await verifyAssertion(h["x-edge-assertion"]);
+  assert.deepEqual(protectedHeader, { alg: "HS256", typ: "JWT", kid: "o1" });
+  assert.equal(payload.iss, "edge-session");
+  assert.equal(payload.aud, "origin");
+  assert.equal(payload.sub, "carol");
+  assert.equal(payload.sid, h["x-edge-session"]);
+  assert.equal(payload.state, h["x-edge-session-state"]);
+  assert.equal(payload.exp - payload.iat, 60);
+  assert.ok(Math.abs(payload.iat - Date.now() / 1000) < 30);
+  assert.match(payload.jti, /^[A-Za-z0-9_-]{22}$/);
+  assert.deepEqual(payload.ctx, { tenant: "acme", roles: ["admin"] });
+  await client.fetch("/y");
+  const second = await verifyAssertion(origin.last().headers["x-edge-assertion"]);
+  assert.notEqual(second.payload.jti, payload.jti, "a fresh jti per request");
+});
+
+test("fast path: a valid access cookie identifies the request without calling the object", async () => {
+  const client = await loggedIn("dave");
+  const res = await client.fetch("/fast");
+  assert.deepEqual(debugOf(res), { path: "access", writes: "0" });
+  assert.deepEqual(res.json(), { user: "dave", state: "fresh" });
+  const refreshOnly = new Client(edge.url);
+  refreshOnly.cookies.set("__Host-es-refresh", client.refresh);
+  const slow = await refreshOnly.fetch("/slow");
+  assert.equal(debugOf(slow).path, "object");
+  assert.deepEqual(slow.json(), { user: "dave", state: "fresh" });
+});
+
+test("the edge's cookies are removed from what the origin receives; others are kept", async () => {
+  const client = await loggedIn("erin");
+  client.cookies.set("theme", "dark");
+  await client.fetch("/");
+  assert.equal(origin.last().headers.cookie, "theme=dark");
+});
+
+test("forged, truncated, oversized and garbage cookies: anonymous, no 5xx, no object call", async () => {
+  const real = await loggedIn("frank");
+  const flip = (v) => v.slice(0, -3) + (v.at(-3) === "A" ? "B" : "A") + v.slice(-2);
+  const cases = [
+    ["__Host-es-refresh", flip(real.refresh)],
+    ["__Host-es-refresh", real.refresh.slice(0, 40)],
+    ["__Host-es-refresh", real.refresh + "x".repeat(300)],
+    ["__Host-es-access", flip(real.access)],
+    ["__Host-es-access", real.refresh], // a refresh value presented as access
+    ["__Host-es-refresh", real.access], // and the reverse
+    ["__Host-es-access", "x".repeat(5000)],
+    ["__Host-es-refresh", "r1.k9.AAAAAAAAAAAAAAAAAAAAAA.1.AAAA.AAAA"],
+    ["__Host-es-refresh", "%00%01garbage;;==\"quoted\""],
+  ];
+  for (const [name, value] of cases) {
+    origin.reset();
+    const res = await fetch(edge.url + "/", { headers: { cookie: `${name}=${value}` } });
+    assert.ok(res.status < 500, `${name}=${value.slice(0, 30)}… gave ${res.status}`);
+    assert.equal(res.headers.get("x-edge-debug"), "path=none; writes=0", `${name}=${value.slice(0, 30)}…`);
+    assert.equal(res.headers.getSetCookie().length, 0, "no cookie touched");
+    assert.equal(origin.last().headers["x-edge-user"], undefined);
+  }
+});
+
+test("forged, expired, wrong-typ, wrong-aud, alg:none and reflected-assertion login directives are ignored", async () => {
+  const victim = await loggedIn("grace");
+  await victim.fetch("/");
+  const reflected = origin.last().headers["x-edge-assertion"];
+  const wrongKey = new TextEncoder().encode("not-the-origin-secret-not-the-origin-secret");
+  const now = Math.floor(Date.now() / 1000);
+  const none = (claims) => `${Buffer.from(JSON.stringify({ alg: "none", typ: "edge-login+jwt" })).toString("base64url")}.${Buffer.from(JSON.stringify(claims)).toString("base64url")}.`;
+  const forged = {
+    "wrong key": await loginDirective("mallory", {}, { key: wrongKey }),
+    "expired": await loginDirective("mallory", {}, { iat: now - 600, exp: now - 300 }),
+    "lifetime over 5 min": await loginDirective("mallory", {}, { exp: now + 3600 }),
+    "wrong typ": await directive("JWT", { sub: "mallory" }),
+    "logout typ": await directive("edge-logout+jwt", { sub: "mallory" }),
+    "wrong aud": await directive("edge-login+jwt", { sub: "mallory", aud: "origin" }),
+    "alg none": none({ aud: "edge-session", sub: "mallory", iat: now, exp: now + 60 }),
+    "reflected assertion": reflected,
+  };
+  for (const [what, token] of Object.entries(forged)) {
+    origin.respond = async () => ({ headers: { "X-Edge-Login": token } });
+    const res = await new Client(edge.url).fetch("/login");
+    assert.equal(res.setCookies.length, 0, `${what}: no cookies`);
+    assert.equal(res.headers.get("x-edge-login"), null, `${what}: directive stripped`);
+  }
+});
+
+test("logout clears both cookies; later requests are anonymous, even replaying the old refresh cookie", async () => {
+  const client = await loggedIn("heidi");
+  const oldRefresh = client.refresh;
+  origin.respond = async () => ({ headers: { "X-Edge-Logout": await logoutDirective("session") } });
+  const res = await client.fetch("/logout");
+  const cleared = res.setCookies.filter((c) => c.attrs["max-age"] === "0").map((c) => c.name).sort();
+  assert.deepEqual(cleared, ["__Host-es-access", "__Host-es-refresh"]);
+  assert.equal(client.cookies.size, 0);
+  origin.reset();
+  assert.deepEqual((await client.fetch("/")).json(), { user: null, state: null });
+  const replay = new Client(edge.url);
+  replay.cookies.set("__Host-es-refresh", oldRefresh);
+  const after = await replay.fetch("/");
+  assert.deepEqual(after.json(), { user: null, state: null });
+  assert.equal(after.setCookies.length, 0, "an anonymous answer never deletes cookies");
+});
+
+test("logout everywhere acts as session until the per-user index exists, and says so in the log", async () => {
+  const client = await loggedIn("ivan");
+  origin.respond = async () => ({ headers: { "X-Edge-Logout": await logoutDirective("everywhere", { sub: "ivan" }) } });
+  await client.fetch("/logout");
+  assert.equal(client.cookies.size, 0);
+  assert.match(edge.logs.join(""), /logout_everywhere_as_session/);
+});
+
+test("a login always creates a new family and revokes the one the request presented", async () => {
+  const client = await loggedIn("judy");
+  const oldRefresh = client.refresh;
+  const oldSession = (await client.fetch("/"), origin.last().headers["x-edge-session"]);
+  originLogsIn("judy");
+  await client.fetch("/login");
+  origin.reset();
+  await client.fetch("/");
+  assert.notEqual(origin.last().headers["x-edge-session"], oldSession);
+  const stale = new Client(edge.url);
+  stale.cookies.set("__Host-es-refresh", oldRefresh);
+  assert.deepEqual((await stale.fetch("/")).json(), { user: null, state: null });
+});
+
+test("Set-Cookie lines from the origin pass through beside the edge's", async () => {
+  const client = new Client(edge.url);
+  origin.respond = async () => ({ headers: { "X-Edge-Login": await loginDirective("kim"), "Set-Cookie": "app=1; Path=/" } });
+  const res = await client.fetch("/login");
+  assert.deepEqual(res.setCookies.map((c) => c.name).sort(), ["__Host-es-access", "__Host-es-refresh", "app"]);
+  assert.ok(parseSetCookie("a=b; Max-Age=0").attrs["max-age"] === "0");
+});

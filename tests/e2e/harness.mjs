@@ -1,0 +1,171 @@
+// Test harness: a real `wrangler dev` (local workerd, real Durable Objects) in front of
+// a recording origin on loopback, plus a cookie-jar client. Nothing here is mocked:
+// requests go over real HTTP through the built worker.
+import { spawn } from "node:child_process";
+import { createServer } from "node:http";
+import { randomBytes } from "node:crypto";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { SignJWT, jwtVerify } from "jose";
+
+const root = new URL("../..", import.meta.url).pathname;
+
+export const ORIGIN_SECRET = `o1:${randomBytes(32).toString("base64url")}`;
+export const SESSION_KEYS = `k1:${randomBytes(32).toString("base64url")}`;
+const originKey = new TextEncoder().encode(ORIGIN_SECRET.slice(3));
+
+export const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+
+/** Signs an origin directive the way an origin would (DESIGN §4). */
+export async function directive(typ, claims, { key = originKey, kid = "o1", iat, exp, alg = "HS256" } = {}) {
+  const now = Math.floor(Date.now() / 1000);
+  return new SignJWT({ aud: "edge-session", ...claims })
+    .setProtectedHeader({ alg, typ, kid })
+    .setIssuedAt(iat ?? now)
+    .setExpirationTime(exp ?? now + 120)
+    .sign(key);
+}
+
+export const loginDirective = (sub, extra = {}, opts) =>
+  directive("edge-login+jwt", { sub, remember: false, ...extra }, opts);
+export const logoutDirective = (scope = "session", extra = {}, opts) =>
+  directive("edge-logout+jwt", { scope, ...extra }, opts);
+
+/** Verifies an `X-Edge-Assertion` exactly as an origin using `jose` would. */
+export async function verifyAssertion(token, audience = "origin") {
+  const { payload, protectedHeader } = await jwtVerify(token, originKey, {
+    algorithms: ["HS256"],
+    audience,
+    issuer: "edge-session",
+    typ: "JWT",
+  });
+  return { payload, protectedHeader };
+}
+
+/**
+ * A recording origin. Every request is recorded with its headers. The response is
+ * decided by `respond(req)` (async, may return { status, headers, body, delayMs }).
+ */
+export async function startOrigin() {
+  const origin = {
+    requests: [],
+    respond: async () => ({}),
+  };
+  const server = createServer(async (req, res) => {
+    const record = { method: req.method, url: req.url, headers: req.headers };
+    origin.requests.push(record);
+    const answer = (await origin.respond(record)) ?? {};
+    if (answer.delayMs) await sleep(answer.delayMs);
+    const body = answer.body ?? JSON.stringify({
+      user: req.headers["x-edge-user"] ?? null,
+      state: req.headers["x-edge-session-state"] ?? null,
+    });
+    res.writeHead(answer.status ?? 200, { "content-type": "application/json", ...answer.headers });
+    res.end(body);
+  });
+  server.keepAliveTimeout = 1000;
+  await new Promise((r) => server.listen(0, "127.0.0.1", r));
+  origin.url = `http://127.0.0.1:${server.address().port}`;
+  origin.close = () => new Promise((r) => { server.closeAllConnections(); server.close(r); });
+  origin.last = () => origin.requests[origin.requests.length - 1];
+  origin.reset = () => { origin.requests.length = 0; origin.respond = async () => ({}); };
+  return origin;
+}
+
+function freePort() {
+  return new Promise((resolve) => {
+    const s = createServer().listen(0, "127.0.0.1", () => {
+      const { port } = s.address();
+      s.close(() => resolve(port));
+    });
+  });
+}
+
+/**
+ * Starts `wrangler dev` on the built worker (npm test builds it first) with `vars`.
+ * Returns { url, stop, logs }.
+ */
+export async function startEdge(vars = {}) {
+  const port = await freePort();
+  const state = mkdtempSync(join(tmpdir(), "edge-e2e-"));
+  const all = { SESSION_KEYS, ORIGIN_SECRET, EDGE_DEBUG: "1", ...vars };
+  const args = ["wrangler", "dev", "--ip", "127.0.0.1", "--port", String(port),
+    "--inspector-port", String(await freePort()), "--persist-to", state, "--log-level", "log"];
+  for (const [k, v] of Object.entries(all)) args.push("--var", `${k}:${v}`);
+  const child = spawn("npx", args, {
+    cwd: root,
+    detached: true, // own process group: stop() ends workerd too
+    stdio: ["ignore", "pipe", "pipe"],
+    env: { ...process.env, EDGE_SESSION_PREBUILT: "1", WRANGLER_SEND_METRICS: "false", CLOUDFLARE_CF_FETCH_ENABLED: "false" },
+  });
+  const logs = [];
+  child.stdout.on("data", (d) => logs.push(String(d)));
+  child.stderr.on("data", (d) => logs.push(String(d)));
+  const url = `http://127.0.0.1:${port}`;
+  const deadline = Date.now() + 90_000;
+  for (;;) {
+    if (child.exitCode !== null) throw new Error(`wrangler dev exited:\n${logs.join("")}`);
+    try {
+      if ((await fetch(`${url}/__edge/health`)).ok) break;
+    } catch {}
+    if (Date.now() > deadline) throw new Error(`wrangler dev did not start:\n${logs.join("")}`);
+    await sleep(300);
+  }
+  const stop = async () => {
+    try { process.kill(-child.pid, "SIGTERM"); } catch {}
+    for (let i = 0; i < 50 && child.exitCode === null; i++) await sleep(100);
+    try { process.kill(-child.pid, "SIGKILL"); } catch {}
+    rmSync(state, { recursive: true, force: true });
+  };
+  return { url, stop, logs };
+}
+
+/** Parses one Set-Cookie line into { name, value, attrs } (attrs lower-cased keys). */
+export function parseSetCookie(line) {
+  const [pair, ...rest] = line.split(";").map((s) => s.trim());
+  const eq = pair.indexOf("=");
+  const attrs = {};
+  for (const a of rest) {
+    const i = a.indexOf("=");
+    attrs[(i < 0 ? a : a.slice(0, i)).toLowerCase()] = i < 0 ? true : a.slice(i + 1);
+  }
+  return { name: pair.slice(0, eq), value: pair.slice(eq + 1), attrs };
+}
+
+/** A browser-like cookie jar client for one edge. */
+export class Client {
+  constructor(base) {
+    this.base = base;
+    this.cookies = new Map();
+  }
+  cookieHeader() {
+    return [...this.cookies].map(([k, v]) => `${k}=${v}`).join("; ");
+  }
+  /** Sends a request with the jar's cookies; `read: false` drops the response unread. */
+  async fetch(path, { headers = {}, read = true, method = "GET", body } = {}) {
+    const cookie = this.cookieHeader();
+    const res = await fetch(this.base + path, {
+      method, body, redirect: "manual",
+      headers: { ...(cookie ? { cookie } : {}), ...headers },
+    });
+    const setCookies = res.headers.getSetCookie().map(parseSetCookie);
+    if (read) this.absorb(setCookies);
+    const text = await res.text();
+    return { status: res.status, headers: res.headers, setCookies, text, json: () => JSON.parse(text) };
+  }
+  absorb(setCookies) {
+    for (const c of setCookies) {
+      if (c.attrs["max-age"] === "0") this.cookies.delete(c.name);
+      else this.cookies.set(c.name, c.value);
+    }
+  }
+  get refresh() { return this.cookies.get("__Host-es-refresh"); }
+  get access() { return this.cookies.get("__Host-es-access"); }
+}
+
+/** `X-Edge-Debug: path=…; writes=…` as an object. */
+export function debugOf(res) {
+  const h = res.headers.get("x-edge-debug") ?? "";
+  return Object.fromEntries(h.split(";").map((s) => s.trim().split("=")).filter((p) => p.length === 2));
+}
