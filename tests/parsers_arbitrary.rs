@@ -733,7 +733,9 @@ proptest! {
                     }
                 }
                 if let Some(url) = &config.origin_url {
-                    prop_assert!(matches!(url.scheme(), "http" | "https") && url.host().is_some());
+                    let target = url.target("https://edge.example/p?q");
+                    prop_assert!(target.starts_with("http://") || target.starts_with("https://"));
+                    prop_assert!(target.ends_with("/p?q"), "{}", target);
                 }
                 prop_assert!(!config.origin_audience.is_empty() && config.origin_audience.len() <= 256);
             }
