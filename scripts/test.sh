@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # npm test: toolchain → host unit tests → release wasm build → bundle check (deploy
-# dry run) → smoke test on local workerd. Exits non-zero at the first failing stage.
+# dry run) → smoke test on local workerd → end-to-end tests. Exits non-zero at the
+# first failing stage.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export WRANGLER_SEND_METRICS=false CLOUDFLARE_CF_FETCH_ENABLED=false
@@ -74,3 +75,6 @@ stage "host tests (cargo test)" host_tests
 stage "wasm release build" bash scripts/build-worker.sh
 stage "bundle check (wrangler deploy --dry-run)" dry_run
 stage "smoke test (wrangler dev)" smoke
+# End to end: real wrangler dev (local workerd, real Durable Objects) in front of a
+# recording origin; each file starts its own instance with its own windows.
+stage "end-to-end tests (node --test tests/e2e)" env EDGE_SESSION_PREBUILT=1 node --test --test-concurrency=1 tests/e2e/

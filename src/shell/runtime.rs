@@ -42,12 +42,14 @@ pub fn config(env: &Env) -> Result<Rc<Config>, ConfigError> {
     })
 }
 
-/// One structured log line: `{"event": …, key: value…}`. Never pass secrets here.
+/// One structured log line, `{"edge_session": event, key: value…}` in that order (the
+/// event first, for people reading a tail). Never pass secrets here.
 pub fn log_event(event: &str, fields: &[(&str, &str)]) {
-    let mut line = serde_json::Map::new();
-    line.insert("edge_session".into(), event.into());
+    let quote = |s: &str| serde_json::Value::from(s).to_string();
+    let mut line = format!("{{\"edge_session\":{}", quote(event));
     for (k, v) in fields {
-        line.insert((*k).into(), (*v).into());
+        line.push_str(&format!(",{}:{}", quote(k), quote(v)));
     }
-    worker::console_log!("{}", serde_json::Value::Object(line));
+    line.push('}');
+    worker::console_log!("{line}");
 }

@@ -118,7 +118,18 @@ export async function startEdge(vars = {}) {
     try { process.kill(-child.pid, "SIGKILL"); } catch {}
     rmSync(state, { recursive: true, force: true });
   };
-  return { url, stop, logs };
+  /** The worker's structured log lines (`{"edge_session": event, …}`), parsed. */
+  const events = () => logs.join("").split("\n").filter((l) => l.startsWith('{"edge_session"')).map((l) => JSON.parse(l));
+  /** Waits (up to 3 s: logs are flushed asynchronously) for an event matching `pred`. */
+  const waitEvent = async (pred) => {
+    for (let i = 0; i < 30; i++) {
+      const found = events().find(pred);
+      if (found) return found;
+      await sleep(100);
+    }
+    return undefined;
+  };
+  return { url, stop, logs, events, waitEvent };
 }
 
 /** Parses one Set-Cookie line into { name, value, attrs } (attrs lower-cased keys). */
