@@ -53,7 +53,9 @@ export async function startOrigin() {
     respond: async () => ({}),
   };
   const server = createServer(async (req, res) => {
-    const record = { method: req.method, url: req.url, headers: req.headers };
+    const chunks = [];
+    for await (const chunk of req) chunks.push(chunk);
+    const record = { method: req.method, url: req.url, headers: req.headers, body: Buffer.concat(chunks).toString() };
     origin.requests.push(record);
     const answer = (await origin.respond(record)) ?? {};
     if (answer.delayMs) await sleep(answer.delayMs);
