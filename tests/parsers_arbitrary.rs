@@ -46,9 +46,12 @@ fn t0() -> Timestamp {
     Timestamp::from_secs(T0)
 }
 
-/// Case counts are sized per property: the whole file runs in about 6 s (debug, two cores).
+/// Case counts are sized per property: the whole file runs in about 6 s (debug, two
+/// cores) in `npm test`. `FUZZ_SCALE=N` multiplies every count for a longer run on
+/// demand (`npm run fuzz`).
 fn cases(n: u32) -> ProptestConfig {
-    ProptestConfig { cases: n, ..ProptestConfig::default() }
+    let scale: u32 = std::env::var("FUZZ_SCALE").ok().and_then(|s| s.parse().ok()).unwrap_or(1);
+    ProptestConfig { cases: n.saturating_mul(scale.max(1)), ..ProptestConfig::default() }
 }
 
 // ---------------------------------------------------------------------------------------
