@@ -14,7 +14,7 @@ use crate::time::Timestamp;
 use crate::wire::{FamilyCommand, Verdict};
 use worker::{Env, Headers, Request, Response};
 
-use super::family_client::ask_family;
+use super::family_client::{ask_family, FAULT_HEADER};
 use super::origin;
 use super::runtime::{self, log_event};
 use super::EdgeError;
@@ -53,7 +53,10 @@ pub async fn handle(req: Request, env: &Env, config: &Config) -> Result<Response
         }
         (None, Some((cookie, family))) => {
             trace.path = "object";
-            let reply = ask_family(env, family, &FamilyCommand::Refresh { cookie: cookie.to_owned() }).await?;
+            // Fault injection for the failure tests; honoured only with EDGE_DEBUG=1.
+            let fault = req.headers().get(FAULT_HEADER)?.filter(|_| config.debug_headers);
+            let command = FamilyCommand::Refresh { cookie: cookie.to_owned() };
+            let reply = ask_family(env, family, &command, fault.as_deref()).await?;
             trace.writes = reply.writes;
             match reply.verdict {
                 Verdict::Granted { identity, state, cookies, decided_at } => {
@@ -85,7 +88,7 @@ pub async fn handle(req: Request, env: &Env, config: &Config) -> Result<Response
             log_event("logout_everywhere_as_session", &[("sub", logout.sub.as_deref().unwrap_or(""))]);
         }
         if let Some(family) = current_family {
-            ask_family(env, family, &FamilyCommand::Logout).await?;
+            ask_family(env, family, &FamilyCommand::Logout, None).await?;
         }
         headers.append("Set-Cookie", &clear_cookie(ACCESS_COOKIE))?;
         headers.append("Set-Cookie", &clear_cookie(REFRESH_COOKIE))?;
@@ -93,11 +96,11 @@ pub async fn handle(req: Request, env: &Env, config: &Config) -> Result<Response
     if let Some(login) = login {
         // No session fixation: a login always makes a new family and ends the old one.
         if let (Some(old), None) = (current_family, &logout) {
-            ask_family(env, old, &FamilyCommand::Logout).await?;
+            ask_family(env, old, &FamilyCommand::Logout, None).await?;
         }
         let family = FamilyId::from_bytes(runtime::random());
         let command = FamilyCommand::Login { family: family.to_string(), sub: login.sub, ctx: login.ctx, remember: login.remember };
-        let reply = ask_family(env, family, &command).await?;
+        let reply = ask_family(env, family, &command, None).await?;
         let Verdict::Granted { cookies, .. } = reply.verdict else {
             return Err(EdgeError::Unavailable);
         };

@@ -8,6 +8,7 @@
 //! says the durable state changed.
 
 use std::cell::RefCell;
+use std::time::Duration;
 
 use crate::config::Config;
 use crate::credential::{FamilyId, Identity, RefreshCredential, RefreshSecret};
@@ -16,8 +17,9 @@ use crate::family::{Decision, Family, Outcome, Refusal};
 use crate::stored;
 use crate::time::Timestamp;
 use crate::wire::{FamilyCommand, FamilyReply, Verdict};
-use worker::{durable_object, DurableObject, Env, Request, Response, Result, SqlStorage, State};
+use worker::{durable_object, Delay, DurableObject, Env, Request, Response, Result, SqlStorage, State};
 
+use super::family_client::FAULT_HEADER;
 use super::runtime::{self, log_event};
 
 const SCHEMA: &str = "CREATE TABLE IF NOT EXISTS family (k INTEGER PRIMARY KEY CHECK (k = 1), state TEXT NOT NULL)";
@@ -48,10 +50,19 @@ impl DurableObject for SessionFamily {
             Ok(config) => config,
             Err(e) => return Response::error(e.to_string(), 500),
         };
+        // Injected faults (EDGE_DEBUG=1 only): prove the worker answers 503, never
+        // anonymous, and that a failed write leaves no half-applied state.
+        let fault = req.headers().get(FAULT_HEADER)?.filter(|_| config.debug_headers);
+        match fault.as_deref() {
+            Some("object_error") => return Err("injected fault: object_error".into()),
+            Some("object_timeout") => Delay::from(Duration::from_secs(10)).await,
+            _ => {}
+        }
         let Ok(command) = req.json::<FamilyCommand>().await else {
             return Response::error("bad family command", 400);
         };
-        let handled = self.handle(command, runtime::now(), &config)?;
+        let fail_write = fault.as_deref() == Some("persist_error");
+        let handled = self.handle(command, runtime::now(), &config, fail_write)?;
         if let Some(at) = handled.alarm {
             self.state.storage().set_alarm(at.as_millis() as i64).await?;
         }
@@ -105,7 +116,7 @@ impl SessionFamily {
     }
 
     /// Decode → decide → persist, synchronously (no `await` anywhere in here).
-    fn handle(&self, command: FamilyCommand, now: Timestamp, config: &Config) -> Result<Handled> {
+    fn handle(&self, command: FamilyCommand, now: Timestamp, config: &Config, fail_write: bool) -> Result<Handled> {
         let policy = &config.policy;
         let (verdict, changed) = self.with_family(|slot| match command {
             FamilyCommand::Refresh { cookie } => {
@@ -152,10 +163,21 @@ impl SessionFamily {
         let Some(family) = changed else {
             return Ok(Handled { verdict, writes: 0, alarm: None });
         };
-        let cursor = self.sql().exec(
-            "INSERT OR REPLACE INTO family (k, state) VALUES (1, ?)",
-            vec![stored::encode(&family).into()],
-        )?;
+        let written = if fail_write {
+            Err(worker::Error::RustError("injected fault: persist_error".into()))
+        } else {
+            self.sql().exec("INSERT OR REPLACE INTO family (k, state) VALUES (1, ?)", vec![stored::encode(&family).into()])
+        };
+        let cursor = match written {
+            Ok(cursor) => cursor,
+            Err(e) => {
+                // Memory already holds the decision; storage does not. Forget memory so
+                // the next request reloads what is durable: nothing half-applied survives,
+                // and the caller answers 503 (the client never saw this decision).
+                *self.family.borrow_mut() = None;
+                return Err(e);
+            }
+        };
         let writes = cursor.rows_written() as u32;
         // A revoked family's deadline is in the past: the alarm fires at once.
         Ok(Handled { verdict, writes, alarm: Some(family.deadline(policy).max(now)) })

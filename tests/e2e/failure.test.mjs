@@ -1,0 +1,70 @@
+// Failure injection (EDGE_DEBUG=1 lets a request ask the family's object to fail): an
+// object error or timeout is a 503 with Retry-After and is never forwarded anonymous;
+// a failed write leaves nothing half-applied; a valid access cookie needs no object.
+import { test, before, after, beforeEach } from "node:test";
+import assert from "node:assert/strict";
+import { startOrigin, startEdge, Client, loginDirective, sleep } from "./harness.mjs";
+
+let origin, edge;
+before(async () => {
+  origin = await startOrigin();
+  edge = await startEdge({ ORIGIN_URL: origin.url, ACCESS_TTL_SECS: "60", ROTATE_AFTER_SECS: "3", GRACE_SECS: "2" });
+});
+after(async () => { await edge?.stop(); await origin?.close(); });
+beforeEach(() => origin.reset());
+
+async function login(sub) {
+  const client = new Client(edge.url);
+  origin.respond = async () => ({ headers: { "X-Edge-Login": await loginDirective(sub) } });
+  await client.fetch("/login");
+  origin.reset();
+  return client;
+}
+
+/** A client that keeps only the refresh cookie, so every request asks the object. */
+class RefreshOnly extends Client {
+  absorb(setCookies) {
+    super.absorb(setCookies);
+    this.cookies.delete("__Host-es-access");
+  }
+}
+function refreshOnly(client) {
+  const c = new RefreshOnly(edge.url);
+  c.cookies.set("__Host-es-refresh", client.refresh);
+  return c;
+}
+
+for (const fault of ["object_error", "object_timeout"]) {
+  test(`${fault}: 503 with Retry-After, nothing forwarded as anonymous`, async () => {
+    const client = refreshOnly(await login(`u-${fault}`));
+    const started = Date.now();
+    const res = await client.fetch("/page", { headers: { "x-edge-fault": fault } });
+    assert.equal(res.status, 503);
+    assert.equal(res.headers.get("retry-after"), "1");
+    assert.equal(res.setCookies.length, 0);
+    assert.equal(origin.requests.length, 0, "the request never reached the origin");
+    if (fault === "object_timeout") assert.ok(Date.now() - started >= 4_500, "waited for the deadline");
+    const retry = await client.fetch("/page");
+    assert.equal(retry.json().user, `u-${fault}`, "the retry is served");
+  });
+}
+
+test("persist_error during a rotation: 503, and the rotation did not half-happen", async () => {
+  const client = refreshOnly(await login("u-persist"));
+  await client.fetch("/"); // confirm generation 1
+  await sleep(3_300);
+  const failed = await client.fetch("/", { headers: { "x-edge-fault": "persist_error" } });
+  assert.equal(failed.status, 503);
+  assert.equal(origin.requests.filter((r) => r.url === "/").length, 1, "only the confirming request was forwarded");
+  const again = await client.fetch("/");
+  assert.deepEqual(again.json(), { user: "u-persist", state: "rotated" }, "the same credential rotates now, not grace");
+  const refresh = again.setCookies.find((c) => c.name === "__Host-es-refresh").value;
+  assert.equal(refresh.split(".")[3], "2", "generation 2: the failed rotation left no trace");
+});
+
+test("with a valid access cookie a failing object is never asked", async () => {
+  const client = await login("u-access");
+  const res = await client.fetch("/", { headers: { "x-edge-fault": "object_error" } });
+  assert.equal(res.status, 200);
+  assert.deepEqual(res.json(), { user: "u-access", state: "fresh" });
+});
