@@ -1,0 +1,143 @@
+// Hostile input at the HTTP level, against the running worker: a seeded stream of
+// malformed, duplicated, oversized and forged cookies and headers, forged logout
+// directives, replays after grace and credentials of revoked families. For each: no
+// 5xx, no identity the client did not earn, and no Durable Object woken for garbage
+// (`X-Edge-Debug: path=none`).
+import { test, before, after, beforeEach } from "node:test";
+import assert from "node:assert/strict";
+import { startOrigin, startEdge, Client, loginDirective, logoutDirective, directive, sleep } from "./harness.mjs";
+
+const PROBES = Number(process.env.PROBES ?? 400);
+let origin, edge, alice;
+before(async () => {
+  origin = await startOrigin();
+  edge = await startEdge({ ORIGIN_URL: origin.url, ACCESS_TTL_SECS: "60", ROTATE_AFTER_SECS: "3", GRACE_SECS: "1" });
+  alice = new Client(edge.url);
+  origin.respond = async () => ({ headers: { "X-Edge-Login": await loginDirective("alice") } });
+  await alice.fetch("/login");
+});
+after(async () => { await edge?.stop(); await origin?.close(); });
+beforeEach(() => origin.reset());
+
+/** Small deterministic PRNG (mulberry32), so a failing probe can be replayed. */
+function rng(seed) {
+  return () => {
+    seed = (seed + 0x6d2b79f5) | 0;
+    let t = Math.imul(seed ^ (seed >>> 15), 1 | seed);
+    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+const NAMES = ["__Host-es-access", "__Host-es-refresh", "__host-es-access", "__Host-es-refresh ", "es-refresh", "__Secure-es-access", "session", "__Host-es-access2"];
+const ALPHABET = "abcXYZ0189._-=;,\"' \\%";
+
+function mutate(value, r) {
+  const i = Math.floor(r() * value.length);
+  switch (Math.floor(r() * 6)) {
+    case 0: return value.slice(0, i) + String.fromCharCode(33 + Math.floor(r() * 90)) + value.slice(i + 1);
+    case 1: return value.slice(0, i);
+    case 2: return value + value.slice(i);
+    case 3: return value.split(".").reverse().join(".");
+    case 4: return value.replace(/^(a1|r1)\.k1\./, "$1.k9.");
+    default: return value.replace(/\.[^.]*$/, ".AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA");
+  }
+}
+
+function randomCookieHeader(r) {
+  const parts = [];
+  const n = 1 + Math.floor(r() * 6);
+  for (let k = 0; k < n; k++) {
+    const name = NAMES[Math.floor(r() * NAMES.length)];
+    const roll = r();
+    let value;
+    if (roll < 0.4) value = mutate(r() < 0.5 ? alice.access : alice.refresh, r);
+    else if (roll < 0.55) value = r() < 0.5 ? alice.access : alice.refresh; // genuine, maybe duplicated or misnamed
+    else value = Array.from({ length: Math.floor(r() * 60) }, () => ALPHABET[Math.floor(r() * ALPHABET.length)]).join("");
+    parts.push(`${name}=${value}`);
+  }
+  if (r() < 0.05) parts.push(`pad=${"x".repeat(9000)}`);
+  return parts.join(r() < 0.8 ? "; " : ";");
+}
+
+/** What an honest parser must conclude: a genuine cookie under its own name, exactly once. */
+function earned(header) {
+  // RFC 6265 §5.2: names and values are trimmed of surrounding whitespace.
+  const pairs = header.split(";").map((p) => p.trim()).filter(Boolean)
+    .map((p) => [p.slice(0, p.indexOf("=")).trim(), p.slice(p.indexOf("=") + 1).trim()]);
+  if (header.length > 8192 || pairs.length > 64) return false;
+  const once = (name, value) => pairs.filter(([n]) => n === name).length === 1 && pairs.some(([n, v]) => n === name && v === value);
+  return once("__Host-es-access", alice.access) || once("__Host-es-refresh", alice.refresh);
+}
+
+test(`${PROBES} random cookie headers: no 5xx, identity only when earned, no object woken for garbage`, async () => {
+  const r = rng(0xed9e);
+  const spellings = ["X-Edge-User", "x_edge_user", "X-EDGE-SESSION", "x-Edge_Session-State", "X_EDGE_ASSERTION", "x-edge-login"];
+  let withIdentity = 0;
+  for (let i = 0; i < PROBES; i++) {
+    const cookie = randomCookieHeader(r);
+    const spoof = spellings[Math.floor(r() * spellings.length)];
+    origin.reset();
+    const res = await fetch(edge.url + `/p${i}`, { headers: { cookie, [spoof]: "mallory" } });
+    await res.arrayBuffer();
+    const where = `probe ${i}: ${spoof}; cookie ${JSON.stringify(cookie.slice(0, 600))}`;
+    assert.ok(res.status < 500, `${where} → ${res.status}`);
+    assert.equal(res.headers.getSetCookie().filter((l) => /Max-Age=0/.test(l)).length, 0, `${where}: no deletion`);
+    const seen = origin.last()?.headers ?? {};
+    for (const [name, value] of Object.entries(seen)) assert.notEqual(value, "mallory", `${where}: spoofed ${name} reached the origin`);
+    const identified = seen["x-edge-user"] !== undefined;
+    if (identified) {
+      withIdentity++;
+      assert.equal(seen["x-edge-user"], "alice", where);
+      assert.ok(earned(cookie), `${where}: identity not earned`);
+    } else {
+      assert.ok(!earned(cookie), `${where}: a genuine cookie was refused`);
+    }
+    if (!earned(cookie)) assert.equal(res.headers.get("x-edge-debug"), "path=none; writes=0", `${where}: object woken`);
+  }
+  assert.ok(withIdentity > 0 && withIdentity < PROBES, `both kinds exercised (${withIdentity} identified)`);
+});
+
+test("forged, expired, alg:none, wrong typ/aud and reflected logout directives do not log anyone out", async () => {
+  await alice.fetch("/");
+  const reflected = origin.last().headers["x-edge-assertion"];
+  const now = Math.floor(Date.now() / 1000);
+  const wrongKey = new TextEncoder().encode("x".repeat(40));
+  const b64 = (o) => Buffer.from(JSON.stringify(o)).toString("base64url");
+  const forged = [
+    await logoutDirective("session", {}, { key: wrongKey }),
+    await logoutDirective("session", {}, { iat: now - 900, exp: now - 600 }),
+    `${b64({ alg: "none", typ: "edge-logout+jwt" })}.${b64({ aud: "edge-session", scope: "session", iat: now, exp: now + 60 })}.`,
+    await directive("edge-login+jwt", { scope: "session" }),
+    await directive("edge-logout+jwt", { scope: "session", aud: "origin" }),
+    await directive("edge-logout+jwt", { scope: "nowhere" }),
+    reflected,
+  ];
+  for (const token of forged) {
+    origin.respond = async () => ({ headers: { "X-Edge-Logout": token } });
+    const res = await alice.fetch("/logout");
+    assert.equal(res.setCookies.length, 0, `ignored: ${token.slice(0, 40)}`);
+    assert.equal(res.headers.get("x-edge-logout"), null);
+  }
+  origin.reset();
+  assert.equal((await alice.fetch("/")).json().user, "alice", "still logged in");
+});
+
+test("replays: after grace, and of a revoked family, are refused without waking anything twice", async () => {
+  const bob = new Client(edge.url);
+  origin.respond = async () => ({ headers: { "X-Edge-Login": await loginDirective("bob") } });
+  await bob.fetch("/login");
+  origin.reset();
+  bob.cookies.delete("__Host-es-access");
+  const stolen = bob.refresh;
+  await sleep(3_200);
+  await bob.fetch("/"); // rotates
+  bob.cookies.delete("__Host-es-access");
+  await bob.fetch("/"); // confirms the new generation
+  await sleep(1_200);
+  const replay = await fetch(edge.url + "/", { headers: { cookie: `__Host-es-refresh=${stolen}` } });
+  assert.deepEqual(await replay.json(), { user: null, state: null }, "replay after grace refused");
+  const revoked = await fetch(edge.url + "/", { headers: { cookie: `__Host-es-refresh=${bob.refresh}` } });
+  assert.deepEqual(await revoked.json(), { user: null, state: null }, "credential of a revoked family refused");
+  assert.equal(revoked.status, 200);
+});
