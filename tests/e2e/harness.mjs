@@ -4,7 +4,7 @@
 import { spawn } from "node:child_process";
 import { createServer } from "node:http";
 import { randomBytes } from "node:crypto";
-import { mkdtempSync, rmSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { SignJWT, jwtVerify } from "jose";
@@ -85,6 +85,21 @@ function freePort() {
 }
 
 /**
+ * wrangler.toml without its `[build]` table and with an absolute `main`, written into
+ * `dir`. Test instances then serve the already built worker and do not restart when
+ * someone edits src/ mid-run (wrangler watches the build's watch_dir), and they read no
+ * developer `.dev.vars` (wrangler looks beside the config file).
+ */
+function testConfig(dir) {
+  const toml = readFileSync(join(root, "wrangler.toml"), "utf8")
+    .replace(/^\[build\][\s\S]*?(?=^\[)/m, "")
+    .replace(/^main = .*$/m, `main = ${JSON.stringify(join(root, "build/index.js"))}`);
+  const file = join(dir, "wrangler.toml");
+  writeFileSync(file, toml);
+  return file;
+}
+
+/**
  * Starts `wrangler dev` on the built worker (npm test builds it first) with `vars`.
  * Returns { url, stop, logs }.
  */
@@ -92,14 +107,14 @@ export async function startEdge(vars = {}) {
   const port = await freePort();
   const state = mkdtempSync(join(tmpdir(), "edge-e2e-"));
   const all = { SESSION_KEYS, ORIGIN_SECRET, EDGE_DEBUG: "1", ...vars };
-  const args = ["wrangler", "dev", "--ip", "127.0.0.1", "--port", String(port),
+  const args = ["wrangler", "dev", "--config", testConfig(state), "--ip", "127.0.0.1", "--port", String(port),
     "--inspector-port", String(await freePort()), "--persist-to", state, "--log-level", "log"];
   for (const [k, v] of Object.entries(all)) args.push("--var", `${k}:${v}`);
   const child = spawn("npx", args, {
     cwd: root,
     detached: true, // own process group: stop() ends workerd too
     stdio: ["ignore", "pipe", "pipe"],
-    env: { ...process.env, EDGE_SESSION_PREBUILT: "1", WRANGLER_SEND_METRICS: "false", CLOUDFLARE_CF_FETCH_ENABLED: "false" },
+    env: { ...process.env, WRANGLER_SEND_METRICS: "false", CLOUDFLARE_CF_FETCH_ENABLED: "false" },
   });
   const logs = [];
   child.stdout.on("data", (d) => logs.push(String(d)));
