@@ -1,8 +1,17 @@
 // Chaos soak (issue 4 §1): many simulated browsers against one real `wrangler dev`.
 // Each browser has its own cookie jar that updates from every response it reads, a
 // few tabs firing bursts of parallel requests, some requests aborted or left unread
-// (it never sees a rotated cookie), some held back up to 0.9 × grace after their
-// cookies were attached (queued requests, S8), and access cookies that lapse.
+// (it never sees a rotated cookie), some held back up to 0.7 × grace after their
+// cookies were attached (queued requests, S8, as in DESIGN's model), and access
+// cookies that lapse.
+//
+// Windows: rotate 6 s, grace 5 s, access 2 s. (Issue 4 asked for rotations every 1–2 s
+// with grace 5 s, but DESIGN requires GRACE_SECS < ROTATE_AFTER_SECS; 6 s is the
+// shortest rotation that grace allows.) Grace must cover the time from a cookie's
+// attachment to the object's decision; a 2-core machine running thousands of requests
+// at once breaks that on its own, so in-flight requests are capped (MAX_IN_FLIGHT) and
+// a request takes its cookies only once it has a slot. The longest attach→response
+// time seen is reported beside the loss count.
 // Counts requests, rotations and states, and LOST SESSIONS: a response for a browser
 // whose jar held a usable credential that reached the origin anonymous or got a 401
 // or 5xx. Also checks one rotation per window per family, at the origin.
@@ -12,7 +21,22 @@
 import { createServer } from "node:http";
 import { startEdge, loginDirective, parseSetCookie, sleep } from "../tests/e2e/harness.mjs";
 
-const ROTATE_S = 2, GRACE_S = 1, ACCESS_S = 1;
+const ROTATE_S = 6, GRACE_S = 5, ACCESS_S = 2;
+const QUEUE_FRACTION = 0.7;
+const MAX_IN_FLIGHT = 64;
+
+/** A counting semaphore: the machine's capacity, not a browser's. */
+class Slots {
+  constructor(n) { this.free = n; this.waiting = []; }
+  async acquire() {
+    if (this.free > 0) { this.free--; return; }
+    await new Promise((resolve) => this.waiting.push(resolve));
+  }
+  release() {
+    const next = this.waiting.shift();
+    if (next) next(); else this.free++;
+  }
+}
 
 /** Deterministic PRNG (mulberry32) so a run can be replayed from its seed. */
 function rng(seed) {
@@ -49,8 +73,8 @@ async function soakOrigin() {
 }
 
 class Browser {
-  constructor(id, base, random, stats) {
-    Object.assign(this, { id, base, random, stats, jar: new Map() });
+  constructor(id, base, random, stats, slots) {
+    Object.assign(this, { id, base, random, stats, slots, jar: new Map() });
   }
   cookieHeader() {
     const now = Date.now();
@@ -72,9 +96,19 @@ class Browser {
   }
   /** One request from one tab: cookies attached now, maybe held in the queue first. */
   async request() {
+    await this.slots.acquire();
+    try {
+      await this.send();
+    } finally {
+      this.slots.release();
+    }
+  }
+
+  async send() {
     const r = this.random;
     const cookie = this.cookieHeader();
-    if (r() < 0.1) await sleep(r() * GRACE_S * 900); // queued behind the browser's connection limit
+    const attached = Date.now();
+    if (r() < 0.1) await sleep(r() * GRACE_S * 1000 * QUEUE_FRACTION); // queued behind the connection limit
     const abort = r() < 0.03;
     const unread = !abort && r() < 0.05;
     const controller = new AbortController();
@@ -85,8 +119,11 @@ class Browser {
       res = await fetch(`${this.base}/r`, { headers: { cookie }, signal: controller.signal });
     } catch (e) {
       if (abort) { this.stats.aborted++; return; }
-      throw e;
+      this.stats.transportErrors++;
+      if (this.stats.errorExamples.length < 5) this.stats.errorExamples.push(String(e.cause ?? e));
+      return;
     }
+    this.stats.maxLatencyMs = Math.max(this.stats.maxLatencyMs, Date.now() - attached);
     if (abort) { this.stats.aborted++; res.body?.cancel(); return; } // response never read
     if (unread) { this.stats.unread++; await res.arrayBuffer(); return; }
     const body = res.status === 200 ? await res.json() : (await res.arrayBuffer(), null);
@@ -118,10 +155,14 @@ export async function soak({ requests = 100_000, families = 200, seed = 1 } = {}
     ORIGIN_URL: origin.url, EDGE_DEBUG: "0", ROTATE_AFTER_SECS: String(ROTATE_S),
     GRACE_SECS: String(GRACE_S), ACCESS_TTL_SECS: String(ACCESS_S), RECOVERY_SECS: "600",
   });
-  const stats = { requests: 0, aborted: 0, unread: 0, lost: 0, lostExamples: [], states: {} };
+  const stats = {
+    requests: 0, aborted: 0, unread: 0, lost: 0, lostExamples: [], states: {},
+    transportErrors: 0, errorExamples: [], maxLatencyMs: 0,
+  };
+  const slots = new Slots(MAX_IN_FLIGHT);
   const started = Date.now();
   try {
-    const browsers = Array.from({ length: families }, (_, i) => new Browser(i, edge.url, rng(seed * 7919 + i), stats));
+    const browsers = Array.from({ length: families }, (_, i) => new Browser(i, edge.url, rng(seed * 7919 + i), stats, slots));
     for (const b of browsers) await b.login();
     const budget = { left: requests };
     await Promise.all(browsers.map((b) => b.run(budget)));
@@ -144,7 +185,8 @@ export async function soak({ requests = 100_000, families = 200, seed = 1 } = {}
 export function summary(r) {
   const states = ["fresh", "rotated", "grace", "recovered"].map((s) => `${s} ${r.states[s] ?? 0}`).join(", ");
   return `soak: ${r.requests} requests, ${r.families} families, ${r.seconds.toFixed(0)} s; rotations ${r.rotations} ` +
-    `(windows violated ${r.tooClose}); states ${states}; aborted ${r.aborted}, unread ${r.unread}; lost ${r.lost}`;
+    `(windows violated ${r.tooClose}); states ${states}; aborted ${r.aborted}, unread ${r.unread}; ` +
+    `transport errors ${r.transportErrors}; longest attach→response ${r.maxLatencyMs} ms; lost ${r.lost}`;
 }
 
 if (import.meta.url === `file://${process.argv[1]}`) {
@@ -154,6 +196,7 @@ if (import.meta.url === `file://${process.argv[1]}`) {
     seed: Number(process.env.SOAK_SEED ?? 1),
   });
   for (const example of result.lostExamples) console.error("lost:", JSON.stringify(example));
+  for (const example of result.errorExamples) console.error("transport error:", example);
   console.log(summary(result));
-  process.exit(result.lost === 0 && result.tooClose === 0 ? 0 : 1);
+  process.exit(result.lost === 0 && result.tooClose === 0 && result.transportErrors === 0 ? 0 : 1);
 }

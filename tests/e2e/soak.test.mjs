@@ -9,6 +9,7 @@ test("chaos soak (short): zero lost sessions, one rotation per window", async ()
   console.log(summary(result));
   assert.deepEqual(result.lostExamples, [], "no lost session examples");
   assert.equal(result.lost, 0);
+  assert.deepEqual(result.errorExamples, [], "no transport errors");
   assert.equal(result.tooClose, 0, "one rotation per window per family");
   assert.ok(result.rotations >= 20, `rotations happened (${result.rotations})`);
   for (const state of ["fresh", "rotated", "grace"]) assert.ok(result.states[state] > 0, `${state} seen`);
