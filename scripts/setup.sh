@@ -40,3 +40,14 @@ if [ ! -e node_modules/.package-lock.json ] || [ package-lock.json -nt node_modu
   say "npm ci"
   npm ci --no-audit --no-fund
 fi
+
+# 5. Headless Chromium for tests/e2e/browser.test.mjs (playwright-core drives the system
+#    browser, it downloads none): Debian's package, installed only when missing;
+#    `apt-get update` only if the plain install fails (stale package lists).
+if [ ! -x /usr/bin/chromium ]; then
+  say "installing chromium (apt-get)"
+  sudo=; [ "$(id -u)" = 0 ] || sudo=sudo
+  export DEBIAN_FRONTEND=noninteractive
+  $sudo apt-get install -y -q chromium \
+    || { $sudo apt-get update -q && $sudo apt-get install -y -q chromium; }
+fi
