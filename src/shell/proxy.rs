@@ -29,10 +29,11 @@ struct Session {
 }
 
 /// What decided the identity, for `X-Edge-Debug`.
-#[derive(Default)]
 struct Trace {
     path: &'static str,
     writes: u32,
+    /// The object's verdict, e.g. `Refused(Expired)`, when it was asked.
+    verdict: Option<String>,
 }
 
 pub async fn handle(req: Request, env: &Env, config: &Config) -> Result<Response, EdgeError> {
@@ -42,11 +43,12 @@ pub async fn handle(req: Request, env: &Env, config: &Config) -> Result<Response
     let keys = &config.session_keys;
     // Unverifiable cookies are absent: no 5xx, no object call (DESIGN §2).
     let access = cookies.access.and_then(|v| AccessCredential::decode(v, keys, now).ok());
-    let refresh = cookies.refresh.and_then(|v| Some((v, RefreshCredential::decode(v, keys).ok()?.family)));
-    let presented_family = refresh.map(|(_, family)| family);
+    // Decoded only when needed: the fast path must not pay for a second MAC.
+    let refresh = || cookies.refresh.and_then(|v| Some((v, RefreshCredential::decode(v, keys).ok()?.family)));
 
-    let mut trace = Trace { path: "none", writes: 0 };
-    let session = match (access, refresh) {
+    let mut trace = Trace { path: "none", writes: 0, verdict: None };
+    let presented = if access.is_none() { refresh() } else { None };
+    let session = match (access, presented) {
         (Some(access), _) => {
             trace.path = "access";
             access.family().map(|family| Session { identity: access.identity(), family, state: SessionState::Fresh, grant: None })
@@ -58,6 +60,9 @@ pub async fn handle(req: Request, env: &Env, config: &Config) -> Result<Response
             let command = FamilyCommand::Refresh { cookie: cookie.to_owned() };
             let reply = ask_family(env, family, &command, fault.as_deref()).await?;
             trace.writes = reply.writes;
+            if config.debug_headers {
+                trace.verdict = Some(verdict_name(&reply.verdict));
+            }
             match reply.verdict {
                 Verdict::Granted { identity, state, cookies, decided_at } => {
                     Some(Session { identity, family, state, grant: Some((cookies, Timestamp::from_millis(decided_at))) })
@@ -80,7 +85,11 @@ pub async fn handle(req: Request, env: &Env, config: &Config) -> Result<Response
     }
     let login = directive(&response, edge::LOGIN_HEADER, |t| Login::verify(t, &config.origin_secret, after));
     let logout = directive(&response, edge::LOGOUT_HEADER, |t| Logout::verify(t, &config.origin_secret, after));
-    let current_family = session.as_ref().map(|s| s.family).or(presented_family);
+    let current_family = if login.is_some() || logout.is_some() {
+        session.as_ref().map(|s| s.family).or_else(|| refresh().map(|(_, family)| family))
+    } else {
+        None
+    };
 
     if let Some(logout) = &logout {
         if logout.scope == LogoutScope::Everywhere {
@@ -112,7 +121,11 @@ pub async fn handle(req: Request, env: &Env, config: &Config) -> Result<Response
         }
     }
     if config.debug_headers {
-        headers.set("X-Edge-Debug", &format!("path={}; writes={}", trace.path, trace.writes))?;
+        let mut debug = format!("path={}; writes={}", trace.path, trace.writes);
+        if let Some(verdict) = &trace.verdict {
+            debug.push_str(&format!("; verdict={verdict}"));
+        }
+        headers.set("X-Edge-Debug", &debug)?;
     }
     Ok(response.with_headers(headers))
 }
@@ -144,6 +157,17 @@ fn origin_headers(
         headers.set(edge::ASSERTION_HEADER, &assertion.sign(&config.origin_secret))?;
     }
     Ok(headers)
+}
+
+/// `Granted(rotated)`, `Refused(Expired)`, `ReuseDetected(revoked)`… for `X-Edge-Debug`.
+fn verdict_name(verdict: &Verdict) -> String {
+    match verdict {
+        Verdict::Granted { state, .. } => format!("Granted({})", state.as_str()),
+        Verdict::Refused { refusal } => format!("Refused({refusal:?})"),
+        Verdict::ReuseDetected { revoked: true } => "ReuseDetected(revoked)".into(),
+        Verdict::ReuseDetected { revoked: false } => "ReuseDetected(rejected)".into(),
+        Verdict::Done => "Done".into(),
+    }
 }
 
 /// A directive header, verified; a bad one is ignored and logged (DESIGN §4).

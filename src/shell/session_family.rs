@@ -17,7 +17,8 @@ use crate::family::{Decision, Family, Outcome, Refusal};
 use crate::stored;
 use crate::time::Timestamp;
 use crate::wire::{FamilyCommand, FamilyReply, Verdict};
-use worker::{durable_object, Delay, DurableObject, Env, Request, Response, Result, SqlStorage, State};
+use worker::wasm_bindgen::JsValue;
+use worker::{durable_object, js_sys, Delay, DurableObject, Env, Request, Response, Result, ScheduledTime, SqlStorage, State};
 
 use super::family_client::FAULT_HEADER;
 use super::runtime::{self, log_event};
@@ -64,7 +65,7 @@ impl DurableObject for SessionFamily {
         let fail_write = fault.as_deref() == Some("persist_error");
         let handled = self.handle(command, runtime::now(), &config, fail_write)?;
         if let Some(at) = handled.alarm {
-            self.state.storage().set_alarm(at.as_millis() as i64).await?;
+            self.state.storage().set_alarm(alarm_time(at)).await?;
         }
         Response::from_json(&FamilyReply { verdict: handled.verdict, writes: handled.writes })
     }
@@ -79,7 +80,7 @@ impl DurableObject for SessionFamily {
         let deadline = self.with_family(|family| family.as_ref().map(|f| f.deadline(&config.policy)))?;
         match deadline {
             Some(deadline) if deadline > now => {
-                self.state.storage().set_alarm(deadline.as_millis() as i64).await?;
+                self.state.storage().set_alarm(alarm_time(deadline)).await?;
             }
             _ => {
                 *self.family.borrow_mut() = Some(None);
@@ -182,6 +183,12 @@ impl SessionFamily {
         // A revoked family's deadline is in the past: the alarm fires at once.
         Ok(Handled { verdict, writes, alarm: Some(family.deadline(policy).max(now)) })
     }
+}
+
+/// An absolute alarm time. (`set_alarm(i64)` would read the number as an offset from
+/// now: a deadline in Unix ms would fire in 56 years — caught by tests/e2e/lifecycle.)
+fn alarm_time(at: Timestamp) -> ScheduledTime {
+    ScheduledTime::new(js_sys::Date::new(&JsValue::from_f64(at.as_millis() as f64)))
 }
 
 fn verdict_for(decision: &Decision, family: &Family, config: &Config, now: Timestamp) -> Verdict {

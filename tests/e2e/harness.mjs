@@ -101,11 +101,12 @@ function testConfig(dir) {
 
 /**
  * Starts `wrangler dev` on the built worker (npm test builds it first) with `vars`.
- * Returns { url, stop, logs }.
+ * `restartOf` (a previous edge) reuses its port and Durable Object storage, as a
+ * redeploy with new configuration would. Returns { url, stop, logs, … }.
  */
-export async function startEdge(vars = {}) {
-  const port = await freePort();
-  const state = mkdtempSync(join(tmpdir(), "edge-e2e-"));
+export async function startEdge(vars = {}, { restartOf } = {}) {
+  const port = restartOf?.port ?? await freePort();
+  const state = restartOf?.state ?? mkdtempSync(join(tmpdir(), "edge-e2e-"));
   const all = { SESSION_KEYS, ORIGIN_SECRET, EDGE_DEBUG: "1", ...vars };
   const args = ["wrangler", "dev", "--config", testConfig(state), "--ip", "127.0.0.1", "--port", String(port),
     "--inspector-port", String(await freePort()), "--persist-to", state, "--log-level", "log"];
@@ -129,11 +130,12 @@ export async function startEdge(vars = {}) {
     if (Date.now() > deadline) throw new Error(`wrangler dev did not start:\n${logs.join("")}`);
     await sleep(300);
   }
-  const stop = async () => {
+  /** Stops the instance; `keepState` leaves its storage for a restart. */
+  const stop = async ({ keepState = false } = {}) => {
     try { process.kill(-child.pid, "SIGTERM"); } catch {}
     for (let i = 0; i < 50 && child.exitCode === null; i++) await sleep(100);
     try { process.kill(-child.pid, "SIGKILL"); } catch {}
-    rmSync(state, { recursive: true, force: true });
+    if (!keepState) rmSync(state, { recursive: true, force: true });
   };
   /** The worker's structured log lines (`{"edge_session": event, …}`), parsed. */
   const events = () => logs.join("").split("\n").filter((l) => l.startsWith('{"edge_session"')).map((l) => JSON.parse(l));
@@ -146,7 +148,7 @@ export async function startEdge(vars = {}) {
     }
     return undefined;
   };
-  return { url, stop, logs, events, waitEvent };
+  return { url, port, state, stop, logs, events, waitEvent };
 }
 
 /** Parses one Set-Cookie line into { name, value, attrs } (attrs lower-cased keys). */
