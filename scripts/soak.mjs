@@ -19,7 +19,7 @@
 //   npm run soak                       # 100,000 requests across 200 families
 //   SOAK_REQUESTS=5000 SOAK_FAMILIES=20 node scripts/soak.mjs
 import { createServer } from "node:http";
-import { startEdge, loginDirective, parseSetCookie, sleep } from "../tests/e2e/harness.mjs";
+import { startEdge, loginDirective, parseSetCookie, rng, sleep } from "../tests/e2e/harness.mjs";
 
 const ROTATE_S = 6, GRACE_S = 5, ACCESS_S = 2;
 const QUEUE_FRACTION = 0.7;
@@ -36,16 +36,6 @@ class Slots {
     const next = this.waiting.shift();
     if (next) next(); else this.free++;
   }
-}
-
-/** Deterministic PRNG (mulberry32) so a run can be replayed from its seed. */
-function rng(seed) {
-  return () => {
-    seed = (seed + 0x6d2b79f5) | 0;
-    let t = Math.imul(seed ^ (seed >>> 15), 1 | seed);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 /** A fast origin: logs in on /login, echoes identity, records rotations per family. */

@@ -17,6 +17,16 @@ const originKey = new TextEncoder().encode(ORIGIN_SECRET.slice(3));
 
 export const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
+/** A small deterministic PRNG (mulberry32): a failing random run replays from its seed. */
+export function rng(seed) {
+  return () => {
+    seed = (seed + 0x6d2b79f5) | 0;
+    let t = Math.imul(seed ^ (seed >>> 15), 1 | seed);
+    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
 /** Signs an origin directive the way an origin would (DESIGN §4). */
 export async function directive(typ, claims, { key = originKey, kid = "o1", iat, exp, alg = "HS256" } = {}) {
   const now = Math.floor(Date.now() / 1000);

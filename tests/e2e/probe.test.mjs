@@ -5,7 +5,7 @@
 // (`X-Edge-Debug: path=none`).
 import { test, before, after, beforeEach } from "node:test";
 import assert from "node:assert/strict";
-import { startOrigin, startEdge, Client, loginDirective, logoutDirective, directive, sleep } from "./harness.mjs";
+import { startOrigin, startEdge, Client, loginDirective, logoutDirective, directive, rng, sleep } from "./harness.mjs";
 
 const PROBES = Number(process.env.PROBES ?? 400);
 let origin, edge, alice;
@@ -18,16 +18,6 @@ before(async () => {
 });
 after(async () => { await edge?.stop(); await origin?.close(); });
 beforeEach(() => origin.reset());
-
-/** Small deterministic PRNG (mulberry32), so a failing probe can be replayed. */
-function rng(seed) {
-  return () => {
-    seed = (seed + 0x6d2b79f5) | 0;
-    let t = Math.imul(seed ^ (seed >>> 15), 1 | seed);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const NAMES = ["__Host-es-access", "__Host-es-refresh", "__host-es-access", "__Host-es-refresh ", "es-refresh", "__Secure-es-access", "session", "__Host-es-access2"];
 const ALPHABET = "abcXYZ0189._-=;,\"' \\%";
