@@ -36,6 +36,17 @@ struct Trace {
     verdict: Option<String>,
 }
 
+impl Trace {
+    /// `path=object; writes=1; verdict=Granted(rotated)`.
+    fn header(&self) -> String {
+        let mut text = format!("path={}; writes={}", self.path, self.writes);
+        if let Some(verdict) = &self.verdict {
+            text.push_str(&format!("; verdict={verdict}"));
+        }
+        text
+    }
+}
+
 pub async fn handle(req: Request, env: &Env, config: &Config) -> Result<Response, EdgeError> {
     let now = runtime::now();
     let cookie_header = req.headers().get("Cookie")?.unwrap_or_default();
@@ -47,30 +58,15 @@ pub async fn handle(req: Request, env: &Env, config: &Config) -> Result<Response
     let refresh = || cookies.refresh.and_then(|v| Some((v, RefreshCredential::decode(v, keys).ok()?.family)));
 
     let mut trace = Trace { path: "none", writes: 0, verdict: None };
-    let presented = if access.is_none() { refresh() } else { None };
-    let session = match (access, presented) {
-        (Some(access), _) => {
+    let session = match access {
+        Some(access) => {
             trace.path = "access";
             access.family().map(|family| Session { identity: access.identity(), family, state: SessionState::Fresh, grant: None })
         }
-        (None, Some((cookie, family))) => {
-            trace.path = "object";
-            // Fault injection for the failure tests; honoured only with EDGE_DEBUG=1.
-            let fault = req.headers().get(FAULT_HEADER)?.filter(|_| config.debug_headers);
-            let command = FamilyCommand::Refresh { cookie: cookie.to_owned() };
-            let reply = ask_family(env, family, &command, fault.as_deref()).await?;
-            trace.writes = reply.writes;
-            if config.debug_headers {
-                trace.verdict = Some(verdict_name(&reply.verdict));
-            }
-            match reply.verdict {
-                Verdict::Granted { identity, state, cookies, decided_at } => {
-                    Some(Session { identity, family, state, grant: Some((cookies, Timestamp::from_millis(decided_at))) })
-                }
-                _ => None,
-            }
-        }
-        (None, None) => None,
+        None => match refresh() {
+            Some((cookie, family)) => ask_for_session(&req, env, config, cookie, family, &mut trace).await?,
+            None => None,
+        },
     };
 
     let forwarded_headers = origin_headers(&req, &cookie_header, session.as_ref(), config, now)?;
@@ -85,49 +81,75 @@ pub async fn handle(req: Request, env: &Env, config: &Config) -> Result<Response
     }
     let login = directive(&response, edge::LOGIN_HEADER, |t| Login::verify(t, &config.origin_secret, after));
     let logout = directive(&response, edge::LOGOUT_HEADER, |t| Logout::verify(t, &config.origin_secret, after));
-    let current_family = if login.is_some() || logout.is_some() {
-        session.as_ref().map(|s| s.family).or_else(|| refresh().map(|(_, family)| family))
-    } else {
-        None
-    };
+    if login.is_some() || logout.is_some() {
+        let current = session.as_ref().map(|s| s.family).or_else(|| refresh().map(|(_, family)| family));
+        apply_directives(env, &headers, login, logout, current).await?;
+    } else if let Some((cookies, decided_at)) = session.as_ref().and_then(|s| s.grant.as_ref()) {
+        // Slow rule: a refresh value decided more than GRACE ago must not land (S10).
+        append_cookies(&headers, cookies, may_set_refresh(*decided_at, after, &config.policy))?;
+    }
+    if config.debug_headers {
+        headers.set("X-Edge-Debug", &trace.header())?;
+    }
+    Ok(response.with_headers(headers))
+}
 
+/// Asks the family's object about a refresh cookie whose MAC verified.
+async fn ask_for_session(
+    req: &Request,
+    env: &Env,
+    config: &Config,
+    cookie: &str,
+    family: FamilyId,
+    trace: &mut Trace,
+) -> Result<Option<Session>, EdgeError> {
+    trace.path = "object";
+    // Fault injection for the failure tests; honoured only with EDGE_DEBUG=1.
+    let fault = req.headers().get(FAULT_HEADER)?.filter(|_| config.debug_headers);
+    let command = FamilyCommand::Refresh { cookie: cookie.to_owned() };
+    let reply = ask_family(env, family, &command, fault.as_deref()).await?;
+    trace.writes = reply.writes;
+    if config.debug_headers {
+        trace.verdict = Some(verdict_name(&reply.verdict));
+    }
+    Ok(match reply.verdict {
+        Verdict::Granted { identity, state, cookies, decided_at } => {
+            Some(Session { identity, family, state, grant: Some((cookies, Timestamp::from_millis(decided_at))) })
+        }
+        _ => None,
+    })
+}
+
+/// Logout, then login (a response may switch users): each ends the request's family;
+/// a login always makes a new one (no session fixation); only logout deletes cookies.
+async fn apply_directives(
+    env: &Env,
+    headers: &Headers,
+    login: Option<Login>,
+    logout: Option<Logout>,
+    current: Option<FamilyId>,
+) -> Result<(), EdgeError> {
     if let Some(logout) = &logout {
         if logout.scope == LogoutScope::Everywhere {
             // Needs the per-user index (UserSessions); until then it acts as `session`.
             log_event("logout_everywhere_as_session", &[("sub", logout.sub.as_deref().unwrap_or(""))]);
         }
-        if let Some(family) = current_family {
-            ask_family(env, family, &FamilyCommand::Logout, None).await?;
-        }
         headers.append("Set-Cookie", &clear_cookie(ACCESS_COOKIE))?;
         headers.append("Set-Cookie", &clear_cookie(REFRESH_COOKIE))?;
     }
+    if let Some(old) = current {
+        ask_family(env, old, &FamilyCommand::Logout, None).await?;
+    }
     if let Some(login) = login {
-        // No session fixation: a login always makes a new family and ends the old one.
-        if let (Some(old), None) = (current_family, &logout) {
-            ask_family(env, old, &FamilyCommand::Logout, None).await?;
-        }
         let family = FamilyId::from_bytes(runtime::random());
         let command = FamilyCommand::Login { family: family.to_string(), sub: login.sub, ctx: login.ctx, remember: login.remember };
         let reply = ask_family(env, family, &command, None).await?;
         let Verdict::Granted { cookies, .. } = reply.verdict else {
             return Err(EdgeError::Unavailable);
         };
-        append_cookies(&headers, &cookies, true)?;
-    } else if logout.is_none() {
-        if let Some((cookies, decided_at)) = session.as_ref().and_then(|s| s.grant.as_ref()) {
-            // Slow rule: a refresh value decided more than GRACE ago must not land (S10).
-            append_cookies(&headers, cookies, may_set_refresh(*decided_at, after, &config.policy))?;
-        }
+        append_cookies(headers, &cookies, true)?;
     }
-    if config.debug_headers {
-        let mut debug = format!("path={}; writes={}", trace.path, trace.writes);
-        if let Some(verdict) = &trace.verdict {
-            debug.push_str(&format!("; verdict={verdict}"));
-        }
-        headers.set("X-Edge-Debug", &debug)?;
-    }
-    Ok(response.with_headers(headers))
+    Ok(())
 }
 
 /// The headers the origin receives: identity namespace stripped, edge cookies removed,
