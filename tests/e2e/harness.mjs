@@ -100,12 +100,28 @@ function freePort() {
  * someone edits src/ mid-run (wrangler watches the build's watch_dir), and they read no
  * developer `.dev.vars` (wrangler looks beside the config file).
  */
-function testConfig(dir) {
-  const toml = readFileSync(join(root, "wrangler.toml"), "utf8")
+function testConfig(dir, { serviceOrigin = false } = {}) {
+  let toml = readFileSync(join(root, "wrangler.toml"), "utf8")
     .replace(/^\[build\][\s\S]*?(?=^\[)/m, "")
     .replace(/^main = .*$/m, `main = ${JSON.stringify(join(root, "build/index.js"))}`);
+  if (serviceOrigin) toml += `\n[[services]]\nbinding = "ORIGIN"\nservice = "${ORIGIN_WORKER}"\n`;
   const file = join(dir, "wrangler.toml");
   writeFileSync(file, toml);
+  return file;
+}
+
+const ORIGIN_WORKER = "edge-session-test-origin";
+
+/** Config of the fixture origin worker, reached through the `ORIGIN` service binding. */
+function originWorkerConfig(dir) {
+  const file = join(dir, "origin-worker.toml");
+  writeFileSync(file, [
+    `name = "${ORIGIN_WORKER}"`,
+    `main = ${JSON.stringify(join(root, "tests/e2e/fixtures/origin-worker.js"))}`,
+    `compatibility_date = "2026-04-20"`,
+    `[vars]`,
+    `ORIGIN_SECRET = ${JSON.stringify(ORIGIN_SECRET)}`,
+  ].join("\n"));
   return file;
 }
 
@@ -114,11 +130,14 @@ function testConfig(dir) {
  * `restartOf` (a previous edge) reuses its port and Durable Object storage, as a
  * redeploy with new configuration would. Returns { url, stop, logs, … }.
  */
-export async function startEdge(vars = {}, { restartOf } = {}) {
+export async function startEdge(vars = {}, { restartOf, serviceOrigin = false } = {}) {
   const port = restartOf?.port ?? await freePort();
   const state = restartOf?.state ?? mkdtempSync(join(tmpdir(), "edge-e2e-"));
   const all = { SESSION_KEYS, ORIGIN_SECRET, EDGE_DEBUG: "1", ...vars };
-  const args = ["wrangler", "dev", "--config", testConfig(state), "--ip", "127.0.0.1", "--port", String(port),
+  const configs = ["--config", testConfig(state, { serviceOrigin })];
+  // Several --config flags run several workers in one dev session; the first is served.
+  if (serviceOrigin) configs.push("--config", originWorkerConfig(state));
+  const args = ["wrangler", "dev", ...configs, "--ip", "127.0.0.1", "--port", String(port),
     "--inspector-port", String(await freePort()), "--persist-to", state, "--log-level", "log"];
   for (const [k, v] of Object.entries(all)) args.push("--var", `${k}:${v}`);
   const child = spawn("npx", args, {
