@@ -51,3 +51,10 @@ if [ ! -x /usr/bin/chromium ]; then
   $sudo apt-get install -y -q chromium \
     || { $sudo apt-get update -q && $sudo apt-get install -y -q chromium; }
 fi
+
+# 6. The Python origin kit's test (examples/python): a project venv with the pinned PyJWT.
+if ! .venv/bin/python -c 'import jwt' 2>/dev/null; then
+  say "python venv for examples/python (PyJWT)"
+  python3 -m venv .venv
+  .venv/bin/pip install --quiet --disable-pip-version-check -r examples/python/requirements.txt
+fi

@@ -1,0 +1,67 @@
+"""edge-session origin kit for Python (PyJWT).
+
+Verify the `X-Edge-Assertion` the edge adds to every identified request, and sign the
+`X-Edge-Login` / `X-Edge-Logout` directives the edge applies (DESIGN §4). Secrets use
+the edge's format: `kid:secret[,kid:secret…]`; the first signs, all verify; the HMAC key
+is the UTF-8 text of `secret`.
+"""
+import time
+
+import jwt  # PyJWT
+
+ALGORITHMS = ["HS256"]  # never accept `none` or another algorithm family
+
+
+def parse_keys(text):
+    """`kid:secret,kid:secret` → [(kid, key_bytes)], signing key first."""
+    keys = []
+    for pair in filter(None, (p.strip() for p in text.split(","))):
+        kid, _, secret = pair.partition(":")
+        keys.append((kid, secret.encode()))
+    if not keys:
+        raise ValueError("ORIGIN_SECRET holds no kid:secret pair")
+    return keys
+
+
+def verify_assertion(token, keys, audience="origin"):
+    """The identity claims of a valid assertion, or None. Checks signature, alg, typ,
+    issuer, audience and expiry; picks the key by `kid`, else tries each."""
+    if not token:
+        return None
+    try:
+        header = jwt.get_unverified_header(token)
+    except jwt.InvalidTokenError:
+        return None
+    if header.get("typ") != "JWT":  # a directive is not an assertion
+        return None
+    candidates = [k for k in keys if k[0] == header.get("kid")] or keys
+    for _, key in candidates:
+        try:
+            return jwt.decode(token, key, algorithms=ALGORITHMS, audience=audience,
+                              issuer="edge-session", options={"require": ["exp", "iat", "sub", "sid"]})
+        except jwt.InvalidTokenError:
+            continue
+    return None
+
+
+def _directive(typ, claims, keys, lifetime=120):
+    kid, key = keys[0]
+    now = int(time.time())
+    payload = {"aud": "edge-session", "iat": now, "exp": now + lifetime, **claims}
+    return jwt.encode(payload, key, algorithm="HS256", headers={"typ": typ, "kid": kid})
+
+
+def login_directive(sub, keys, remember=False, ctx=None):
+    """Value for the `X-Edge-Login` response header: the edge starts a session for `sub`."""
+    claims = {"sub": sub, "remember": remember}
+    if ctx is not None:
+        claims["ctx"] = ctx
+    return _directive("edge-login+jwt", claims, keys)
+
+
+def logout_directive(keys, scope="session", sub=None):
+    """Value for the `X-Edge-Logout` response header (`scope`: session or everywhere)."""
+    claims = {"scope": scope}
+    if sub is not None:
+        claims["sub"] = sub
+    return _directive("edge-logout+jwt", claims, keys)
