@@ -17,6 +17,7 @@ pub mod jws;
 pub mod keys;
 pub mod stored;
 pub mod time;
+pub mod user_index;
 pub mod wire;
 
 #[cfg(target_arch = "wasm32")]

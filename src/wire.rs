@@ -52,3 +52,22 @@ pub enum Verdict {
     /// A logout was carried out (or there was nothing left to end).
     Done,
 }
+
+/// What the worker (or a family) asks of a user's `UserSessions` object.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "op", rename_all = "snake_case")]
+pub enum UserCommand {
+    /// A new family of this user exists.
+    Register { entry: crate::user_index::FamilyEntry },
+    /// Log out everywhere: revoke every family of this user.
+    RevokeAll,
+}
+
+/// What the `UserSessions` object answered.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct UserReply {
+    /// For `Register`: false when the family raced a revoke-all and must be revoked.
+    pub accepted: bool,
+    /// For `RevokeAll`: how many families were revoked.
+    pub revoked: usize,
+}

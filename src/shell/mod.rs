@@ -3,11 +3,12 @@
 //! `lib.rs` of a worker is one event handler (STYLE): it loads the validated config,
 //! runs the pipeline in `proxy`, and maps every error to HTTP here, in one place.
 
-mod family_client;
+mod object_client;
 mod origin;
 mod proxy;
 mod runtime;
 mod session_family;
+mod user_sessions;
 
 use worker::{event, Context, Env, Request, Response, Result};
 

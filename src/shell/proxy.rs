@@ -11,10 +11,11 @@ use crate::directive::{Assertion, Login, Logout, LogoutScope};
 use crate::edge::{self, GrantCookies};
 use crate::family::{may_set_refresh, SessionState};
 use crate::time::Timestamp;
-use crate::wire::{FamilyCommand, Verdict};
+use crate::user_index::FamilyEntry;
+use crate::wire::{FamilyCommand, UserCommand, Verdict};
 use worker::{Env, Headers, Request, Response};
 
-use super::family_client::{ask_family, FAULT_HEADER};
+use super::object_client::{ask_family, ask_user, FAULT_HEADER};
 use super::origin;
 use super::runtime::{self, log_event};
 use super::EdgeError;
@@ -120,8 +121,9 @@ async fn ask_for_session(
     })
 }
 
-/// Logout, then login (a response may switch users): each ends the request's family;
-/// a login always makes a new one (no session fixation); only logout deletes cookies.
+/// Logout, then login (a response may switch users): each ends the request's family
+/// (no session fixation), `everywhere` ends every family of the user, a login makes a
+/// new family and registers it with the user's index; only logout deletes cookies.
 async fn apply_directives(
     env: &Env,
     headers: &Headers,
@@ -130,9 +132,9 @@ async fn apply_directives(
     current: Option<FamilyId>,
 ) -> Result<(), EdgeError> {
     if let Some(logout) = &logout {
-        if logout.scope == LogoutScope::Everywhere {
-            // Needs the per-user index (UserSessions); until then it acts as `session`.
-            log_event("logout_everywhere_as_session", &[("sub", logout.sub.as_deref().unwrap_or(""))]);
+        if let (LogoutScope::Everywhere, Some(sub)) = (logout.scope, &logout.sub) {
+            let reply = ask_user(env, sub, &UserCommand::RevokeAll).await?;
+            log_event("logout_everywhere", &[("sub", sub), ("families", &reply.revoked.to_string())]);
         }
         headers.append("Set-Cookie", &clear_cookie(ACCESS_COOKIE))?;
         headers.append("Set-Cookie", &clear_cookie(REFRESH_COOKIE))?;
@@ -142,11 +144,19 @@ async fn apply_directives(
     }
     if let Some(login) = login {
         let family = FamilyId::from_bytes(runtime::random());
+        let sub = login.sub.clone();
         let command = FamilyCommand::Login { family: family.to_string(), sub: login.sub, ctx: login.ctx, remember: login.remember };
         let reply = ask_family(env, family, &command, None).await?;
-        let Verdict::Granted { cookies, .. } = reply.verdict else {
+        let Verdict::Granted { cookies, decided_at, .. } = reply.verdict else {
             return Err(EdgeError::Unavailable);
         };
+        // Registered only once the family exists: a "log out everywhere" in between then
+        // either revokes it or makes the index refuse it (DESIGN §6, user_index.rs).
+        let entry = FamilyEntry { family, created_at: Timestamp::from_millis(decided_at), remember: login.remember };
+        if !ask_user(env, &sub, &UserCommand::Register { entry }).await?.accepted {
+            ask_family(env, family, &FamilyCommand::Logout, None).await?;
+            return Err(EdgeError::Unavailable);
+        }
         append_cookies(headers, &cookies, true)?;
     }
     Ok(())

@@ -20,7 +20,7 @@ use crate::wire::{FamilyCommand, FamilyReply, Verdict};
 use worker::wasm_bindgen::JsValue;
 use worker::{durable_object, js_sys, Delay, DurableObject, Env, Request, Response, Result, ScheduledTime, SqlStorage, State};
 
-use super::family_client::FAULT_HEADER;
+use super::object_client::FAULT_HEADER;
 use super::runtime::{self, log_event};
 
 const SCHEMA: &str = "CREATE TABLE IF NOT EXISTS family (k INTEGER PRIMARY KEY CHECK (k = 1), state TEXT NOT NULL)";

@@ -194,14 +194,6 @@ test("logout clears both cookies; later requests are anonymous, even replaying t
   assert.equal(after.setCookies.length, 0, "an anonymous answer never deletes cookies");
 });
 
-test("logout everywhere acts as session until the per-user index exists, and says so in the log", async () => {
-  const client = await loggedIn("ivan");
-  origin.respond = async () => ({ headers: { "X-Edge-Logout": await logoutDirective("everywhere", { sub: "ivan" }) } });
-  await client.fetch("/logout");
-  assert.equal(client.cookies.size, 0);
-  assert.ok(await edge.waitEvent((e) => e.edge_session === "logout_everywhere_as_session" && e.sub === "ivan"));
-});
-
 test("a login always creates a new family and revokes the one the request presented", async () => {
   const client = await loggedIn("judy");
   const oldRefresh = client.refresh;

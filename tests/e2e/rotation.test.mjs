@@ -3,7 +3,7 @@
 // after grace (S5, S9), and storage writes only when the state changes.
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
-import { startOrigin, startEdge, Client, loginDirective, debugOf, sleep } from "./harness.mjs";
+import { startOrigin, startEdge, Client, loginDirective, logoutDirective, debugOf, sleep } from "./harness.mjs";
 
 const ROTATE_MS = 3_000;
 const GRACE_MS = 2_000;
@@ -108,4 +108,30 @@ test("storage is written on confirmation and rotation only, not per request", as
   const rotation = await client.fetch("/");
   assert.equal(rotation.json().state, "rotated");
   assert.equal(debugOf(rotation).writes, "1");
+});
+
+test("logout everywhere revokes every family of the user, and only theirs", async () => {
+  const devices = [await login("multi"), await login("multi"), await login("multi")];
+  const other = await login("other");
+  for (const d of devices) assert.equal((await d.fetch("/")).json().user, "user-multi");
+  const base = origin.respond;
+  origin.respond = async (req) => req.url === "/logout-all"
+    ? { headers: { "X-Edge-Logout": await logoutDirective("everywhere", { sub: "user-multi" }) } }
+    : base(req);
+  try {
+    await devices[0].fetch("/logout-all");
+  } finally {
+    origin.respond = base;
+  }
+  assert.equal(devices[0].cookies.size, 0, "this device's cookies cleared");
+  for (const d of devices.slice(1)) {
+    const res = await d.fetch("/");
+    assert.deepEqual(res.json(), { user: null, state: null }, "the other devices are logged out");
+    assert.equal(res.setCookies.length, 0);
+  }
+  assert.equal((await other.fetch("/")).json().user, "user-other", "another user is untouched");
+  const event = await edge.waitEvent((e) => e.edge_session === "logout_everywhere" && e.sub === "user-multi");
+  assert.equal(event?.families, "3");
+  const again = await login("multi");
+  assert.equal((await again.fetch("/")).json().user, "user-multi", "logging in again works");
 });

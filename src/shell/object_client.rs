@@ -1,21 +1,22 @@
-//! Calling a family's Durable Object, with a deadline.
+//! Calling this worker's Durable Objects (`SessionFamily`, `UserSessions`), with a
+//! deadline. JSON in, JSON out.
 
 use std::time::Duration;
 
 use crate::credential::FamilyId;
-use crate::wire::{FamilyCommand, FamilyReply};
+use crate::wire::{FamilyCommand, FamilyReply, UserCommand, UserReply};
 use futures_util::future::{select, Either};
+use serde::{de::DeserializeOwned, Serialize};
 use worker::{Delay, Env, Headers, Method, Request, RequestInit};
 
+use super::runtime::log_event;
 use super::EdgeError;
 
-/// Binding name of the `SessionFamily` namespace in `wrangler.toml`.
-const BINDING: &str = "SESSION_FAMILY";
 /// Longest wait for an object. Past it the request gets 503 + `Retry-After`, never an
 /// anonymous pass-through: that would be a lost session (DESIGN §5).
 const OBJECT_TIMEOUT: Duration = Duration::from_secs(5);
 
-/// Header carrying an injected fault to the object (tests only; see `FAULT_HEADER`).
+/// Header carrying an injected fault to an object (tests only, `EDGE_DEBUG=1`).
 pub const FAULT_HEADER: &str = "x-edge-fault";
 
 /// Sends `command` to the family's object. `fault` (only ever set when `EDGE_DEBUG=1`)
@@ -26,7 +27,22 @@ pub async fn ask_family(
     command: &FamilyCommand,
     fault: Option<&str>,
 ) -> Result<FamilyReply, EdgeError> {
-    let stub = env.durable_object(BINDING)?.get_by_name(&family.to_string())?;
+    ask("SESSION_FAMILY", &family.to_string(), env, command, fault).await
+}
+
+/// Sends `command` to the `UserSessions` object of `sub`.
+pub async fn ask_user(env: &Env, sub: &str, command: &UserCommand) -> Result<UserReply, EdgeError> {
+    ask("USER_SESSIONS", sub, env, command, None).await
+}
+
+async fn ask<C: Serialize, R: DeserializeOwned>(
+    binding: &str,
+    name: &str,
+    env: &Env,
+    command: &C,
+    fault: Option<&str>,
+) -> Result<R, EdgeError> {
+    let stub = env.durable_object(binding)?.get_by_name(name)?;
     let body = serde_json::to_string(command).map_err(|e| EdgeError::Internal(e.to_string()))?;
     let headers = Headers::new();
     if let Some(fault) = fault {
@@ -34,22 +50,22 @@ pub async fn ask_family(
     }
     let mut init = RequestInit::new();
     init.with_method(Method::Post).with_headers(headers).with_body(Some(body.into()));
-    let request = Request::new_with_init("https://family.edge-session.internal/", &init)?;
+    let request = Request::new_with_init("https://object.edge-session.internal/", &init)?;
     let call = Box::pin(async move {
         let mut response = stub.fetch_with_request(request).await?;
         if response.status_code() != 200 {
-            return Err(worker::Error::RustError(format!("family object answered {}", response.status_code())));
+            return Err(worker::Error::RustError(format!("object answered {}", response.status_code())));
         }
-        response.json::<FamilyReply>().await
+        response.json::<R>().await
     });
     match select(call, Delay::from(OBJECT_TIMEOUT)).await {
         Either::Left((Ok(reply), _)) => Ok(reply),
         Either::Left((Err(e), _)) => {
-            super::runtime::log_event("object_error", &[("family", &family.to_string()), ("error", &e.to_string())]);
+            log_event("object_error", &[("object", binding), ("error", &e.to_string())]);
             Err(EdgeError::Unavailable)
         }
         Either::Right(_) => {
-            super::runtime::log_event("object_timeout", &[("family", &family.to_string())]);
+            log_event("object_timeout", &[("object", binding)]);
             Err(EdgeError::Unavailable)
         }
     }

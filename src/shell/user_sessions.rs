@@ -1,0 +1,90 @@
+//! `UserSessions`: one Durable Object per user (`sub`), the index "log out everywhere"
+//! revokes (DESIGN §6). Decode, ask the core (`user_index`), persist, then revoke the
+//! families the core names. The index is written before any family is revoked, so a
+//! crash half-way leaves families that end by their own timeouts, never an index that
+//! forgot a revocation it claims.
+
+use std::cell::RefCell;
+
+use crate::user_index::UserIndex;
+use crate::wire::{FamilyCommand, UserCommand, UserReply};
+use worker::{durable_object, DurableObject, Env, Request, Response, Result, SqlStorage, State};
+
+use super::object_client::ask_family;
+use super::runtime::{self, log_event};
+
+const SCHEMA: &str = "CREATE TABLE IF NOT EXISTS user_index (k INTEGER PRIMARY KEY CHECK (k = 1), state TEXT NOT NULL)";
+
+#[durable_object]
+pub struct UserSessions {
+    state: State,
+    env: Env,
+    index: RefCell<Option<UserIndex>>,
+}
+
+impl DurableObject for UserSessions {
+    fn new(state: State, env: Env) -> Self {
+        UserSessions { state, env, index: RefCell::new(None) }
+    }
+
+    async fn fetch(&self, mut req: Request) -> Result<Response> {
+        let config = match runtime::config(&self.env) {
+            Ok(config) => config,
+            Err(e) => return Response::error(e.to_string(), 500),
+        };
+        let Ok(command) = req.json::<UserCommand>().await else {
+            return Response::error("bad user command", 400);
+        };
+        let now = runtime::now();
+        // Synchronous: load, decide, persist (no await in between).
+        let mut index = self.load()?;
+        let (reply, revoke) = match command {
+            UserCommand::Register { entry } => {
+                let accepted = index.register(entry, now, &config.policy);
+                (UserReply { accepted, revoked: 0 }, Vec::new())
+            }
+            UserCommand::RevokeAll => {
+                let families = index.revoke_all(now);
+                (UserReply { accepted: true, revoked: families.len() }, families)
+            }
+        };
+        self.save(index)?;
+        for family in revoke {
+            // A family already gone answers Done too; a failing one ends by its timeouts.
+            if ask_family(&self.env, family, &FamilyCommand::Logout, None).await.is_err() {
+                log_event("revoke_failed", &[("family", &family.to_string())]);
+            }
+        }
+        Response::from_json(&reply)
+    }
+}
+
+impl UserSessions {
+    fn sql(&self) -> SqlStorage {
+        self.state.storage().sql()
+    }
+
+    fn load(&self) -> Result<UserIndex> {
+        if let Some(index) = self.index.borrow().as_ref() {
+            return Ok(index.clone());
+        }
+        let sql = self.sql();
+        sql.exec(SCHEMA, None)?;
+        #[derive(serde::Deserialize)]
+        struct Row {
+            state: String,
+        }
+        let rows: Vec<Row> = sql.exec("SELECT state FROM user_index WHERE k = 1", None)?.to_array()?;
+        match rows.first() {
+            Some(row) => serde_json::from_str(&row.state).map_err(|e| worker::Error::RustError(e.to_string())),
+            None => Ok(UserIndex::default()),
+        }
+    }
+
+    fn save(&self, index: UserIndex) -> Result<()> {
+        let text = serde_json::to_string(&index).map_err(|e| worker::Error::RustError(e.to_string()))?;
+        self.sql().exec("INSERT OR REPLACE INTO user_index (k, state) VALUES (1, ?)", vec![text.into()])?;
+        *self.index.borrow_mut() = Some(index);
+        Ok(())
+    }
+}
