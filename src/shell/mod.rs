@@ -8,6 +8,7 @@ mod origin;
 mod proxy;
 mod runtime;
 mod session_family;
+mod state_row;
 mod user_sessions;
 
 use worker::{event, Context, Env, Request, Response, Result};

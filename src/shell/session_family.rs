@@ -22,8 +22,9 @@ use worker::{durable_object, js_sys, Delay, DurableObject, Env, Request, Respons
 
 use super::object_client::FAULT_HEADER;
 use super::runtime::{self, log_event};
+use super::state_row;
 
-const SCHEMA: &str = "CREATE TABLE IF NOT EXISTS family (k INTEGER PRIMARY KEY CHECK (k = 1), state TEXT NOT NULL)";
+const TABLE: &str = "family";
 
 #[durable_object]
 pub struct SessionFamily {
@@ -100,15 +101,8 @@ impl SessionFamily {
     fn with_family<T>(&self, f: impl FnOnce(&mut Option<Family>) -> T) -> Result<T> {
         let mut slot = self.family.borrow_mut();
         if slot.is_none() {
-            let sql = self.sql();
-            sql.exec(SCHEMA, None)?;
-            #[derive(serde::Deserialize)]
-            struct Row {
-                state: String,
-            }
-            let rows: Vec<Row> = sql.exec("SELECT state FROM family WHERE k = 1", None)?.to_array()?;
-            let family = match rows.first() {
-                Some(row) => Some(stored::decode(&row.state).map_err(|e| worker::Error::RustError(e.to_string()))?),
+            let family = match state_row::load(&self.sql(), TABLE)? {
+                Some(text) => Some(stored::decode(&text).map_err(|e| worker::Error::RustError(e.to_string()))?),
                 None => None,
             };
             *slot = Some(family);
@@ -167,7 +161,7 @@ impl SessionFamily {
         let written = if fail_write {
             Err(worker::Error::RustError("injected fault: persist_error".into()))
         } else {
-            self.sql().exec("INSERT OR REPLACE INTO family (k, state) VALUES (1, ?)", vec![stored::encode(&family).into()])
+            state_row::save(&self.sql(), TABLE, stored::encode(&family))
         };
         let cursor = match written {
             Ok(cursor) => cursor,

@@ -12,8 +12,9 @@ use worker::{durable_object, DurableObject, Env, Request, Response, Result, SqlS
 
 use super::object_client::ask_family;
 use super::runtime::{self, log_event};
+use super::state_row;
 
-const SCHEMA: &str = "CREATE TABLE IF NOT EXISTS user_index (k INTEGER PRIMARY KEY CHECK (k = 1), state TEXT NOT NULL)";
+const TABLE: &str = "user_index";
 
 #[durable_object]
 pub struct UserSessions {
@@ -68,22 +69,15 @@ impl UserSessions {
         if let Some(index) = self.index.borrow().as_ref() {
             return Ok(index.clone());
         }
-        let sql = self.sql();
-        sql.exec(SCHEMA, None)?;
-        #[derive(serde::Deserialize)]
-        struct Row {
-            state: String,
-        }
-        let rows: Vec<Row> = sql.exec("SELECT state FROM user_index WHERE k = 1", None)?.to_array()?;
-        match rows.first() {
-            Some(row) => serde_json::from_str(&row.state).map_err(|e| worker::Error::RustError(e.to_string())),
+        match state_row::load(&self.sql(), TABLE)? {
+            Some(text) => serde_json::from_str(&text).map_err(|e| worker::Error::RustError(e.to_string())),
             None => Ok(UserIndex::default()),
         }
     }
 
     fn save(&self, index: UserIndex) -> Result<()> {
         let text = serde_json::to_string(&index).map_err(|e| worker::Error::RustError(e.to_string()))?;
-        self.sql().exec("INSERT OR REPLACE INTO user_index (k, state) VALUES (1, ?)", vec![text.into()])?;
+        state_row::save(&self.sql(), TABLE, text)?;
         *self.index.borrow_mut() = Some(index);
         Ok(())
     }
