@@ -18,6 +18,7 @@ use serde_json::{Map, Value};
 use crate::credential::Identity;
 use crate::edge::GrantCookies;
 use crate::family::{Refusal, SessionState};
+use crate::user_index::FamilyEntry;
 
 /// What the worker asks of a family's object.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -53,21 +54,32 @@ pub enum Verdict {
     Done,
 }
 
-/// What the worker (or a family) asks of a user's `UserSessions` object.
+/// What the worker, a family or the admin API asks of a user's `UserSessions` object.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "op", rename_all = "snake_case")]
 pub enum UserCommand {
     /// A new family of this user exists.
-    Register { entry: crate::user_index::FamilyEntry },
-    /// Log out everywhere: revoke every family of this user.
-    RevokeAll,
+    Register { entry: FamilyEntry },
+    /// The family refreshed at `at` (Unix ms): move its `last_seen`.
+    Touch { family: String, at: u64 },
+    /// The family's object was deleted (it ended): drop it from the index.
+    Unregister { family: String, created_at: u64 },
+    /// List the user's live families.
+    List,
+    /// Revoke one listed family.
+    Revoke { family: String },
+    /// Log out everywhere: revoke every family of this user but `except`.
+    RevokeAll { except: Option<String> },
 }
 
 /// What the `UserSessions` object answered.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct UserReply {
-    /// For `Register`: false when the family raced a revoke-all and must be revoked.
+    /// For `Register`: false when the family must not exist and must be revoked.
     pub accepted: bool,
-    /// For `RevokeAll`: how many families were revoked.
+    /// For `Revoke` and `RevokeAll`: how many families were revoked.
     pub revoked: usize,
+    /// For `List`: the live families, oldest first.
+    #[serde(default)]
+    pub sessions: Vec<FamilyEntry>,
 }

@@ -3,6 +3,7 @@
 //! `lib.rs` of a worker is one event handler (STYLE): it loads the validated config,
 //! runs the pipeline in `proxy`, and maps every error to HTTP here, in one place.
 
+mod admin;
 mod object_client;
 mod origin;
 mod proxy;
@@ -35,7 +36,7 @@ impl From<worker::Error> for EdgeError {
 }
 
 #[event(fetch)]
-async fn fetch(req: Request, env: Env, _ctx: Context) -> Result<Response> {
+async fn fetch(req: Request, env: Env, ctx: Context) -> Result<Response> {
     if req.path() == HEALTH_PATH {
         return Response::ok("ok");
     }
@@ -44,7 +45,12 @@ async fn fetch(req: Request, env: Env, _ctx: Context) -> Result<Response> {
         // Fail closed, naming the variable (never a secret's value).
         Err(e) => return Response::error(e.to_string(), 500),
     };
-    match proxy::handle(req, &env, &config).await {
+    let handled = if req.path() == admin::ADMIN_PATH {
+        admin::handle(req, &env, &config).await
+    } else {
+        proxy::handle(req, &env, &ctx, &config).await
+    };
+    match handled {
         Ok(response) => Ok(response),
         Err(EdgeError::Unavailable) => {
             let mut response = Response::error("session service temporarily unavailable", 503)?;

@@ -13,7 +13,7 @@ use crate::family::{may_set_refresh, SessionState};
 use crate::time::Timestamp;
 use crate::user_index::FamilyEntry;
 use crate::wire::{FamilyCommand, UserCommand, Verdict};
-use worker::{Env, Headers, Request, Response};
+use worker::{Context, Env, Headers, Request, Response};
 
 use super::object_client::{ask_family, ask_user, FAULT_HEADER};
 use super::origin;
@@ -48,7 +48,7 @@ impl Trace {
     }
 }
 
-pub async fn handle(req: Request, env: &Env, config: &Config) -> Result<Response, EdgeError> {
+pub async fn handle(req: Request, env: &Env, ctx: &Context, config: &Config) -> Result<Response, EdgeError> {
     let now = runtime::now();
     let cookie_header = req.headers().get("Cookie")?.unwrap_or_default();
     let cookies = edge_cookies(&cookie_header);
@@ -65,12 +65,13 @@ pub async fn handle(req: Request, env: &Env, config: &Config) -> Result<Response
             access.family().map(|family| Session { identity: access.identity(), family, state: SessionState::Fresh, grant: None })
         }
         None => match refresh() {
-            Some((cookie, family)) => ask_for_session(&req, env, config, cookie, family, &mut trace).await?,
+            Some((cookie, family)) => ask_for_session(&req, env, ctx, config, cookie, family, &mut trace).await?,
             None => None,
         },
     };
 
     let forwarded_headers = origin_headers(&req, &cookie_header, session.as_ref(), config, now)?;
+    let device = Device::of(&req);
     let response = origin::forward(env, config, req, forwarded_headers, session.is_some()).await?;
     let after = runtime::now();
 
@@ -84,7 +85,7 @@ pub async fn handle(req: Request, env: &Env, config: &Config) -> Result<Response
     let logout = directive(&response, edge::LOGOUT_HEADER, |t| Logout::verify(t, &config.origin_secret, after));
     if login.is_some() || logout.is_some() {
         let current = session.as_ref().map(|s| s.family).or_else(|| refresh().map(|(_, family)| family));
-        apply_directives(env, &headers, login, logout, current).await?;
+        apply_directives(env, &headers, login, logout, current, device).await?;
     } else if let Some((cookies, decided_at)) = session.as_ref().and_then(|s| s.grant.as_ref()) {
         // Slow rule: a refresh value decided more than GRACE ago must not land (S10).
         append_cookies(&headers, cookies, may_set_refresh(*decided_at, after, &config.policy))?;
@@ -99,6 +100,7 @@ pub async fn handle(req: Request, env: &Env, config: &Config) -> Result<Response
 async fn ask_for_session(
     req: &Request,
     env: &Env,
+    ctx: &Context,
     config: &Config,
     cookie: &str,
     family: FamilyId,
@@ -115,6 +117,11 @@ async fn ask_for_session(
     }
     Ok(match reply.verdict {
         Verdict::Granted { identity, state, cookies, decided_at } => {
+            if reply.writes > 0 {
+                // The family wrote (a rotation, or `last_seen` moved: ≤ once a minute):
+                // tell the user's index, after the response, off the request's path.
+                touch_index(env.clone(), ctx, identity.sub.clone(), family, decided_at);
+            }
             Some(Session { identity, family, state, grant: Some((cookies, Timestamp::from_millis(decided_at))) })
         }
         _ => None,
@@ -130,10 +137,11 @@ async fn apply_directives(
     login: Option<Login>,
     logout: Option<Logout>,
     current: Option<FamilyId>,
+    device: Device,
 ) -> Result<(), EdgeError> {
     if let Some(logout) = &logout {
         if let (LogoutScope::Everywhere, Some(sub)) = (logout.scope, &logout.sub) {
-            let reply = ask_user(env, sub, &UserCommand::RevokeAll).await?;
+            let reply = ask_user(env, sub, &UserCommand::RevokeAll { except: None }).await?;
             log_event("logout_everywhere", &[("sub", sub), ("families", &reply.revoked.to_string())]);
         }
         headers.append("Set-Cookie", &clear_cookie(ACCESS_COOKIE))?;
@@ -152,7 +160,8 @@ async fn apply_directives(
         };
         // Registered only once the family exists: a "log out everywhere" in between then
         // either revokes it or makes the index refuse it (DESIGN §6, user_index.rs).
-        let entry = FamilyEntry { family, created_at: Timestamp::from_millis(decided_at), remember: login.remember };
+        let created_at = Timestamp::from_millis(decided_at);
+        let entry = FamilyEntry::new(family, created_at, login.remember, device.user_agent.as_deref(), device.country.as_deref());
         if !ask_user(env, &sub, &UserCommand::Register { entry }).await?.accepted {
             ask_family(env, family, &FamilyCommand::Logout, None).await?;
             return Err(EdgeError::Unavailable);
@@ -160,6 +169,29 @@ async fn apply_directives(
         append_cookies(headers, &cookies, true)?;
     }
     Ok(())
+}
+
+/// What a new login records about the device it came from (shown in session lists).
+struct Device {
+    user_agent: Option<String>,
+    country: Option<String>,
+}
+
+impl Device {
+    fn of(req: &Request) -> Device {
+        Device {
+            user_agent: req.headers().get("User-Agent").ok().flatten(),
+            country: req.cf().and_then(|cf| cf.country()),
+        }
+    }
+}
+
+/// Moves the family's `last_seen` in its user's index once the response is sent. Best
+/// effort: a lost touch only makes "last seen" older, and the next one corrects it.
+fn touch_index(env: Env, ctx: &Context, sub: String, family: FamilyId, at: u64) {
+    ctx.wait_until(async move {
+        let _ = ask_user(&env, &sub, &UserCommand::Touch { family: family.to_string(), at }).await;
+    });
 }
 
 /// The headers the origin receives: identity namespace stripped, edge cookies removed,

@@ -16,11 +16,11 @@ use crate::edge::GrantCookies;
 use crate::family::{Decision, Family, Outcome, Refusal};
 use crate::stored;
 use crate::time::Timestamp;
-use crate::wire::{FamilyCommand, FamilyReply, Verdict};
+use crate::wire::{FamilyCommand, FamilyReply, UserCommand, Verdict};
 use worker::wasm_bindgen::JsValue;
 use worker::{durable_object, js_sys, Delay, DurableObject, Env, Request, Response, Result, ScheduledTime, SqlStorage, State};
 
-use super::object_client::FAULT_HEADER;
+use super::object_client::{ask_user, FAULT_HEADER};
 use super::runtime::{self, log_event};
 use super::state_row;
 
@@ -78,16 +78,22 @@ impl DurableObject for SessionFamily {
             Err(e) => return Response::error(e.to_string(), 500),
         };
         let now = runtime::now();
-        let deadline = self.with_family(|family| family.as_ref().map(|f| f.deadline(&config.policy)))?;
-        match deadline {
-            Some(deadline) if deadline > now => {
-                self.state.storage().set_alarm(alarm_time(deadline)).await?;
-            }
-            _ => {
-                *self.family.borrow_mut() = Some(None);
-                self.state.storage().delete_all().await?;
-            }
+        let ending = self.with_family(|family| {
+            family.as_ref().map(|f| (f.deadline(&config.policy), f.identity.sub.clone(), f.id, f.created_at))
+        })?;
+        let Some((deadline, sub, id, created_at)) = ending else {
+            return Response::ok("");
+        };
+        if deadline > now {
+            self.state.storage().set_alarm(alarm_time(deadline)).await?;
+            return Response::ok("");
         }
+        // Leave the user's index first: if that fails the alarm throws and the runtime
+        // retries it, so no ended family stays listed as a device.
+        let leave = UserCommand::Unregister { family: id.to_string(), created_at: created_at.as_millis() };
+        ask_user(&self.env, &sub, &leave).await.map_err(|_| worker::Error::RustError("user index unreachable".into()))?;
+        *self.family.borrow_mut() = Some(None);
+        self.state.storage().delete_all().await?;
         Response::ok("")
     }
 }

@@ -1,13 +1,13 @@
-//! `UserSessions`: one Durable Object per user (`sub`), the index "log out everywhere"
-//! revokes (DESIGN §6). Decode, ask the core (`user_index`), persist, then revoke the
-//! families the core names. The index is written before any family is revoked, so a
+//! `UserSessions`: one Durable Object per user (`sub`), the index of the user's families
+//! (DESIGN §6). Decode, ask the core (`user_index`), persist if it changed, then revoke
+//! the families the core names. The index is written before any family is revoked, so a
 //! crash half-way leaves families that end by their own timeouts, never an index that
 //! forgot a revocation it claims.
 
 use std::cell::RefCell;
 
 use crate::user_index::UserIndex;
-use crate::wire::{FamilyCommand, UserCommand, UserReply};
+use crate::wire::{FamilyCommand, UserCommand};
 use worker::{durable_object, DurableObject, Env, Request, Response, Result, SqlStorage, State};
 
 use super::object_client::ask_family;
@@ -39,24 +39,19 @@ impl DurableObject for UserSessions {
         let now = runtime::now();
         // Synchronous: load, decide, persist (no await in between).
         let mut index = self.load()?;
-        let (reply, revoke) = match command {
-            UserCommand::Register { entry } => {
-                let accepted = index.register(entry, now, &config.policy);
-                (UserReply { accepted, revoked: 0 }, Vec::new())
-            }
-            UserCommand::RevokeAll => {
-                let families = index.revoke_all(now);
-                (UserReply { accepted: true, revoked: families.len() }, families)
-            }
+        let Some(handled) = index.handle(command, now, &config.policy) else {
+            return Response::error("bad family id", 400);
         };
-        self.save(index)?;
-        for family in revoke {
+        if handled.changed {
+            self.save(index)?;
+        }
+        for family in handled.revoke {
             // A family already gone answers Done too; a failing one ends by its timeouts.
             if ask_family(&self.env, family, &FamilyCommand::Logout, None).await.is_err() {
                 log_event("revoke_failed", &[("family", &family.to_string())]);
             }
         }
-        Response::from_json(&reply)
+        Response::from_json(&handled.reply)
     }
 }
 
@@ -77,7 +72,11 @@ impl UserSessions {
 
     fn save(&self, index: UserIndex) -> Result<()> {
         let text = serde_json::to_string(&index).map_err(|e| worker::Error::RustError(e.to_string()))?;
-        state_row::save(&self.sql(), TABLE, text)?;
+        if let Err(e) = state_row::save(&self.sql(), TABLE, text) {
+            // As in SessionFamily: forget memory so nothing undurable is served.
+            *self.index.borrow_mut() = None;
+            return Err(e);
+        }
         *self.index.borrow_mut() = Some(index);
         Ok(())
     }
