@@ -217,16 +217,21 @@ fn directive_expect(typ: &str) -> Expect<'_> {
 }
 
 fn directive_claims(now: Timestamp) -> Claims {
+    directive_claims_for(now, DIRECTIVE_MAX_LIFETIME_SECS)
+}
+
+/// `aud`, `iat` and `exp` of a token addressed to the edge, valid `lifetime_secs`.
+pub(crate) fn directive_claims_for(now: Timestamp, lifetime_secs: u64) -> Claims {
     let mut claims = Claims::new();
     claims.insert("aud".into(), EDGE_AUDIENCE.into());
     claims.insert("iat".into(), now.as_secs().into());
-    claims.insert("exp".into(), (now.as_secs() + DIRECTIVE_MAX_LIFETIME_SECS).into());
+    claims.insert("exp".into(), (now.as_secs() + lifetime_secs).into());
     claims
 }
 
 /// A `sub` the edge will carry: 1–256 characters, no control characters (it goes into
 /// a request header, where CR/LF would be header injection).
-fn valid_sub(claims: &Claims) -> Result<String, DirectiveError> {
+pub(crate) fn valid_sub(claims: &Claims) -> Result<String, DirectiveError> {
     match claims.get("sub").and_then(Value::as_str) {
         Some(sub) if !sub.is_empty() && sub.len() <= MAX_SUB_LEN && !sub.chars().any(char::is_control) => {
             Ok(sub.to_owned())

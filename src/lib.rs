@@ -7,6 +7,7 @@
 //! the clock, draws randomness, talks to Durable Objects and the origin, and never
 //! branches on protocol rules.
 
+pub mod admin;
 pub mod config;
 pub mod cookies;
 pub mod credential;

@@ -1,0 +1,198 @@
+//! The origin-facing admin API: list a user's sessions, revoke one or all (issue 5).
+//!
+//! The origin calls `POST /__edge/admin` on its own hostname with
+//! `Authorization: Bearer <JWS>`, an HS256 JWS signed with `ORIGIN_SECRET` and typed
+//! `edge-admin+jwt`. Every parameter is a signed claim (there is no unsigned body), so a
+//! token says exactly one thing about one user; a replayed token within its 60 s life
+//! repeats an idempotent action. The distinct `typ` keeps directives, assertions and
+//! admin tokens from standing in for one another (RFC 8725 §3.11).
+//!
+//! ```
+//! use edge_session::admin::{AdminAction, AdminRequest};
+//! use edge_session::keys::KeyRing;
+//! use edge_session::time::Timestamp;
+//! let secret = KeyRing::parse("o1:0123456789abcdef0123456789abcdef").unwrap();
+//! let now = Timestamp::from_secs(1_700_000_000);
+//! let request = AdminRequest { sub: "alice".into(), action: AdminAction::List };
+//! let token = request.sign(&secret, now);
+//! assert_eq!(AdminRequest::verify(&token, &secret, now).unwrap(), request);
+//! ```
+
+use serde_json::{json, Value};
+
+use crate::credential::FamilyId;
+use crate::directive::{directive_claims_for, valid_sub, DirectiveError, EDGE_AUDIENCE};
+use crate::jws::{self, Claims, Expect};
+use crate::keys::KeyRing;
+use crate::time::Timestamp;
+use crate::user_index::FamilyEntry;
+
+pub const ADMIN_TYPE: &str = "edge-admin+jwt";
+/// An admin token is minted just before its call: a minute is plenty, and a leaked one
+/// is soon useless.
+pub const ADMIN_MAX_LIFETIME_SECS: u64 = 60;
+
+/// What the origin asks about one user.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum AdminAction {
+    /// `act: "list"`: the user's live sessions.
+    List,
+    /// `act: "revoke", sid`: end one session ("sign out this device").
+    Revoke { session: FamilyId },
+    /// `act: "revoke_all"`, optional `except`: end every session but `except` ("sign out
+    /// all other devices", `except` being the caller's own `X-Edge-Session`).
+    RevokeAll { except: Option<FamilyId> },
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AdminRequest {
+    pub sub: String,
+    pub action: AdminAction,
+}
+
+impl AdminRequest {
+    /// Signs the request as an origin would, valid for a minute from `now`.
+    pub fn sign(&self, origin_secret: &KeyRing, now: Timestamp) -> String {
+        let mut claims = directive_claims_for(now, ADMIN_MAX_LIFETIME_SECS);
+        claims.insert("sub".into(), self.sub.clone().into());
+        let act = match &self.action {
+            AdminAction::List => "list",
+            AdminAction::Revoke { session } => {
+                claims.insert("sid".into(), session.to_string().into());
+                "revoke"
+            }
+            AdminAction::RevokeAll { except } => {
+                if let Some(except) = except {
+                    claims.insert("except".into(), except.to_string().into());
+                }
+                "revoke_all"
+            }
+        };
+        claims.insert("act".into(), act.into());
+        jws::sign(origin_secret.signing(), ADMIN_TYPE, &claims)
+    }
+
+    pub fn verify(token: &str, origin_secret: &KeyRing, now: Timestamp) -> Result<AdminRequest, DirectiveError> {
+        let expect = Expect { typ: ADMIN_TYPE, aud: EDGE_AUDIENCE, max_lifetime_secs: Some(ADMIN_MAX_LIFETIME_SECS) };
+        let claims = jws::verify(token, origin_secret, &expect, now)?;
+        let sub = valid_sub(&claims)?;
+        let action = match claims.get("act").and_then(Value::as_str) {
+            Some("list") => AdminAction::List,
+            Some("revoke") => AdminAction::Revoke {
+                session: session_claim(&claims, "sid")?.ok_or(DirectiveError::BadClaims("revoke needs sid"))?,
+            },
+            Some("revoke_all") => AdminAction::RevokeAll { except: session_claim(&claims, "except")? },
+            _ => return Err(DirectiveError::BadClaims("act must be \"list\", \"revoke\" or \"revoke_all\"")),
+        };
+        Ok(AdminRequest { sub, action })
+    }
+}
+
+/// The body of a `list` answer: `{"sub", "sessions": [{"sid", "created_at", "last_seen",
+/// "remember", "user_agent", "country"}]}`, times in Unix seconds like JWT claims. `sid`
+/// is what the origin sees as `X-Edge-Session`, so an app can mark "this device".
+pub fn session_list(sub: &str, entries: &[FamilyEntry]) -> Value {
+    let sessions: Vec<Value> = entries
+        .iter()
+        .map(|e| {
+            json!({
+                "sid": e.family.to_string(),
+                "created_at": e.created_at.as_secs(),
+                "last_seen": e.last_seen.as_secs(),
+                "remember": e.remember,
+                "user_agent": e.user_agent,
+                "country": e.country,
+            })
+        })
+        .collect();
+    json!({ "sub": sub, "sessions": sessions })
+}
+
+/// An optional session id claim; present but malformed is an error, not "absent".
+fn session_claim(claims: &Claims, name: &'static str) -> Result<Option<FamilyId>, DirectiveError> {
+    match claims.get(name) {
+        None | Some(Value::Null) => Ok(None),
+        Some(value) => value
+            .as_str()
+            .and_then(FamilyId::parse)
+            .map(Some)
+            .ok_or(DirectiveError::BadClaims("session id malformed")),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::directive::{Login, Logout, LogoutScope};
+
+    fn secret() -> KeyRing {
+        KeyRing::parse("o1:0123456789abcdef0123456789abcdef").unwrap()
+    }
+
+    #[test]
+    fn every_action_round_trips() {
+        let now = Timestamp::from_secs(1_700_000_000);
+        let sid = FamilyId::from_bytes([7; 16]);
+        for action in [
+            AdminAction::List,
+            AdminAction::Revoke { session: sid },
+            AdminAction::RevokeAll { except: None },
+            AdminAction::RevokeAll { except: Some(sid) },
+        ] {
+            let request = AdminRequest { sub: "ada".into(), action };
+            assert_eq!(AdminRequest::verify(&request.sign(&secret(), now), &secret(), now), Ok(request));
+        }
+    }
+
+    #[test]
+    fn directives_are_not_admin_tokens_and_vice_versa() {
+        let now = Timestamp::from_secs(1_700_000_000);
+        let login = Login { sub: "ada".into(), remember: false, ctx: None }.sign(&secret(), now);
+        let logout = Logout { sub: Some("ada".into()), scope: LogoutScope::Everywhere }.sign(&secret(), now);
+        for token in [login, logout] {
+            assert_eq!(
+                AdminRequest::verify(&token, &secret(), now),
+                Err(DirectiveError::Jws(jws::JwsError::WrongType))
+            );
+        }
+        let admin = AdminRequest { sub: "ada".into(), action: AdminAction::List }.sign(&secret(), now);
+        assert!(Login::verify(&admin, &secret(), now).is_err());
+    }
+
+    #[test]
+    fn lists_sessions_in_unix_seconds() {
+        let t = Timestamp::from_millis(1_700_000_000_500);
+        let entry = FamilyEntry::new(FamilyId::from_bytes([7; 16]), t, true, Some("curl/8"), None);
+        let list = session_list("ada", &[entry.clone()]);
+        assert_eq!(list["sub"], "ada");
+        assert_eq!(list["sessions"][0]["sid"], entry.family.to_string());
+        assert_eq!(list["sessions"][0]["created_at"], 1_700_000_000);
+        assert_eq!(list["sessions"][0]["user_agent"], "curl/8");
+        assert_eq!(list["sessions"][0]["country"], Value::Null);
+    }
+
+    #[test]
+    fn expired_or_malformed_claims_are_refused() {
+        let now = Timestamp::from_secs(1_700_000_000);
+        let token = AdminRequest { sub: "ada".into(), action: AdminAction::List }.sign(&secret(), now);
+        let later = Timestamp::from_secs(now.as_secs() + ADMIN_MAX_LIFETIME_SECS + jws::CLOCK_SKEW + 1);
+        assert!(AdminRequest::verify(&token, &secret(), later).is_err());
+        let sign = |claims: serde_json::Value| jws::sign(secret().signing(), ADMIN_TYPE, &claims);
+        let base = serde_json::json!({"aud": EDGE_AUDIENCE, "iat": now.as_secs(), "exp": now.as_secs() + 60, "sub": "ada"});
+        let with = |extra: serde_json::Value| {
+            let mut claims = base.clone();
+            claims.as_object_mut().unwrap().extend(extra.as_object().unwrap().clone());
+            sign(claims)
+        };
+        for bad in [
+            with(serde_json::json!({"act": "delete_everything"})),
+            with(serde_json::json!({"act": "revoke"})),
+            with(serde_json::json!({"act": "revoke", "sid": "not-a-family"})),
+            with(serde_json::json!({"act": "revoke_all", "except": 5})),
+            with(serde_json::json!({"act": "list", "sub": ""})),
+            with(serde_json::json!({"act": "list", "exp": now.as_secs() + 3600})),
+        ] {
+            assert!(AdminRequest::verify(&bad, &secret(), now).is_err());
+        }
+    }
+}
