@@ -58,3 +58,13 @@ if ! .venv/bin/python -c 'import jwt' 2>/dev/null; then
   python3 -m venv .venv
   .venv/bin/pip install --quiet --disable-pip-version-check -r examples/python/requirements.txt
 fi
+
+# 7. The Elixir origin kit's test (examples/elixir): Debian's Elixir (OTP's :crypto and
+#    :httpd come with it) and erlang-jiffy for JSON, since Hex is unreachable here.
+if ! command -v elixir >/dev/null || ! compgen -G '/usr/lib/erlang/lib/jiffy-*' >/dev/null; then
+  say "installing elixir, erlang-jiffy (apt-get)"
+  sudo=; [ "$(id -u)" = 0 ] || sudo=sudo
+  export DEBIAN_FRONTEND=noninteractive
+  $sudo apt-get install -y -q elixir erlang-jiffy \
+    || { $sudo apt-get update -q && $sudo apt-get install -y -q elixir erlang-jiffy; }
+fi

@@ -1,5 +1,6 @@
 // Origin kits (examples/): each example origin verifies real assertions produced by the
-// worker and signs directives the worker accepts. Python (PyJWT) and Node (jose).
+// worker and signs directives the worker accepts. Python (PyJWT), Node (jose) and Elixir
+// (OTP :crypto and :httpd, JSON by :jiffy).
 import { test, after } from "node:test";
 import assert from "node:assert/strict";
 import { spawn } from "node:child_process";
@@ -34,6 +35,7 @@ async function startKit(command, args, cwd) {
 const KITS = {
   python: () => startKit(`${root}/.venv/bin/python`, ["origin.py"], "examples/python"),
   node: () => startKit(process.execPath, ["origin.mjs"], "examples/node"),
+  elixir: () => startKit("elixir", ["origin.exs"], "examples/elixir"),
 };
 
 for (const [kit, start] of Object.entries(KITS)) {

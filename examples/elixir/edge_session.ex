@@ -1,0 +1,176 @@
+defmodule EdgeSession do
+  @moduledoc """
+  edge-session origin kit for Elixir: verify the `X-Edge-Assertion` the edge adds to
+  every identified request, and sign the `X-Edge-Login` / `X-Edge-Logout` directives
+  the edge applies (DESIGN §4). Only OTP's `:crypto` is needed; JSON goes through a
+  module with `encode!/1` and `decode/1` (Jason by default: a Phoenix app has it; pass
+  `json: MyAdapter` or set `config :edge_session, json: MyAdapter` otherwise).
+
+  Secrets use the edge's format `kid:secret[,kid:secret…]`: the first signs, all
+  verify, and the HMAC key is the UTF-8 text of `secret` as written.
+
+      keys = EdgeSession.parse_keys(System.fetch_env!("ORIGIN_SECRET"))
+      claims = EdgeSession.verify_assertion(header_value, keys)   # map or nil
+      login = EdgeSession.login_directive("ada", keys, remember: true)
+  """
+
+  @issuer "edge-session"
+  @edge_audience "edge-session"
+  # Clocks of edge and origin may disagree by this much (the edge allows the same).
+  @skew 30
+  # The edge issues assertions for 60 s; anything claiming longer was not made by it.
+  @assertion_max_lifetime 60
+  # The edge refuses directives whose exp - iat exceeds 5 minutes.
+  @directive_max_lifetime 300
+  # Far above any real token; bounds the work an unauthenticated request can cause.
+  @max_token_len 8192
+
+  @doc "`kid:secret,kid:secret` → `[{kid, key}]`, signing key first."
+  def parse_keys(text) when is_binary(text) do
+    keys =
+      for pair <- String.split(text, ","), pair = String.trim(pair), pair != "" do
+        case String.split(pair, ":", parts: 2) do
+          # An empty key would make every MAC forgeable: refuse it outright.
+          [kid, secret] when secret != "" -> {kid, secret}
+          _ -> raise ArgumentError, "ORIGIN_SECRET: a pair is not kid:secret"
+        end
+      end
+
+    if keys == [], do: raise(ArgumentError, "ORIGIN_SECRET holds no kid:secret pair")
+    keys
+  end
+
+  @doc """
+  The claims of a valid assertion, or `nil`. Checks signature, alg, typ, iss, aud,
+  exp and iat; picks the key by `kid`, else tries each. Options: `audience:`
+  (default `"origin"`, the edge's `ORIGIN_AUDIENCE`), `json:`, `now:` (unix seconds).
+  """
+  def verify_assertion(token, keys, opts \\ [])
+
+  def verify_assertion(token, keys, opts)
+      when is_binary(token) and byte_size(token) <= @max_token_len do
+    json = json(opts)
+
+    with [h64, p64, s64] <- String.split(token, "."),
+         {:ok, header} <- decode_part(h64, json),
+         # Only HS256: refuses `none` and algorithm confusion (RFC 8725 §3.1).
+         "HS256" <- header["alg"],
+         # Only `typ: JWT`: a login/logout directive must never pass as an assertion.
+         "JWT" <- header["typ"],
+         # We understand no critical extension, so we must refuse any (RFC 7515 §4.1.11).
+         false <- Map.has_key?(header, "crit"),
+         {:ok, candidates} <- candidates(keys, header["kid"]),
+         {:ok, mac} <- Base.url_decode64(s64, padding: false),
+         true <- Enum.any?(candidates, &mac_ok?(&1, h64 <> "." <> p64, mac)),
+         # Claims are read only once the MAC is good.
+         {:ok, claims} <- decode_part(p64, json),
+         true <- claims_ok?(claims, Keyword.get(opts, :audience, "origin"), now(opts)) do
+      claims
+    else
+      _ -> nil
+    end
+  end
+
+  def verify_assertion(_token, _keys, _opts), do: nil
+
+  @doc """
+  Value for the `X-Edge-Login` response header: the edge starts a session for `sub`.
+  Options: `remember:` (default false), `ctx:` (a map, ≤ 1 KiB as JSON), `lifetime:`
+  (seconds, default 120), `json:`, `now:`.
+  """
+  def login_directive(sub, keys, opts \\ []) when is_binary(sub) do
+    claims = %{"sub" => sub, "remember" => Keyword.get(opts, :remember, false)}
+    claims = if ctx = opts[:ctx], do: Map.put(claims, "ctx", ctx), else: claims
+    directive("edge-login+jwt", claims, keys, opts)
+  end
+
+  @doc """
+  Value for the `X-Edge-Logout` response header. Options: `scope:` (`"session"`, the
+  default, or `"everywhere"`, which needs `sub:`), `sub:`, `lifetime:`, `json:`, `now:`.
+  """
+  def logout_directive(keys, opts \\ []) do
+    claims = %{"scope" => Keyword.get(opts, :scope, "session")}
+    claims = if sub = opts[:sub], do: Map.put(claims, "sub", sub), else: claims
+    directive("edge-logout+jwt", claims, keys, opts)
+  end
+
+  defp directive(typ, claims, [{kid, key} | _], opts) do
+    lifetime = Keyword.get(opts, :lifetime, 120)
+
+    unless is_integer(lifetime) and lifetime in 1..@directive_max_lifetime,
+      do: raise(ArgumentError, "lifetime must be 1..#{@directive_max_lifetime} s: the edge refuses longer")
+
+    json = json(opts)
+    now = now(opts)
+    payload = Map.merge(%{"aud" => @edge_audience, "iat" => now, "exp" => now + lifetime}, claims)
+    header = %{"alg" => "HS256", "typ" => typ, "kid" => kid}
+    input = b64(json.encode!(header)) <> "." <> b64(json.encode!(payload))
+    input <> "." <> b64(hmac(key, input))
+  end
+
+  # The key named by `kid`; a token without `kid`, or naming none of ours, is tried
+  # against each key (all are ours and trusted alike). A non-string kid is malformed.
+  defp candidates(keys, nil), do: {:ok, keys}
+
+  defp candidates(keys, kid) when is_binary(kid) do
+    case Enum.filter(keys, fn {id, _} -> id == kid end) do
+      [] -> {:ok, keys}
+      named -> {:ok, named}
+    end
+  end
+
+  defp candidates(_keys, _kid), do: :error
+
+  # Constant-time compare: no timing oracle for forging a MAC byte by byte. The length
+  # check first is safe (the length is public) and hash_equals requires equal sizes.
+  defp mac_ok?({_kid, key}, input, mac),
+    do: byte_size(mac) == 32 and :crypto.hash_equals(hmac(key, input), mac)
+
+  defp claims_ok?(claims, audience, now) when is_map(claims) do
+    with exp when is_number(exp) <- claims["exp"],
+         iat when is_number(iat) <- claims["iat"] do
+      {exp, iat} = {trunc(exp), trunc(iat)}
+
+      claims["iss"] == @issuer and
+        audience_ok?(claims["aud"], audience) and
+        # The identity: without a string sub and sid there is nobody to trust.
+        is_binary(claims["sub"]) and is_binary(claims["sid"]) and
+        # Expired (beyond the skew) or issued in the future: a replay or a bad clock.
+        now < exp + @skew and iat <= now + @skew and nbf_ok?(claims["nbf"], now) and
+        exp - iat <= @assertion_max_lifetime
+    else
+      _ -> false
+    end
+  end
+
+  defp claims_ok?(_claims, _audience, _now), do: false
+
+  # `aud` is ours, or a list of strings containing ours.
+  defp audience_ok?(aud, audience) when is_binary(aud), do: aud == audience
+
+  defp audience_ok?(auds, audience) when is_list(auds),
+    do: Enum.all?(auds, &is_binary/1) and audience in auds
+
+  defp audience_ok?(_aud, _audience), do: false
+
+  # The edge sets no `nbf`; if one is present, honour it like any JWT library does.
+  defp nbf_ok?(nil, _now), do: true
+  defp nbf_ok?(nbf, now) when is_number(nbf), do: trunc(nbf) <= now + @skew
+  defp nbf_ok?(_nbf, _now), do: false
+
+  defp decode_part(part, json) do
+    with {:ok, bytes} <- Base.url_decode64(part, padding: false),
+         {:ok, map} when is_map(map) <- json.decode(bytes) do
+      {:ok, map}
+    else
+      _ -> :error
+    end
+  end
+
+  defp hmac(key, data), do: :crypto.mac(:hmac, :sha256, key, data)
+  defp b64(data), do: Base.url_encode64(IO.iodata_to_binary(data), padding: false)
+  defp now(opts), do: Keyword.get_lazy(opts, :now, fn -> System.os_time(:second) end)
+
+  defp json(opts),
+    do: Keyword.get_lazy(opts, :json, fn -> Application.get_env(:edge_session, :json, Jason) end)
+end

@@ -1,0 +1,27 @@
+defmodule EdgeSession.Plug do
+  @moduledoc """
+  Assigns the identity the edge asserted to `conn.assigns.edge_session`: the verified
+  claims (`"sub"`, `"sid"`, `"state"`, `"ctx"`…) or `nil`. Never read `X-Edge-User`:
+  the origin may be reachable around the edge, and only the signature proves anything.
+
+      plug EdgeSession.Plug                       # ORIGIN_SECRET, ORIGIN_AUDIENCE or "origin"
+      plug EdgeSession.Plug, audience: "app"      # also: json: MyJSON (default Jason)
+
+  The secret is read from the environment per request, not in `init/1`: Phoenix runs
+  `init/1` at compile time, which would bake the secret into the compiled release.
+  """
+  @behaviour Plug
+  import Plug.Conn
+
+  @impl true
+  def init(opts), do: opts
+
+  @impl true
+  def call(conn, opts) do
+    keys = EdgeSession.parse_keys(System.fetch_env!("ORIGIN_SECRET"))
+    audience = opts[:audience] || System.get_env("ORIGIN_AUDIENCE", "origin")
+    token = conn |> get_req_header("x-edge-assertion") |> List.first()
+    claims = EdgeSession.verify_assertion(token, keys, [audience: audience] ++ Keyword.take(opts, [:json]))
+    assign(conn, :edge_session, claims)
+  end
+end
