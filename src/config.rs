@@ -86,7 +86,12 @@ pub struct Config {
     /// Where to forward when no `ORIGIN` service binding exists: its scheme, host and
     /// port replace the request's; the request's path and query are kept (DESIGN §4).
     pub origin_url: Option<OriginUrl>,
+    /// `METRICS_WINDOW_SECS`: how often an isolate logs its request-outcome counts.
+    pub metrics_window: Duration,
 }
+
+/// Default `METRICS_WINDOW_SECS`: one `request_outcomes` line per isolate per minute.
+pub const DEFAULT_METRICS_WINDOW: Duration = Duration::from_secs(60);
 
 /// One variable's problem. `problem` never contains a secret's value.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -132,6 +137,7 @@ impl Config {
         let origin_secret = reader.keys("ORIGIN_SECRET");
         let origin_audience = reader.audience();
         let origin_url = reader.origin_url();
+        let metrics_window = reader.secs("METRICS_WINDOW_SECS", DEFAULT_METRICS_WINDOW, 1);
         let debug_headers = reader.get("EDGE_DEBUG").is_some_and(|v| v == "1" || v == "true");
         match (session_keys, origin_secret) {
             (Some(session_keys), Some(origin_secret)) if reader.problems.is_empty() => Ok(Config {
@@ -141,6 +147,7 @@ impl Config {
                 origin_audience,
                 debug_headers,
                 origin_url,
+                metrics_window,
             }),
             _ => Err(ConfigError { problems: reader.problems }),
         }

@@ -16,6 +16,7 @@ pub mod edge;
 pub mod family;
 pub mod jws;
 pub mod keys;
+pub mod metrics;
 pub mod stored;
 pub mod time;
 pub mod user_index;

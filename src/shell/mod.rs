@@ -10,6 +10,7 @@ mod proxy;
 mod runtime;
 mod session_family;
 mod state_row;
+mod telemetry;
 mod user_sessions;
 
 use worker::{event, Context, Env, Request, Response, Result};

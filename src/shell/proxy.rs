@@ -6,10 +6,11 @@
 
 use crate::config::Config;
 use crate::cookies::{clear_cookie, edge_cookies, strip_edge_cookies};
-use crate::credential::{AccessCredential, FamilyId, Identity, RefreshCredential, ACCESS_COOKIE, REFRESH_COOKIE};
+use crate::credential::{AccessCredential, CredentialError, FamilyId, Identity, RefreshCredential, ACCESS_COOKIE, REFRESH_COOKIE};
 use crate::directive::{Assertion, Login, Logout, LogoutScope};
 use crate::edge::{self, GrantCookies};
 use crate::family::{may_set_refresh, SessionState};
+use crate::metrics::RequestOutcome;
 use crate::time::Timestamp;
 use crate::user_index::FamilyEntry;
 use crate::wire::{FamilyCommand, UserCommand, Verdict};
@@ -18,6 +19,7 @@ use worker::{Context, Env, Headers, Request, Response};
 use super::object_client::{ask_family, ask_user, FAULT_HEADER};
 use super::origin;
 use super::runtime::{self, log_event};
+use super::telemetry;
 use super::EdgeError;
 
 /// Who the request is, as far as the edge could tell.
@@ -35,15 +37,20 @@ struct Trace {
     writes: u32,
     /// The object's verdict, e.g. `Refused(Expired)`, when it was asked.
     verdict: Option<String>,
+    /// The request's outcome label (metrics.rs).
+    outcome: &'static str,
+    /// Whether a data point went to Analytics Engine.
+    analytics: bool,
 }
 
 impl Trace {
-    /// `path=object; writes=1; verdict=Granted(rotated)`.
+    /// `path=object; writes=1; verdict=Granted(rotated); outcome=rotated; analytics=0`.
     fn header(&self) -> String {
         let mut text = format!("path={}; writes={}", self.path, self.writes);
         if let Some(verdict) = &self.verdict {
             text.push_str(&format!("; verdict={verdict}"));
         }
+        text.push_str(&format!("; outcome={}; analytics={}", self.outcome, u8::from(self.analytics)));
         text
     }
 }
@@ -53,22 +60,38 @@ pub async fn handle(req: Request, env: &Env, ctx: &Context, config: &Config) -> 
     let cookie_header = req.headers().get("Cookie")?.unwrap_or_default();
     let cookies = edge_cookies(&cookie_header);
     let keys = &config.session_keys;
-    // Unverifiable cookies are absent: no 5xx, no object call (DESIGN §2).
-    let access = cookies.access.and_then(|v| AccessCredential::decode(v, keys, now).ok());
+    // Unverifiable cookies are absent: no 5xx, no object call (DESIGN §2). They are
+    // counted, though: in bulk they are someone forging (metrics.rs).
+    let access = cookies.access.map(|v| AccessCredential::decode(v, keys, now));
+    let mut bad_cookie = matches!(access, Some(Err(e)) if e != CredentialError::Expired);
     // Decoded only when needed: the fast path must not pay for a second MAC.
-    let refresh = || cookies.refresh.and_then(|v| Some((v, RefreshCredential::decode(v, keys).ok()?.family)));
+    let refresh = || cookies.refresh.map(|v| (v, RefreshCredential::decode(v, keys).map(|r| r.family)));
 
-    let mut trace = Trace { path: "none", writes: 0, verdict: None };
-    let session = match access {
+    let mut trace = Trace { path: "none", writes: 0, verdict: None, outcome: "", analytics: false };
+    let (session, outcome) = match access.and_then(Result::ok) {
         Some(access) => {
             trace.path = "access";
-            access.family().map(|family| Session { identity: access.identity(), family, state: SessionState::Fresh, grant: None })
+            let session = access.family().map(|family| Session { identity: access.identity(), family, state: SessionState::Fresh, grant: None });
+            (session, RequestOutcome::Access)
         }
         None => match refresh() {
-            Some((cookie, family)) => ask_for_session(&req, env, ctx, config, cookie, family, &mut trace).await?,
-            None => None,
+            Some((cookie, Ok(family))) => match ask_for_session(&req, env, ctx, config, cookie, family, &mut trace).await {
+                Ok(decided) => decided,
+                Err(e) => {
+                    telemetry::observe(env, config, RequestOutcome::Unavailable, bad_cookie);
+                    return Err(e);
+                }
+            },
+            Some((_, Err(_))) => {
+                bad_cookie = true;
+                (None, RequestOutcome::BadCookie)
+            }
+            None if bad_cookie => (None, RequestOutcome::BadCookie),
+            None => (None, RequestOutcome::Anonymous),
         },
     };
+    trace.outcome = outcome.as_str();
+    trace.analytics = telemetry::observe(env, config, outcome, bad_cookie);
 
     let forwarded_headers = origin_headers(&req, &cookie_header, session.as_ref(), config, now)?;
     let device = Device::of(&req);
@@ -84,7 +107,7 @@ pub async fn handle(req: Request, env: &Env, ctx: &Context, config: &Config) -> 
     let login = directive(&response, edge::LOGIN_HEADER, |t| Login::verify(t, &config.origin_secret, after));
     let logout = directive(&response, edge::LOGOUT_HEADER, |t| Logout::verify(t, &config.origin_secret, after));
     if login.is_some() || logout.is_some() {
-        let current = session.as_ref().map(|s| s.family).or_else(|| refresh().map(|(_, family)| family));
+        let current = session.as_ref().map(|s| s.family).or_else(|| refresh().and_then(|(_, family)| family.ok()));
         apply_directives(env, &headers, login, logout, current, device).await?;
     } else if let Some((cookies, decided_at)) = session.as_ref().and_then(|s| s.grant.as_ref()) {
         // Slow rule: a refresh value decided more than GRACE ago must not land (S10).
@@ -105,7 +128,7 @@ async fn ask_for_session(
     cookie: &str,
     family: FamilyId,
     trace: &mut Trace,
-) -> Result<Option<Session>, EdgeError> {
+) -> Result<(Option<Session>, RequestOutcome), EdgeError> {
     trace.path = "object";
     // Fault injection for the failure tests; honoured only with EDGE_DEBUG=1.
     let fault = req.headers().get(FAULT_HEADER)?.filter(|_| config.debug_headers);
@@ -115,7 +138,8 @@ async fn ask_for_session(
     if config.debug_headers {
         trace.verdict = Some(verdict_name(&reply.verdict));
     }
-    Ok(match reply.verdict {
+    let outcome = RequestOutcome::of_verdict(&reply.verdict);
+    let session = match reply.verdict {
         Verdict::Granted { identity, state, cookies, decided_at } => {
             if reply.writes > 0 {
                 // The family wrote (a rotation, or `last_seen` moved: ≤ once a minute):
@@ -125,7 +149,8 @@ async fn ask_for_session(
             Some(Session { identity, family, state, grant: Some((cookies, Timestamp::from_millis(decided_at))) })
         }
         _ => None,
-    })
+    };
+    Ok((session, outcome))
 }
 
 /// Logout, then login (a response may switch users): each ends the request's family

@@ -112,7 +112,7 @@ test("the assertion verifies with ORIGIN_SECRET and carries the DESIGN §4 claim
 test("fast path: a valid access cookie identifies the request without calling the object", async () => {
   const client = await loggedIn("dave");
   const res = await client.fetch("/fast");
-  assert.deepEqual(debugOf(res), { path: "access", writes: "0" });
+  assert.deepEqual(debugOf(res), { path: "access", writes: "0", outcome: "access", analytics: "0" }, "no ANALYTICS binding: no data point");
   assert.deepEqual(res.json(), { user: "dave", state: "fresh" });
   const refreshOnly = new Client(edge.url);
   refreshOnly.cookies.set("__Host-es-refresh", client.refresh);
@@ -146,7 +146,7 @@ test("forged, truncated, oversized and garbage cookies: anonymous, no 5xx, no ob
     origin.reset();
     const res = await fetch(edge.url + "/", { headers: { cookie: `${name}=${value}` } });
     assert.ok(res.status < 500, `${name}=${value.slice(0, 30)}… gave ${res.status}`);
-    assert.equal(res.headers.get("x-edge-debug"), "path=none; writes=0", `${name}=${value.slice(0, 30)}…`);
+    assert.equal(res.headers.get("x-edge-debug"), "path=none; writes=0; outcome=bad_cookie; analytics=0", `${name}=${value.slice(0, 30)}…`);
     assert.equal(res.headers.getSetCookie().length, 0, "no cookie touched");
     assert.equal(origin.last().headers["x-edge-user"], undefined);
   }

@@ -100,11 +100,12 @@ function freePort() {
  * someone edits src/ mid-run (wrangler watches the build's watch_dir), and they read no
  * developer `.dev.vars` (wrangler looks beside the config file).
  */
-function testConfig(dir, { serviceOrigin = false } = {}) {
+function testConfig(dir, { serviceOrigin = false, analytics = false } = {}) {
   let toml = readFileSync(join(root, "wrangler.toml"), "utf8")
     .replace(/^\[build\][\s\S]*?(?=^\[)/m, "")
     .replace(/^main = .*$/m, `main = ${JSON.stringify(join(root, "build/index.js"))}`);
   if (serviceOrigin) toml += `\n[[services]]\nbinding = "ORIGIN"\nservice = "${ORIGIN_WORKER}"\n`;
+  if (analytics) toml += `\n[[analytics_engine_datasets]]\nbinding = "ANALYTICS"\ndataset = "edge_session_test"\n`;
   const file = join(dir, "wrangler.toml");
   writeFileSync(file, toml);
   return file;
@@ -130,11 +131,11 @@ function originWorkerConfig(dir) {
  * `restartOf` (a previous edge) reuses its port and Durable Object storage, as a
  * redeploy with new configuration would. Returns { url, stop, logs, … }.
  */
-export async function startEdge(vars = {}, { restartOf, serviceOrigin = false } = {}) {
+export async function startEdge(vars = {}, { restartOf, serviceOrigin = false, analytics = false } = {}) {
   const port = restartOf?.port ?? await freePort();
   const state = restartOf?.state ?? mkdtempSync(join(tmpdir(), "edge-e2e-"));
   const all = { SESSION_KEYS, ORIGIN_SECRET, EDGE_DEBUG: "1", ...vars };
-  const configs = ["--config", testConfig(state, { serviceOrigin })];
+  const configs = ["--config", testConfig(state, { serviceOrigin, analytics })];
   // Several --config flags run several workers in one dev session; the first is served.
   if (serviceOrigin) configs.push("--config", originWorkerConfig(state));
   const args = ["wrangler", "dev", ...configs, "--ip", "127.0.0.1", "--port", String(port),

@@ -5,7 +5,7 @@
 // (`X-Edge-Debug: path=none`).
 import { test, before, after, beforeEach } from "node:test";
 import assert from "node:assert/strict";
-import { startOrigin, startEdge, Client, loginDirective, logoutDirective, directive, rng, sleep } from "./harness.mjs";
+import { startOrigin, startEdge, Client, loginDirective, logoutDirective, directive, debugOf, rng, sleep } from "./harness.mjs";
 
 const PROBES = Number(process.env.PROBES ?? 400);
 let origin, edge, alice;
@@ -83,7 +83,11 @@ test(`${PROBES} random cookie headers: no 5xx, identity only when earned, no obj
     } else {
       assert.ok(!earned(cookie), `${where}: a genuine cookie was refused`);
     }
-    if (!earned(cookie)) assert.equal(res.headers.get("x-edge-debug"), "path=none; writes=0", `${where}: object woken`);
+    if (!earned(cookie)) {
+      const debug = debugOf(res);
+      assert.deepEqual([debug.path, debug.writes], ["none", "0"], `${where}: object woken`);
+      assert.ok(["anonymous", "bad_cookie"].includes(debug.outcome), `${where}: outcome ${debug.outcome}`);
+    }
   }
   assert.ok(withIdentity > 0 && withIdentity < PROBES, `both kinds exercised (${withIdentity} identified)`);
 });
