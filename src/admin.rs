@@ -163,7 +163,7 @@ mod tests {
     fn lists_sessions_in_unix_seconds() {
         let t = Timestamp::from_millis(1_700_000_000_500);
         let entry = FamilyEntry::new(FamilyId::from_bytes([7; 16]), t, true, Some("curl/8"), None);
-        let list = session_list("ada", &[entry.clone()]);
+        let list = session_list("ada", std::slice::from_ref(&entry));
         assert_eq!(list["sub"], "ada");
         assert_eq!(list["sessions"][0]["sid"], entry.family.to_string());
         assert_eq!(list["sessions"][0]["created_at"], 1_700_000_000);

@@ -1,15 +1,20 @@
 """edge-session origin kit for Python (PyJWT).
 
 Verify the `X-Edge-Assertion` the edge adds to every identified request, and sign the
-`X-Edge-Login` / `X-Edge-Logout` directives the edge applies (DESIGN §4). Secrets use
+`X-Edge-Login` / `X-Edge-Logout` directives the edge applies (DESIGN §4), and call the
+edge's admin API (list a user's sessions, revoke them). Secrets use
 the edge's format: `kid:secret[,kid:secret…]`; the first signs, all verify; the HMAC key
 is the UTF-8 text of `secret`.
 """
+import json
 import time
+import urllib.error
+import urllib.request
 
 import jwt  # PyJWT
 
 ALGORITHMS = ["HS256"]  # never accept `none` or another algorithm family
+ADMIN_MAX_LIFETIME = 60  # the edge refuses admin tokens whose exp - iat is longer
 
 
 def parse_keys(text):
@@ -65,3 +70,32 @@ def logout_directive(keys, scope="session", sub=None):
     if sub is not None:
         claims["sub"] = sub
     return _directive("edge-logout+jwt", claims, keys)
+
+
+def admin_token(sub, act, keys, sid=None, except_=None, lifetime=ADMIN_MAX_LIFETIME):
+    """Bearer token for `POST /__edge/admin`. `act`: "list", "revoke" (needs `sid`) or
+    "revoke_all" (`except_`: a sid to keep). Every parameter is a signed claim."""
+    if not 0 < lifetime <= ADMIN_MAX_LIFETIME:
+        raise ValueError(f"lifetime must be 1..{ADMIN_MAX_LIFETIME} s: the edge refuses longer")
+    if act == "revoke" and sid is None:
+        raise ValueError("revoke needs sid")
+    claims = {"sub": sub, "act": act}
+    if sid is not None:
+        claims["sid"] = sid
+    if except_ is not None:
+        claims["except"] = except_
+    return _directive("edge-admin+jwt", claims, keys, lifetime)
+
+
+def admin_call(edge_url, sub, act, keys, sid=None, except_=None, timeout=10):
+    """Calls the admin API at `edge_url` (the app's public URL); returns (status, JSON
+    body), e.g. (200, {"revoked": 1}) or (404, {"error": …}). Network errors raise."""
+    token = admin_token(sub, act, keys, sid=sid, except_=except_)
+    request = urllib.request.Request(edge_url.rstrip("/") + "/__edge/admin", data=b"", method="POST",
+                                     headers={"Authorization": f"Bearer {token}"})
+    try:
+        with urllib.request.urlopen(request, timeout=timeout) as response:
+            return response.status, json.load(response)
+    except urllib.error.HTTPError as error:  # 4xx/5xx still carry a JSON answer
+        with error:
+            return error.code, json.load(error)

@@ -1,24 +1,51 @@
 """A minimal origin behind edge-session, using only the standard library and the kit.
 
-GET /login?<name>  → logs <name> in (X-Edge-Login)
-GET /logout        → logs out (X-Edge-Logout)
-GET anything else  → JSON: who the verified assertion says this is (never the plain
-                     X-Edge-User header: the origin may be reachable around the edge)
+GET /login?<name>            → logs <name> in (X-Edge-Login)
+GET /logout                  → logs out (X-Edge-Logout)
+GET /devices                 → this user's sessions, via the edge's admin API
+GET /devices/sign-out-others → revokes every session of this user but this one (GET
+                               keeps the example short: a real app uses a POST with
+                               CSRF protection)
+GET anything else            → JSON: who the verified assertion says this is (never the
+                               plain X-Edge-User header: the origin may be reachable
+                               around the edge)
+
+EDGE_URL is where the admin API is reached: in production, the app's own public URL
+(the worker sits on the route in front of it).
 """
 import json
 import os
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
-from edge_session import login_directive, logout_directive, parse_keys, verify_assertion
+from edge_session import admin_call, login_directive, logout_directive, parse_keys, verify_assertion
 
 KEYS = parse_keys(os.environ["ORIGIN_SECRET"])
+EDGE_URL = os.environ.get("EDGE_URL")
+
+
+def devices(path, claims):
+    """(status, body) of the /devices routes, for the user the assertion names."""
+    if not claims:
+        return 401, {"kit": "python", "error": "not signed in"}
+    if not EDGE_URL:
+        return 500, {"kit": "python", "error": "EDGE_URL is not set"}
+    sub, sid = claims["sub"], claims["sid"]  # sid: this request's session, as the edge lists it
+    if path == "/devices":
+        status, answer = admin_call(EDGE_URL, sub, "list", KEYS)
+        body = {"kit": "python", "current": sid, "devices": [s["sid"] for s in answer.get("sessions", [])]}
+    else:
+        status, answer = admin_call(EDGE_URL, sub, "revoke_all", KEYS, except_=sid)
+        body = {"kit": "python", "revoked": answer.get("revoked")}
+    return (200, body) if status == 200 else (502, {"kit": "python", "error": answer.get("error")})
 
 
 class Origin(BaseHTTPRequestHandler):
     def do_GET(self):
         claims = verify_assertion(self.headers.get("X-Edge-Assertion"), KEYS)
-        body = {"kit": "python", "user": claims and claims["sub"], "state": claims and claims["state"]}
-        self.send_response(200)
+        status, body = 200, {"kit": "python", "user": claims and claims["sub"], "state": claims and claims["state"]}
+        if self.path in ("/devices", "/devices/sign-out-others"):
+            status, body = devices(self.path, claims)
+        self.send_response(status)
         self.send_header("Content-Type", "application/json")
         self.send_header("Cache-Control", "no-store")
         if self.path.startswith("/login?"):
