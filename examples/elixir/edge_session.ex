@@ -2,7 +2,9 @@ defmodule EdgeSession do
   @moduledoc """
   edge-session origin kit for Elixir: verify the `X-Edge-Assertion` the edge adds to
   every identified request, and sign the `X-Edge-Login` / `X-Edge-Logout` directives
-  the edge applies (DESIGN §4). Only OTP's `:crypto` is needed; JSON goes through a
+  the edge applies (DESIGN §4), and call the edge's admin API (`admin_token/4`,
+  `admin_call/5`). Only OTP's `:crypto` is needed (and `:inets` for `admin_call/5`); JSON
+  goes through a
   module with `encode!/1` and `decode/1` (Jason by default: a Phoenix app has it; pass
   `json: MyAdapter` or set `config :edge_session, json: MyAdapter` otherwise).
 
@@ -22,6 +24,8 @@ defmodule EdgeSession do
   @assertion_max_lifetime 60
   # The edge refuses directives whose exp - iat exceeds 5 minutes.
   @directive_max_lifetime 300
+  # The edge refuses admin tokens whose exp - iat is longer.
+  @admin_max_lifetime 60
   # Far above any real token; bounds the work an unauthenticated request can cause.
   @max_token_len 8192
 
@@ -93,6 +97,59 @@ defmodule EdgeSession do
     claims = if sub = opts[:sub], do: Map.put(claims, "sub", sub), else: claims
     directive("edge-logout+jwt", claims, keys, opts)
   end
+
+  @doc """
+  Bearer token for `POST /__edge/admin`. `act` is `:list`, `:revoke` (needs `sid:`) or
+  `:revoke_all` (`except:` a sid to keep). Every parameter is a signed claim. Options:
+  `sid:`, `except:`, `lifetime:` (seconds, default and at most 60), `json:`, `now:`.
+  """
+  def admin_token(sub, act, keys, opts \\ [])
+      when is_binary(sub) and act in [:list, :revoke, :revoke_all] do
+    lifetime = Keyword.get(opts, :lifetime, @admin_max_lifetime)
+
+    unless is_integer(lifetime) and lifetime in 1..@admin_max_lifetime,
+      do: raise(ArgumentError, "lifetime must be 1..#{@admin_max_lifetime} s: the edge refuses longer")
+
+    if act == :revoke and !is_binary(opts[:sid]), do: raise(ArgumentError, "revoke needs sid:")
+
+    claims =
+      for {name, value} <- [{"sid", opts[:sid]}, {"except", opts[:except]}], value != nil,
+          into: %{"sub" => sub, "act" => Atom.to_string(act)},
+          do: {name, value}
+
+    directive("edge-admin+jwt", claims, keys, Keyword.put(opts, :lifetime, lifetime))
+  end
+
+  @doc """
+  Calls the admin API at `edge_url` (the app's public URL) with OTP's `:httpc` (list
+  `:inets` and `:ssl` in `extra_applications`). Returns `{:ok, status, body}`, e.g.
+  `{:ok, 200, %{"revoked" => 1}}` or `{:ok, 404, %{"error" => …}}`, or `{:error, reason}`.
+  Takes `admin_token/4`'s options and `timeout:` (ms, default 10 000).
+  """
+  def admin_call(edge_url, sub, act, keys, opts \\ []) do
+    token = admin_token(sub, act, keys, opts)
+    url = String.to_charlist(String.trim_trailing(edge_url, "/") <> "/__edge/admin")
+    request = {url, [{~c"authorization", String.to_charlist("Bearer " <> token)}], ~c"text/plain", ""}
+    http = [timeout: Keyword.get(opts, :timeout, 10_000)] ++ tls(url)
+
+    with {:ok, {{_version, status, _reason}, _headers, body}} <-
+           :httpc.request(:post, request, http, body_format: :binary),
+         {:ok, map} when is_map(map) <- json(opts).decode(body) do
+      {:ok, status, map}
+    else
+      {:error, reason} -> {:error, reason}
+      _ -> {:error, :bad_answer}
+    end
+  end
+
+  # Before OTP 26, :httpc does not check the server's certificate unless told to; the
+  # bearer token must reach only the real edge.
+  defp tls(~c"https:" ++ _) do
+    [ssl: [verify: :verify_peer, cacerts: :public_key.cacerts_get(),
+           customize_hostname_check: [match_fun: :public_key.pkix_verify_hostname_match_fun(:https)]]]
+  end
+
+  defp tls(_url), do: []
 
   defp directive(typ, claims, [{kid, key} | _], opts) do
     lifetime = Keyword.get(opts, :lifetime, 120)

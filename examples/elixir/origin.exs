@@ -2,10 +2,15 @@
 #
 #   GET /login?<name>  → logs <name> in (X-Edge-Login)
 #   GET /logout        → logs out (X-Edge-Logout)
+#   GET /devices       → this user's sessions, via the edge's admin API
+#   GET /devices/sign-out-others → revokes every session of this user but this one (GET
+#                        keeps the example short: a real app uses a POST with CSRF protection)
 #   GET anything else  → JSON: who the verified assertion says this is (never the plain
 #                        X-Edge-User header: the origin may be reachable around the edge)
 #
-#   ORIGIN_SECRET=o1:… PORT=8792 elixir origin.exs
+#   ORIGIN_SECRET=o1:… EDGE_URL=https://app.example PORT=8792 elixir origin.exs
+#
+# EDGE_URL is where the admin API is reached: in production, the app's own public URL.
 Code.require_file("edge_session.ex", __DIR__)
 
 # JSON through :jiffy (Debian's erlang-jiffy), in the shape EdgeSession expects of
@@ -27,14 +32,20 @@ defmodule Origin do
 
   # httpd calls Module:do/1 for each request; `do` is reserved in Elixir, hence unquote.
   def unquote(:do)(request) do
-    {keys, audience} = :persistent_term.get(__MODULE__)
+    {keys, audience, edge_url} = :persistent_term.get(__MODULE__)
     path = List.to_string(mod(request, :request_uri))
     # httpd lowercases header names; values are byte lists, kept byte for byte.
     token = request |> mod(:parsed_header) |> List.keyfind(~c"x-edge-assertion", 0)
     token = if token, do: :erlang.list_to_binary(elem(token, 1))
 
     claims = EdgeSession.verify_assertion(token, keys, audience: audience, json: JiffyJSON)
-    body = JiffyJSON.encode!(%{kit: "elixir", user: claims && claims["sub"], state: claims && claims["state"]})
+
+    {status, body} =
+      if path in ["/devices", "/devices/sign-out-others"],
+        do: devices(path, claims, keys, edge_url),
+        else: {200, %{kit: "elixir", user: claims && claims["sub"], state: claims && claims["state"]}}
+
+    body = JiffyJSON.encode!(body)
 
     directive =
       cond do
@@ -49,10 +60,28 @@ defmodule Origin do
       end
 
     head =
-      [code: 200, content_type: "application/json", cache_control: "no-store",
+      [code: status, content_type: "application/json", cache_control: "no-store",
        content_length: Integer.to_string(byte_size(body))] ++ directive
 
     {:proceed, [response: {:response, Enum.map(head, &to_header/1), body}]}
+  end
+
+  defp devices(_path, nil, _keys, _edge_url), do: {401, %{kit: "elixir", error: "not signed in"}}
+  defp devices(_path, _claims, _keys, nil), do: {500, %{kit: "elixir", error: "EDGE_URL is not set"}}
+
+  # sid: this request's session, as the edge lists it.
+  defp devices("/devices", %{"sub" => sub, "sid" => sid}, keys, edge_url) do
+    case EdgeSession.admin_call(edge_url, sub, :list, keys, json: JiffyJSON) do
+      {:ok, 200, %{"sessions" => sessions}} -> {200, %{kit: "elixir", current: sid, devices: Enum.map(sessions, & &1["sid"])}}
+      failed -> {502, %{kit: "elixir", error: inspect(failed)}}
+    end
+  end
+
+  defp devices("/devices/sign-out-others", %{"sub" => sub, "sid" => sid}, keys, edge_url) do
+    case EdgeSession.admin_call(edge_url, sub, :revoke_all, keys, except: sid, json: JiffyJSON) do
+      {:ok, 200, %{"revoked" => n}} -> {200, %{kit: "elixir", revoked: n}}
+      failed -> {502, %{kit: "elixir", error: inspect(failed)}}
+    end
   end
 
   # httpd wants header values as charlists.
@@ -62,7 +91,8 @@ end
 
 :persistent_term.put(Origin, {
   EdgeSession.parse_keys(System.fetch_env!("ORIGIN_SECRET")),
-  System.get_env("ORIGIN_AUDIENCE", "origin")
+  System.get_env("ORIGIN_AUDIENCE", "origin"),
+  System.get_env("EDGE_URL")
 })
 
 {:ok, _} = Application.ensure_all_started(:inets)

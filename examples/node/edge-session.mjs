@@ -1,6 +1,7 @@
 // edge-session origin kit for Node (jose): verify `X-Edge-Assertion`, sign the
-// `X-Edge-Login` / `X-Edge-Logout` directives (DESIGN §4). Secrets use the edge's format
-// `kid:secret[,kid:secret…]`; the first signs, all verify; the key is the secret's text.
+// `X-Edge-Login` / `X-Edge-Logout` directives (DESIGN §4), call the edge's admin API.
+// Secrets use the edge's format `kid:secret[,kid:secret…]`; the first signs, all verify;
+// the key is the secret's text.
 import { SignJWT, jwtVerify } from "jose";
 
 export function parseKeys(text) {
@@ -28,10 +29,13 @@ export async function verifyAssertion(token, keys, audience = "origin") {
 
 function directive(typ, claims, keys, lifetime = 120) {
   const { kid, key } = keys[0];
+  // One clock reading: jose's relative setExpirationTime reads the clock again, and a
+  // second ticking in between would make exp - iat exceed an admin token's 60 s.
+  const now = Math.floor(Date.now() / 1000);
   return new SignJWT({ aud: "edge-session", ...claims })
     .setProtectedHeader({ alg: "HS256", typ, kid })
-    .setIssuedAt()
-    .setExpirationTime(`${lifetime}s`)
+    .setIssuedAt(now)
+    .setExpirationTime(now + lifetime)
     .sign(key);
 }
 
@@ -42,3 +46,28 @@ export const loginDirective = (sub, keys, { remember = false, ctx } = {}) =>
 /** Value for the `X-Edge-Logout` response header (`scope`: "session" or "everywhere"). */
 export const logoutDirective = (keys, { scope = "session", sub } = {}) =>
   directive("edge-logout+jwt", { scope, ...(sub ? { sub } : {}) }, keys);
+
+// The edge refuses admin tokens whose exp - iat is longer.
+const ADMIN_MAX_LIFETIME = 60;
+
+/**
+ * Bearer token for `POST /__edge/admin`. `act`: "list", "revoke" (needs `sid`) or
+ * "revoke_all" (`except`: a sid to keep). Every parameter is a signed claim.
+ */
+export async function adminToken(sub, act, keys, { sid, except, lifetime = ADMIN_MAX_LIFETIME } = {}) {
+  if (!(lifetime > 0 && lifetime <= ADMIN_MAX_LIFETIME)) throw new RangeError(`lifetime must be 1..${ADMIN_MAX_LIFETIME} s: the edge refuses longer`);
+  if (act === "revoke" && !sid) throw new TypeError("revoke needs sid");
+  return directive("edge-admin+jwt", { sub, act, ...(sid ? { sid } : {}), ...(except ? { except } : {}) }, keys, lifetime);
+}
+
+/**
+ * Calls the admin API at `edgeUrl` (the app's public URL): `{ status, body }`, e.g.
+ * `{ status: 200, body: { revoked: 1 } }` or `{ status: 404, body: { error } }`.
+ */
+export async function adminCall(edgeUrl, sub, act, keys, { sid, except } = {}) {
+  const token = await adminToken(sub, act, keys, { sid, except });
+  const res = await fetch(new URL("/__edge/admin", edgeUrl), {
+    method: "POST", headers: { authorization: `Bearer ${token}` }, signal: AbortSignal.timeout(10_000),
+  });
+  return { status: res.status, body: await res.json() };
+}

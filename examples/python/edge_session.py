@@ -89,7 +89,8 @@ def admin_token(sub, act, keys, sid=None, except_=None, lifetime=ADMIN_MAX_LIFET
 
 def admin_call(edge_url, sub, act, keys, sid=None, except_=None, timeout=10):
     """Calls the admin API at `edge_url` (the app's public URL); returns (status, JSON
-    body), e.g. (200, {"revoked": 1}) or (404, {"error": …}). Network errors raise."""
+    body), e.g. (200, {"revoked": 1}) or (404, {"error": …}). Network errors and a
+    non-JSON answer raise."""
     token = admin_token(sub, act, keys, sid=sid, except_=except_)
     request = urllib.request.Request(edge_url.rstrip("/") + "/__edge/admin", data=b"", method="POST",
                                      headers={"Authorization": f"Bearer {token}"})

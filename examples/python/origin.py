@@ -44,7 +44,10 @@ class Origin(BaseHTTPRequestHandler):
         claims = verify_assertion(self.headers.get("X-Edge-Assertion"), KEYS)
         status, body = 200, {"kit": "python", "user": claims and claims["sub"], "state": claims and claims["state"]}
         if self.path in ("/devices", "/devices/sign-out-others"):
-            status, body = devices(self.path, claims)
+            try:
+                status, body = devices(self.path, claims)
+            except (OSError, ValueError) as error:  # edge unreachable, or not JSON
+                status, body = 502, {"kit": "python", "error": str(error)}
         self.send_response(status)
         self.send_header("Content-Type", "application/json")
         self.send_header("Cache-Control", "no-store")

@@ -129,10 +129,11 @@ function originWorkerConfig(dir) {
 /**
  * Starts `wrangler dev` on the built worker (npm test builds it first) with `vars`.
  * `restartOf` (a previous edge) reuses its port and Durable Object storage, as a
- * redeploy with new configuration would. Returns { url, stop, logs, … }.
+ * redeploy with new configuration would. `port` picks the port (an origin that calls
+ * the edge must know its URL before the edge starts). Returns { url, stop, logs, … }.
  */
-export async function startEdge(vars = {}, { restartOf, serviceOrigin = false, analytics = false } = {}) {
-  const port = restartOf?.port ?? await freePort();
+export async function startEdge(vars = {}, { restartOf, port: chosenPort, serviceOrigin = false, analytics = false } = {}) {
+  const port = chosenPort ?? restartOf?.port ?? await freePort();
   const state = restartOf?.state ?? mkdtempSync(join(tmpdir(), "edge-e2e-"));
   const all = { SESSION_KEYS, ORIGIN_SECRET, EDGE_DEBUG: "1", ...vars };
   const configs = ["--config", testConfig(state, { serviceOrigin, analytics })];

@@ -1,6 +1,7 @@
 // Origin kits (examples/): each example origin verifies real assertions produced by the
-// worker and signs directives the worker accepts. Python (PyJWT), Node (jose) and Elixir
-// (OTP :crypto and :httpd, JSON by :jiffy).
+// worker, signs directives the worker accepts, and calls the worker's admin API ("your
+// devices"). Python (PyJWT), Node (jose) and Elixir (OTP :crypto, :httpd and :httpc,
+// JSON by :jiffy).
 import { test, after } from "node:test";
 import assert from "node:assert/strict";
 import { spawn } from "node:child_process";
@@ -11,15 +12,18 @@ const root = new URL("../..", import.meta.url).pathname;
 const running = [];
 after(async () => { for (const stop of running) await stop(); });
 
-function freePort() {
-  return new Promise((resolve) => {
-    const s = createServer().listen(0, "127.0.0.1", () => { const { port } = s.address(); s.close(() => resolve(port)); });
-  });
+/** `n` distinct free ports: all are held at once, then released. */
+async function freePorts(n) {
+  const servers = await Promise.all(Array.from({ length: n }, () =>
+    new Promise((resolve) => { const s = createServer().listen(0, "127.0.0.1", () => resolve(s)); })));
+  const ports = servers.map((s) => s.address().port);
+  await Promise.all(servers.map((s) => new Promise((r) => s.close(r))));
+  return ports;
 }
 
-async function startKit(command, args, cwd) {
-  const port = await freePort();
-  const child = spawn(command, args, { cwd: `${root}/${cwd}`, env: { ...process.env, PORT: String(port), ORIGIN_SECRET }, stdio: "pipe" });
+async function startKit(command, args, cwd, port, edgeUrl) {
+  const env = { ...process.env, PORT: String(port), ORIGIN_SECRET, EDGE_URL: edgeUrl };
+  const child = spawn(command, args, { cwd: `${root}/${cwd}`, env, stdio: "pipe" });
   let output = "";
   child.stdout.on("data", (d) => { output += d; });
   child.stderr.on("data", (d) => { output += d; });
@@ -33,16 +37,25 @@ async function startKit(command, args, cwd) {
 }
 
 const KITS = {
-  python: () => startKit(`${root}/.venv/bin/python`, ["origin.py"], "examples/python"),
-  node: () => startKit(process.execPath, ["origin.mjs"], "examples/node"),
-  elixir: () => startKit("elixir", ["origin.exs"], "examples/elixir"),
+  python: (...at) => startKit(`${root}/.venv/bin/python`, ["origin.py"], "examples/python", ...at),
+  node: (...at) => startKit(process.execPath, ["origin.mjs"], "examples/node", ...at),
+  elixir: (...at) => startKit("elixir", ["origin.exs"], "examples/elixir", ...at),
 };
 
-for (const [kit, start] of Object.entries(KITS)) {
+// The kit calls the edge, so it must know the edge's URL when it starts, and the edge
+// needs the kit's: both ports are chosen first. One kit and edge serve both tests.
+const setups = {};
+const setup = (kit) => (setups[kit] ??= (async () => {
+  const [edgePort, kitPort] = await freePorts(2);
+  const origin = await KITS[kit](kitPort, `http://127.0.0.1:${edgePort}`);
+  const edge = await startEdge({ ORIGIN_URL: origin, ACCESS_TTL_SECS: "60" }, { port: edgePort });
+  running.push(() => edge.stop());
+  return { origin, edge };
+})());
+
+for (const kit of Object.keys(KITS)) {
   test(`${kit} kit: signs a login the edge accepts, verifies the edge's assertions`, async () => {
-    const origin = await start();
-    const edge = await startEdge({ ORIGIN_URL: origin, ACCESS_TTL_SECS: "60" });
-    running.push(() => edge.stop());
+    const { origin, edge } = await setup(kit);
     const client = new Client(edge.url);
     assert.deepEqual((await client.fetch("/")).json(), { kit, user: null, state: null });
     await client.fetch("/login?ada");
@@ -53,5 +66,31 @@ for (const [kit, start] of Object.entries(KITS)) {
     assert.deepEqual(await direct.json(), { kit, user: null, state: null });
     await client.fetch("/logout");
     assert.equal(client.cookies.size, 0, "the kit's logout directive was accepted");
+  });
+
+  test(`${kit} kit: lists the user's devices and signs out the others through the admin API`, async () => {
+    const { edge } = await setup(kit);
+    const anonymous = await new Client(edge.url).fetch("/devices");
+    assert.equal(anonymous.status, 401);
+    assert.deepEqual(anonymous.json(), { kit, error: "not signed in" });
+    const [a, b] = [new Client(edge.url), new Client(edge.url)];
+    for (const client of [a, b]) await client.fetch("/login?grace");
+    const listA = await a.fetch("/devices");
+    assert.equal(listA.status, 200, listA.text);
+    const mine = listA.json();
+    const theirs = (await b.fetch("/devices")).json();
+    assert.match(mine.current, /^[A-Za-z0-9_-]{22}$/, "the current sid comes from the verified assertion");
+    assert.notEqual(mine.current, theirs.current);
+    assert.deepEqual({ ...mine, devices: [...mine.devices].sort() }, { kit, current: mine.current, devices: [mine.current, theirs.current].sort() });
+
+    assert.deepEqual((await a.fetch("/devices/sign-out-others")).json(), { kit, revoked: 1 });
+    // B's access cookie stays valid for ACCESS_TTL (stateless by design); its refresh
+    // cookie, which the edge checks against the revoked family, no longer identifies it.
+    b.cookies.delete("__Host-es-access");
+    assert.deepEqual((await b.fetch("/me")).json(), { kit, user: null, state: null }, "B was signed out");
+    // A's family was kept: its refresh cookie alone still identifies it.
+    a.cookies.delete("__Host-es-access");
+    assert.equal((await a.fetch("/me")).json().user, "grace", "A is still signed in");
+    assert.deepEqual((await a.fetch("/devices")).json(), { kit, current: mine.current, devices: [mine.current] });
   });
 }
