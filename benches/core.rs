@@ -1,6 +1,7 @@
 //! What one request costs in the pure core: the edge's fast path (access cookie), the
 //! refresh-cookie check before a Durable Object call, the object's decision, and the
-//! JWS work on each forwarded request and each login.
+//! JWS work on each forwarded request and each login; the outcome counter every request
+//! pays, and the per-user index at its bound.
 //!
 //! Run: `cargo bench --bench core -- --warm-up-time 1 --measurement-time 3`. Benches
 //! build with the release profile (`opt-level = "s"`, LTO), as the worker ships.
@@ -10,12 +11,15 @@ use std::time::Duration;
 
 use criterion::{criterion_group, criterion_main, BatchSize, Criterion};
 
+use edge_session::admin::{session_list, AdminAction, AdminRequest};
 use edge_session::config::Policy;
 use edge_session::credential::{AccessCredential, FamilyId, Identity, RefreshCredential, RefreshSecret};
 use edge_session::directive::{Assertion, Login};
 use edge_session::family::{Family, Outcome, SessionState};
 use edge_session::keys::KeyRing;
+use edge_session::metrics::{OutcomeCounters, RequestOutcome};
 use edge_session::time::Timestamp;
+use edge_session::user_index::{FamilyEntry, UserIndex, MAX_FAMILIES};
 
 const T0: u64 = 1_700_000_000;
 
@@ -128,5 +132,45 @@ fn jws(c: &mut Criterion) {
     c.bench_function("login/verify", |b| b.iter(|| Login::verify(black_box(&login), &origin, now).unwrap()));
 }
 
-criterion_group!(benches, cookies, decisions, jws);
+/// What issue 5 added per request (the outcome counter) and per admin call or login
+/// (a full user index of MAX_FAMILIES entries).
+fn sessions(c: &mut Criterion) {
+    let now = Timestamp::from_secs(T0);
+    let mut counters = OutcomeCounters::new(Duration::from_secs(60));
+    c.bench_function("metrics/record", |b| {
+        b.iter(|| counters.record(black_box(RequestOutcome::Access), false, now))
+    });
+
+    let policy = Policy::default();
+    let full = || {
+        let mut index = UserIndex::default();
+        for n in 0..MAX_FAMILIES as u32 {
+            let mut id = [0; 16];
+            id[..4].copy_from_slice(&n.to_le_bytes());
+            let entry = FamilyEntry::new(FamilyId::from_bytes(id), now, false, Some("Mozilla/5.0 (X11; Linux x86_64)"), Some("CH"));
+            index.register(entry, now, &policy);
+        }
+        index
+    };
+    let newcomer = FamilyEntry::new(FamilyId::from_bytes([0xff; 16]), now, true, Some("Phone/1.0"), None);
+    c.bench_function("user_index/register_into_full", |b| {
+        b.iter_batched(full, |mut index| index.register(newcomer.clone(), now, &policy), BatchSize::SmallInput)
+    });
+    let index = full();
+    c.bench_function("user_index/list_full_as_json", |b| {
+        b.iter(|| {
+            let mut index = index.clone();
+            session_list("user-1", index.sessions(now, &policy)).to_string()
+        })
+    });
+    let stored = serde_json::to_string(&index).unwrap();
+    c.bench_function("user_index/load_full", |b| {
+        b.iter(|| serde_json::from_str::<UserIndex>(black_box(&stored)).unwrap())
+    });
+
+    let admin = AdminRequest { sub: "user-1".into(), action: AdminAction::List }.sign(&origin_secret(), now);
+    c.bench_function("admin/verify", |b| b.iter(|| AdminRequest::verify(black_box(&admin), &origin_secret(), now).unwrap()));
+}
+
+criterion_group!(benches, cookies, decisions, jws, sessions);
 criterion_main!(benches);
