@@ -3,8 +3,9 @@
 #   GET /login?<name>  → logs <name> in (X-Edge-Login)
 #   GET /logout        → logs out (X-Edge-Logout)
 #   GET /devices       → this user's sessions, via the edge's admin API
-#   GET /devices/sign-out-others → revokes every session of this user but this one (GET
-#                        keeps the example short: a real app uses a POST with CSRF protection)
+#   POST /devices/sign-out-others → revokes every session of this user but this one. POST,
+#                        because the edge's cookies are SameSite=Lax: a cross-site POST
+#                        carries none, so another site cannot trigger it
 #   GET anything else  → JSON: who the verified assertion says this is (never the plain
 #                        X-Edge-User header: the origin may be reachable around the edge)
 #
@@ -40,10 +41,19 @@ defmodule Origin do
 
     claims = EdgeSession.verify_assertion(token, keys, audience: audience, json: JiffyJSON)
 
+    changes_state = path == "/devices/sign-out-others"
+
     {status, body} =
-      if path in ["/devices", "/devices/sign-out-others"],
-        do: devices(path, claims, keys, edge_url),
-        else: {200, %{kit: "elixir", user: claims && claims["sub"], state: claims && claims["state"]}}
+      cond do
+        changes_state != (mod(request, :method) == ~c"POST") ->
+          {405, %{kit: "elixir", error: if(changes_state, do: "use POST", else: "use GET")}}
+
+        path in ["/devices", "/devices/sign-out-others"] ->
+          devices(path, claims, keys, edge_url)
+
+        true ->
+          {200, %{kit: "elixir", user: claims && claims["sub"], state: claims && claims["state"]}}
+      end
 
     body = JiffyJSON.encode!(body)
 

@@ -6,8 +6,9 @@ import { parseKeys, verifyAssertion, loginDirective, logoutDirective, adminCall 
 const keys = parseKeys(process.env.ORIGIN_SECRET);
 const edgeUrl = process.env.EDGE_URL;
 
-// GET /devices lists this user's sessions; /devices/sign-out-others revokes all but this
-// one (GET keeps the example short: a real app uses a POST with CSRF protection).
+// GET /devices lists this user's sessions; POST /devices/sign-out-others revokes all but
+// this one. POST, because the edge's cookies are SameSite=Lax: a cross-site POST carries
+// none, so another site cannot trigger it.
 async function devices(url, claims) {
   if (!claims) return [401, { kit: "node", error: "not signed in" }];
   if (!edgeUrl) return [500, { kit: "node", error: "EDGE_URL is not set" }];
@@ -26,7 +27,10 @@ const server = createServer(async (req, res) => {
   const headers = { "content-type": "application/json", "cache-control": "no-store" };
   if (req.url.startsWith("/login?")) headers["X-Edge-Login"] = await loginDirective(req.url.slice(7), keys);
   if (req.url === "/logout") headers["X-Edge-Logout"] = await logoutDirective(keys);
-  const [status, body] = req.url === "/devices" || req.url === "/devices/sign-out-others"
+  const changesState = req.url === "/devices/sign-out-others";
+  const [status, body] = changesState !== (req.method === "POST")
+    ? [405, { kit: "node", error: changesState ? "use POST" : "use GET" }]
+    : req.url === "/devices" || changesState
     // An unreachable edge must not crash the server (an unhandled rejection would).
     ? await devices(req.url, claims).catch((e) => [502, { kit: "node", error: String(e) }])
     : [200, { kit: "node", user: claims?.sub ?? null, state: claims?.state ?? null }];

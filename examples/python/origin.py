@@ -3,9 +3,9 @@
 GET /login?<name>            → logs <name> in (X-Edge-Login)
 GET /logout                  → logs out (X-Edge-Logout)
 GET /devices                 → this user's sessions, via the edge's admin API
-GET /devices/sign-out-others → revokes every session of this user but this one (GET
-                               keeps the example short: a real app uses a POST with
-                               CSRF protection)
+POST /devices/sign-out-others → revokes every session of this user but this one. POST,
+                               because the edge's cookies are SameSite=Lax: a cross-site
+                               POST carries none, so another site cannot trigger it
 GET anything else            → JSON: who the verified assertion says this is (never the
                                plain X-Edge-User header: the origin may be reachable
                                around the edge)
@@ -40,10 +40,16 @@ def devices(path, claims):
 
 
 class Origin(BaseHTTPRequestHandler):
+    def do_POST(self):
+        self.do_GET()
+
     def do_GET(self):
         claims = verify_assertion(self.headers.get("X-Edge-Assertion"), KEYS)
         status, body = 200, {"kit": "python", "user": claims and claims["sub"], "state": claims and claims["state"]}
-        if self.path in ("/devices", "/devices/sign-out-others"):
+        changes_state = self.path == "/devices/sign-out-others"
+        if changes_state != (self.command == "POST"):
+            status, body = 405, {"kit": "python", "error": "use POST" if changes_state else "use GET"}
+        elif self.path in ("/devices", "/devices/sign-out-others"):
             try:
                 status, body = devices(self.path, claims)
             except (OSError, ValueError) as error:  # edge unreachable, or not JSON

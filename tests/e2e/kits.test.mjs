@@ -83,7 +83,9 @@ for (const kit of Object.keys(KITS)) {
     assert.notEqual(mine.current, theirs.current);
     assert.deepEqual({ ...mine, devices: [...mine.devices].sort() }, { kit, current: mine.current, devices: [mine.current, theirs.current].sort() });
 
-    assert.deepEqual((await a.fetch("/devices/sign-out-others")).json(), { kit, revoked: 1 });
+    const viaGet = await a.fetch("/devices/sign-out-others");
+    assert.equal(viaGet.status, 405, "a state change needs POST (SameSite=Lax cookies: no cross-site POST carries them)");
+    assert.deepEqual((await a.fetch("/devices/sign-out-others", { method: "POST" })).json(), { kit, revoked: 1 });
     // B's access cookie stays valid for ACCESS_TTL (stateless by design); its refresh
     // cookie, which the edge checks against the revoked family, no longer identifies it.
     b.cookies.delete("__Host-es-access");
