@@ -192,8 +192,7 @@ impl UserIndex {
     }
 
     fn prune(&mut self, now: Timestamp, policy: &Policy) {
-        let longest = policy.remember_lifetime.max(policy.session_lifetime);
-        self.families.retain(|e| e.created_at + longest > now);
+        self.families.retain(|e| !outlived(e.created_at, now, policy));
         self.ended.retain(|t| t.created_at + TOMBSTONE_TTL > now);
     }
 }
@@ -241,6 +240,12 @@ impl UserIndex {
             }
         })
     }
+}
+
+/// Whether a family created at `created_at` is past the longest lifetime: the index
+/// forgets it on its own, whether or not its unregister ever arrives.
+pub fn outlived(created_at: Timestamp, now: Timestamp, policy: &Policy) -> bool {
+    created_at + policy.remember_lifetime.max(policy.session_lifetime) <= now
 }
 
 mod family_id_text {

@@ -16,6 +16,7 @@ use crate::edge::GrantCookies;
 use crate::family::{Decision, Family, Outcome, Refusal};
 use crate::stored;
 use crate::time::Timestamp;
+use crate::user_index::outlived;
 use crate::wire::{FamilyCommand, FamilyReply, UserCommand, Verdict};
 use worker::wasm_bindgen::JsValue;
 use worker::{durable_object, js_sys, Delay, DurableObject, Env, Request, Response, Result, ScheduledTime, SqlStorage, State};
@@ -25,6 +26,8 @@ use super::runtime::{self, log_event};
 use super::state_row;
 
 const TABLE: &str = "family";
+/// Wait before asking an unreachable user index again to unregister an ended family.
+const UNREGISTER_RETRY: Duration = Duration::from_secs(60);
 
 #[durable_object]
 pub struct SessionFamily {
@@ -88,10 +91,15 @@ impl DurableObject for SessionFamily {
             self.state.storage().set_alarm(alarm_time(deadline)).await?;
             return Response::ok("");
         }
-        // Leave the user's index first: if that fails the alarm throws and the runtime
-        // retries it, so no ended family stays listed as a device.
+        // Leave the user's index first, so no ended family stays listed as a device. If
+        // the index is unreachable, keep the (unusable) family and retry in a minute,
+        // until the index would forget the entry by age anyway.
         let leave = UserCommand::Unregister { family: id.to_string(), created_at: created_at.as_millis() };
-        ask_user(&self.env, &sub, &leave).await.map_err(|_| worker::Error::RustError("user index unreachable".into()))?;
+        if ask_user(&self.env, &sub, &leave).await.is_err() && !outlived(created_at, now, &config.policy) {
+            log_event("unregister_failed", &[("family", &id.to_string())]);
+            self.state.storage().set_alarm(alarm_time(now + UNREGISTER_RETRY)).await?;
+            return Response::ok("");
+        }
         *self.family.borrow_mut() = Some(None);
         self.state.storage().delete_all().await?;
         Response::ok("")
