@@ -7,6 +7,9 @@ import { readFileSync } from "node:fs";
 import { SignJWT, jwtVerify } from "jose";
 
 const PORT = Number(process.env.DEMO_PORT || 8788);
+// Where this origin reaches the edge's admin API ("your devices"). In production that is
+// the app's own public URL; `npm run dev` passes the local worker's.
+const EDGE_URL = process.env.EDGE_URL;
 
 // ORIGIN_SECRET: `kid:secret[,kid:secret]`, from the environment or the repo's .dev.vars
 // (where `npm run dev` generated it). The first key signs; the HMAC key is the UTF-8
@@ -43,11 +46,25 @@ async function identify(req) {
 }
 
 // Directives to the edge: typed, addressed to "edge-session", short-lived (DESIGN §4).
-function directive(typ, claims) {
+function directive(typ, claims, lifetime = 120) {
   const now = Math.floor(Date.now() / 1000);
   return new SignJWT({ aud: "edge-session", ...claims })
     .setProtectedHeader({ alg: "HS256", typ, kid: signingKey.kid })
-    .setIssuedAt(now).setExpirationTime(now + 120).sign(signingKey.key);
+    .setIssuedAt(now).setExpirationTime(now + lifetime).sign(signingKey.key);
+}
+
+// The edge's admin API, server to server: every parameter is a claim of a 60 s token.
+async function admin(claims) {
+  if (!EDGE_URL) return { error: "EDGE_URL is not set: the demo cannot list devices" };
+  const token = await directive("edge-admin+jwt", claims, 60);
+  try {
+    const res = await fetch(new URL("/__edge/admin", EDGE_URL), {
+      method: "POST", headers: { authorization: `Bearer ${token}` }, signal: AbortSignal.timeout(5_000),
+    });
+    return await res.json();
+  } catch (e) {
+    return { error: `edge unreachable (${e.message})` }; // the page still renders
+  }
 }
 
 const esc = (s) => String(s).replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
@@ -73,7 +90,7 @@ const server = createServer(async (req, res) => {
   try {
     const path = new URL(req.url, "http://origin").pathname;
     const who = await identify(req);
-    if (req.method === "GET" && path === "/") return send(res, 200, page(who));
+    if (req.method === "GET" && path === "/") return send(res, 200, page(who, who && await admin({ sub: who.sub, act: "list" })));
     if (path === "/favicon.ico") return send(res, 204, "", { "cache-control": "max-age=86400" });
     if (req.method === "GET" && path === "/api/whoami") {
       return send(res, 200, who
@@ -88,6 +105,17 @@ const server = createServer(async (req, res) => {
       }
       const login = await directive("edge-login+jwt", { sub, remember: form.get("remember") === "on" });
       return send(res, 303, "", { location: "/", "x-edge-login": login });
+    }
+    // Signing devices out is a POST: the edge's cookies are SameSite=Lax, so no other
+    // site can make a browser send one with its session.
+    if (req.method === "POST" && path === "/devices/revoke" && who) {
+      const sid = (await readForm(req)).get("sid") ?? "";
+      await admin({ sub: who.sub, act: "revoke", sid });
+      return send(res, 303, "", { location: "/" });
+    }
+    if (req.method === "POST" && path === "/devices/sign-out-others" && who) {
+      await admin({ sub: who.sub, act: "revoke_all", except: who.sid });
+      return send(res, 303, "", { location: "/" });
     }
     if (req.method === "POST" && path === "/logout") {
       const logout = await directive("edge-logout+jwt", { scope: "session" });
@@ -122,10 +150,26 @@ function shell(title, body) {
   .state { display: inline-block; padding: 0 .4rem; border-radius: 4px; background: #e8edfb; font-family: ui-monospace, monospace; }
   #log { font: 12px/1.5 ui-monospace, monospace; background: #f7f8fa; border: 1px solid #e3e6eb; border-radius: 6px; padding: .5rem; height: 9rem; overflow-y: auto; white-space: pre; }
   small { color: #6b7385; display: block; margin-top: 1rem; }
+  table { border-collapse: collapse; width: 100%; font-size: 13px; } th { text-align: left; color: #6b7385; font-weight: normal; }
+  td, th { padding: .2rem .4rem; border-bottom: 1px solid #e3e6eb; } td form { margin: 0; }
 </style></head><body><main><h1>edge-session <span>demo origin</span></h1>${body}</main></body></html>`;
 }
 
-function page(who) {
+/** "Your devices": the user's sessions as the edge lists them, this one marked. */
+function devices(who, listed) {
+  if (!listed?.sessions) return `<p>Devices unavailable: ${esc(listed?.error ?? "no answer")}</p>`;
+  const time = (secs) => new Date(secs * 1000).toLocaleTimeString("en-GB");
+  const rows = listed.sessions.map((s) => `<tr data-sid="${esc(s.sid)}">
+  <td>${esc(s.user_agent ?? "unknown device")}${s.country ? ` · ${esc(s.country)}` : ""}</td>
+  <td>${time(s.created_at)}</td><td>${time(s.last_seen)}</td>
+  <td>${s.sid === who.sid ? "<b>this device</b>" : `<form method="post" action="/devices/revoke">
+    <input type="hidden" name="sid" value="${esc(s.sid)}"><button class="plain" type="submit">Sign out</button></form>`}</td></tr>`);
+  return `<h2 style="font-size:1.05rem">Your devices</h2>
+<table id="devices"><tr><th>device</th><th>signed in</th><th>last seen</th><th></th></tr>${rows.join("")}</table>
+<form method="post" action="/devices/sign-out-others" class="row"><button class="plain" id="sign-out-others" type="submit">Sign out all other devices</button></form>`;
+}
+
+function page(who, listed) {
   if (!who) {
     return shell("Log in", `<p>You are anonymous. Log in: this origin answers with an
 <code>X-Edge-Login</code> directive and the edge sets the session cookies.</p>
@@ -150,6 +194,7 @@ function page(who) {
 <p>Last burst: <span id="last" class="result">—</span><br>Total: <span id="total" class="result">—</span></p>
 <p style="margin-bottom:.25rem">Bursts that saw a rotation (or a failure):</p>
 <div id="log"></div>
+${devices(who, listed)}
 <small>Each burst is 50 simultaneous <code>fetch('/api/whoami')</code>; the origin reports the
 state from the verified assertion. <b>fresh</b>: no rotation (access cookie or object);
 <b>rotated</b>: this request rotated the refresh cookie; <b>grace</b>: it raced the rotation with

@@ -37,7 +37,7 @@ pids=""
 trap 'kill $pids 2>/dev/null || true' EXIT
 trap 'exit 130' INT
 trap 'exit 143' TERM
-node demo/origin.mjs & pids="$pids $!"
+EDGE_URL=${EDGE_URL:-http://127.0.0.1:$port} node demo/origin.mjs & pids="$pids $!"
 
 # Offline-friendly: no metrics upload, no fetch of Cloudflare's request.cf data.
 export WRANGLER_SEND_METRICS=${WRANGLER_SEND_METRICS:-false}

@@ -5,7 +5,8 @@
 // mid-burst, so some responses (possibly carrying a rotated cookie) are never read. No
 // response the browser received may be unauthenticated, every reload shows the logged-in
 // page, the cookies are HttpOnly/Secure/Lax/host-only and invisible to scripts, and
-// logout clears them.
+// logout clears them. Last, two more browsers sign in as one user, and the demo's "your
+// devices" (the edge's admin API) lists both and signs the other out.
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
 import { spawn } from "node:child_process";
@@ -37,12 +38,15 @@ function freePort() {
   });
 }
 
-/** `node demo/origin.mjs` on a free port, trusting the harness's ORIGIN_SECRET. */
-async function startDemo() {
+/**
+ * `node demo/origin.mjs` on a free port, trusting the harness's ORIGIN_SECRET, calling
+ * the admin API of the edge that will listen on `edgePort`.
+ */
+async function startDemo(edgePort) {
   const port = await freePort();
   const child = spawn(process.execPath, ["demo/origin.mjs"], {
     cwd: root,
-    env: { ...process.env, DEMO_PORT: String(port), ORIGIN_SECRET, ...WINDOWS },
+    env: { ...process.env, DEMO_PORT: String(port), ORIGIN_SECRET, EDGE_URL: `http://127.0.0.1:${edgePort}`, ...WINDOWS },
     stdio: ["ignore", "pipe", "pipe"],
   });
   let output = "";
@@ -62,8 +66,9 @@ async function startDemo() {
 
 let demo, edge, profile, context;
 before(async () => {
-  demo = await startDemo();
-  edge = await startEdge({ ORIGIN_URL: demo.url, ...WINDOWS });
+  const edgePort = await freePort();
+  demo = await startDemo(edgePort);
+  edge = await startEdge({ ORIGIN_URL: demo.url, ...WINDOWS }, { port: edgePort });
   profile = mkdtempSync(join(tmpdir(), "edge-chromium-"));
   context = await chromium.launchPersistentContext(profile, {
     executablePath: "/usr/bin/chromium", headless: true, args: CHROMIUM_ARGS, baseURL: edge.url,
@@ -232,4 +237,36 @@ test("after the storm: cookies still locked down, the demo's own Fire 50 is 50/5
   assert.deepEqual((await edgeCookies()).map((c) => c.name), [], "logout removed both cookies from the jar");
   await other.reload();
   assert.equal(await shown(other), "login form", "the other tabs are logged out too");
+});
+
+test("your devices: two browsers as one user; the first lists both and signs the other out", async () => {
+  const browser = await chromium.launch({ executablePath: "/usr/bin/chromium", headless: true, args: CHROMIUM_ARGS });
+  try {
+    const [laptop, phone] = await Promise.all(["Laptop-Browser/1.0", "Phone-Browser/2.0"].map(async (userAgent) => {
+      const page = await (await browser.newContext({ baseURL: edge.url, userAgent })).newPage();
+      await page.goto("/");
+      await page.fill("input[name=username]", "devices-user");
+      await Promise.all([page.waitForEvent("load"), page.click("form[action='/login'] button")]);
+      assert.equal(await shown(page), "fresh");
+      return page;
+    }));
+    await laptop.reload();
+    const rows = async (page) => page.$$eval("#devices tr[data-sid]", (trs) => trs.map((tr) => tr.textContent.replace(/\s+/g, " ").trim()));
+    const listed = await rows(laptop);
+    assert.equal(listed.length, 2, `both browsers listed: ${JSON.stringify(listed)}`);
+    assert.ok(listed.some((r) => r.includes("Laptop-Browser/1.0") && r.includes("this device")), "this browser, marked");
+    assert.ok(listed.some((r) => r.includes("Phone-Browser/2.0") && r.includes("Sign out")), "the other, with a sign-out button");
+
+    await Promise.all([laptop.waitForEvent("load"), laptop.click("#sign-out-others")]);
+    assert.deepEqual((await rows(laptop)).map((r) => r.includes("this device")), [true], "only this browser is left");
+    // The phone's access cookie lives ACCESS_TTL_SECS (2 s here, stateless by design);
+    // after it, the revoked family refuses the refresh cookie.
+    await new Promise((r) => setTimeout(r, 2_500));
+    await phone.reload();
+    assert.equal(await shown(phone), "login form", "the other browser is signed out");
+    await laptop.reload();
+    assert.notEqual(await shown(laptop), "login form", "this browser is still signed in");
+  } finally {
+    await browser.close();
+  }
 });
