@@ -3,6 +3,7 @@
 // cookies and tells this origin who the user is with a signed X-Edge-Assertion.
 // Node 20, ES module; only node: built-ins and `jose`.
 import { createServer } from "node:http";
+import { randomBytes } from "node:crypto";
 import { readFileSync } from "node:fs";
 import { SignJWT, jwtVerify } from "jose";
 
@@ -56,7 +57,7 @@ function directive(typ, claims, lifetime = 120) {
 // The edge's admin API, server to server: every parameter is a claim of a 60 s token.
 async function admin(claims) {
   if (!EDGE_URL) return { error: "EDGE_URL is not set: the demo cannot list devices" };
-  const token = await directive("edge-admin+jwt", claims, 60);
+  const token = await directive("edge-admin+jwt", { jti: randomBytes(12).toString("base64url"), ...claims }, 60);
   try {
     const res = await fetch(new URL("/__edge/admin", EDGE_URL), {
       method: "POST", headers: { authorization: `Bearer ${token}` }, signal: AbortSignal.timeout(5_000),

@@ -3,8 +3,10 @@
 //! The origin calls `POST /__edge/admin` on its own hostname with
 //! `Authorization: Bearer <JWS>`, an HS256 JWS signed with `ORIGIN_SECRET` and typed
 //! `edge-admin+jwt`. Every parameter is a signed claim (there is no unsigned body), so a
-//! token says exactly one thing about one user; a replayed token within its 60 s life
-//! repeats an idempotent action. The distinct `typ` keeps directives, assertions and
+//! token says exactly one thing about one user. Each token carries a random `jti`, and
+//! the user's object refuses a revocation whose `jti` it has already seen while the token
+//! could still verify: a captured token cannot be replayed to sign out a later login.
+//! The distinct `typ` keeps directives, assertions and
 //! admin tokens from standing in for one another (RFC 8725 §3.11).
 //!
 //! ```
@@ -13,8 +15,8 @@
 //! use edge_session::time::Timestamp;
 //! let secret = KeyRing::parse("o1:0123456789abcdef0123456789abcdef").unwrap();
 //! let now = Timestamp::from_secs(1_700_000_000);
-//! let request = AdminRequest { sub: "alice".into(), action: AdminAction::List };
-//! let token = request.sign(&secret, now);
+//! let request = AdminRequest { sub: "alice".into(), action: AdminAction::List, issued_at: now, jti: "f3GZ1c0aXbQ2".into() };
+//! let token = request.sign(&secret);
 //! assert_eq!(AdminRequest::verify(&token, &secret, now).unwrap(), request);
 //! ```
 
@@ -48,13 +50,18 @@ pub enum AdminAction {
 pub struct AdminRequest {
     pub sub: String,
     pub action: AdminAction,
+    /// `iat`, whole seconds.
+    pub issued_at: Timestamp,
+    /// The token's id: 8–64 characters of `[A-Za-z0-9_-]`, random per token.
+    pub jti: String,
 }
 
 impl AdminRequest {
-    /// Signs the request as an origin would, valid for a minute from `now`.
-    pub fn sign(&self, origin_secret: &KeyRing, now: Timestamp) -> String {
-        let mut claims = directive_claims_for(now, ADMIN_MAX_LIFETIME_SECS);
+    /// Signs the request as an origin would, valid for a minute from `issued_at`.
+    pub fn sign(&self, origin_secret: &KeyRing) -> String {
+        let mut claims = directive_claims_for(self.issued_at, ADMIN_MAX_LIFETIME_SECS);
         claims.insert("sub".into(), self.sub.clone().into());
+        claims.insert("jti".into(), self.jti.clone().into());
         let act = match &self.action {
             AdminAction::List => "list",
             AdminAction::Revoke { session } => {
@@ -84,7 +91,19 @@ impl AdminRequest {
             Some("revoke_all") => AdminAction::RevokeAll { except: session_claim(&claims, "except")? },
             _ => return Err(DirectiveError::BadClaims("act must be \"list\", \"revoke\" or \"revoke_all\"")),
         };
-        Ok(AdminRequest { sub, action })
+        let jti = match claims.get("jti").and_then(Value::as_str) {
+            Some(jti) if (8..=64).contains(&jti.len()) && jti.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_') => jti,
+            _ => return Err(DirectiveError::BadClaims("jti must be 8–64 characters of [A-Za-z0-9_-]")),
+        };
+        // jws::verify checked `iat` is a NumericDate, not in the future beyond the skew.
+        let issued_at = jws::numeric_date(claims.get("iat")).map_or(now, Timestamp::from_secs);
+        Ok(AdminRequest { sub, action, issued_at, jti: jti.to_owned() })
+    }
+
+    /// Until when this token could still verify (`iat` + the longest lifetime + skew):
+    /// how long its `jti` must be remembered to refuse a replay.
+    pub fn valid_until(&self) -> Timestamp {
+        self.issued_at + std::time::Duration::from_secs(ADMIN_MAX_LIFETIME_SECS + jws::CLOCK_SKEW)
     }
 }
 
@@ -98,7 +117,8 @@ pub fn session_list(sub: &str, entries: &[FamilyEntry]) -> Value {
             json!({
                 "sid": e.family.to_string(),
                 "created_at": e.created_at.as_secs(),
-                "last_seen": e.last_seen.as_secs(),
+                // Entries stored before `last_seen` existed read 0.
+            "last_seen": e.last_seen.max(e.created_at).as_secs(),
                 "remember": e.remember,
                 "user_agent": e.user_agent,
                 "country": e.country,
@@ -139,8 +159,8 @@ mod tests {
             AdminAction::RevokeAll { except: None },
             AdminAction::RevokeAll { except: Some(sid) },
         ] {
-            let request = AdminRequest { sub: "ada".into(), action };
-            assert_eq!(AdminRequest::verify(&request.sign(&secret(), now), &secret(), now), Ok(request));
+            let request = AdminRequest { sub: "ada".into(), action, issued_at: now, jti: "abcdefgh".into() };
+            assert_eq!(AdminRequest::verify(&request.sign(&secret()), &secret(), now), Ok(request));
         }
     }
 
@@ -155,7 +175,7 @@ mod tests {
                 Err(DirectiveError::Jws(jws::JwsError::WrongType))
             );
         }
-        let admin = AdminRequest { sub: "ada".into(), action: AdminAction::List }.sign(&secret(), now);
+        let admin = AdminRequest { sub: "ada".into(), action: AdminAction::List, issued_at: now, jti: "abcdefgh".into() }.sign(&secret());
         assert!(Login::verify(&admin, &secret(), now).is_err());
     }
 
@@ -174,11 +194,11 @@ mod tests {
     #[test]
     fn expired_or_malformed_claims_are_refused() {
         let now = Timestamp::from_secs(1_700_000_000);
-        let token = AdminRequest { sub: "ada".into(), action: AdminAction::List }.sign(&secret(), now);
+        let token = AdminRequest { sub: "ada".into(), action: AdminAction::List, issued_at: now, jti: "abcdefgh".into() }.sign(&secret());
         let later = Timestamp::from_secs(now.as_secs() + ADMIN_MAX_LIFETIME_SECS + jws::CLOCK_SKEW + 1);
         assert!(AdminRequest::verify(&token, &secret(), later).is_err());
         let sign = |claims: serde_json::Value| jws::sign(secret().signing(), ADMIN_TYPE, &claims);
-        let base = serde_json::json!({"aud": EDGE_AUDIENCE, "iat": now.as_secs(), "exp": now.as_secs() + 60, "sub": "ada"});
+        let base = serde_json::json!({"aud": EDGE_AUDIENCE, "iat": now.as_secs(), "exp": now.as_secs() + 60, "sub": "ada", "jti": "abcdefgh"});
         let with = |extra: serde_json::Value| {
             let mut claims = base.clone();
             claims.as_object_mut().unwrap().extend(extra.as_object().unwrap().clone());
@@ -191,6 +211,9 @@ mod tests {
             with(serde_json::json!({"act": "revoke_all", "except": 5})),
             with(serde_json::json!({"act": "list", "sub": ""})),
             with(serde_json::json!({"act": "list", "exp": now.as_secs() + 3600})),
+            with(serde_json::json!({"act": "list", "jti": "short"})),
+            with(serde_json::json!({"act": "list", "jti": "has spaces in it"})),
+            with(serde_json::json!({"act": "list", "jti": null})),
         ] {
             assert!(AdminRequest::verify(&bad, &secret(), now).is_err());
         }

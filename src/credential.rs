@@ -107,6 +107,21 @@ impl fmt::Display for FamilyId {
     }
 }
 
+/// As its text, in the messages between the worker and the objects and in the user
+/// index; a malformed id fails deserialization, so no handler sees one.
+impl Serialize for FamilyId {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_str(self)
+    }
+}
+
+impl<'de> Deserialize<'de> for FamilyId {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<FamilyId, D::Error> {
+        let text = String::deserialize(d)?;
+        FamilyId::parse(&text).ok_or_else(|| serde::de::Error::custom("malformed family id"))
+    }
+}
+
 impl fmt::Debug for FamilyId {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "FamilyId({self})")

@@ -193,7 +193,7 @@ fn check_claims(claims: &Claims, expect: &Expect<'_>, now: Timestamp) -> Result<
 }
 
 /// A NumericDate (RFC 7519 §2): non-negative seconds, fractions allowed and truncated.
-fn numeric_date(value: Option<&Value>) -> Option<u64> {
+pub(crate) fn numeric_date(value: Option<&Value>) -> Option<u64> {
     let value = value?;
     value.as_u64().or_else(|| {
         let f = value.as_f64()?;

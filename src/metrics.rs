@@ -4,9 +4,12 @@
 //! decided. The shell writes it to the optional Analytics Engine dataset (one data
 //! point per request: exact, global, queryable) and counts it in [`OutcomeCounters`],
 //! which an isolate flushes as one `request_outcomes` log line per window — rates
-//! without a log line per request. A window whose unverifiable cookies reach
-//! [`BAD_COOKIE_ALERT_PER_MINUTE`] (scaled to the window) also raises `bad_cookie_rate`:
-//! forged or tampered cookies in bulk mean someone is probing the keys.
+//! without a log line per request. A window whose forged cookies (see [`looks_forged`])
+//! reach [`BAD_COOKIE_ALERT_PER_MINUTE`] (scaled to the window) also raises
+//! `bad_cookie_rate`: forgeries in bulk mean someone is probing the keys.
+//!
+//! The outcome is counted once the identity is decided, before the origin is called: an
+//! origin failure (502) afterwards is logged as `origin_error`, not counted here.
 //!
 //! ```
 //! use edge_session::metrics::{OutcomeCounters, RequestOutcome};
@@ -21,13 +24,14 @@
 
 use std::time::Duration;
 
+use crate::credential::CredentialError;
 use crate::family::SessionState;
 use crate::time::Timestamp;
 use crate::wire::Verdict;
 
-/// Unverifiable cookies per minute (per isolate) that make a window worth an alert.
-/// A browser with a stale cookie after a key retirement sends one or two; a hundred a
-/// minute from one isolate is someone forging.
+/// Forged cookies per minute (per isolate) that make a window worth an alert. Real
+/// browsers do not send forgeries; a hundred a minute from one isolate is someone
+/// probing.
 pub const BAD_COOKIE_ALERT_PER_MINUTE: u64 = 100;
 
 /// How a proxied request's identity was decided.
@@ -50,10 +54,20 @@ pub enum RequestOutcome {
     /// Reuse of a retired credential outside every window (theft or a replay).
     Reuse,
     /// An edge cookie failed verification (bad MAC, unknown key, malformed) and nothing
-    /// else identified the request. An expired access cookie is not this.
+    /// else identified the request. An expired access cookie is not this; only some of
+    /// these count toward the alert ([`looks_forged`]).
     BadCookie,
     /// The object failed or timed out: 503.
     Unavailable,
+}
+
+/// Whether a cookie that failed verification looks forged or tampered with: a bad MAC,
+/// a malformed or oversized value. An unknown key id is not counted: after a key is
+/// retired, every browser still holding a cookie it signed sends one on every request
+/// (only logout deletes cookies), and a forger gains nothing from a key id we lack. An
+/// expired access cookie is normal.
+pub fn looks_forged(error: CredentialError) -> bool {
+    matches!(error, CredentialError::BadMac | CredentialError::Malformed | CredentialError::TooLarge)
 }
 
 impl RequestOutcome {
@@ -109,7 +123,7 @@ pub struct WindowReport {
     pub started: Timestamp,
     /// Non-zero counts only, in [`RequestOutcome::ALL`] order.
     pub counts: Vec<(&'static str, u64)>,
-    /// Unverifiable cookies in the window reached the alert threshold.
+    /// Forged cookies in the window reached the alert threshold.
     pub bad_cookie_alert: bool,
     pub bad_cookies: u64,
 }
@@ -122,7 +136,7 @@ pub struct OutcomeCounters {
     window: Duration,
     started: Option<Timestamp>,
     counts: [u64; RequestOutcome::ALL.len()],
-    /// Every unverifiable cookie, even on requests another cookie identified.
+    /// Every forged cookie, even on requests another cookie identified.
     bad_cookies: u64,
 }
 
@@ -131,17 +145,17 @@ impl OutcomeCounters {
         OutcomeCounters { window, started: None, counts: [0; RequestOutcome::ALL.len()], bad_cookies: 0 }
     }
 
-    /// Counts one request, and whether it carried an unverifiable cookie (counted toward
-    /// the alert even when the other cookie identified it). Returns the previous
-    /// window's report when this request is the first after it closed.
-    pub fn record(&mut self, outcome: RequestOutcome, bad_cookie: bool, now: Timestamp) -> Option<WindowReport> {
+    /// Counts one request, and whether it carried a forged cookie (counted toward the
+    /// alert even when the other cookie identified it). Returns the previous window's
+    /// report when this request is the first after it closed.
+    pub fn record(&mut self, outcome: RequestOutcome, forged: bool, now: Timestamp) -> Option<WindowReport> {
         let report = match self.started {
             Some(started) if now >= started + self.window => Some(self.close(started)),
             _ => None,
         };
         self.started.get_or_insert(now);
         self.counts[outcome.slot()] += 1;
-        self.bad_cookies += u64::from(bad_cookie || outcome == RequestOutcome::BadCookie);
+        self.bad_cookies += u64::from(forged);
         report
     }
 
@@ -198,12 +212,16 @@ mod tests {
         let mut counters = OutcomeCounters::new(window);
         let t = Timestamp::from_secs(100);
         for _ in 0..BAD_COOKIE_ALERT_PER_MINUTE - 1 {
+            counters.record(RequestOutcome::BadCookie, true, t);
+        }
+        // Cookies signed with a retired key are unverifiable but not forged.
+        for _ in 0..BAD_COOKIE_ALERT_PER_MINUTE {
             counters.record(RequestOutcome::BadCookie, false, t);
         }
         let quiet = counters.record(RequestOutcome::Access, false, t + window).unwrap();
         assert!(!quiet.bad_cookie_alert, "one short of the threshold");
         for _ in 0..BAD_COOKIE_ALERT_PER_MINUTE - 1 {
-            counters.record(RequestOutcome::BadCookie, false, t + window);
+            counters.record(RequestOutcome::BadCookie, true, t + window);
         }
         // A tampered access cookie beside a good refresh cookie still counts.
         counters.record(RequestOutcome::Fresh, true, t + window);

@@ -35,7 +35,7 @@ use serde::{Deserialize, Serialize};
 use crate::config::Policy;
 use crate::credential::FamilyId;
 use crate::time::Timestamp;
-use crate::wire::{UserCommand, UserReply};
+use crate::wire::{TokenUse, UserCommand, UserReply};
 
 /// Most families one user may hold at once; the oldest are dropped from the index past
 /// it (they still end by their own timeouts).
@@ -54,7 +54,6 @@ pub const MAX_USER_AGENT_LEN: usize = 256;
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct FamilyEntry {
     /// The family id: `X-Edge-Session` and the assertion's `sid`.
-    #[serde(with = "family_id_text")]
     pub family: FamilyId,
     pub created_at: Timestamp,
     /// When the family last refreshed (coarsened like the family's own, ≤ once a minute;
@@ -100,23 +99,32 @@ fn clean_user_agent(ua: &str) -> String {
 /// A family that ended before it registered (see the module docs).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Tombstone {
-    #[serde(with = "family_id_text")]
     pub family: FamilyId,
     pub created_at: Timestamp,
 }
 
-/// A user's families and the time of their last "log out everywhere".
+/// A user's families, the time of their last "log out everywhere", and the revocations
+/// their objects have not confirmed yet.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct UserIndex {
     pub revoked_before: Option<Timestamp>,
     pub families: Vec<FamilyEntry>,
     #[serde(default)]
     pub ended: Vec<Tombstone>,
+    /// Revoked here, not yet confirmed by their objects: retried until they are, so a
+    /// revocation the index claims is never dropped by one failed call.
+    #[serde(default)]
+    pub pending: Vec<FamilyId>,
+    /// Admin tokens already used to revoke, kept while they could still verify.
+    #[serde(default)]
+    pub spent: Vec<TokenUse>,
 }
 
 impl UserIndex {
     /// Adds a new family. `false` when it must not exist (it raced a revoke-all, or it
-    /// already ended): the caller then revokes it.
+    /// already ended): the caller then revokes it. Past [`MAX_FAMILIES`] the oldest
+    /// families are revoked (moved to `pending`), never just forgotten: a forgotten
+    /// family would escape "log out everywhere".
     pub fn register(&mut self, entry: FamilyEntry, now: Timestamp, policy: &Policy) -> bool {
         if self.revoked_before.is_some_and(|cut| entry.created_at <= cut) {
             return false;
@@ -129,7 +137,8 @@ impl UserIndex {
         self.families.push(entry);
         if self.families.len() > MAX_FAMILIES {
             self.families.sort_by_key(|e| e.created_at);
-            self.families.drain(..self.families.len() - MAX_FAMILIES);
+            let evicted: Vec<_> = self.families.drain(..self.families.len() - MAX_FAMILIES).map(|e| e.family).collect();
+            self.add_pending(evicted);
         }
         true
     }
@@ -145,13 +154,15 @@ impl UserIndex {
         }
     }
 
-    /// The family's object was deleted: it leaves the index. If it was not listed yet and
-    /// is young enough that its register may still be in flight, a tombstone refuses
-    /// that register. `true` when the index changed.
+    /// The family's object was deleted: it leaves the index (and `pending`: it has
+    /// certainly ended). If it was not listed yet and is young enough that its register
+    /// may still be in flight, a tombstone refuses that register. `true` when the index
+    /// changed.
     pub fn unregister(&mut self, family: FamilyId, created_at: Timestamp, now: Timestamp) -> bool {
-        let listed = self.families.len();
+        let before = (self.families.len(), self.pending.len());
         self.families.retain(|e| e.family != family);
-        if self.families.len() < listed {
+        self.pending.retain(|f| *f != family);
+        if (self.families.len(), self.pending.len()) != before {
             return true;
         }
         self.ended.retain(|t| t.created_at + TOMBSTONE_TTL > now);
@@ -165,22 +176,48 @@ impl UserIndex {
         true
     }
 
-    /// Removes one family (an admin's "sign out this device") and says whether it was
-    /// listed; only a listed family may be revoked through its user's index.
+    /// Revokes one family (an admin's "sign out this device"): `false` unless it is
+    /// listed, so a family can only be revoked through its own user's index.
     pub fn revoke(&mut self, family: FamilyId) -> bool {
         let listed = self.families.len();
         self.families.retain(|e| e.family != family);
-        self.families.len() < listed
+        let revoked = self.families.len() < listed;
+        if revoked {
+            self.add_pending(vec![family]);
+        }
+        revoked
     }
 
-    /// Forgets every family but `except` ("sign out all other devices") and returns them,
-    /// to be revoked by the caller. Any family created until now that registers later
-    /// is refused.
+    /// Revokes every family but `except` ("sign out all other devices") and returns
+    /// them. Any family created until now that registers later is refused.
     pub fn revoke_all(&mut self, now: Timestamp, except: Option<FamilyId>) -> Vec<FamilyId> {
         self.revoked_before = Some(now);
-        let (kept, revoked) = self.families.drain(..).partition(|e| Some(e.family) == except);
+        let (kept, revoked) = self.families.drain(..).partition(|e: &FamilyEntry| Some(e.family) == except);
         self.families = kept;
-        revoked.into_iter().map(|e: FamilyEntry| e.family).collect()
+        let revoked: Vec<_> = revoked.into_iter().map(|e| e.family).collect();
+        self.add_pending(revoked.clone());
+        revoked
+    }
+
+    /// Records an admin token's use. `false` if it was used before: a replay, to be
+    /// refused. Bounded: past [`MAX_FAMILIES`] remembered tokens the oldest is forgotten.
+    pub fn spend(&mut self, token: &TokenUse, now: Timestamp) -> bool {
+        self.spent.retain(|t| t.valid_until > now.as_millis());
+        if self.spent.iter().any(|t| t.jti == token.jti) {
+            return false;
+        }
+        self.spent.push(token.clone());
+        if self.spent.len() > MAX_FAMILIES {
+            self.spent.remove(0);
+        }
+        true
+    }
+
+    /// Their objects confirmed these revocations. `true` when the index changed.
+    pub fn confirm_revoked(&mut self, done: &[FamilyId]) -> bool {
+        let before = self.pending.len();
+        self.pending.retain(|f| !done.contains(f));
+        self.pending.len() < before
     }
 
     /// The live families, oldest first. Entries past the longest lifetime are dropped:
@@ -195,10 +232,19 @@ impl UserIndex {
         self.families.retain(|e| !outlived(e.created_at, now, policy));
         self.ended.retain(|t| t.created_at + TOMBSTONE_TTL > now);
     }
+
+    /// Bounded like the index: past it the oldest pending revocations are dropped, and
+    /// those families end by their own timeouts.
+    fn add_pending(&mut self, families: Vec<FamilyId>) {
+        self.pending.extend(families.into_iter().filter(|f| !self.pending.contains(f)).collect::<Vec<_>>());
+        if self.pending.len() > MAX_FAMILIES {
+            self.pending.drain(..self.pending.len() - MAX_FAMILIES);
+        }
+    }
 }
 
 /// What one [`UserCommand`] did: the reply, whether the index must be written, and the
-/// families the caller must now revoke (after writing).
+/// families the caller must now revoke (after writing), then confirm.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Handled {
     pub reply: UserReply,
@@ -207,38 +253,37 @@ pub struct Handled {
 }
 
 impl UserIndex {
-    /// Carries out one message to the user's object. `None` when a family id in it is
-    /// malformed (the object answers 400).
-    pub fn handle(&mut self, command: UserCommand, now: Timestamp, policy: &Policy) -> Option<Handled> {
-        let reply = UserReply::default();
-        let quiet = |changed| Handled { reply: UserReply::default(), changed, revoke: Vec::new() };
-        Some(match command {
+    /// Carries out one message to the user's object.
+    pub fn handle(&mut self, command: UserCommand, now: Timestamp, policy: &Policy) -> Handled {
+        let pending_before = self.pending.clone();
+        let (reply, changed) = match command {
             UserCommand::Register { entry } => {
                 let accepted = self.register(entry, now, policy);
-                Handled { reply: UserReply { accepted, ..reply }, changed: accepted, revoke: Vec::new() }
+                (UserReply { accepted, ..UserReply::default() }, accepted)
             }
-            UserCommand::Touch { family, at } => quiet(self.touch(FamilyId::parse(&family)?, Timestamp::from_millis(at))),
+            UserCommand::Touch { family, at } => (UserReply::default(), self.touch(family, Timestamp::from_millis(at))),
             UserCommand::Unregister { family, created_at } => {
-                quiet(self.unregister(FamilyId::parse(&family)?, Timestamp::from_millis(created_at), now))
+                (UserReply::default(), self.unregister(family, Timestamp::from_millis(created_at), now))
             }
             UserCommand::List => {
                 let sessions = self.sessions(now, policy).to_vec();
-                Handled { reply: UserReply { sessions, ..reply }, changed: false, revoke: Vec::new() }
+                (UserReply { sessions, ..UserReply::default() }, false)
             }
-            UserCommand::Revoke { family } => {
-                let family = FamilyId::parse(&family)?;
-                let revoke: Vec<_> = self.revoke(family).then_some(family).into_iter().collect();
-                Handled { reply: UserReply { revoked: revoke.len(), ..reply }, changed: !revoke.is_empty(), revoke }
+            UserCommand::Revoke { token: Some(token), .. } | UserCommand::RevokeAll { token: Some(token), .. }
+                if !self.spend(&token, now) =>
+            {
+                (UserReply { replayed: true, ..UserReply::default() }, false)
             }
-            UserCommand::RevokeAll { except } => {
-                let except = match except {
-                    Some(text) => Some(FamilyId::parse(&text)?),
-                    None => None,
-                };
-                let revoke = self.revoke_all(now, except);
-                Handled { reply: UserReply { accepted: true, revoked: revoke.len(), ..reply }, changed: true, revoke }
+            // A spent token must be remembered even if nothing else changed.
+            UserCommand::Revoke { family, token } => (UserReply::default(), self.revoke(family) || token.is_some()),
+            UserCommand::RevokeAll { except, .. } => {
+                self.revoke_all(now, except);
+                (UserReply::default(), true)
             }
-        })
+        };
+        // Whatever this command moved into `pending` is the caller's to revoke now.
+        let revoke = self.pending.iter().filter(|f| !pending_before.contains(f)).copied().collect();
+        Handled { reply, changed, revoke }
     }
 }
 
@@ -246,21 +291,6 @@ impl UserIndex {
 /// forgets it on its own, whether or not its unregister ever arrives.
 pub fn outlived(created_at: Timestamp, now: Timestamp, policy: &Policy) -> bool {
     created_at + policy.remember_lifetime.max(policy.session_lifetime) <= now
-}
-
-mod family_id_text {
-    use serde::{Deserialize, Deserializer, Serializer};
-
-    use crate::credential::FamilyId;
-
-    pub fn serialize<S: Serializer>(id: &FamilyId, s: S) -> Result<S::Ok, S::Error> {
-        s.collect_str(id)
-    }
-
-    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<FamilyId, D::Error> {
-        let text = String::deserialize(d)?;
-        FamilyId::parse(&text).ok_or_else(|| serde::de::Error::custom("bad family id"))
-    }
 }
 
 #[cfg(test)]
@@ -292,7 +322,49 @@ mod tests {
             index.register(entry(n, later + Duration::from_secs(n as u64)), later, &policy);
         }
         assert_eq!(index.families.len(), MAX_FAMILIES);
-        assert!(!index.families.iter().any(|e| e.family == FamilyId::from_bytes([0; 16])), "oldest dropped");
+        let oldest = FamilyId::from_bytes([0; 16]);
+        assert!(!index.families.iter().any(|e| e.family == oldest), "oldest dropped");
+        assert_eq!(index.pending, vec![oldest], "and revoked, not forgotten");
+    }
+
+    #[test]
+    fn revocations_stay_pending_until_confirmed_or_ended() {
+        let policy = Policy::default();
+        let mut index = UserIndex::default();
+        let t = Timestamp::from_secs(1_000);
+        for n in 1..=3 {
+            index.register(entry(n, t), t, &policy);
+        }
+        let [one, two, three] = [1, 2, 3].map(|n| FamilyId::from_bytes([n; 16]));
+        let handled = index.handle(UserCommand::RevokeAll { except: None, token: None }, t, &policy);
+        assert_eq!(handled.revoke, vec![one, two, three]);
+        assert!(index.confirm_revoked(&[one]));
+        // A family whose object is deleted is certainly ended.
+        assert!(index.unregister(two, t, t));
+        assert_eq!(index.pending, vec![three], "still to be revoked");
+        let again = index.handle(UserCommand::RevokeAll { except: None, token: None }, t, &policy);
+        assert!(again.revoke.is_empty(), "a pending family is not handed out twice");
+    }
+
+    #[test]
+    fn an_admin_token_revokes_once() {
+        let policy = Policy::default();
+        let mut index = UserIndex::default();
+        let t = Timestamp::from_secs(1_000);
+        let token = TokenUse { jti: "token-1".into(), valid_until: (t + Duration::from_secs(90)).as_millis() };
+        let revoke_all = || UserCommand::RevokeAll { except: None, token: Some(token.clone()) };
+        index.register(entry(1, t), t, &policy);
+        assert_eq!(index.handle(revoke_all(), t, &policy).revoke, vec![FamilyId::from_bytes([1; 16])]);
+        // A login after it; the same token replayed within its life reaches nothing.
+        let later = t + Duration::from_secs(30);
+        index.register(entry(2, later), later, &policy);
+        let replay = index.handle(revoke_all(), later, &policy);
+        assert!(replay.reply.replayed && replay.revoke.is_empty() && !replay.changed);
+        assert_eq!(index.sessions(later, &policy).len(), 1);
+        // Past its life the jti is forgotten (the token itself no longer verifies).
+        let expired = t + Duration::from_secs(91);
+        assert!(index.spend(&TokenUse { jti: "token-2".into(), valid_until: expired.as_millis() + 1 }, expired));
+        assert_eq!(index.spent.len(), 1, "token-1 forgotten");
     }
 
     #[test]
@@ -353,6 +425,7 @@ mod tests {
         let mut index = UserIndex::default();
         index.register(entry(3, Timestamp::from_secs(5)), Timestamp::from_secs(5), &Policy::default());
         index.unregister(FamilyId::from_bytes([4; 16]), Timestamp::from_secs(5), Timestamp::from_secs(5));
+        index.revoke_all(Timestamp::from_secs(5), None);
         let json = serde_json::to_string(&index).unwrap();
         assert_eq!(serde_json::from_str::<UserIndex>(&json).unwrap(), index);
     }

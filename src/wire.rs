@@ -18,7 +18,7 @@
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
-use crate::credential::Identity;
+use crate::credential::{FamilyId, Identity};
 use crate::edge::GrantCookies;
 use crate::family::{Refusal, SessionState};
 use crate::user_index::FamilyEntry;
@@ -30,7 +30,7 @@ pub enum FamilyCommand {
     /// Decide a presented refresh cookie (its raw value).
     Refresh { cookie: String },
     /// Create this family (id chosen by the worker) for a login directive.
-    Login { family: String, sub: String, ctx: Option<Map<String, Value>>, remember: bool },
+    Login { family: FamilyId, sub: String, ctx: Option<Map<String, Value>>, remember: bool },
     /// End this family (logout, or replaced by a new login).
     Logout,
 }
@@ -64,15 +64,24 @@ pub enum UserCommand {
     /// A new family of this user exists.
     Register { entry: FamilyEntry },
     /// The family refreshed at `at` (Unix ms): move its `last_seen`.
-    Touch { family: String, at: u64 },
+    Touch { family: FamilyId, at: u64 },
     /// The family's object was deleted (it ended): drop it from the index.
-    Unregister { family: String, created_at: u64 },
+    Unregister { family: FamilyId, created_at: u64 },
     /// List the user's live families.
     List,
-    /// Revoke one listed family.
-    Revoke { family: String },
-    /// Log out everywhere: revoke every family of this user but `except`.
-    RevokeAll { except: Option<String> },
+    /// Revoke one listed family (an admin call, spending its token).
+    Revoke { family: FamilyId, token: Option<TokenUse> },
+    /// Revoke every family of this user but `except` (a logout-everywhere directive, or
+    /// an admin call spending its token).
+    RevokeAll { except: Option<FamilyId>, token: Option<TokenUse> },
+}
+
+/// An admin token being used: refused if its `jti` was already spent.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TokenUse {
+    pub jti: String,
+    /// Unix ms until which the token could still verify (its `jti` is kept that long).
+    pub valid_until: u64,
 }
 
 /// What the `UserSessions` object answered.
@@ -80,9 +89,53 @@ pub enum UserCommand {
 pub struct UserReply {
     /// For `Register`: false when the family must not exist and must be revoked.
     pub accepted: bool,
-    /// For `Revoke` and `RevokeAll`: how many families were revoked.
+    /// For `Revoke` and `RevokeAll`: families whose objects confirmed the revocation.
     pub revoked: usize,
+    /// Families revoked in the index whose objects did not answer yet: retried every
+    /// minute until they do.
+    #[serde(default)]
+    pub pending: usize,
     /// For `List`: the live families, oldest first.
     #[serde(default)]
     pub sessions: Vec<FamilyEntry>,
+    /// For `Revoke` and `RevokeAll`: the token was already used; nothing was done.
+    #[serde(default)]
+    pub replayed: bool,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The JSON on the wire is pinned: during a deploy an old worker may talk to a new
+    /// object or the reverse, so a change here must keep both readable. If this test
+    /// fails, you changed the wire format: make the change compatible first.
+    #[test]
+    fn the_wire_format_is_pinned() {
+        let id = FamilyId::from_bytes([1; 16]);
+        let cases: Vec<(serde_json::Value, &str)> = vec![
+            (serde_json::to_value(FamilyCommand::Refresh { cookie: "r1.x".into() }).unwrap(), r#"{"refresh":{"cookie":"r1.x"}}"#),
+            (serde_json::to_value(FamilyCommand::Logout).unwrap(), r#""logout""#),
+            (
+                serde_json::to_value(FamilyCommand::Login { family: id, sub: "a".into(), ctx: None, remember: true }).unwrap(),
+                r#"{"login":{"family":"AQEBAQEBAQEBAQEBAQEBAQ","sub":"a","ctx":null,"remember":true}}"#,
+            ),
+            (serde_json::to_value(Verdict::Refused { refusal: Refusal::Expired }).unwrap(), r#"{"refused":{"refusal":"Expired"}}"#),
+            (serde_json::to_value(Verdict::ReuseDetected { revoked: true }).unwrap(), r#"{"reuse_detected":{"revoked":true}}"#),
+            (serde_json::to_value(UserCommand::List).unwrap(), r#""list""#),
+            (serde_json::to_value(UserCommand::Touch { family: id, at: 5 }).unwrap(), r#"{"touch":{"family":"AQEBAQEBAQEBAQEBAQEBAQ","at":5}}"#),
+            (
+                serde_json::to_value(UserCommand::RevokeAll { except: Some(id), token: Some(TokenUse { jti: "j".into(), valid_until: 9 }) }).unwrap(),
+                r#"{"revoke_all":{"except":"AQEBAQEBAQEBAQEBAQEBAQ","token":{"jti":"j","valid_until":9}}}"#,
+            ),
+        ];
+        for (value, pinned) in cases {
+            assert_eq!(value, serde_json::from_str::<serde_json::Value>(pinned).unwrap());
+        }
+    }
+
+    #[test]
+    fn a_malformed_family_id_is_refused_while_decoding() {
+        assert!(serde_json::from_str::<UserCommand>(r#"{"revoke":{"family":"../x"}}"#).is_err());
+    }
 }

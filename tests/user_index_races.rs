@@ -84,11 +84,11 @@ proptest! {
         for (k, message) in messages.iter().enumerate() {
             let command = match *message {
                 Message::Register(n) => UserCommand::Register { entry: FamilyEntry::new(id(n), created(n), false, None, None) },
-                Message::Touch(n) => UserCommand::Touch { family: id(n).to_string(), at: at(k).as_millis() },
-                Message::Unregister(n) => UserCommand::Unregister { family: id(n).to_string(), created_at: created(n).as_millis() },
-                Message::RevokeAll => UserCommand::RevokeAll { except: None },
+                Message::Touch(n) => UserCommand::Touch { family: id(n), at: at(k).as_millis() },
+                Message::Unregister(n) => UserCommand::Unregister { family: id(n), created_at: created(n).as_millis() },
+                Message::RevokeAll => UserCommand::RevokeAll { except: None, token: None },
             };
-            let handled = index.handle(command, at(k), &policy).expect("well-formed ids");
+            let handled = index.handle(command, at(k), &policy);
             revoked_by_caller.extend(handled.revoke);
             if let (Message::Register(n), false) = (message, handled.reply.accepted) {
                 revoked_by_caller.insert(id(*n));

@@ -112,9 +112,12 @@ defmodule EdgeSession do
 
     if act == :revoke and !is_binary(opts[:sid]), do: raise(ArgumentError, "revoke needs sid:")
 
+    # A random jti makes each token single-use for revocations (the edge refuses a replay).
+    jti = Base.url_encode64(:crypto.strong_rand_bytes(12), padding: false)
+
     claims =
       for {name, value} <- [{"sid", opts[:sid]}, {"except", opts[:except]}], value != nil,
-          into: %{"sub" => sub, "act" => Atom.to_string(act)},
+          into: %{"sub" => sub, "act" => Atom.to_string(act), "jti" => jti},
           do: {name, value}
 
     directive("edge-admin+jwt", claims, keys, Keyword.put(opts, :lifetime, lifetime))

@@ -2,6 +2,7 @@
 // `X-Edge-Login` / `X-Edge-Logout` directives (DESIGN §4), call the edge's admin API.
 // Secrets use the edge's format `kid:secret[,kid:secret…]`; the first signs, all verify;
 // the key is the secret's text.
+import { randomBytes } from "node:crypto";
 import { SignJWT, jwtVerify } from "jose";
 
 export function parseKeys(text) {
@@ -57,7 +58,9 @@ const ADMIN_MAX_LIFETIME = 60;
 export async function adminToken(sub, act, keys, { sid, except, lifetime = ADMIN_MAX_LIFETIME } = {}) {
   if (!(lifetime > 0 && lifetime <= ADMIN_MAX_LIFETIME)) throw new RangeError(`lifetime must be 1..${ADMIN_MAX_LIFETIME} s: the edge refuses longer`);
   if (act === "revoke" && !sid) throw new TypeError("revoke needs sid");
-  return directive("edge-admin+jwt", { sub, act, ...(sid ? { sid } : {}), ...(except ? { except } : {}) }, keys, lifetime);
+  // A random jti makes each token single-use for revocations (the edge refuses a replay).
+  const jti = randomBytes(12).toString("base64url");
+  return directive("edge-admin+jwt", { sub, act, jti, ...(sid ? { sid } : {}), ...(except ? { except } : {}) }, keys, lifetime);
 }
 
 /**

@@ -7,6 +7,7 @@ the edge's format: `kid:secret[,kid:secret…]`; the first signs, all verify; th
 is the UTF-8 text of `secret`.
 """
 import json
+import secrets
 import time
 import urllib.error
 import urllib.request
@@ -74,12 +75,13 @@ def logout_directive(keys, scope="session", sub=None):
 
 def admin_token(sub, act, keys, sid=None, except_=None, lifetime=ADMIN_MAX_LIFETIME):
     """Bearer token for `POST /__edge/admin`. `act`: "list", "revoke" (needs `sid`) or
-    "revoke_all" (`except_`: a sid to keep). Every parameter is a signed claim."""
+    "revoke_all" (`except_`: a sid to keep). Every parameter is a signed claim; a random
+    `jti` makes each token single-use for revocations (the edge refuses a replay)."""
     if not 0 < lifetime <= ADMIN_MAX_LIFETIME:
         raise ValueError(f"lifetime must be 1..{ADMIN_MAX_LIFETIME} s: the edge refuses longer")
     if act == "revoke" and sid is None:
         raise ValueError("revoke needs sid")
-    claims = {"sub": sub, "act": act}
+    claims = {"sub": sub, "act": act, "jti": secrets.token_urlsafe(12)}
     if sid is not None:
         claims["sid"] = sid
     if except_ is not None:

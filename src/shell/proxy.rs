@@ -10,7 +10,7 @@ use crate::credential::{AccessCredential, CredentialError, FamilyId, Identity, R
 use crate::directive::{Assertion, Login, Logout, LogoutScope};
 use crate::edge::{self, GrantCookies};
 use crate::family::{may_set_refresh, SessionState};
-use crate::metrics::RequestOutcome;
+use crate::metrics::{looks_forged, RequestOutcome};
 use crate::time::Timestamp;
 use crate::user_index::FamilyEntry;
 use crate::wire::{FamilyCommand, UserCommand, Verdict};
@@ -61,9 +61,10 @@ pub async fn handle(req: Request, env: &Env, ctx: &Context, config: &Config) -> 
     let cookies = edge_cookies(&cookie_header);
     let keys = &config.session_keys;
     // Unverifiable cookies are absent: no 5xx, no object call (DESIGN §2). They are
-    // counted, though: in bulk they are someone forging (metrics.rs).
+    // counted, though: forgeries in bulk are someone probing the keys (metrics.rs).
     let access = cookies.access.map(|v| AccessCredential::decode(v, keys, now));
-    let mut bad_cookie = matches!(access, Some(Err(e)) if e != CredentialError::Expired);
+    let unverifiable = matches!(access, Some(Err(e)) if e != CredentialError::Expired);
+    let mut forged = matches!(access, Some(Err(e)) if looks_forged(e));
     // Decoded only when needed: the fast path must not pay for a second MAC.
     let refresh = || cookies.refresh.map(|v| (v, RefreshCredential::decode(v, keys).map(|r| r.family)));
 
@@ -78,20 +79,20 @@ pub async fn handle(req: Request, env: &Env, ctx: &Context, config: &Config) -> 
             Some((cookie, Ok(family))) => match ask_for_session(&req, env, ctx, config, cookie, family, &mut trace).await {
                 Ok(decided) => decided,
                 Err(e) => {
-                    telemetry::observe(env, config, RequestOutcome::Unavailable, bad_cookie);
+                    telemetry::observe(env, config, RequestOutcome::Unavailable, forged);
                     return Err(e);
                 }
             },
-            Some((_, Err(_))) => {
-                bad_cookie = true;
+            Some((_, Err(e))) => {
+                forged |= looks_forged(e);
                 (None, RequestOutcome::BadCookie)
             }
-            None if bad_cookie => (None, RequestOutcome::BadCookie),
+            None if unverifiable => (None, RequestOutcome::BadCookie),
             None => (None, RequestOutcome::Anonymous),
         },
     };
     trace.outcome = outcome.as_str();
-    trace.analytics = telemetry::observe(env, config, outcome, bad_cookie);
+    trace.analytics = telemetry::observe(env, config, outcome, forged);
 
     let forwarded_headers = origin_headers(&req, &cookie_header, session.as_ref(), config, now)?;
     let device = Device::of(&req);
@@ -166,8 +167,9 @@ async fn apply_directives(
 ) -> Result<(), EdgeError> {
     if let Some(logout) = &logout {
         if let (LogoutScope::Everywhere, Some(sub)) = (logout.scope, &logout.sub) {
-            let reply = ask_user(env, sub, &UserCommand::RevokeAll { except: None }).await?;
-            log_event("logout_everywhere", &[("sub", sub), ("families", &reply.revoked.to_string())]);
+            let reply = ask_user(env, sub, &UserCommand::RevokeAll { except: None, token: None }).await?;
+            let (revoked, pending) = (reply.revoked.to_string(), reply.pending.to_string());
+            log_event("logout_everywhere", &[("sub", sub), ("families", &revoked), ("pending", &pending)]);
         }
         headers.append("Set-Cookie", &clear_cookie(ACCESS_COOKIE))?;
         headers.append("Set-Cookie", &clear_cookie(REFRESH_COOKIE))?;
@@ -178,7 +180,7 @@ async fn apply_directives(
     if let Some(login) = login {
         let family = FamilyId::from_bytes(runtime::random());
         let sub = login.sub.clone();
-        let command = FamilyCommand::Login { family: family.to_string(), sub: login.sub, ctx: login.ctx, remember: login.remember };
+        let command = FamilyCommand::Login { family, sub: login.sub, ctx: login.ctx, remember: login.remember };
         let reply = ask_family(env, family, &command, None).await?;
         let Verdict::Granted { cookies, decided_at, .. } = reply.verdict else {
             return Err(EdgeError::Unavailable);
@@ -187,8 +189,15 @@ async fn apply_directives(
         // either revokes it or makes the index refuse it (DESIGN §6, user_index.rs).
         let created_at = Timestamp::from_millis(decided_at);
         let entry = FamilyEntry::new(family, created_at, login.remember, device.user_agent.as_deref(), device.country.as_deref());
-        if !ask_user(env, &sub, &UserCommand::Register { entry }).await?.accepted {
-            ask_family(env, family, &FamilyCommand::Logout, None).await?;
+        let accepted = match ask_user(env, &sub, &UserCommand::Register { entry }).await {
+            Ok(reply) => reply.accepted,
+            // The register may have landed before the call failed: end the family so no
+            // device is listed whose cookies were never sent (best effort; else its alarm
+            // ends and unregisters it).
+            Err(_) => false,
+        };
+        if !accepted {
+            let _ = ask_family(env, family, &FamilyCommand::Logout, None).await;
             return Err(EdgeError::Unavailable);
         }
         append_cookies(headers, &cookies, true)?;
@@ -215,7 +224,7 @@ impl Device {
 /// effort: a lost touch only makes "last seen" older, and the next one corrects it.
 fn touch_index(env: Env, ctx: &Context, sub: String, family: FamilyId, at: u64) {
     ctx.wait_until(async move {
-        let _ = ask_user(&env, &sub, &UserCommand::Touch { family: family.to_string(), at }).await;
+        let _ = ask_user(&env, &sub, &UserCommand::Touch { family, at }).await;
     });
 }
 

@@ -4,7 +4,7 @@ use std::rc::Rc;
 
 use crate::config::{Config, ConfigError};
 use crate::time::Timestamp;
-use worker::{js_sys, wasm_bindgen::JsValue, Env};
+use worker::{js_sys, wasm_bindgen::JsValue, Env, ScheduledTime};
 
 /// `Date.now()`: `SystemTime::now()` panics on wasm32 (DESIGN §7).
 pub fn now() -> Timestamp {
@@ -18,6 +18,12 @@ pub fn random<const N: usize>() -> [u8; N] {
     // worker without `crypto` must not mint credentials.
     getrandom::fill(&mut bytes).expect("platform CSPRNG available");
     bytes
+}
+
+/// An absolute alarm time. (`set_alarm(i64)` would read the number as an offset from
+/// now: a deadline in Unix ms would fire in 56 years — caught by tests/e2e/lifecycle.)
+pub fn alarm_time(at: Timestamp) -> ScheduledTime {
+    ScheduledTime::new(js_sys::Date::new(&JsValue::from_f64(at.as_millis() as f64)))
 }
 
 thread_local! {

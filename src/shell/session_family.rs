@@ -11,15 +11,14 @@ use std::cell::RefCell;
 use std::time::Duration;
 
 use crate::config::Config;
-use crate::credential::{FamilyId, Identity, RefreshCredential, RefreshSecret};
+use crate::credential::{Identity, RefreshCredential, RefreshSecret};
 use crate::edge::GrantCookies;
 use crate::family::{Decision, Family, Outcome, Refusal};
 use crate::stored;
 use crate::time::Timestamp;
 use crate::user_index::outlived;
 use crate::wire::{FamilyCommand, FamilyReply, UserCommand, Verdict};
-use worker::wasm_bindgen::JsValue;
-use worker::{durable_object, js_sys, Delay, DurableObject, Env, Request, Response, Result, ScheduledTime, SqlStorage, State};
+use worker::{durable_object, Delay, DurableObject, Env, Request, Response, Result, SqlStorage, State};
 
 use super::object_client::{ask_user, FAULT_HEADER};
 use super::runtime::{self, log_event};
@@ -69,7 +68,7 @@ impl DurableObject for SessionFamily {
         let fail_write = fault.as_deref() == Some("persist_error");
         let handled = self.handle(command, runtime::now(), &config, fail_write)?;
         if let Some(at) = handled.alarm {
-            self.state.storage().set_alarm(alarm_time(at)).await?;
+            self.state.storage().set_alarm(runtime::alarm_time(at)).await?;
         }
         Response::from_json(&FamilyReply { verdict: handled.verdict, writes: handled.writes })
     }
@@ -88,16 +87,16 @@ impl DurableObject for SessionFamily {
             return Response::ok("");
         };
         if deadline > now {
-            self.state.storage().set_alarm(alarm_time(deadline)).await?;
+            self.state.storage().set_alarm(runtime::alarm_time(deadline)).await?;
             return Response::ok("");
         }
         // Leave the user's index first, so no ended family stays listed as a device. If
         // the index is unreachable, keep the (unusable) family and retry in a minute,
         // until the index would forget the entry by age anyway.
-        let leave = UserCommand::Unregister { family: id.to_string(), created_at: created_at.as_millis() };
+        let leave = UserCommand::Unregister { family: id, created_at: created_at.as_millis() };
         if ask_user(&self.env, &sub, &leave).await.is_err() && !outlived(created_at, now, &config.policy) {
             log_event("unregister_failed", &[("family", &id.to_string())]);
-            self.state.storage().set_alarm(alarm_time(now + UNREGISTER_RETRY)).await?;
+            self.state.storage().set_alarm(runtime::alarm_time(now + UNREGISTER_RETRY)).await?;
             return Response::ok("");
         }
         *self.family.borrow_mut() = Some(None);
@@ -146,9 +145,6 @@ impl SessionFamily {
                     // 128 random bits never collide; refuse rather than overwrite.
                     return (Verdict::Refused { refusal: Refusal::Revoked }, None);
                 }
-                let Some(id) = FamilyId::parse(&id) else {
-                    return (Verdict::Refused { refusal: Refusal::UnknownFamily }, None);
-                };
                 let secret = RefreshSecret::from_bytes(runtime::random());
                 let (family, grant) = Family::login(id, Identity { sub, ctx }, remember, now, secret, policy);
                 let cookies = GrantCookies::new(&grant, &config.session_keys, policy, now);
@@ -191,12 +187,6 @@ impl SessionFamily {
         // A revoked family's deadline is in the past: the alarm fires at once.
         Ok(Handled { verdict, writes, alarm: Some(family.deadline(policy).max(now)) })
     }
-}
-
-/// An absolute alarm time. (`set_alarm(i64)` would read the number as an offset from
-/// now: a deadline in Unix ms would fire in 56 years — caught by tests/e2e/lifecycle.)
-fn alarm_time(at: Timestamp) -> ScheduledTime {
-    ScheduledTime::new(js_sys::Date::new(&JsValue::from_f64(at.as_millis() as f64)))
 }
 
 fn verdict_for(decision: &Decision, family: &Family, config: &Config, now: Timestamp) -> Verdict {

@@ -19,15 +19,15 @@ thread_local! {
 
 /// Counts one request. Returns whether a data point went to Analytics Engine (for
 /// `X-Edge-Debug`).
-pub fn observe(env: &Env, config: &Config, outcome: RequestOutcome, bad_cookie: bool) -> bool {
+pub fn observe(env: &Env, config: &Config, outcome: RequestOutcome, forged: bool) -> bool {
     let written = env.analytics_engine(ANALYTICS_BINDING).is_ok_and(|dataset| {
         // index1 = blob1 = outcome (sampling groups by it); double1 = requests,
-        // double2 = unverifiable cookies. Query: SUM(_sample_interval * double1) BY blob1.
+        // double2 = forged cookies. Query: SUM(_sample_interval * double1) BY blob1.
         let point = AnalyticsEngineDataPointBuilder::new()
             .indexes([outcome.as_str()])
             .add_blob(outcome.as_str())
             .add_double(1.0)
-            .add_double(if bad_cookie { 1.0 } else { 0.0 })
+            .add_double(if forged { 1.0 } else { 0.0 })
             .build();
         dataset.write_data_point(&point).is_ok()
     });
@@ -35,7 +35,7 @@ pub fn observe(env: &Env, config: &Config, outcome: RequestOutcome, bad_cookie: 
         let mut counters = cell.borrow_mut();
         counters
             .get_or_insert_with(|| OutcomeCounters::new(config.metrics_window))
-            .record(outcome, bad_cookie, runtime::now())
+            .record(outcome, forged, runtime::now())
     });
     if let Some(report) = report {
         let started = report.started.as_secs().to_string();

@@ -1,13 +1,19 @@
 //! `UserSessions`: one Durable Object per user (`sub`), the index of the user's families
 //! (DESIGN §6). Decode, ask the core (`user_index`), persist if it changed, then revoke
-//! the families the core names. The index is written before any family is revoked, so a
-//! crash half-way leaves families that end by their own timeouts, never an index that
-//! forgot a revocation it claims.
+//! the families the core names and persist which ones confirmed.
+//!
+//! A revocation is written (as `pending`) before any family is told, and leaves
+//! `pending` only once the family's object confirmed it. A family that could not be
+//! reached is retried by this object's alarm every minute, so a revocation the index
+//! claims is never lost to one failed call.
 
 use std::cell::RefCell;
+use std::time::Duration;
 
+use crate::credential::FamilyId;
 use crate::user_index::UserIndex;
 use crate::wire::{FamilyCommand, UserCommand};
+use futures_util::future::join_all;
 use worker::{durable_object, DurableObject, Env, Request, Response, Result, SqlStorage, State};
 
 use super::object_client::ask_family;
@@ -15,6 +21,8 @@ use super::runtime::{self, log_event};
 use super::state_row;
 
 const TABLE: &str = "user_index";
+/// Wait before revoking again the families that did not answer.
+const REVOKE_RETRY: Duration = Duration::from_secs(60);
 
 #[durable_object]
 pub struct UserSessions {
@@ -36,28 +44,56 @@ impl DurableObject for UserSessions {
         let Ok(command) = req.json::<UserCommand>().await else {
             return Response::error("bad user command", 400);
         };
-        let now = runtime::now();
         // Synchronous: load, decide, persist (no await in between).
         let mut index = self.load()?;
-        let Some(handled) = index.handle(command, now, &config.policy) else {
-            return Response::error("bad family id", 400);
-        };
-        if handled.changed {
+        let handled = index.handle(command, runtime::now(), &config.policy);
+        if handled.changed || !handled.revoke.is_empty() {
             self.save(index)?;
         }
-        for family in handled.revoke {
-            // A family already gone answers Done too; a failing one ends by its timeouts.
-            if ask_family(&self.env, family, &FamilyCommand::Logout, None).await.is_err() {
-                log_event("revoke_failed", &[("family", &family.to_string())]);
-            }
+        let mut reply = handled.reply;
+        if !handled.revoke.is_empty() {
+            let (revoked, pending) = self.revoke(handled.revoke).await?;
+            reply.revoked = revoked;
+            reply.pending = pending;
         }
-        Response::from_json(&handled.reply)
+        Response::from_json(&reply)
+    }
+
+    /// Retries the revocations no family confirmed yet.
+    async fn alarm(&self) -> Result<Response> {
+        let pending = self.load()?.pending;
+        if !pending.is_empty() {
+            self.revoke(pending).await?;
+        }
+        Response::ok("")
     }
 }
 
 impl UserSessions {
     fn sql(&self) -> SqlStorage {
         self.state.storage().sql()
+    }
+
+    /// Tells each family's object to end it, all at once (each call has its own 5 s
+    /// deadline), records which confirmed, and sets the alarm for the rest. Returns
+    /// (confirmed, still pending).
+    async fn revoke(&self, families: Vec<FamilyId>) -> Result<(usize, usize)> {
+        let calls = families.iter().map(|family| ask_family(&self.env, *family, &FamilyCommand::Logout, None));
+        let results = join_all(calls).await;
+        let (done, failed): (Vec<_>, Vec<_>) = families.iter().zip(results).partition(|(_, result)| result.is_ok());
+        let done: Vec<FamilyId> = done.into_iter().map(|(family, _)| *family).collect();
+        // Reload: other commands may have run while the calls were in flight.
+        let mut index = self.load()?;
+        if index.confirm_revoked(&done) {
+            self.save(index)?;
+        }
+        if !failed.is_empty() {
+            for (family, _) in &failed {
+                log_event("revoke_failed", &[("family", &family.to_string())]);
+            }
+            self.state.storage().set_alarm(runtime::alarm_time(runtime::now() + REVOKE_RETRY)).await?;
+        }
+        Ok((done.len(), failed.len()))
     }
 
     fn load(&self) -> Result<UserIndex> {

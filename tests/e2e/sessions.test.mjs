@@ -4,6 +4,7 @@
 // all. A family leaves the index when its object is deleted, however it ended.
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
+import { randomBytes } from "node:crypto";
 import { startOrigin, startEdge, Client, directive, loginDirective, logoutDirective, debugOf, sleep } from "./harness.mjs";
 
 let origin, edge;
@@ -38,7 +39,9 @@ async function device(sub, userAgent = "test-device") {
 }
 
 const now = () => Math.floor(Date.now() / 1000);
-const adminToken = (claims, opts = {}) => directive("edge-admin+jwt", claims, { exp: now() + 60, ...opts });
+// Every admin token carries a fresh random jti: the edge refuses a revocation's replay.
+const adminToken = (claims, opts = {}) =>
+  directive("edge-admin+jwt", { jti: randomBytes(12).toString("base64url"), ...claims }, { exp: now() + 60, ...opts });
 
 async function admin(claims, { token, method = "POST" } = {}) {
   const bearer = token ?? await adminToken(claims);
@@ -74,7 +77,8 @@ test("lists a user's sessions with the device each logged in from", async () => 
   assert.deepEqual(sessions.map((s) => s.user_agent), ["Laptop/1.0", "Phone/2.0"]);
   for (const s of sessions) {
     assert.ok(s.created_at >= before - 1 && s.created_at <= now() + 1, `created_at ${s.created_at}`);
-    assert.equal(s.last_seen, s.created_at);
+    // The device's first request refreshed at its object, so last_seen may have moved.
+    assert.ok(s.last_seen >= s.created_at && s.last_seen <= now() + 1, `last_seen ${s.last_seen}`);
     assert.equal(s.remember, false);
     assert.ok(s.country === null || /^[A-Z0-9]{2}$/.test(s.country), `country ${s.country}`);
   }
@@ -96,7 +100,7 @@ test("revoking one session logs that device out and no other", async () => {
   const sub = newUser();
   const [lost, kept] = [await device(sub), await device(sub)];
   const other = await device(newUser());
-  assert.deepEqual((await admin({ sub, act: "revoke", sid: lost.sid })).body, { revoked: 1 });
+  assert.deepEqual((await admin({ sub, act: "revoke", sid: lost.sid })).body, { revoked: 1, pending: 0 });
   assert.deepEqual((await lost.fetch("/")).json(), { user: null, sid: null }, "the revoked device is anonymous");
   assert.equal((await kept.fetch("/")).json().user, sub);
   assert.deepEqual((await list(sub)).map((s) => s.sid), [kept.sid]);
@@ -113,12 +117,28 @@ test("revoking one session logs that device out and no other", async () => {
 test("sign out all other devices keeps the caller's session", async () => {
   const sub = newUser();
   const [mine, second, third] = [await device(sub), await device(sub), await device(sub)];
-  assert.deepEqual((await admin({ sub, act: "revoke_all", except: mine.sid })).body, { revoked: 2 });
+  assert.deepEqual((await admin({ sub, act: "revoke_all", except: mine.sid })).body, { revoked: 2, pending: 0 });
   assert.equal((await mine.fetch("/")).json().user, sub);
   for (const d of [second, third]) assert.equal((await d.fetch("/")).json().user, null);
   assert.deepEqual((await list(sub)).map((s) => s.sid), [mine.sid]);
-  assert.deepEqual((await admin({ sub, act: "revoke_all" })).body, { revoked: 1 });
+  assert.deepEqual((await admin({ sub, act: "revoke_all" })).body, { revoked: 1, pending: 0 });
   assert.equal((await mine.fetch("/")).json().user, null);
+});
+
+test("a replayed revocation token is refused: it cannot sign out a login made after it", async () => {
+  const sub = newUser();
+  const old = await device(sub);
+  const token = await adminToken({ sub, act: "revoke_all" });
+  assert.deepEqual((await admin(null, { token })).body, { revoked: 1, pending: 0 });
+  assert.equal((await old.fetch("/")).json().user, null);
+  const fresh = await device(sub);
+  const replay = await admin(null, { token });
+  assert.equal(replay.status, 409, "the replay is refused");
+  assert.deepEqual(replay.body, { error: "token already used" });
+  assert.equal((await fresh.fetch("/")).json().user, sub, "the later login survives");
+  // A list token may be reused: it changes nothing.
+  const listing = await adminToken({ sub, act: "list" });
+  for (let i = 0; i < 2; i++) assert.equal((await admin(null, { token: listing })).status, 200);
 });
 
 test("a session leaves the index when it ends: logout, and expiry by its alarm", async () => {
@@ -155,6 +175,7 @@ test("bad admin calls get a clear 4xx and change nothing", async () => {
     await adminToken({ sub, act: "revoke_all" }, { key: new TextEncoder().encode("x".repeat(32)) }),
     await adminToken({ sub, act: "explode" }),
     await adminToken({ sub, act: "revoke", sid: "../../etc" }),
+    await directive("edge-admin+jwt", { sub, act: "revoke_all" }, { exp: now() + 60 }), // no jti
     "not.a.jws",
   ];
   for (const token of forged) {
