@@ -281,9 +281,10 @@ impl UserIndex {
                 (UserReply::default(), true)
             }
         };
-        // Whatever this command moved into `pending` is the caller's to revoke now.
-        let revoke = self.pending.iter().filter(|f| !pending_before.contains(f)).copied().collect();
-        Handled { reply, changed, revoke }
+        // Whatever this command moved into `pending` is the caller's to revoke now, and
+        // must be written before it does.
+        let revoke: Vec<_> = self.pending.iter().filter(|f| !pending_before.contains(f)).copied().collect();
+        Handled { reply, changed: changed || !revoke.is_empty(), revoke }
     }
 }
 

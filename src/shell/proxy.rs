@@ -14,7 +14,7 @@ use crate::metrics::{looks_forged, RequestOutcome};
 use crate::time::Timestamp;
 use crate::user_index::FamilyEntry;
 use crate::wire::{FamilyCommand, UserCommand, Verdict};
-use worker::{Context, Env, Headers, Request, Response};
+use worker::{Cf, Context, Env, Headers, Request, Response};
 
 use super::object_client::{ask_family, ask_user, FAULT_HEADER};
 use super::origin;
@@ -188,7 +188,7 @@ async fn apply_directives(
         // Registered only once the family exists: a "log out everywhere" in between then
         // either revokes it or makes the index refuse it (DESIGN §6, user_index.rs).
         let created_at = Timestamp::from_millis(decided_at);
-        let entry = FamilyEntry::new(family, created_at, login.remember, device.user_agent.as_deref(), device.country.as_deref());
+        let entry = FamilyEntry::new(family, created_at, login.remember, device.user_agent().as_deref(), device.country().as_deref());
         let accepted = match ask_user(env, &sub, &UserCommand::Register { entry }).await {
             Ok(reply) => reply.accepted,
             // The register may have landed before the call failed: end the family so no
@@ -205,18 +205,25 @@ async fn apply_directives(
     Ok(())
 }
 
-/// What a new login records about the device it came from (shown in session lists).
+/// Where a new login came from (shown in session lists). Holds references only: the
+/// user agent and country are read when a login directive arrives, not on every request.
 struct Device {
-    user_agent: Option<String>,
-    country: Option<String>,
+    headers: Headers,
+    cf: Option<Cf>,
 }
 
 impl Device {
     fn of(req: &Request) -> Device {
-        Device {
-            user_agent: req.headers().get("User-Agent").ok().flatten(),
-            country: req.cf().and_then(|cf| cf.country()),
-        }
+        // A reference to the same JS object (Headers::clone would copy every header).
+        Device { headers: Headers(req.headers().0.clone()), cf: req.cf().cloned() }
+    }
+
+    fn user_agent(&self) -> Option<String> {
+        self.headers.get("User-Agent").ok().flatten()
+    }
+
+    fn country(&self) -> Option<String> {
+        self.cf.as_ref().and_then(Cf::country)
     }
 }
 

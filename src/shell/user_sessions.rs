@@ -49,7 +49,7 @@ impl DurableObject for UserSessions {
         // Synchronous: load, decide, persist (no await in between).
         let mut index = self.load()?;
         let handled = index.handle(command, runtime::now(), &config.policy);
-        if handled.changed || !handled.revoke.is_empty() {
+        if handled.changed {
             self.save(index)?;
         }
         let mut reply = handled.reply;
