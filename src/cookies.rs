@@ -1,100 +1,168 @@
-//! Reading the `Cookie` header and writing `Set-Cookie`, bounded and strict.
+//! Reading the `Cookie` header and writing `Set-Cookie`, for the edge's two cookies.
 //!
-//! Both edge cookies are `__Host-` prefixed, `HttpOnly; Secure; SameSite=Lax; Path=/`
-//! (DESIGN §2): `__Host-` makes the browser refuse any `Domain` attribute or non-`/`
-//! path, so a sibling subdomain cannot plant (toss) one of our cookies. A legitimate
-//! browser therefore never sends two values for one of our names; a header that does
-//! is ambiguous and the edge treats that cookie as absent rather than guess. Parsing
-//! and stripping use one parser, so what the edge reads and what it hides from the
-//! origin cannot disagree.
+//! **Reading is strict.** Pairs are separated by `;` and nothing else, and only ASCII
+//! space and tab (WSP, RFC 5234) are trimmed around a name and a value, as RFC 6265bis's
+//! name-value parsing does. A name is ours only if it is byte for byte
+//! `__Host-es-access` or `__Host-es-refresh`. A parser that trims Unicode whitespace
+//! (`str::trim`, which the `cookie` crate uses, or JavaScript's `String.trim`) reads
+//! `\u{2000}__Host-es-refresh` as our refresh cookie, yet a browser stores that name as
+//! an ordinary, unprefixed cookie that any sibling subdomain may set with `Domain=`:
+//! session fixation, and a planted duplicate that logout cannot delete.
+//!
+//! The whole header is scanned, in one pass and without allocating, so unrelated
+//! cookies never hide ours, however many there are (the platform's header limit is the
+//! only bound). Two values for one of our names make that cookie ambiguous, and it is
+//! treated as absent: a `__Host-` cookie cannot be set by a sibling (no `Domain`, `Path=/`
+//! only), so a legitimate browser never sends two, and the edge does not guess.
+//!
+//! **Forwarding is conservative.** The origin receives the header minus every pair named
+//! like an edge cookie, whether it follows `;` or `,` (a runtime joins several `Cookie`
+//! lines with `", "`), with any non-printing bytes around the name ignored and ASCII
+//! case folded; every other byte is unchanged. A credential after a `,` is never *read*,
+//! though: a sibling could set one cookie whose value is `1,__Host-es-refresh=…` and toss
+//! its own credential in that way.
 //!
 //! ```
 //! use edge_session::cookies::{edge_cookies, strip_edge_cookies};
 //! let header = "theme=dark; __Host-es-access=a1.x.y.z";
 //! assert_eq!(edge_cookies(header).access, Some("a1.x.y.z"));
+//! assert_eq!(edge_cookies("\u{2000}__Host-es-access=a1.x.y.z").access, None);
 //! assert_eq!(strip_edge_cookies(header).as_deref(), Some("theme=dark"));
+//! assert_eq!(strip_edge_cookies("a=1, __Host-es-refresh=r1.x").as_deref(), Some("a=1"));
 //! ```
 
+use std::borrow::Cow;
+use std::fmt::Write;
 use std::time::Duration;
-
-use cookie::{Cookie, SameSite};
 
 use crate::credential::{ACCESS_COOKIE, REFRESH_COOKIE};
 
-/// Longest `Cookie` header the edge looks into for its credentials.
-pub const MAX_COOKIE_HEADER_LEN: usize = 8192;
-/// Most cookie pairs examined for credentials in one header.
-pub const MAX_COOKIES: usize = 64;
-
-/// The raw values of the edge's two cookies in one request, if each appears exactly once.
+/// The raw values of the edge's two cookies in one request, each if it appears exactly
+/// once under its exact name.
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
 pub struct EdgeCookies<'a> {
     pub access: Option<&'a str>,
     pub refresh: Option<&'a str>,
+    /// Some pair carried one of our exact names, even if its value is ambiguous or
+    /// garbage: the browser holds an edge cookie. A cross-site form post, which withholds
+    /// `SameSite=Lax` cookies, never does.
+    pub presented: bool,
 }
 
-/// Finds the edge cookies. Oversized headers, headers with too many pairs and
-/// duplicated edge cookies yield `None` for what cannot be read unambiguously.
+/// Finds the edge cookies in a `Cookie` header (see the module docs for the rules).
 pub fn edge_cookies(header: &str) -> EdgeCookies<'_> {
-    if header.len() > MAX_COOKIE_HEADER_LEN {
-        return EdgeCookies::default();
-    }
     let mut access = Slot::Empty;
     let mut refresh = Slot::Empty;
-    for (i, cookie) in pairs(header).enumerate() {
-        if i == MAX_COOKIES {
-            return EdgeCookies::default();
-        }
-        match cookie.name_raw() {
-            Some(ACCESS_COOKIE) => access.fill(cookie.value_raw().unwrap_or_default()),
-            Some(REFRESH_COOKIE) => refresh.fill(cookie.value_raw().unwrap_or_default()),
+    for pair in header.split(';') {
+        // RFC 6265bis: a piece without `=` has an empty name; it is never ours.
+        let Some((name, value)) = pair.split_once('=') else { continue };
+        match trim_wsp(name) {
+            ACCESS_COOKIE => access.fill(trim_wsp(value)),
+            REFRESH_COOKIE => refresh.fill(trim_wsp(value)),
             _ => {}
         }
     }
-    EdgeCookies { access: access.value(), refresh: refresh.value() }
-}
-
-/// The header the origin should receive: every pair except the edge's own cookies
-/// (the origin must never see, log or echo session credentials). `None` when nothing
-/// is left. Pairs that do not parse as `name=value` are dropped.
-pub fn strip_edge_cookies(header: &str) -> Option<String> {
-    let kept: Vec<String> = pairs(header)
-        .filter(|c| c.name() != ACCESS_COOKIE && c.name() != REFRESH_COOKIE)
-        .map(|c| format!("{}={}", c.name(), c.value()))
-        .collect();
-    (!kept.is_empty()).then(|| kept.join("; "))
-}
-
-/// `Set-Cookie` for an edge cookie. `max_age: None` makes a session cookie (gone when
-/// the browser closes), as DESIGN §2 wants for a refresh cookie without "remember me".
-pub fn set_cookie(name: &str, value: &str, max_age: Option<Duration>) -> String {
-    let mut cookie = base(name, value);
-    if let Some(age) = max_age {
-        let secs = i64::try_from(age.as_secs()).unwrap_or(i64::MAX);
-        cookie.set_max_age(cookie::time::Duration::seconds(secs));
+    EdgeCookies {
+        presented: !matches!((&access, &refresh), (Slot::Empty, Slot::Empty)),
+        access: access.value(),
+        refresh: refresh.value(),
     }
-    cookie.to_string()
 }
 
-/// `Set-Cookie` that deletes an edge cookie. Only an explicit logout may send this:
-/// an anonymous answer that deletes could clobber a newer login's cookie (Pow #390).
+/// The `Cookie` header the origin should receive: the request's header without any pair
+/// named like an edge cookie (the origin must never see, log or echo a credential), every
+/// other byte as it came. Borrowed when nothing was removed; `None` when nothing is left.
+pub fn strip_edge_cookies(header: &str) -> Option<Cow<'_, str>> {
+    if !pieces(header).any(|p| p.edge_like) {
+        return (!header.is_empty()).then_some(Cow::Borrowed(header));
+    }
+    let mut kept = String::with_capacity(header.len());
+    let mut first = true;
+    for piece in pieces(header).filter(|p| !p.edge_like) {
+        // A kept piece brings the separator that preceded it, except the first one left.
+        if !first {
+            kept.push_str(piece.separator);
+        }
+        kept.push_str(piece.text);
+        first = false;
+    }
+    (!trim_wsp(&kept).is_empty()).then_some(Cow::Owned(kept))
+}
+
+/// `Set-Cookie` for an edge cookie. `max_age: None` makes a session cookie (gone when the
+/// browser closes), as a refresh cookie without "remember me" is. The value is one the
+/// edge made (base64url and dots), so nothing needs quoting.
+pub fn set_cookie(name: &str, value: &str, max_age: Option<Duration>) -> String {
+    debug_assert!(value.bytes().all(is_cookie_octet), "edge cookie values are cookie-octets");
+    let mut line = attributes(name, value);
+    if let Some(age) = max_age {
+        let _ = write!(line, "; Max-Age={}", age.as_secs());
+    }
+    line
+}
+
+/// `Set-Cookie` that deletes an edge cookie. Only an explicit logout may send this: an
+/// anonymous answer that deletes could clobber a newer login's cookie (Pow #390).
 pub fn clear_cookie(name: &str) -> String {
-    let mut cookie = base(name, "");
-    cookie.set_max_age(cookie::time::Duration::ZERO);
-    cookie.to_string()
+    let mut line = attributes(name, "");
+    line.push_str("; Max-Age=0");
+    line
 }
 
-fn base<'a>(name: &'a str, value: &'a str) -> Cookie<'a> {
-    Cookie::build((name, value))
-        .path("/")
-        .secure(true)
-        .http_only(true)
-        .same_site(SameSite::Lax)
-        .build()
+/// `__Host-` demands `Secure`, `Path=/` and no `Domain`; `HttpOnly` keeps the cookie
+/// from scripts; `SameSite=Lax` keeps it off cross-site subrequests and POSTs.
+fn attributes(name: &str, value: &str) -> String {
+    format!("{name}={value}; Path=/; Secure; HttpOnly; SameSite=Lax")
 }
 
-fn pairs(header: &str) -> impl Iterator<Item = Cookie<'_>> {
-    Cookie::split_parse(header).filter_map(Result::ok)
+/// RFC 6265 §4.1.1 `cookie-octet`: visible ASCII but `"`, `,`, `;` and `\`.
+fn is_cookie_octet(b: u8) -> bool {
+    matches!(b, 0x21 | 0x23..=0x2b | 0x2d..=0x3a | 0x3c..=0x5b | 0x5d..=0x7e)
+}
+
+/// Trims ASCII space and horizontal tab, and nothing else.
+fn trim_wsp(text: &str) -> &str {
+    text.trim_matches([' ', '\t'])
+}
+
+/// One piece of a `Cookie` header split for forwarding, on `;` and `,` alike.
+struct Piece<'a> {
+    /// The `;` or `,` before this piece with the whitespace after it; empty for the first.
+    separator: &'a str,
+    text: &'a str,
+    /// Named like an edge cookie: removed before forwarding.
+    edge_like: bool,
+}
+
+fn pieces(header: &str) -> impl Iterator<Item = Piece<'_>> {
+    let mut rest = Some(header);
+    let mut separator = "";
+    std::iter::from_fn(move || {
+        let current = rest?;
+        let (text, after) = match current.find([';', ',']) {
+            Some(i) => (&current[..i], Some(&current[i..])),
+            None => (current, None),
+        };
+        let piece = Piece { separator, text, edge_like: named_like_edge_cookie(text) };
+        if let Some(after) = after {
+            // The separator byte and the spaces and tabs that follow it.
+            let spaces = after[1..].len() - after[1..].trim_start_matches([' ', '\t']).len();
+            separator = &after[..1 + spaces];
+            rest = Some(&after[1 + spaces..]);
+        } else {
+            rest = None;
+        }
+        Some(piece)
+    })
+}
+
+/// Whether a forwarded piece's name, ignoring every non-printing or non-ASCII character
+/// around it and ASCII case, is one of ours. Deliberately looser than reading: the origin
+/// may trim or decode names in its own way, and what it cannot see it cannot leak.
+fn named_like_edge_cookie(piece: &str) -> bool {
+    let name = piece.split_once('=').map_or(piece, |(name, _)| name);
+    let name = name.trim_matches(|c: char| !c.is_ascii_graphic());
+    name.eq_ignore_ascii_case(ACCESS_COOKIE) || name.eq_ignore_ascii_case(REFRESH_COOKIE)
 }
 
 /// Seen-once tracking: a second sighting makes the cookie ambiguous for good.
@@ -124,19 +192,20 @@ impl<'a> Slot<'a> {
 mod tests {
     use super::*;
 
+    fn found<'a>(access: Option<&'a str>, refresh: Option<&'a str>) -> EdgeCookies<'a> {
+        EdgeCookies { access, refresh, presented: true }
+    }
+
     #[test]
     fn finds_both_cookies_among_others() {
         let h = "a=1; __Host-es-refresh=r1.x; b=2; __Host-es-access=a1.y";
-        assert_eq!(
-            edge_cookies(h),
-            EdgeCookies { access: Some("a1.y"), refresh: Some("r1.x") }
-        );
+        assert_eq!(edge_cookies(h), found(Some("a1.y"), Some("r1.x")));
     }
 
     #[test]
     fn duplicates_are_ambiguous_and_ignored() {
         let h = "__Host-es-refresh=one; __Host-es-refresh=two; __Host-es-access=a";
-        assert_eq!(edge_cookies(h), EdgeCookies { access: Some("a"), refresh: None });
+        assert_eq!(edge_cookies(h), found(Some("a"), None));
     }
 
     #[test]
@@ -145,31 +214,68 @@ mod tests {
         assert_eq!(edge_cookies(h), EdgeCookies::default());
     }
 
+    /// The session-fixation bug of lenient parsers: Unicode whitespace is part of a name.
     #[test]
-    fn oversized_or_crowded_headers_are_not_read() {
-        let big = format!("__Host-es-access=a; x={}", "y".repeat(MAX_COOKIE_HEADER_LEN));
-        assert_eq!(edge_cookies(&big), EdgeCookies::default());
-        let crowded: Vec<String> = (0..MAX_COOKIES).map(|i| format!("c{i}=v")).collect();
-        let crowded = format!("{}; __Host-es-access=a", crowded.join("; "));
-        assert_eq!(edge_cookies(&crowded), EdgeCookies::default());
-    }
-
-    #[test]
-    fn stripping_removes_only_edge_cookies_even_from_huge_headers() {
-        let h = format!("__Host-es-access=a; keep=1; __Host-es-refresh=r; big={}", "z".repeat(9000));
-        let out = strip_edge_cookies(&h).unwrap();
-        assert!(out.starts_with("keep=1; big=zzz"));
-        assert!(!out.contains("__Host-es"));
-        assert_eq!(strip_edge_cookies("__Host-es-access=a"), None);
-    }
-
-    #[test]
-    fn set_cookie_has_the_design_attributes() {
-        let c = set_cookie(ACCESS_COOKIE, "v", Some(Duration::from_secs(60)));
-        for attr in ["__Host-es-access=v", "HttpOnly", "Secure", "SameSite=Lax", "Path=/", "Max-Age=60"] {
-            assert!(c.contains(attr), "{c} lacks {attr}");
+    fn only_ascii_space_and_tab_are_trimmed() {
+        for space in ["\u{2000}", "\u{a0}", "\u{3000}", "\u{feff}", "\u{b}", "\u{c}", "\r", "\n", "\u{85}"] {
+            let planted = format!("{space}__Host-es-refresh=r1.evil");
+            assert_eq!(edge_cookies(&planted), EdgeCookies::default(), "{space:?} before the name");
+            let planted = format!("__Host-es-refresh{space}=r1.evil");
+            assert_eq!(edge_cookies(&planted), EdgeCookies::default(), "{space:?} after the name");
         }
-        assert!(!c.contains("Domain"));
+        assert_eq!(edge_cookies(" \t__Host-es-refresh \t= \tr1.x\t ").refresh, Some("r1.x"));
+    }
+
+    #[test]
+    fn a_credential_after_a_comma_is_never_read() {
+        assert_eq!(edge_cookies("x=1,__Host-es-refresh=r1.evil"), EdgeCookies::default());
+        assert_eq!(edge_cookies("a=1, __Host-es-access=a1.x").access, None);
+    }
+
+    #[test]
+    fn unrelated_cookies_never_hide_ours() {
+        let many: Vec<String> = (0..150).map(|i| format!("_ga{i}=GA1.2.{}", "9".repeat(80))).collect();
+        let h = format!("{}; __Host-es-access=a1.x", many.join("; "));
+        assert!(h.len() > 8192);
+        assert_eq!(edge_cookies(&h).access, Some("a1.x"));
+    }
+
+    #[test]
+    fn presented_says_whether_any_edge_name_came() {
+        assert!(!edge_cookies("theme=dark; \u{2000}__Host-es-access=x").presented);
+        assert!(edge_cookies("__Host-es-refresh=garbage").presented);
+        assert!(edge_cookies("__Host-es-access=1; __Host-es-access=2").presented);
+    }
+
+    #[test]
+    fn stripping_removes_every_edge_like_pair_and_keeps_every_other_byte() {
+        let cases = [
+            ("__Host-es-access=a; keep=1; __Host-es-refresh=r; big=zz", Some("keep=1; big=zz")),
+            ("a=1, __Host-es-refresh=r1.x", Some("a=1")),
+            ("x=1,__Host-es-refresh=r1.x;y=2", Some("x=1;y=2")),
+            ("flag; a=1; __Host-es-access=x", Some("flag; a=1")),
+            ("  odd  ;; a = 1 ;__Host-es-access=x", Some("  odd  ;; a = 1 ")),
+            ("\u{2000}__Host-es-refresh=planted; __HOST-ES-ACCESS=x; b=2", Some("b=2")),
+            ("__Host-es-refresh\u{a0}=x; note=__Host-es-access; __Host-es-access2=y", Some("note=__Host-es-access; __Host-es-access2=y")),
+            ("__Host-es-access=a", None),
+            ("__Host-es-access=a; ", None),
+            ("", None),
+        ];
+        for (header, expected) in cases {
+            assert_eq!(strip_edge_cookies(header).as_deref(), expected, "{header:?}");
+        }
+    }
+
+    #[test]
+    fn stripping_borrows_when_nothing_is_ours() {
+        let h = "prefs=a,b,c; theme=dark";
+        assert!(matches!(strip_edge_cookies(h), Some(Cow::Borrowed(same)) if same == h));
+    }
+
+    #[test]
+    fn set_cookie_has_the_host_prefix_attributes() {
+        let c = set_cookie(ACCESS_COOKIE, "v", Some(Duration::from_secs(60)));
+        assert_eq!(c, "__Host-es-access=v; Path=/; Secure; HttpOnly; SameSite=Lax; Max-Age=60");
         let session = set_cookie(REFRESH_COOKIE, "v", None);
         assert!(!session.contains("Max-Age") && !session.contains("Expires"), "{session}");
     }
@@ -177,6 +283,6 @@ mod tests {
     #[test]
     fn clearing_sets_max_age_zero() {
         let c = clear_cookie(REFRESH_COOKIE);
-        assert!(c.starts_with("__Host-es-refresh=;") && c.contains("Max-Age=0"), "{c}");
+        assert_eq!(c, "__Host-es-refresh=; Path=/; Secure; HttpOnly; SameSite=Lax; Max-Age=0");
     }
 }
