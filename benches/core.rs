@@ -1,7 +1,7 @@
-//! What one request costs in the pure core: the edge's fast path (access cookie), the
-//! refresh-cookie check before a Durable Object call, the object's decision, and the
-//! JWS work on each forwarded request and each login; the outcome counter every request
-//! pays, and the per-user index at its bound.
+//! What one request costs in the pure core: reading the `Cookie` header, the edge's fast
+//! path (access cookie), the refresh-cookie check before a Durable Object call, the
+//! object's decision, and the JWS work on each forwarded request and each login; the
+//! outcome counter every request pays, and the per-user index at its bound.
 //!
 //! Run: `cargo bench --bench core -- --warm-up-time 1 --measurement-time 3`. Benches
 //! build with the release profile (`opt-level = "s"`, LTO), as the worker ships.
@@ -13,8 +13,9 @@ use criterion::{criterion_group, criterion_main, BatchSize, Criterion};
 
 use edge_session::admin::{session_list, AdminAction, AdminRequest};
 use edge_session::config::Policy;
-use edge_session::credential::{AccessCredential, FamilyId, Identity, RefreshCredential, RefreshSecret};
-use edge_session::directive::{Assertion, Login};
+use edge_session::cookies::{edge_cookies, strip_edge_cookies};
+use edge_session::credential::{AccessCredential, FamilyId, Identity, RefreshCredential, RefreshSecret, ACCESS_COOKIE, REFRESH_COOKIE};
+use edge_session::directive::{Assertion, Login, RequestNonce};
 use edge_session::family::{Family, Outcome, SessionState};
 use edge_session::keys::KeyRing;
 use edge_session::metrics::{OutcomeCounters, RequestOutcome};
@@ -58,6 +59,41 @@ fn cookies(c: &mut Criterion) {
     c.bench_function("refresh_cookie/decode", |b| {
         b.iter(|| RefreshCredential::decode(black_box(&refresh), &keys).unwrap())
     });
+}
+
+/// A page's `Cookie` header: `n` analytics cookies with the edge's two in the middle.
+fn header_with(n: usize, access: &str, refresh: &str) -> String {
+    let mut pairs: Vec<String> = (0..n).map(|i| format!("_ga_{i}=GA1.2.{i}.1700000000")).collect();
+    pairs.insert(n / 2, format!("{ACCESS_COOKIE}={access}"));
+    pairs.insert(n / 2, format!("{REFRESH_COOKIE}={refresh}"));
+    pairs.join("; ")
+}
+
+/// The reader and the forwarding filter, beside the access-cookie check they come with,
+/// and beside the `cookie` crate's splitter the edge used before (which trims Unicode
+/// whitespace, and which the edge stopped after 64 pairs).
+fn cookie_header(c: &mut Criterion) {
+    let keys = keys();
+    let now = Timestamp::from_secs(T0);
+    let family = FamilyId::from_bytes([1; 16]);
+    let access = AccessCredential::new(&identity(), family, now + Duration::from_secs(60)).encode(&keys);
+    let refresh = RefreshCredential { family, generation: 42, secret: RefreshSecret::from_bytes([9; 32]) }.encode(&keys);
+    for n in [3, 60, 150] {
+        let header = header_with(n, &access, &refresh);
+        assert_eq!(edge_cookies(&header).access, Some(access.as_str()));
+        c.bench_function(&format!("cookie_header/read_{n}"), |b| b.iter(|| edge_cookies(black_box(&header))));
+        c.bench_function(&format!("cookie_header/strip_{n}"), |b| b.iter(|| strip_edge_cookies(black_box(&header))));
+        if n <= 60 {
+            c.bench_function(&format!("cookie_header/cookie_crate_read_{n}"), |b| {
+                b.iter(|| {
+                    cookie::Cookie::split_parse(black_box(header.as_str()))
+                        .filter_map(Result::ok)
+                        .filter(|c| c.name() == ACCESS_COOKIE)
+                        .count()
+                })
+            });
+        }
+    }
 }
 
 fn decisions(c: &mut Criterion) {
@@ -128,8 +164,9 @@ fn jws(c: &mut Criterion) {
         b.iter(|| Assertion::verify(&black_box(&assertion).sign(&origin), &origin, "origin", now).unwrap())
     });
 
-    let login = Login { sub: "user-1234567890".into(), remember: true, ctx: identity().ctx }.sign(&origin, now);
-    c.bench_function("login/verify", |b| b.iter(|| Login::verify(black_box(&login), &origin, now).unwrap()));
+    let nonce = RequestNonce::from_bytes([5; 16]);
+    let login = Login { sub: "user-1234567890".into(), remember: true, ctx: identity().ctx }.sign(&origin, now, nonce.as_str());
+    c.bench_function("login/verify", |b| b.iter(|| Login::verify(black_box(&login), &origin, now, &nonce).unwrap()));
 }
 
 /// What issue 5 added per request (the outcome counter) and per admin call or login
@@ -172,5 +209,5 @@ fn sessions(c: &mut Criterion) {
     c.bench_function("admin/verify", |b| b.iter(|| AdminRequest::verify(black_box(&admin), &origin_secret(), now).unwrap()));
 }
 
-criterion_group!(benches, cookies, decisions, jws, sessions);
+criterion_group!(benches, cookie_header, cookies, decisions, jws, sessions);
 criterion_main!(benches);

@@ -143,7 +143,7 @@ fn session_claim(claims: &Claims, name: &'static str) -> Result<Option<FamilyId>
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::directive::{Login, Logout, LogoutScope};
+    use crate::directive::{Login, Logout, LogoutScope, RequestNonce};
 
     fn secret() -> KeyRing {
         KeyRing::parse("o1:0123456789abcdef0123456789abcdef").unwrap()
@@ -167,8 +167,9 @@ mod tests {
     #[test]
     fn directives_are_not_admin_tokens_and_vice_versa() {
         let now = Timestamp::from_secs(1_700_000_000);
-        let login = Login { sub: "ada".into(), remember: false, ctx: None }.sign(&secret(), now);
-        let logout = Logout { sub: Some("ada".into()), scope: LogoutScope::Everywhere }.sign(&secret(), now);
+        let nonce = RequestNonce::from_bytes([5; 16]);
+        let login = Login { sub: "ada".into(), remember: false, ctx: None }.sign(&secret(), now, nonce.as_str());
+        let logout = Logout { sub: Some("ada".into()), scope: LogoutScope::Everywhere }.sign(&secret(), now, nonce.as_str());
         for token in [login, logout] {
             assert_eq!(
                 AdminRequest::verify(&token, &secret(), now),
@@ -176,7 +177,7 @@ mod tests {
             );
         }
         let admin = AdminRequest { sub: "ada".into(), action: AdminAction::List, issued_at: now, jti: "abcdefgh".into() }.sign(&secret());
-        assert!(Login::verify(&admin, &secret(), now).is_err());
+        assert!(Login::verify(&admin, &secret(), now, &nonce).is_err());
     }
 
     #[test]

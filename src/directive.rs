@@ -7,15 +7,25 @@
 //!   `typ` and `aud` are what stop a reflected request assertion from being replayed as a
 //!   login (RFC 8725 §3.11–3.12).
 //!
+//! A directive is bound to the request it answers: every forwarded request carries a
+//! fresh [`RequestNonce`] in `X-Edge-Nonce`, and a directive counts only if its `nonce`
+//! claim is that request's. A login response that a cache between edge and origin stored,
+//! or a directive header someone captured, therefore logs nobody else in (the OpenID
+//! Connect `nonce`, applied to the edge ↔ origin hop).
+//!
 //! ```
-//! use edge_session::directive::Login;
+//! use edge_session::directive::{DirectiveError, Login, RequestNonce};
 //! use edge_session::keys::KeyRing;
 //! use edge_session::time::Timestamp;
 //! let secret = KeyRing::parse("o1:0123456789abcdef0123456789abcdef").unwrap();
 //! let now = Timestamp::from_secs(1_700_000_000);
+//! let nonce = RequestNonce::from_bytes([7; 16]);
 //! let login = Login { sub: "alice".into(), remember: true, ctx: None };
-//! let header = login.sign(&secret, now);
-//! assert_eq!(Login::verify(&header, &secret, now).unwrap(), login);
+//! let header = login.sign(&secret, now, nonce.as_str());
+//! assert_eq!(Login::verify(&header, &secret, now, &nonce).unwrap(), login);
+//! // The same header answering another request is refused.
+//! let other = RequestNonce::from_bytes([8; 16]);
+//! assert_eq!(Login::verify(&header, &secret, now, &other), Err(DirectiveError::WrongNonce));
 //! ```
 
 use std::fmt;
@@ -44,20 +54,24 @@ pub const ASSERTION_TTL_SECS: u64 = 60;
 /// Longest `exp - iat` a directive may have (DESIGN §4: ≤ 5 min).
 pub const DIRECTIVE_MAX_LIFETIME_SECS: u64 = 300;
 
-/// Why a directive was ignored.
+/// Why a directive was ignored. `Display` is the short `reason` the edge logs.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum DirectiveError {
     /// Signature, type, audience or time checks failed.
     Jws(JwsError),
     /// Signed correctly but the claims are unusable (missing `sub`, oversized `ctx`…).
     BadClaims(&'static str),
+    /// Signed correctly, but its `nonce` is missing or another request's: a cached or
+    /// captured directive.
+    WrongNonce,
 }
 
 impl fmt::Display for DirectiveError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            Self::Jws(e) => write!(f, "directive rejected: {e}"),
-            Self::BadClaims(why) => write!(f, "directive claims rejected: {why}"),
+            Self::Jws(e) => write!(f, "{e}"),
+            Self::BadClaims(why) => write!(f, "claims: {why}"),
+            Self::WrongNonce => f.write_str("nonce"),
         }
     }
 }
@@ -70,6 +84,30 @@ impl From<JwsError> for DirectiveError {
     }
 }
 
+/// `X-Edge-Nonce`: 128 fresh random bits per forwarded request, base64url (22 characters).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RequestNonce(String);
+
+impl RequestNonce {
+    /// The nonce for one request, from fresh random bytes (the shell draws them).
+    pub fn from_bytes(bytes: [u8; 16]) -> RequestNonce {
+        RequestNonce(B64.encode(bytes))
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+
+    /// Whether a directive's claims carry this nonce. Not a secret comparison: the nonce
+    /// travelled to the origin in the clear; what makes it binding is the MAC over it.
+    fn check(&self, claims: &Claims) -> Result<(), DirectiveError> {
+        match claims.get("nonce").and_then(Value::as_str) {
+            Some(nonce) if nonce == self.0 => Ok(()),
+            _ => Err(DirectiveError::WrongNonce),
+        }
+    }
+}
+
 /// `X-Edge-Login`: create a family for `sub`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Login {
@@ -79,9 +117,10 @@ pub struct Login {
 }
 
 impl Login {
-    /// Signs the directive as an origin would, valid for five minutes from `now`.
-    pub fn sign(&self, origin_secret: &KeyRing, now: Timestamp) -> String {
-        let mut claims = directive_claims(now);
+    /// Signs the directive as an origin would, for the request whose `X-Edge-Nonce` is
+    /// `nonce`, valid for five minutes from `now`.
+    pub fn sign(&self, origin_secret: &KeyRing, now: Timestamp, nonce: &str) -> String {
+        let mut claims = directive_claims(now, nonce);
         claims.insert("sub".into(), self.sub.clone().into());
         claims.insert("remember".into(), self.remember.into());
         if let Some(ctx) = &self.ctx {
@@ -90,8 +129,10 @@ impl Login {
         jws::sign(origin_secret.signing(), LOGIN_TYPE, &claims)
     }
 
-    pub fn verify(token: &str, origin_secret: &KeyRing, now: Timestamp) -> Result<Login, DirectiveError> {
+    /// Verifies an `X-Edge-Login` that answers the request whose nonce is `nonce`.
+    pub fn verify(token: &str, origin_secret: &KeyRing, now: Timestamp, nonce: &RequestNonce) -> Result<Login, DirectiveError> {
         let claims = jws::verify(token, origin_secret, &directive_expect(LOGIN_TYPE), now)?;
+        nonce.check(&claims)?;
         let sub = valid_sub(&claims)?;
         let remember = match claims.get("remember") {
             None => false,
@@ -132,8 +173,10 @@ pub struct Logout {
 }
 
 impl Logout {
-    pub fn sign(&self, origin_secret: &KeyRing, now: Timestamp) -> String {
-        let mut claims = directive_claims(now);
+    /// Signs the directive as an origin would, for the request whose `X-Edge-Nonce` is
+    /// `nonce`, valid for five minutes from `now`.
+    pub fn sign(&self, origin_secret: &KeyRing, now: Timestamp, nonce: &str) -> String {
+        let mut claims = directive_claims(now, nonce);
         claims.insert("scope".into(), serde_json::to_value(self.scope).expect("enum serializes"));
         if let Some(sub) = &self.sub {
             claims.insert("sub".into(), sub.clone().into());
@@ -141,8 +184,10 @@ impl Logout {
         jws::sign(origin_secret.signing(), LOGOUT_TYPE, &claims)
     }
 
-    pub fn verify(token: &str, origin_secret: &KeyRing, now: Timestamp) -> Result<Logout, DirectiveError> {
+    /// Verifies an `X-Edge-Logout` that answers the request whose nonce is `nonce`.
+    pub fn verify(token: &str, origin_secret: &KeyRing, now: Timestamp, nonce: &RequestNonce) -> Result<Logout, DirectiveError> {
         let claims = jws::verify(token, origin_secret, &directive_expect(LOGOUT_TYPE), now)?;
+        nonce.check(&claims)?;
         let scope = match claims.get("scope") {
             None => LogoutScope::Session,
             Some(v) => serde_json::from_value(v.clone())
@@ -216,8 +261,10 @@ fn directive_expect(typ: &str) -> Expect<'_> {
     Expect { typ, aud: EDGE_AUDIENCE, max_lifetime_secs: Some(DIRECTIVE_MAX_LIFETIME_SECS) }
 }
 
-fn directive_claims(now: Timestamp) -> Claims {
-    directive_claims_for(now, DIRECTIVE_MAX_LIFETIME_SECS)
+fn directive_claims(now: Timestamp, nonce: &str) -> Claims {
+    let mut claims = directive_claims_for(now, DIRECTIVE_MAX_LIFETIME_SECS);
+    claims.insert("nonce".into(), nonce.into());
+    claims
 }
 
 /// `aud`, `iat` and `exp` of a token addressed to the edge, valid `lifetime_secs`.

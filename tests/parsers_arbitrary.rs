@@ -2,8 +2,8 @@
 //!
 //! Property for all of them: a typed error or a value, never a panic, and never an
 //! acceptance of something nobody signed. Round trips: encode → decode is the identity
-//! for random credentials, sign → verify for random claims, and a `Set-Cookie` line comes
-//! back through `edge_cookies` as the value it carried. Accepted inputs are checked
+//! for random credentials, sign → verify for random claims. (The `Cookie` header has its
+//! own file, `cookie_header.rs`, with a reference reading to compare against.) Accepted inputs are checked
 //! against the rules they passed (postconditions), not against a second implementation.
 //! Case counts keep the whole file near 6 s in a debug build on two cores.
 
@@ -17,15 +17,12 @@ use proptest::prelude::*;
 use serde_json::{json, Map, Value};
 
 use edge_session::config::{Config, MAX_GRACE_SECS};
-use edge_session::cookies::{
-    edge_cookies, set_cookie, strip_edge_cookies, EdgeCookies, MAX_COOKIES, MAX_COOKIE_HEADER_LEN,
-};
 use edge_session::credential::{
-    AccessCredential, FamilyId, Identity, RefreshCredential, RefreshSecret, ACCESS_COOKIE, MAX_ACCESS_LEN, MAX_CTX_LEN,
-    MAX_REFRESH_LEN, MAX_SUB_LEN, REFRESH_COOKIE,
+    AccessCredential, FamilyId, Identity, RefreshCredential, RefreshSecret, MAX_ACCESS_LEN, MAX_CTX_LEN,
+    MAX_REFRESH_LEN, MAX_SUB_LEN,
 };
 use edge_session::directive::{
-    Assertion, Login, Logout, LogoutScope, ASSERTION_TTL_SECS, ASSERTION_TYPE, DIRECTIVE_MAX_LIFETIME_SECS,
+    Assertion, Login, Logout, LogoutScope, RequestNonce, ASSERTION_TTL_SECS, ASSERTION_TYPE, DIRECTIVE_MAX_LIFETIME_SECS,
     EDGE_AUDIENCE, EDGE_ISSUER, LOGIN_TYPE, LOGOUT_TYPE,
 };
 use edge_session::family::SessionState;
@@ -44,6 +41,15 @@ fn ring() -> KeyRing {
 
 fn t0() -> Timestamp {
     Timestamp::from_secs(T0)
+}
+
+/// The `X-Edge-Nonce` of the request every directive here answers.
+const NONCE: &str = "CQkJCQkJCQkJCQkJCQkJCQ";
+
+fn nonce() -> RequestNonce {
+    let nonce = RequestNonce::from_bytes([9; 16]);
+    assert_eq!(nonce.as_str(), NONCE);
+    nonce
 }
 
 /// Case counts are sized per property: the whole file runs in about 6 s (debug, two
@@ -141,131 +147,6 @@ fn ring_text() -> impl Strategy<Value = String> {
     let secret = prop_oneof![3 => ring_secret(), 1 => "[ -~]{0,40}", 1 => "[a-z]{500,520}", 1 => "\\PC{28,36}"];
     let pair = prop_oneof![4 => (kid, secret).prop_map(|(k, s)| format!("{k}:{s}")), 1 => "[ -~]{0,20}"];
     vec(pair, 0..11).prop_map(|p| p.join(","))
-}
-
-// ---------------------------------------------------------------------------------------
-// Cookie headers
-
-/// A structured `Cookie` header: `(name, value)` pairs, names from a pool with lookalikes.
-fn cookie_pairs() -> impl Strategy<Value = Vec<(&'static str, String)>> {
-    let name = prop::sample::select(vec![
-        ACCESS_COOKIE,
-        REFRESH_COOKIE,
-        " __Host-es-access",
-        "__Host-es-refresh\t",
-        "__host-es-access",
-        "__Host-es-access2",
-        "es-refresh",
-        "theme",
-        "sid",
-        "_ga",
-    ]);
-    // No `_` in values: a kept value never spells `__Host-es-`.
-    let value = prop_oneof![20 => "[A-Za-z0-9.~-]{0,24}", 1 => (0..9000usize).prop_map(|n| "v".repeat(n))];
-    let count = prop_oneof![4 => 0..8usize, 1 => 0..(MAX_COOKIES + 8)];
-    count.prop_flat_map(move |n| vec((name.clone(), value.clone()), n))
-}
-
-/// Arbitrary text, or dot-joined segments behind a cookie name.
-fn near_header() -> impl Strategy<Value = String> {
-    prop_oneof![garbage(), dotted(&["__Host-es-access=", "__Host-es-refresh=", "a=1; ", "x=1;__Host-es-refresh="])]
-}
-
-fn separator() -> impl Strategy<Value = &'static str> {
-    prop::sample::select(&["; ", ";", " ; "][..])
-}
-
-fn join_pairs(pairs: &[(&str, String)], sep: &str) -> String {
-    pairs.iter().map(|(n, v)| format!("{n}={v}")).collect::<Vec<_>>().join(sep)
-}
-
-fn is_edge_name(name: &str) -> bool {
-    name == ACCESS_COOKIE || name == REFRESH_COOKIE
-}
-
-/// What `edge_cookies` must find for `name` in a header of these pairs.
-fn expected_slot(pairs: &[(&str, String)], header: &str, name: &str) -> Option<String> {
-    if header.len() > MAX_COOKIE_HEADER_LEN || pairs.len() > MAX_COOKIES {
-        return None;
-    }
-    let mut found = pairs.iter().filter(|(n, _)| n.trim() == name);
-    match (found.next(), found.next()) {
-        (Some((_, v)), None) => Some(v.clone()),
-        _ => None,
-    }
-}
-
-proptest! {
-    #![proptest_config(cases(1000))]
-
-    #[test]
-    fn edge_cookies_reads_only_slices_of_the_header(header in near_header()) {
-        let found = edge_cookies(&header);
-        for value in [found.access, found.refresh].into_iter().flatten() {
-            prop_assert!(header.contains(value));
-        }
-    }
-
-    #[test]
-    fn stripping_never_forwards_an_edge_cookie(header in near_header()) {
-        if let Some(out) = strip_edge_cookies(&header) {
-            prop_assert!(!out.is_empty());
-            for pair in cookie::Cookie::split_parse(out.as_str()) {
-                let pair = pair.expect("the stripped header re-parses");
-                prop_assert!(!is_edge_name(pair.name()), "{} forwarded in {:?}", pair.name(), out);
-            }
-            prop_assert_eq!(edge_cookies(&out), EdgeCookies::default());
-        }
-    }
-}
-
-proptest! {
-    #![proptest_config(cases(800))]
-
-    #[test]
-    fn edge_cookies_finds_exactly_one_unambiguous_value(pairs in cookie_pairs(), sep in separator()) {
-        let header = join_pairs(&pairs, sep);
-        let found = edge_cookies(&header);
-        prop_assert_eq!(found.access.map(str::to_owned), expected_slot(&pairs, &header, ACCESS_COOKIE));
-        prop_assert_eq!(found.refresh.map(str::to_owned), expected_slot(&pairs, &header, REFRESH_COOKIE));
-    }
-
-    #[test]
-    fn stripping_keeps_every_other_pair_in_order(pairs in cookie_pairs(), sep in separator()) {
-        let header = join_pairs(&pairs, sep);
-        let kept: Vec<String> = pairs.iter()
-            .filter(|(n, _)| !is_edge_name(n.trim()))
-            .map(|(n, v)| format!("{}={v}", n.trim()))
-            .collect();
-        let out = strip_edge_cookies(&header);
-        prop_assert_eq!(out.clone(), (!kept.is_empty()).then(|| kept.join("; ")));
-        if pairs.iter().all(|(n, _)| is_edge_name(n.trim()) || !n.contains("__Host-es-")) {
-            prop_assert!(!out.unwrap_or_default().contains("__Host-es-"));
-        }
-    }
-
-    #[test]
-    fn set_cookie_comes_back_through_edge_cookies(
-        refresh in any::<bool>(),
-        value in "[A-Za-z0-9_.-]{0,300}",
-        max_age in prop::option::of(any::<u64>()),
-    ) {
-        let name = if refresh { REFRESH_COOKIE } else { ACCESS_COOKIE };
-        let line = set_cookie(name, &value, max_age.map(Duration::from_secs));
-        let parsed = cookie::Cookie::parse(line.as_str()).expect("Set-Cookie parses");
-        prop_assert_eq!(parsed.name(), name);
-        prop_assert_eq!(parsed.value(), value.as_str());
-        prop_assert_eq!((parsed.http_only(), parsed.secure(), parsed.path()), (Some(true), Some(true), Some("/")));
-        prop_assert_eq!(parsed.same_site(), Some(cookie::SameSite::Lax));
-        prop_assert!(parsed.domain().is_none());
-        let expected_age = max_age.map(|s| i64::try_from(s).unwrap_or(i64::MAX));
-        prop_assert_eq!(parsed.max_age().map(|d| d.whole_seconds()), expected_age);
-        // What the browser sends back: the pair before the first `;`, among other cookies.
-        let sent = line.split(';').next().unwrap();
-        let header = format!("theme=dark; {sent}; _ga=GA1.2.3");
-        let found = edge_cookies(&header);
-        prop_assert_eq!(if refresh { found.refresh } else { found.access }, Some(value.as_str()));
-    }
 }
 
 // ---------------------------------------------------------------------------------------
@@ -425,6 +306,7 @@ fn forged_for(typ: &'static str, aud: &'static str, lifetime: i64) -> impl Strat
         pick(vec![json!(true), json!(false)], vec![json!("yes")]),
         pick(vec![json!({"role": "admin"}), json!(null)], vec![json!("admin"), json!({"blob": "x".repeat(1100)})]),
         pick(vec![json!("session"), json!("everywhere")], vec![json!("all")]),
+        pick(vec![json!(NONCE)], vec![json!("AAAAAAAAAAAAAAAAAAAAAA"), json!(NONCE.to_lowercase()), json!(7)]),
     );
     let assertion_claims = (
         pick(vec![json!(EDGE_ISSUER)], vec![json!("elsewhere")]),
@@ -436,7 +318,7 @@ fn forged_for(typ: &'static str, aud: &'static str, lifetime: i64) -> impl Strat
     let signer = prop_oneof![6 => Just(0u8), 1 => Just(1u8), 1 => Just(2u8)];
     (header, directive_claims, assertion_claims, signer).prop_map(|(header, directive, assertion, signer)| {
         let (alg, typ, kid, crit, mut header) = header;
-        let (aud, iat, exp, sub, remember, ctx, scope) = directive;
+        let (aud, iat, exp, sub, remember, ctx, scope, nonce) = directive;
         let (iss, sid, state, jti, mut claims) = assertion;
         for (name, value) in [("alg", alg), ("typ", typ), ("kid", kid), ("crit", crit)] {
             header.remove(name);
@@ -452,6 +334,7 @@ fn forged_for(typ: &'static str, aud: &'static str, lifetime: i64) -> impl Strat
             ("remember", remember),
             ("ctx", ctx),
             ("scope", scope),
+            ("nonce", nonce),
             ("iss", iss),
             ("sid", sid),
             ("state", state),
@@ -535,8 +418,8 @@ proptest! {
         for expect in [LOGIN_EXPECT, LOGOUT_EXPECT, ASSERTION_EXPECT] {
             prop_assert!(jws::verify(&token, &ring(), &expect, now).is_err());
         }
-        prop_assert!(Login::verify(&token, &ring(), now).is_err());
-        prop_assert!(Logout::verify(&token, &ring(), now).is_err());
+        prop_assert!(Login::verify(&token, &ring(), now, &nonce()).is_err());
+        prop_assert!(Logout::verify(&token, &ring(), now, &nonce()).is_err());
         prop_assert!(Assertion::verify(&token, &ring(), ORIGIN_AUDIENCE, now).is_err());
     }
 }
@@ -556,13 +439,15 @@ proptest! {
 
     #[test]
     fn directives_accept_only_usable_claims(f in forged(), now in near_now()) {
-        if let Ok(login) = Login::verify(&f.token, &ring(), now) {
+        if let Ok(login) = Login::verify(&f.token, &ring(), now, &nonce()) {
             assert_acceptable(&f, &LOGIN_EXPECT, now)?;
+            prop_assert_eq!(f.claims.get("nonce"), Some(&json!(NONCE)), "another request's login accepted");
             assert_valid_sub(&login.sub)?;
             prop_assert!(login.ctx.map_or(0, |c| serde_json::to_vec(&c).unwrap().len()) <= MAX_CTX_LEN);
         }
-        if let Ok(logout) = Logout::verify(&f.token, &ring(), now) {
+        if let Ok(logout) = Logout::verify(&f.token, &ring(), now, &nonce()) {
             assert_acceptable(&f, &LOGOUT_EXPECT, now)?;
+            prop_assert_eq!(f.claims.get("nonce"), Some(&json!(NONCE)), "another request's logout accepted");
             if let Some(sub) = &logout.sub { assert_valid_sub(sub)?; }
             prop_assert!(logout.scope == LogoutScope::Session || logout.sub.is_some());
         }
@@ -595,8 +480,8 @@ proptest! {
         age in 0..DIRECTIVE_MAX_LIFETIME_SECS + CLOCK_SKEW,
     ) {
         let login = Login { sub: identity.sub, remember, ctx: identity.ctx };
-        let token = login.sign(&ring(), t0());
-        prop_assert_eq!(Login::verify(&token, &ring(), Timestamp::from_secs(T0 + age)), Ok(login));
+        let token = login.sign(&ring(), t0(), NONCE);
+        prop_assert_eq!(Login::verify(&token, &ring(), Timestamp::from_secs(T0 + age), &nonce()), Ok(login));
     }
 
     #[test]
@@ -607,8 +492,8 @@ proptest! {
     ) {
         let scope = if everywhere && sub.is_some() { LogoutScope::Everywhere } else { LogoutScope::Session };
         let logout = Logout { sub, scope };
-        let token = logout.sign(&ring(), t0());
-        prop_assert_eq!(Logout::verify(&token, &ring(), Timestamp::from_secs(T0 + age)), Ok(logout));
+        let token = logout.sign(&ring(), t0(), NONCE);
+        prop_assert_eq!(Logout::verify(&token, &ring(), Timestamp::from_secs(T0 + age), &nonce()), Ok(logout));
     }
 
     #[test]
@@ -741,6 +626,10 @@ proptest! {
                     prop_assert!(target.ends_with("/p?q"), "{}", target);
                 }
                 prop_assert!(!config.origin_audience.is_empty() && config.origin_audience.len() <= 256);
+                let origin = vars["ORIGIN_SECRET"].clone().unwrap_or_default();
+                let session = vars["SESSION_KEYS"].clone().unwrap_or_default();
+                let origin_secrets = secrets_of(&origin);
+                prop_assert!(secrets_of(&session).iter().all(|s| !origin_secrets.contains(s)), "a shared secret was accepted");
             }
             Err(err) => {
                 prop_assert!(!err.problems.is_empty());
@@ -760,14 +649,6 @@ proptest! {
             }
         }
     }
-}
-
-/// The lookalike that makes the literal "output never contains `__Host-es-`" false:
-/// other cookies may mention the name, and they are not ours to remove.
-#[test]
-fn stripping_keeps_other_cookies_that_merely_mention_the_name() {
-    let out = strip_edge_cookies("note=__Host-es-access; __Host-es-access=a1.x; __Host-es-access2=y");
-    assert_eq!(out.as_deref(), Some("note=__Host-es-access; __Host-es-access2=y"));
 }
 
 /// The largest identity a login accepts — `sub` and `ctx` made of characters JSON must

@@ -21,7 +21,7 @@ use edge_session::credential::{
     MAX_ACCESS_LEN, MAX_REFRESH_LEN, REFRESH_COOKIE,
 };
 use edge_session::directive::{
-    Assertion, DirectiveError, Login, Logout, LogoutScope, ASSERTION_TTL_SECS, ASSERTION_TYPE,
+    Assertion, DirectiveError, Login, Logout, LogoutScope, RequestNonce, ASSERTION_TTL_SECS, ASSERTION_TYPE,
     DIRECTIVE_MAX_LIFETIME_SECS, EDGE_AUDIENCE, LOGIN_TYPE, LOGOUT_TYPE,
 };
 use edge_session::family::SessionState;
@@ -65,6 +65,7 @@ enum Refused {
     Credential(CredentialError),
     Jws(JwsError),
     Claims(&'static str),
+    Nonce,
 }
 
 impl From<DirectiveError> for Refused {
@@ -72,8 +73,14 @@ impl From<DirectiveError> for Refused {
         match e {
             DirectiveError::Jws(e) => Refused::Jws(e),
             DirectiveError::BadClaims(why) => Refused::Claims(why),
+            DirectiveError::WrongNonce => Refused::Nonce,
         }
     }
+}
+
+/// The `X-Edge-Nonce` of the request every directive here answers.
+fn nonce() -> RequestNonce {
+    RequestNonce::from_bytes([3; 16])
 }
 
 type Verify = fn(&str, &KeyRing, Timestamp) -> Result<(), Refused>;
@@ -91,11 +98,11 @@ fn verify_assertion(value: &str, keys: &KeyRing, now: Timestamp) -> Result<(), R
 }
 
 fn verify_login(value: &str, keys: &KeyRing, now: Timestamp) -> Result<(), Refused> {
-    Login::verify(value, keys, now).map(drop).map_err(Refused::from)
+    Login::verify(value, keys, now, &nonce()).map(drop).map_err(Refused::from)
 }
 
 fn verify_logout(value: &str, keys: &KeyRing, now: Timestamp) -> Result<(), Refused> {
-    Logout::verify(value, keys, now).map(drop).map_err(Refused::from)
+    Logout::verify(value, keys, now, &nonce()).map(drop).map_err(Refused::from)
 }
 
 /// Runs a verifier; a panic fails the test naming the input.
@@ -583,7 +590,7 @@ mod login_directive {
 
     fn issue() -> String {
         let ctx = json!({"role": "admin"}).as_object().unwrap().clone();
-        Login { sub: "alice".into(), remember: true, ctx: Some(ctx) }.sign(&ring(), t0())
+        Login { sub: "alice".into(), remember: true, ctx: Some(ctx) }.sign(&ring(), t0(), nonce().as_str())
     }
 
     use super::verify_login as verify;
@@ -600,6 +607,22 @@ mod login_directive {
     }
 
     jws_tamper_tests! { typ: LOGIN_TYPE, audience: EDGE_AUDIENCE, max_lifetime: DIRECTIVE_MAX_LIFETIME_SECS }
+
+    /// A directive cached or captured from another request: its nonce is not this one's.
+    #[test]
+    fn another_requests_nonce_is_refused() {
+        let others = [json!(RequestNonce::from_bytes([4; 16]).as_str()), json!(nonce().as_str().to_lowercase()), json!(7), json!(null)];
+        for other in others {
+            let token = with_claims(|c| {
+                c.insert("nonce".into(), other.clone());
+            });
+            assert_eq!(at(&token, t0()), Err(Refused::Nonce), "nonce {other}");
+        }
+        let token = with_claims(|c| {
+            c.remove("nonce");
+        });
+        assert_eq!(at(&token, t0()), Err(Refused::Nonce), "no nonce");
+    }
 
     #[test]
     fn audience_list_naming_the_edge_is_accepted() {
@@ -645,7 +668,7 @@ mod logout_directive {
     use super::*;
 
     fn issue() -> String {
-        Logout { sub: Some("alice".into()), scope: LogoutScope::Everywhere }.sign(&ring(), t0())
+        Logout { sub: Some("alice".into()), scope: LogoutScope::Everywhere }.sign(&ring(), t0(), nonce().as_str())
     }
 
     use super::verify_logout as verify;
@@ -662,6 +685,22 @@ mod logout_directive {
     }
 
     jws_tamper_tests! { typ: LOGOUT_TYPE, audience: EDGE_AUDIENCE, max_lifetime: DIRECTIVE_MAX_LIFETIME_SECS }
+
+    /// A directive cached or captured from another request: its nonce is not this one's.
+    #[test]
+    fn another_requests_nonce_is_refused() {
+        let others = [json!(RequestNonce::from_bytes([4; 16]).as_str()), json!(nonce().as_str().to_lowercase()), json!(7), json!(null)];
+        for other in others {
+            let token = with_claims(|c| {
+                c.insert("nonce".into(), other.clone());
+            });
+            assert_eq!(at(&token, t0()), Err(Refused::Nonce), "nonce {other}");
+        }
+        let token = with_claims(|c| {
+            c.remove("nonce");
+        });
+        assert_eq!(at(&token, t0()), Err(Refused::Nonce), "no nonce");
+    }
 
     #[test]
     fn unusable_claims_are_refused() {
