@@ -135,6 +135,13 @@ impl Config {
         reader.check_windows(&policy);
         let session_keys = reader.keys("SESSION_KEYS");
         let origin_secret = reader.keys("ORIGIN_SECRET");
+        if let (Some(session), Some(origin)) = (&session_keys, &origin_secret) {
+            // The origin holds ORIGIN_SECRET; with a session key it could mint cookies for
+            // any user, and so could anyone who reads the origin's configuration.
+            if session.shares_a_secret_with(origin) {
+                reader.fail("SESSION_KEYS", "must not share a secret with ORIGIN_SECRET");
+            }
+        }
         let origin_audience = reader.audience();
         let origin_url = reader.origin_url();
         let metrics_window = reader.secs("METRICS_WINDOW_SECS", DEFAULT_METRICS_WINDOW, 1);
@@ -272,9 +279,10 @@ mod tests {
     use std::collections::HashMap;
 
     const KEYS: &str = "k1:0123456789abcdef0123456789abcdef";
+    const ORIGIN: &str = "o1:fedcba9876543210fedcba9876543210";
 
     fn config(extra: &[(&str, &str)]) -> Result<Config, ConfigError> {
-        let mut vars: HashMap<&str, &str> = [("SESSION_KEYS", KEYS), ("ORIGIN_SECRET", KEYS)].into();
+        let mut vars: HashMap<&str, &str> = [("SESSION_KEYS", KEYS), ("ORIGIN_SECRET", ORIGIN)].into();
         vars.extend(extra.iter().copied());
         Config::from_vars(|n| vars.get(n).map(|v| v.to_string()))
     }
@@ -321,6 +329,15 @@ mod tests {
         let err = Config::from_vars(|n| vars.get(n).map(|v| v.to_string())).unwrap_err();
         assert_eq!(variables(err.clone()), ["SESSION_KEYS", "ORIGIN_SECRET"]);
         assert!(!err.to_string().contains("SUPERSECRET"), "{err}");
+    }
+
+    #[test]
+    fn session_keys_never_share_a_secret_with_the_origin() {
+        assert_eq!(variables(config(&[("ORIGIN_SECRET", KEYS)]).unwrap_err()), ["SESSION_KEYS"]);
+        let shared = "o1:fedcba9876543210fedcba9876543210, k9:0123456789abcdef0123456789abcdef";
+        let err = config(&[("ORIGIN_SECRET", shared)]).unwrap_err();
+        assert_eq!(variables(err.clone()), ["SESSION_KEYS"], "a shared retired key is refused too");
+        assert!(!err.to_string().contains("0123456789abcdef"), "{err}");
     }
 
     #[test]

@@ -83,7 +83,7 @@ impl fmt::Display for CredentialError {
 impl std::error::Error for CredentialError {}
 
 /// A session family id: 128 random bits, base64url in cookies and headers.
-#[derive(Clone, Copy, PartialEq, Eq, Hash)]
+#[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct FamilyId([u8; 16]);
 
 impl FamilyId {

@@ -24,6 +24,8 @@ pub const STATE_HEADER: &str = "X-Edge-Session-State";
 pub const ASSERTION_HEADER: &str = "X-Edge-Assertion";
 pub const LOGIN_HEADER: &str = "X-Edge-Login";
 pub const LOGOUT_HEADER: &str = "X-Edge-Logout";
+/// The [`RequestNonce`](crate::directive::RequestNonce) of a forwarded request.
+pub const NONCE_HEADER: &str = "X-Edge-Nonce";
 
 /// The identity namespace: any header that, after folding case and `_` to `-`, starts
 /// with `x-edge-`. Proxies and frameworks often treat `X_Edge_User` as `X-Edge-User`
@@ -38,20 +40,36 @@ pub fn is_identity_header(name: &str) -> bool {
         })
 }
 
-/// `value` made safe for a header: bytes outside visible ASCII, and `%` itself, are
-/// percent-encoded (RFC 3986 style). A `sub` may be any Unicode; header values may not
-/// (and CR/LF would be header injection). The assertion carries the exact `sub`.
-pub fn header_value(value: &str) -> String {
-    let mut out = String::with_capacity(value.len());
-    for &b in value.as_bytes() {
-        if (0x20..0x7f).contains(&b) && b != b'%' {
+/// `X-Edge-User`: `sub` with every byte outside `[A-Za-z0-9._~@+-]` percent-encoded,
+/// `%` included. Injective, so two users never share a header value (`"mallet"` and
+/// `"mallet "` differ), and always a safe header value (CR/LF would be header injection;
+/// a `sub` may be any Unicode). Decode it with any percent-decoder that leaves `+` alone
+/// (`decodeURIComponent`, Python's `unquote`); the assertion carries the exact `sub`.
+pub fn encode_user(sub: &str) -> String {
+    const HEX: &[u8; 16] = b"0123456789ABCDEF";
+    let mut out = String::with_capacity(sub.len());
+    for &b in sub.as_bytes() {
+        if b.is_ascii_alphanumeric() || b"._~@+-".contains(&b) {
             out.push(b as char);
         } else {
-            out.push_str(&format!("%{b:02X}"));
+            out.extend(['%', HEX[usize::from(b >> 4)] as char, HEX[usize::from(b & 15)] as char]);
         }
     }
     out
 }
+
+/// What a response on which the edge sets a cookie carries, whatever the origin said: a
+/// shared cache that stored it would hand this user's credential to everyone after them
+/// (a rotation landing on a `public, max-age` asset). RFC 9111 §5.2.2.5 `no-store`,
+/// §5.2.2.7 `private`.
+pub const CREDENTIAL_CACHE_CONTROL: &str = "private, no-store";
+
+/// Origin response headers that could let a cache store a response the edge sets a cookie
+/// on; they are removed and [`CREDENTIAL_CACHE_CONTROL`] is set instead. Besides
+/// `Cache-Control` and `Expires`, the targeted fields a CDN obeys before it (RFC 9213
+/// `CDN-Cache-Control`, Cloudflare's own, and `Surrogate-Control`).
+pub const CACHE_HEADERS: [&str; 5] =
+    ["Cache-Control", "Expires", "CDN-Cache-Control", "Cloudflare-CDN-Cache-Control", "Surrogate-Control"];
 
 /// The `Set-Cookie` lines for one granted identity.
 #[derive(Debug, Clone, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize)]
@@ -82,10 +100,13 @@ mod tests {
     use super::*;
 
     #[test]
-    fn header_values_are_visible_ascii() {
-        assert_eq!(header_value("alice@example.com"), "alice@example.com");
-        assert_eq!(header_value("zoë\r\nX-Evil: 1"), "zo%C3%AB%0D%0AX-Evil: 1");
-        assert_eq!(header_value("100%"), "100%25");
+    fn the_user_header_is_safe_and_injective() {
+        assert_eq!(encode_user("alice@example.com"), "alice@example.com");
+        assert_eq!(encode_user("a.b_c~d+e-F9"), "a.b_c~d+e-F9");
+        assert_eq!(encode_user("zoë\r\nX-Evil: 1"), "zo%C3%AB%0D%0AX-Evil%3A%201");
+        assert_eq!(encode_user("100%"), "100%25");
+        assert_ne!(encode_user("mallet"), encode_user("mallet "));
+        assert_ne!(encode_user("a%20"), encode_user("a "));
     }
 
     #[test]

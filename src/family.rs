@@ -129,8 +129,8 @@ pub struct Family {
     pub issued_at: Timestamp,
     /// When `generation` was first presented back; `None` while unconfirmed.
     pub confirmed_at: Option<Timestamp>,
-    /// When `generation` was last handed out. May live in memory only: an object
-    /// evicted from memory has been idle longer than any grace window.
+    /// When `generation` was last handed out. Lives in memory only (a re-delivery does
+    /// not write), so a family loaded from storage must be [woken](Family::wake).
     pub delivered_at: Timestamp,
     /// Digest of generation − 1's secret, retired at `issued_at`.
     pub previous: Option<SecretDigest>,
@@ -254,6 +254,16 @@ impl Family {
         self.issued_at = now;
         self.confirmed_at = None;
         self.delivered_at = now;
+    }
+
+    /// The family was just loaded from storage. Its object may have been reset (every
+    /// deploy and crash resets every object) while responses carrying the current
+    /// generation were still on their way, and `delivered_at` was in memory only: treat
+    /// the generation as handed out now, so the hold keeps it from rotating for
+    /// `GRACE_SECS` after the object wakes. Otherwise a late response could push a jar
+    /// back a generation after the next rotation (S10), and that is read as theft.
+    pub fn wake(&mut self, now: Timestamp) {
+        self.delivered_at = self.delivered_at.max(now);
     }
 
     /// Ends the family (logout, or a login that replaced it). Persist afterwards.

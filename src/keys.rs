@@ -197,6 +197,17 @@ impl KeyRing {
     pub fn iter(&self) -> impl Iterator<Item = &Key> {
         self.keys.iter()
     }
+
+    /// Whether some key of `self` has the same secret as some key of `other`, whatever
+    /// their ids. Compared through their MACs of one fixed message: equal secrets give
+    /// equal tags, and no key byte is ever read back.
+    pub fn shares_a_secret_with(&self, other: &KeyRing) -> bool {
+        const PROBE: &[u8] = b"edge-session: do these key rings share a secret?";
+        self.keys.iter().any(|mine| {
+            let tag = mine.mac(&[PROBE]);
+            other.keys.iter().any(|theirs| theirs.verify(&[PROBE], &tag))
+        })
+    }
 }
 
 #[cfg(test)]
@@ -246,6 +257,13 @@ mod tests {
     fn too_many_keys_is_refused() {
         let text: Vec<String> = (0..=MAX_KEYS).map(|i| format!("k{i}:{S32}")).collect();
         assert_eq!(KeyRing::parse(&text.join(",")).unwrap_err(), KeyRingError::TooManyKeys);
+    }
+
+    #[test]
+    fn rings_that_share_a_secret_are_detected_whatever_the_ids() {
+        let a = KeyRing::parse(&format!("a:{S32}x, b:{S32}y")).unwrap();
+        assert!(a.shares_a_secret_with(&KeyRing::parse(&format!("other:{S32}y")).unwrap()));
+        assert!(!a.shares_a_secret_with(&KeyRing::parse(&format!("a:{S32}z")).unwrap()));
     }
 
     #[test]

@@ -13,6 +13,7 @@ pub mod cookies;
 pub mod credential;
 pub mod directive;
 pub mod edge;
+pub mod ended_families;
 pub mod family;
 pub mod jws;
 pub mod keys;

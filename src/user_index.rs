@@ -37,9 +37,14 @@ use crate::credential::FamilyId;
 use crate::time::Timestamp;
 use crate::wire::{TokenUse, UserCommand, UserReply};
 
-/// Most families one user may hold at once; the oldest are dropped from the index past
-/// it (they still end by their own timeouts).
+/// Most families one user may hold at once; a login past it revokes the oldest.
 pub const MAX_FAMILIES: usize = 200;
+
+/// Most families the index tracks at once: listed, or revoked and waiting for their
+/// objects to confirm. A pending revocation is never dropped, so storage is bounded the
+/// other way: once objects have been unreachable long enough to fill this, new logins
+/// are refused (503, and `index_full` is logged) until the revocations drain.
+pub const MAX_TRACKED: usize = 2 * MAX_FAMILIES;
 
 /// How long a tombstone outlives its family's creation. A family registers within one
 /// request of being created (object calls time out after 5 s), so a register can only
@@ -121,10 +126,11 @@ pub struct UserIndex {
 }
 
 impl UserIndex {
-    /// Adds a new family. `false` when it must not exist (it raced a revoke-all, or it
-    /// already ended): the caller then revokes it. Past [`MAX_FAMILIES`] the oldest
-    /// families are revoked (moved to `pending`), never just forgotten: a forgotten
-    /// family would escape "log out everywhere".
+    /// Adds a new family. `false` when it must not exist (it raced a revoke-all, it
+    /// already ended, or the index is [full](UserIndex::is_full)): the caller then
+    /// revokes it. Past [`MAX_FAMILIES`] the oldest families are revoked (moved to
+    /// `pending`), never just forgotten: a forgotten family would escape "log out
+    /// everywhere".
     pub fn register(&mut self, entry: FamilyEntry, now: Timestamp, policy: &Policy) -> bool {
         if self.revoked_before.is_some_and(|cut| entry.created_at <= cut) {
             return false;
@@ -133,6 +139,11 @@ impl UserIndex {
             return false;
         }
         self.prune(now, policy);
+        // Revocations only move families from listed to pending, so refusing here keeps
+        // listed + pending within MAX_TRACKED without ever dropping a revocation.
+        if self.is_full() {
+            return false;
+        }
         self.families.retain(|e| e.family != entry.family);
         self.families.push(entry);
         if self.families.len() > MAX_FAMILIES {
@@ -233,13 +244,16 @@ impl UserIndex {
         self.ended.retain(|t| t.created_at + TOMBSTONE_TTL > now);
     }
 
-    /// Bounded like the index: past it the oldest pending revocations are dropped, and
-    /// those families end by their own timeouts.
+    /// Listed and pending families fill [`MAX_TRACKED`]: new logins are refused until
+    /// the pending revocations are confirmed.
+    pub fn is_full(&self) -> bool {
+        self.families.len() + self.pending.len() >= MAX_TRACKED
+    }
+
+    /// Unbounded by itself: what bounds it is [`UserIndex::register`] refusing logins
+    /// while the index [is full](UserIndex::is_full).
     fn add_pending(&mut self, families: Vec<FamilyId>) {
         self.pending.extend(families.into_iter().filter(|f| !self.pending.contains(f)).collect::<Vec<_>>());
-        if self.pending.len() > MAX_FAMILIES {
-            self.pending.drain(..self.pending.len() - MAX_FAMILIES);
-        }
     }
 }
 
@@ -250,15 +264,20 @@ pub struct Handled {
     pub reply: UserReply,
     pub changed: bool,
     pub revoke: Vec<FamilyId>,
+    /// A login was refused because the index [is full](UserIndex::is_full): worth an
+    /// operator's attention (revocations are not being confirmed).
+    pub refused_full: bool,
 }
 
 impl UserIndex {
     /// Carries out one message to the user's object.
     pub fn handle(&mut self, command: UserCommand, now: Timestamp, policy: &Policy) -> Handled {
         let pending_before = self.pending.clone();
+        let mut refused_full = false;
         let (reply, changed) = match command {
             UserCommand::Register { entry } => {
                 let accepted = self.register(entry, now, policy);
+                refused_full = !accepted && self.is_full();
                 (UserReply { accepted, ..UserReply::default() }, accepted)
             }
             UserCommand::Touch { family, at } => (UserReply::default(), self.touch(family, Timestamp::from_millis(at))),
@@ -284,7 +303,7 @@ impl UserIndex {
         // Whatever this command moved into `pending` is the caller's to revoke now, and
         // must be written before it does.
         let revoke: Vec<_> = self.pending.iter().filter(|f| !pending_before.contains(f)).copied().collect();
-        Handled { reply, changed: changed || !revoke.is_empty(), revoke }
+        Handled { reply, changed: changed || !revoke.is_empty(), revoke, refused_full }
     }
 }
 
@@ -326,6 +345,33 @@ mod tests {
         let oldest = FamilyId::from_bytes([0; 16]);
         assert!(!index.families.iter().any(|e| e.family == oldest), "oldest dropped");
         assert_eq!(index.pending, vec![oldest], "and revoked, not forgotten");
+    }
+
+    /// A revocation the index answered as pending is never dropped, however many pile
+    /// up; logins are refused instead, and come back once revocations are confirmed.
+    #[test]
+    fn pending_revocations_are_never_dropped_and_a_full_index_refuses_logins() {
+        let policy = Policy::default();
+        let mut index = UserIndex::default();
+        let t = Timestamp::from_secs(1_000);
+        let id = |n: usize| FamilyId::from_bytes([(n % 256) as u8, (n / 256) as u8, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1]);
+        let mut revoked = Vec::new();
+        for round in 0..3 {
+            for n in 0..MAX_FAMILIES {
+                let e = FamilyEntry::new(id(round * MAX_FAMILIES + n), t + Duration::from_millis(1), false, None, None);
+                let accepted = index.register(e, t + Duration::from_millis(1), &policy);
+                assert_eq!(accepted, round < 2, "round {round}, login {n}");
+            }
+            revoked.extend(index.revoke_all(t, None));
+            // Each round's logins come after the last revoke-all.
+            index.revoked_before = None;
+        }
+        assert_eq!(revoked.len(), 2 * MAX_FAMILIES);
+        assert_eq!(index.pending, revoked, "every revocation still pending, none dropped");
+        let refused = index.handle(UserCommand::Register { entry: entry(9, t) }, t, &policy);
+        assert!(!refused.reply.accepted && refused.refused_full);
+        assert!(index.confirm_revoked(&revoked[..10]));
+        assert!(index.register(entry(9, t), t, &policy), "room again once objects confirm");
     }
 
     #[test]

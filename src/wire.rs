@@ -57,6 +57,20 @@ pub enum Verdict {
     Done,
 }
 
+impl Verdict {
+    /// The family can never identify anyone again: deleted (or never existed), revoked,
+    /// or expired. The worker then remembers it (`crate::ended_families`). A reuse that
+    /// only rejected the request (`ON_REUSE=reject`) and a future generation do not end a
+    /// family.
+    pub fn family_ended(&self) -> bool {
+        matches!(
+            self,
+            Verdict::Refused { refusal: Refusal::UnknownFamily | Refusal::Revoked | Refusal::Expired }
+                | Verdict::ReuseDetected { revoked: true }
+        )
+    }
+}
+
 /// What the worker, a family or the admin API asks of a user's `UserSessions` object.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -132,6 +146,18 @@ mod tests {
         for (value, pinned) in cases {
             assert_eq!(value, serde_json::from_str::<serde_json::Value>(pinned).unwrap());
         }
+    }
+
+    #[test]
+    fn only_final_answers_end_a_family() {
+        let refused = |refusal| Verdict::Refused { refusal };
+        assert!(refused(Refusal::UnknownFamily).family_ended());
+        assert!(refused(Refusal::Revoked).family_ended());
+        assert!(refused(Refusal::Expired).family_ended());
+        assert!(Verdict::ReuseDetected { revoked: true }.family_ended());
+        assert!(!refused(Refusal::FutureGeneration).family_ended());
+        assert!(!Verdict::ReuseDetected { revoked: false }.family_ended());
+        assert!(!Verdict::Done.family_ended());
     }
 
     #[test]
