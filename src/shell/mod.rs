@@ -13,6 +13,7 @@ mod state_row;
 mod telemetry;
 mod user_sessions;
 
+use object_client::{SESSION_FAMILY_BINDING, USER_SESSIONS_BINDING};
 use worker::{event, Context, Env, Request, Response, Result};
 
 /// Path answered by the edge itself, never forwarded.
@@ -26,6 +27,8 @@ pub enum EdgeError {
     BadGateway(String),
     /// No origin configured and the request came back to us (local dev).
     Loop,
+    /// The runtime cannot send a request with this method (the client's token).
+    MethodNotForwardable(String),
     /// A runtime call failed unexpectedly.
     Internal(String),
 }
@@ -39,7 +42,7 @@ impl From<worker::Error> for EdgeError {
 #[event(fetch)]
 async fn fetch(req: Request, env: Env, ctx: Context) -> Result<Response> {
     if req.path() == HEALTH_PATH {
-        return Response::ok("ok");
+        return health(&env);
     }
     let config = match runtime::config(&env) {
         Ok(config) => config,
@@ -63,9 +66,32 @@ async fn fetch(req: Request, env: Env, ctx: Context) -> Result<Response> {
             Response::error("origin unreachable", 502)
         }
         Err(EdgeError::Loop) => Response::error("edge-session: no origin, request looped back", 508),
+        Err(EdgeError::MethodNotForwardable(method)) => {
+            runtime::log_event("method_not_forwardable", &[("method", &method)]);
+            Response::error(format!("edge-session: this runtime cannot forward the method {method}"), 501)
+        }
         Err(EdgeError::Internal(detail)) => {
             runtime::log_event("internal_error", &[("error", &detail)]);
             Response::error("internal error", 500)
         }
     }
+}
+
+/// `/__edge/health`: `ok` only when the worker could serve a request, i.e. its
+/// configuration is valid and both Durable Object bindings exist. Otherwise a 500 naming
+/// what is wrong (never a secret's value), as every other request would get.
+fn health(env: &Env) -> Result<Response> {
+    let problem = match runtime::config(env) {
+        Err(e) => Some(e.to_string()),
+        Ok(_) => [SESSION_FAMILY_BINDING, USER_SESSIONS_BINDING]
+            .into_iter()
+            .find(|binding| env.durable_object(binding).is_err())
+            .map(|binding| format!("edge-session: the Durable Object binding {binding} is missing (see wrangler.toml)")),
+    };
+    let mut response = match problem {
+        None => Response::ok("ok")?,
+        Some(problem) => Response::error(problem, 500)?,
+    };
+    response.headers_mut().set("Cache-Control", "no-store")?;
+    Ok(response)
 }

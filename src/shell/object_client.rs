@@ -16,6 +16,10 @@ use super::EdgeError;
 /// anonymous pass-through: that would be a lost session (DESIGN §5).
 const OBJECT_TIMEOUT: Duration = Duration::from_secs(5);
 
+/// The Durable Object bindings, as `wrangler.toml` names them.
+pub const SESSION_FAMILY_BINDING: &str = "SESSION_FAMILY";
+pub const USER_SESSIONS_BINDING: &str = "USER_SESSIONS";
+
 /// Header carrying an injected fault to an object (tests only, `EDGE_DEBUG=1`).
 pub const FAULT_HEADER: &str = "x-edge-fault";
 
@@ -27,12 +31,12 @@ pub async fn ask_family(
     command: &FamilyCommand,
     fault: Option<&str>,
 ) -> Result<FamilyReply, EdgeError> {
-    ask("SESSION_FAMILY", &family.to_string(), env, command, fault).await
+    ask(SESSION_FAMILY_BINDING, &family.to_string(), env, command, fault).await
 }
 
 /// Sends `command` to the `UserSessions` object of `sub`.
 pub async fn ask_user(env: &Env, sub: &str, command: &UserCommand) -> Result<UserReply, EdgeError> {
-    ask("USER_SESSIONS", sub, env, command, None).await
+    ask(USER_SESSIONS_BINDING, sub, env, command, None).await
 }
 
 async fn ask<C: Serialize, R: DeserializeOwned>(

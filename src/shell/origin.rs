@@ -2,7 +2,7 @@
 //! the request's own URL (a Workers route in front of the origin).
 
 use crate::config::Config;
-use worker::{CacheMode, Env, Fetch, Headers, Method, Request, RequestInit, RequestRedirect, Response};
+use worker::{web_sys, CacheMode, Env, Fetch, Headers, Request, RequestInit, RequestRedirect, Response};
 
 use super::EdgeError;
 
@@ -40,18 +40,30 @@ pub async fn forward(
     response.map_err(|e| EdgeError::BadGateway(e.to_string()))
 }
 
-/// The forwarded request: same method and body, the given URL and headers. Redirects
-/// are passed back to the browser, never followed here. Identified requests bypass any
-/// cache on the way (a personalized response must not be stored for someone else).
-fn rebuild(req: Request, url: &str, headers: Headers, identified: bool) -> worker::Result<Request> {
-    let method = req.method();
+/// The forwarded request: the same method, exactly as the client sent it, and the same
+/// body, streamed; the given URL and headers. Redirects are passed back to the browser,
+/// never followed here. Identified requests bypass any cache on the way (a personalized
+/// response must not be stored for someone else).
+///
+/// The method is the raw token, not the `worker` crate's `Method`, which reads every
+/// method it does not know (`PROPFIND`, `QUERY`…) as `GET` and would forward it without
+/// its body. A method the runtime refuses to send is a 501, never a silent `GET`.
+fn rebuild(req: Request, url: &str, headers: Headers, identified: bool) -> Result<Request, EdgeError> {
+    let method = req.inner().method();
     let mut init = RequestInit::new();
-    init.with_method(method.clone()).with_headers(headers).with_redirect(RequestRedirect::Manual);
+    init.with_headers(headers).with_redirect(RequestRedirect::Manual);
     if identified {
         init.with_cache(CacheMode::NoStore);
     }
-    if !matches!(method, Method::Get | Method::Head) {
-        init.with_body(req.inner().body().map(Into::into));
+    let init = web_sys::RequestInit::from(&init);
+    init.set_method(&method);
+    // Fetch forbids a body on GET and HEAD; every other method keeps its own.
+    if method != "GET" && method != "HEAD" {
+        if let Some(body) = req.inner().body() {
+            init.set_body(&body);
+        }
     }
-    Request::new_with_init(url, &init)
+    web_sys::Request::new_with_str_and_init(url, &init)
+        .map(Request::from)
+        .map_err(|_| EdgeError::MethodNotForwardable(method))
 }

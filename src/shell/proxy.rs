@@ -4,11 +4,14 @@
 //! and the core. Errors it cannot answer itself become an [`EdgeError`], which
 //! `mod.rs` maps to HTTP in one place.
 
+use std::cell::RefCell;
+
 use crate::config::Config;
 use crate::cookies::{clear_cookie, edge_cookies, strip_edge_cookies};
 use crate::credential::{AccessCredential, CredentialError, FamilyId, Identity, RefreshCredential, ACCESS_COOKIE, REFRESH_COOKIE};
-use crate::directive::{Assertion, Login, Logout, LogoutScope};
+use crate::directive::{Assertion, Login, Logout, LogoutScope, RequestNonce};
 use crate::edge::{self, GrantCookies};
+use crate::ended_families::EndedFamilies;
 use crate::family::{may_set_refresh, SessionState};
 use crate::metrics::{looks_forged, RequestOutcome};
 use crate::time::Timestamp;
@@ -21,6 +24,11 @@ use super::origin;
 use super::runtime::{self, log_event};
 use super::telemetry;
 use super::EdgeError;
+
+thread_local! {
+    /// Families this isolate has heard are over: their cookies wake no object again.
+    static ENDED: RefCell<EndedFamilies> = RefCell::new(EndedFamilies::default());
+}
 
 /// Who the request is, as far as the edge could tell.
 struct Session {
@@ -60,41 +68,40 @@ pub async fn handle(req: Request, env: &Env, ctx: &Context, config: &Config) -> 
     let cookie_header = req.headers().get("Cookie")?.unwrap_or_default();
     let cookies = edge_cookies(&cookie_header);
     let keys = &config.session_keys;
-    // Unverifiable cookies are absent: no 5xx, no object call (DESIGN §2). They are
-    // counted, though: forgeries in bulk are someone probing the keys (metrics.rs).
+    // Unverifiable cookies are absent: no 5xx, no object call (DESIGN §2). Both are
+    // checked, even when the access cookie identifies the request (one more MAC, about a
+    // microsecond): forgeries in bulk are someone probing the keys (metrics.rs).
     let access = cookies.access.map(|v| AccessCredential::decode(v, keys, now));
-    let unverifiable = matches!(access, Some(Err(e)) if e != CredentialError::Expired);
-    let mut forged = matches!(access, Some(Err(e)) if looks_forged(e));
-    // Decoded only when needed: the fast path must not pay for a second MAC.
-    let refresh = || cookies.refresh.map(|v| (v, RefreshCredential::decode(v, keys).map(|r| r.family)));
+    let refresh = cookies.refresh.map(|v| (v, RefreshCredential::decode(v, keys).map(|r| r.family)));
+    let failures = [access.as_ref().and_then(|a| a.as_ref().err()), refresh.as_ref().and_then(|(_, r)| r.as_ref().err())];
+    let forged = failures.iter().flatten().any(|e| looks_forged(**e));
+    let unverifiable = failures.iter().flatten().any(|e| **e != CredentialError::Expired);
+    let refresh_family = refresh.as_ref().and_then(|(_, family)| family.ok());
 
     let mut trace = Trace { path: "none", writes: 0, verdict: None, outcome: "", analytics: false };
-    let (session, outcome) = match access.and_then(Result::ok) {
-        Some(access) => {
+    let (session, outcome) = match (access.and_then(Result::ok), refresh) {
+        (Some(access), _) => {
             trace.path = "access";
             let session = access.family().map(|family| Session { identity: access.identity(), family, state: SessionState::Fresh, grant: None });
             (session, RequestOutcome::Access)
         }
-        None => match refresh() {
-            Some((cookie, Ok(family))) => match ask_for_session(&req, env, ctx, config, cookie, family, &mut trace).await {
-                Ok(decided) => decided,
-                Err(e) => {
-                    telemetry::observe(env, config, RequestOutcome::Unavailable, forged);
-                    return Err(e);
-                }
-            },
-            Some((_, Err(e))) => {
-                forged |= looks_forged(e);
-                (None, RequestOutcome::BadCookie)
+        (None, Some((cookie, Ok(family)))) => match ask_for_session(&req, env, ctx, config, cookie, family, &mut trace).await {
+            Ok(decided) => decided,
+            Err(e) => {
+                telemetry::observe(env, config, RequestOutcome::Unavailable, forged);
+                return Err(e);
             }
-            None if unverifiable => (None, RequestOutcome::BadCookie),
-            None => (None, RequestOutcome::Anonymous),
         },
+        (None, _) if unverifiable => (None, RequestOutcome::BadCookie),
+        (None, _) => (None, RequestOutcome::Anonymous),
     };
     trace.outcome = outcome.as_str();
     trace.analytics = telemetry::observe(env, config, outcome, forged);
 
-    let forwarded_headers = origin_headers(&req, &cookie_header, session.as_ref(), config, now)?;
+    // Every forwarded request, identified or not, gets its own nonce: a directive counts
+    // only if it echoes it, so a cached or captured one logs nobody else in.
+    let nonce = RequestNonce::from_bytes(runtime::random());
+    let forwarded_headers = origin_headers(&req, &cookie_header, session.as_ref(), &nonce, config, now)?;
     let device = Device::of(&req);
     let response = origin::forward(env, config, req, forwarded_headers, session.is_some()).await?;
     let after = runtime::now();
@@ -105,14 +112,24 @@ pub async fn handle(req: Request, env: &Env, ctx: &Context, config: &Config) -> 
             headers.append(&name, &value)?;
         }
     }
-    let login = directive(&response, edge::LOGIN_HEADER, |t| Login::verify(t, &config.origin_secret, after));
-    let logout = directive(&response, edge::LOGOUT_HEADER, |t| Logout::verify(t, &config.origin_secret, after));
-    if login.is_some() || logout.is_some() {
-        let current = session.as_ref().map(|s| s.family).or_else(|| refresh().and_then(|(_, family)| family.ok()));
-        apply_directives(env, &headers, login, logout, current, device).await?;
+    let secret = &config.origin_secret;
+    let login = directive(&response, edge::LOGIN_HEADER, |t| Login::verify(t, secret, after, &nonce));
+    let logout = directive(&response, edge::LOGOUT_HEADER, |t| Logout::verify(t, secret, after, &nonce));
+    let sets_cookie = if login.is_some() || logout.is_some() {
+        let current = session.as_ref().map(|s| s.family).or(refresh_family);
+        apply_directives(env, &headers, login, logout, current, cookies.presented, device).await?
     } else if let Some((cookies, decided_at)) = session.as_ref().and_then(|s| s.grant.as_ref()) {
         // Slow rule: a refresh value decided more than GRACE ago must not land (S10).
-        append_cookies(&headers, cookies, may_set_refresh(*decided_at, after, &config.policy))?;
+        append_cookies(&headers, cookies, may_set_refresh(*decided_at, after, &config.policy))?
+    } else {
+        false
+    };
+    if sets_cookie {
+        // Never let a shared cache keep a response that carries a credential.
+        for name in edge::CACHE_HEADERS {
+            headers.delete(name)?;
+        }
+        headers.set("Cache-Control", edge::CREDENTIAL_CACHE_CONTROL)?;
     }
     if config.debug_headers {
         headers.set("X-Edge-Debug", &trace.header())?;
@@ -130,6 +147,10 @@ async fn ask_for_session(
     family: FamilyId,
     trace: &mut Trace,
 ) -> Result<(Option<Session>, RequestOutcome), EdgeError> {
+    if ENDED.with(|ended| ended.borrow().contains(family)) {
+        trace.path = "ended";
+        return Ok((None, RequestOutcome::Refused));
+    }
     trace.path = "object";
     // Fault injection for the failure tests; honoured only with EDGE_DEBUG=1.
     let fault = req.headers().get(FAULT_HEADER)?.filter(|_| config.debug_headers);
@@ -140,6 +161,9 @@ async fn ask_for_session(
         trace.verdict = Some(verdict_name(&reply.verdict));
     }
     let outcome = RequestOutcome::of_verdict(&reply.verdict);
+    if reply.verdict.family_ended() {
+        ENDED.with(|ended| ended.borrow_mut().insert(family));
+    }
     let session = match reply.verdict {
         Verdict::Granted { identity, state, cookies, decided_at } => {
             if reply.writes > 0 {
@@ -156,23 +180,32 @@ async fn ask_for_session(
 
 /// Logout, then login (a response may switch users): each ends the request's family
 /// (no session fixation), `everywhere` ends every family of the user, a login makes a
-/// new family and registers it with the user's index; only logout deletes cookies.
+/// new family and registers it with the user's index; only logout deletes cookies, and
+/// only if the request presented one. Returns whether any `Set-Cookie` was added.
 async fn apply_directives(
     env: &Env,
     headers: &Headers,
     login: Option<Login>,
     logout: Option<Logout>,
     current: Option<FamilyId>,
+    presented_edge_cookie: bool,
     device: Device,
-) -> Result<(), EdgeError> {
+) -> Result<bool, EdgeError> {
+    let mut sets_cookie = false;
     if let Some(logout) = &logout {
         if let (LogoutScope::Everywhere, Some(sub)) = (logout.scope, &logout.sub) {
             let reply = ask_user(env, sub, &UserCommand::RevokeAll { except: None, token: None }).await?;
             let (revoked, pending) = (reply.revoked.to_string(), reply.pending.to_string());
             log_event("logout_everywhere", &[("sub", sub), ("families", &revoked), ("pending", &pending)]);
         }
-        headers.append("Set-Cookie", &clear_cookie(ACCESS_COOKIE))?;
-        headers.append("Set-Cookie", &clear_cookie(REFRESH_COOKIE))?;
+        // Logout CSRF: a cross-site form post carries none of our (SameSite=Lax) cookies,
+        // yet the browser would apply deletions in its response. Nothing presented,
+        // nothing to delete.
+        if presented_edge_cookie {
+            headers.append("Set-Cookie", &clear_cookie(ACCESS_COOKIE))?;
+            headers.append("Set-Cookie", &clear_cookie(REFRESH_COOKIE))?;
+            sets_cookie = true;
+        }
     }
     if let Some(old) = current {
         ask_family(env, old, &FamilyCommand::Logout, None).await?;
@@ -200,9 +233,9 @@ async fn apply_directives(
             let _ = ask_family(env, family, &FamilyCommand::Logout, None).await;
             return Err(EdgeError::Unavailable);
         }
-        append_cookies(headers, &cookies, true)?;
+        sets_cookie |= append_cookies(headers, &cookies, true)?;
     }
-    Ok(())
+    Ok(sets_cookie)
 }
 
 /// Where a new login came from (shown in session lists). Holds references only: the
@@ -236,11 +269,13 @@ fn touch_index(env: Env, ctx: &Context, sub: String, family: FamilyId, at: u64) 
 }
 
 /// The headers the origin receives: identity namespace stripped, edge cookies removed,
-/// identity headers and a fresh signed assertion added for an identified request.
+/// the request's nonce, and for an identified request the identity headers and a fresh
+/// signed assertion.
 fn origin_headers(
     req: &Request,
     cookie_header: &str,
     session: Option<&Session>,
+    nonce: &RequestNonce,
     config: &Config,
     now: Timestamp,
 ) -> worker::Result<Headers> {
@@ -254,9 +289,10 @@ fn origin_headers(
     if let Some(kept) = strip_edge_cookies(cookie_header) {
         headers.set("Cookie", &kept)?;
     }
+    headers.set(edge::NONCE_HEADER, nonce.as_str())?;
     if let Some(s) = session {
         let assertion = Assertion::new(&s.identity, s.family, s.state, &config.origin_audience, now, runtime::random());
-        headers.set(edge::USER_HEADER, &edge::header_value(&s.identity.sub))?;
+        headers.set(edge::USER_HEADER, &edge::encode_user(&s.identity.sub))?;
         headers.set(edge::SESSION_HEADER, &s.family.to_string())?;
         headers.set(edge::STATE_HEADER, s.state.as_str())?;
         headers.set(edge::ASSERTION_HEADER, &assertion.sign(&config.origin_secret))?;
@@ -287,12 +323,13 @@ fn directive<T, E: std::fmt::Display>(response: &Response, name: &str, verify: i
     }
 }
 
-fn append_cookies(headers: &Headers, cookies: &GrantCookies, with_refresh: bool) -> worker::Result<()> {
-    if let Some(access) = &cookies.access {
-        headers.append("Set-Cookie", access)?;
+/// Appends a grant's cookies; returns whether it appended any.
+fn append_cookies(headers: &Headers, cookies: &GrantCookies, with_refresh: bool) -> worker::Result<bool> {
+    let lines = [cookies.access.as_ref(), cookies.refresh.as_ref().filter(|_| with_refresh)];
+    let mut any = false;
+    for line in lines.into_iter().flatten() {
+        headers.append("Set-Cookie", line)?;
+        any = true;
     }
-    if let Some(refresh) = cookies.refresh.as_ref().filter(|_| with_refresh) {
-        headers.append("Set-Cookie", refresh)?;
-    }
-    Ok(())
+    Ok(any)
 }

@@ -115,7 +115,12 @@ impl SessionFamily {
         let mut slot = self.family.borrow_mut();
         if slot.is_none() {
             let family = match state_row::load(&self.sql(), TABLE)? {
-                Some(text) => Some(stored::decode(&text).map_err(|e| worker::Error::RustError(e.to_string()))?),
+                Some(text) => {
+                    let mut family = stored::decode(&text).map_err(|e| worker::Error::RustError(e.to_string()))?;
+                    // The hold survives a restart (family.rs, `wake`).
+                    family.wake(runtime::now());
+                    Some(family)
+                }
                 None => None,
             };
             *slot = Some(family);
@@ -129,21 +134,24 @@ impl SessionFamily {
         let (verdict, changed) = self.with_family(|slot| match command {
             FamilyCommand::Refresh { cookie } => {
                 let Some(family) = slot.as_mut() else {
-                    return (Verdict::Refused { refusal: Refusal::UnknownFamily }, None);
+                    return Ok((Verdict::Refused { refusal: Refusal::UnknownFamily }, None));
                 };
-                // Checked again here: the object trusts nothing the worker relays.
+                // Checked again here: the object trusts nothing the worker relays. A cookie
+                // the worker verified and this object cannot means the two hold different
+                // SESSION_KEYS (a deploy in progress): an error (the worker answers 503),
+                // not an answer the worker would remember as "this family ended".
                 let Ok(presented) = RefreshCredential::decode(&cookie, &config.session_keys) else {
-                    return (Verdict::Refused { refusal: Refusal::UnknownFamily }, None);
+                    return Err(worker::Error::RustError("refresh cookie does not verify with this object's SESSION_KEYS".into()));
                 };
                 let fresh = RefreshSecret::from_bytes(runtime::random());
                 let decision = family.handle_refresh(&presented, now, policy, fresh);
                 let verdict = verdict_for(&decision, family, config, now);
-                (verdict, decision.persist.then(|| family.clone()))
+                Ok((verdict, decision.persist.then(|| family.clone())))
             }
             FamilyCommand::Login { family: id, sub, ctx, remember } => {
                 if slot.is_some() {
                     // 128 random bits never collide; refuse rather than overwrite.
-                    return (Verdict::Refused { refusal: Refusal::Revoked }, None);
+                    return Ok((Verdict::Refused { refusal: Refusal::Revoked }, None));
                 }
                 let secret = RefreshSecret::from_bytes(runtime::random());
                 let (family, grant) = Family::login(id, Identity { sub, ctx }, remember, now, secret, policy);
@@ -155,16 +163,16 @@ impl SessionFamily {
                     decided_at: now.as_millis(),
                 };
                 *slot = Some(family.clone());
-                (verdict, Some(family))
+                Ok((verdict, Some(family)))
             }
             FamilyCommand::Logout => match slot.as_mut() {
                 Some(family) if !family.revoked => {
                     family.revoke();
-                    (Verdict::Done, Some(family.clone()))
+                    Ok((Verdict::Done, Some(family.clone())))
                 }
-                _ => (Verdict::Done, None),
+                _ => Ok((Verdict::Done, None)),
             },
-        })?;
+        })??;
         let Some(family) = changed else {
             return Ok(Handled { verdict, writes: 0, alarm: None });
         };

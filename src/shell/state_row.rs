@@ -1,12 +1,24 @@
 //! How both Durable Objects store their state: one JSON document in one SQLite row
 //! (`k = 1`) of their own table. Synchronous, so a decision and its write never have an
 //! `await` between them.
+//!
+//! A read never creates storage: the table is made by the first write. An ended family's
+//! cookie can still reach its object after the alarm deleted everything, and a read that
+//! created the table would leave storage that no alarm will ever delete.
 
 use worker::{Result, SqlCursor, SqlStorage};
 
-/// The stored document, if any; creates the table on first use.
+/// The stored document, if any. Writes nothing.
 pub fn load(sql: &SqlStorage, table: &'static str) -> Result<Option<String>> {
-    sql.exec(&format!("CREATE TABLE IF NOT EXISTS {table} (k INTEGER PRIMARY KEY CHECK (k = 1), state TEXT NOT NULL)"), None)?;
+    #[derive(serde::Deserialize)]
+    struct Name {
+        #[allow(dead_code)]
+        name: String,
+    }
+    let exists = "SELECT name FROM sqlite_master WHERE type = 'table' AND name = ?";
+    if sql.exec(exists, vec![table.into()])?.to_array::<Name>()?.is_empty() {
+        return Ok(None);
+    }
     #[derive(serde::Deserialize)]
     struct Row {
         state: String,
@@ -15,7 +27,8 @@ pub fn load(sql: &SqlStorage, table: &'static str) -> Result<Option<String>> {
     Ok(rows.into_iter().next().map(|row| row.state))
 }
 
-/// Replaces the stored document.
+/// Replaces the stored document, creating the table on the first write.
 pub fn save(sql: &SqlStorage, table: &'static str, state: String) -> Result<SqlCursor> {
+    sql.exec(&format!("CREATE TABLE IF NOT EXISTS {table} (k INTEGER PRIMARY KEY CHECK (k = 1), state TEXT NOT NULL)"), None)?;
     sql.exec(&format!("INSERT OR REPLACE INTO {table} (k, state) VALUES (1, ?)"), vec![state.into()])
 }

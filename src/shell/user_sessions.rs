@@ -49,6 +49,10 @@ impl DurableObject for UserSessions {
         // Synchronous: load, decide, persist (no await in between).
         let mut index = self.load()?;
         let handled = index.handle(command, runtime::now(), &config.policy);
+        if handled.refused_full {
+            // Revocations are not being confirmed: logins wait until they are.
+            log_event("index_full", &[("pending", &index.pending.len().to_string())]);
+        }
         if handled.changed {
             self.save(index)?;
         }
