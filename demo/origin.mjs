@@ -104,7 +104,9 @@ const server = createServer(async (req, res) => {
       if (!sub || sub.length > 64 || /\p{Cc}/u.test(sub)) {
         return send(res, 400, shell("Login refused", `<p>Please enter a username (1–64 characters).</p><p><a href="/">Back</a></p>`));
       }
-      const login = await directive("edge-login+jwt", { sub, remember: form.get("remember") === "on" });
+      // A directive answers this request only: it echoes the request's X-Edge-Nonce.
+      const nonce = req.headers["x-edge-nonce"];
+      const login = await directive("edge-login+jwt", { sub, remember: form.get("remember") === "on", nonce });
       return send(res, 303, "", { location: "/", "x-edge-login": login });
     }
     // Signing devices out is a POST: the edge's cookies are SameSite=Lax, so no other
@@ -119,7 +121,7 @@ const server = createServer(async (req, res) => {
       return send(res, 303, "", { location: "/" });
     }
     if (req.method === "POST" && path === "/logout") {
-      const logout = await directive("edge-logout+jwt", { scope: "session" });
+      const logout = await directive("edge-logout+jwt", { scope: "session", nonce: req.headers["x-edge-nonce"] });
       return send(res, 303, "", { location: "/", "x-edge-logout": logout });
     }
     send(res, 404, shell("Not found", `<p>Nothing at ${esc(path)}. <a href="/">Home</a></p>`));

@@ -13,7 +13,7 @@ defmodule EdgeSession do
 
       keys = EdgeSession.parse_keys(System.fetch_env!("ORIGIN_SECRET"))
       claims = EdgeSession.verify_assertion(header_value, keys)   # map or nil
-      login = EdgeSession.login_directive("ada", keys, remember: true)
+      login = EdgeSession.login_directive("ada", keys, nonce: request_nonce, remember: true)
   """
 
   @issuer "edge-session"
@@ -79,23 +79,42 @@ defmodule EdgeSession do
 
   @doc """
   Value for the `X-Edge-Login` response header: the edge starts a session for `sub`.
+  `nonce:` (required) is the `X-Edge-Nonce` header of the request this response answers.
   Options: `remember:` (default false), `ctx:` (a map, ≤ 1 KiB as JSON), `lifetime:`
   (seconds, default 120), `json:`, `now:`.
   """
   def login_directive(sub, keys, opts \\ []) when is_binary(sub) do
-    claims = %{"sub" => sub, "remember" => Keyword.get(opts, :remember, false)}
+    claims = %{"sub" => sub, "remember" => Keyword.get(opts, :remember, false), "nonce" => nonce!(opts)}
     claims = if ctx = opts[:ctx], do: Map.put(claims, "ctx", ctx), else: claims
     directive("edge-login+jwt", claims, keys, opts)
   end
 
   @doc """
-  Value for the `X-Edge-Logout` response header. Options: `scope:` (`"session"`, the
-  default, or `"everywhere"`, which needs `sub:`), `sub:`, `lifetime:`, `json:`, `now:`.
+  Value for the `X-Edge-Logout` response header. `nonce:` (required) is the request's
+  `X-Edge-Nonce`. Options: `scope:` (`"session"`, the default, or `"everywhere"`, which
+  needs `sub:`), `sub:`, `lifetime:`, `json:`, `now:`.
   """
   def logout_directive(keys, opts \\ []) do
-    claims = %{"scope" => Keyword.get(opts, :scope, "session")}
+    claims = %{"scope" => Keyword.get(opts, :scope, "session"), "nonce" => nonce!(opts)}
     claims = if sub = opts[:sub], do: Map.put(claims, "sub", sub), else: claims
     directive("edge-logout+jwt", claims, keys, opts)
+  end
+
+  @doc """
+  `X-Edge-User` as the `sub` it encodes (bytes outside `A-Za-z0-9._~@+-` are
+  percent-encoded). A convenience: trust the verified assertion's `sub`, unless the
+  origin is reachable only through the edge.
+  """
+  def decode_user(nil), do: nil
+  def decode_user(header) when is_binary(header), do: URI.decode(header)
+
+  # The edge ignores a directive that does not echo the X-Edge-Nonce of the request it
+  # answers, so a cached or captured response can never log anyone else in.
+  defp nonce!(opts) do
+    case opts[:nonce] do
+      nonce when is_binary(nonce) and nonce != "" -> nonce
+      _ -> raise ArgumentError, "nonce: is required (the request's X-Edge-Nonce header)"
+    end
   end
 
   @doc """

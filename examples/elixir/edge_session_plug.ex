@@ -1,8 +1,10 @@
 defmodule EdgeSession.Plug do
   @moduledoc """
   Assigns the identity the edge asserted to `conn.assigns.edge_session`: the verified
-  claims (`"sub"`, `"sid"`, `"state"`, `"ctx"`…) or `nil`. Never read `X-Edge-User`:
+  claims (`"sub"`, `"sid"`, `"state"`, `"ctx"`…) or `nil`. Never trust `X-Edge-User`:
   the origin may be reachable around the edge, and only the signature proves anything.
+  Also assigns `conn.assigns.edge_nonce`, the request's `X-Edge-Nonce`: pass it as
+  `nonce:` to `EdgeSession.login_directive/3` and `logout_directive/2`.
 
       plug EdgeSession.Plug                       # ORIGIN_SECRET, ORIGIN_AUDIENCE or "origin"
       plug EdgeSession.Plug, audience: "app"      # also: json: MyJSON (default Jason)
@@ -22,6 +24,7 @@ defmodule EdgeSession.Plug do
     audience = opts[:audience] || System.get_env("ORIGIN_AUDIENCE", "origin")
     token = conn |> get_req_header("x-edge-assertion") |> List.first()
     claims = EdgeSession.verify_assertion(token, keys, [audience: audience] ++ Keyword.take(opts, [:json]))
-    assign(conn, :edge_session, claims)
+    nonce = conn |> get_req_header("x-edge-nonce") |> List.first()
+    conn |> assign(:edge_session, claims) |> assign(:edge_nonce, nonce)
   end
 end

@@ -36,8 +36,14 @@ defmodule Origin do
     {keys, audience, edge_url} = :persistent_term.get(__MODULE__)
     path = List.to_string(mod(request, :request_uri))
     # httpd lowercases header names; values are byte lists, kept byte for byte.
-    token = request |> mod(:parsed_header) |> List.keyfind(~c"x-edge-assertion", 0)
-    token = if token, do: :erlang.list_to_binary(elem(token, 1))
+    header = fn name ->
+      found = request |> mod(:parsed_header) |> List.keyfind(name, 0)
+      if found, do: :erlang.list_to_binary(elem(found, 1))
+    end
+
+    token = header.(~c"x-edge-assertion")
+    # Directives answer this request only: they carry its nonce.
+    nonce = header.(~c"x-edge-nonce")
 
     claims = EdgeSession.verify_assertion(token, keys, audience: audience, json: JiffyJSON)
 
@@ -51,6 +57,11 @@ defmodule Origin do
         path in ["/devices", "/devices/sign-out-others"] ->
           devices(path, claims, keys, edge_url)
 
+        claims && path == "/whoami" ->
+          # The plain header decodes to the same sub.
+          {200, %{kit: "elixir", user: claims["sub"], state: claims["state"],
+                  header_user: EdgeSession.decode_user(header.(~c"x-edge-user"))}}
+
         true ->
           {200, %{kit: "elixir", user: claims && claims["sub"], state: claims && claims["state"]}}
       end
@@ -60,10 +71,11 @@ defmodule Origin do
     directive =
       cond do
         String.starts_with?(path, "/login?") ->
-          [{:"x-edge-login", EdgeSession.login_directive(String.replace_prefix(path, "/login?", ""), keys, json: JiffyJSON)}]
+          sub = EdgeSession.decode_user(String.replace_prefix(path, "/login?", ""))
+          [{:"x-edge-login", EdgeSession.login_directive(sub, keys, nonce: nonce, json: JiffyJSON)}]
 
         path == "/logout" ->
-          [{:"x-edge-logout", EdgeSession.logout_directive(keys, json: JiffyJSON)}]
+          [{:"x-edge-logout", EdgeSession.logout_directive(keys, nonce: nonce, json: JiffyJSON)}]
 
         true ->
           []

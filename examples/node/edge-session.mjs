@@ -40,13 +40,27 @@ function directive(typ, claims, keys, lifetime = 120) {
     .sign(key);
 }
 
-/** Value for the `X-Edge-Login` response header. */
-export const loginDirective = (sub, keys, { remember = false, ctx } = {}) =>
-  directive("edge-login+jwt", { sub, remember, ...(ctx ? { ctx } : {}) }, keys);
+// The edge ignores a directive that does not echo the X-Edge-Nonce of the request it
+// answers, so a cached or captured response can never log anyone else in.
+function requireNonce(nonce) {
+  if (!nonce) throw new TypeError("no X-Edge-Nonce: a directive can only answer a request that came through the edge");
+  return nonce;
+}
+
+/** Value for the `X-Edge-Login` response header; `nonce` is the request's `X-Edge-Nonce`. */
+export const loginDirective = (sub, keys, { nonce, remember = false, ctx } = {}) =>
+  directive("edge-login+jwt", { sub, remember, nonce: requireNonce(nonce), ...(ctx ? { ctx } : {}) }, keys);
 
 /** Value for the `X-Edge-Logout` response header (`scope`: "session" or "everywhere"). */
-export const logoutDirective = (keys, { scope = "session", sub } = {}) =>
-  directive("edge-logout+jwt", { scope, ...(sub ? { sub } : {}) }, keys);
+export const logoutDirective = (keys, { nonce, scope = "session", sub } = {}) =>
+  directive("edge-logout+jwt", { scope, nonce: requireNonce(nonce), ...(sub ? { sub } : {}) }, keys);
+
+/**
+ * `X-Edge-User` as the `sub` it encodes (bytes outside `A-Za-z0-9._~@+-` are
+ * percent-encoded). A convenience: trust the verified assertion's `sub`, unless the
+ * origin is reachable only through the edge.
+ */
+export const decodeUser = (header) => (header == null ? null : decodeURIComponent(header));
 
 // The edge refuses admin tokens whose exp - iat is longer.
 const ADMIN_MAX_LIFETIME = 60;

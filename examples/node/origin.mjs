@@ -1,7 +1,7 @@
 // A minimal Node origin behind edge-session, using the kit (same routes as the Python one).
 // EDGE_URL is where the admin API is reached: in production the app's own public URL.
 import { createServer } from "node:http";
-import { parseKeys, verifyAssertion, loginDirective, logoutDirective, adminCall } from "./edge-session.mjs";
+import { parseKeys, verifyAssertion, loginDirective, logoutDirective, adminCall, decodeUser } from "./edge-session.mjs";
 
 const keys = parseKeys(process.env.ORIGIN_SECRET);
 const edgeUrl = process.env.EDGE_URL;
@@ -25,15 +25,18 @@ const server = createServer(async (req, res) => {
   // Trust only the verified assertion: the origin may be reachable around the edge.
   const claims = await verifyAssertion(req.headers["x-edge-assertion"], keys);
   const headers = { "content-type": "application/json", "cache-control": "no-store" };
-  if (req.url.startsWith("/login?")) headers["X-Edge-Login"] = await loginDirective(req.url.slice(7), keys);
-  if (req.url === "/logout") headers["X-Edge-Logout"] = await logoutDirective(keys);
+  const nonce = req.headers["x-edge-nonce"]; // directives answer this request only
+  if (req.url.startsWith("/login?")) headers["X-Edge-Login"] = await loginDirective(decodeUser(req.url.slice(7)), keys, { nonce });
+  if (req.url === "/logout") headers["X-Edge-Logout"] = await logoutDirective(keys, { nonce });
   const changesState = req.url === "/devices/sign-out-others";
   const [status, body] = changesState !== (req.method === "POST")
     ? [405, { kit: "node", error: changesState ? "use POST" : "use GET" }]
     : req.url === "/devices" || changesState
     // An unreachable edge must not crash the server (an unhandled rejection would).
     ? await devices(req.url, claims).catch((e) => [502, { kit: "node", error: String(e) }])
-    : [200, { kit: "node", user: claims?.sub ?? null, state: claims?.state ?? null }];
+    : [200, { kit: "node", user: claims?.sub ?? null, state: claims?.state ?? null,
+      // The plain header decodes to the same sub (shown on /whoami only).
+      ...(claims && req.url === "/whoami" ? { header_user: decodeUser(req.headers["x-edge-user"]) } : {}) }];
   res.writeHead(status, headers);
   res.end(JSON.stringify(body));
 });

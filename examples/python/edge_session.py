@@ -10,6 +10,7 @@ import json
 import secrets
 import time
 import urllib.error
+import urllib.parse
 import urllib.request
 
 import jwt  # PyJWT
@@ -57,20 +58,37 @@ def _directive(typ, claims, keys, lifetime=120):
     return jwt.encode(payload, key, algorithm="HS256", headers={"typ": typ, "kid": kid})
 
 
-def login_directive(sub, keys, remember=False, ctx=None):
-    """Value for the `X-Edge-Login` response header: the edge starts a session for `sub`."""
-    claims = {"sub": sub, "remember": remember}
+def _nonce(nonce):
+    # The edge ignores a directive that does not echo the X-Edge-Nonce of the request it
+    # answers, so a cached or captured response can never log anyone else in.
+    if not nonce:
+        raise ValueError("no X-Edge-Nonce: a directive can only answer a request that came through the edge")
+    return nonce
+
+
+def login_directive(sub, keys, *, nonce, remember=False, ctx=None):
+    """Value for the `X-Edge-Login` response header: the edge starts a session for `sub`.
+    `nonce` is the `X-Edge-Nonce` header of the request this response answers."""
+    claims = {"sub": sub, "remember": remember, "nonce": _nonce(nonce)}
     if ctx is not None:
         claims["ctx"] = ctx
     return _directive("edge-login+jwt", claims, keys)
 
 
-def logout_directive(keys, scope="session", sub=None):
-    """Value for the `X-Edge-Logout` response header (`scope`: session or everywhere)."""
-    claims = {"scope": scope}
+def logout_directive(keys, *, nonce, scope="session", sub=None):
+    """Value for the `X-Edge-Logout` response header (`scope`: session or everywhere).
+    `nonce` is the `X-Edge-Nonce` header of the request this response answers."""
+    claims = {"scope": scope, "nonce": _nonce(nonce)}
     if sub is not None:
         claims["sub"] = sub
     return _directive("edge-logout+jwt", claims, keys)
+
+
+def decode_user(header_value):
+    """`X-Edge-User` as the `sub` it encodes (every byte outside `A-Za-z0-9._~@+-` is
+    percent-encoded). A convenience: trust the verified assertion's `sub`, unless the
+    origin is reachable only through the edge."""
+    return urllib.parse.unquote(header_value, errors="strict") if header_value is not None else None
 
 
 def admin_token(sub, act, keys, sid=None, except_=None, lifetime=ADMIN_MAX_LIFETIME):

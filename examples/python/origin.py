@@ -17,7 +17,7 @@ import json
 import os
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
-from edge_session import admin_call, login_directive, logout_directive, parse_keys, verify_assertion
+from edge_session import admin_call, decode_user, login_directive, logout_directive, parse_keys, verify_assertion
 
 KEYS = parse_keys(os.environ["ORIGIN_SECRET"])
 EDGE_URL = os.environ.get("EDGE_URL")
@@ -46,6 +46,8 @@ class Origin(BaseHTTPRequestHandler):
     def do_GET(self):
         claims = verify_assertion(self.headers.get("X-Edge-Assertion"), KEYS)
         status, body = 200, {"kit": "python", "user": claims and claims["sub"], "state": claims and claims["state"]}
+        if claims and self.path == "/whoami":  # the plain header decodes to the same sub
+            body["header_user"] = decode_user(self.headers.get("X-Edge-User"))
         changes_state = self.path == "/devices/sign-out-others"
         if changes_state != (self.command == "POST"):
             status, body = 405, {"kit": "python", "error": "use POST" if changes_state else "use GET"}
@@ -57,10 +59,12 @@ class Origin(BaseHTTPRequestHandler):
         self.send_response(status)
         self.send_header("Content-Type", "application/json")
         self.send_header("Cache-Control", "no-store")
+        nonce = self.headers.get("X-Edge-Nonce")  # directives answer this request only
         if self.path.startswith("/login?"):
-            self.send_header("X-Edge-Login", login_directive(self.path[len("/login?"):], KEYS))
+            sub = decode_user(self.path[len("/login?"):])
+            self.send_header("X-Edge-Login", login_directive(sub, KEYS, nonce=nonce))
         elif self.path == "/logout":
-            self.send_header("X-Edge-Logout", logout_directive(KEYS))
+            self.send_header("X-Edge-Logout", logout_directive(KEYS, nonce=nonce))
         self.end_headers()
         self.wfile.write(json.dumps(body).encode())
 
