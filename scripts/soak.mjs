@@ -43,7 +43,7 @@ async function soakOrigin() {
   const rotations = new Map(); // family → [ms at origin]
   const server = createServer(async (req, res) => {
     const headers = { "content-type": "application/json" };
-    if (req.url.startsWith("/login")) headers["X-Edge-Login"] = await loginDirective(req.url.slice(7));
+    if (req.url.startsWith("/login")) headers["X-Edge-Login"] = await loginDirective(req, req.url.slice(7));
     const state = req.headers["x-edge-session-state"] ?? null;
     if (state === "rotated") {
       const family = req.headers["x-edge-session"];

@@ -4,7 +4,7 @@ import { test, before, after, beforeEach } from "node:test";
 import assert from "node:assert/strict";
 import {
   startOrigin, startEdge, Client, loginDirective, logoutDirective, directive, debugOf,
-  verifyAssertion,
+  verifyAssertion, nonceOf,
 } from "./harness.mjs";
 
 let origin, edge;
@@ -17,7 +17,7 @@ beforeEach(() => origin.reset());
 
 /** The origin answers `/login` with a login directive for `sub`. */
 function originLogsIn(sub, claims = {}) {
-  origin.respond = async (req) => req.url.startsWith("/login") ? { headers: { "X-Edge-Login": await loginDirective(sub, claims) } } : {};
+  origin.respond = async (req) => req.url.startsWith("/login") ? { headers: { "X-Edge-Login": await loginDirective(req, sub, claims) } } : {};
 }
 
 async function loggedIn(sub = "alice", claims = {}) {
@@ -29,6 +29,8 @@ async function loggedIn(sub = "alice", claims = {}) {
 }
 
 const IDENTITY = ["x-edge-user", "x-edge-session", "x-edge-session-state", "x-edge-assertion"];
+/** What the edge itself adds in its namespace: the identity, and every request's nonce. */
+const EDGE_ADDED = [...IDENTITY, "x-edge-nonce"];
 
 test("login directive sets both cookies with the DESIGN attributes, and the origin then sees the user", async () => {
   const client = new Client(edge.url);
@@ -82,7 +84,7 @@ test("spoofed identity headers in any spelling never reach the origin", async ()
     await client.fetch("/", { headers: spoof });
     const seen = origin.last().headers;
     for (const name of Object.keys(seen)) {
-      if (name.replaceAll("_", "-").startsWith("x-edge-")) assert.ok(IDENTITY.includes(name), `unexpected ${name}`);
+      if (name.replaceAll("_", "-").startsWith("x-edge-")) assert.ok(EDGE_ADDED.includes(name), `unexpected ${name}`);
     }
     assert.notEqual(seen["x-edge-user"], "mallory");
     assert.notEqual(seen["x-edge-assertion"], "forged");
@@ -159,18 +161,19 @@ test("forged, expired, wrong-typ, wrong-aud, alg:none and reflected-assertion lo
   const wrongKey = new TextEncoder().encode("not-the-origin-secret-not-the-origin-secret");
   const now = Math.floor(Date.now() / 1000);
   const none = (claims) => `${Buffer.from(JSON.stringify({ alg: "none", typ: "edge-login+jwt" })).toString("base64url")}.${Buffer.from(JSON.stringify(claims)).toString("base64url")}.`;
+  // Each answers its own request (right nonce), so what refuses it is the flaw named.
   const forged = {
-    "wrong key": await loginDirective("mallory", {}, { key: wrongKey }),
-    "expired": await loginDirective("mallory", {}, { iat: now - 600, exp: now - 300 }),
-    "lifetime over 5 min": await loginDirective("mallory", {}, { exp: now + 3600 }),
-    "wrong typ": await directive("JWT", { sub: "mallory" }),
-    "logout typ": await directive("edge-logout+jwt", { sub: "mallory" }),
-    "wrong aud": await directive("edge-login+jwt", { sub: "mallory", aud: "origin" }),
-    "alg none": none({ aud: "edge-session", sub: "mallory", iat: now, exp: now + 60 }),
-    "reflected assertion": reflected,
+    "wrong key": (req) => loginDirective(req, "mallory", {}, { key: wrongKey }),
+    "expired": (req) => loginDirective(req, "mallory", {}, { iat: now - 600, exp: now - 300 }),
+    "lifetime over 5 min": (req) => loginDirective(req, "mallory", {}, { exp: now + 3600 }),
+    "wrong typ": (req) => directive("JWT", { sub: "mallory", nonce: nonceOf(req) }),
+    "logout typ": (req) => directive("edge-logout+jwt", { sub: "mallory", nonce: nonceOf(req) }),
+    "wrong aud": (req) => directive("edge-login+jwt", { sub: "mallory", aud: "origin", nonce: nonceOf(req) }),
+    "alg none": (req) => none({ aud: "edge-session", sub: "mallory", iat: now, exp: now + 60, nonce: nonceOf(req) }),
+    "reflected assertion": () => reflected,
   };
   for (const [what, token] of Object.entries(forged)) {
-    origin.respond = async () => ({ headers: { "X-Edge-Login": token } });
+    origin.respond = async (req) => ({ headers: { "X-Edge-Login": await token(req) } });
     const res = await new Client(edge.url).fetch("/login");
     assert.equal(res.setCookies.length, 0, `${what}: no cookies`);
     assert.equal(res.headers.get("x-edge-login"), null, `${what}: directive stripped`);
@@ -180,7 +183,7 @@ test("forged, expired, wrong-typ, wrong-aud, alg:none and reflected-assertion lo
 test("logout clears both cookies; later requests are anonymous, even replaying the old refresh cookie", async () => {
   const client = await loggedIn("heidi");
   const oldRefresh = client.refresh;
-  origin.respond = async () => ({ headers: { "X-Edge-Logout": await logoutDirective("session") } });
+  origin.respond = async (req) => ({ headers: { "X-Edge-Logout": await logoutDirective(req, "session") } });
   const res = await client.fetch("/logout");
   const cleared = res.setCookies.filter((c) => c.attrs["max-age"] === "0").map((c) => c.name).sort();
   assert.deepEqual(cleared, ["__Host-es-access", "__Host-es-refresh"]);
@@ -211,7 +214,7 @@ test("a login always creates a new family and revokes the one the request presen
 test("Set-Cookie lines from the origin pass through, one by one, beside the edge's", async () => {
   const client = new Client(edge.url);
   const appCookies = ["app=1; Path=/; Expires=Wed, 21 Oct 2037 07:28:00 GMT", "csrf=abc; Path=/; SameSite=Strict"];
-  origin.respond = async () => ({ headers: { "X-Edge-Login": await loginDirective("kim"), "Set-Cookie": appCookies } });
+  origin.respond = async (req) => ({ headers: { "X-Edge-Login": await loginDirective(req, "kim"), "Set-Cookie": appCookies } });
   const res = await client.fetch("/login");
   assert.deepEqual(res.setCookies.map((c) => c.name).sort(), ["__Host-es-access", "__Host-es-refresh", "app", "csrf"]);
   assert.equal(res.setCookies.find((c) => c.name === "app").attrs.expires, "Wed, 21 Oct 2037 07:28:00 GMT");

@@ -15,7 +15,7 @@ beforeEach(() => origin.reset());
 
 async function login(sub) {
   const client = new Client(edge.url);
-  origin.respond = async () => ({ headers: { "X-Edge-Login": await loginDirective(sub) } });
+  origin.respond = async (req) => ({ headers: { "X-Edge-Login": await loginDirective(req, sub) } });
   await client.fetch("/login");
   origin.reset();
   return client;
@@ -56,9 +56,14 @@ test("persist_error during a rotation: 503, and the rotation did not half-happen
   const failed = await client.fetch("/", { headers: { "x-edge-fault": "persist_error" } });
   assert.equal(failed.status, 503);
   assert.equal(origin.requests.filter((r) => r.url === "/").length, 1, "only the confirming request was forwarded");
+  // Memory was dropped and the family reloaded from storage: like any object woken from
+  // storage it holds its generation for GRACE (2 s), then rotates.
   const again = await client.fetch("/");
-  assert.deepEqual(again.json(), { user: "u-persist", state: "rotated" }, "the same credential rotates now, not grace");
-  const refresh = again.setCookies.find((c) => c.name === "__Host-es-refresh").value;
+  assert.deepEqual(again.json(), { user: "u-persist", state: "fresh" }, "the same credential still works, not grace");
+  await sleep(2_200);
+  const rotated = await client.fetch("/");
+  assert.deepEqual(rotated.json(), { user: "u-persist", state: "rotated" });
+  const refresh = rotated.setCookies.find((c) => c.name === "__Host-es-refresh").value;
   assert.equal(refresh.split(".")[3], "2", "generation 2: the failed rotation left no trace");
 });
 

@@ -2,6 +2,7 @@
 // a recording origin on loopback, plus a cookie-jar client. Nothing here is mocked:
 // requests go over real HTTP through the built worker.
 import { spawn } from "node:child_process";
+import { connect } from "node:net";
 import { createServer } from "node:http";
 import { randomBytes } from "node:crypto";
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
@@ -37,10 +38,15 @@ export async function directive(typ, claims, { key = originKey, kid = "o1", iat,
     .sign(key);
 }
 
-export const loginDirective = (sub, extra = {}, opts) =>
-  directive("edge-login+jwt", { sub, remember: false, ...extra }, opts);
-export const logoutDirective = (scope = "session", extra = {}, opts) =>
-  directive("edge-logout+jwt", { scope, ...extra }, opts);
+/** The `X-Edge-Nonce` of a recorded request: what a directive answering it must carry. */
+export const nonceOf = (req) => req.headers["x-edge-nonce"];
+
+/** A login directive answering `req` (the recorded request), as an origin would sign it. */
+export const loginDirective = (req, sub, extra = {}, opts) =>
+  directive("edge-login+jwt", { sub, remember: false, nonce: nonceOf(req), ...extra }, opts);
+/** A logout directive answering `req`. */
+export const logoutDirective = (req, scope = "session", extra = {}, opts) =>
+  directive("edge-logout+jwt", { scope, nonce: nonceOf(req), ...extra }, opts);
 
 /** Verifies an `X-Edge-Assertion` exactly as an origin using `jose` would. */
 export async function verifyAssertion(token, audience = "origin") {
@@ -155,8 +161,12 @@ export async function startEdge(vars = {}, { restartOf, port: chosenPort, servic
   const deadline = Date.now() + 90_000;
   for (;;) {
     if (child.exitCode !== null) throw new Error(`wrangler dev exited:\n${logs.join("")}`);
+    // The worker's own answer means it is up: `ok`, or a 500 naming what is wrong with
+    // its configuration (for the test to judge). Anything else is wrangler still starting.
     try {
-      if ((await fetch(`${url}/__edge/health`)).ok) break;
+      const res = await fetch(`${url}/__edge/health`);
+      const body = await res.text();
+      if (res.ok || body.includes("edge-session")) break;
     } catch {}
     if (Date.now() > deadline) throw new Error(`wrangler dev did not start:\n${logs.join("")}`);
     await sleep(300);
@@ -225,8 +235,62 @@ export class Client {
   get access() { return this.cookies.get("__Host-es-access"); }
 }
 
-/** `X-Edge-Debug: path=…; writes=…` as an object. */
+/** `X-Edge-Debug: path=…; writes=…` as an object, of a fetch or a `rawRequest` answer. */
 export function debugOf(res) {
-  const h = res.headers.get("x-edge-debug") ?? "";
+  const h = (typeof res.headers.get === "function" ? res.headers.get("x-edge-debug") : res.headers["x-edge-debug"]) ?? "";
   return Object.fromEntries(h.split(";").map((s) => s.trim().split("=")).filter((p) => p.length === 2));
+}
+
+/**
+ * Sends `bytes` (a Buffer: exactly what goes on the wire) over a fresh TCP connection
+ * and reads the whole answer: { status, headers (lower-cased, repeated ones joined with
+ * "\n"), setCookies, body }. For what a well-behaved client cannot send: raw non-ASCII
+ * bytes in a header, two `Cookie` lines, any method token.
+ */
+export function rawRequest(port, bytes) {
+  return new Promise((resolve, reject) => {
+    const socket = connect(port, "127.0.0.1", () => socket.end(bytes));
+    const chunks = [];
+    socket.on("data", (d) => chunks.push(d));
+    socket.on("error", reject);
+    socket.on("close", () => {
+      const raw = Buffer.concat(chunks);
+      const split = raw.indexOf("\r\n\r\n");
+      if (split < 0) return reject(new Error(`no HTTP answer: ${JSON.stringify(raw.toString("latin1"))}`));
+      const [statusLine, ...lines] = raw.subarray(0, split).toString("latin1").split("\r\n");
+      const headers = {};
+      const setCookies = [];
+      for (const line of lines) {
+        const i = line.indexOf(":");
+        const name = line.slice(0, i).toLowerCase();
+        const value = line.slice(i + 1).trim();
+        if (name === "set-cookie") setCookies.push(parseSetCookie(value));
+        headers[name] = name in headers ? `${headers[name]}\n${value}` : value;
+      }
+      let body = raw.subarray(split + 4);
+      if (/chunked/i.test(headers["transfer-encoding"] ?? "")) body = unchunk(body);
+      resolve({ status: Number(statusLine.split(" ")[1]), headers, setCookies, body: body.toString("utf8") });
+    });
+  });
+}
+
+/** A raw HTTP/1.1 request: `head` lines as given (strings or Buffers), then `body`. */
+export function rawHttp(method, path, head = [], body = "") {
+  const parts = [Buffer.from(`${method} ${path} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n`)];
+  for (const line of head) parts.push(Buffer.isBuffer(line) ? line : Buffer.from(line, "latin1"), Buffer.from("\r\n"));
+  if (body) parts.push(Buffer.from(`Content-Length: ${Buffer.byteLength(body)}\r\n`));
+  parts.push(Buffer.from("\r\n"), Buffer.from(body));
+  return Buffer.concat(parts);
+}
+
+function unchunk(buf) {
+  const out = [];
+  let at = 0;
+  for (;;) {
+    const eol = buf.indexOf("\r\n", at);
+    const size = parseInt(buf.subarray(at, eol).toString(), 16);
+    if (!(size > 0)) return Buffer.concat(out);
+    out.push(buf.subarray(eol + 2, eol + 2 + size));
+    at = eol + 2 + size + 2;
+  }
 }

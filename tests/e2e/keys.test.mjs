@@ -6,7 +6,7 @@
 import { test, after } from "node:test";
 import assert from "node:assert/strict";
 import { randomBytes } from "node:crypto";
-import { startOrigin, startEdge, Client, directive, sleep } from "./harness.mjs";
+import { startOrigin, startEdge, Client, directive, nonceOf, sleep } from "./harness.mjs";
 import { jwtVerify } from "jose";
 
 const secret = () => randomBytes(32).toString("base64url");
@@ -35,7 +35,7 @@ test("rotating SESSION_KEYS and ORIGIN_SECRET under load logs nobody out", async
     const token = req.headers["x-edge-assertion"];
     if (token) { const kid = await verify(token); verifiedBy[kid] = (verifiedBy[kid] ?? 0) + 1; }
     if (!req.url.startsWith("/login")) return {};
-    const login = await directive("edge-login+jwt", { sub: req.url.slice(7), remember: true },
+    const login = await directive("edge-login+jwt", { sub: req.url.slice(7), remember: true, nonce: nonceOf(req) },
       { key: new TextEncoder().encode(signWith.key), kid: signWith.kid });
     return { headers: { "X-Edge-Login": login } };
   };

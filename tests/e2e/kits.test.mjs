@@ -66,6 +66,10 @@ for (const kit of Object.keys(KITS)) {
     assert.deepEqual(await direct.json(), { kit, user: null, state: null });
     await client.fetch("/logout");
     assert.equal(client.cookies.size, 0, "the kit's logout directive was accepted");
+    // X-Edge-User decodes to the exact sub, spaces, `+` and `%` included.
+    const odd = "zoë mallet+1%";
+    await client.fetch(`/login?${encodeURIComponent(odd)}`);
+    assert.deepEqual((await client.fetch("/whoami")).json(), { kit, user: odd, state: "fresh", header_user: odd });
   });
 
   test(`${kit} kit: lists the user's devices and signs out the others through the admin API`, async () => {

@@ -10,8 +10,8 @@ let origin, edge;
 before(async () => {
   origin = await startOrigin();
   origin.respond = async (req) => {
-    if (req.url.startsWith("/login")) return { headers: { "X-Edge-Login": await loginDirective(req.url.slice(7)) } };
-    if (req.url === "/logout") return { headers: { "X-Edge-Logout": await logoutDirective() } };
+    if (req.url.startsWith("/login")) return { headers: { "X-Edge-Login": await loginDirective(req, req.url.slice(7)) } };
+    if (req.url === "/logout") return { headers: { "X-Edge-Logout": await logoutDirective(req) } };
     return {};
   };
   edge = await startEdge({

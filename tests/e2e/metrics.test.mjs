@@ -11,7 +11,7 @@ let origin, edge;
 before(async () => {
   origin = await startOrigin();
   origin.respond = async (req) =>
-    req.url === "/login" ? { headers: { "X-Edge-Login": await loginDirective("counted") } } : {};
+    req.url === "/login" ? { headers: { "X-Edge-Login": await loginDirective(req, "counted") } } : {};
   edge = await startEdge({ ORIGIN_URL: origin.url, METRICS_WINDOW_SECS: "2", ACCESS_TTL_SECS: "60" }, { analytics: true });
 });
 after(async () => { await edge?.stop(); await origin?.close(); });
@@ -34,6 +34,21 @@ test("each request is labelled with its outcome and written to Analytics Engine"
   // A tampered access cookie beside a good refresh cookie: identified, still counted.
   const mixed = await get(`__Host-es-access=a1.k1.e30.AAAA; ${refreshOnly}`);
   assert.equal(mixed.outcome, "fresh");
+});
+
+test("a forged refresh cookie beside a valid access cookie is counted toward the alert", async () => {
+  const client = new Client(edge.url);
+  await client.fetch("/login");
+  await sleep(2_100); // a fresh window
+  await get();
+  // The fast path identifies each request; the forged refresh cookie must still count.
+  for (let i = 0; i < 5; i++) {
+    assert.equal((await get(`__Host-es-access=${client.access}; __Host-es-refresh=r1.k1.forged${i}.AAAA`)).outcome, "access");
+  }
+  await sleep(2_100);
+  await get();
+  const alert = await edge.waitEvent((e) => e.edge_session === "bad_cookie_rate" && e.bad_cookies === "5");
+  assert.ok(alert, `no bad_cookie_rate for 5 forged refresh cookies in:\n${JSON.stringify(edge.events(), null, 1)}`);
 });
 
 test("an isolate logs its counts per window, and forged cookies in bulk raise an alert", async () => {

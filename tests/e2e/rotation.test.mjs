@@ -10,7 +10,7 @@ const GRACE_MS = 2_000;
 let origin, edge;
 before(async () => {
   origin = await startOrigin();
-  origin.respond = async (req) => req.url === "/login" ? { headers: { "X-Edge-Login": await loginDirective(`user-${req.headers["x-test-user"]}`) } } : {};
+  origin.respond = async (req) => req.url === "/login" ? { headers: { "X-Edge-Login": await loginDirective(req, `user-${req.headers["x-test-user"]}`) } } : {};
   edge = await startEdge({
     ORIGIN_URL: origin.url, ACCESS_TTL_SECS: "0",
     ROTATE_AFTER_SECS: String(ROTATE_MS / 1000), GRACE_SECS: String(GRACE_MS / 1000), RECOVERY_SECS: "20",
@@ -116,7 +116,7 @@ test("logout everywhere revokes every family of the user, and only theirs", asyn
   for (const d of devices) assert.equal((await d.fetch("/")).json().user, "user-multi");
   const base = origin.respond;
   origin.respond = async (req) => req.url === "/logout-all"
-    ? { headers: { "X-Edge-Logout": await logoutDirective("everywhere", { sub: "user-multi" }) } }
+    ? { headers: { "X-Edge-Logout": await logoutDirective(req, "everywhere", { sub: "user-multi" }) } }
     : base(req);
   try {
     await devices[0].fetch("/logout-all");

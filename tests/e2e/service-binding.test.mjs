@@ -13,12 +13,12 @@ after(async () => { await edge?.stop(); });
 
 test("the ORIGIN service binding is the origin: login, identity, stripping", async () => {
   const client = new Client(edge.url);
-  const anon = await client.fetch("/a?b=c", { headers: { "X-Edge-User": "mallory", x_edge_user: "mallory" } });
+  const anon = await client.fetch("/a?b=c", { headers: { "X-Edge-User": "mallory", x_edge_user: "mallory", "X-Edge-Nonce": "mine" } });
   assert.equal(anon.status, 200);
-  assert.deepEqual(anon.json(), { via: "service-binding", path: "/a?b=c", user: null, state: null, spoofed: [], cookie: null });
+  assert.deepEqual(anon.json(), { via: "service-binding", path: "/a?b=c", user: null, state: null, spoofed: [], nonce: true, cookie: null });
   await client.fetch("/login");
   assert.ok(client.refresh && client.access, "login directive from the bound worker accepted");
   client.cookies.set("theme", "dark");
   const me = await client.fetch("/me", { headers: { "X-EDGE-ASSERTION": "forged" } });
-  assert.deepEqual(me.json(), { via: "service-binding", path: "/me", user: "bound-user", state: "fresh", spoofed: [], cookie: "theme=dark" });
+  assert.deepEqual(me.json(), { via: "service-binding", path: "/me", user: "bound-user", state: "fresh", spoofed: [], nonce: true, cookie: "theme=dark" });
 });

@@ -11,8 +11,8 @@ let origin, edge;
 before(async () => {
   origin = await startOrigin();
   origin.respond = async (req) => {
-    if (req.url.startsWith("/login?")) return { headers: { "X-Edge-Login": await loginDirective(req.url.slice(7)) } };
-    if (req.url === "/logout") return { headers: { "X-Edge-Logout": await logoutDirective() } };
+    if (req.url.startsWith("/login?")) return { headers: { "X-Edge-Login": await loginDirective(req, req.url.slice(7)) } };
+    if (req.url === "/logout") return { headers: { "X-Edge-Logout": await logoutDirective(req) } };
     return { body: JSON.stringify({ user: req.headers["x-edge-user"] ?? null, sid: req.headers["x-edge-session"] ?? null }) };
   };
   // ACCESS_TTL 0: every request asks the family, so a revocation shows at once.
@@ -168,8 +168,8 @@ test("bad admin calls get a clear 4xx and change nothing", async () => {
   assert.equal(wrongMethod.status, 405);
   assert.equal(wrongMethod.headers.get("allow"), "POST");
   const forged = [
-    await loginDirective(sub),                                               // a directive is not an admin token
-    await logoutDirective("everywhere", { sub }),
+    await loginDirective({ headers: {} }, sub),                              // a directive is not an admin token
+    await logoutDirective({ headers: {} }, "everywhere", { sub }),
     await adminToken({ sub, act: "revoke_all" }, { exp: now() + 3_600 }),    // lives too long
     await adminToken({ sub, act: "revoke_all" }, { iat: now() - 600, exp: now() - 540 }), // expired
     await adminToken({ sub, act: "revoke_all" }, { key: new TextEncoder().encode("x".repeat(32)) }),
