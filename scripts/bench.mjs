@@ -61,7 +61,9 @@ async function runOrigin() {
     const headers = { "content-type": "application/json" };
     if (req.url === "/login") {
       const now = Math.floor(Date.now() / 1000);
-      headers["X-Edge-Login"] = await new SignJWT({ aud: "edge-session", sub: USER, remember: false })
+      // The directive answers this request only: it echoes the request's nonce.
+      const nonce = req.headers["x-edge-nonce"];
+      headers["X-Edge-Login"] = await new SignJWT({ aud: "edge-session", sub: USER, remember: false, nonce })
         .setProtectedHeader({ alg: "HS256", typ: "edge-login+jwt", kid })
         .setIssuedAt(now).setExpirationTime(now + 120).sign(key);
     }
