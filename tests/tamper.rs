@@ -585,6 +585,28 @@ mod assertion {
     }
 }
 
+/// For a directive module (after `jws_tamper_tests!`, which defines `with_claims` and
+/// `at`): one cached or captured from another request is refused, its nonce not this one's.
+macro_rules! nonce_tests {
+    () => {
+        #[test]
+        fn another_requests_nonce_is_refused() {
+            let others =
+                [json!(RequestNonce::from_bytes([4; 16]).as_str()), json!(nonce().as_str().to_lowercase()), json!(7), json!(null)];
+            for other in others {
+                let token = with_claims(|c| {
+                    c.insert("nonce".into(), other.clone());
+                });
+                assert_eq!(at(&token, t0()), Err(Refused::Nonce), "nonce {other}");
+            }
+            let token = with_claims(|c| {
+                c.remove("nonce");
+            });
+            assert_eq!(at(&token, t0()), Err(Refused::Nonce), "no nonce");
+        }
+    };
+}
+
 mod login_directive {
     use super::*;
 
@@ -608,21 +630,7 @@ mod login_directive {
 
     jws_tamper_tests! { typ: LOGIN_TYPE, audience: EDGE_AUDIENCE, max_lifetime: DIRECTIVE_MAX_LIFETIME_SECS }
 
-    /// A directive cached or captured from another request: its nonce is not this one's.
-    #[test]
-    fn another_requests_nonce_is_refused() {
-        let others = [json!(RequestNonce::from_bytes([4; 16]).as_str()), json!(nonce().as_str().to_lowercase()), json!(7), json!(null)];
-        for other in others {
-            let token = with_claims(|c| {
-                c.insert("nonce".into(), other.clone());
-            });
-            assert_eq!(at(&token, t0()), Err(Refused::Nonce), "nonce {other}");
-        }
-        let token = with_claims(|c| {
-            c.remove("nonce");
-        });
-        assert_eq!(at(&token, t0()), Err(Refused::Nonce), "no nonce");
-    }
+    nonce_tests!();
 
     #[test]
     fn audience_list_naming_the_edge_is_accepted() {
@@ -686,21 +694,7 @@ mod logout_directive {
 
     jws_tamper_tests! { typ: LOGOUT_TYPE, audience: EDGE_AUDIENCE, max_lifetime: DIRECTIVE_MAX_LIFETIME_SECS }
 
-    /// A directive cached or captured from another request: its nonce is not this one's.
-    #[test]
-    fn another_requests_nonce_is_refused() {
-        let others = [json!(RequestNonce::from_bytes([4; 16]).as_str()), json!(nonce().as_str().to_lowercase()), json!(7), json!(null)];
-        for other in others {
-            let token = with_claims(|c| {
-                c.insert("nonce".into(), other.clone());
-            });
-            assert_eq!(at(&token, t0()), Err(Refused::Nonce), "nonce {other}");
-        }
-        let token = with_claims(|c| {
-            c.remove("nonce");
-        });
-        assert_eq!(at(&token, t0()), Err(Refused::Nonce), "no nonce");
-    }
+    nonce_tests!();
 
     #[test]
     fn unusable_claims_are_refused() {

@@ -4,7 +4,7 @@
 import { test, before, after, beforeEach } from "node:test";
 import assert from "node:assert/strict";
 import {
-  startOrigin, startEdge, Client, loginDirective, logoutDirective, debugOf, nonceOf, rawHttp, rawRequest,
+  startOrigin, startEdge, Client, loginDirective, loginLogoutRoutes, debugOf, nonceOf, rawHttp, rawRequest,
   sleep, verifyAssertion,
 } from "./harness.mjs";
 
@@ -13,11 +13,7 @@ const REFRESH = "__Host-es-refresh";
 let origin, edge;
 
 /** The origin answers /login?<sub> and /logout with directives for that very request. */
-const routes = async (req) => {
-  if (req.url.startsWith("/login?")) return { headers: { "X-Edge-Login": await loginDirective(req, decodeURIComponent(req.url.slice(7))) } };
-  if (req.url === "/logout") return { headers: { "X-Edge-Logout": await logoutDirective(req) } };
-  return {};
-};
+const routes = async (req) => (await loginLogoutRoutes(req)) ?? {};
 
 before(async () => {
   origin = await startOrigin();

@@ -48,6 +48,16 @@ export const loginDirective = (req, sub, extra = {}, opts) =>
 export const logoutDirective = (req, scope = "session", extra = {}, opts) =>
   directive("edge-logout+jwt", { scope, nonce: nonceOf(req), ...extra }, opts);
 
+/**
+ * The usual origin answer: `/login?<sub>` logs `<sub>` in (percent-decoded), `/logout`
+ * logs out, each answering its own request; anything else is `null` (the test decides).
+ */
+export async function loginLogoutRoutes(req) {
+  if (req.url.startsWith("/login?")) return { headers: { "X-Edge-Login": await loginDirective(req, decodeURIComponent(req.url.slice(7))) } };
+  if (req.url === "/logout") return { headers: { "X-Edge-Logout": await logoutDirective(req) } };
+  return null;
+}
+
 /** Verifies an `X-Edge-Assertion` exactly as an origin using `jose` would. */
 export async function verifyAssertion(token, audience = "origin") {
   const { payload, protectedHeader } = await jwtVerify(token, originKey, {

@@ -4,16 +4,12 @@
 // stored" (Refused(Expired)), so these tests fail if the alarm does not run.
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
-import { startOrigin, startEdge, Client, loginDirective, logoutDirective, debugOf, sleep } from "./harness.mjs";
+import { startOrigin, startEdge, Client, loginLogoutRoutes, debugOf, sleep } from "./harness.mjs";
 
 let origin, edge;
 before(async () => {
   origin = await startOrigin();
-  origin.respond = async (req) => {
-    if (req.url.startsWith("/login")) return { headers: { "X-Edge-Login": await loginDirective(req, req.url.slice(7)) } };
-    if (req.url === "/logout") return { headers: { "X-Edge-Logout": await logoutDirective(req) } };
-    return {};
-  };
+  origin.respond = loginLogoutRoutes;
   edge = await startEdge({
     ORIGIN_URL: origin.url, ACCESS_TTL_SECS: "0", ROTATE_AFTER_SECS: "60", GRACE_SECS: "1",
     IDLE_TIMEOUT_SECS: "2", SESSION_LIFETIME_SECS: "4",

@@ -6,7 +6,7 @@ import assert from "node:assert/strict";
 import { execFileSync } from "node:child_process";
 import { readdirSync } from "node:fs";
 import { join } from "node:path";
-import { startOrigin, startEdge, Client, loginDirective, logoutDirective, debugOf, sleep } from "./harness.mjs";
+import { startOrigin, startEdge, Client, loginLogoutRoutes, debugOf, sleep } from "./harness.mjs";
 
 const ROTATE_MS = 3_000;
 const GRACE_MS = 2_000;
@@ -15,11 +15,7 @@ let origin, edge;
 
 before(async () => {
   origin = await startOrigin();
-  origin.respond = async (req) => {
-    if (req.url.startsWith("/login?")) return { headers: { "X-Edge-Login": await loginDirective(req, req.url.slice(7)) } };
-    if (req.url === "/logout") return { headers: { "X-Edge-Logout": await logoutDirective(req) } };
-    return {};
-  };
+  origin.respond = loginLogoutRoutes;
   edge = await startEdge({ ORIGIN_URL: origin.url, ...VARS });
 });
 after(async () => { await edge?.stop(); await origin?.close(); });

@@ -5,16 +5,13 @@
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
 import { randomBytes } from "node:crypto";
-import { startOrigin, startEdge, Client, directive, loginDirective, logoutDirective, debugOf, sleep } from "./harness.mjs";
+import { startOrigin, startEdge, Client, directive, loginDirective, loginLogoutRoutes, logoutDirective, debugOf, sleep } from "./harness.mjs";
 
 let origin, edge;
 before(async () => {
   origin = await startOrigin();
-  origin.respond = async (req) => {
-    if (req.url.startsWith("/login?")) return { headers: { "X-Edge-Login": await loginDirective(req, req.url.slice(7)) } };
-    if (req.url === "/logout") return { headers: { "X-Edge-Logout": await logoutDirective(req) } };
-    return { body: JSON.stringify({ user: req.headers["x-edge-user"] ?? null, sid: req.headers["x-edge-session"] ?? null }) };
-  };
+  origin.respond = async (req) => (await loginLogoutRoutes(req))
+    ?? { body: JSON.stringify({ user: req.headers["x-edge-user"] ?? null, sid: req.headers["x-edge-session"] ?? null }) };
   // ACCESS_TTL 0: every request asks the family, so a revocation shows at once.
   // IDLE 20 s: last_seen is kept to 2 s. LIFETIME 10 s: expiry fits in a test.
   edge = await startEdge({
