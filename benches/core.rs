@@ -11,16 +11,16 @@ use std::time::Duration;
 
 use criterion::{criterion_group, criterion_main, BatchSize, Criterion};
 
-use edge_session::admin::{session_list, AdminAction, AdminRequest};
+use edge_session::origin::{session_list, AdminAction, AdminRequest};
 use edge_session::config::Policy;
-use edge_session::cookies::{edge_cookies, strip_edge_cookies};
-use edge_session::credential::{AccessCredential, FamilyId, Identity, RefreshCredential, RefreshSecret, ACCESS_COOKIE, REFRESH_COOKIE};
-use edge_session::directive::{Assertion, Login, RequestNonce};
-use edge_session::family::{Family, Outcome, SessionState};
-use edge_session::keys::KeyRing;
+use edge_session::session::{edge_cookies, strip_edge_cookies};
+use edge_session::session::{AccessCredential, FamilyId, Identity, RefreshCredential, RefreshSecret, ACCESS_COOKIE, REFRESH_COOKIE};
+use edge_session::origin::{Assertion, Login, RequestNonce};
+use edge_session::session::{Family, Outcome, SessionState};
+use edge_session::crypto::KeyRing;
 use edge_session::metrics::{OutcomeCounters, RequestOutcome};
 use edge_session::time::Timestamp;
-use edge_session::user_index::{FamilyEntry, UserIndex, MAX_FAMILIES};
+use edge_session::users::{FamilyEntry, UserIndex, MAX_FAMILIES};
 
 const T0: u64 = 1_700_000_000;
 
@@ -37,7 +37,7 @@ fn identity() -> Identity {
     Identity { sub: "user-1234567890".into(), ctx: ctx.as_object().cloned() }
 }
 
-fn state_of(decision: &edge_session::family::Decision) -> SessionState {
+fn state_of(decision: &edge_session::session::Decision) -> SessionState {
     match &decision.outcome {
         Outcome::Authenticated(grant) => grant.state,
         other => panic!("bench set-up expected an identity, got {other:?}"),

@@ -20,7 +20,7 @@
 use std::fmt;
 use std::time::Duration;
 
-use crate::keys::KeyRing;
+use crate::crypto::KeyRing;
 
 /// Longest accepted grace window: grace is exactly the time in which a thief is
 /// indistinguishable from a racing tab, so it is capped (DESIGN §3, scenario S9).
@@ -40,8 +40,12 @@ pub enum OnReuse {
 /// The timing rules a family is decided by.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Policy {
+    /// How old the current generation must be before a request rotates it.
     pub rotate_after: Duration,
+    /// How long a just-retired generation still identifies its user (a racing tab).
     pub grace: Duration,
+    /// How long a retired generation whose successor was never presented re-delivers it
+    /// (a lost response).
     pub recovery: Duration,
     /// Zero turns the fast path off (every request asks the family's object).
     pub access_ttl: Duration,
@@ -51,11 +55,14 @@ pub struct Policy {
     pub session_lifetime: Duration,
     /// Absolute lifetime of a "remember me" family.
     pub remember_lifetime: Duration,
+    /// What a reuse outside every window does to the family.
     pub on_reuse: OnReuse,
 }
 
 impl Default for Policy {
-    /// DESIGN §3 defaults (Pow, Okta, Supabase, RFC 9700, Auth0; sources listed there).
+    /// Rotate after 15 min (Pow's session renewal), grace 30 s (Okta's default refresh-token
+    /// grace), recovery 30 min, access cookie 60 s, idle 30 min (Pow), lifetime 12 h,
+    /// remember-me 30 days (Auth0's absolute default), reuse revokes (RFC 9700 §4.14.2).
     fn default() -> Self {
         Policy {
             rotate_after: Duration::from_secs(900),
@@ -73,6 +80,7 @@ impl Default for Policy {
 /// Everything the worker needs, validated.
 #[derive(Debug)]
 pub struct Config {
+    /// The timing rules.
     pub policy: Policy,
     /// Signs and verifies the edge's cookies.
     pub session_keys: KeyRing,
@@ -96,13 +104,16 @@ pub const DEFAULT_METRICS_WINDOW: Duration = Duration::from_secs(60);
 /// One variable's problem. `problem` never contains a secret's value.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Problem {
+    /// The variable's name, e.g. `GRACE_SECS`.
     pub variable: &'static str,
+    /// What is wrong with it.
     pub problem: String,
 }
 
 /// Every problem found; the worker fails closed on any.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ConfigError {
+    /// Each problem, in the order the variables are read.
     pub problems: Vec<Problem>,
 }
 
@@ -119,6 +130,7 @@ impl fmt::Display for ConfigError {
 impl std::error::Error for ConfigError {}
 
 impl Config {
+    /// Reads and validates every variable through `lookup` (a name to its value, if set).
     pub fn from_vars(lookup: impl Fn(&str) -> Option<String>) -> Result<Config, ConfigError> {
         let mut reader = Reader { lookup, problems: Vec::new() };
         let defaults = Policy::default();
@@ -172,6 +184,7 @@ pub struct OriginUrl {
 }
 
 impl OriginUrl {
+    /// `http(s)://host[:port]` with an optional trailing `/`; `None` for anything else.
     pub fn parse(text: &str) -> Option<OriginUrl> {
         let rest = text.strip_prefix("https://").or_else(|| text.strip_prefix("http://"))?;
         let authority = rest.strip_suffix('/').unwrap_or(rest);

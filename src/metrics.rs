@@ -24,10 +24,9 @@
 
 use std::time::Duration;
 
-use crate::credential::CredentialError;
-use crate::family::SessionState;
+use crate::messages::Verdict;
+use crate::session::{CredentialError, SessionState};
 use crate::time::Timestamp;
-use crate::wire::Verdict;
 
 /// Forged cookies per minute (per isolate) that make a window worth an alert. Real
 /// browsers do not send forgeries; a hundred a minute from one isolate is someone
@@ -71,6 +70,7 @@ pub fn looks_forged(error: CredentialError) -> bool {
 }
 
 impl RequestOutcome {
+    /// Every outcome, in the order reports list them.
     pub const ALL: [RequestOutcome; 10] = [
         RequestOutcome::Anonymous,
         RequestOutcome::Access,
@@ -120,11 +120,13 @@ impl RequestOutcome {
 /// One closed window's counts, for one log line.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct WindowReport {
+    /// When the window opened (its first request).
     pub started: Timestamp,
     /// Non-zero counts only, in [`RequestOutcome::ALL`] order.
     pub counts: Vec<(&'static str, u64)>,
     /// Forged cookies in the window reached the alert threshold.
     pub bad_cookie_alert: bool,
+    /// Forged cookies seen in the window.
     pub bad_cookies: u64,
 }
 
@@ -141,6 +143,7 @@ pub struct OutcomeCounters {
 }
 
 impl OutcomeCounters {
+    /// Counters that report once per `window`.
     pub fn new(window: Duration) -> OutcomeCounters {
         OutcomeCounters { window, started: None, counts: [0; RequestOutcome::ALL.len()], bad_cookies: 0 }
     }

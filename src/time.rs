@@ -20,14 +20,17 @@ use std::time::Duration;
 pub struct Timestamp(u64);
 
 impl Timestamp {
+    /// Unix milliseconds.
     pub const fn from_millis(ms: u64) -> Self {
         Timestamp(ms)
     }
 
+    /// Unix seconds.
     pub const fn from_secs(secs: u64) -> Self {
         Timestamp(secs.saturating_mul(1000))
     }
 
+    /// As Unix milliseconds.
     pub const fn as_millis(self) -> u64 {
         self.0
     }

@@ -15,8 +15,8 @@ use std::borrow::Cow;
 use proptest::collection::vec;
 use proptest::prelude::*;
 
-use edge_session::cookies::{edge_cookies, set_cookie, strip_edge_cookies, EdgeCookies};
-use edge_session::credential::{ACCESS_COOKIE, REFRESH_COOKIE};
+use edge_session::session::{edge_cookies, set_cookie, strip_edge_cookies, EdgeCookies};
+use edge_session::session::{ACCESS_COOKIE, REFRESH_COOKIE};
 
 fn cases(n: u32) -> ProptestConfig {
     let scale: u32 = std::env::var("FUZZ_SCALE").ok().and_then(|s| s.parse().ok()).unwrap_or(1);

@@ -14,8 +14,8 @@ use std::collections::{BTreeMap, BinaryHeap};
 use std::time::Duration;
 
 use edge_session::config::Policy;
-use edge_session::credential::{FamilyId, Identity, RefreshCredential, RefreshSecret};
-use edge_session::family::{may_set_refresh, Family, Outcome};
+use edge_session::session::{FamilyId, Identity, RefreshCredential, RefreshSecret};
+use edge_session::session::{may_set_refresh, Family, Outcome};
 use edge_session::time::Timestamp;
 use proptest::prelude::*;
 
@@ -157,8 +157,8 @@ impl Sim {
             return; // Fast path: the edge answers from the access cookie alone.
         }
         let presented = jar.refresh.generation;
-        let g_before = self.family.generation;
-        let issued_before = self.family.issued_at;
+        let g_before = self.family.generation();
+        let issued_before = self.family.issued_at();
         self.first_presented.entry(presented).or_insert(now);
         self.secrets = self.secrets.wrapping_add(1);
         let decision = self.family.handle_refresh(&jar.refresh, now, &self.policy, secret(self.secrets));
@@ -166,7 +166,7 @@ impl Sim {
             self.run.refused.push(format!("gen {presented} at +{} ms (family at {g_before}): {:?}", now.since(self.t0).as_millis(), decision.outcome));
             return;
         };
-        if self.family.generation > g_before {
+        if self.family.generation() > g_before {
             self.run.rotations.push(now);
         }
         // Never accept anything older than the previous generation, nor the previous

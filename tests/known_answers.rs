@@ -8,8 +8,8 @@
 use base64::engine::general_purpose::URL_SAFE_NO_PAD as B64;
 use base64::Engine;
 
-use edge_session::jws::{self, Expect, JwsError};
-use edge_session::keys::{Key, KeyRing};
+use edge_session::crypto::jws::{self, Expect, JwsError};
+use edge_session::crypto::{Key, KeyRing};
 use edge_session::time::Timestamp;
 
 struct Vector {

@@ -17,17 +17,17 @@ use proptest::prelude::*;
 use serde_json::{json, Map, Value};
 
 use edge_session::config::{Config, MAX_GRACE_SECS};
-use edge_session::credential::{
+use edge_session::session::{
     AccessCredential, FamilyId, Identity, RefreshCredential, RefreshSecret, MAX_ACCESS_LEN, MAX_CTX_LEN,
     MAX_REFRESH_LEN, MAX_SUB_LEN,
 };
-use edge_session::directive::{
+use edge_session::origin::{
     Assertion, Login, Logout, LogoutScope, RequestNonce, ASSERTION_TTL_SECS, ASSERTION_TYPE, DIRECTIVE_MAX_LIFETIME_SECS,
     EDGE_AUDIENCE, EDGE_ISSUER, LOGIN_TYPE, LOGOUT_TYPE,
 };
-use edge_session::family::SessionState;
-use edge_session::jws::{self, Expect, CLOCK_SKEW};
-use edge_session::keys::{is_valid_kid, KeyRing, MAX_KEYS, MAX_SECRET_LEN, MIN_SECRET_LEN};
+use edge_session::session::SessionState;
+use edge_session::crypto::jws::{self, Expect, CLOCK_SKEW};
+use edge_session::crypto::{is_valid_kid, KeyRing, MAX_KEYS, MAX_SECRET_LEN, MIN_SECRET_LEN};
 use edge_session::time::Timestamp;
 
 const SECRET: &str = "0123456789abcdef0123456789abcdef";

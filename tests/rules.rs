@@ -6,9 +6,9 @@ mod common;
 
 use common::*;
 use edge_session::config::{OnReuse, Policy};
-use edge_session::credential::{AccessCredential, FamilyId, RefreshCredential};
-use edge_session::edge::GrantCookies;
-use edge_session::family::{may_set_refresh, Family, Outcome, Refusal, SessionState};
+use edge_session::session::{AccessCredential, FamilyId, RefreshCredential};
+use edge_session::session::GrantCookies;
+use edge_session::session::{may_set_refresh, Family, Outcome, Refusal, SessionState};
 
 /// Alice logs in at T0; g1 is presented at T0+10 s and rotates to g2.
 fn rotated(policy: Policy) -> (Object, RefreshCredential, RefreshCredential) {
@@ -97,10 +97,10 @@ fn current_generation_not_due_is_fresh_and_confirms() {
     let g1 = login.refresh.unwrap();
     let d = obj.present(&g1, T0 + secs(5));
     assert_eq!((state(&d), handed(&d), d.persist), (SessionState::Fresh, None, true));
-    assert_eq!(obj.family.confirmed_at, Some(T0 + secs(5)));
+    assert_eq!(obj.family.confirmed_at(), Some(T0 + secs(5)));
     let d = obj.present(&g1, T0 + ms(9_999));
     assert_eq!((state(&d), handed(&d), d.persist), (SessionState::Fresh, None, false));
-    assert_eq!((obj.family.generation, obj.family.confirmed_at), (1, Some(T0 + secs(5))));
+    assert_eq!((obj.family.generation(), obj.family.confirmed_at()), (1, Some(T0 + secs(5))));
 }
 
 // Row 2, hold: g is due but was re-delivered less than GRACE ago, so no rotation yet.
@@ -110,7 +110,7 @@ fn due_but_recently_delivered_is_held_fresh() {
     assert_eq!(state(&obj.present(&g1, T0 + ms(19_500))), SessionState::Recovered);
     let d = obj.present(&g2, T0 + secs(20)); // g2 is due (10 s old) but held
     assert_eq!((state(&d), handed(&d)), (SessionState::Fresh, None));
-    assert_eq!((obj.family.generation, obj.family.confirmed_at), (2, Some(T0 + secs(20))));
+    assert_eq!((obj.family.generation(), obj.family.confirmed_at()), (2, Some(T0 + secs(20))));
     assert_eq!(state(&obj.present(&g2, T0 + ms(21_499))), SessionState::Fresh);
     let d = obj.present(&g2, T0 + ms(21_500)); // GRACE after the re-delivery
     assert_eq!((state(&d), handed(&d)), (SessionState::Rotated, Some(3)));
@@ -129,9 +129,9 @@ fn due_and_not_held_rotates() {
     assert_eq!(state(&d), SessionState::Rotated);
     assert_eq!(grant(&d).refresh, Some(g2));
     assert!(d.persist);
-    assert_eq!((family.generation, family.issued_at, family.confirmed_at), (2, T0 + secs(10), None));
-    assert_eq!(family.delivered_at, T0 + secs(10));
-    assert_eq!(family.previous, Some(secret(0).digest()));
+    assert_eq!((family.generation(), family.issued_at(), family.confirmed_at()), (2, T0 + secs(10), None));
+    assert_eq!(family.delivered_at(), T0 + secs(10));
+    assert_eq!(family.previous(), Some(secret(0).digest()));
 }
 
 // Row 4: p == g-1 within GRACE of the rotation: same user, re-delivered the current g.
@@ -143,8 +143,8 @@ fn previous_generation_within_grace_of_rotation_is_grace_alias() {
     assert_eq!(grant(&d).identity, alice());
     assert_eq!(grant(&d).refresh.as_ref(), Some(&g2));
     assert!(!d.persist);
-    assert_eq!((obj.family.generation, obj.family.confirmed_at), (2, None)); // g1 does not confirm g2
-    assert_eq!(obj.family.delivered_at, T0 + ms(11_999));
+    assert_eq!((obj.family.generation(), obj.family.confirmed_at()), (2, None)); // g1 does not confirm g2
+    assert_eq!(obj.family.delivered_at(), T0 + ms(11_999));
     assert_eq!(state(&obj.present(&g1, T0 + secs(12))), SessionState::Recovered); // grace over
 }
 
@@ -167,7 +167,7 @@ fn previous_generation_after_grace_unconfirmed_is_recovered() {
         assert_eq!(state(&d), SessionState::Recovered, "at {t} ms");
         assert_eq!(grant(&d).refresh.as_ref(), Some(&g2));
         assert!(!d.persist);
-        assert_eq!((obj.family.generation, obj.family.confirmed_at), (2, None));
+        assert_eq!((obj.family.generation(), obj.family.confirmed_at()), (2, None));
     }
 }
 
@@ -178,7 +178,7 @@ fn previous_generation_after_grace_confirmed_is_reuse_and_revokes() {
     obj.present(&g2, T0 + ms(10_500));
     let d = obj.present(&g1, T0 + ms(12_500));
     assert_eq!(d.outcome, REUSE_REVOKED);
-    assert!(d.persist && obj.family.revoked);
+    assert!(d.persist && obj.family.is_revoked());
     assert!(d.deadline <= T0 + ms(12_500));
     assert_eq!(obj.present(&g2, T0 + secs(13)).outcome, Outcome::Refused(Refusal::Revoked));
 }
@@ -190,7 +190,7 @@ fn recovery_ends_after_recovery_secs() {
     assert_eq!(state(&obj.clone().present(&g1, T0 + ms(39_999))), SessionState::Recovered);
     let d = obj.present(&g1, T0 + secs(40));
     assert_eq!(d.outcome, REUSE_REVOKED);
-    assert!(d.persist && obj.family.revoked);
+    assert!(d.persist && obj.family.is_revoked());
 }
 
 // Row 6: p < g-1 is reuse even inside the grace window of the latest rotation.
@@ -201,7 +201,7 @@ fn older_generation_is_reuse() {
     assert_eq!((state(&d), handed(&d)), (SessionState::Rotated, Some(3)));
     let d = obj.present(&g1, T0 + ms(20_001));
     assert_eq!(d.outcome, REUSE_REVOKED);
-    assert!(d.persist && obj.family.revoked);
+    assert!(d.persist && obj.family.is_revoked());
 }
 
 // Row 6: a wrong secret for g or for g-1 (even within grace) is reuse.
@@ -210,10 +210,10 @@ fn wrong_secret_is_reuse() {
     let forged = |generation| RefreshCredential { family: FAMILY, generation, secret: secret(99) };
     let (mut obj, _login) = Object::login(short(), false, T0);
     assert_eq!(obj.present(&forged(1), T0 + secs(1)).outcome, REUSE_REVOKED);
-    assert!(obj.family.revoked);
+    assert!(obj.family.is_revoked());
     let (mut obj, _, _) = rotated(short());
     assert_eq!(obj.present(&forged(1), T0 + ms(10_100)).outcome, REUSE_REVOKED);
-    assert!(obj.family.revoked);
+    assert!(obj.family.is_revoked());
 }
 
 // Row 6, ON_REUSE=reject: this request is refused, nothing changes, the owner carries on.
@@ -249,9 +249,9 @@ fn login_creates_generation_one_unconfirmed() {
     assert_eq!(grant.state, SessionState::Fresh);
     assert_eq!(grant.refresh, Some(RefreshCredential { family: FAMILY, generation: 1, secret: secret(3) }));
     assert_eq!(grant.remember_until, None);
-    assert_eq!((family.generation, family.confirmed_at, family.previous), (1, None, None));
-    assert_eq!((family.created_at, family.issued_at, family.delivered_at), (T0, T0, T0));
-    assert!(!family.revoked);
+    assert_eq!((family.generation(), family.confirmed_at(), family.previous()), (1, None, None));
+    assert_eq!((family.created_at(), family.issued_at(), family.delivered_at()), (T0, T0, T0));
+    assert!(!family.is_revoked());
 }
 
 // Login: the family the login request presented is revoked, at once (no fixation).
@@ -292,7 +292,7 @@ fn last_seen_is_persisted_at_most_once_a_minute() {
         let d = obj.present(&g1, T0 + ms(t));
         assert_eq!(d.persist, written, "at {t} ms");
         let last_seen = if t < 60_000 { 0 } else if t < 120_000 { 60_000 } else { 120_000 };
-        assert_eq!(obj.family.last_seen, T0 + ms(last_seen), "at {t} ms");
+        assert_eq!(obj.family.last_seen(), T0 + ms(last_seen), "at {t} ms");
         assert_eq!(d.deadline, T0 + ms(last_seen) + secs(1800), "at {t} ms");
     }
 }

@@ -6,9 +6,9 @@ mod common;
 
 use common::*;
 use edge_session::config::{Policy, MAX_GRACE_SECS};
-use edge_session::credential::{AccessCredential, CredentialError, RefreshCredential};
-use edge_session::edge::GrantCookies;
-use edge_session::family::{Decision, Outcome, Refusal, SessionState::*};
+use edge_session::session::{AccessCredential, CredentialError, RefreshCredential};
+use edge_session::session::GrantCookies;
+use edge_session::session::{Decision, Outcome, Refusal, SessionState::*};
 use edge_session::time::Timestamp;
 
 const REUSE_REVOKED: Outcome = Outcome::ReuseDetected { revoked: true };
@@ -59,7 +59,7 @@ fn s2_response_lost_after_rotation() {
     assert_eq!(jar.refresh, g2);
     let d = obj.present(&jar.refresh.clone(), T0 + secs(1501));
     assert_eq!((state(&d), handed(&d)), (Fresh, None));
-    assert_eq!(obj.family.confirmed_at, Some(T0 + secs(1501)));
+    assert_eq!(obj.family.confirmed_at(), Some(T0 + secs(1501)));
 }
 
 // S3 (Pow #414): eight requests present g1 at the instant it is due: one rotation, one g2.
@@ -84,7 +84,7 @@ fn s4_alias_recorded_in_the_rotating_decision() {
     let g1 = login.refresh.clone().unwrap();
     let r1 = obj.present(&g1, T0 + secs(10)); // steps 1–2: request 1 rotates
     // The alias exists as soon as the decision returns, before any before-send step.
-    assert_eq!((obj.family.generation, obj.family.previous), (2, Some(g1.secret.digest())));
+    assert_eq!((obj.family.generation(), obj.family.previous()), (2, Some(g1.secret.digest())));
     let r2 = obj.present(&g1, T0 + ms(10_001)); // steps 3–4: request 2 with g1
     assert_eq!(state(&r2), GraceAlias);
     assert_eq!(grant(&r2).refresh, grant(&r1).refresh);
@@ -200,7 +200,7 @@ fn s10_hold_stops_rotation_after_a_re_delivery() {
     assert_eq!((state(&x), handed(&x)), (GraceAlias, Some(2)));
     for t in [21_000, 22_499] {
         let d = obj.present(&g2, T0 + ms(t)); // g2 is due (issued at 10 s)
-        assert_eq!((state(&d), handed(&d), obj.family.generation), (Fresh, None, 2), "at {t} ms");
+        assert_eq!((state(&d), handed(&d), obj.family.generation()), (Fresh, None, 2), "at {t} ms");
     }
     let d = obj.present(&g2, T0 + ms(22_500));
     assert_eq!((state(&d), handed(&d)), (Rotated, Some(3)));

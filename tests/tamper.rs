@@ -16,17 +16,17 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD as B64;
 use base64::Engine;
 use serde_json::{json, Map, Value};
 
-use edge_session::credential::{
+use edge_session::session::{
     AccessCredential, CredentialError, FamilyId, Identity, RefreshCredential, RefreshSecret, ACCESS_COOKIE,
     MAX_ACCESS_LEN, MAX_REFRESH_LEN, REFRESH_COOKIE,
 };
-use edge_session::directive::{
-    Assertion, DirectiveError, Login, Logout, LogoutScope, RequestNonce, ASSERTION_TTL_SECS, ASSERTION_TYPE,
+use edge_session::origin::{
+    Assertion, TokenError, Login, Logout, LogoutScope, RequestNonce, ASSERTION_TTL_SECS, ASSERTION_TYPE,
     DIRECTIVE_MAX_LIFETIME_SECS, EDGE_AUDIENCE, LOGIN_TYPE, LOGOUT_TYPE,
 };
-use edge_session::family::SessionState;
-use edge_session::jws::{self, JwsError, CLOCK_SKEW, MAX_JWS_LEN};
-use edge_session::keys::{Key, KeyRing};
+use edge_session::session::SessionState;
+use edge_session::crypto::jws::{self, JwsError, CLOCK_SKEW, MAX_JWS_LEN};
+use edge_session::crypto::{Key, KeyRing};
 use edge_session::time::Timestamp;
 
 const SECRET: &str = "0123456789abcdef0123456789abcdef";
@@ -68,12 +68,12 @@ enum Refused {
     Nonce,
 }
 
-impl From<DirectiveError> for Refused {
-    fn from(e: DirectiveError) -> Self {
+impl From<TokenError> for Refused {
+    fn from(e: TokenError) -> Self {
         match e {
-            DirectiveError::Jws(e) => Refused::Jws(e),
-            DirectiveError::BadClaims(why) => Refused::Claims(why),
-            DirectiveError::WrongNonce => Refused::Nonce,
+            TokenError::Jws(e) => Refused::Jws(e),
+            TokenError::BadClaims(why) => Refused::Claims(why),
+            TokenError::WrongNonce => Refused::Nonce,
         }
     }
 }

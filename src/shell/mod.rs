@@ -1,26 +1,24 @@
-//! The wasm shell (DESIGN §1): the only code that talks to the Workers runtime.
+//! The wasm shell: the only code that talks to the Workers runtime.
 //!
-//! `lib.rs` of a worker is one event handler (STYLE): it loads the validated config,
-//! runs the pipeline in `proxy`, and maps every error to HTTP here, in one place.
+//! One event handler: it loads the validated config, runs the request pipeline
+//! (`pipeline`) or the admin API (`admin_api`), and maps every error to HTTP here, in one
+//! place. The Durable Object classes are in `objects`.
 
-mod admin;
-mod object_client;
-mod origin;
-mod proxy;
+mod admin_api;
+mod forward;
+mod objects;
+mod pipeline;
 mod runtime;
-mod session_family;
-mod state_row;
 mod telemetry;
-mod user_sessions;
 
-use object_client::{SESSION_FAMILY_BINDING, USER_SESSIONS_BINDING};
+use objects::call::{SESSION_FAMILY_BINDING, USER_SESSIONS_BINDING};
 use worker::{event, Context, Env, Request, Response, Result};
 
 /// Path answered by the edge itself, never forwarded.
 const HEALTH_PATH: &str = "/__edge/health";
 
 /// Why the edge answered instead of the origin.
-pub enum EdgeError {
+pub(crate) enum EdgeError {
     /// A family's object failed or timed out: 503 + `Retry-After`, never anonymous.
     Unavailable,
     /// The origin could not be reached.
@@ -49,10 +47,10 @@ async fn fetch(req: Request, env: Env, ctx: Context) -> Result<Response> {
         // Fail closed, naming the variable (never a secret's value).
         Err(e) => return Response::error(e.to_string(), 500),
     };
-    let handled = if req.path() == admin::ADMIN_PATH {
-        admin::handle(req, &env, &config).await
+    let handled = if req.path() == admin_api::ADMIN_PATH {
+        admin_api::handle(req, &env, &config).await
     } else {
-        proxy::handle(req, &env, &ctx, &config).await
+        pipeline::handle(req, &env, &ctx, &config).await
     };
     match handled {
         Ok(response) => Ok(response),

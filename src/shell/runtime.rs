@@ -3,16 +3,17 @@
 use std::rc::Rc;
 
 use crate::config::{Config, ConfigError};
+use crate::objects::Event;
 use crate::time::Timestamp;
 use worker::{js_sys, wasm_bindgen::JsValue, Env, ScheduledTime};
 
-/// `Date.now()`: `SystemTime::now()` panics on wasm32 (DESIGN §7).
-pub fn now() -> Timestamp {
+/// `Date.now()`: `SystemTime::now()` panics on wasm32-unknown-unknown.
+pub(crate) fn now() -> Timestamp {
     Timestamp::from_millis(js_sys::Date::now() as u64)
 }
 
 /// Fresh random bytes from the platform CSPRNG (`crypto.getRandomValues`).
-pub fn random<const N: usize>() -> [u8; N] {
+pub(crate) fn random<const N: usize>() -> [u8; N] {
     let mut bytes = [0; N];
     // getrandom on wasm32 with `wasm_js` cannot fail while `crypto` exists, and a
     // worker without `crypto` must not mint credentials.
@@ -22,7 +23,7 @@ pub fn random<const N: usize>() -> [u8; N] {
 
 /// An absolute alarm time. (`set_alarm(i64)` would read the number as an offset from
 /// now: a deadline in Unix ms would fire in 56 years — caught by tests/e2e/lifecycle.)
-pub fn alarm_time(at: Timestamp) -> ScheduledTime {
+pub(crate) fn alarm_time(at: Timestamp) -> ScheduledTime {
     ScheduledTime::new(js_sys::Date::new(&JsValue::from_f64(at.as_millis() as f64)))
 }
 
@@ -30,9 +31,9 @@ thread_local! {
     static CONFIG: std::cell::OnceCell<Result<Rc<Config>, ConfigError>> = const { std::cell::OnceCell::new() };
 }
 
-/// The validated configuration, read once per isolate (DESIGN §5). Vars and secrets
+/// The validated configuration, read once per isolate. Vars and secrets
 /// are read alike; a number given in `[vars]` without quotes is accepted too.
-pub fn config(env: &Env) -> Result<Rc<Config>, ConfigError> {
+pub(crate) fn config(env: &Env) -> Result<Rc<Config>, ConfigError> {
     CONFIG.with(|cell| {
         cell.get_or_init(|| {
             let result = Config::from_vars(|name| {
@@ -48,9 +49,15 @@ pub fn config(env: &Env) -> Result<Rc<Config>, ConfigError> {
     })
 }
 
+/// Logs an event the core reported.
+pub(crate) fn log(event: &Event) {
+    let fields: Vec<(&str, &str)> = event.fields.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    log_event(event.name, &fields);
+}
+
 /// One structured log line, `{"edge_session": event, key: value…}` in that order (the
 /// event first, for people reading a tail). Never pass secrets here.
-pub fn log_event(event: &str, fields: &[(&str, &str)]) {
+pub(crate) fn log_event(event: &str, fields: &[(&str, &str)]) {
     let quote = |s: &str| serde_json::Value::from(s).to_string();
     let mut line = format!("{{\"edge_session\":{}", quote(event));
     for (k, v) in fields {

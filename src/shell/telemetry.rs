@@ -11,7 +11,7 @@ use worker::{AnalyticsEngineDataPointBuilder, Env};
 use super::runtime::{self, log_event};
 
 /// The optional `[[analytics_engine_datasets]]` binding (see wrangler.toml).
-pub const ANALYTICS_BINDING: &str = "ANALYTICS";
+pub(crate) const ANALYTICS_BINDING: &str = "ANALYTICS";
 
 thread_local! {
     static COUNTERS: RefCell<Option<OutcomeCounters>> = const { RefCell::new(None) };
@@ -19,7 +19,7 @@ thread_local! {
 
 /// Counts one request. Returns whether a data point went to Analytics Engine (for
 /// `X-Edge-Debug`).
-pub fn observe(env: &Env, config: &Config, outcome: RequestOutcome, forged: bool) -> bool {
+pub(crate) fn observe(env: &Env, config: &Config, outcome: RequestOutcome, forged: bool) -> bool {
     let written = env.analytics_engine(ANALYTICS_BINDING).is_ok_and(|dataset| {
         // index1 = blob1 = outcome (sampling groups by it); double1 = requests,
         // double2 = forged cookies. Query: SUM(_sample_interval * double1) BY blob1.

@@ -1,4 +1,4 @@
-//! Reading the `Cookie` header and writing `Set-Cookie`, for the edge's two cookies.
+//! Reading the `Cookie` header for the edge's two cookies, and what of it the origin gets.
 //!
 //! **Reading is strict.** Pairs are separated by `;` and nothing else, and only ASCII
 //! space and tab (WSP, RFC 5234) are trimmed around a name and a value, as RFC 6265bis's
@@ -23,7 +23,7 @@
 //! its own credential in that way.
 //!
 //! ```
-//! use edge_session::cookies::{edge_cookies, strip_edge_cookies};
+//! use edge_session::session::{edge_cookies, strip_edge_cookies};
 //! let header = "theme=dark; __Host-es-access=a1.x.y.z";
 //! assert_eq!(edge_cookies(header).access, Some("a1.x.y.z"));
 //! assert_eq!(edge_cookies("\u{2000}__Host-es-access=a1.x.y.z").access, None);
@@ -32,16 +32,16 @@
 //! ```
 
 use std::borrow::Cow;
-use std::fmt::Write;
-use std::time::Duration;
 
-use crate::credential::{ACCESS_COOKIE, REFRESH_COOKIE};
+use super::credential::{ACCESS_COOKIE, REFRESH_COOKIE};
 
 /// The raw values of the edge's two cookies in one request, each if it appears exactly
 /// once under its exact name.
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
 pub struct EdgeCookies<'a> {
+    /// `__Host-es-access`, if it appeared exactly once.
     pub access: Option<&'a str>,
+    /// `__Host-es-refresh`, if it appeared exactly once.
     pub refresh: Option<&'a str>,
     /// Some pair carried one of our exact names, even if its value is ambiguous or
     /// garbage: the browser holds an edge cookie. A cross-site form post, which withholds
@@ -94,37 +94,6 @@ pub fn strip_edge_cookies(header: &str) -> Option<Cow<'_, str>> {
         None => (!header.is_empty()).then_some(Cow::Borrowed(header)),
         Some(out) => (!trim_wsp(&out).is_empty()).then_some(Cow::Owned(out)),
     }
-}
-
-/// `Set-Cookie` for an edge cookie. `max_age: None` makes a session cookie (gone when the
-/// browser closes), as a refresh cookie without "remember me" is. The value is one the
-/// edge made (base64url and dots), so nothing needs quoting.
-pub fn set_cookie(name: &str, value: &str, max_age: Option<Duration>) -> String {
-    debug_assert!(value.bytes().all(is_cookie_octet), "edge cookie values are cookie-octets");
-    let mut line = attributes(name, value);
-    if let Some(age) = max_age {
-        let _ = write!(line, "; Max-Age={}", age.as_secs());
-    }
-    line
-}
-
-/// `Set-Cookie` that deletes an edge cookie. Only an explicit logout may send this: an
-/// anonymous answer that deletes could clobber a newer login's cookie (Pow #390).
-pub fn clear_cookie(name: &str) -> String {
-    let mut line = attributes(name, "");
-    line.push_str("; Max-Age=0");
-    line
-}
-
-/// `__Host-` demands `Secure`, `Path=/` and no `Domain`; `HttpOnly` keeps the cookie
-/// from scripts; `SameSite=Lax` keeps it off cross-site subrequests and POSTs.
-fn attributes(name: &str, value: &str) -> String {
-    format!("{name}={value}; Path=/; Secure; HttpOnly; SameSite=Lax")
-}
-
-/// RFC 6265 §4.1.1 `cookie-octet`: visible ASCII but `"`, `,`, `;` and `\`.
-fn is_cookie_octet(b: u8) -> bool {
-    matches!(b, 0x21 | 0x23..=0x2b | 0x2d..=0x3a | 0x3c..=0x5b | 0x5d..=0x7e)
 }
 
 /// Trims ASCII space and horizontal tab, and nothing else.
@@ -275,19 +244,5 @@ mod tests {
     fn stripping_borrows_when_nothing_is_ours() {
         let h = "prefs=a,b,c; theme=dark";
         assert!(matches!(strip_edge_cookies(h), Some(Cow::Borrowed(same)) if same == h));
-    }
-
-    #[test]
-    fn set_cookie_has_the_host_prefix_attributes() {
-        let c = set_cookie(ACCESS_COOKIE, "v", Some(Duration::from_secs(60)));
-        assert_eq!(c, "__Host-es-access=v; Path=/; Secure; HttpOnly; SameSite=Lax; Max-Age=60");
-        let session = set_cookie(REFRESH_COOKIE, "v", None);
-        assert!(!session.contains("Max-Age") && !session.contains("Expires"), "{session}");
-    }
-
-    #[test]
-    fn clearing_sets_max_age_zero() {
-        let c = clear_cookie(REFRESH_COOKIE);
-        assert_eq!(c, "__Host-es-refresh=; Path=/; Secure; HttpOnly; SameSite=Lax; Max-Age=0");
     }
 }

@@ -1,5 +1,5 @@
-//! Where the origin is (DESIGN §4): a service binding `ORIGIN`, else `ORIGIN_URL`, else
-//! the request's own URL (a Workers route in front of the origin).
+//! Where the origin is: a service binding `ORIGIN`, else `ORIGIN_URL`, else the request's
+//! own URL (a Workers route in front of the origin).
 
 use crate::config::Config;
 use worker::{web_sys, CacheMode, Env, Fetch, Headers, Request, RequestInit, RequestRedirect, Response};
@@ -14,7 +14,7 @@ use super::EdgeError;
 const HOP_HEADER: &str = "edge-session-hop";
 
 /// Sends `req` with `headers` (already prepared by the pipeline) to the origin.
-pub async fn forward(
+pub(crate) async fn forward(
     env: &Env,
     config: &Config,
     req: Request,

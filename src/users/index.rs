@@ -16,9 +16,9 @@
 //!
 //! ```
 //! use edge_session::config::Policy;
-//! use edge_session::credential::FamilyId;
+//! use edge_session::session::FamilyId;
 //! use edge_session::time::Timestamp;
-//! use edge_session::user_index::{FamilyEntry, UserIndex};
+//! use edge_session::users::{FamilyEntry, UserIndex};
 //! let mut index = UserIndex::default();
 //! let t = Timestamp::from_secs(1_000);
 //! let entry = FamilyEntry::new(FamilyId::from_bytes([1; 16]), t, false, Some("Firefox"), Some("CH"));
@@ -33,9 +33,8 @@ use std::time::Duration;
 use serde::{Deserialize, Serialize};
 
 use crate::config::Policy;
-use crate::credential::FamilyId;
+use crate::session::FamilyId;
 use crate::time::Timestamp;
-use crate::wire::{TokenUse, UserCommand, UserReply};
 
 /// Most families one user may hold at once; a login past it revokes the oldest.
 pub const MAX_FAMILIES: usize = 200;
@@ -60,12 +59,14 @@ pub const MAX_USER_AGENT_LEN: usize = 256;
 pub struct FamilyEntry {
     /// The family id: `X-Edge-Session` and the assertion's `sid`.
     pub family: FamilyId,
+    /// When the login created it.
     pub created_at: Timestamp,
     /// When the family last refreshed (coarsened like the family's own, ≤ once a minute;
     /// requests served from an access cookie alone are not seen). Defaults to 0 for
     /// entries stored before it existed.
     #[serde(default)]
     pub last_seen: Timestamp,
+    /// "Remember me".
     pub remember: bool,
     /// The login request's `User-Agent`, truncated; client-supplied, display only.
     pub user_agent: Option<String>,
@@ -101,10 +102,21 @@ fn clean_user_agent(ua: &str) -> String {
     kept
 }
 
+/// An admin token being used: refused if its `jti` was already spent.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TokenUse {
+    /// The token's `jti`.
+    pub jti: String,
+    /// Unix ms until which the token could still verify (its `jti` is kept that long).
+    pub valid_until: u64,
+}
+
 /// A family that ended before it registered (see the module docs).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Tombstone {
+    /// The family.
     pub family: FamilyId,
+    /// When it was created: the tombstone lasts until then + [`TOMBSTONE_TTL`].
     pub created_at: Timestamp,
 }
 
@@ -112,17 +124,17 @@ pub struct Tombstone {
 /// their objects have not confirmed yet.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct UserIndex {
-    pub revoked_before: Option<Timestamp>,
-    pub families: Vec<FamilyEntry>,
+    pub(crate) revoked_before: Option<Timestamp>,
+    pub(crate) families: Vec<FamilyEntry>,
     #[serde(default)]
-    pub ended: Vec<Tombstone>,
+    pub(crate) ended: Vec<Tombstone>,
     /// Revoked here, not yet confirmed by their objects: retried until they are, so a
     /// revocation the index claims is never dropped by one failed call.
     #[serde(default)]
-    pub pending: Vec<FamilyId>,
+    pub(crate) pending: Vec<FamilyId>,
     /// Admin tokens already used to revoke, kept while they could still verify.
     #[serde(default)]
-    pub spent: Vec<TokenUse>,
+    pub(crate) spent: Vec<TokenUse>,
 }
 
 impl UserIndex {
@@ -244,6 +256,11 @@ impl UserIndex {
         self.ended.retain(|t| t.created_at + TOMBSTONE_TTL > now);
     }
 
+    /// Families revoked here whose objects have not confirmed yet.
+    pub fn pending(&self) -> &[FamilyId] {
+        &self.pending
+    }
+
     /// Listed and pending families fill [`MAX_TRACKED`]: new logins are refused until
     /// the pending revocations are confirmed.
     pub fn is_full(&self) -> bool {
@@ -254,56 +271,6 @@ impl UserIndex {
     /// while the index [is full](UserIndex::is_full).
     fn add_pending(&mut self, families: Vec<FamilyId>) {
         self.pending.extend(families.into_iter().filter(|f| !self.pending.contains(f)).collect::<Vec<_>>());
-    }
-}
-
-/// What one [`UserCommand`] did: the reply, whether the index must be written, and the
-/// families the caller must now revoke (after writing), then confirm.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Handled {
-    pub reply: UserReply,
-    pub changed: bool,
-    pub revoke: Vec<FamilyId>,
-    /// A login was refused because the index [is full](UserIndex::is_full): worth an
-    /// operator's attention (revocations are not being confirmed).
-    pub refused_full: bool,
-}
-
-impl UserIndex {
-    /// Carries out one message to the user's object.
-    pub fn handle(&mut self, command: UserCommand, now: Timestamp, policy: &Policy) -> Handled {
-        let pending_before = self.pending.clone();
-        let mut refused_full = false;
-        let (reply, changed) = match command {
-            UserCommand::Register { entry } => {
-                let accepted = self.register(entry, now, policy);
-                refused_full = !accepted && self.is_full();
-                (UserReply { accepted, ..UserReply::default() }, accepted)
-            }
-            UserCommand::Touch { family, at } => (UserReply::default(), self.touch(family, Timestamp::from_millis(at))),
-            UserCommand::Unregister { family, created_at } => {
-                (UserReply::default(), self.unregister(family, Timestamp::from_millis(created_at), now))
-            }
-            UserCommand::List => {
-                let sessions = self.sessions(now, policy).to_vec();
-                (UserReply { sessions, ..UserReply::default() }, false)
-            }
-            UserCommand::Revoke { token: Some(token), .. } | UserCommand::RevokeAll { token: Some(token), .. }
-                if !self.spend(&token, now) =>
-            {
-                (UserReply { replayed: true, ..UserReply::default() }, false)
-            }
-            // A spent token must be remembered even if nothing else changed.
-            UserCommand::Revoke { family, token } => (UserReply::default(), self.revoke(family) || token.is_some()),
-            UserCommand::RevokeAll { except, .. } => {
-                self.revoke_all(now, except);
-                (UserReply::default(), true)
-            }
-        };
-        // Whatever this command moved into `pending` is the caller's to revoke now, and
-        // must be written before it does.
-        let revoke: Vec<_> = self.pending.iter().filter(|f| !pending_before.contains(f)).copied().collect();
-        Handled { reply, changed: changed || !revoke.is_empty(), revoke, refused_full }
     }
 }
 
@@ -345,73 +312,6 @@ mod tests {
         let oldest = FamilyId::from_bytes([0; 16]);
         assert!(!index.families.iter().any(|e| e.family == oldest), "oldest dropped");
         assert_eq!(index.pending, vec![oldest], "and revoked, not forgotten");
-    }
-
-    /// A revocation the index answered as pending is never dropped, however many pile
-    /// up; logins are refused instead, and come back once revocations are confirmed.
-    #[test]
-    fn pending_revocations_are_never_dropped_and_a_full_index_refuses_logins() {
-        let policy = Policy::default();
-        let mut index = UserIndex::default();
-        let t = Timestamp::from_secs(1_000);
-        let id = |n: usize| FamilyId::from_bytes([(n % 256) as u8, (n / 256) as u8, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1]);
-        let mut revoked = Vec::new();
-        for round in 0..3 {
-            for n in 0..MAX_FAMILIES {
-                let e = FamilyEntry::new(id(round * MAX_FAMILIES + n), t + Duration::from_millis(1), false, None, None);
-                let accepted = index.register(e, t + Duration::from_millis(1), &policy);
-                assert_eq!(accepted, round < 2, "round {round}, login {n}");
-            }
-            revoked.extend(index.revoke_all(t, None));
-            // Each round's logins come after the last revoke-all.
-            index.revoked_before = None;
-        }
-        assert_eq!(revoked.len(), 2 * MAX_FAMILIES);
-        assert_eq!(index.pending, revoked, "every revocation still pending, none dropped");
-        let refused = index.handle(UserCommand::Register { entry: entry(9, t) }, t, &policy);
-        assert!(!refused.reply.accepted && refused.refused_full);
-        assert!(index.confirm_revoked(&revoked[..10]));
-        assert!(index.register(entry(9, t), t, &policy), "room again once objects confirm");
-    }
-
-    #[test]
-    fn revocations_stay_pending_until_confirmed_or_ended() {
-        let policy = Policy::default();
-        let mut index = UserIndex::default();
-        let t = Timestamp::from_secs(1_000);
-        for n in 1..=3 {
-            index.register(entry(n, t), t, &policy);
-        }
-        let [one, two, three] = [1, 2, 3].map(|n| FamilyId::from_bytes([n; 16]));
-        let handled = index.handle(UserCommand::RevokeAll { except: None, token: None }, t, &policy);
-        assert_eq!(handled.revoke, vec![one, two, three]);
-        assert!(index.confirm_revoked(&[one]));
-        // A family whose object is deleted is certainly ended.
-        assert!(index.unregister(two, t, t));
-        assert_eq!(index.pending, vec![three], "still to be revoked");
-        let again = index.handle(UserCommand::RevokeAll { except: None, token: None }, t, &policy);
-        assert!(again.revoke.is_empty(), "a pending family is not handed out twice");
-    }
-
-    #[test]
-    fn an_admin_token_revokes_once() {
-        let policy = Policy::default();
-        let mut index = UserIndex::default();
-        let t = Timestamp::from_secs(1_000);
-        let token = TokenUse { jti: "token-1".into(), valid_until: (t + Duration::from_secs(90)).as_millis() };
-        let revoke_all = || UserCommand::RevokeAll { except: None, token: Some(token.clone()) };
-        index.register(entry(1, t), t, &policy);
-        assert_eq!(index.handle(revoke_all(), t, &policy).revoke, vec![FamilyId::from_bytes([1; 16])]);
-        // A login after it; the same token replayed within its life reaches nothing.
-        let later = t + Duration::from_secs(30);
-        index.register(entry(2, later), later, &policy);
-        let replay = index.handle(revoke_all(), later, &policy);
-        assert!(replay.reply.replayed && replay.revoke.is_empty() && !replay.changed);
-        assert_eq!(index.sessions(later, &policy).len(), 1);
-        // Past its life the jti is forgotten (the token itself no longer verifies).
-        let expired = t + Duration::from_secs(91);
-        assert!(index.spend(&TokenUse { jti: "token-2".into(), valid_until: expired.as_millis() + 1 }, expired));
-        assert_eq!(index.spent.len(), 1, "token-1 forgotten");
     }
 
     #[test]

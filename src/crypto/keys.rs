@@ -6,7 +6,7 @@
 //! in errors; MACs are compared in constant time.
 //!
 //! ```
-//! use edge_session::keys::KeyRing;
+//! use edge_session::crypto::KeyRing;
 //! let ring = KeyRing::parse("new:0123456789abcdef0123456789abcdef, old:fedcba9876543210fedcba9876543210").unwrap();
 //! assert_eq!(ring.signing().kid(), "new");
 //! let tag = ring.signing().mac(&[b"hello"]);
@@ -47,6 +47,7 @@ impl Key {
         Key { kid: kid.to_owned(), keyed }
     }
 
+    /// The key's id, as written in the ring (`kid` of cookies and JWS headers).
     pub fn kid(&self) -> &str {
         &self.kid
     }
@@ -92,15 +93,30 @@ pub enum KeyRingError {
     /// More than [`MAX_KEYS`] pairs.
     TooManyKeys,
     /// Pair number `index` (1-based) has no `:` between id and secret.
-    MissingSeparator { index: usize },
+    MissingSeparator {
+        /// Position in the ring, from 1.
+        index: usize,
+    },
     /// Pair number `index` has a key id outside `[A-Za-z0-9_-]{1,16}`.
-    BadKeyId { index: usize },
+    BadKeyId {
+        /// Position in the ring, from 1.
+        index: usize,
+    },
     /// Key number `index` is shorter than [`MIN_SECRET_LEN`] or longer than [`MAX_SECRET_LEN`].
-    BadSecretLength { index: usize },
+    BadSecretLength {
+        /// Position in the ring, from 1.
+        index: usize,
+    },
     /// Key number `index` contains whitespace or control characters.
-    BadSecretCharacter { index: usize },
+    BadSecretCharacter {
+        /// Position in the ring, from 1.
+        index: usize,
+    },
     /// Key number `index` reuses an earlier key's id.
-    DuplicateKeyId { index: usize },
+    DuplicateKeyId {
+        /// Position in the ring, from 1.
+        index: usize,
+    },
 }
 
 impl fmt::Display for KeyRingError {

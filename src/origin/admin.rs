@@ -1,4 +1,4 @@
-//! The origin-facing admin API: list a user's sessions, revoke one or all (issue 5).
+//! The origin-facing admin API: list a user's sessions, revoke one or all.
 //!
 //! The origin calls `POST /__edge/admin` on its own hostname with
 //! `Authorization: Bearer <JWS>`, an HS256 JWS signed with `ORIGIN_SECRET` and typed
@@ -10,8 +10,8 @@
 //! admin tokens from standing in for one another (RFC 8725 §3.11).
 //!
 //! ```
-//! use edge_session::admin::{AdminAction, AdminRequest};
-//! use edge_session::keys::KeyRing;
+//! use edge_session::crypto::KeyRing;
+//! use edge_session::origin::{AdminAction, AdminRequest};
 //! use edge_session::time::Timestamp;
 //! let secret = KeyRing::parse("o1:0123456789abcdef0123456789abcdef").unwrap();
 //! let now = Timestamp::from_secs(1_700_000_000);
@@ -22,13 +22,14 @@
 
 use serde_json::{json, Value};
 
-use crate::credential::FamilyId;
-use crate::directive::{directive_claims_for, valid_sub, DirectiveError, EDGE_AUDIENCE};
-use crate::jws::{self, Claims, Expect};
-use crate::keys::KeyRing;
+use super::token::{claims_for_edge, valid_sub, TokenError, EDGE_AUDIENCE};
+use crate::crypto::jws::{self, Claims, Expect};
+use crate::crypto::KeyRing;
+use crate::session::FamilyId;
 use crate::time::Timestamp;
-use crate::user_index::FamilyEntry;
+use crate::users::FamilyEntry;
 
+/// `typ` of an admin token.
 pub const ADMIN_TYPE: &str = "edge-admin+jwt";
 /// An admin token is minted just before its call: a minute is plenty, and a leaked one
 /// is soon useless.
@@ -40,15 +41,24 @@ pub enum AdminAction {
     /// `act: "list"`: the user's live sessions.
     List,
     /// `act: "revoke", sid`: end one session ("sign out this device").
-    Revoke { session: FamilyId },
+    Revoke {
+        /// The session to end (its `sid`).
+        family: FamilyId,
+    },
     /// `act: "revoke_all"`, optional `except`: end every session but `except` ("sign out
     /// all other devices", `except` being the caller's own `X-Edge-Session`).
-    RevokeAll { except: Option<FamilyId> },
+    RevokeAll {
+        /// A session to keep (its `sid`).
+        except: Option<FamilyId>,
+    },
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
+/// One verified admin call: what to do, for which user.
 pub struct AdminRequest {
+    /// The user whose sessions the call is about.
     pub sub: String,
+    /// What to do.
     pub action: AdminAction,
     /// `iat`, whole seconds.
     pub issued_at: Timestamp,
@@ -59,13 +69,13 @@ pub struct AdminRequest {
 impl AdminRequest {
     /// Signs the request as an origin would, valid for a minute from `issued_at`.
     pub fn sign(&self, origin_secret: &KeyRing) -> String {
-        let mut claims = directive_claims_for(self.issued_at, ADMIN_MAX_LIFETIME_SECS);
+        let mut claims = claims_for_edge(self.issued_at, ADMIN_MAX_LIFETIME_SECS);
         claims.insert("sub".into(), self.sub.clone().into());
         claims.insert("jti".into(), self.jti.clone().into());
         let act = match &self.action {
             AdminAction::List => "list",
-            AdminAction::Revoke { session } => {
-                claims.insert("sid".into(), session.to_string().into());
+            AdminAction::Revoke { family } => {
+                claims.insert("sid".into(), family.to_string().into());
                 "revoke"
             }
             AdminAction::RevokeAll { except } => {
@@ -79,21 +89,23 @@ impl AdminRequest {
         jws::sign(origin_secret.signing(), ADMIN_TYPE, &claims)
     }
 
-    pub fn verify(token: &str, origin_secret: &KeyRing, now: Timestamp) -> Result<AdminRequest, DirectiveError> {
+    /// Verifies a bearer token at `now`: type, audience, lifetime (≤ 60 s), `jti`, and
+    /// every claim of its action.
+    pub fn verify(token: &str, origin_secret: &KeyRing, now: Timestamp) -> Result<AdminRequest, TokenError> {
         let expect = Expect { typ: ADMIN_TYPE, aud: EDGE_AUDIENCE, max_lifetime_secs: Some(ADMIN_MAX_LIFETIME_SECS) };
         let claims = jws::verify(token, origin_secret, &expect, now)?;
         let sub = valid_sub(&claims)?;
         let action = match claims.get("act").and_then(Value::as_str) {
             Some("list") => AdminAction::List,
             Some("revoke") => AdminAction::Revoke {
-                session: session_claim(&claims, "sid")?.ok_or(DirectiveError::BadClaims("revoke needs sid"))?,
+                family: session_claim(&claims, "sid")?.ok_or(TokenError::BadClaims("revoke needs sid"))?,
             },
             Some("revoke_all") => AdminAction::RevokeAll { except: session_claim(&claims, "except")? },
-            _ => return Err(DirectiveError::BadClaims("act must be \"list\", \"revoke\" or \"revoke_all\"")),
+            _ => return Err(TokenError::BadClaims("act must be \"list\", \"revoke\" or \"revoke_all\"")),
         };
         let jti = match claims.get("jti").and_then(Value::as_str) {
             Some(jti) if (8..=64).contains(&jti.len()) && jti.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_') => jti,
-            _ => return Err(DirectiveError::BadClaims("jti must be 8–64 characters of [A-Za-z0-9_-]")),
+            _ => return Err(TokenError::BadClaims("jti must be 8–64 characters of [A-Za-z0-9_-]")),
         };
         // jws::verify checked `iat` is a NumericDate, not in the future beyond the skew.
         let issued_at = jws::numeric_date(claims.get("iat")).map_or(now, Timestamp::from_secs);
@@ -129,21 +141,21 @@ pub fn session_list(sub: &str, entries: &[FamilyEntry]) -> Value {
 }
 
 /// An optional session id claim; present but malformed is an error, not "absent".
-fn session_claim(claims: &Claims, name: &'static str) -> Result<Option<FamilyId>, DirectiveError> {
+fn session_claim(claims: &Claims, name: &'static str) -> Result<Option<FamilyId>, TokenError> {
     match claims.get(name) {
         None | Some(Value::Null) => Ok(None),
         Some(value) => value
             .as_str()
             .and_then(FamilyId::parse)
             .map(Some)
-            .ok_or(DirectiveError::BadClaims("session id malformed")),
+            .ok_or(TokenError::BadClaims("session id malformed")),
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::directive::{Login, Logout, LogoutScope, RequestNonce};
+    use crate::origin::{Login, Logout, LogoutScope, RequestNonce};
 
     fn secret() -> KeyRing {
         KeyRing::parse("o1:0123456789abcdef0123456789abcdef").unwrap()
@@ -155,7 +167,7 @@ mod tests {
         let sid = FamilyId::from_bytes([7; 16]);
         for action in [
             AdminAction::List,
-            AdminAction::Revoke { session: sid },
+            AdminAction::Revoke { family: sid },
             AdminAction::RevokeAll { except: None },
             AdminAction::RevokeAll { except: Some(sid) },
         ] {
@@ -173,7 +185,7 @@ mod tests {
         for token in [login, logout] {
             assert_eq!(
                 AdminRequest::verify(&token, &secret(), now),
-                Err(DirectiveError::Jws(jws::JwsError::WrongType))
+                Err(TokenError::Jws(jws::JwsError::WrongType))
             );
         }
         let admin = AdminRequest { sub: "ada".into(), action: AdminAction::List, issued_at: now, jti: "abcdefgh".into() }.sign(&secret());

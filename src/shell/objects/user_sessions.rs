@@ -1,33 +1,26 @@
-//! `UserSessions`: one Durable Object per user (`sub`), the index of the user's families
-//! (DESIGN §6). Decode, ask the core (`user_index`), persist if it changed, then revoke
-//! the families the core names and persist which ones confirmed.
-//!
-//! A revocation is written (as `pending`) before any family is told, and leaves
-//! `pending` only once the family's object confirmed it. A family that could not be
-//! reached is retried by this object's alarm every minute, so a revocation the index
-//! claims is never lost to one failed call.
+//! `UserSessions`: one Durable Object per user (`sub`), the index of the user's families.
+//! Decode, let [`UserIndex::handle`] decide, persist if it changed, then tell the
+//! families it names to end and report which confirmed. Every rule lives in
+//! `crate::objects`; this file only moves data.
 
 use std::cell::RefCell;
-use std::time::Duration;
 
-use crate::credential::FamilyId;
-use crate::user_index::UserIndex;
-use crate::wire::{FamilyCommand, UserCommand};
+use crate::messages::{FamilyCommand, UserCommand};
+use crate::session::FamilyId;
+use crate::users::UserIndex;
 use worker::js_sys::{Array, Promise, Reflect};
 use worker::wasm_bindgen::JsValue;
 use worker::wasm_bindgen_futures::{future_to_promise, JsFuture};
 use worker::{durable_object, DurableObject, Env, Request, Response, Result, SqlStorage, State};
 
-use super::object_client::ask_family;
-use super::runtime::{self, log_event};
-use super::state_row;
+use super::call::ask_family;
+use super::storage;
+use crate::shell::runtime::{self, log};
 
 const TABLE: &str = "user_index";
-/// Wait before revoking again the families that did not answer.
-const REVOKE_RETRY: Duration = Duration::from_secs(60);
 
 #[durable_object]
-pub struct UserSessions {
+pub(crate) struct UserSessions {
     state: State,
     env: Env,
     index: RefCell<Option<UserIndex>>,
@@ -49,9 +42,8 @@ impl DurableObject for UserSessions {
         // Synchronous: load, decide, persist (no await in between).
         let mut index = self.load()?;
         let handled = index.handle(command, runtime::now(), &config.policy);
-        if handled.refused_full {
-            // Revocations are not being confirmed: logins wait until they are.
-            log_event("index_full", &[("pending", &index.pending.len().to_string())]);
+        for event in &handled.events {
+            log(event);
         }
         if handled.changed {
             self.save(index)?;
@@ -67,7 +59,7 @@ impl DurableObject for UserSessions {
 
     /// Retries the revocations no family confirmed yet.
     async fn alarm(&self) -> Result<Response> {
-        let pending = self.load()?.pending;
+        let pending = self.load()?.pending().to_vec();
         if !pending.is_empty() {
             self.revoke(pending).await?;
         }
@@ -103,14 +95,15 @@ impl UserSessions {
         let failed: Vec<FamilyId> = failed.into_iter().map(|i| families[i]).collect();
         // Reload: other commands may have run while the calls were in flight.
         let mut index = self.load()?;
-        if index.confirm_revoked(&done) {
+        let settled = index.revocations_settled(&done, &failed, runtime::now());
+        if settled.changed {
             self.save(index)?;
         }
-        if !failed.is_empty() {
-            for family in &failed {
-                log_event("revoke_failed", &[("family", &family.to_string())]);
-            }
-            self.state.storage().set_alarm(runtime::alarm_time(runtime::now() + REVOKE_RETRY)).await?;
+        for event in &settled.events {
+            log(event);
+        }
+        if let Some(at) = settled.alarm {
+            self.state.storage().set_alarm(runtime::alarm_time(at)).await?;
         }
         Ok((done.len(), failed.len()))
     }
@@ -119,7 +112,7 @@ impl UserSessions {
         if let Some(index) = self.index.borrow().as_ref() {
             return Ok(index.clone());
         }
-        match state_row::load(&self.sql(), TABLE)? {
+        match storage::load(&self.sql(), TABLE)? {
             Some(text) => serde_json::from_str(&text).map_err(|e| worker::Error::RustError(e.to_string())),
             None => Ok(UserIndex::default()),
         }
@@ -127,7 +120,7 @@ impl UserSessions {
 
     fn save(&self, index: UserIndex) -> Result<()> {
         let text = serde_json::to_string(&index).map_err(|e| worker::Error::RustError(e.to_string()))?;
-        if let Err(e) = state_row::save(&self.sql(), TABLE, text) {
+        if let Err(e) = storage::save(&self.sql(), TABLE, text) {
             // As in SessionFamily: forget memory so nothing undurable is served.
             *self.index.borrow_mut() = None;
             return Err(e);

@@ -1,4 +1,4 @@
-//! The request pipeline of DESIGN §1: identify, forward, apply directives, set cookies.
+//! The request pipeline: identify, forward, apply directives, set cookies.
 //!
 //! Every protocol rule is a core call; this file only moves data between the runtime
 //! and the core. Errors it cannot answer itself become an [`EdgeError`], which
@@ -7,20 +7,19 @@
 use std::cell::RefCell;
 
 use crate::config::Config;
-use crate::cookies::{clear_cookie, edge_cookies, strip_edge_cookies};
-use crate::credential::{AccessCredential, CredentialError, FamilyId, Identity, RefreshCredential, ACCESS_COOKIE, REFRESH_COOKIE};
-use crate::directive::{Assertion, Login, Logout, LogoutScope, RequestNonce};
-use crate::edge::{self, GrantCookies};
-use crate::ended_families::EndedFamilies;
-use crate::family::{may_set_refresh, SessionState};
+use crate::messages::{FamilyCommand, UserCommand, Verdict};
 use crate::metrics::{looks_forged, RequestOutcome};
+use crate::origin::{self, Assertion, DirectivePlan, Login, Logout, RequestNonce};
+use crate::session::{
+    clear_cookie, edge_cookies, may_set_refresh, strip_edge_cookies, AccessCredential, CredentialError, EndedFamilies,
+    FamilyId, GrantCookies, Identity, RefreshCredential, SessionState, ACCESS_COOKIE, REFRESH_COOKIE,
+};
 use crate::time::Timestamp;
-use crate::user_index::FamilyEntry;
-use crate::wire::{FamilyCommand, UserCommand, Verdict};
+use crate::users::FamilyEntry;
 use worker::{Cf, Context, Env, Headers, Request, Response};
 
-use super::object_client::{ask_family, ask_user, FAULT_HEADER};
-use super::origin;
+use super::forward;
+use super::objects::call::{ask_family, ask_user, FAULT_HEADER};
 use super::runtime::{self, log_event};
 use super::telemetry;
 use super::EdgeError;
@@ -31,7 +30,7 @@ thread_local! {
 }
 
 /// Who the request is, as far as the edge could tell.
-struct Session {
+struct Identified {
     identity: Identity,
     family: FamilyId,
     state: SessionState,
@@ -63,12 +62,12 @@ impl Trace {
     }
 }
 
-pub async fn handle(req: Request, env: &Env, ctx: &Context, config: &Config) -> Result<Response, EdgeError> {
+pub(crate) async fn handle(req: Request, env: &Env, ctx: &Context, config: &Config) -> Result<Response, EdgeError> {
     let now = runtime::now();
     let cookie_header = req.headers().get("Cookie")?.unwrap_or_default();
     let cookies = edge_cookies(&cookie_header);
     let keys = &config.session_keys;
-    // Unverifiable cookies are absent: no 5xx, no object call (DESIGN §2). Both are
+    // Unverifiable cookies are absent: no 5xx, no object call. Both are
     // checked, even when the access cookie identifies the request (one more MAC, about a
     // microsecond): forgeries in bulk are someone probing the keys (metrics.rs).
     let access = cookies.access.map(|v| AccessCredential::decode(v, keys, now));
@@ -79,13 +78,13 @@ pub async fn handle(req: Request, env: &Env, ctx: &Context, config: &Config) -> 
     let refresh_family = refresh.as_ref().and_then(|(_, family)| family.ok());
 
     let mut trace = Trace { path: "none", writes: 0, verdict: None, outcome: "", analytics: false };
-    let (session, outcome) = match (access.and_then(Result::ok), refresh) {
+    let (identified, outcome) = match (access.and_then(Result::ok), refresh) {
         (Some(access), _) => {
             trace.path = "access";
-            let session = access.family().map(|family| Session { identity: access.identity(), family, state: SessionState::Fresh, grant: None });
-            (session, RequestOutcome::Access)
+            let identified = access.family().map(|family| Identified { identity: access.identity(), family, state: SessionState::Fresh, grant: None });
+            (identified, RequestOutcome::Access)
         }
-        (None, Some((cookie, Ok(family)))) => match ask_for_session(&req, env, ctx, config, cookie, family, &mut trace).await {
+        (None, Some((cookie, Ok(family)))) => match ask_the_family(&req, env, ctx, config, cookie, family, &mut trace).await {
             Ok(decided) => decided,
             Err(e) => {
                 telemetry::observe(env, config, RequestOutcome::Unavailable, forged);
@@ -101,24 +100,24 @@ pub async fn handle(req: Request, env: &Env, ctx: &Context, config: &Config) -> 
     // Every forwarded request, identified or not, gets its own nonce: a directive counts
     // only if it echoes it, so a cached or captured one logs nobody else in.
     let nonce = RequestNonce::from_bytes(runtime::random());
-    let forwarded_headers = origin_headers(&req, &cookie_header, session.as_ref(), &nonce, config, now)?;
+    let forwarded_headers = origin_headers(&req, &cookie_header, identified.as_ref(), &nonce, config, now)?;
     let device = Device::of(&req);
-    let response = origin::forward(env, config, req, forwarded_headers, session.is_some()).await?;
+    let response = forward::forward(env, config, req, forwarded_headers, identified.is_some()).await?;
     let after = runtime::now();
 
     let headers = Headers::new();
     for (name, value) in response.headers().entries() {
-        if !edge::is_identity_header(&name) {
+        if !origin::is_identity_header(&name) {
             headers.append(&name, &value)?;
         }
     }
     let secret = &config.origin_secret;
-    let login = directive(&response, edge::LOGIN_HEADER, |t| Login::verify(t, secret, after, &nonce));
-    let logout = directive(&response, edge::LOGOUT_HEADER, |t| Logout::verify(t, secret, after, &nonce));
-    let sets_cookie = if login.is_some() || logout.is_some() {
-        let current = session.as_ref().map(|s| s.family).or(refresh_family);
-        apply_directives(env, &headers, login, logout, current, cookies.presented, device).await?
-    } else if let Some((cookies, decided_at)) = session.as_ref().and_then(|s| s.grant.as_ref()) {
+    let login = directive(&response, origin::LOGIN_HEADER, |t| Login::verify(t, secret, after, &nonce));
+    let logout = directive(&response, origin::LOGOUT_HEADER, |t| Logout::verify(t, secret, after, &nonce));
+    let current = identified.as_ref().map(|s| s.family).or(refresh_family);
+    let sets_cookie = if let Some(plan) = DirectivePlan::new(login, logout, current, cookies.presented) {
+        apply_directives(env, &headers, plan, device).await?
+    } else if let Some((cookies, decided_at)) = identified.as_ref().and_then(|s| s.grant.as_ref()) {
         // Slow rule: a refresh value decided more than GRACE ago must not land (S10).
         append_cookies(&headers, cookies, may_set_refresh(*decided_at, after, &config.policy))?
     } else {
@@ -126,10 +125,10 @@ pub async fn handle(req: Request, env: &Env, ctx: &Context, config: &Config) -> 
     };
     if sets_cookie {
         // Never let a shared cache keep a response that carries a credential.
-        for name in edge::CACHE_HEADERS {
+        for name in origin::CACHE_HEADERS {
             headers.delete(name)?;
         }
-        headers.set("Cache-Control", edge::CREDENTIAL_CACHE_CONTROL)?;
+        headers.set("Cache-Control", origin::CREDENTIAL_CACHE_CONTROL)?;
     }
     if config.debug_headers {
         headers.set("X-Edge-Debug", &trace.header())?;
@@ -138,7 +137,7 @@ pub async fn handle(req: Request, env: &Env, ctx: &Context, config: &Config) -> 
 }
 
 /// Asks the family's object about a refresh cookie whose MAC verified.
-async fn ask_for_session(
+async fn ask_the_family(
     req: &Request,
     env: &Env,
     ctx: &Context,
@@ -146,7 +145,7 @@ async fn ask_for_session(
     cookie: &str,
     family: FamilyId,
     trace: &mut Trace,
-) -> Result<(Option<Session>, RequestOutcome), EdgeError> {
+) -> Result<(Option<Identified>, RequestOutcome), EdgeError> {
     if ENDED.with(|ended| ended.borrow().contains(family)) {
         trace.path = "ended";
         return Ok((None, RequestOutcome::Refused));
@@ -158,59 +157,43 @@ async fn ask_for_session(
     let reply = ask_family(env, family, &command, fault.as_deref()).await?;
     trace.writes = reply.writes;
     if config.debug_headers {
-        trace.verdict = Some(verdict_name(&reply.verdict));
+        trace.verdict = Some(reply.verdict.label());
     }
     let outcome = RequestOutcome::of_verdict(&reply.verdict);
     if reply.verdict.family_ended() {
         ENDED.with(|ended| ended.borrow_mut().insert(family));
     }
-    let session = match reply.verdict {
+    let identified = match reply.verdict {
         Verdict::Granted { identity, state, cookies, decided_at } => {
             if reply.writes > 0 {
                 // The family wrote (a rotation, or `last_seen` moved: ≤ once a minute):
                 // tell the user's index, after the response, off the request's path.
                 touch_index(env.clone(), ctx, identity.sub.clone(), family, decided_at);
             }
-            Some(Session { identity, family, state, grant: Some((cookies, Timestamp::from_millis(decided_at))) })
+            Some(Identified { identity, family, state, grant: Some((cookies, Timestamp::from_millis(decided_at))) })
         }
         _ => None,
     };
-    Ok((session, outcome))
+    Ok((identified, outcome))
 }
 
-/// Logout, then login (a response may switch users): each ends the request's family
-/// (no session fixation), `everywhere` ends every family of the user, a login makes a
-/// new family and registers it with the user's index; only logout deletes cookies, and
-/// only if the request presented one. Returns whether any `Set-Cookie` was added.
-async fn apply_directives(
-    env: &Env,
-    headers: &Headers,
-    login: Option<Login>,
-    logout: Option<Logout>,
-    current: Option<FamilyId>,
-    presented_edge_cookie: bool,
-    device: Device,
-) -> Result<bool, EdgeError> {
+/// Carries out a [`DirectivePlan`]. Returns whether any `Set-Cookie` was added.
+async fn apply_directives(env: &Env, headers: &Headers, plan: DirectivePlan, device: Device) -> Result<bool, EdgeError> {
     let mut sets_cookie = false;
-    if let Some(logout) = &logout {
-        if let (LogoutScope::Everywhere, Some(sub)) = (logout.scope, &logout.sub) {
-            let reply = ask_user(env, sub, &UserCommand::RevokeAll { except: None, token: None }).await?;
-            let (revoked, pending) = (reply.revoked.to_string(), reply.pending.to_string());
-            log_event("logout_everywhere", &[("sub", sub), ("families", &revoked), ("pending", &pending)]);
-        }
-        // Logout CSRF: a cross-site form post carries none of our (SameSite=Lax) cookies,
-        // yet the browser would apply deletions in its response. Nothing presented,
-        // nothing to delete.
-        if presented_edge_cookie {
-            headers.append("Set-Cookie", &clear_cookie(ACCESS_COOKIE))?;
-            headers.append("Set-Cookie", &clear_cookie(REFRESH_COOKIE))?;
-            sets_cookie = true;
-        }
+    if let Some(sub) = &plan.revoke_everywhere {
+        let reply = ask_user(env, sub, &UserCommand::RevokeAll { except: None, token: None }).await?;
+        let (revoked, pending) = (reply.revoked.to_string(), reply.pending.to_string());
+        log_event("logout_everywhere", &[("sub", sub), ("families", &revoked), ("pending", &pending)]);
     }
-    if let Some(old) = current {
+    if plan.clear_cookies {
+        headers.append("Set-Cookie", &clear_cookie(ACCESS_COOKIE))?;
+        headers.append("Set-Cookie", &clear_cookie(REFRESH_COOKIE))?;
+        sets_cookie = true;
+    }
+    if let Some(old) = plan.end_family {
         ask_family(env, old, &FamilyCommand::Logout, None).await?;
     }
-    if let Some(login) = login {
+    if let Some(login) = plan.login {
         let family = FamilyId::from_bytes(runtime::random());
         let sub = login.sub.clone();
         let command = FamilyCommand::Login { family, sub: login.sub, ctx: login.ctx, remember: login.remember };
@@ -219,7 +202,7 @@ async fn apply_directives(
             return Err(EdgeError::Unavailable);
         };
         // Registered only once the family exists: a "log out everywhere" in between then
-        // either revokes it or makes the index refuse it (DESIGN §6, user_index.rs).
+        // either revokes it or makes the index refuse it (crate::users).
         let created_at = Timestamp::from_millis(decided_at);
         let entry = FamilyEntry::new(family, created_at, login.remember, device.user_agent().as_deref(), device.country().as_deref());
         let accepted = match ask_user(env, &sub, &UserCommand::Register { entry }).await {
@@ -274,7 +257,7 @@ fn touch_index(env: Env, ctx: &Context, sub: String, family: FamilyId, at: u64) 
 fn origin_headers(
     req: &Request,
     cookie_header: &str,
-    session: Option<&Session>,
+    identified: Option<&Identified>,
     nonce: &RequestNonce,
     config: &Config,
     now: Timestamp,
@@ -282,36 +265,25 @@ fn origin_headers(
     let headers = Headers::new();
     for (name, value) in req.headers().entries() {
         // Spoofed identity in any spelling never reaches the origin (CVE-2025-64484).
-        if !edge::is_identity_header(&name) && !name.eq_ignore_ascii_case("cookie") {
+        if !origin::is_identity_header(&name) && !name.eq_ignore_ascii_case("cookie") {
             headers.append(&name, &value)?;
         }
     }
     if let Some(kept) = strip_edge_cookies(cookie_header) {
         headers.set("Cookie", &kept)?;
     }
-    headers.set(edge::NONCE_HEADER, nonce.as_str())?;
-    if let Some(s) = session {
+    headers.set(origin::NONCE_HEADER, nonce.as_str())?;
+    if let Some(s) = identified {
         let assertion = Assertion::new(&s.identity, s.family, s.state, &config.origin_audience, now, runtime::random());
-        headers.set(edge::USER_HEADER, &edge::encode_user(&s.identity.sub))?;
-        headers.set(edge::SESSION_HEADER, &s.family.to_string())?;
-        headers.set(edge::STATE_HEADER, s.state.as_str())?;
-        headers.set(edge::ASSERTION_HEADER, &assertion.sign(&config.origin_secret))?;
+        headers.set(origin::USER_HEADER, &origin::encode_user(&s.identity.sub))?;
+        headers.set(origin::SESSION_HEADER, &s.family.to_string())?;
+        headers.set(origin::STATE_HEADER, s.state.as_str())?;
+        headers.set(origin::ASSERTION_HEADER, &assertion.sign(&config.origin_secret))?;
     }
     Ok(headers)
 }
 
-/// `Granted(rotated)`, `Refused(Expired)`, `ReuseDetected(revoked)`… for `X-Edge-Debug`.
-fn verdict_name(verdict: &Verdict) -> String {
-    match verdict {
-        Verdict::Granted { state, .. } => format!("Granted({})", state.as_str()),
-        Verdict::Refused { refusal } => format!("Refused({refusal:?})"),
-        Verdict::ReuseDetected { revoked: true } => "ReuseDetected(revoked)".into(),
-        Verdict::ReuseDetected { revoked: false } => "ReuseDetected(rejected)".into(),
-        Verdict::Done => "Done".into(),
-    }
-}
-
-/// A directive header, verified; a bad one is ignored and logged (DESIGN §4).
+/// A directive header, verified; a bad one is ignored and logged.
 fn directive<T, E: std::fmt::Display>(response: &Response, name: &str, verify: impl Fn(&str) -> Result<T, E>) -> Option<T> {
     let token = response.headers().get(name).ok()??;
     match verify(&token) {

@@ -13,7 +13,8 @@
 //! crypto backend choice; this file is a thin, fully tested layer over `hmac`.
 //!
 //! ```
-//! use edge_session::{jws, keys::KeyRing, time::Timestamp};
+//! use edge_session::crypto::{jws, KeyRing};
+//! use edge_session::time::Timestamp;
 //! let keys = KeyRing::parse("o1:0123456789abcdef0123456789abcdef").unwrap();
 //! let now = Timestamp::from_secs(1_700_000_000);
 //! let claims = serde_json::json!({"aud": "edge-session", "iat": now.as_secs(), "exp": now.as_secs() + 60});
@@ -26,12 +27,11 @@
 
 use std::fmt;
 
-use base64::engine::general_purpose::URL_SAFE_NO_PAD as B64;
-use base64::Engine;
+use super::base64url;
 use serde::Serialize;
 use serde_json::{Map, Value};
 
-use crate::keys::{Key, KeyRing};
+use super::{Key, KeyRing};
 use crate::time::Timestamp;
 
 /// Longest token accepted (a login with a 1 KiB `ctx` is well under 2 KiB).
@@ -41,6 +41,7 @@ const MAX_HEADER_LEN: usize = 512;
 /// Allowance for clocks that disagree between origin and edge.
 pub const CLOCK_SKEW: u64 = 30;
 
+/// A JWS payload: a JSON object.
 pub type Claims = Map<String, Value>;
 
 /// What a verifier requires of a token.
@@ -107,11 +108,11 @@ impl std::error::Error for JwsError {}
 /// Signs `claims` as a compact JWS with header `{"alg":"HS256","typ":typ,"kid":…}`.
 pub fn sign(key: &Key, typ: &str, claims: &impl Serialize) -> String {
     let header = serde_json::json!({"alg": "HS256", "typ": typ, "kid": key.kid()});
-    let header = B64.encode(serde_json::to_vec(&header).expect("JSON value serializes"));
-    let payload = B64.encode(serde_json::to_vec(claims).expect("claims serialize to JSON"));
+    let header = base64url::encode(serde_json::to_vec(&header).expect("JSON value serializes"));
+    let payload = base64url::encode(serde_json::to_vec(claims).expect("claims serialize to JSON"));
     let signing_input = format!("{header}.{payload}");
     let tag = key.mac(&[signing_input.as_bytes()]);
-    format!("{signing_input}.{}", B64.encode(tag))
+    format!("{signing_input}.{}", base64url::encode(tag))
 }
 
 /// Verifies `token` against `keys` and `expect` at `now`; returns its claims.
@@ -135,7 +136,7 @@ pub fn verify(
     }
     let header = decode_object(header_b64)?;
     check_header(&header, expect.typ)?;
-    let tag = B64.decode(tag_b64).map_err(|_| JwsError::Malformed)?;
+    let tag = base64url::decode(tag_b64).ok_or(JwsError::Malformed)?;
     let signing_input = &token[..header_b64.len() + 1 + payload_b64.len()];
     let key_matches = |key: &Key| key.verify(&[signing_input.as_bytes()], &tag);
     let verified = match header.get("kid") {
@@ -202,6 +203,6 @@ pub(crate) fn numeric_date(value: Option<&Value>) -> Option<u64> {
 }
 
 fn decode_object(b64: &str) -> Result<Claims, JwsError> {
-    let bytes = B64.decode(b64).map_err(|_| JwsError::Malformed)?;
+    let bytes = base64url::decode(b64).ok_or(JwsError::Malformed)?;
     serde_json::from_slice(&bytes).map_err(|_| JwsError::Malformed)
 }

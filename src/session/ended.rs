@@ -9,8 +9,7 @@
 //! first, and a forgotten family merely costs one more object call.
 //!
 //! ```
-//! use edge_session::credential::FamilyId;
-//! use edge_session::ended_families::EndedFamilies;
+//! use edge_session::session::{EndedFamilies, FamilyId};
 //! let mut ended = EndedFamilies::with_capacity(2);
 //! let [a, b, c] = [1, 2, 3].map(|n| FamilyId::from_bytes([n; 16]));
 //! ended.insert(a);
@@ -21,7 +20,7 @@
 
 use std::collections::{BTreeSet, VecDeque};
 
-use crate::credential::FamilyId;
+use super::credential::FamilyId;
 
 /// How many ended families an isolate remembers: 16 bytes each, twice (set and order).
 pub const DEFAULT_CAPACITY: usize = 4096;
@@ -41,10 +40,12 @@ impl Default for EndedFamilies {
 }
 
 impl EndedFamilies {
+    /// An empty set that remembers at most `capacity` families (at least one).
     pub fn with_capacity(capacity: usize) -> EndedFamilies {
         EndedFamilies { capacity: capacity.max(1), members: BTreeSet::new(), oldest_first: VecDeque::new() }
     }
 
+    /// Whether `family` is known to have ended.
     pub fn contains(&self, family: FamilyId) -> bool {
         self.members.contains(&family)
     }
@@ -62,10 +63,12 @@ impl EndedFamilies {
         }
     }
 
+    /// How many families are remembered.
     pub fn len(&self) -> usize {
         self.members.len()
     }
 
+    /// Whether none is.
     pub fn is_empty(&self) -> bool {
         self.members.is_empty()
     }

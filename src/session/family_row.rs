@@ -6,21 +6,18 @@
 //!
 //! ```
 //! use edge_session::config::Policy;
-//! use edge_session::credential::{FamilyId, Identity, RefreshSecret};
-//! use edge_session::family::Family;
-//! use edge_session::stored;
+//! use edge_session::session::{family_row, Family, FamilyId, Identity, RefreshSecret};
 //! use edge_session::time::Timestamp;
 //! let (family, _) = Family::login(FamilyId::from_bytes([1; 16]), Identity { sub: "a".into(), ctx: None },
 //!     false, Timestamp::from_secs(1), RefreshSecret::from_bytes([2; 32]), &Policy::default());
-//! assert_eq!(stored::decode(&stored::encode(&family)).unwrap(), family);
+//! assert_eq!(family_row::decode(&family_row::encode(&family)).unwrap(), family);
 //! ```
 
-use base64::engine::general_purpose::URL_SAFE_NO_PAD as B64;
-use base64::Engine;
+use crate::crypto::base64url;
 use serde::{Deserialize, Serialize};
 
-use crate::credential::{FamilyId, Identity, RefreshSecret, SecretDigest};
-use crate::family::Family;
+use super::credential::{FamilyId, Identity, RefreshSecret, SecretDigest};
+use super::family::Family;
 use crate::time::Timestamp;
 
 #[derive(Serialize, Deserialize)]
@@ -51,6 +48,7 @@ impl std::fmt::Display for CorruptRow {
 
 impl std::error::Error for CorruptRow {}
 
+/// The row for `family`.
 pub fn encode(family: &Family) -> String {
     let row = Row {
         id: family.id.to_string(),
@@ -59,16 +57,17 @@ pub fn encode(family: &Family) -> String {
         created_at: family.created_at.as_millis(),
         last_seen: family.last_seen.as_millis(),
         generation: family.generation,
-        secret: B64.encode(family.secret.as_bytes()),
+        secret: base64url::encode(family.secret.as_bytes()),
         issued_at: family.issued_at.as_millis(),
         confirmed_at: family.confirmed_at.map(Timestamp::as_millis),
         delivered_at: family.delivered_at.as_millis(),
-        previous: family.previous.map(|d| B64.encode(d.as_bytes())),
+        previous: family.previous.map(|d| base64url::encode(d.as_bytes())),
         revoked: family.revoked,
     };
     serde_json::to_string(&row).expect("row serializes")
 }
 
+/// The family a row holds; a corrupt row is an error, never a panic.
 pub fn decode(text: &str) -> Result<Family, CorruptRow> {
     let row: Row = serde_json::from_str(text).map_err(|_| CorruptRow)?;
     Ok(Family {
@@ -88,7 +87,7 @@ pub fn decode(text: &str) -> Result<Family, CorruptRow> {
 }
 
 fn bytes32(text: &str) -> Result<[u8; 32], CorruptRow> {
-    B64.decode(text).ok().and_then(|b| b.try_into().ok()).ok_or(CorruptRow)
+    base64url::decode_fixed(text).ok_or(CorruptRow)
 }
 
 #[cfg(test)]

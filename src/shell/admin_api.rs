@@ -1,21 +1,23 @@
-//! `POST /__edge/admin`: the origin's API for "your devices" (see `crate::admin`).
+//! `POST /__edge/admin`: the origin's API for "your devices" (see
+//! `crate::origin::AdminRequest`).
 //!
 //! Answered by the edge, never forwarded. The bearer token is checked before any
 //! object is woken, so unauthenticated calls cost one MAC and nothing else.
 
-use crate::admin::{session_list, AdminAction, AdminRequest};
 use crate::config::Config;
-use crate::wire::{TokenUse, UserCommand};
+use crate::messages::UserCommand;
+use crate::origin::{session_list, AdminAction, AdminRequest};
+use crate::users::TokenUse;
 use serde_json::{json, Value};
 use worker::{Env, Method, Request, Response};
 
-use super::object_client::ask_user;
+use super::objects::call::ask_user;
 use super::runtime::{self, log_event};
 use super::EdgeError;
 
-pub const ADMIN_PATH: &str = "/__edge/admin";
+pub(crate) const ADMIN_PATH: &str = "/__edge/admin";
 
-pub async fn handle(req: Request, env: &Env, config: &Config) -> Result<Response, EdgeError> {
+pub(crate) async fn handle(req: Request, env: &Env, config: &Config) -> Result<Response, EdgeError> {
     if req.method() != Method::Post {
         let mut response = answer(405, &json!({ "error": "use POST" }))?;
         response.headers_mut().set("Allow", "POST")?;
@@ -37,7 +39,7 @@ pub async fn handle(req: Request, env: &Env, config: &Config) -> Result<Response
     let token = || Some(TokenUse { jti: request.jti.clone(), valid_until: request.valid_until().as_millis() });
     let (act, command) = match &request.action {
         AdminAction::List => ("list", UserCommand::List),
-        AdminAction::Revoke { session } => ("revoke", UserCommand::Revoke { family: *session, token: token() }),
+        AdminAction::Revoke { family } => ("revoke", UserCommand::Revoke { family: *family, token: token() }),
         AdminAction::RevokeAll { except } => ("revoke_all", UserCommand::RevokeAll { except: *except, token: token() }),
     };
     let reply = ask_user(env, &request.sub, &command).await?;

@@ -9,7 +9,7 @@
 //! `Content` tree, 61 KB of wasm before optimization.
 //!
 //! ```
-//! use edge_session::wire::FamilyCommand;
+//! use edge_session::messages::FamilyCommand;
 //! let cmd = FamilyCommand::Logout;
 //! let json = serde_json::to_string(&cmd).unwrap();
 //! assert_eq!(serde_json::from_str::<FamilyCommand>(&json).unwrap(), cmd);
@@ -18,19 +18,29 @@
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
-use crate::credential::{FamilyId, Identity};
-use crate::edge::GrantCookies;
-use crate::family::{Refusal, SessionState};
-use crate::user_index::FamilyEntry;
+use crate::session::{FamilyId, GrantCookies, Identity, Refusal, SessionState};
+use crate::users::{FamilyEntry, TokenUse};
 
 /// What the worker asks of a family's object.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum FamilyCommand {
     /// Decide a presented refresh cookie (its raw value).
-    Refresh { cookie: String },
+    Refresh {
+        /// The cookie's raw value, MAC already checked by the worker.
+        cookie: String,
+    },
     /// Create this family (id chosen by the worker) for a login directive.
-    Login { family: FamilyId, sub: String, ctx: Option<Map<String, Value>>, remember: bool },
+    Login {
+        /// The new family's id: 128 random bits the worker drew.
+        family: FamilyId,
+        /// The user, from the verified directive.
+        sub: String,
+        /// The directive's `ctx`, carried in the access cookie and the assertion.
+        ctx: Option<Map<String, Value>>,
+        /// "Remember me": a persistent refresh cookie and the longer lifetime.
+        remember: bool,
+    },
     /// End this family (logout, or replaced by a new login).
     Logout,
 }
@@ -38,28 +48,57 @@ pub enum FamilyCommand {
 /// What the object answered.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct FamilyReply {
+    /// The decision.
     pub verdict: Verdict,
     /// Storage rows written while deciding (observability: 0 between rotations).
     pub writes: u32,
 }
 
+/// What a family's object decided.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Verdict {
     /// An identity for this request, with the cookies to set. `decided_at` (Unix ms)
     /// lets the worker apply the slow rule once the origin has answered.
-    Granted { identity: Identity, state: SessionState, cookies: GrantCookies, decided_at: u64 },
+    Granted {
+        /// Who the request is.
+        identity: Identity,
+        /// How it was identified (`X-Edge-Session-State`).
+        state: SessionState,
+        /// The `Set-Cookie` lines to send.
+        cookies: GrantCookies,
+        /// When the object decided, Unix ms.
+        decided_at: u64,
+    },
     /// No identity: the request goes on anonymous, and no cookie is touched.
-    Refused { refusal: Refusal },
+    Refused {
+        /// Why.
+        refusal: Refusal,
+    },
     /// Reuse of a retired credential; `revoked` says whether the family was ended.
-    ReuseDetected { revoked: bool },
+    ReuseDetected {
+        /// Whether the family was revoked (`ON_REUSE=revoke`).
+        revoked: bool,
+    },
     /// A logout was carried out (or there was nothing left to end).
     Done,
 }
 
 impl Verdict {
+    /// `Granted(rotated)`, `Refused(Expired)`, `ReuseDetected(revoked)`…: how
+    /// `X-Edge-Debug` names the answer.
+    pub fn label(&self) -> String {
+        match self {
+            Verdict::Granted { state, .. } => format!("Granted({})", state.as_str()),
+            Verdict::Refused { refusal } => format!("Refused({refusal:?})"),
+            Verdict::ReuseDetected { revoked: true } => "ReuseDetected(revoked)".into(),
+            Verdict::ReuseDetected { revoked: false } => "ReuseDetected(rejected)".into(),
+            Verdict::Done => "Done".into(),
+        }
+    }
+
     /// The family can never identify anyone again: deleted (or never existed), revoked,
-    /// or expired. The worker then remembers it (`crate::ended_families`). A reuse that
+    /// or expired. The worker then remembers it ([`EndedFamilies`](crate::session::EndedFamilies)). A reuse that
     /// only rejected the request (`ON_REUSE=reject`) and a future generation do not end a
     /// family.
     pub fn family_ended(&self) -> bool {
@@ -76,26 +115,41 @@ impl Verdict {
 #[serde(rename_all = "snake_case")]
 pub enum UserCommand {
     /// A new family of this user exists.
-    Register { entry: FamilyEntry },
+    Register {
+        /// The family, as "your devices" will list it.
+        entry: FamilyEntry,
+    },
     /// The family refreshed at `at` (Unix ms): move its `last_seen`.
-    Touch { family: FamilyId, at: u64 },
+    Touch {
+        /// The family.
+        family: FamilyId,
+        /// When it refreshed, Unix ms.
+        at: u64,
+    },
     /// The family's object was deleted (it ended): drop it from the index.
-    Unregister { family: FamilyId, created_at: u64 },
+    Unregister {
+        /// The family.
+        family: FamilyId,
+        /// When it was created, Unix ms (how long a tombstone must last).
+        created_at: u64,
+    },
     /// List the user's live families.
     List,
     /// Revoke one listed family (an admin call, spending its token).
-    Revoke { family: FamilyId, token: Option<TokenUse> },
+    Revoke {
+        /// The family to end.
+        family: FamilyId,
+        /// The admin token spent on it.
+        token: Option<TokenUse>,
+    },
     /// Revoke every family of this user but `except` (a logout-everywhere directive, or
     /// an admin call spending its token).
-    RevokeAll { except: Option<FamilyId>, token: Option<TokenUse> },
-}
-
-/// An admin token being used: refused if its `jti` was already spent.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct TokenUse {
-    pub jti: String,
-    /// Unix ms until which the token could still verify (its `jti` is kept that long).
-    pub valid_until: u64,
+    RevokeAll {
+        /// A family to keep: the caller's own, for "sign out all other devices".
+        except: Option<FamilyId>,
+        /// The admin token spent on it; `None` for a logout-everywhere directive.
+        token: Option<TokenUse>,
+    },
 }
 
 /// What the `UserSessions` object answered.

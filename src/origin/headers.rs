@@ -1,30 +1,28 @@
-//! The edge's side of a request, as pure functions the wasm shell calls (DESIGN §4).
-//!
-//! Which inbound headers must never reach the origin, and which `Set-Cookie` lines a
-//! granted identity turns into. Keeping these here means the shell never decides a
+//! The headers of the edge ↔ origin hop: their names, the identity namespace that no
+//! client may send, the injective `X-Edge-User` encoding, and what a response carrying a
+//! credential must say to caches. Keeping these here means the shell never decides a
 //! protocol rule itself.
 //!
 //! ```
-//! use edge_session::edge::is_identity_header;
+//! use edge_session::origin::is_identity_header;
 //! assert!(is_identity_header("X-EDGE-USER"));
 //! assert!(is_identity_header("x_edge_assertion"));
 //! assert!(!is_identity_header("x-forwarded-for"));
 //! ```
 
-use crate::config::Policy;
-use crate::cookies::set_cookie;
-use crate::credential::{AccessCredential, ACCESS_COOKIE, REFRESH_COOKIE};
-use crate::family::Grant;
-use crate::keys::KeyRing;
-use crate::time::Timestamp;
-
+/// The user, [encoded](encode_user); a convenience beside the assertion.
 pub const USER_HEADER: &str = "X-Edge-User";
+/// The family's id (`sid`).
 pub const SESSION_HEADER: &str = "X-Edge-Session";
+/// `fresh`, `rotated`, `grace` or `recovered`.
 pub const STATE_HEADER: &str = "X-Edge-Session-State";
+/// The signed [`Assertion`](super::Assertion).
 pub const ASSERTION_HEADER: &str = "X-Edge-Assertion";
+/// The origin's [`Login`](super::Login) directive.
 pub const LOGIN_HEADER: &str = "X-Edge-Login";
+/// The origin's [`Logout`](super::Logout) directive.
 pub const LOGOUT_HEADER: &str = "X-Edge-Logout";
-/// The [`RequestNonce`](crate::directive::RequestNonce) of a forwarded request.
+/// The [`RequestNonce`](super::RequestNonce) of a forwarded request.
 pub const NONCE_HEADER: &str = "X-Edge-Nonce";
 
 /// The identity namespace: any header that, after folding case and `_` to `-`, starts
@@ -70,30 +68,6 @@ pub const CREDENTIAL_CACHE_CONTROL: &str = "private, no-store";
 /// `CDN-Cache-Control`, Cloudflare's own, and `Surrogate-Control`).
 pub const CACHE_HEADERS: [&str; 5] =
     ["Cache-Control", "Expires", "CDN-Cache-Control", "Cloudflare-CDN-Cache-Control", "Surrogate-Control"];
-
-/// The `Set-Cookie` lines for one granted identity.
-#[derive(Debug, Clone, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize)]
-pub struct GrantCookies {
-    /// The short-lived access cookie; none when the fast path is off (`ACCESS_TTL_SECS=0`).
-    pub access: Option<String>,
-    /// The family's refresh cookie, when the grant hands one out.
-    pub refresh: Option<String>,
-}
-
-impl GrantCookies {
-    pub fn new(grant: &Grant, keys: &KeyRing, policy: &Policy, now: Timestamp) -> GrantCookies {
-        let access = (!policy.access_ttl.is_zero()).then(|| {
-            let cred = AccessCredential::new(&grant.identity, grant.family, now + policy.access_ttl);
-            set_cookie(ACCESS_COOKIE, &cred.encode(keys), Some(policy.access_ttl))
-        });
-        let refresh = grant.refresh.as_ref().map(|cred| {
-            // A session cookie unless "remember me"; then it lives as long as the family.
-            let max_age = grant.remember_until.map(|until| until.since(now));
-            set_cookie(REFRESH_COOKIE, &cred.encode(keys), max_age)
-        });
-        GrantCookies { access, refresh }
-    }
-}
 
 #[cfg(test)]
 mod tests {

@@ -3,29 +3,29 @@
 
 use std::time::Duration;
 
-use crate::credential::FamilyId;
-use crate::wire::{FamilyCommand, FamilyReply, UserCommand, UserReply};
+use crate::messages::{FamilyCommand, FamilyReply, UserCommand, UserReply};
+use crate::session::FamilyId;
 use futures_util::future::{select, Either};
 use serde::{de::DeserializeOwned, Serialize};
 use worker::{Delay, Env, Headers, Method, Request, RequestInit};
 
-use super::runtime::log_event;
-use super::EdgeError;
+use crate::shell::runtime::log_event;
+use crate::shell::EdgeError;
 
 /// Longest wait for an object. Past it the request gets 503 + `Retry-After`, never an
-/// anonymous pass-through: that would be a lost session (DESIGN §5).
+/// anonymous pass-through: that would be a lost session.
 const OBJECT_TIMEOUT: Duration = Duration::from_secs(5);
 
 /// The Durable Object bindings, as `wrangler.toml` names them.
-pub const SESSION_FAMILY_BINDING: &str = "SESSION_FAMILY";
-pub const USER_SESSIONS_BINDING: &str = "USER_SESSIONS";
+pub(crate) const SESSION_FAMILY_BINDING: &str = "SESSION_FAMILY";
+pub(crate) const USER_SESSIONS_BINDING: &str = "USER_SESSIONS";
 
 /// Header carrying an injected fault to an object (tests only, `EDGE_DEBUG=1`).
-pub const FAULT_HEADER: &str = "x-edge-fault";
+pub(crate) const FAULT_HEADER: &str = "x-edge-fault";
 
 /// Sends `command` to the family's object. `fault` (only ever set when `EDGE_DEBUG=1`)
 /// asks the object to fail on purpose, so tests can prove the failure handling.
-pub async fn ask_family(
+pub(crate) async fn ask_family(
     env: &Env,
     family: FamilyId,
     command: &FamilyCommand,
@@ -35,7 +35,7 @@ pub async fn ask_family(
 }
 
 /// Sends `command` to the `UserSessions` object of `sub`.
-pub async fn ask_user(env: &Env, sub: &str, command: &UserCommand) -> Result<UserReply, EdgeError> {
+pub(crate) async fn ask_user(env: &Env, sub: &str, command: &UserCommand) -> Result<UserReply, EdgeError> {
     ask(USER_SESSIONS_BINDING, sub, env, command, None).await
 }
 

@@ -10,8 +10,7 @@
 //!
 //! ```
 //! use edge_session::config::Policy;
-//! use edge_session::credential::{FamilyId, Identity, RefreshSecret};
-//! use edge_session::family::{Family, Outcome, SessionState};
+//! use edge_session::session::{Family, FamilyId, Identity, Outcome, RefreshSecret, SessionState};
 //! use edge_session::time::Timestamp;
 //! use std::time::Duration;
 //!
@@ -34,8 +33,8 @@
 
 use std::time::Duration;
 
+use super::credential::{FamilyId, Identity, RefreshCredential, RefreshSecret, SecretDigest};
 use crate::config::{OnReuse, Policy};
-use crate::credential::{FamilyId, Identity, RefreshCredential, RefreshSecret, SecretDigest};
 use crate::time::Timestamp;
 
 /// `last_seen` is persisted at most this often (DESIGN §3: coarsened, ≤ once a minute).
@@ -83,8 +82,11 @@ pub enum Refusal {
 /// An identity granted to a request, and the credentials to hand it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Grant {
+    /// The family.
     pub family: FamilyId,
+    /// Who the request is.
     pub identity: Identity,
+    /// How it was identified.
     pub state: SessionState,
     /// The refresh credential to set, when this answer hands one out.
     pub refresh: Option<RefreshCredential>,
@@ -95,16 +97,22 @@ pub struct Grant {
 /// What a presented refresh credential amounts to.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Outcome {
+    /// The request is this user.
     Authenticated(Grant),
+    /// No identity: the request goes on anonymous.
     Refused(Refusal),
     /// A retired credential outside every window, or a wrong secret: a stolen copy is
     /// in play (RFC 9700 §4.14.2). `revoked` says whether the family was revoked.
-    ReuseDetected { revoked: bool },
+    ReuseDetected {
+        /// Whether the family was revoked.
+        revoked: bool,
+    },
 }
 
 /// The result of one decision.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Decision {
+    /// What the credential amounts to.
     pub outcome: Outcome,
     /// The durable state changed and must be written before answering.
     pub persist: bool,
@@ -115,26 +123,84 @@ pub struct Decision {
 /// The state of one session family (DESIGN §3).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Family {
-    pub id: FamilyId,
-    pub identity: Identity,
-    pub remember: bool,
-    pub created_at: Timestamp,
+    pub(crate) id: FamilyId,
+    pub(crate) identity: Identity,
+    pub(crate) remember: bool,
+    pub(crate) created_at: Timestamp,
     /// Coarsened to [`LAST_SEEN_RESOLUTION`] (a tenth of the idle timeout when that is
     /// finer), so a steady stream of requests writes at most once per step.
-    pub last_seen: Timestamp,
-    pub generation: u64,
+    pub(crate) last_seen: Timestamp,
+    pub(crate) generation: u64,
     /// Kept (not only hashed) so it can be re-delivered to racing or recovering requests.
-    pub secret: RefreshSecret,
+    pub(crate) secret: RefreshSecret,
     /// When `generation` was issued: the login or the rotation that made it.
-    pub issued_at: Timestamp,
+    pub(crate) issued_at: Timestamp,
     /// When `generation` was first presented back; `None` while unconfirmed.
-    pub confirmed_at: Option<Timestamp>,
+    pub(crate) confirmed_at: Option<Timestamp>,
     /// When `generation` was last handed out. Lives in memory only (a re-delivery does
     /// not write), so a family loaded from storage must be [woken](Family::wake).
-    pub delivered_at: Timestamp,
+    pub(crate) delivered_at: Timestamp,
     /// Digest of generation − 1's secret, retired at `issued_at`.
-    pub previous: Option<SecretDigest>,
-    pub revoked: bool,
+    pub(crate) previous: Option<SecretDigest>,
+    pub(crate) revoked: bool,
+}
+
+/// Read-only views of the state, for the objects that hold a family and for tests.
+impl Family {
+    /// The family's id (`sid` to the origin).
+    pub fn id(&self) -> FamilyId {
+        self.id
+    }
+
+    /// Who the family belongs to.
+    pub fn identity(&self) -> &Identity {
+        &self.identity
+    }
+
+    /// Whether the login asked for "remember me".
+    pub fn remember(&self) -> bool {
+        self.remember
+    }
+
+    /// When the login created it.
+    pub fn created_at(&self) -> Timestamp {
+        self.created_at
+    }
+
+    /// When a credential of it was last accepted, coarsened to a minute at most.
+    pub fn last_seen(&self) -> Timestamp {
+        self.last_seen
+    }
+
+    /// The current generation: 1 at login, one more per rotation.
+    pub fn generation(&self) -> u64 {
+        self.generation
+    }
+
+    /// When the current generation was issued.
+    pub fn issued_at(&self) -> Timestamp {
+        self.issued_at
+    }
+
+    /// When the current generation was first presented back; `None` while unconfirmed.
+    pub fn confirmed_at(&self) -> Option<Timestamp> {
+        self.confirmed_at
+    }
+
+    /// When the current generation was last handed out (in memory only).
+    pub fn delivered_at(&self) -> Timestamp {
+        self.delivered_at
+    }
+
+    /// The digest of the previous generation's secret, if there was one.
+    pub fn previous(&self) -> Option<SecretDigest> {
+        self.previous
+    }
+
+    /// Revoked by logout, a replacing login, or reuse detection.
+    pub fn is_revoked(&self) -> bool {
+        self.revoked
+    }
 }
 
 impl Family {

@@ -15,8 +15,8 @@
 //! error, never a panic.
 //!
 //! ```
-//! use edge_session::credential::{FamilyId, RefreshCredential, RefreshSecret};
-//! use edge_session::keys::KeyRing;
+//! use edge_session::crypto::KeyRing;
+//! use edge_session::session::{FamilyId, RefreshCredential, RefreshSecret};
 //! let keys = KeyRing::parse("k1:0123456789abcdef0123456789abcdef").unwrap();
 //! let cred = RefreshCredential {
 //!     family: FamilyId::from_bytes([7; 16]),
@@ -29,16 +29,17 @@
 
 use std::fmt;
 
-use base64::engine::general_purpose::URL_SAFE_NO_PAD as B64;
-use base64::Engine;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
 
-use crate::keys::{Key, KeyRing};
+use crate::crypto::base64url::{self, decode_fixed};
+use crate::crypto::{Key, KeyRing};
 use crate::time::Timestamp;
 
+/// The short-lived identity: checked at the edge by MAC and expiry alone.
 pub const ACCESS_COOKIE: &str = "__Host-es-access";
+/// The rotating credential of a family, decided by its object.
 pub const REFRESH_COOKIE: &str = "__Host-es-refresh";
 
 /// Longest access cookie value accepted; browsers cap a cookie near 4096 bytes.
@@ -87,10 +88,12 @@ impl std::error::Error for CredentialError {}
 pub struct FamilyId([u8; 16]);
 
 impl FamilyId {
+    /// The id of these 128 bits.
     pub const fn from_bytes(bytes: [u8; 16]) -> Self {
         FamilyId(bytes)
     }
 
+    /// Its 128 bits.
     pub fn as_bytes(&self) -> &[u8; 16] {
         &self.0
     }
@@ -103,7 +106,7 @@ impl FamilyId {
 
 impl fmt::Display for FamilyId {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&B64.encode(self.0))
+        f.write_str(&base64url::encode(self.0))
     }
 }
 
@@ -133,10 +136,12 @@ impl fmt::Debug for FamilyId {
 pub struct RefreshSecret([u8; 32]);
 
 impl RefreshSecret {
+    /// A secret of these 256 bits (fresh random ones, from the caller).
     pub const fn from_bytes(bytes: [u8; 32]) -> Self {
         RefreshSecret(bytes)
     }
 
+    /// Its 256 bits.
     pub fn as_bytes(&self) -> &[u8; 32] {
         &self.0
     }
@@ -167,10 +172,12 @@ impl fmt::Debug for RefreshSecret {
 pub struct SecretDigest([u8; 32]);
 
 impl SecretDigest {
+    /// A digest of these bytes (as stored).
     pub const fn from_bytes(bytes: [u8; 32]) -> Self {
         SecretDigest(bytes)
     }
 
+    /// Its bytes.
     pub fn as_bytes(&self) -> &[u8; 32] {
         &self.0
     }
@@ -193,16 +200,21 @@ impl fmt::Debug for SecretDigest {
 /// Who a session belongs to: `sub` and the optional `ctx` object the login supplied.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Identity {
+    /// The user, as the login named them.
     pub sub: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    /// Claims the login attached, carried to the origin.
     pub ctx: Option<serde_json::Map<String, serde_json::Value>>,
 }
 
 /// A family's refresh credential: which family, which generation, and its secret.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct RefreshCredential {
+    /// Which family.
     pub family: FamilyId,
+    /// Which generation: 1 at login, one more per rotation.
     pub generation: u64,
+    /// The generation's secret.
     pub secret: RefreshSecret,
 }
 
@@ -214,11 +226,12 @@ impl RefreshCredential {
             keys.signing().kid(),
             self.family,
             self.generation,
-            B64.encode(self.secret.0)
+            base64url::encode(self.secret.0)
         );
         seal(REFRESH_COOKIE, body, keys.signing())
     }
 
+    /// Verifies size, MAC and format; nothing inside is trusted before the MAC.
     pub fn decode(value: &str, keys: &KeyRing) -> Result<RefreshCredential, CredentialError> {
         if value.len() > MAX_REFRESH_LEN {
             return Err(CredentialError::TooLarge);
@@ -240,15 +253,19 @@ impl RefreshCredential {
 /// The short-lived identity checked at the edge without waking the family's object.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct AccessCredential {
+    /// The user.
     pub sub: String,
+    /// The family's id.
     pub sid: String,
     /// Expiry, Unix milliseconds.
     pub exp: u64,
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    /// The login's claims.
     pub ctx: Option<serde_json::Map<String, serde_json::Value>>,
 }
 
 impl AccessCredential {
+    /// An access credential for `identity` in `family`, valid until `expires`.
     pub fn new(identity: &Identity, family: FamilyId, expires: Timestamp) -> Self {
         AccessCredential {
             sub: identity.sub.clone(),
@@ -258,10 +275,12 @@ impl AccessCredential {
         }
     }
 
+    /// Who it identifies.
     pub fn identity(&self) -> Identity {
         Identity { sub: self.sub.clone(), ctx: self.ctx.clone() }
     }
 
+    /// Its family, if `sid` is well formed.
     pub fn family(&self) -> Option<FamilyId> {
         FamilyId::parse(&self.sid)
     }
@@ -269,7 +288,7 @@ impl AccessCredential {
     /// The cookie value, signed with the ring's first key.
     pub fn encode(&self, keys: &KeyRing) -> String {
         let json = serde_json::to_vec(self).expect("plain struct serializes");
-        let body = format!("{ACCESS_VERSION}.{}.{}", keys.signing().kid(), B64.encode(json));
+        let body = format!("{ACCESS_VERSION}.{}.{}", keys.signing().kid(), base64url::encode(json));
         seal(ACCESS_COOKIE, body, keys.signing())
     }
 
@@ -287,7 +306,7 @@ impl AccessCredential {
         if version != ACCESS_VERSION {
             return Err(CredentialError::Malformed);
         }
-        let json = B64.decode(payload).map_err(|_| CredentialError::Malformed)?;
+        let json = base64url::decode(payload).ok_or(CredentialError::Malformed)?;
         let cred: AccessCredential =
             serde_json::from_slice(&json).map_err(|_| CredentialError::Malformed)?;
         if cred.family().is_none() {
@@ -303,7 +322,7 @@ impl AccessCredential {
 /// `body.<mac>` with the MAC over `name=body`.
 fn seal(name: &str, body: String, key: &Key) -> String {
     let tag = key.mac(&[name.as_bytes(), b"=", body.as_bytes()]);
-    format!("{body}.{}", B64.encode(tag))
+    format!("{body}.{}", base64url::encode(tag))
 }
 
 /// Checks the MAC of `value` (looked up by the `kid` in its second field) and returns
@@ -328,14 +347,6 @@ fn split_exact<const N: usize>(text: &str) -> Option<[&str; N]> {
         *field = parts.next()?;
     }
     parts.next().is_none().then_some(fields)
-}
-
-/// Canonical base64url (no padding) of exactly `N` bytes.
-fn decode_fixed<const N: usize>(text: &str) -> Option<[u8; N]> {
-    if text.len() != (N * 4).div_ceil(3) {
-        return None;
-    }
-    B64.decode(text).ok()?.try_into().ok()
 }
 
 /// Canonical decimal: digits only, no leading zero, fits in u64.

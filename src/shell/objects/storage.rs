@@ -9,7 +9,7 @@
 use worker::{Result, SqlCursor, SqlStorage};
 
 /// The stored document, if any. Writes nothing.
-pub fn load(sql: &SqlStorage, table: &'static str) -> Result<Option<String>> {
+pub(crate) fn load(sql: &SqlStorage, table: &'static str) -> Result<Option<String>> {
     #[derive(serde::Deserialize)]
     struct Name {
         #[allow(dead_code)]
@@ -28,7 +28,7 @@ pub fn load(sql: &SqlStorage, table: &'static str) -> Result<Option<String>> {
 }
 
 /// Replaces the stored document, creating the table on the first write.
-pub fn save(sql: &SqlStorage, table: &'static str, state: String) -> Result<SqlCursor> {
+pub(crate) fn save(sql: &SqlStorage, table: &'static str, state: String) -> Result<SqlCursor> {
     sql.exec(&format!("CREATE TABLE IF NOT EXISTS {table} (k INTEGER PRIMARY KEY CHECK (k = 1), state TEXT NOT NULL)"), None)?;
     sql.exec(&format!("INSERT OR REPLACE INTO {table} (k, state) VALUES (1, ?)"), vec![state.into()])
 }

@@ -1,0 +1,10 @@
+//! The cryptography layer: HMAC-SHA256 key rings, HS256 compact JWS, and base64url.
+//!
+//! Everything above it signs and verifies through these three modules only. Keys never
+//! appear in `Debug` output or errors; every MAC is compared in constant time.
+
+pub mod base64url;
+pub mod jws;
+mod keys;
+
+pub use keys::{is_valid_kid, Key, KeyRing, KeyRingError, MAX_KEYS, MAX_KID_LEN, MAX_SECRET_LEN, MIN_SECRET_LEN};

@@ -1,0 +1,231 @@
+//! One session family's Durable Object, as a state machine over its messages.
+//!
+//! [`FamilyObject`] is the object's memory: the family it holds, if any. Each
+//! [`FamilyCommand`] is decided at once, with no `await` between reading the state and
+//! the decision, so two racing requests can never both rotate (scenario S3), and a
+//! rotation and its grace alias are one decision (S4). What changed is handed back as the
+//! row to write; the state stays in memory between requests.
+//!
+//! ```
+//! use edge_session::config::Config;
+//! use edge_session::messages::{FamilyCommand, Verdict};
+//! use edge_session::objects::FamilyObject;
+//! use edge_session::session::{FamilyId, RefreshSecret};
+//! use edge_session::time::Timestamp;
+//! let config = Config::from_vars(|name| match name {
+//!     "SESSION_KEYS" => Some("k1:0123456789abcdef0123456789abcdef".into()),
+//!     "ORIGIN_SECRET" => Some("o1:fedcba9876543210fedcba9876543210".into()),
+//!     _ => None,
+//! }).unwrap();
+//! let now = Timestamp::from_secs(1_700_000_000);
+//! let mut object = FamilyObject::loaded(None, now);
+//! let login = FamilyCommand::Login { family: FamilyId::from_bytes([1; 16]), sub: "ada".into(), ctx: None, remember: false };
+//! let handled = object.handle(login, now, &config, RefreshSecret::from_bytes([2; 32])).unwrap();
+//! assert!(matches!(handled.verdict, Verdict::Granted { .. }) && handled.row.is_some());
+//! // A second logout is harmless: nothing to write.
+//! assert!(object.handle(FamilyCommand::Logout, now, &config, RefreshSecret::from_bytes([3; 32])).unwrap().row.is_some());
+//! assert!(object.handle(FamilyCommand::Logout, now, &config, RefreshSecret::from_bytes([4; 32])).unwrap().row.is_none());
+//! ```
+
+use std::fmt;
+use std::time::Duration;
+
+use super::Event;
+use crate::config::{Config, Policy};
+use crate::messages::{FamilyCommand, UserCommand, Verdict};
+use crate::session::{family_row, Decision, Family, GrantCookies, Identity, Outcome, RefreshCredential, RefreshSecret, Refusal};
+use crate::time::Timestamp;
+use crate::users::outlived;
+
+/// Wait before asking an unreachable user index again to unregister an ended family.
+const UNREGISTER_RETRY: Duration = Duration::from_secs(60);
+
+/// A refresh cookie the worker verified and this object cannot: the two hold different
+/// `SESSION_KEYS` (a deploy in progress). An error, so the worker answers 503 and does not
+/// remember the family as ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct UnverifiableCookie;
+
+impl fmt::Display for UnverifiableCookie {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("refresh cookie does not verify with this object's SESSION_KEYS")
+    }
+}
+
+impl std::error::Error for UnverifiableCookie {}
+
+/// What one command did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FamilyHandled {
+    /// The answer to the worker.
+    pub verdict: Verdict,
+    /// The family's storage row to write before answering, when the durable state changed.
+    /// If that write fails, drop the [`FamilyObject`]: its memory holds a decision storage
+    /// does not, and the next command must reload what is durable (the caller answers
+    /// 503, so no client saw the decision).
+    pub row: Option<String>,
+    /// Arm the alarm at this time once the row is written: the family's deadline (now,
+    /// for a revoked family).
+    pub alarm: Option<Timestamp>,
+    /// What to log.
+    pub events: Vec<Event>,
+}
+
+/// What the alarm should do first.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum AlarmStep {
+    /// No family here: nothing to do.
+    Nothing,
+    /// The family can still be used: come back at its deadline.
+    RearmAt(Timestamp),
+    /// The family has ended: tell its user's index (this message to the object of `sub`),
+    /// then report with [`FamilyObject::after_unregister`].
+    Unregister {
+        /// Whose index.
+        sub: String,
+        /// The message to send it.
+        command: UserCommand,
+    },
+}
+
+/// What the alarm does once the index was told (or could not be).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum AfterUnregister {
+    /// Delete all storage; memory already holds no family.
+    Delete,
+    /// Keep the (unusable) family and try again at this time, logging `event`.
+    RetryAt {
+        /// When to try again.
+        at: Timestamp,
+        /// What to log now.
+        event: Event,
+    },
+}
+
+/// The memory of one family's object: the family it holds, if any.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FamilyObject {
+    family: Option<Family>,
+}
+
+impl FamilyObject {
+    /// The object's memory, from what its storage holds (`None`: no family). A loaded
+    /// family is [woken](Family::wake): the hold survives a restart.
+    pub fn loaded(stored: Option<Family>, now: Timestamp) -> FamilyObject {
+        let family = stored.map(|mut family| {
+            family.wake(now);
+            family
+        });
+        FamilyObject { family }
+    }
+
+    /// The family held, if any.
+    pub fn family(&self) -> Option<&Family> {
+        self.family.as_ref()
+    }
+
+    /// Decides one command at `now`. `fresh` is the secret a rotation or a login would
+    /// issue; it is unused otherwise.
+    pub fn handle(
+        &mut self,
+        command: FamilyCommand,
+        now: Timestamp,
+        config: &Config,
+        fresh: RefreshSecret,
+    ) -> Result<FamilyHandled, UnverifiableCookie> {
+        let policy = &config.policy;
+        let handled = match command {
+            FamilyCommand::Refresh { cookie } => {
+                let Some(family) = self.family.as_mut() else {
+                    return Ok(answer(Verdict::Refused { refusal: Refusal::UnknownFamily }));
+                };
+                // Checked again here: the object trusts nothing the worker relays.
+                let presented = RefreshCredential::decode(&cookie, &config.session_keys).map_err(|_| UnverifiableCookie)?;
+                let decision = family.handle_refresh(&presented, now, policy, fresh);
+                let (verdict, events) = verdict_for(&decision, family, config, now);
+                let mut handled = if decision.persist { written(verdict, family, policy, now) } else { answer(verdict) };
+                handled.events = events;
+                handled
+            }
+            FamilyCommand::Login { family: id, sub, ctx, remember } => {
+                if self.family.is_some() {
+                    // 128 random bits never collide: this is a replayed or forged login
+                    // message. Refuse it rather than overwrite a live family.
+                    return Ok(answer(Verdict::Refused { refusal: Refusal::Revoked }));
+                }
+                let (family, grant) = Family::login(id, Identity { sub, ctx }, remember, now, fresh, policy);
+                let cookies = GrantCookies::new(&grant, &config.session_keys, policy, now);
+                let verdict = Verdict::Granted { identity: grant.identity, state: grant.state, cookies, decided_at: now.as_millis() };
+                written(verdict, self.family.insert(family), policy, now)
+            }
+            FamilyCommand::Logout => match self.family.as_mut() {
+                Some(family) if !family.is_revoked() => {
+                    family.revoke();
+                    written(Verdict::Done, family, policy, now)
+                }
+                // Nothing left to end (never existed, deleted, or already revoked): a second
+                // logout is harmless and writes nothing.
+                _ => answer(Verdict::Done),
+            },
+        };
+        Ok(handled)
+    }
+
+    /// The alarm fired at `now`: the family's deadline may have passed.
+    pub fn on_alarm(&self, now: Timestamp, policy: &Policy) -> AlarmStep {
+        let Some(family) = &self.family else { return AlarmStep::Nothing };
+        let deadline = family.deadline(policy);
+        if deadline > now {
+            return AlarmStep::RearmAt(deadline);
+        }
+        // Leave the user's index first, so no ended family stays listed as a device.
+        let command = UserCommand::Unregister { family: family.id(), created_at: family.created_at().as_millis() };
+        AlarmStep::Unregister { sub: family.identity().sub.clone(), command }
+    }
+
+    /// The index was told (`reached`) or could not be. An unreachable index is asked again
+    /// in a minute, until it would forget the entry by age anyway; then storage goes.
+    pub fn after_unregister(&mut self, reached: bool, now: Timestamp, policy: &Policy) -> AfterUnregister {
+        if let Some(family) = self.family.as_ref().filter(|f| !reached && !outlived(f.created_at(), now, policy)) {
+            let event = Event::new("unregister_failed", vec![("family", family.id().to_string())]);
+            return AfterUnregister::RetryAt { at: now + UNREGISTER_RETRY, event };
+        }
+        self.family = None;
+        AfterUnregister::Delete
+    }
+}
+
+/// An answer that changes nothing durable.
+fn answer(verdict: Verdict) -> FamilyHandled {
+    FamilyHandled { verdict, row: None, alarm: None, events: Vec::new() }
+}
+
+/// An answer whose family must be written first, with the alarm at its deadline.
+fn written(verdict: Verdict, family: &Family, policy: &Policy, now: Timestamp) -> FamilyHandled {
+    let alarm = Some(family.deadline(policy).max(now));
+    FamilyHandled { verdict, row: Some(family_row::encode(family)), alarm, events: Vec::new() }
+}
+
+fn verdict_for(decision: &Decision, family: &Family, config: &Config, now: Timestamp) -> (Verdict, Vec<Event>) {
+    let id = || family.id().to_string();
+    match &decision.outcome {
+        Outcome::Authenticated(grant) => {
+            let cookies = GrantCookies::new(grant, &config.session_keys, &config.policy, now);
+            let verdict = Verdict::Granted { identity: grant.identity.clone(), state: grant.state, cookies, decided_at: now.as_millis() };
+            (verdict, Vec::new())
+        }
+        Outcome::Refused(refusal) => {
+            // State lost or rolled back: worth an operator's attention.
+            let events = match refusal {
+                Refusal::FutureGeneration => vec![Event::new("future_generation", vec![("family", id())])],
+                _ => Vec::new(),
+            };
+            (Verdict::Refused { refusal: *refusal }, events)
+        }
+        Outcome::ReuseDetected { revoked } => {
+            let action = if *revoked { "family_revoked" } else { "request_rejected" };
+            let fields = vec![("family", id()), ("sub", family.identity().sub.clone()), ("action", action.to_owned())];
+            (Verdict::ReuseDetected { revoked: *revoked }, vec![Event::new("reuse_detected", fields)])
+        }
+    }
+}

@@ -1,0 +1,255 @@
+//! The origin's directives to the edge: [`Login`] (`X-Edge-Login`) and [`Logout`]
+//! (`X-Edge-Logout`), response headers signed with `ORIGIN_SECRET`, typed
+//! `edge-login+jwt` / `edge-logout+jwt` with `aud: "edge-session"`. The distinct `typ` and
+//! `aud` are what stop a reflected request assertion from being replayed as a login
+//! (RFC 8725 §3.11–3.12).
+//!
+//! A directive is bound to the request it answers: every forwarded request carries a
+//! fresh [`RequestNonce`] in `X-Edge-Nonce`, and a directive counts only if its `nonce`
+//! claim is that request's. A login response that a cache between edge and origin stored,
+//! or a directive header someone captured, therefore logs nobody else in (the OpenID
+//! Connect `nonce`, applied to the edge ↔ origin hop).
+//!
+//! ```
+//! use edge_session::crypto::KeyRing;
+//! use edge_session::origin::{Login, RequestNonce, TokenError};
+//! use edge_session::time::Timestamp;
+//! let secret = KeyRing::parse("o1:0123456789abcdef0123456789abcdef").unwrap();
+//! let now = Timestamp::from_secs(1_700_000_000);
+//! let nonce = RequestNonce::from_bytes([7; 16]);
+//! let login = Login { sub: "alice".into(), remember: true, ctx: None };
+//! let header = login.sign(&secret, now, nonce.as_str());
+//! assert_eq!(Login::verify(&header, &secret, now, &nonce).unwrap(), login);
+//! // The same header answering another request is refused.
+//! let other = RequestNonce::from_bytes([8; 16]);
+//! assert_eq!(Login::verify(&header, &secret, now, &other), Err(TokenError::WrongNonce));
+//! ```
+
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value};
+
+use super::token::{claims_for_edge, valid_sub, TokenError, EDGE_AUDIENCE};
+use crate::crypto::base64url;
+use crate::crypto::jws::{self, Claims, Expect};
+use crate::crypto::KeyRing;
+use crate::session::{FamilyId, Identity, MAX_CTX_LEN};
+use crate::time::Timestamp;
+
+/// `typ` of `X-Edge-Login`.
+pub const LOGIN_TYPE: &str = "edge-login+jwt";
+/// `typ` of `X-Edge-Logout`.
+pub const LOGOUT_TYPE: &str = "edge-logout+jwt";
+/// Longest `exp - iat` a directive may have (DESIGN §4: ≤ 5 min).
+pub const DIRECTIVE_MAX_LIFETIME_SECS: u64 = 300;
+
+/// `X-Edge-Nonce`: 128 fresh random bits per forwarded request, base64url (22 characters).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RequestNonce(String);
+
+impl RequestNonce {
+    /// The nonce for one request, from fresh random bytes (the shell draws them).
+    pub fn from_bytes(bytes: [u8; 16]) -> RequestNonce {
+        RequestNonce(base64url::encode(bytes))
+    }
+
+    /// The header value.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+
+    /// Whether a directive's claims carry this nonce. Not a secret comparison: the nonce
+    /// travelled to the origin in the clear; what makes it binding is the MAC over it.
+    fn check(&self, claims: &Claims) -> Result<(), TokenError> {
+        match claims.get("nonce").and_then(Value::as_str) {
+            Some(nonce) if nonce == self.0 => Ok(()),
+            _ => Err(TokenError::WrongNonce),
+        }
+    }
+}
+
+/// `X-Edge-Login`: create a family for `sub`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Login {
+    /// The user to log in.
+    pub sub: String,
+    /// "Remember me".
+    pub remember: bool,
+    /// Claims to carry in the access cookie and every assertion (≤ 1 KiB).
+    pub ctx: Option<Map<String, Value>>,
+}
+
+impl Login {
+    /// Signs the directive as an origin would, for the request whose `X-Edge-Nonce` is
+    /// `nonce`, valid for five minutes from `now`.
+    pub fn sign(&self, origin_secret: &KeyRing, now: Timestamp, nonce: &str) -> String {
+        let mut claims = directive_claims(now, nonce);
+        claims.insert("sub".into(), self.sub.clone().into());
+        claims.insert("remember".into(), self.remember.into());
+        if let Some(ctx) = &self.ctx {
+            claims.insert("ctx".into(), Value::Object(ctx.clone()));
+        }
+        jws::sign(origin_secret.signing(), LOGIN_TYPE, &claims)
+    }
+
+    /// Verifies an `X-Edge-Login` that answers the request whose nonce is `nonce`.
+    pub fn verify(token: &str, origin_secret: &KeyRing, now: Timestamp, nonce: &RequestNonce) -> Result<Login, TokenError> {
+        let claims = jws::verify(token, origin_secret, &directive_expect(LOGIN_TYPE), now)?;
+        nonce.check(&claims)?;
+        let sub = valid_sub(&claims)?;
+        let remember = match claims.get("remember") {
+            None => false,
+            Some(Value::Bool(b)) => *b,
+            Some(_) => return Err(TokenError::BadClaims("remember is not a boolean")),
+        };
+        let ctx = match claims.get("ctx") {
+            None | Some(Value::Null) => None,
+            Some(Value::Object(ctx)) if serde_json::to_vec(ctx).map_or(0, |v| v.len()) <= MAX_CTX_LEN => {
+                Some(ctx.clone())
+            }
+            Some(Value::Object(_)) => return Err(TokenError::BadClaims("ctx is larger than 1 KiB")),
+            Some(_) => return Err(TokenError::BadClaims("ctx is not an object")),
+        };
+        Ok(Login { sub, remember, ctx })
+    }
+
+    /// The identity the new family will carry.
+    pub fn identity(&self) -> Identity {
+        Identity { sub: self.sub.clone(), ctx: self.ctx.clone() }
+    }
+}
+
+/// Which families a logout ends.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum LogoutScope {
+    /// The family of the request the directive answers.
+    Session,
+    /// Every family of `sub`.
+    Everywhere,
+}
+
+/// `X-Edge-Logout`: end this session, or every session of `sub`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Logout {
+    /// The user (required for `everywhere`).
+    pub sub: Option<String>,
+    /// Which families end.
+    pub scope: LogoutScope,
+}
+
+impl Logout {
+    /// Signs the directive as an origin would, for the request whose `X-Edge-Nonce` is
+    /// `nonce`, valid for five minutes from `now`.
+    pub fn sign(&self, origin_secret: &KeyRing, now: Timestamp, nonce: &str) -> String {
+        let mut claims = directive_claims(now, nonce);
+        claims.insert("scope".into(), serde_json::to_value(self.scope).expect("enum serializes"));
+        if let Some(sub) = &self.sub {
+            claims.insert("sub".into(), sub.clone().into());
+        }
+        jws::sign(origin_secret.signing(), LOGOUT_TYPE, &claims)
+    }
+
+    /// Verifies an `X-Edge-Logout` that answers the request whose nonce is `nonce`.
+    pub fn verify(token: &str, origin_secret: &KeyRing, now: Timestamp, nonce: &RequestNonce) -> Result<Logout, TokenError> {
+        let claims = jws::verify(token, origin_secret, &directive_expect(LOGOUT_TYPE), now)?;
+        nonce.check(&claims)?;
+        let scope = match claims.get("scope") {
+            None => LogoutScope::Session,
+            Some(v) => serde_json::from_value(v.clone())
+                .map_err(|_| TokenError::BadClaims("scope is not \"session\" or \"everywhere\""))?,
+        };
+        let sub = match claims.get("sub") {
+            None => None,
+            Some(_) => Some(valid_sub(&claims)?),
+        };
+        if scope == LogoutScope::Everywhere && sub.is_none() {
+            return Err(TokenError::BadClaims("scope \"everywhere\" needs sub"));
+        }
+        Ok(Logout { sub, scope })
+    }
+}
+
+/// What the edge does with the directives that answered one request, in this order:
+/// `everywhere` revokes every family of the user; a logout deletes both cookies, but only
+/// if the request presented one (a cross-site form post carries none of the
+/// `SameSite=Lax` cookies, yet the browser would apply deletions in its response); the
+/// family the request presented ends, whether a logout or a login replaces it (no session
+/// fixation); a login creates a new family. A response may log one user out and another
+/// in.
+///
+/// ```
+/// use edge_session::origin::{DirectivePlan, Login};
+/// use edge_session::session::FamilyId;
+/// let old = FamilyId::from_bytes([1; 16]);
+/// let login = Login { sub: "ada".into(), remember: false, ctx: None };
+/// let plan = DirectivePlan::new(Some(login), None, Some(old), true).unwrap();
+/// assert_eq!(plan.end_family, Some(old), "a login revokes the family it replaces");
+/// assert!(!plan.clear_cookies, "only a logout deletes cookies");
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DirectivePlan {
+    /// `scope: "everywhere"`: revoke every family of this `sub` first.
+    pub revoke_everywhere: Option<String>,
+    /// Send deletions of both cookies.
+    pub clear_cookies: bool,
+    /// End this family: the one the request presented.
+    pub end_family: Option<FamilyId>,
+    /// Create a family for this login, then set its cookies.
+    pub login: Option<Login>,
+}
+
+impl DirectivePlan {
+    /// The plan for a response's verified directives; `None` when it carried none.
+    /// `current` is the family the request presented (its access or refresh cookie),
+    /// `presented_edge_cookie` whether it carried any edge cookie at all.
+    pub fn new(login: Option<Login>, logout: Option<Logout>, current: Option<FamilyId>, presented_edge_cookie: bool) -> Option<DirectivePlan> {
+        if login.is_none() && logout.is_none() {
+            return None;
+        }
+        let revoke_everywhere = logout.as_ref().filter(|l| l.scope == LogoutScope::Everywhere).and_then(|l| l.sub.clone());
+        Some(DirectivePlan { revoke_everywhere, clear_cookies: logout.is_some() && presented_edge_cookie, end_family: current, login })
+    }
+}
+
+fn directive_expect(typ: &str) -> Expect<'_> {
+    Expect { typ, aud: EDGE_AUDIENCE, max_lifetime_secs: Some(DIRECTIVE_MAX_LIFETIME_SECS) }
+}
+
+fn directive_claims(now: Timestamp, nonce: &str) -> Claims {
+    let mut claims = claims_for_edge(now, DIRECTIVE_MAX_LIFETIME_SECS);
+    claims.insert("nonce".into(), nonce.into());
+    claims
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const OLD: FamilyId = FamilyId::from_bytes([1; 16]);
+
+    fn logout(scope: LogoutScope) -> Logout {
+        Logout { sub: Some("ada".into()), scope }
+    }
+
+    #[test]
+    fn no_directive_no_plan() {
+        assert_eq!(DirectivePlan::new(None, None, Some(OLD), true), None);
+    }
+
+    #[test]
+    fn a_logout_deletes_cookies_only_for_a_request_that_presented_one() {
+        let with_cookie = DirectivePlan::new(None, Some(logout(LogoutScope::Session)), Some(OLD), true).unwrap();
+        assert!(with_cookie.clear_cookies);
+        assert_eq!(with_cookie.end_family, Some(OLD));
+        let cross_site = DirectivePlan::new(None, Some(logout(LogoutScope::Session)), None, false).unwrap();
+        assert!(!cross_site.clear_cookies, "logout CSRF: nothing presented, nothing deleted");
+        assert_eq!(cross_site.revoke_everywhere, None);
+    }
+
+    #[test]
+    fn everywhere_revokes_the_user_and_a_login_may_follow() {
+        let login = Login { sub: "bob".into(), remember: true, ctx: None };
+        let plan = DirectivePlan::new(Some(login.clone()), Some(logout(LogoutScope::Everywhere)), Some(OLD), true).unwrap();
+        assert_eq!(plan, DirectivePlan { revoke_everywhere: Some("ada".into()), clear_cookies: true, end_family: Some(OLD), login: Some(login) });
+    }
+}

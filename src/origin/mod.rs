@@ -1,0 +1,23 @@
+//! The origin protocol: what the edge and the origin say to each other.
+//!
+//! Edge → origin: the request's headers minus the identity namespace, plus
+//! `X-Edge-Nonce` on every request and, for an identified one, `X-Edge-User`,
+//! `X-Edge-Session`, `X-Edge-Session-State` and the signed [`Assertion`]. Origin → edge:
+//! the [`Login`] and [`Logout`] directives, each bound to the request it answers, and
+//! [`AdminRequest`] tokens for the admin API. All are HS256 JWS under `ORIGIN_SECRET`,
+//! told apart by `typ` so that none passes for another (RFC 8725 §3.11).
+
+mod admin;
+mod assertion;
+mod directives;
+mod headers;
+mod token;
+
+pub use admin::{session_list, AdminAction, AdminRequest, ADMIN_MAX_LIFETIME_SECS, ADMIN_TYPE};
+pub use assertion::{Assertion, ASSERTION_TTL_SECS, ASSERTION_TYPE};
+pub use directives::{DirectivePlan, Login, Logout, LogoutScope, RequestNonce, DIRECTIVE_MAX_LIFETIME_SECS, LOGIN_TYPE, LOGOUT_TYPE};
+pub use headers::{
+    encode_user, is_identity_header, ASSERTION_HEADER, CACHE_HEADERS, CREDENTIAL_CACHE_CONTROL, LOGIN_HEADER,
+    LOGOUT_HEADER, NONCE_HEADER, SESSION_HEADER, STATE_HEADER, USER_HEADER,
+};
+pub use token::{TokenError, EDGE_AUDIENCE, EDGE_ISSUER};

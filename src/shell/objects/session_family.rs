@@ -1,0 +1,132 @@
+//! `SessionFamily`: one Durable Object per session family, the serialized rotation point.
+//!
+//! Each message is four steps: decode it, let [`FamilyObject`] decide, write the row it
+//! hands back, encode the reply. Between reading the state and writing it there is no
+//! `await` (SQLite storage is synchronous), so the decision and its write are one step.
+//! Every rule lives in `crate::objects`; this file only moves data.
+
+use std::cell::{RefCell, RefMut};
+use std::time::Duration;
+
+use crate::messages::{FamilyCommand, FamilyReply};
+use crate::objects::{AfterUnregister, AlarmStep, FamilyObject};
+use crate::session::{family_row, RefreshSecret};
+use crate::time::Timestamp;
+use worker::{durable_object, Delay, DurableObject, Env, Request, Response, Result, SqlStorage, State};
+
+use super::call::{ask_user, FAULT_HEADER};
+use super::storage;
+use crate::shell::runtime::{self, log, log_event};
+
+const TABLE: &str = "family";
+
+#[durable_object]
+pub(crate) struct SessionFamily {
+    state: State,
+    env: Env,
+    /// `None` until loaded from storage (and again after a failed write).
+    object: RefCell<Option<FamilyObject>>,
+}
+
+impl DurableObject for SessionFamily {
+    fn new(state: State, env: Env) -> Self {
+        SessionFamily { state, env, object: RefCell::new(None) }
+    }
+
+    async fn fetch(&self, mut req: Request) -> Result<Response> {
+        let config = match runtime::config(&self.env) {
+            Ok(config) => config,
+            Err(e) => return Response::error(e.to_string(), 500),
+        };
+        // Injected faults (EDGE_DEBUG=1 only): prove the worker answers 503, never
+        // anonymous, and that a failed write leaves no half-applied state.
+        let fault = req.headers().get(FAULT_HEADER)?.filter(|_| config.debug_headers);
+        match fault.as_deref() {
+            Some("object_error") => return Err("injected fault: object_error".into()),
+            Some("object_timeout") => Delay::from(Duration::from_secs(10)).await,
+            _ => {}
+        }
+        let Ok(command) = req.json::<FamilyCommand>().await else {
+            return Response::error("bad family command", 400);
+        };
+        let now = runtime::now();
+        let fresh = RefreshSecret::from_bytes(runtime::random());
+        let handled = match self.loaded(now)?.handle(command, now, &config, fresh) {
+            Ok(handled) => handled,
+            Err(e) => {
+                // The worker answers 503; an operator should look at the deploy.
+                log_event("keys_differ", &[("detail", &e.to_string())]);
+                return Response::error(e.to_string(), 500);
+            }
+        };
+        for event in &handled.events {
+            log(event);
+        }
+        let mut writes = 0;
+        if let Some(row) = handled.row {
+            let written = if fault.as_deref() == Some("persist_error") {
+                Err(worker::Error::RustError("injected fault: persist_error".into()))
+            } else {
+                storage::save(&self.sql(), TABLE, row)
+            };
+            match written {
+                Ok(cursor) => writes = cursor.rows_written() as u32,
+                Err(e) => {
+                    // Memory must not hold what storage does not (see FamilyHandled::row).
+                    *self.object.borrow_mut() = None;
+                    return Err(e);
+                }
+            }
+        }
+        if let Some(at) = handled.alarm {
+            self.state.storage().set_alarm(runtime::alarm_time(at)).await?;
+        }
+        Response::from_json(&FamilyReply { verdict: handled.verdict, writes })
+    }
+
+    /// Deletes the family once it can no longer be used, after it left its user's index.
+    async fn alarm(&self) -> Result<Response> {
+        let config = match runtime::config(&self.env) {
+            Ok(config) => config,
+            Err(e) => return Response::error(e.to_string(), 500),
+        };
+        let now = runtime::now();
+        let step = self.loaded(now)?.on_alarm(now, &config.policy);
+        let reached = match step {
+            AlarmStep::Nothing => return Response::ok(""),
+            AlarmStep::RearmAt(at) => {
+                self.state.storage().set_alarm(runtime::alarm_time(at)).await?;
+                return Response::ok("");
+            }
+            AlarmStep::Unregister { sub, command } => ask_user(&self.env, &sub, &command).await.is_ok(),
+        };
+        let after = self.loaded(now)?.after_unregister(reached, now, &config.policy);
+        match after {
+            AfterUnregister::Delete => self.state.storage().delete_all().await?,
+            AfterUnregister::RetryAt { at, event } => {
+                log(&event);
+                self.state.storage().set_alarm(runtime::alarm_time(at)).await?;
+            }
+        }
+        Response::ok("")
+    }
+}
+
+impl SessionFamily {
+    fn sql(&self) -> SqlStorage {
+        self.state.storage().sql()
+    }
+
+    /// The object's memory, loaded from storage on first use (synchronously).
+    fn loaded(&self, now: Timestamp) -> Result<RefMut<'_, FamilyObject>> {
+        let mut slot = self.object.borrow_mut();
+        if slot.is_none() {
+            let stored = match storage::load(&self.sql(), TABLE)? {
+                Some(text) => Some(family_row::decode(&text).map_err(|e| worker::Error::RustError(e.to_string()))?),
+                None => None,
+            };
+            *slot = Some(FamilyObject::loaded(stored, now));
+        }
+        Ok(RefMut::map(slot, |slot| slot.as_mut().expect("loaded above")))
+    }
+}
