@@ -9,18 +9,20 @@
 use std::hint::black_box;
 use std::time::Duration;
 
-use criterion::{criterion_group, criterion_main, BatchSize, Criterion};
+use criterion::{BatchSize, Criterion, criterion_group, criterion_main};
 
-use edge_session::origin::{session_list, AdminAction, AdminRequest};
 use edge_session::config::Policy;
-use edge_session::session::{edge_cookies, strip_edge_cookies};
-use edge_session::session::{AccessCredential, FamilyId, Identity, RefreshCredential, RefreshSecret, ACCESS_COOKIE, REFRESH_COOKIE};
-use edge_session::origin::{Assertion, Login, RequestNonce};
-use edge_session::session::{Family, Outcome, SessionState};
 use edge_session::crypto::KeyRing;
 use edge_session::metrics::{OutcomeCounters, RequestOutcome};
+use edge_session::origin::{AdminAction, AdminRequest, session_list};
+use edge_session::origin::{Assertion, Login, RequestNonce};
+use edge_session::session::{
+    ACCESS_COOKIE, AccessCredential, FamilyId, Identity, REFRESH_COOKIE, RefreshCredential, RefreshSecret,
+};
+use edge_session::session::{Family, Outcome, SessionState};
+use edge_session::session::{edge_cookies, strip_edge_cookies};
 use edge_session::time::Timestamp;
-use edge_session::users::{FamilyEntry, UserIndex, MAX_FAMILIES};
+use edge_session::users::{FamilyEntry, MAX_FAMILIES, UserIndex};
 
 const T0: u64 = 1_700_000_000;
 
@@ -77,7 +79,8 @@ fn cookie_header(c: &mut Criterion) {
     let now = Timestamp::from_secs(T0);
     let family = FamilyId::from_bytes([1; 16]);
     let access = AccessCredential::new(&identity(), family, now + Duration::from_secs(60)).encode(&keys);
-    let refresh = RefreshCredential { family, generation: 42, secret: RefreshSecret::from_bytes([9; 32]) }.encode(&keys);
+    let refresh =
+        RefreshCredential { family, generation: 42, secret: RefreshSecret::from_bytes([9; 32]) }.encode(&keys);
     for n in [3, 60, 150] {
         let header = header_with(n, &access, &refresh);
         assert_eq!(edge_cookies(&header).access, Some(access.as_str()));
@@ -165,7 +168,8 @@ fn jws(c: &mut Criterion) {
     });
 
     let nonce = RequestNonce::from_bytes([5; 16]);
-    let login = Login { sub: "user-1234567890".into(), remember: true, ctx: identity().ctx }.sign(&origin, now, nonce.as_str());
+    let login =
+        Login { sub: "user-1234567890".into(), remember: true, ctx: identity().ctx }.sign(&origin, now, nonce.as_str());
     c.bench_function("login/verify", |b| b.iter(|| Login::verify(black_box(&login), &origin, now, &nonce).unwrap()));
 }
 
@@ -174,9 +178,7 @@ fn jws(c: &mut Criterion) {
 fn sessions(c: &mut Criterion) {
     let now = Timestamp::from_secs(T0);
     let mut counters = OutcomeCounters::new(Duration::from_secs(60));
-    c.bench_function("metrics/record", |b| {
-        b.iter(|| counters.record(black_box(RequestOutcome::Access), false, now))
-    });
+    c.bench_function("metrics/record", |b| b.iter(|| counters.record(black_box(RequestOutcome::Access), false, now)));
 
     let policy = Policy::default();
     let full = || {
@@ -184,7 +186,13 @@ fn sessions(c: &mut Criterion) {
         for n in 0..MAX_FAMILIES as u32 {
             let mut id = [0; 16];
             id[..4].copy_from_slice(&n.to_le_bytes());
-            let entry = FamilyEntry::new(FamilyId::from_bytes(id), now, false, Some("Mozilla/5.0 (X11; Linux x86_64)"), Some("CH"));
+            let entry = FamilyEntry::new(
+                FamilyId::from_bytes(id),
+                now,
+                false,
+                Some("Mozilla/5.0 (X11; Linux x86_64)"),
+                Some("CH"),
+            );
             index.register(entry, now, &policy);
         }
         index
@@ -205,8 +213,12 @@ fn sessions(c: &mut Criterion) {
         b.iter(|| serde_json::from_str::<UserIndex>(black_box(&stored)).unwrap())
     });
 
-    let admin = AdminRequest { sub: "user-1".into(), action: AdminAction::List, issued_at: now, jti: "bench-token-1".into() }.sign(&origin_secret());
-    c.bench_function("admin/verify", |b| b.iter(|| AdminRequest::verify(black_box(&admin), &origin_secret(), now).unwrap()));
+    let admin =
+        AdminRequest { sub: "user-1".into(), action: AdminAction::List, issued_at: now, jti: "bench-token-1".into() }
+            .sign(&origin_secret());
+    c.bench_function("admin/verify", |b| {
+        b.iter(|| AdminRequest::verify(black_box(&admin), &origin_secret(), now).unwrap())
+    });
 }
 
 criterion_group!(benches, cookie_header, cookies, decisions, jws, sessions);

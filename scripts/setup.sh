@@ -14,6 +14,14 @@ if ! rustup target list --installed | grep -qx wasm32-unknown-unknown; then
   rustup target add wasm32-unknown-unknown
 fi
 
+# 1b. rustfmt and clippy, the format and lint gates of npm test.
+for component in rustfmt clippy; do
+  if ! rustup component list --installed | grep -q "^$component"; then
+    say "adding rustup component $component"
+    rustup component add "$component"
+  fi
+done
+
 # 2. worker-build, pinned to the `worker` crate's version (it refuses other minors).
 have=$(worker-build --version 2>/dev/null || true)
 if [ "$have" != "$WORKER_BUILD_VERSION" ]; then

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
-# npm test: toolchain → host unit tests → release wasm build → bundle check (deploy
-# dry run) → smoke test on local workerd → end-to-end tests. Exits non-zero at the
-# first failing stage.
+# npm test: toolchain → format and lint gates → host unit tests → release wasm build →
+# bundle check (deploy dry run) → smoke test on local workerd → end-to-end tests. Exits
+# non-zero at the first failing stage.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export WRANGLER_SEND_METRICS=false CLOUDFLARE_CF_FETCH_ENABLED=false
@@ -23,6 +23,12 @@ stage() { # stage NAME CMD...: run and time one pipeline stage
   "$@"
   echo "<== $name: ok ($((SECONDS - t0))s)"
   passed=$((passed + 1))
+}
+
+lint() {
+  # The shell compiles for wasm32 only, so it is linted for that target too.
+  cargo clippy --locked --all-targets -- -D warnings
+  cargo clippy --locked --lib --target wasm32-unknown-unknown -- -D warnings
 }
 
 host_tests() {
@@ -71,6 +77,8 @@ smoke() {
 }
 
 stage "setup (toolchain)" bash scripts/setup.sh
+stage "format (cargo fmt --check)" cargo fmt --check
+stage "lint (cargo clippy -D warnings, host and wasm32)" lint
 stage "host tests (cargo test)" host_tests
 stage "wasm release build" bash scripts/build-worker.sh
 stage "bundle check (wrangler deploy --dry-run)" dry_run

@@ -325,14 +325,21 @@ mod tests {
 
     #[test]
     fn window_relations_are_enforced() {
-        assert_eq!(variables(config(&[("GRACE_SECS", "301"), ("ROTATE_AFTER_SECS", "900")]).unwrap_err()), ["GRACE_SECS"]);
-        assert_eq!(variables(config(&[("GRACE_SECS", "60"), ("ROTATE_AFTER_SECS", "60")]).unwrap_err()), ["GRACE_SECS"]);
+        assert_eq!(
+            variables(config(&[("GRACE_SECS", "301"), ("ROTATE_AFTER_SECS", "900")]).unwrap_err()),
+            ["GRACE_SECS"]
+        );
+        assert_eq!(
+            variables(config(&[("GRACE_SECS", "60"), ("ROTATE_AFTER_SECS", "60")]).unwrap_err()),
+            ["GRACE_SECS"]
+        );
         assert_eq!(variables(config(&[("GRACE_SECS", "60"), ("RECOVERY_SECS", "59")]).unwrap_err()), ["GRACE_SECS"]);
     }
 
     #[test]
     fn every_problem_is_reported_by_name() {
-        let err = config(&[("ON_REUSE", "ignore"), ("ORIGIN_URL", "ftp://x"), ("IDLE_TIMEOUT_SECS", "-1")]).unwrap_err();
+        let err =
+            config(&[("ON_REUSE", "ignore"), ("ORIGIN_URL", "ftp://x"), ("IDLE_TIMEOUT_SECS", "-1")]).unwrap_err();
         assert_eq!(variables(err), ["IDLE_TIMEOUT_SECS", "ON_REUSE", "ORIGIN_URL"]);
     }
 
@@ -360,7 +367,18 @@ mod tests {
         for good in ["https://app.example.com", "http://[::1]:8080", "http://localhost"] {
             assert!(OriginUrl::parse(good).is_some(), "{good}");
         }
-        for bad in ["http://h/app", "http://h/?q=1", "http://u:p@h", "ws://h", "/relative", "http://", "http://h:0", "http://h:99999", "http://h:x", "http://h#f"] {
+        for bad in [
+            "http://h/app",
+            "http://h/?q=1",
+            "http://u:p@h",
+            "ws://h",
+            "/relative",
+            "http://",
+            "http://h:0",
+            "http://h:99999",
+            "http://h:x",
+            "http://h#f",
+        ] {
             assert_eq!(variables(config(&[("ORIGIN_URL", bad)]).unwrap_err()), ["ORIGIN_URL"], "{bad}");
         }
     }

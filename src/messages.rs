@@ -182,18 +182,35 @@ mod tests {
     fn the_wire_format_is_pinned() {
         let id = FamilyId::from_bytes([1; 16]);
         let cases: Vec<(serde_json::Value, &str)> = vec![
-            (serde_json::to_value(FamilyCommand::Refresh { cookie: "r1.x".into() }).unwrap(), r#"{"refresh":{"cookie":"r1.x"}}"#),
+            (
+                serde_json::to_value(FamilyCommand::Refresh { cookie: "r1.x".into() }).unwrap(),
+                r#"{"refresh":{"cookie":"r1.x"}}"#,
+            ),
             (serde_json::to_value(FamilyCommand::Logout).unwrap(), r#""logout""#),
             (
-                serde_json::to_value(FamilyCommand::Login { family: id, sub: "a".into(), ctx: None, remember: true }).unwrap(),
+                serde_json::to_value(FamilyCommand::Login { family: id, sub: "a".into(), ctx: None, remember: true })
+                    .unwrap(),
                 r#"{"login":{"family":"AQEBAQEBAQEBAQEBAQEBAQ","sub":"a","ctx":null,"remember":true}}"#,
             ),
-            (serde_json::to_value(Verdict::Refused { refusal: Refusal::Expired }).unwrap(), r#"{"refused":{"refusal":"Expired"}}"#),
-            (serde_json::to_value(Verdict::ReuseDetected { revoked: true }).unwrap(), r#"{"reuse_detected":{"revoked":true}}"#),
-            (serde_json::to_value(UserCommand::List).unwrap(), r#""list""#),
-            (serde_json::to_value(UserCommand::Touch { family: id, at: 5 }).unwrap(), r#"{"touch":{"family":"AQEBAQEBAQEBAQEBAQEBAQ","at":5}}"#),
             (
-                serde_json::to_value(UserCommand::RevokeAll { except: Some(id), token: Some(TokenUse { jti: "j".into(), valid_until: 9 }) }).unwrap(),
+                serde_json::to_value(Verdict::Refused { refusal: Refusal::Expired }).unwrap(),
+                r#"{"refused":{"refusal":"Expired"}}"#,
+            ),
+            (
+                serde_json::to_value(Verdict::ReuseDetected { revoked: true }).unwrap(),
+                r#"{"reuse_detected":{"revoked":true}}"#,
+            ),
+            (serde_json::to_value(UserCommand::List).unwrap(), r#""list""#),
+            (
+                serde_json::to_value(UserCommand::Touch { family: id, at: 5 }).unwrap(),
+                r#"{"touch":{"family":"AQEBAQEBAQEBAQEBAQEBAQ","at":5}}"#,
+            ),
+            (
+                serde_json::to_value(UserCommand::RevokeAll {
+                    except: Some(id),
+                    token: Some(TokenUse { jti: "j".into(), valid_until: 9 }),
+                })
+                .unwrap(),
                 r#"{"revoke_all":{"except":"AQEBAQEBAQEBAQEBAQEBAQ","token":{"jti":"j","valid_until":9}}}"#,
             ),
         ];

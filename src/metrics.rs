@@ -163,11 +163,8 @@ impl OutcomeCounters {
     }
 
     fn close(&mut self, started: Timestamp) -> WindowReport {
-        let counts = RequestOutcome::ALL
-            .iter()
-            .map(|o| (o.as_str(), self.counts[o.slot()]))
-            .filter(|(_, n)| *n > 0)
-            .collect();
+        let counts =
+            RequestOutcome::ALL.iter().map(|o| (o.as_str(), self.counts[o.slot()])).filter(|(_, n)| *n > 0).collect();
         let report = WindowReport {
             started,
             counts,
@@ -197,7 +194,9 @@ mod tests {
         let window = Duration::from_secs(10);
         let mut counters = OutcomeCounters::new(window);
         let t = Timestamp::from_secs(100);
-        for (i, outcome) in [RequestOutcome::Rotated, RequestOutcome::Access, RequestOutcome::Access].into_iter().enumerate() {
+        for (i, outcome) in
+            [RequestOutcome::Rotated, RequestOutcome::Access, RequestOutcome::Access].into_iter().enumerate()
+        {
             assert_eq!(counters.record(outcome, false, t + Duration::from_secs(i as u64)), None);
         }
         let report = counters.record(RequestOutcome::Anonymous, false, t + window).unwrap();

@@ -15,8 +15,8 @@ use std::borrow::Cow;
 use proptest::collection::vec;
 use proptest::prelude::*;
 
-use edge_session::session::{edge_cookies, set_cookie, strip_edge_cookies, EdgeCookies};
 use edge_session::session::{ACCESS_COOKIE, REFRESH_COOKIE};
+use edge_session::session::{EdgeCookies, edge_cookies, set_cookie, strip_edge_cookies};
 
 fn cases(n: u32) -> ProptestConfig {
     let scale: u32 = std::env::var("FUZZ_SCALE").ok().and_then(|s| s.parse().ok()).unwrap_or(1);
@@ -67,8 +67,14 @@ fn assert_reads_like_the_reference(header: &str) -> Result<(), TestCaseError> {
     let found = edge_cookies(header);
     let bytes = header.as_bytes();
     prop_assert_eq!(found.access.map(str::as_bytes), reference_reading(bytes, ACCESS_COOKIE), "access in {:?}", header);
-    prop_assert_eq!(found.refresh.map(str::as_bytes), reference_reading(bytes, REFRESH_COOKIE), "refresh in {:?}", header);
-    let presented = reference_pairs(bytes).iter().any(|(n, _)| *n == ACCESS_COOKIE.as_bytes() || *n == REFRESH_COOKIE.as_bytes());
+    prop_assert_eq!(
+        found.refresh.map(str::as_bytes),
+        reference_reading(bytes, REFRESH_COOKIE),
+        "refresh in {:?}",
+        header
+    );
+    let presented =
+        reference_pairs(bytes).iter().any(|(n, _)| *n == ACCESS_COOKIE.as_bytes() || *n == REFRESH_COOKIE.as_bytes());
     prop_assert_eq!(found.presented, presented, "presented in {:?}", header);
     Ok(())
 }
@@ -80,8 +86,23 @@ fn assert_reads_like_the_reference(header: &str) -> Result<(), TestCaseError> {
 /// whitespace that lenient trimmers remove (and bytes 0x80–0xFF as a runtime that reads
 /// headers as Latin-1 hands them over), controls, and the separators themselves.
 const TRICKY: &[&str] = &[
-    "\u{2000}", "\u{a0}", "\u{3000}", "\u{feff}", "\u{85}", "\u{200b}", "\u{b}", "\u{c}", "\r", "\n", "\u{e2}\u{80}\u{80}",
-    " ", "\t", "  ", "=", ",", "\"",
+    "\u{2000}",
+    "\u{a0}",
+    "\u{3000}",
+    "\u{feff}",
+    "\u{85}",
+    "\u{200b}",
+    "\u{b}",
+    "\u{c}",
+    "\r",
+    "\n",
+    "\u{e2}\u{80}\u{80}",
+    " ",
+    "\t",
+    "  ",
+    "=",
+    ",",
+    "\"",
 ];
 
 fn name() -> impl Strategy<Value = String> {
@@ -126,18 +147,16 @@ fn separator() -> impl Strategy<Value = &'static str> {
 /// A structured header: up to 200 pieces (analytics-heavy pages send 150 cookies).
 fn header() -> impl Strategy<Value = String> {
     let count = prop_oneof![4 => 0..8usize, 1 => 0..200usize];
-    count
-        .prop_flat_map(|n| vec((separator(), piece()), n))
-        .prop_map(|pieces| {
-            let mut header = String::new();
-            for (i, (sep, piece)) in pieces.iter().enumerate() {
-                if i > 0 {
-                    header.push_str(sep);
-                }
-                header.push_str(piece);
+    count.prop_flat_map(|n| vec((separator(), piece()), n)).prop_map(|pieces| {
+        let mut header = String::new();
+        for (i, (sep, piece)) in pieces.iter().enumerate() {
+            if i > 0 {
+                header.push_str(sep);
             }
-            header
-        })
+            header.push_str(piece);
+        }
+        header
+    })
 }
 
 /// Arbitrary bytes, as a Rust string (lossy) and as a Latin-1 reading of the same bytes,

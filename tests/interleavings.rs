@@ -14,8 +14,8 @@ use std::collections::{BTreeMap, BinaryHeap};
 use std::time::Duration;
 
 use edge_session::config::Policy;
+use edge_session::session::{Family, Outcome, may_set_refresh};
 use edge_session::session::{FamilyId, Identity, RefreshCredential, RefreshSecret};
-use edge_session::session::{may_set_refresh, Family, Outcome};
 use edge_session::time::Timestamp;
 use proptest::prelude::*;
 
@@ -56,8 +56,12 @@ struct Burst {
 fn req() -> impl Strategy<Value = Req> {
     let queue = prop_oneof![8 => 0..20u64, 2 => 0..(GRACE_MS * 9 / 10)];
     let origin = prop_oneof![97 => 1..300u64, 3 => 0..(GRACE_MS * 5 / 2)];
-    (queue, 2..60u64, origin, prop::bool::weighted(0.07))
-        .prop_map(|(queue_ms, net_ms, origin_ms, unread)| Req { queue_ms, net_ms, origin_ms, unread })
+    (queue, 2..60u64, origin, prop::bool::weighted(0.07)).prop_map(|(queue_ms, net_ms, origin_ms, unread)| Req {
+        queue_ms,
+        net_ms,
+        origin_ms,
+        unread,
+    })
 }
 
 fn bursts() -> impl Strategy<Value = Vec<Burst>> {
@@ -110,10 +114,20 @@ impl Sim {
         let t0 = Timestamp::from_secs(1_700_000_000);
         let policy = policy(access_ttl_ms);
         let alice = Identity { sub: "alice".into(), ctx: None };
-        let (family, grant) =
-            Family::login(FamilyId::from_bytes([7; 16]), alice, false, t0, secret(0), &policy);
+        let (family, grant) = Family::login(FamilyId::from_bytes([7; 16]), alice, false, t0, secret(0), &policy);
         let jar = Jar { refresh: grant.refresh.unwrap(), access_until: None };
-        Sim { t0, clock: t0, policy, family, jar, queue: BinaryHeap::new(), events: BTreeMap::new(), seq: 0, secrets: 0, run: Run::default() }
+        Sim {
+            t0,
+            clock: t0,
+            policy,
+            family,
+            jar,
+            queue: BinaryHeap::new(),
+            events: BTreeMap::new(),
+            seq: 0,
+            secrets: 0,
+            run: Run::default(),
+        }
     }
 
     fn schedule(&mut self, at: Timestamp, event: Event) {
@@ -163,7 +177,11 @@ impl Sim {
         self.secrets = self.secrets.wrapping_add(1);
         let decision = self.family.handle_refresh(&jar.refresh, now, &self.policy, secret(self.secrets));
         let Outcome::Authenticated(grant) = decision.outcome else {
-            self.run.refused.push(format!("gen {presented} at +{} ms (family at {g_before}): {:?}", now.since(self.t0).as_millis(), decision.outcome));
+            self.run.refused.push(format!(
+                "gen {presented} at +{} ms (family at {g_before}): {:?}",
+                now.since(self.t0).as_millis(),
+                decision.outcome
+            ));
             return;
         };
         if self.family.generation() > g_before {
@@ -171,9 +189,7 @@ impl Sim {
         }
         // Never accept anything older than the previous generation, nor the previous
         // generation once its successor has been out for longer than recovery allows.
-        if presented + 1 < g_before
-            || (presented + 1 == g_before && now.since(issued_before) >= self.policy.recovery)
-        {
+        if presented + 1 < g_before || (presented + 1 == g_before && now.since(issued_before) >= self.policy.recovery) {
             self.run.too_old_accepted += 1;
         }
         let responded = now + Duration::from_millis(req.origin_ms);

@@ -5,8 +5,8 @@
 //! File format: `[name]` opens a vector, `Field = value` lines fill it, `#` starts a
 //! comment line.
 
-use base64::engine::general_purpose::URL_SAFE_NO_PAD as B64;
 use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD as B64;
 
 use edge_session::crypto::jws::{self, Expect, JwsError};
 use edge_session::crypto::{Key, KeyRing};

@@ -10,24 +10,24 @@
 use std::collections::HashMap;
 use std::time::Duration;
 
-use base64::engine::general_purpose::URL_SAFE_NO_PAD as B64;
 use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD as B64;
 use proptest::collection::{btree_map, vec};
 use proptest::prelude::*;
-use serde_json::{json, Map, Value};
+use serde_json::{Map, Value, json};
 
 use edge_session::config::{Config, MAX_GRACE_SECS};
-use edge_session::session::{
-    AccessCredential, FamilyId, Identity, RefreshCredential, RefreshSecret, MAX_ACCESS_LEN, MAX_CTX_LEN,
-    MAX_REFRESH_LEN, MAX_SUB_LEN,
-};
+use edge_session::crypto::jws::{self, CLOCK_SKEW, Expect};
+use edge_session::crypto::{KeyRing, MAX_KEYS, MAX_SECRET_LEN, MIN_SECRET_LEN, is_valid_kid};
 use edge_session::origin::{
-    Assertion, Login, Logout, LogoutScope, RequestNonce, ASSERTION_TTL_SECS, ASSERTION_TYPE, DIRECTIVE_MAX_LIFETIME_SECS,
-    EDGE_AUDIENCE, EDGE_ISSUER, LOGIN_TYPE, LOGOUT_TYPE,
+    ASSERTION_TTL_SECS, ASSERTION_TYPE, Assertion, DIRECTIVE_MAX_LIFETIME_SECS, EDGE_AUDIENCE, EDGE_ISSUER, LOGIN_TYPE,
+    LOGOUT_TYPE, Login, Logout, LogoutScope, RequestNonce,
 };
 use edge_session::session::SessionState;
-use edge_session::crypto::jws::{self, Expect, CLOCK_SKEW};
-use edge_session::crypto::{is_valid_kid, KeyRing, MAX_KEYS, MAX_SECRET_LEN, MIN_SECRET_LEN};
+use edge_session::session::{
+    AccessCredential, FamilyId, Identity, MAX_ACCESS_LEN, MAX_CTX_LEN, MAX_REFRESH_LEN, MAX_SUB_LEN, RefreshCredential,
+    RefreshSecret,
+};
 use edge_session::time::Timestamp;
 
 const SECRET: &str = "0123456789abcdef0123456789abcdef";

@@ -6,9 +6,9 @@ mod common;
 
 use common::*;
 use edge_session::config::{OnReuse, Policy};
-use edge_session::session::{AccessCredential, FamilyId, RefreshCredential};
 use edge_session::session::GrantCookies;
-use edge_session::session::{may_set_refresh, Family, Outcome, Refusal, SessionState};
+use edge_session::session::{AccessCredential, FamilyId, RefreshCredential};
+use edge_session::session::{Family, Outcome, Refusal, SessionState, may_set_refresh};
 
 /// Alice logs in at T0; g1 is presented at T0+10 s and rotates to g2.
 fn rotated(policy: Policy) -> (Object, RefreshCredential, RefreshCredential) {
@@ -145,7 +145,8 @@ fn previous_generation_within_grace_of_rotation_is_grace_alias() {
     assert!(!d.persist);
     assert_eq!((obj.family.generation(), obj.family.confirmed_at()), (2, None)); // g1 does not confirm g2
     assert_eq!(obj.family.delivered_at(), T0 + ms(11_999));
-    assert_eq!(state(&obj.present(&g1, T0 + secs(12))), SessionState::Recovered); // grace over
+    assert_eq!(state(&obj.present(&g1, T0 + secs(12))), SessionState::Recovered);
+    // grace over
 }
 
 // Row 4: the window counts from the later of the rotation and g's first presentation.
@@ -288,10 +289,18 @@ fn last_seen_is_persisted_at_most_once_a_minute() {
     let (mut obj, login) = Object::login(Policy::default(), false, T0);
     let g1 = login.refresh.unwrap();
     assert!(obj.present(&g1, T0 + secs(1)).persist); // first confirmation
-    for (t, written) in [(30_000, false), (59_999, false), (60_000, true), (61_000, false), (119_999, false), (120_000, true)] {
+    for (t, written) in
+        [(30_000, false), (59_999, false), (60_000, true), (61_000, false), (119_999, false), (120_000, true)]
+    {
         let d = obj.present(&g1, T0 + ms(t));
         assert_eq!(d.persist, written, "at {t} ms");
-        let last_seen = if t < 60_000 { 0 } else if t < 120_000 { 60_000 } else { 120_000 };
+        let last_seen = if t < 60_000 {
+            0
+        } else if t < 120_000 {
+            60_000
+        } else {
+            120_000
+        };
         assert_eq!(obj.family.last_seen(), T0 + ms(last_seen), "at {t} ms");
         assert_eq!(d.deadline, T0 + ms(last_seen) + secs(1800), "at {t} ms");
     }

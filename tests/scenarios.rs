@@ -5,9 +5,9 @@
 mod common;
 
 use common::*;
-use edge_session::config::{Policy, MAX_GRACE_SECS};
-use edge_session::session::{AccessCredential, CredentialError, RefreshCredential};
+use edge_session::config::{MAX_GRACE_SECS, Policy};
 use edge_session::session::GrantCookies;
+use edge_session::session::{AccessCredential, CredentialError, RefreshCredential};
 use edge_session::session::{Decision, Outcome, Refusal, SessionState::*};
 use edge_session::time::Timestamp;
 

@@ -9,24 +9,24 @@
 //! their exact variant, and every verifier call runs under `catch_unwind` so a panic names
 //! the input that caused it.
 
-use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::time::Duration;
 
-use base64::engine::general_purpose::URL_SAFE_NO_PAD as B64;
 use base64::Engine;
-use serde_json::{json, Map, Value};
+use base64::engine::general_purpose::URL_SAFE_NO_PAD as B64;
+use serde_json::{Map, Value, json};
 
-use edge_session::session::{
-    AccessCredential, CredentialError, FamilyId, Identity, RefreshCredential, RefreshSecret, ACCESS_COOKIE,
-    MAX_ACCESS_LEN, MAX_REFRESH_LEN, REFRESH_COOKIE,
-};
+use edge_session::crypto::jws::{self, CLOCK_SKEW, JwsError, MAX_JWS_LEN};
+use edge_session::crypto::{Key, KeyRing};
 use edge_session::origin::{
-    Assertion, TokenError, Login, Logout, LogoutScope, RequestNonce, ASSERTION_TTL_SECS, ASSERTION_TYPE,
-    DIRECTIVE_MAX_LIFETIME_SECS, EDGE_AUDIENCE, LOGIN_TYPE, LOGOUT_TYPE,
+    ASSERTION_TTL_SECS, ASSERTION_TYPE, Assertion, DIRECTIVE_MAX_LIFETIME_SECS, EDGE_AUDIENCE, LOGIN_TYPE, LOGOUT_TYPE,
+    Login, Logout, LogoutScope, RequestNonce, TokenError,
 };
 use edge_session::session::SessionState;
-use edge_session::crypto::jws::{self, JwsError, CLOCK_SKEW, MAX_JWS_LEN};
-use edge_session::crypto::{Key, KeyRing};
+use edge_session::session::{
+    ACCESS_COOKIE, AccessCredential, CredentialError, FamilyId, Identity, MAX_ACCESS_LEN, MAX_REFRESH_LEN,
+    REFRESH_COOKIE, RefreshCredential, RefreshSecret,
+};
 use edge_session::time::Timestamp;
 
 const SECRET: &str = "0123456789abcdef0123456789abcdef";
@@ -591,8 +591,12 @@ macro_rules! nonce_tests {
     () => {
         #[test]
         fn another_requests_nonce_is_refused() {
-            let others =
-                [json!(RequestNonce::from_bytes([4; 16]).as_str()), json!(nonce().as_str().to_lowercase()), json!(7), json!(null)];
+            let others = [
+                json!(RequestNonce::from_bytes([4; 16]).as_str()),
+                json!(nonce().as_str().to_lowercase()),
+                json!(7),
+                json!(null),
+            ];
             for other in others {
                 let token = with_claims(|c| {
                     c.insert("nonce".into(), other.clone());

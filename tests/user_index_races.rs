@@ -12,10 +12,10 @@ use std::collections::HashSet;
 use std::time::Duration;
 
 use edge_session::config::Policy;
+use edge_session::messages::UserCommand;
 use edge_session::session::FamilyId;
 use edge_session::time::Timestamp;
 use edge_session::users::{FamilyEntry, UserIndex};
-use edge_session::messages::UserCommand;
 use proptest::prelude::*;
 
 /// Time between two messages reaching the index.

@@ -9,8 +9,8 @@
 //! assert_eq!(base64url::decode_fixed::<4>("-_v7-w=="), None, "padding is not canonical");
 //! ```
 
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 
 /// `bytes` as base64url text, no padding.
 pub fn encode(bytes: impl AsRef<[u8]>) -> String {

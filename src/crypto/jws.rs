@@ -116,12 +116,7 @@ pub fn sign(key: &Key, typ: &str, claims: &impl Serialize) -> String {
 }
 
 /// Verifies `token` against `keys` and `expect` at `now`; returns its claims.
-pub fn verify(
-    token: &str,
-    keys: &KeyRing,
-    expect: &Expect<'_>,
-    now: Timestamp,
-) -> Result<Claims, JwsError> {
+pub fn verify(token: &str, keys: &KeyRing, expect: &Expect<'_>, now: Timestamp) -> Result<Claims, JwsError> {
     if token.len() > MAX_JWS_LEN {
         return Err(JwsError::TooLarge);
     }
@@ -185,10 +180,10 @@ fn check_claims(claims: &Claims, expect: &Expect<'_>, now: Timestamp) -> Result<
     if iat > now.saturating_add(CLOCK_SKEW) {
         return Err(JwsError::IssuedInFuture);
     }
-    if let Some(max) = expect.max_lifetime_secs {
-        if exp.saturating_sub(iat) > max {
-            return Err(JwsError::LifetimeTooLong);
-        }
+    if let Some(max) = expect.max_lifetime_secs
+        && exp.saturating_sub(iat) > max
+    {
+        return Err(JwsError::LifetimeTooLong);
     }
     Ok(())
 }

@@ -130,10 +130,9 @@ impl fmt::Display for KeyRingError {
             Self::BadKeyId { index } => {
                 write!(f, "key #{index} has a key id outside [A-Za-z0-9_-]{{1,{MAX_KID_LEN}}}")
             }
-            Self::BadSecretLength { index } => write!(
-                f,
-                "key #{index}: secret must be {MIN_SECRET_LEN} to {MAX_SECRET_LEN} characters"
-            ),
+            Self::BadSecretLength { index } => {
+                write!(f, "key #{index}: secret must be {MIN_SECRET_LEN} to {MAX_SECRET_LEN} characters")
+            }
             Self::BadSecretCharacter { index } => {
                 write!(f, "key #{index}: secret contains whitespace or control characters")
             }
@@ -146,8 +145,7 @@ impl std::error::Error for KeyRingError {}
 
 /// `[A-Za-z0-9_-]{1,16}`: safe inside cookie values and JWS headers without escaping.
 pub fn is_valid_kid(kid: &str) -> bool {
-    (1..=MAX_KID_LEN).contains(&kid.len())
-        && kid.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-')
+    (1..=MAX_KID_LEN).contains(&kid.len()) && kid.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-')
 }
 
 impl KeyRing {
@@ -163,8 +161,7 @@ impl KeyRing {
         let mut keys: Vec<Key> = Vec::with_capacity(pairs.len());
         for (i, pair) in pairs.iter().enumerate() {
             let index = i + 1;
-            let (kid, secret) =
-                pair.split_once(':').ok_or(KeyRingError::MissingSeparator { index })?;
+            let (kid, secret) = pair.split_once(':').ok_or(KeyRingError::MissingSeparator { index })?;
             if !is_valid_kid(kid) {
                 return Err(KeyRingError::BadKeyId { index });
             }

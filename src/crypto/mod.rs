@@ -7,4 +7,4 @@ pub mod base64url;
 pub mod jws;
 mod keys;
 
-pub use keys::{is_valid_kid, Key, KeyRing, KeyRingError, MAX_KEYS, MAX_KID_LEN, MAX_SECRET_LEN, MIN_SECRET_LEN};
+pub use keys::{Key, KeyRing, KeyRingError, MAX_KEYS, MAX_KID_LEN, MAX_SECRET_LEN, MIN_SECRET_LEN, is_valid_kid};

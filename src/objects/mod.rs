@@ -14,7 +14,7 @@ mod session_family;
 mod user_sessions;
 
 pub use session_family::{AfterUnregister, AlarmStep, FamilyHandled, FamilyObject, UnverifiableCookie};
-pub use user_sessions::{RevocationsSettled, UserHandled, REVOKE_RETRY};
+pub use user_sessions::{REVOKE_RETRY, RevocationsSettled, UserHandled};
 
 /// A structured log line the shell writes: `{"edge_session": name, key: value…}`. Never
 /// holds a secret.

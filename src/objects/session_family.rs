@@ -33,7 +33,9 @@ use std::time::Duration;
 use super::Event;
 use crate::config::{Config, Policy};
 use crate::messages::{FamilyCommand, UserCommand, Verdict};
-use crate::session::{family_row, Decision, Family, GrantCookies, Identity, Outcome, RefreshCredential, RefreshSecret, Refusal};
+use crate::session::{
+    Decision, Family, GrantCookies, Identity, Outcome, RefreshCredential, RefreshSecret, Refusal, family_row,
+};
 use crate::time::Timestamp;
 use crate::users::outlived;
 
@@ -140,10 +142,12 @@ impl FamilyObject {
                     return Ok(answer(Verdict::Refused { refusal: Refusal::UnknownFamily }));
                 };
                 // Checked again here: the object trusts nothing the worker relays.
-                let presented = RefreshCredential::decode(&cookie, &config.session_keys).map_err(|_| UnverifiableCookie)?;
+                let presented =
+                    RefreshCredential::decode(&cookie, &config.session_keys).map_err(|_| UnverifiableCookie)?;
                 let decision = family.handle_refresh(&presented, now, policy, fresh);
                 let (verdict, events) = verdict_for(&decision, family, config, now);
-                let mut handled = if decision.persist { written(verdict, family, policy, now) } else { answer(verdict) };
+                let mut handled =
+                    if decision.persist { written(verdict, family, policy, now) } else { answer(verdict) };
                 handled.events = events;
                 handled
             }
@@ -155,7 +159,12 @@ impl FamilyObject {
                 }
                 let (family, grant) = Family::login(id, Identity { sub, ctx }, remember, now, fresh, policy);
                 let cookies = GrantCookies::new(&grant, &config.session_keys, policy, now);
-                let verdict = Verdict::Granted { identity: grant.identity, state: grant.state, cookies, decided_at: now.as_millis() };
+                let verdict = Verdict::Granted {
+                    identity: grant.identity,
+                    state: grant.state,
+                    cookies,
+                    decided_at: now.as_millis(),
+                };
                 written(verdict, self.family.insert(family), policy, now)
             }
             FamilyCommand::Logout => match self.family.as_mut() {
@@ -211,7 +220,12 @@ fn verdict_for(decision: &Decision, family: &Family, config: &Config, now: Times
     match &decision.outcome {
         Outcome::Authenticated(grant) => {
             let cookies = GrantCookies::new(grant, &config.session_keys, &config.policy, now);
-            let verdict = Verdict::Granted { identity: grant.identity.clone(), state: grant.state, cookies, decided_at: now.as_millis() };
+            let verdict = Verdict::Granted {
+                identity: grant.identity.clone(),
+                state: grant.state,
+                cookies,
+                decided_at: now.as_millis(),
+            };
             (verdict, Vec::new())
         }
         Outcome::Refused(refusal) => {

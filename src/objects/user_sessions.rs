@@ -98,7 +98,12 @@ impl UserIndex {
     }
 
     /// The families' objects were told to end: `done` confirmed, `failed` did not answer.
-    pub fn revocations_settled(&mut self, done: &[FamilyId], failed: &[FamilyId], now: Timestamp) -> RevocationsSettled {
+    pub fn revocations_settled(
+        &mut self,
+        done: &[FamilyId],
+        failed: &[FamilyId],
+        now: Timestamp,
+    ) -> RevocationsSettled {
         let changed = self.confirm_revoked(done);
         let events = failed.iter().map(|f| Event::new("revoke_failed", vec![("family", f.to_string())])).collect();
         let alarm = (!failed.is_empty()).then(|| now + REVOKE_RETRY);
@@ -109,7 +114,7 @@ impl UserIndex {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::users::{FamilyEntry, TokenUse, MAX_FAMILIES};
+    use crate::users::{FamilyEntry, MAX_FAMILIES, TokenUse};
 
     fn entry(n: u8, at: Timestamp) -> FamilyEntry {
         FamilyEntry::new(FamilyId::from_bytes([n; 16]), at, false, None, None)
@@ -142,7 +147,9 @@ mod tests {
         let policy = Policy::default();
         let mut index = UserIndex::default();
         let t = Timestamp::from_secs(1_000);
-        let id = |n: usize| FamilyId::from_bytes([(n % 256) as u8, (n / 256) as u8, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1]);
+        let id = |n: usize| {
+            FamilyId::from_bytes([(n % 256) as u8, (n / 256) as u8, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1])
+        };
         let mut revoked = Vec::new();
         for round in 0..3 {
             for n in 0..MAX_FAMILIES {

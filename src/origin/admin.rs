@@ -20,11 +20,11 @@
 //! assert_eq!(AdminRequest::verify(&token, &secret, now).unwrap(), request);
 //! ```
 
-use serde_json::{json, Value};
+use serde_json::{Value, json};
 
-use super::token::{claims_for_edge, valid_sub, TokenError, EDGE_AUDIENCE};
-use crate::crypto::jws::{self, Claims, Expect};
+use super::token::{EDGE_AUDIENCE, TokenError, claims_for_edge, valid_sub};
 use crate::crypto::KeyRing;
+use crate::crypto::jws::{self, Claims, Expect};
 use crate::session::FamilyId;
 use crate::time::Timestamp;
 use crate::users::FamilyEntry;
@@ -104,7 +104,12 @@ impl AdminRequest {
             _ => return Err(TokenError::BadClaims("act must be \"list\", \"revoke\" or \"revoke_all\"")),
         };
         let jti = match claims.get("jti").and_then(Value::as_str) {
-            Some(jti) if (8..=64).contains(&jti.len()) && jti.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_') => jti,
+            Some(jti)
+                if (8..=64).contains(&jti.len())
+                    && jti.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_') =>
+            {
+                jti
+            }
             _ => return Err(TokenError::BadClaims("jti must be 8–64 characters of [A-Za-z0-9_-]")),
         };
         // jws::verify checked `iat` is a NumericDate, not in the future beyond the skew.
@@ -144,11 +149,9 @@ pub fn session_list(sub: &str, entries: &[FamilyEntry]) -> Value {
 fn session_claim(claims: &Claims, name: &'static str) -> Result<Option<FamilyId>, TokenError> {
     match claims.get(name) {
         None | Some(Value::Null) => Ok(None),
-        Some(value) => value
-            .as_str()
-            .and_then(FamilyId::parse)
-            .map(Some)
-            .ok_or(TokenError::BadClaims("session id malformed")),
+        Some(value) => {
+            value.as_str().and_then(FamilyId::parse).map(Some).ok_or(TokenError::BadClaims("session id malformed"))
+        }
     }
 }
 
@@ -181,14 +184,14 @@ mod tests {
         let now = Timestamp::from_secs(1_700_000_000);
         let nonce = RequestNonce::from_bytes([5; 16]);
         let login = Login { sub: "ada".into(), remember: false, ctx: None }.sign(&secret(), now, nonce.as_str());
-        let logout = Logout { sub: Some("ada".into()), scope: LogoutScope::Everywhere }.sign(&secret(), now, nonce.as_str());
+        let logout =
+            Logout { sub: Some("ada".into()), scope: LogoutScope::Everywhere }.sign(&secret(), now, nonce.as_str());
         for token in [login, logout] {
-            assert_eq!(
-                AdminRequest::verify(&token, &secret(), now),
-                Err(TokenError::Jws(jws::JwsError::WrongType))
-            );
+            assert_eq!(AdminRequest::verify(&token, &secret(), now), Err(TokenError::Jws(jws::JwsError::WrongType)));
         }
-        let admin = AdminRequest { sub: "ada".into(), action: AdminAction::List, issued_at: now, jti: "abcdefgh".into() }.sign(&secret());
+        let admin =
+            AdminRequest { sub: "ada".into(), action: AdminAction::List, issued_at: now, jti: "abcdefgh".into() }
+                .sign(&secret());
         assert!(Login::verify(&admin, &secret(), now, &nonce).is_err());
     }
 
@@ -207,7 +210,9 @@ mod tests {
     #[test]
     fn expired_or_malformed_claims_are_refused() {
         let now = Timestamp::from_secs(1_700_000_000);
-        let token = AdminRequest { sub: "ada".into(), action: AdminAction::List, issued_at: now, jti: "abcdefgh".into() }.sign(&secret());
+        let token =
+            AdminRequest { sub: "ada".into(), action: AdminAction::List, issued_at: now, jti: "abcdefgh".into() }
+                .sign(&secret());
         let later = Timestamp::from_secs(now.as_secs() + ADMIN_MAX_LIFETIME_SECS + jws::CLOCK_SKEW + 1);
         assert!(AdminRequest::verify(&token, &secret(), later).is_err());
         let sign = |claims: serde_json::Value| jws::sign(secret().signing(), ADMIN_TYPE, &claims);

@@ -19,10 +19,10 @@
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
-use super::token::{TokenError, EDGE_ISSUER};
+use super::token::{EDGE_ISSUER, TokenError};
+use crate::crypto::KeyRing;
 use crate::crypto::base64url;
 use crate::crypto::jws::{self, Expect};
-use crate::crypto::KeyRing;
 use crate::session::{FamilyId, Identity, SessionState};
 use crate::time::Timestamp;
 
@@ -85,7 +85,12 @@ impl Assertion {
     }
 
     /// What an origin does with the header (a Rust origin can call this directly).
-    pub fn verify(token: &str, origin_secret: &KeyRing, audience: &str, now: Timestamp) -> Result<Assertion, TokenError> {
+    pub fn verify(
+        token: &str,
+        origin_secret: &KeyRing,
+        audience: &str,
+        now: Timestamp,
+    ) -> Result<Assertion, TokenError> {
         let expect = Expect { typ: ASSERTION_TYPE, aud: audience, max_lifetime_secs: Some(ASSERTION_TTL_SECS) };
         let claims = jws::verify(token, origin_secret, &expect, now)?;
         if claims.get("iss").and_then(Value::as_str) != Some(EDGE_ISSUER) {
@@ -94,4 +99,3 @@ impl Assertion {
         serde_json::from_value(Value::Object(claims)).map_err(|_| TokenError::BadClaims("assertion claims malformed"))
     }
 }
-

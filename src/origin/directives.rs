@@ -28,10 +28,10 @@
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
-use super::token::{claims_for_edge, valid_sub, TokenError, EDGE_AUDIENCE};
+use super::token::{EDGE_AUDIENCE, TokenError, claims_for_edge, valid_sub};
+use crate::crypto::KeyRing;
 use crate::crypto::base64url;
 use crate::crypto::jws::{self, Claims, Expect};
-use crate::crypto::KeyRing;
 use crate::session::{FamilyId, Identity, MAX_CTX_LEN};
 use crate::time::Timestamp;
 
@@ -92,7 +92,12 @@ impl Login {
     }
 
     /// Verifies an `X-Edge-Login` that answers the request whose nonce is `nonce`.
-    pub fn verify(token: &str, origin_secret: &KeyRing, now: Timestamp, nonce: &RequestNonce) -> Result<Login, TokenError> {
+    pub fn verify(
+        token: &str,
+        origin_secret: &KeyRing,
+        now: Timestamp,
+        nonce: &RequestNonce,
+    ) -> Result<Login, TokenError> {
         let claims = jws::verify(token, origin_secret, &directive_expect(LOGIN_TYPE), now)?;
         nonce.check(&claims)?;
         let sub = valid_sub(&claims)?;
@@ -150,7 +155,12 @@ impl Logout {
     }
 
     /// Verifies an `X-Edge-Logout` that answers the request whose nonce is `nonce`.
-    pub fn verify(token: &str, origin_secret: &KeyRing, now: Timestamp, nonce: &RequestNonce) -> Result<Logout, TokenError> {
+    pub fn verify(
+        token: &str,
+        origin_secret: &KeyRing,
+        now: Timestamp,
+        nonce: &RequestNonce,
+    ) -> Result<Logout, TokenError> {
         let claims = jws::verify(token, origin_secret, &directive_expect(LOGOUT_TYPE), now)?;
         nonce.check(&claims)?;
         let scope = match claims.get("scope") {
@@ -202,12 +212,23 @@ impl DirectivePlan {
     /// The plan for a response's verified directives; `None` when it carried none.
     /// `current` is the family the request presented (its access or refresh cookie),
     /// `presented_edge_cookie` whether it carried any edge cookie at all.
-    pub fn new(login: Option<Login>, logout: Option<Logout>, current: Option<FamilyId>, presented_edge_cookie: bool) -> Option<DirectivePlan> {
+    pub fn new(
+        login: Option<Login>,
+        logout: Option<Logout>,
+        current: Option<FamilyId>,
+        presented_edge_cookie: bool,
+    ) -> Option<DirectivePlan> {
         if login.is_none() && logout.is_none() {
             return None;
         }
-        let revoke_everywhere = logout.as_ref().filter(|l| l.scope == LogoutScope::Everywhere).and_then(|l| l.sub.clone());
-        Some(DirectivePlan { revoke_everywhere, clear_cookies: logout.is_some() && presented_edge_cookie, end_family: current, login })
+        let revoke_everywhere =
+            logout.as_ref().filter(|l| l.scope == LogoutScope::Everywhere).and_then(|l| l.sub.clone());
+        Some(DirectivePlan {
+            revoke_everywhere,
+            clear_cookies: logout.is_some() && presented_edge_cookie,
+            end_family: current,
+            login,
+        })
     }
 }
 
@@ -249,7 +270,16 @@ mod tests {
     #[test]
     fn everywhere_revokes_the_user_and_a_login_may_follow() {
         let login = Login { sub: "bob".into(), remember: true, ctx: None };
-        let plan = DirectivePlan::new(Some(login.clone()), Some(logout(LogoutScope::Everywhere)), Some(OLD), true).unwrap();
-        assert_eq!(plan, DirectivePlan { revoke_everywhere: Some("ada".into()), clear_cookies: true, end_family: Some(OLD), login: Some(login) });
+        let plan =
+            DirectivePlan::new(Some(login.clone()), Some(logout(LogoutScope::Everywhere)), Some(OLD), true).unwrap();
+        assert_eq!(
+            plan,
+            DirectivePlan {
+                revoke_everywhere: Some("ada".into()),
+                clear_cookies: true,
+                end_family: Some(OLD),
+                login: Some(login)
+            }
+        );
     }
 }

@@ -13,11 +13,13 @@ mod directives;
 mod headers;
 mod token;
 
-pub use admin::{session_list, AdminAction, AdminRequest, ADMIN_MAX_LIFETIME_SECS, ADMIN_TYPE};
-pub use assertion::{Assertion, ASSERTION_TTL_SECS, ASSERTION_TYPE};
-pub use directives::{DirectivePlan, Login, Logout, LogoutScope, RequestNonce, DIRECTIVE_MAX_LIFETIME_SECS, LOGIN_TYPE, LOGOUT_TYPE};
-pub use headers::{
-    encode_user, is_identity_header, ASSERTION_HEADER, CACHE_HEADERS, CREDENTIAL_CACHE_CONTROL, LOGIN_HEADER,
-    LOGOUT_HEADER, NONCE_HEADER, SESSION_HEADER, STATE_HEADER, USER_HEADER,
+pub use admin::{ADMIN_MAX_LIFETIME_SECS, ADMIN_TYPE, AdminAction, AdminRequest, session_list};
+pub use assertion::{ASSERTION_TTL_SECS, ASSERTION_TYPE, Assertion};
+pub use directives::{
+    DIRECTIVE_MAX_LIFETIME_SECS, DirectivePlan, LOGIN_TYPE, LOGOUT_TYPE, Login, Logout, LogoutScope, RequestNonce,
 };
-pub use token::{TokenError, EDGE_AUDIENCE, EDGE_ISSUER};
+pub use headers::{
+    ASSERTION_HEADER, CACHE_HEADERS, CREDENTIAL_CACHE_CONTROL, LOGIN_HEADER, LOGOUT_HEADER, NONCE_HEADER,
+    SESSION_HEADER, STATE_HEADER, USER_HEADER, encode_user, is_identity_header,
+};
+pub use token::{EDGE_AUDIENCE, EDGE_ISSUER, TokenError};

@@ -230,7 +230,10 @@ mod tests {
             ("flag; a=1; __Host-es-access=x", Some("flag; a=1")),
             ("  odd  ;; a = 1 ;__Host-es-access=x", Some("  odd  ;; a = 1 ")),
             ("\u{2000}__Host-es-refresh=planted; __HOST-ES-ACCESS=x; b=2", Some("b=2")),
-            ("__Host-es-refresh\u{a0}=x; note=__Host-es-access; __Host-es-access2=y", Some("note=__Host-es-access; __Host-es-access2=y")),
+            (
+                "__Host-es-refresh\u{a0}=x; note=__Host-es-access; __Host-es-access2=y",
+                Some("note=__Host-es-access; __Host-es-access2=y"),
+            ),
             ("__Host-es-access=a", None),
             ("__Host-es-access=a; ", None),
             ("", None),

@@ -237,8 +237,7 @@ impl RefreshCredential {
             return Err(CredentialError::TooLarge);
         }
         let body = open(REFRESH_COOKIE, value, keys)?;
-        let [version, _kid, family, generation, secret] =
-            split_exact::<5>(body).ok_or(CredentialError::Malformed)?;
+        let [version, _kid, family, generation, secret] = split_exact::<5>(body).ok_or(CredentialError::Malformed)?;
         if version != REFRESH_VERSION {
             return Err(CredentialError::Malformed);
         }
@@ -293,11 +292,7 @@ impl AccessCredential {
     }
 
     /// Verifies MAC then expiry; the JSON is parsed only once the MAC is good.
-    pub fn decode(
-        value: &str,
-        keys: &KeyRing,
-        now: Timestamp,
-    ) -> Result<AccessCredential, CredentialError> {
+    pub fn decode(value: &str, keys: &KeyRing, now: Timestamp) -> Result<AccessCredential, CredentialError> {
         if value.len() > MAX_ACCESS_LEN {
             return Err(CredentialError::TooLarge);
         }
@@ -307,8 +302,7 @@ impl AccessCredential {
             return Err(CredentialError::Malformed);
         }
         let json = base64url::decode(payload).ok_or(CredentialError::Malformed)?;
-        let cred: AccessCredential =
-            serde_json::from_slice(&json).map_err(|_| CredentialError::Malformed)?;
+        let cred: AccessCredential = serde_json::from_slice(&json).map_err(|_| CredentialError::Malformed)?;
         if cred.family().is_none() {
             return Err(CredentialError::Malformed);
         }
@@ -332,11 +326,7 @@ fn open<'a>(name: &str, value: &'a str, keys: &KeyRing) -> Result<&'a str, Crede
     let kid = body.split('.').nth(1).ok_or(CredentialError::Malformed)?;
     let key = keys.get(kid).ok_or(CredentialError::UnknownKey)?;
     let tag: [u8; 32] = decode_fixed(tag).ok_or(CredentialError::Malformed)?;
-    if key.verify(&[name.as_bytes(), b"=", body.as_bytes()], &tag) {
-        Ok(body)
-    } else {
-        Err(CredentialError::BadMac)
-    }
+    if key.verify(&[name.as_bytes(), b"=", body.as_bytes()], &tag) { Ok(body) } else { Err(CredentialError::BadMac) }
 }
 
 /// Splits on `.` into exactly `N` fields.
@@ -351,14 +341,9 @@ fn split_exact<const N: usize>(text: &str) -> Option<[&str; N]> {
 
 /// Canonical decimal: digits only, no leading zero, fits in u64.
 fn parse_generation(text: &str) -> Option<u64> {
-    let canonical = !text.is_empty()
-        && text.bytes().all(|b| b.is_ascii_digit())
-        && (text == "0" || !text.starts_with('0'));
-    if canonical {
-        text.parse().ok()
-    } else {
-        None
-    }
+    let canonical =
+        !text.is_empty() && text.bytes().all(|b| b.is_ascii_digit()) && (text == "0" || !text.starts_with('0'));
+    if canonical { text.parse().ok() } else { None }
 }
 
 #[cfg(test)]

@@ -56,10 +56,10 @@ impl EndedFamilies {
             return;
         }
         self.oldest_first.push_back(family);
-        if self.oldest_first.len() > self.capacity {
-            if let Some(forgotten) = self.oldest_first.pop_front() {
-                self.members.remove(&forgotten);
-            }
+        if self.oldest_first.len() > self.capacity
+            && let Some(forgotten) = self.oldest_first.pop_front()
+        {
+            self.members.remove(&forgotten);
         }
     }
 

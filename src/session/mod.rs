@@ -12,11 +12,11 @@ mod family;
 pub mod family_row;
 mod set_cookie;
 
-pub use cookie_header::{edge_cookies, strip_edge_cookies, EdgeCookies};
+pub use cookie_header::{EdgeCookies, edge_cookies, strip_edge_cookies};
 pub use credential::{
-    AccessCredential, CredentialError, FamilyId, Identity, RefreshCredential, RefreshSecret, SecretDigest, ACCESS_COOKIE,
-    MAX_ACCESS_LEN, MAX_CTX_LEN, MAX_REFRESH_LEN, MAX_SUB_LEN, REFRESH_COOKIE,
+    ACCESS_COOKIE, AccessCredential, CredentialError, FamilyId, Identity, MAX_ACCESS_LEN, MAX_CTX_LEN, MAX_REFRESH_LEN,
+    MAX_SUB_LEN, REFRESH_COOKIE, RefreshCredential, RefreshSecret, SecretDigest,
 };
-pub use ended::{EndedFamilies, DEFAULT_CAPACITY as ENDED_FAMILIES_CAPACITY};
-pub use family::{may_set_refresh, Decision, Family, Grant, Outcome, Refusal, SessionState};
-pub use set_cookie::{clear_cookie, set_cookie, GrantCookies};
+pub use ended::{DEFAULT_CAPACITY as ENDED_FAMILIES_CAPACITY, EndedFamilies};
+pub use family::{Decision, Family, Grant, Outcome, Refusal, SessionState, may_set_refresh};
+pub use set_cookie::{GrantCookies, clear_cookie, set_cookie};

@@ -20,7 +20,7 @@
 use std::fmt::Write;
 use std::time::Duration;
 
-use super::credential::{AccessCredential, ACCESS_COOKIE, REFRESH_COOKIE};
+use super::credential::{ACCESS_COOKIE, AccessCredential, REFRESH_COOKIE};
 use super::family::Grant;
 use crate::config::Policy;
 use crate::crypto::KeyRing;

@@ -6,14 +6,14 @@
 
 use crate::config::Config;
 use crate::messages::UserCommand;
-use crate::origin::{session_list, AdminAction, AdminRequest};
+use crate::origin::{AdminAction, AdminRequest, session_list};
 use crate::users::TokenUse;
-use serde_json::{json, Value};
+use serde_json::{Value, json};
 use worker::{Env, Method, Request, Response};
 
+use super::EdgeError;
 use super::objects::call::ask_user;
 use super::runtime::{self, log_event};
-use super::EdgeError;
 
 pub(crate) const ADMIN_PATH: &str = "/__edge/admin";
 

@@ -2,7 +2,7 @@
 //! own URL (a Workers route in front of the origin).
 
 use crate::config::Config;
-use worker::{web_sys, CacheMode, Env, Fetch, Headers, Request, RequestInit, RequestRedirect, Response};
+use worker::{CacheMode, Env, Fetch, Headers, Request, RequestInit, RequestRedirect, Response, web_sys};
 
 use super::EdgeError;
 
@@ -58,10 +58,11 @@ fn rebuild(req: Request, url: &str, headers: Headers, identified: bool) -> Resul
     let init = web_sys::RequestInit::from(&init);
     init.set_method(&method);
     // Fetch forbids a body on GET and HEAD; every other method keeps its own.
-    if method != "GET" && method != "HEAD" {
-        if let Some(body) = req.inner().body() {
-            init.set_body(&body);
-        }
+    if method != "GET"
+        && method != "HEAD"
+        && let Some(body) = req.inner().body()
+    {
+        init.set_body(&body);
     }
     web_sys::Request::new_with_str_and_init(url, &init)
         .map(Request::from)

@@ -12,7 +12,7 @@ mod runtime;
 mod telemetry;
 
 use objects::call::{SESSION_FAMILY_BINDING, USER_SESSIONS_BINDING};
-use worker::{event, Context, Env, Request, Response, Result};
+use worker::{Context, Env, Request, Response, Result, event};
 
 /// Path answered by the edge itself, never forwarded.
 const HEALTH_PATH: &str = "/__edge/health";
@@ -84,7 +84,9 @@ fn health(env: &Env) -> Result<Response> {
         Ok(_) => [SESSION_FAMILY_BINDING, USER_SESSIONS_BINDING]
             .into_iter()
             .find(|binding| env.durable_object(binding).is_err())
-            .map(|binding| format!("edge-session: the Durable Object binding {binding} is missing (see wrangler.toml)")),
+            .map(|binding| {
+                format!("edge-session: the Durable Object binding {binding} is missing (see wrangler.toml)")
+            }),
     };
     let mut response = match problem {
         None => Response::ok("ok")?,

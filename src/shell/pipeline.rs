@@ -8,21 +8,21 @@ use std::cell::RefCell;
 
 use crate::config::Config;
 use crate::messages::{FamilyCommand, UserCommand, Verdict};
-use crate::metrics::{looks_forged, RequestOutcome};
+use crate::metrics::{RequestOutcome, looks_forged};
 use crate::origin::{self, Assertion, DirectivePlan, Login, Logout, RequestNonce};
 use crate::session::{
-    clear_cookie, edge_cookies, may_set_refresh, strip_edge_cookies, AccessCredential, CredentialError, EndedFamilies,
-    FamilyId, GrantCookies, Identity, RefreshCredential, SessionState, ACCESS_COOKIE, REFRESH_COOKIE,
+    ACCESS_COOKIE, AccessCredential, CredentialError, EndedFamilies, FamilyId, GrantCookies, Identity, REFRESH_COOKIE,
+    RefreshCredential, SessionState, clear_cookie, edge_cookies, may_set_refresh, strip_edge_cookies,
 };
 use crate::time::Timestamp;
 use crate::users::FamilyEntry;
 use worker::{Cf, Context, Env, Headers, Request, Response};
 
+use super::EdgeError;
 use super::forward;
-use super::objects::call::{ask_family, ask_user, FAULT_HEADER};
+use super::objects::call::{FAULT_HEADER, ask_family, ask_user};
 use super::runtime::{self, log_event};
 use super::telemetry;
-use super::EdgeError;
 
 thread_local! {
     /// Families this isolate has heard are over: their cookies wake no object again.
@@ -72,7 +72,8 @@ pub(crate) async fn handle(req: Request, env: &Env, ctx: &Context, config: &Conf
     // microsecond): forgeries in bulk are someone probing the keys (metrics.rs).
     let access = cookies.access.map(|v| AccessCredential::decode(v, keys, now));
     let refresh = cookies.refresh.map(|v| (v, RefreshCredential::decode(v, keys).map(|r| r.family)));
-    let failures = [access.as_ref().and_then(|a| a.as_ref().err()), refresh.as_ref().and_then(|(_, r)| r.as_ref().err())];
+    let failures =
+        [access.as_ref().and_then(|a| a.as_ref().err()), refresh.as_ref().and_then(|(_, r)| r.as_ref().err())];
     let forged = failures.iter().flatten().any(|e| looks_forged(**e));
     let unverifiable = failures.iter().flatten().any(|e| **e != CredentialError::Expired);
     let refresh_family = refresh.as_ref().and_then(|(_, family)| family.ok());
@@ -81,16 +82,23 @@ pub(crate) async fn handle(req: Request, env: &Env, ctx: &Context, config: &Conf
     let (identified, outcome) = match (access.and_then(Result::ok), refresh) {
         (Some(access), _) => {
             trace.path = "access";
-            let identified = access.family().map(|family| Identified { identity: access.identity(), family, state: SessionState::Fresh, grant: None });
+            let identified = access.family().map(|family| Identified {
+                identity: access.identity(),
+                family,
+                state: SessionState::Fresh,
+                grant: None,
+            });
             (identified, RequestOutcome::Access)
         }
-        (None, Some((cookie, Ok(family)))) => match ask_the_family(&req, env, ctx, config, cookie, family, &mut trace).await {
-            Ok(decided) => decided,
-            Err(e) => {
-                telemetry::observe(env, config, RequestOutcome::Unavailable, forged);
-                return Err(e);
+        (None, Some((cookie, Ok(family)))) => {
+            match ask_the_family(&req, env, ctx, config, cookie, family, &mut trace).await {
+                Ok(decided) => decided,
+                Err(e) => {
+                    telemetry::observe(env, config, RequestOutcome::Unavailable, forged);
+                    return Err(e);
+                }
             }
-        },
+        }
         (None, _) if unverifiable => (None, RequestOutcome::BadCookie),
         (None, _) => (None, RequestOutcome::Anonymous),
     };
@@ -178,7 +186,12 @@ async fn ask_the_family(
 }
 
 /// Carries out a [`DirectivePlan`]. Returns whether any `Set-Cookie` was added.
-async fn apply_directives(env: &Env, headers: &Headers, plan: DirectivePlan, device: Device) -> Result<bool, EdgeError> {
+async fn apply_directives(
+    env: &Env,
+    headers: &Headers,
+    plan: DirectivePlan,
+    device: Device,
+) -> Result<bool, EdgeError> {
     let mut sets_cookie = false;
     if let Some(sub) = &plan.revoke_everywhere {
         let reply = ask_user(env, sub, &UserCommand::RevokeAll { except: None, token: None }).await?;
@@ -204,7 +217,13 @@ async fn apply_directives(env: &Env, headers: &Headers, plan: DirectivePlan, dev
         // Registered only once the family exists: a "log out everywhere" in between then
         // either revokes it or makes the index refuse it (crate::users).
         let created_at = Timestamp::from_millis(decided_at);
-        let entry = FamilyEntry::new(family, created_at, login.remember, device.user_agent().as_deref(), device.country().as_deref());
+        let entry = FamilyEntry::new(
+            family,
+            created_at,
+            login.remember,
+            device.user_agent().as_deref(),
+            device.country().as_deref(),
+        );
         let accepted = match ask_user(env, &sub, &UserCommand::Register { entry }).await {
             Ok(reply) => reply.accepted,
             // The register may have landed before the call failed: end the family so no
@@ -284,7 +303,11 @@ fn origin_headers(
 }
 
 /// A directive header, verified; a bad one is ignored and logged.
-fn directive<T, E: std::fmt::Display>(response: &Response, name: &str, verify: impl Fn(&str) -> Result<T, E>) -> Option<T> {
+fn directive<T, E: std::fmt::Display>(
+    response: &Response,
+    name: &str,
+    verify: impl Fn(&str) -> Result<T, E>,
+) -> Option<T> {
     let token = response.headers().get(name).ok()??;
     match verify(&token) {
         Ok(directive) => Some(directive),

@@ -5,7 +5,7 @@ use std::rc::Rc;
 use crate::config::{Config, ConfigError};
 use crate::objects::Event;
 use crate::time::Timestamp;
-use worker::{js_sys, wasm_bindgen::JsValue, Env, ScheduledTime};
+use worker::{Env, ScheduledTime, js_sys, wasm_bindgen::JsValue};
 
 /// `Date.now()`: `SystemTime::now()` panics on wasm32-unknown-unknown.
 pub(crate) fn now() -> Timestamp {

@@ -33,9 +33,11 @@ pub(crate) fn observe(env: &Env, config: &Config, outcome: RequestOutcome, forge
     });
     let report = COUNTERS.with(|cell| {
         let mut counters = cell.borrow_mut();
-        counters
-            .get_or_insert_with(|| OutcomeCounters::new(config.metrics_window))
-            .record(outcome, forged, runtime::now())
+        counters.get_or_insert_with(|| OutcomeCounters::new(config.metrics_window)).record(
+            outcome,
+            forged,
+            runtime::now(),
+        )
     });
     if let Some(report) = report {
         let started = report.started.as_secs().to_string();
@@ -47,7 +49,10 @@ pub(crate) fn observe(env: &Env, config: &Config, outcome: RequestOutcome, forge
         if report.bad_cookie_alert {
             // Forged or tampered cookies in bulk: someone is probing the keys.
             let bad = report.bad_cookies.to_string();
-            log_event("bad_cookie_rate", &[("window_start", &started), ("window_secs", &window), ("bad_cookies", &bad)]);
+            log_event(
+                "bad_cookie_rate",
+                &[("window_start", &started), ("window_secs", &window), ("bad_cookies", &bad)],
+            );
         }
     }
     written

@@ -87,7 +87,14 @@ impl FamilyEntry {
     ) -> FamilyEntry {
         let user_agent = user_agent.map(clean_user_agent).filter(|ua| !ua.is_empty());
         let country = country.filter(|c| c.len() == 2 && c.bytes().all(|b| b.is_ascii_alphanumeric()));
-        FamilyEntry { family, created_at, last_seen: created_at, remember, user_agent, country: country.map(str::to_owned) }
+        FamilyEntry {
+            family,
+            created_at,
+            last_seen: created_at,
+            remember,
+            user_agent,
+            country: country.map(str::to_owned),
+        }
     }
 }
 

@@ -3,4 +3,6 @@
 
 mod index;
 
-pub use index::{outlived, FamilyEntry, Tombstone, TokenUse, UserIndex, MAX_FAMILIES, MAX_TRACKED, MAX_USER_AGENT_LEN, TOMBSTONE_TTL};
+pub use index::{
+    FamilyEntry, MAX_FAMILIES, MAX_TRACKED, MAX_USER_AGENT_LEN, TOMBSTONE_TTL, TokenUse, Tombstone, UserIndex, outlived,
+};

@@ -6,9 +6,9 @@
 use std::time::Duration;
 
 use edge_session::config::Policy;
-use edge_session::session::{FamilyId, Identity, RefreshCredential, RefreshSecret};
-use edge_session::session::{may_set_refresh, Decision, Family, Grant, Outcome, SessionState};
 use edge_session::crypto::KeyRing;
+use edge_session::session::{Decision, Family, Grant, Outcome, SessionState, may_set_refresh};
+use edge_session::session::{FamilyId, Identity, RefreshCredential, RefreshSecret};
 use edge_session::time::Timestamp;
 
 /// The simulated clock starts here; tests write `T0 + secs(10)`.

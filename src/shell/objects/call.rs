@@ -5,12 +5,12 @@ use std::time::Duration;
 
 use crate::messages::{FamilyCommand, FamilyReply, UserCommand, UserReply};
 use crate::session::FamilyId;
-use futures_util::future::{select, Either};
-use serde::{de::DeserializeOwned, Serialize};
+use futures_util::future::{Either, select};
+use serde::{Serialize, de::DeserializeOwned};
 use worker::{Delay, Env, Headers, Method, Request, RequestInit};
 
-use crate::shell::runtime::log_event;
 use crate::shell::EdgeError;
+use crate::shell::runtime::log_event;
 
 /// Longest wait for an object. Past it the request gets 503 + `Retry-After`, never an
 /// anonymous pass-through: that would be a lost session.

@@ -10,11 +10,11 @@ use std::time::Duration;
 
 use crate::messages::{FamilyCommand, FamilyReply};
 use crate::objects::{AfterUnregister, AlarmStep, FamilyObject};
-use crate::session::{family_row, RefreshSecret};
+use crate::session::{RefreshSecret, family_row};
 use crate::time::Timestamp;
-use worker::{durable_object, Delay, DurableObject, Env, Request, Response, Result, SqlStorage, State};
+use worker::{Delay, DurableObject, Env, Request, Response, Result, SqlStorage, State, durable_object};
 
-use super::call::{ask_user, FAULT_HEADER};
+use super::call::{FAULT_HEADER, ask_user};
 use super::storage;
 use crate::shell::runtime::{self, log, log_event};
 

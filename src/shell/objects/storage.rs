@@ -29,6 +29,9 @@ pub(crate) fn load(sql: &SqlStorage, table: &'static str) -> Result<Option<Strin
 
 /// Replaces the stored document, creating the table on the first write.
 pub(crate) fn save(sql: &SqlStorage, table: &'static str, state: String) -> Result<SqlCursor> {
-    sql.exec(&format!("CREATE TABLE IF NOT EXISTS {table} (k INTEGER PRIMARY KEY CHECK (k = 1), state TEXT NOT NULL)"), None)?;
+    sql.exec(
+        &format!("CREATE TABLE IF NOT EXISTS {table} (k INTEGER PRIMARY KEY CHECK (k = 1), state TEXT NOT NULL)"),
+        None,
+    )?;
     sql.exec(&format!("INSERT OR REPLACE INTO {table} (k, state) VALUES (1, ?)"), vec![state.into()])
 }

@@ -10,8 +10,8 @@ use crate::session::FamilyId;
 use crate::users::UserIndex;
 use worker::js_sys::{Array, Promise, Reflect};
 use worker::wasm_bindgen::JsValue;
-use worker::wasm_bindgen_futures::{future_to_promise, JsFuture};
-use worker::{durable_object, DurableObject, Env, Request, Response, Result, SqlStorage, State};
+use worker::wasm_bindgen_futures::{JsFuture, future_to_promise};
+use worker::{DurableObject, Env, Request, Response, Result, SqlStorage, State, durable_object};
 
 use super::call::ask_family;
 use super::storage;
@@ -82,7 +82,10 @@ impl UserSessions {
         for family in &families {
             let (env, family) = (self.env.clone(), *family);
             calls.push(&future_to_promise(async move {
-                ask_family(&env, family, &FamilyCommand::Logout, None).await.map(|_| JsValue::TRUE).map_err(|_| JsValue::FALSE)
+                ask_family(&env, family, &FamilyCommand::Logout, None)
+                    .await
+                    .map(|_| JsValue::TRUE)
+                    .map_err(|_| JsValue::FALSE)
             }));
         }
         let settled = Array::from(&JsFuture::from(Promise::all_settled(&calls)).await?);
