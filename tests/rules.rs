@@ -6,6 +6,9 @@ mod common;
 
 use common::*;
 use edge_session::config::{OnReuse, Policy};
+use edge_session::messages::{FamilyCommand, Verdict};
+use edge_session::objects::FamilyObject;
+use edge_session::origin::{DirectivePlan, Login};
 use edge_session::session::GrantCookies;
 use edge_session::session::{AccessCredential, FamilyId, RefreshCredential};
 use edge_session::session::{Family, Outcome, Refusal, SessionState, may_set_refresh};
@@ -258,10 +261,27 @@ fn login_creates_generation_one_unconfirmed() {
 // Login: the family the login request presented is revoked, at once (no fixation).
 #[test]
 fn login_revokes_the_family_it_replaces() {
-    let (mut old, login) = Object::login(short(), false, T0);
-    old.family.revoke();
-    assert!(old.family.deadline(&old.policy) <= T0 + secs(5));
-    assert_eq!(old.present(&login.refresh.unwrap(), T0 + secs(5)).outcome, Outcome::Refused(Refusal::Revoked));
+    let (old, login) = Object::login(short(), false, T0);
+    let presented = login.refresh.unwrap();
+    // A response to a request that presented the old family carries a login directive.
+    let directive = Login { sub: "alice".into(), remember: false, ctx: None };
+    let plan = DirectivePlan::new(Some(directive), None, Some(presented.family), true).unwrap();
+    assert_eq!(plan.end_family, Some(FAMILY), "the plan ends the presented family");
+    assert!(plan.login.is_some() && !plan.clear_cookies, "a login replaces cookies, it does not delete them");
+    // Carried out by the old family's object: it is revoked at once.
+    let config = edge_session::Config::from_vars(|name| match name {
+        "SESSION_KEYS" => Some("k1:0123456789abcdef0123456789abcdef".into()),
+        "ORIGIN_SECRET" => Some("o1:fedcba9876543210fedcba9876543210".into()),
+        _ => None,
+    })
+    .unwrap();
+    let mut object = FamilyObject::loaded(Some(old.family.clone()), T0);
+    object.handle(FamilyCommand::Logout, T0 + secs(1), &config, secret(7)).unwrap();
+    assert!(object.family().unwrap().is_revoked());
+    assert!(object.family().unwrap().deadline(&config.policy) <= T0 + secs(1), "its alarm deletes it now");
+    let cookie = FamilyCommand::Refresh { cookie: presented.encode(&keys()) };
+    let replay = object.handle(cookie, T0 + secs(5), &config, secret(8)).unwrap();
+    assert_eq!(replay.verdict, Verdict::Refused { refusal: Refusal::Revoked });
 }
 
 // Persist: written only on change — confirmation, rotation, revocation — never for a

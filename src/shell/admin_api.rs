@@ -17,7 +17,24 @@ use super::runtime::{self, log_event};
 
 pub(crate) const ADMIN_PATH: &str = "/__edge/admin";
 
+/// Answers one admin call. With `EDGE_DEBUG=1` the answer says whether a Durable Object
+/// was asked (`X-Edge-Debug: path=object`) or not (`path=none`), so tests can see that a
+/// bad token wakes nothing.
 pub(crate) async fn handle(req: Request, env: &Env, config: &Config) -> Result<Response, EdgeError> {
+    let mut asked_an_object = false;
+    let mut response = answer_call(req, env, config, &mut asked_an_object).await?;
+    if config.debug_headers {
+        response.headers_mut().set("X-Edge-Debug", if asked_an_object { "path=object" } else { "path=none" })?;
+    }
+    Ok(response)
+}
+
+async fn answer_call(
+    req: Request,
+    env: &Env,
+    config: &Config,
+    asked_an_object: &mut bool,
+) -> Result<Response, EdgeError> {
     if req.method() != Method::Post {
         let mut response = answer(405, &json!({ "error": "use POST" }))?;
         response.headers_mut().set("Allow", "POST")?;
@@ -42,6 +59,7 @@ pub(crate) async fn handle(req: Request, env: &Env, config: &Config) -> Result<R
         AdminAction::Revoke { family } => ("revoke", UserCommand::Revoke { family: *family, token: token() }),
         AdminAction::RevokeAll { except } => ("revoke_all", UserCommand::RevokeAll { except: *except, token: token() }),
     };
+    *asked_an_object = true;
     let reply = ask_user(env, &request.sub, &command).await?;
     if reply.replayed {
         log_event("admin_rejected", &[("reason", "token already used"), ("sub", &request.sub)]);

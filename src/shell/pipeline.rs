@@ -44,20 +44,23 @@ struct Trace {
     writes: u32,
     /// The object's verdict, e.g. `Refused(Expired)`, when it was asked.
     verdict: Option<String>,
-    /// The request's outcome label (metrics.rs).
+    /// The request's outcome label (`crate::metrics`).
     outcome: &'static str,
+    /// Whether it carried a forged edge cookie (counted toward `bad_cookie_rate`).
+    forged: bool,
     /// Whether a data point went to Analytics Engine.
     analytics: bool,
 }
 
 impl Trace {
-    /// `path=object; writes=1; verdict=Granted(rotated); outcome=rotated; analytics=0`.
+    /// `path=object; writes=1; verdict=Granted(rotated); outcome=rotated; forged=0; analytics=0`.
     fn header(&self) -> String {
         let mut text = format!("path={}; writes={}", self.path, self.writes);
         if let Some(verdict) = &self.verdict {
             text.push_str(&format!("; verdict={verdict}"));
         }
-        text.push_str(&format!("; outcome={}; analytics={}", self.outcome, u8::from(self.analytics)));
+        text.push_str(&format!("; outcome={}; forged={}", self.outcome, u8::from(self.forged)));
+        text.push_str(&format!("; analytics={}", u8::from(self.analytics)));
         text
     }
 }
@@ -78,7 +81,7 @@ pub(crate) async fn handle(req: Request, env: &Env, ctx: &Context, config: &Conf
     let unverifiable = failures.iter().flatten().any(|e| **e != CredentialError::Expired);
     let refresh_family = refresh.as_ref().and_then(|(_, family)| family.ok());
 
-    let mut trace = Trace { path: "none", writes: 0, verdict: None, outcome: "", analytics: false };
+    let mut trace = Trace { path: "none", writes: 0, verdict: None, outcome: "", forged, analytics: false };
     let (identified, outcome) = match (access.and_then(Result::ok), refresh) {
         (Some(access), _) => {
             trace.path = "access";

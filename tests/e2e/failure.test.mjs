@@ -73,3 +73,24 @@ test("with a valid access cookie a failing object is never asked", async () => {
   assert.equal(res.status, 200);
   assert.deepEqual(res.json(), { user: "u-access", state: "fresh" });
 });
+
+test("with EDGE_DEBUG off (production) the fault header is ignored and no debug header is sent", async () => {
+  const quiet = await startEdge({ ORIGIN_URL: origin.url, EDGE_DEBUG: "0", ACCESS_TTL_SECS: "60" });
+  try {
+    const client = new Client(quiet.url);
+    origin.respond = async (req) => ({ headers: { "X-Edge-Login": await loginDirective(req, "u-quiet") } });
+    await client.fetch("/login");
+    origin.reset();
+    const refreshOnly = new Client(quiet.url);
+    refreshOnly.cookies.set("__Host-es-refresh", client.refresh);
+    for (const fault of ["object_error", "persist_error"]) {
+      const res = await refreshOnly.fetch("/", { headers: { "x-edge-fault": fault } });
+      assert.equal(res.status, 200, `${fault} was not injected`);
+      assert.equal(res.json().user, "u-quiet");
+      assert.equal(res.headers.get("x-edge-debug"), null, "no debug header in production");
+    }
+    assert.equal(origin.last().headers["x-edge-fault"], undefined, "and the header is stripped like any x-edge-*");
+  } finally {
+    await quiet.stop();
+  }
+});

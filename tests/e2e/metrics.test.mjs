@@ -29,11 +29,16 @@ test("each request is labelled with its outcome and written to Analytics Engine"
   assert.equal(debugOf(await client.fetch("/")).outcome, "access");
   const refreshOnly = `__Host-es-refresh=${client.refresh}`;
   assert.equal((await get(refreshOnly)).outcome, "fresh");
-  assert.equal((await get("__Host-es-refresh=r1.k1.forged")).outcome, "bad_cookie");
-  assert.equal((await get(`__Host-es-access=a1.k1.e30.AAAA`)).outcome, "bad_cookie");
+  const forgedRefresh = await get("__Host-es-refresh=r1.k1.forged");
+  assert.deepEqual([forgedRefresh.outcome, forgedRefresh.forged], ["bad_cookie", "1"]);
+  const forgedAccess = await get(`__Host-es-access=a1.k1.e30.AAAA`);
+  assert.deepEqual([forgedAccess.outcome, forgedAccess.forged], ["bad_cookie", "1"]);
   // A tampered access cookie beside a good refresh cookie: identified, still counted.
   const mixed = await get(`__Host-es-access=a1.k1.e30.AAAA; ${refreshOnly}`);
-  assert.equal(mixed.outcome, "fresh");
+  assert.deepEqual([mixed.outcome, mixed.forged], ["fresh", "1"]);
+  // A cookie signed with a key the edge does not hold is unverifiable, not forged.
+  const retired = await get("__Host-es-refresh=r1.k9.AAAAAAAAAAAAAAAAAAAAAA.1.AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA.AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA");
+  assert.deepEqual([retired.outcome, retired.forged], ["bad_cookie", "0"]);
 });
 
 test("a forged refresh cookie beside a valid access cookie is counted toward the alert", async () => {

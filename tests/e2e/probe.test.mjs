@@ -150,7 +150,11 @@ test("replays: after grace, and of a revoked family, are refused without waking 
   await sleep(1_200);
   const replay = await fetch(edge.url + "/", { headers: { cookie: `__Host-es-refresh=${stolen}` } });
   assert.deepEqual(await replay.json(), { user: null, state: null }, "replay after grace refused");
-  const revoked = await fetch(edge.url + "/", { headers: { cookie: `__Host-es-refresh=${bob.refresh}` } });
-  assert.deepEqual(await revoked.json(), { user: null, state: null }, "credential of a revoked family refused");
-  assert.equal(revoked.status, 200);
+  assert.deepEqual([debugOf(replay).path, debugOf(replay).verdict], ["object", "ReuseDetected(revoked)"], "the object decided, once");
+  for (const attempt of [1, 2]) {
+    const revoked = await fetch(edge.url + "/", { headers: { cookie: `__Host-es-refresh=${bob.refresh}` } });
+    assert.deepEqual(await revoked.json(), { user: null, state: null }, "credential of a revoked family refused");
+    assert.equal(revoked.status, 200);
+    assert.deepEqual([debugOf(revoked).path, debugOf(revoked).outcome], ["ended", "refused"], `attempt ${attempt}: no object woken again`);
+  }
 });

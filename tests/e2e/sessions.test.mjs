@@ -154,16 +154,20 @@ test("a session leaves the index when it ends: logout, and expiry by its alarm",
   assert.equal((await expiring.fetch("/")).json().user, null);
 });
 
-test("bad admin calls get a clear 4xx and change nothing", async () => {
+test("bad admin calls get a clear 4xx, wake no Durable Object and change nothing", async () => {
   const sub = newUser();
   const client = await device(sub);
   const call = (init) => fetch(`${edge.url}/__edge/admin`, init).then(async (r) => ({ status: r.status, headers: r.headers, body: await r.json() }));
   const missing = await call({ method: "POST" });
   assert.equal(missing.status, 401);
   assert.match(missing.headers.get("www-authenticate"), /^Bearer/);
+  assert.equal(missing.headers.get("x-edge-debug"), "path=none", "no object asked");
   const wrongMethod = await admin({ sub, act: "list" }, { method: "GET" });
   assert.equal(wrongMethod.status, 405);
   assert.equal(wrongMethod.headers.get("allow"), "POST");
+  assert.equal(wrongMethod.headers.get("x-edge-debug"), "path=none");
+  // The control: a good token does ask the user's object.
+  assert.equal((await admin({ sub, act: "list" })).headers.get("x-edge-debug"), "path=object");
   const forged = [
     await loginDirective({ headers: {} }, sub),                              // a directive is not an admin token
     await logoutDirective({ headers: {} }, "everywhere", { sub }),
@@ -179,6 +183,7 @@ test("bad admin calls get a clear 4xx and change nothing", async () => {
     const res = await admin(null, { token });
     assert.equal(res.status, 401, `refused: ${token.slice(0, 40)}`);
     assert.equal(typeof res.body.error, "string");
+    assert.equal(res.headers.get("x-edge-debug"), "path=none", `refused before any object woke: ${token.slice(0, 40)}`);
   }
   const event = await edge.waitEvent((e) => e.edge_session === "admin_rejected");
   assert.ok(event, "a rejected admin token is logged");

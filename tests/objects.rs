@@ -1,0 +1,307 @@
+//! Every branch of both Durable Objects' command handling, on the host: what
+//! `SessionFamily` (through `FamilyObject`) and `UserSessions` (through
+//! `UserIndex::handle`) answer, write, arm and log for each message. The shell around
+//! them only decodes, persists and encodes.
+
+use std::time::Duration;
+
+use edge_session::config::Config;
+use edge_session::messages::{FamilyCommand, UserCommand, Verdict};
+use edge_session::objects::{AfterUnregister, AlarmStep, Event, FamilyObject, UnverifiableCookie};
+use edge_session::session::{
+    ACCESS_COOKIE, Family, FamilyId, Identity, REFRESH_COOKIE, RefreshCredential, RefreshSecret, Refusal, SessionState,
+    family_row,
+};
+use edge_session::time::Timestamp;
+use edge_session::users::{FamilyEntry, TokenUse, UserIndex};
+
+const T0: Timestamp = Timestamp::from_secs(1_700_000_000);
+const ID: FamilyId = FamilyId::from_bytes([1; 16]);
+const KEYS: &str = "k1:0123456789abcdef0123456789abcdef";
+
+fn config(extra: &[(&str, &str)]) -> Config {
+    Config::from_vars(|name| match name {
+        "SESSION_KEYS" => Some(KEYS.into()),
+        "ORIGIN_SECRET" => Some("o1:fedcba9876543210fedcba9876543210".into()),
+        "ROTATE_AFTER_SECS" => Some("10".into()),
+        "GRACE_SECS" => Some("2".into()),
+        _ => extra.iter().find(|(n, _)| *n == name).map(|(_, v)| v.to_string()),
+    })
+    .unwrap()
+}
+
+fn secret(n: u8) -> RefreshSecret {
+    RefreshSecret::from_bytes([n; 32])
+}
+
+fn secs(n: u64) -> Duration {
+    Duration::from_secs(n)
+}
+
+fn login_command() -> FamilyCommand {
+    FamilyCommand::Login { family: ID, sub: "ada".into(), ctx: None, remember: false }
+}
+
+/// A logged-in object, and the refresh cookie value its login handed out.
+fn logged_in(config: &Config) -> (FamilyObject, String) {
+    let mut object = FamilyObject::loaded(None, T0);
+    let handled = object.handle(login_command(), T0, config, secret(1)).unwrap();
+    (object, refresh_value(&handled.verdict).expect("a login sets the refresh cookie"))
+}
+
+fn refresh_value(verdict: &Verdict) -> Option<String> {
+    let Verdict::Granted { cookies, .. } = verdict else { return None };
+    let line = cookies.refresh.as_ref()?;
+    let pair = line.split(';').next().unwrap();
+    Some(pair.strip_prefix(&format!("{REFRESH_COOKIE}=")).unwrap().to_owned())
+}
+
+fn refresh(cookie: &str) -> FamilyCommand {
+    FamilyCommand::Refresh { cookie: cookie.to_owned() }
+}
+
+fn state(verdict: &Verdict) -> SessionState {
+    match verdict {
+        Verdict::Granted { state, .. } => *state,
+        other => panic!("expected a grant, got {other:?}"),
+    }
+}
+
+// ---------------------------------------------------------------------------------------
+// SessionFamily
+
+#[test]
+fn a_login_creates_the_family_writes_it_and_arms_its_deadline() {
+    let config = config(&[]);
+    let mut object = FamilyObject::loaded(None, T0);
+    let handled = object.handle(login_command(), T0, &config, secret(1)).unwrap();
+    let Verdict::Granted { identity, state, cookies, decided_at } = &handled.verdict else { panic!() };
+    assert_eq!((identity.sub.as_str(), *state, *decided_at), ("ada", SessionState::Fresh, T0.as_millis()));
+    assert!(cookies.access.as_ref().unwrap().starts_with(ACCESS_COOKIE));
+    let row = family_row::decode(handled.row.as_ref().unwrap()).unwrap();
+    assert_eq!((row.id(), row.generation()), (ID, 1));
+    assert_eq!(handled.alarm, Some(T0 + config.policy.idle_timeout), "the idle deadline comes first");
+    assert!(handled.events.is_empty());
+}
+
+#[test]
+fn a_login_for_an_id_that_exists_is_refused_and_overwrites_nothing() {
+    let config = config(&[]);
+    let (mut object, cookie) = logged_in(&config);
+    let before = object.clone();
+    let again = object.handle(login_command(), T0 + secs(1), &config, secret(9)).unwrap();
+    assert_eq!(again.verdict, Verdict::Refused { refusal: Refusal::Revoked });
+    assert_eq!((again.row, again.alarm), (None, None));
+    assert_eq!(object, before);
+    assert_eq!(
+        state(&object.handle(refresh(&cookie), T0 + secs(2), &config, secret(2)).unwrap().verdict),
+        SessionState::Fresh
+    );
+}
+
+#[test]
+fn a_refresh_for_no_family_is_unknown_and_writes_nothing() {
+    let config = config(&[]);
+    let (_, cookie) = logged_in(&config);
+    let mut empty = FamilyObject::loaded(None, T0);
+    let handled = empty.handle(refresh(&cookie), T0, &config, secret(2)).unwrap();
+    assert_eq!(handled.verdict, Verdict::Refused { refusal: Refusal::UnknownFamily });
+    assert!(handled.verdict.family_ended());
+    assert_eq!((handled.row, handled.alarm, handled.events.len()), (None, None, 0));
+}
+
+#[test]
+fn a_cookie_this_object_cannot_verify_is_an_error_not_an_answer() {
+    let config = config(&[]);
+    let (mut object, cookie) = logged_in(&config);
+    let other_keys = Config::from_vars(|name| match name {
+        "SESSION_KEYS" => Some("k1:ffffffffffffffffffffffffffffffff".into()),
+        "ORIGIN_SECRET" => Some("o1:fedcba9876543210fedcba9876543210".into()),
+        _ => None,
+    })
+    .unwrap();
+    assert_eq!(object.handle(refresh(&cookie), T0, &other_keys, secret(2)), Err(UnverifiableCookie));
+}
+
+#[test]
+fn refreshes_write_only_on_confirmation_and_rotation() {
+    let config = config(&[]);
+    let (mut object, g1) = logged_in(&config);
+    let confirm = object.handle(refresh(&g1), T0 + secs(1), &config, secret(2)).unwrap();
+    assert_eq!(state(&confirm.verdict), SessionState::Fresh);
+    assert!(confirm.row.is_some() && confirm.alarm.is_some(), "the first presentation confirms g1");
+    let plain = object.handle(refresh(&g1), T0 + secs(2), &config, secret(3)).unwrap();
+    assert_eq!((plain.row, plain.alarm), (None, None), "a plain fresh answer writes nothing");
+    let rotation = object.handle(refresh(&g1), T0 + secs(10), &config, secret(4)).unwrap();
+    assert_eq!(state(&rotation.verdict), SessionState::Rotated);
+    assert_eq!(family_row::decode(rotation.row.as_ref().unwrap()).unwrap().generation(), 2);
+    let g2 = refresh_value(&rotation.verdict).unwrap();
+    let grace = object.handle(refresh(&g1), T0 + secs(11), &config, secret(5)).unwrap();
+    assert_eq!(state(&grace.verdict), SessionState::GraceAlias);
+    assert_eq!((refresh_value(&grace.verdict), grace.row), (Some(g2), None), "re-delivered, not written");
+}
+
+#[test]
+fn reuse_revokes_writes_at_once_and_logs_it() {
+    let config = config(&[]);
+    let (mut object, g1) = logged_in(&config);
+    object.handle(refresh(&g1), T0 + secs(1), &config, secret(2)).unwrap();
+    let g2 = refresh_value(&object.handle(refresh(&g1), T0 + secs(10), &config, secret(3)).unwrap().verdict).unwrap();
+    object.handle(refresh(&g2), T0 + secs(11), &config, secret(4)).unwrap(); // g2 confirmed
+    let theft = T0 + secs(20);
+    let reuse = object.handle(refresh(&g1), theft, &config, secret(5)).unwrap();
+    assert_eq!(reuse.verdict, Verdict::ReuseDetected { revoked: true });
+    assert!(reuse.verdict.family_ended());
+    assert!(family_row::decode(reuse.row.as_ref().unwrap()).unwrap().is_revoked());
+    assert_eq!(reuse.alarm, Some(theft), "a revoked family's alarm fires at once");
+    let fields = vec![("family", ID.to_string()), ("sub", "ada".into()), ("action", "family_revoked".into())];
+    assert_eq!(reuse.events, vec![Event { name: "reuse_detected", fields }]);
+    let after = object.handle(refresh(&g2), theft + secs(1), &config, secret(6)).unwrap();
+    assert_eq!(after.verdict, Verdict::Refused { refusal: Refusal::Revoked });
+}
+
+#[test]
+fn reuse_with_on_reuse_reject_refuses_the_request_only() {
+    let config = config(&[("ON_REUSE", "reject")]);
+    let (mut object, g1) = logged_in(&config);
+    object.handle(refresh(&g1), T0 + secs(1), &config, secret(2)).unwrap();
+    let g2 = refresh_value(&object.handle(refresh(&g1), T0 + secs(10), &config, secret(3)).unwrap().verdict).unwrap();
+    object.handle(refresh(&g2), T0 + secs(11), &config, secret(4)).unwrap();
+    let reuse = object.handle(refresh(&g1), T0 + secs(20), &config, secret(5)).unwrap();
+    assert_eq!(reuse.verdict, Verdict::ReuseDetected { revoked: false });
+    assert!(!reuse.verdict.family_ended());
+    assert_eq!(reuse.row, None);
+    assert_eq!(reuse.events[0].fields[2], ("action", "request_rejected".into()));
+}
+
+#[test]
+fn a_future_generation_is_refused_logged_and_the_family_kept() {
+    let config = config(&[]);
+    let (mut object, _) = logged_in(&config);
+    let forged = RefreshCredential { family: ID, generation: 7, secret: secret(1) }.encode(&config.session_keys);
+    let handled = object.handle(refresh(&forged), T0 + secs(1), &config, secret(2)).unwrap();
+    assert_eq!(handled.verdict, Verdict::Refused { refusal: Refusal::FutureGeneration });
+    assert!(!handled.verdict.family_ended());
+    assert_eq!(handled.events, vec![Event { name: "future_generation", fields: vec![("family", ID.to_string())] }]);
+    assert!(!object.family().unwrap().is_revoked());
+}
+
+#[test]
+fn logout_revokes_once_and_a_second_logout_is_harmless() {
+    let config = config(&[]);
+    let (mut object, cookie) = logged_in(&config);
+    let t = T0 + secs(3);
+    let first = object.handle(FamilyCommand::Logout, t, &config, secret(2)).unwrap();
+    assert_eq!((first.verdict, first.alarm), (Verdict::Done, Some(t)));
+    assert!(family_row::decode(first.row.as_ref().unwrap()).unwrap().is_revoked());
+    let second = object.handle(FamilyCommand::Logout, t, &config, secret(3)).unwrap();
+    assert_eq!((second.verdict, second.row, second.alarm), (Verdict::Done, None, None));
+    let nothing = FamilyObject::loaded(None, t).handle(FamilyCommand::Logout, t, &config, secret(4)).unwrap();
+    assert_eq!((nothing.verdict, nothing.row), (Verdict::Done, None), "no family: nothing to end");
+    let refused = object.handle(refresh(&cookie), t, &config, secret(5)).unwrap();
+    assert_eq!(refused.verdict, Verdict::Refused { refusal: Refusal::Revoked });
+}
+
+#[test]
+fn a_family_loaded_from_storage_holds_its_generation_for_grace() {
+    let config = config(&[]);
+    let (object, g1) = logged_in(&config);
+    let stored: Family = family_row::decode(&family_row::encode(object.family().unwrap())).unwrap();
+    let woken_at = T0 + secs(60); // long past due, the hold long over before the restart
+    let mut woken = FamilyObject::loaded(Some(stored), woken_at);
+    assert_eq!(woken.family().unwrap().delivered_at(), woken_at);
+    let held = woken.handle(refresh(&g1), woken_at + secs(1), &config, secret(2)).unwrap();
+    assert_eq!(state(&held.verdict), SessionState::Fresh, "held right after waking");
+    let rotated = woken.handle(refresh(&g1), woken_at + secs(2), &config, secret(3)).unwrap();
+    assert_eq!(state(&rotated.verdict), SessionState::Rotated, "and rotates once grace has passed");
+}
+
+#[test]
+fn the_alarm_rearms_until_the_deadline_then_unregisters_then_deletes() {
+    let config = config(&[]);
+    let policy = &config.policy;
+    assert_eq!(FamilyObject::loaded(None, T0).on_alarm(T0, policy), AlarmStep::Nothing);
+    let (mut object, _) = logged_in(&config);
+    let deadline = T0 + policy.idle_timeout;
+    assert_eq!(object.on_alarm(T0 + secs(1), policy), AlarmStep::RearmAt(deadline));
+    let expected = UserCommand::Unregister { family: ID, created_at: T0.as_millis() };
+    assert_eq!(object.on_alarm(deadline, policy), AlarmStep::Unregister { sub: "ada".into(), command: expected });
+    assert_eq!(object.after_unregister(true, deadline, policy), AfterUnregister::Delete);
+    assert_eq!(object.family(), None, "memory holds no family once storage goes");
+}
+
+#[test]
+fn an_unreachable_index_is_retried_until_it_would_forget_the_family_by_age() {
+    let config = config(&[]);
+    let policy = &config.policy;
+    let (mut object, _) = logged_in(&config);
+    let ended = T0 + policy.idle_timeout;
+    let event = Event { name: "unregister_failed", fields: vec![("family", ID.to_string())] };
+    assert_eq!(object.after_unregister(false, ended, policy), AfterUnregister::RetryAt { at: ended + secs(60), event });
+    assert!(object.family().is_some(), "kept (unusable) until the index is told");
+    let forgotten_by_age = T0 + policy.remember_lifetime.max(policy.session_lifetime);
+    assert_eq!(object.after_unregister(false, forgotten_by_age, policy), AfterUnregister::Delete);
+}
+
+// ---------------------------------------------------------------------------------------
+// UserSessions (the branches the index's own unit tests do not take through `handle`)
+
+fn entry(n: u8) -> FamilyEntry {
+    FamilyEntry::new(FamilyId::from_bytes([n; 16]), T0, false, Some("Firefox"), Some("CH"))
+}
+
+#[test]
+fn register_touch_list_and_unregister_through_handle() {
+    let policy = config(&[]).policy;
+    let mut index = UserIndex::default();
+    let registered = index.handle(UserCommand::Register { entry: entry(1) }, T0, &policy);
+    assert!(registered.reply.accepted && registered.changed && registered.revoke.is_empty());
+    let family = FamilyId::from_bytes([1; 16]);
+    let touched = index.handle(UserCommand::Touch { family, at: (T0 + secs(60)).as_millis() }, T0, &policy);
+    assert!(touched.changed);
+    let stale = index.handle(UserCommand::Touch { family, at: T0.as_millis() }, T0, &policy);
+    assert!(!stale.changed, "an older touch changes nothing");
+    let listed = index.handle(UserCommand::List, T0, &policy);
+    assert_eq!(listed.reply.sessions.len(), 1);
+    assert_eq!(listed.reply.sessions[0].last_seen, T0 + secs(60));
+    assert!(!listed.changed, "listing writes nothing");
+    let gone = index.handle(UserCommand::Unregister { family, created_at: T0.as_millis() }, T0, &policy);
+    assert!(gone.changed);
+    assert!(index.handle(UserCommand::List, T0, &policy).reply.sessions.is_empty());
+}
+
+#[test]
+fn revoking_a_family_not_listed_does_nothing_but_spend_the_token() {
+    let policy = config(&[]).policy;
+    let mut index = UserIndex::default();
+    index.handle(UserCommand::Register { entry: entry(1) }, T0, &policy);
+    let token = TokenUse { jti: "token-abc".into(), valid_until: (T0 + secs(90)).as_millis() };
+    let stranger = FamilyId::from_bytes([9; 16]);
+    let handled = index.handle(UserCommand::Revoke { family: stranger, token: Some(token.clone()) }, T0, &policy);
+    assert!(handled.revoke.is_empty(), "another user's session is not revoked through this index");
+    assert!(handled.changed, "the token is spent and must be written");
+    let replay =
+        index.handle(UserCommand::Revoke { family: FamilyId::from_bytes([1; 16]), token: Some(token) }, T0, &policy);
+    assert!(replay.reply.replayed && replay.revoke.is_empty());
+    let mine = index.handle(UserCommand::Revoke { family: FamilyId::from_bytes([1; 16]), token: None }, T0, &policy);
+    assert_eq!(mine.revoke, vec![FamilyId::from_bytes([1; 16])]);
+}
+
+#[test]
+fn a_login_racing_a_revoke_all_is_refused_without_an_event() {
+    let policy = config(&[]).policy;
+    let mut index = UserIndex::default();
+    index.handle(UserCommand::RevokeAll { except: None, token: None }, T0 + secs(1), &policy);
+    let raced = index.handle(UserCommand::Register { entry: entry(2) }, T0 + secs(1), &policy);
+    assert!(!raced.reply.accepted && !raced.changed);
+    assert!(raced.events.is_empty(), "a raced login is expected, not alert-worthy");
+}
+
+#[test]
+fn identity_survives_the_row() {
+    let config = config(&[]);
+    let (object, _) = logged_in(&config);
+    let family = object.family().unwrap();
+    assert_eq!(family.identity(), &Identity { sub: "ada".into(), ctx: None });
+    assert_eq!(family_row::decode(&family_row::encode(family)).unwrap(), *family);
+}
