@@ -97,16 +97,13 @@ impl Verdict {
         }
     }
 
-    /// The family can never identify anyone again: deleted (or never existed), revoked,
-    /// or expired. The worker then remembers it ([`EndedFamilies`](crate::session::EndedFamilies)). A reuse that
-    /// only rejected the request (`ON_REUSE=reject`) and a future generation do not end a
-    /// family.
-    pub fn family_ended(&self) -> bool {
-        matches!(
-            self,
-            Verdict::Refused { refusal: Refusal::UnknownFamily | Refusal::Revoked | Refusal::Expired }
-                | Verdict::ReuseDetected { revoked: true }
-        )
+    /// The family's object holds nothing: the family was deleted once it ended (or never
+    /// existed), and it can never identify anyone again. The worker then remembers it
+    /// ([`EndedFamilies`](crate::session::EndedFamilies)). A revoked or expired family is
+    /// not yet gone: its alarm deletes it at once, and the next answer is this one; only
+    /// then is the object empty for good, so that is what the worker remembers.
+    pub fn family_gone(&self) -> bool {
+        matches!(self, Verdict::Refused { refusal: Refusal::UnknownFamily })
     }
 }
 
@@ -220,15 +217,15 @@ mod tests {
     }
 
     #[test]
-    fn only_final_answers_end_a_family() {
+    fn only_an_empty_object_means_the_family_is_gone() {
         let refused = |refusal| Verdict::Refused { refusal };
-        assert!(refused(Refusal::UnknownFamily).family_ended());
-        assert!(refused(Refusal::Revoked).family_ended());
-        assert!(refused(Refusal::Expired).family_ended());
-        assert!(Verdict::ReuseDetected { revoked: true }.family_ended());
-        assert!(!refused(Refusal::FutureGeneration).family_ended());
-        assert!(!Verdict::ReuseDetected { revoked: false }.family_ended());
-        assert!(!Verdict::Done.family_ended());
+        assert!(refused(Refusal::UnknownFamily).family_gone());
+        for other in [Refusal::Revoked, Refusal::Expired, Refusal::FutureGeneration] {
+            assert!(!refused(other).family_gone(), "{other:?}: still stored until its alarm runs");
+        }
+        assert!(!Verdict::ReuseDetected { revoked: true }.family_gone());
+        assert!(!Verdict::ReuseDetected { revoked: false }.family_gone());
+        assert!(!Verdict::Done.family_gone());
     }
 
     #[test]

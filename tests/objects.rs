@@ -106,7 +106,7 @@ fn a_refresh_for_no_family_is_unknown_and_writes_nothing() {
     let mut empty = FamilyObject::loaded(None, T0);
     let handled = empty.handle(refresh(&cookie), T0, &config, secret(2)).unwrap();
     assert_eq!(handled.verdict, Verdict::Refused { refusal: Refusal::UnknownFamily });
-    assert!(handled.verdict.family_ended());
+    assert!(handled.verdict.family_gone());
     assert_eq!((handled.row, handled.alarm, handled.events.len()), (None, None, 0));
 }
 
@@ -151,7 +151,7 @@ fn reuse_revokes_writes_at_once_and_logs_it() {
     let theft = T0 + secs(20);
     let reuse = object.handle(refresh(&g1), theft, &config, secret(5)).unwrap();
     assert_eq!(reuse.verdict, Verdict::ReuseDetected { revoked: true });
-    assert!(reuse.verdict.family_ended());
+    assert!(!reuse.verdict.family_gone(), "gone only once its alarm deleted it");
     assert!(family_row::decode(reuse.row.as_ref().unwrap()).unwrap().is_revoked());
     assert_eq!(reuse.alarm, Some(theft), "a revoked family's alarm fires at once");
     let fields = vec![("family", ID.to_string()), ("sub", "ada".into()), ("action", "family_revoked".into())];
@@ -169,7 +169,7 @@ fn reuse_with_on_reuse_reject_refuses_the_request_only() {
     object.handle(refresh(&g2), T0 + secs(11), &config, secret(4)).unwrap();
     let reuse = object.handle(refresh(&g1), T0 + secs(20), &config, secret(5)).unwrap();
     assert_eq!(reuse.verdict, Verdict::ReuseDetected { revoked: false });
-    assert!(!reuse.verdict.family_ended());
+    assert!(!reuse.verdict.family_gone());
     assert_eq!(reuse.row, None);
     assert_eq!(reuse.events[0].fields[2], ("action", "request_rejected".into()));
 }
@@ -181,7 +181,7 @@ fn a_future_generation_is_refused_logged_and_the_family_kept() {
     let forged = RefreshCredential { family: ID, generation: 7, secret: secret(1) }.encode(&config.session_keys);
     let handled = object.handle(refresh(&forged), T0 + secs(1), &config, secret(2)).unwrap();
     assert_eq!(handled.verdict, Verdict::Refused { refusal: Refusal::FutureGeneration });
-    assert!(!handled.verdict.family_ended());
+    assert!(!handled.verdict.family_gone());
     assert_eq!(handled.events, vec![Event { name: "future_generation", fields: vec![("family", ID.to_string())] }]);
     assert!(!object.family().unwrap().is_revoked());
 }

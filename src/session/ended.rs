@@ -3,10 +3,11 @@
 //! A browser keeps sending the refresh cookie of an ended family (logged out elsewhere,
 //! revoked, stolen, expired) until that cookie expires, up to `REMEMBER_LIFETIME_SECS`.
 //! Its MAC still verifies, so without this every asset it loads would cost a Durable
-//! Object call, only to hear "unknown family". An ended family never comes back (ids are
-//! 128 random bits, never reused, and nothing revives a revoked or expired family), so
-//! remembering the answer is always right; the set is bounded, forgetting the oldest
-//! first, and a forgotten family merely costs one more object call.
+//! Object call, only to hear "unknown family". A family is remembered once its object
+//! answered that it holds nothing (the alarm deleted the ended family): that never
+//! changes, since ids are 128 random bits and never reused, so remembering it is always
+//! right. The set is bounded, forgetting the oldest first; a forgotten family merely costs
+//! one more object call.
 //!
 //! ```
 //! use edge_session::session::{EndedFamilies, FamilyId};

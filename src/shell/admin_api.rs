@@ -12,6 +12,7 @@ use serde_json::{Value, json};
 use worker::{Env, Method, Request, Response};
 
 use super::EdgeError;
+use super::debug::DebugAsk;
 use super::objects::call::ask_user;
 use super::runtime::{self, log_event};
 
@@ -60,7 +61,7 @@ async fn answer_call(
         AdminAction::RevokeAll { except } => ("revoke_all", UserCommand::RevokeAll { except: *except, token: token() }),
     };
     *asked_an_object = true;
-    let reply = ask_user(env, &request.sub, &command).await?;
+    let reply = ask_user(env, &request.sub, &command, &DebugAsk::of(req.headers(), config)).await?;
     if reply.replayed {
         log_event("admin_rejected", &[("reason", "token already used"), ("sub", &request.sub)]);
         return Ok(answer(409, &json!({ "error": "token already used" }))?);

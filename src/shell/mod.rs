@@ -5,6 +5,7 @@
 //! place. The Durable Object classes are in `objects`.
 
 mod admin_api;
+mod debug;
 mod forward;
 mod objects;
 mod pipeline;

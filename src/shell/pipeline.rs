@@ -19,8 +19,9 @@ use crate::users::FamilyEntry;
 use worker::{Cf, Context, Env, Headers, Request, Response};
 
 use super::EdgeError;
+use super::debug::DebugAsk;
 use super::forward;
-use super::objects::call::{FAULT_HEADER, ask_family, ask_user};
+use super::objects::call::{ask_family, ask_user};
 use super::runtime::{self, log_event};
 use super::telemetry;
 
@@ -66,7 +67,8 @@ impl Trace {
 }
 
 pub(crate) async fn handle(req: Request, env: &Env, ctx: &Context, config: &Config) -> Result<Response, EdgeError> {
-    let now = runtime::now();
+    let debug = DebugAsk::of(req.headers(), config);
+    let now = debug.now();
     let cookie_header = req.headers().get("Cookie")?.unwrap_or_default();
     let cookies = edge_cookies(&cookie_header);
     let keys = &config.session_keys;
@@ -94,10 +96,10 @@ pub(crate) async fn handle(req: Request, env: &Env, ctx: &Context, config: &Conf
             (identified, RequestOutcome::Access)
         }
         (None, Some((cookie, Ok(family)))) => {
-            match ask_the_family(&req, env, ctx, config, cookie, family, &mut trace).await {
+            match ask_the_family(env, ctx, cookie, family, &debug, &mut trace).await {
                 Ok(decided) => decided,
                 Err(e) => {
-                    telemetry::observe(env, config, RequestOutcome::Unavailable, forged);
+                    telemetry::observe(env, config, RequestOutcome::Unavailable, forged, now);
                     return Err(e);
                 }
             }
@@ -106,7 +108,7 @@ pub(crate) async fn handle(req: Request, env: &Env, ctx: &Context, config: &Conf
         (None, _) => (None, RequestOutcome::Anonymous),
     };
     trace.outcome = outcome.as_str();
-    trace.analytics = telemetry::observe(env, config, outcome, forged);
+    trace.analytics = telemetry::observe(env, config, outcome, forged, now);
 
     // Every forwarded request, identified or not, gets its own nonce: a directive counts
     // only if it echoes it, so a cached or captured one logs nobody else in.
@@ -114,7 +116,7 @@ pub(crate) async fn handle(req: Request, env: &Env, ctx: &Context, config: &Conf
     let forwarded_headers = origin_headers(&req, &cookie_header, identified.as_ref(), &nonce, config, now)?;
     let device = Device::of(&req);
     let response = forward::forward(env, config, req, forwarded_headers, identified.is_some()).await?;
-    let after = runtime::now();
+    let after = debug.now();
 
     let headers = Headers::new();
     for (name, value) in response.headers().entries() {
@@ -127,7 +129,7 @@ pub(crate) async fn handle(req: Request, env: &Env, ctx: &Context, config: &Conf
     let logout = directive(&response, origin::LOGOUT_HEADER, |t| Logout::verify(t, secret, after, &nonce));
     let current = identified.as_ref().map(|s| s.family).or(refresh_family);
     let sets_cookie = if let Some(plan) = DirectivePlan::new(login, logout, current, cookies.presented) {
-        apply_directives(env, &headers, plan, device).await?
+        apply_directives(env, &headers, plan, device, &debug.clock_only()).await?
     } else if let Some((cookies, decided_at)) = identified.as_ref().and_then(|s| s.grant.as_ref()) {
         // Slow rule: a refresh value decided more than GRACE ago must not land (S10).
         append_cookies(&headers, cookies, may_set_refresh(*decided_at, after, &config.policy))?
@@ -149,12 +151,11 @@ pub(crate) async fn handle(req: Request, env: &Env, ctx: &Context, config: &Conf
 
 /// Asks the family's object about a refresh cookie whose MAC verified.
 async fn ask_the_family(
-    req: &Request,
     env: &Env,
     ctx: &Context,
-    config: &Config,
     cookie: &str,
     family: FamilyId,
+    debug: &DebugAsk,
     trace: &mut Trace,
 ) -> Result<(Option<Identified>, RequestOutcome), EdgeError> {
     if ENDED.with(|ended| ended.borrow().contains(family)) {
@@ -162,16 +163,12 @@ async fn ask_the_family(
         return Ok((None, RequestOutcome::Refused));
     }
     trace.path = "object";
-    // Fault injection for the failure tests; honoured only with EDGE_DEBUG=1.
-    let fault = req.headers().get(FAULT_HEADER)?.filter(|_| config.debug_headers);
     let command = FamilyCommand::Refresh { cookie: cookie.to_owned() };
-    let reply = ask_family(env, family, &command, fault.as_deref()).await?;
+    let reply = ask_family(env, family, &command, debug).await?;
     trace.writes = reply.writes;
-    if config.debug_headers {
-        trace.verdict = Some(reply.verdict.label());
-    }
+    trace.verdict = Some(reply.verdict.label());
     let outcome = RequestOutcome::of_verdict(&reply.verdict);
-    if reply.verdict.family_ended() {
+    if reply.verdict.family_gone() {
         ENDED.with(|ended| ended.borrow_mut().insert(family));
     }
     let identified = match reply.verdict {
@@ -179,7 +176,7 @@ async fn ask_the_family(
             if reply.writes > 0 {
                 // The family wrote (a rotation, or `last_seen` moved: ≤ once a minute):
                 // tell the user's index, after the response, off the request's path.
-                touch_index(env.clone(), ctx, identity.sub.clone(), family, decided_at);
+                touch_index(env.clone(), ctx, identity.sub.clone(), family, decided_at, debug.clock_only());
             }
             Some(Identified { identity, family, state, grant: Some((cookies, Timestamp::from_millis(decided_at))) })
         }
@@ -194,10 +191,11 @@ async fn apply_directives(
     headers: &Headers,
     plan: DirectivePlan,
     device: Device,
+    debug: &DebugAsk,
 ) -> Result<bool, EdgeError> {
     let mut sets_cookie = false;
     if let Some(sub) = &plan.revoke_everywhere {
-        let reply = ask_user(env, sub, &UserCommand::RevokeAll { except: None, token: None }).await?;
+        let reply = ask_user(env, sub, &UserCommand::RevokeAll { except: None, token: None }, debug).await?;
         let (revoked, pending) = (reply.revoked.to_string(), reply.pending.to_string());
         log_event("logout_everywhere", &[("sub", sub), ("families", &revoked), ("pending", &pending)]);
     }
@@ -207,13 +205,13 @@ async fn apply_directives(
         sets_cookie = true;
     }
     if let Some(old) = plan.end_family {
-        ask_family(env, old, &FamilyCommand::Logout, None).await?;
+        ask_family(env, old, &FamilyCommand::Logout, debug).await?;
     }
     if let Some(login) = plan.login {
         let family = FamilyId::from_bytes(runtime::random());
         let sub = login.sub.clone();
         let command = FamilyCommand::Login { family, sub: login.sub, ctx: login.ctx, remember: login.remember };
-        let reply = ask_family(env, family, &command, None).await?;
+        let reply = ask_family(env, family, &command, debug).await?;
         let Verdict::Granted { cookies, decided_at, .. } = reply.verdict else {
             return Err(EdgeError::Unavailable);
         };
@@ -227,7 +225,7 @@ async fn apply_directives(
             device.user_agent().as_deref(),
             device.country().as_deref(),
         );
-        let accepted = match ask_user(env, &sub, &UserCommand::Register { entry }).await {
+        let accepted = match ask_user(env, &sub, &UserCommand::Register { entry }, debug).await {
             Ok(reply) => reply.accepted,
             // The register may have landed before the call failed: end the family so no
             // device is listed whose cookies were never sent (best effort; else its alarm
@@ -235,7 +233,7 @@ async fn apply_directives(
             Err(_) => false,
         };
         if !accepted {
-            let _ = ask_family(env, family, &FamilyCommand::Logout, None).await;
+            let _ = ask_family(env, family, &FamilyCommand::Logout, debug).await;
             return Err(EdgeError::Unavailable);
         }
         sets_cookie |= append_cookies(headers, &cookies, true)?;
@@ -267,9 +265,9 @@ impl Device {
 
 /// Moves the family's `last_seen` in its user's index once the response is sent. Best
 /// effort: a lost touch only makes "last seen" older, and the next one corrects it.
-fn touch_index(env: Env, ctx: &Context, sub: String, family: FamilyId, at: u64) {
+fn touch_index(env: Env, ctx: &Context, sub: String, family: FamilyId, at: u64, debug: DebugAsk) {
     ctx.wait_until(async move {
-        let _ = ask_user(&env, &sub, &UserCommand::Touch { family, at }).await;
+        let _ = ask_user(&env, &sub, &UserCommand::Touch { family, at }, &debug).await;
     });
 }
 

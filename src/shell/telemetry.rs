@@ -6,9 +6,10 @@ use std::cell::RefCell;
 
 use crate::config::Config;
 use crate::metrics::{OutcomeCounters, RequestOutcome};
+use crate::time::Timestamp;
 use worker::{AnalyticsEngineDataPointBuilder, Env};
 
-use super::runtime::{self, log_event};
+use super::runtime::log_event;
 
 /// The optional `[[analytics_engine_datasets]]` binding (see wrangler.toml).
 pub(crate) const ANALYTICS_BINDING: &str = "ANALYTICS";
@@ -19,7 +20,7 @@ thread_local! {
 
 /// Counts one request. Returns whether a data point went to Analytics Engine (for
 /// `X-Edge-Debug`).
-pub(crate) fn observe(env: &Env, config: &Config, outcome: RequestOutcome, forged: bool) -> bool {
+pub(crate) fn observe(env: &Env, config: &Config, outcome: RequestOutcome, forged: bool, now: Timestamp) -> bool {
     let written = env.analytics_engine(ANALYTICS_BINDING).is_ok_and(|dataset| {
         // index1 = blob1 = outcome (sampling groups by it); double1 = requests,
         // double2 = forged cookies. Query: SUM(_sample_interval * double1) BY blob1.
@@ -33,11 +34,7 @@ pub(crate) fn observe(env: &Env, config: &Config, outcome: RequestOutcome, forge
     });
     let report = COUNTERS.with(|cell| {
         let mut counters = cell.borrow_mut();
-        counters.get_or_insert_with(|| OutcomeCounters::new(config.metrics_window)).record(
-            outcome,
-            forged,
-            runtime::now(),
-        )
+        counters.get_or_insert_with(|| OutcomeCounters::new(config.metrics_window)).record(outcome, forged, now)
     });
     if let Some(report) = report {
         let started = report.started.as_secs().to_string();

@@ -3,7 +3,7 @@
 // a failed write leaves nothing half-applied; a valid access cookie needs no object.
 import { test, before, after, beforeEach } from "node:test";
 import assert from "node:assert/strict";
-import { startOrigin, startEdge, Client, loginDirective, sleep } from "./harness.mjs";
+import { startOrigin, startEdge, Client, loginDirective } from "./harness.mjs";
 
 let origin, edge;
 before(async () => {
@@ -52,7 +52,7 @@ for (const fault of ["object_error", "object_timeout"]) {
 test("persist_error during a rotation: 503, and the rotation did not half-happen", async () => {
   const client = refreshOnly(await login("u-persist"));
   await client.fetch("/"); // confirm generation 1
-  await sleep(3_300);
+  edge.clock.advance(3_300);
   const failed = await client.fetch("/", { headers: { "x-edge-fault": "persist_error" } });
   assert.equal(failed.status, 503);
   assert.equal(origin.requests.filter((r) => r.url === "/").length, 1, "only the confirming request was forwarded");
@@ -60,7 +60,7 @@ test("persist_error during a rotation: 503, and the rotation did not half-happen
   // storage it holds its generation for GRACE (2 s), then rotates.
   const again = await client.fetch("/");
   assert.deepEqual(again.json(), { user: "u-persist", state: "fresh" }, "the same credential still works, not grace");
-  await sleep(2_200);
+  edge.clock.advance(2_200);
   const rotated = await client.fetch("/");
   assert.deepEqual(rotated.json(), { user: "u-persist", state: "rotated" });
   const refresh = rotated.setCookies.find((c) => c.name === "__Host-es-refresh").value;

@@ -5,7 +5,7 @@ import { test, before, after, beforeEach } from "node:test";
 import assert from "node:assert/strict";
 import {
   startOrigin, startEdge, Client, loginDirective, loginLogoutRoutes, debugOf, nonceOf, rawHttp, rawRequest,
-  sleep, verifyAssertion,
+  verifyAssertion,
 } from "./harness.mjs";
 
 const ACCESS = "__Host-es-access";
@@ -56,11 +56,11 @@ test("unrelated cookies never log anyone out: 150 analytics cookies beside the e
   const client = await login("many-cookies");
   const analytics = Array.from({ length: 150 }, (_, i) => `_ga_${i}=GA1.2.${i}.${"7".repeat(60)}`);
   const cookie = (edgePairs) => [...analytics.slice(0, 75), ...edgePairs, ...analytics.slice(75)].join("; ");
-  const fast = await fetch(edge.url + "/", { headers: { cookie: cookie([`${ACCESS}=${client.access}`]) } });
+  const fast = await edge.fetch("/", { headers: { cookie: cookie([`${ACCESS}=${client.access}`]) } });
   assert.ok(cookie([]).length > 8192);
   assert.deepEqual(await fast.json(), { user: "many-cookies", state: "fresh" }, "the access cookie is found");
   assert.equal(origin.last().headers.cookie.split("; ").length, 150, "the origin gets every analytics cookie");
-  const slow = await fetch(edge.url + "/", { headers: { cookie: cookie([`${REFRESH}=${client.refresh}`]) } });
+  const slow = await edge.fetch("/", { headers: { cookie: cookie([`${REFRESH}=${client.refresh}`]) } });
   assert.deepEqual(await slow.json(), { user: "many-cookies", state: "fresh" }, "so is the refresh cookie");
 });
 
@@ -132,7 +132,7 @@ test("a response that sets an edge cookie is never publicly cacheable, whatever 
   // A rotation that lands on a public asset.
   const refreshOnly = new Client(edge.url);
   refreshOnly.cookies.set(REFRESH, client.refresh);
-  await sleep(3_200);
+  edge.clock.advance(3_200);
   const rotated = await refreshOnly.fetch("/app.css");
   assert.equal(rotated.json().state, "rotated");
   assertPrivate(rotated, "rotation");

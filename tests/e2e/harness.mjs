@@ -18,6 +18,35 @@ const originKey = new TextEncoder().encode(ORIGIN_SECRET.slice(3));
 
 export const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
+/**
+ * Time as a test's worker sees it: the real clock plus `ahead` milliseconds, sent as
+ * `x-edge-debug-clock` (honoured only with EDGE_DEBUG=1). A test moves it forward past a
+ * rotation or a grace window instead of sleeping; it never goes back, so every family's
+ * times stay in order. Alarms run on the real clock.
+ */
+export class Clock {
+  constructor() { this.ahead = 0; }
+  advance(ms) { this.ahead += ms; }
+  headers() { return this.ahead ? { "x-edge-debug-clock": String(this.ahead) } : {}; }
+}
+
+/**
+ * Calls `probe` until `done(result)` holds or `ms` pass, for what the real clock drives
+ * (alarms, logs flushed asynchronously); returns the last result either way.
+ */
+export async function until(probe, done, ms = 10_000) {
+  const deadline = Date.now() + ms;
+  for (;;) {
+    const result = await probe();
+    if (done(result) || Date.now() > deadline) return result;
+    await sleep(100);
+  }
+}
+
+/** Each running edge's clock, by URL: a `Client` of an edge follows it. */
+const clocks = new Map();
+const clockOf = (base) => clocks.get(base) ?? new Clock();
+
 /** A small deterministic PRNG (mulberry32): a failing random run replays from its seed. */
 export function rng(seed) {
   return () => {
@@ -188,6 +217,10 @@ export async function startEdge(vars = {}, { restartOf, port: chosenPort, servic
     try { process.kill(-child.pid, "SIGKILL"); } catch {}
     if (!keepState) rmSync(state, { recursive: true, force: true });
   };
+  const clock = restartOf?.clock ?? new Clock();
+  clocks.set(url, clock);
+  /** `fetch` of a path on this edge, at the edge's clock. */
+  const edgeFetch = (path, init = {}) => fetch(url + path, { ...init, headers: { ...clock.headers(), ...init.headers } });
   /** The worker's structured log lines (`{"edge_session": event, …}`), parsed. */
   const events = () => logs.join("").split("\n").filter((l) => l.startsWith('{"edge_session"')).map((l) => JSON.parse(l));
   /** Waits (up to 3 s: logs are flushed asynchronously) for an event matching `pred`. */
@@ -199,7 +232,7 @@ export async function startEdge(vars = {}, { restartOf, port: chosenPort, servic
     }
     return undefined;
   };
-  return { url, port, state, stop, logs, events, waitEvent };
+  return { url, port, state, stop, logs, events, waitEvent, clock, fetch: edgeFetch };
 }
 
 /** Parses one Set-Cookie line into { name, value, attrs } (attrs lower-cased keys). */
@@ -216,8 +249,9 @@ export function parseSetCookie(line) {
 
 /** A browser-like cookie jar client for one edge. */
 export class Client {
-  constructor(base) {
+  constructor(base, clock = clockOf(base)) {
     this.base = base;
+    this.clock = clock;
     this.cookies = new Map();
   }
   cookieHeader() {
@@ -228,7 +262,7 @@ export class Client {
     const cookie = this.cookieHeader();
     const res = await fetch(this.base + path, {
       method, body, redirect: "manual",
-      headers: { ...(cookie ? { cookie } : {}), ...headers },
+      headers: { ...this.clock.headers(), ...(cookie ? { cookie } : {}), ...headers },
     });
     const setCookies = res.headers.getSetCookie().map(parseSetCookie);
     if (read) this.absorb(setCookies);

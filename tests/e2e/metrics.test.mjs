@@ -5,7 +5,7 @@
 // is made and never breaks a request; X-Edge-Debug reports `analytics=1`.)
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
-import { startOrigin, startEdge, Client, loginDirective, debugOf, sleep } from "./harness.mjs";
+import { startOrigin, startEdge, Client, loginDirective, debugOf } from "./harness.mjs";
 
 let origin, edge;
 before(async () => {
@@ -17,7 +17,7 @@ before(async () => {
 after(async () => { await edge?.stop(); await origin?.close(); });
 
 const get = async (cookie) => {
-  const res = await fetch(edge.url + "/", { headers: cookie ? { cookie } : {} });
+  const res = await edge.fetch("/", { headers: cookie ? { cookie } : {} });
   await res.arrayBuffer();
   return debugOf(res);
 };
@@ -44,24 +44,24 @@ test("each request is labelled with its outcome and written to Analytics Engine"
 test("a forged refresh cookie beside a valid access cookie is counted toward the alert", async () => {
   const client = new Client(edge.url);
   await client.fetch("/login");
-  await sleep(2_100); // a fresh window
+  edge.clock.advance(2_100); // a fresh window
   await get();
   // The fast path identifies each request; the forged refresh cookie must still count.
   for (let i = 0; i < 5; i++) {
     assert.equal((await get(`__Host-es-access=${client.access}; __Host-es-refresh=r1.k1.forged${i}.AAAA`)).outcome, "access");
   }
-  await sleep(2_100);
+  edge.clock.advance(2_100);
   await get();
   const alert = await edge.waitEvent((e) => e.edge_session === "bad_cookie_rate" && e.bad_cookies === "5");
   assert.ok(alert, `no bad_cookie_rate for 5 forged refresh cookies in:\n${JSON.stringify(edge.events(), null, 1)}`);
 });
 
 test("an isolate logs its counts per window, and forged cookies in bulk raise an alert", async () => {
-  await sleep(2_100); // close the window the previous test filled
+  edge.clock.advance(2_100); // close the window the previous test filled
   await get();
   // A 2 s window: the alert threshold is 100/min scaled, i.e. 4 bad cookies.
   for (let i = 0; i < 6; i++) await get(`__Host-es-refresh=r1.k1.forged${i}`);
-  await sleep(2_100);
+  edge.clock.advance(2_100);
   await get(); // the first request after the window closes it
   const report = await edge.waitEvent((e) => e.edge_session === "request_outcomes" && e.bad_cookie === "6");
   assert.ok(report, `no request_outcomes line with 6 bad cookies in:\n${JSON.stringify(edge.events(), null, 1)}`);
@@ -70,7 +70,7 @@ test("an isolate logs its counts per window, and forged cookies in bulk raise an
   const alert = await edge.waitEvent((e) => e.edge_session === "bad_cookie_rate" && e.bad_cookies === "6");
   assert.ok(alert, "bad_cookie_rate raised");
   // A quiet window raises nothing.
-  await sleep(2_100);
+  edge.clock.advance(2_100);
   const before = edge.events().filter((e) => e.edge_session === "bad_cookie_rate").length;
   await get();
   await edge.waitEvent((e) => e.edge_session === "request_outcomes" && e.anonymous === "1" && e.bad_cookie === undefined);

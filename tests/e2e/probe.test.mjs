@@ -5,7 +5,7 @@
 // not earn, and no Durable Object woken for garbage (`X-Edge-Debug: path=none`).
 import { test, before, after, beforeEach } from "node:test";
 import assert from "node:assert/strict";
-import { startOrigin, startEdge, Client, loginDirective, logoutDirective, directive, debugOf, nonceOf, rawHttp, rawRequest, rng, sleep } from "./harness.mjs";
+import { startOrigin, startEdge, Client, loginDirective, logoutDirective, directive, debugOf, nonceOf, rawHttp, rawRequest, rng, until } from "./harness.mjs";
 
 const PROBES = Number(process.env.PROBES ?? 400);
 let origin, edge, alice;
@@ -143,16 +143,21 @@ test("replays: after grace, and of a revoked family, are refused without waking 
   origin.reset();
   bob.cookies.delete("__Host-es-access");
   const stolen = bob.refresh;
-  await sleep(3_200);
+  edge.clock.advance(3_200);
   await bob.fetch("/"); // rotates
   bob.cookies.delete("__Host-es-access");
   await bob.fetch("/"); // confirms the new generation
-  await sleep(1_200);
-  const replay = await fetch(edge.url + "/", { headers: { cookie: `__Host-es-refresh=${stolen}` } });
+  edge.clock.advance(1_200);
+  const replay = await edge.fetch("/", { headers: { cookie: `__Host-es-refresh=${stolen}` } });
   assert.deepEqual(await replay.json(), { user: null, state: null }, "replay after grace refused");
   assert.deepEqual([debugOf(replay).path, debugOf(replay).verdict], ["object", "ReuseDetected(revoked)"], "the object decided, once");
+  // The reuse revoked the family and its alarm deletes it; once its object has said it
+  // holds nothing, the isolate remembers, and no object is woken for it again.
+  const asked = await until(() => edge.fetch("/", { headers: { cookie: `__Host-es-refresh=${bob.refresh}` } }),
+    (res) => debugOf(res).verdict === "Refused(UnknownFamily)");
+  assert.equal(debugOf(asked).verdict, "Refused(UnknownFamily)", "deleted by its alarm");
   for (const attempt of [1, 2]) {
-    const revoked = await fetch(edge.url + "/", { headers: { cookie: `__Host-es-refresh=${bob.refresh}` } });
+    const revoked = await edge.fetch("/", { headers: { cookie: `__Host-es-refresh=${bob.refresh}` } });
     assert.deepEqual(await revoked.json(), { user: null, state: null }, "credential of a revoked family refused");
     assert.equal(revoked.status, 200);
     assert.deepEqual([debugOf(revoked).path, debugOf(revoked).outcome], ["ended", "refused"], `attempt ${attempt}: no object woken again`);

@@ -6,7 +6,7 @@ import assert from "node:assert/strict";
 import { execFileSync } from "node:child_process";
 import { readdirSync } from "node:fs";
 import { join } from "node:path";
-import { startOrigin, startEdge, Client, loginLogoutRoutes, debugOf, sleep } from "./harness.mjs";
+import { startOrigin, startEdge, Client, loginLogoutRoutes, debugOf, until } from "./harness.mjs";
 
 const ROTATE_MS = 3_000;
 const GRACE_MS = 2_000;
@@ -37,7 +37,7 @@ async function login(sub) {
 
 const refreshed = (res) => res.setCookies.find((c) => c.name === "__Host-es-refresh")?.value;
 const withRefresh = async (value) => {
-  const res = await fetch(edge.url + "/", { headers: { cookie: `__Host-es-refresh=${value}` } });
+  const res = await edge.fetch("/", { headers: { cookie: `__Host-es-refresh=${value}` } });
   return { status: res.status, body: await res.json(), debug: debugOf(res), refresh: res.headers.getSetCookie().find((l) => l.startsWith("__Host-es-refresh=")) };
 };
 
@@ -49,8 +49,7 @@ test("the hold survives a restart, and an ended family's cookie creates no stora
   assert.ok(endedFile, "the family has its own database");
   const deadCookie = ended.refresh;
   await ended.fetch("/logout");
-  await sleep(1_000);
-  const first = await withRefresh(deadCookie);
+  const first = await until(() => withRefresh(deadCookie), (r) => r.debug.verdict === "Refused(UnknownFamily)");
   assert.equal(first.debug.verdict, "Refused(UnknownFamily)", "deleted by its alarm");
   const second = await withRefresh(deadCookie);
   assert.deepEqual([second.debug.path, second.debug.outcome], ["ended", "refused"], "then this isolate remembers: no object call");
@@ -59,10 +58,9 @@ test("the hold survives a restart, and an ended family's cookie creates no stora
   const held = await login("held");
   const g1 = held.refresh;
   await held.fetch("/"); // confirms g1
-  await sleep(ROTATE_MS + 200);
+  edge.clock.advance(ROTATE_MS + 200);
   const rotation = await held.fetch("/");
   assert.equal(rotation.json().state, "rotated");
-  const rotatedAt = Date.now();
   const g2 = held.refresh;
   const racing = await withRefresh(g1);
   assert.equal(racing.body.state, "grace", "a racing tab with g1");
@@ -71,14 +69,14 @@ test("the hold survives a restart, and an ended family's cookie creates no stora
   // Deploy: every object is reset, its storage kept.
   await edge.stop({ keepState: true });
   edge = await startEdge({ ORIGIN_URL: origin.url, ...VARS }, { restartOf: edge });
-  await sleep(Math.max(0, rotatedAt + ROTATE_MS + 200 - Date.now())); // g2 is due now
+  edge.clock.advance(ROTATE_MS + 200); // g2 is due now
 
   // g2 may still be on its way in that racing response: the object woken from storage
   // holds it for GRACE before rotating, exactly as it did in memory.
   const afterRestart = await withRefresh(g2);
   assert.equal(afterRestart.body.state, "fresh", "not rotated right after the restart");
   assert.equal(afterRestart.refresh, undefined, "and no new refresh cookie");
-  await sleep(GRACE_MS + 200);
+  edge.clock.advance(GRACE_MS + 200);
   assert.equal((await withRefresh(g2)).body.state, "rotated", "once the hold is over, it rotates");
 
   // A new isolate has forgotten the ended family: its object is asked once more…

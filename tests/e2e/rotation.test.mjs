@@ -1,9 +1,10 @@
 // End to end, strict mode (ACCESS_TTL_SECS=0, every request reaches the family's
 // object): rotation, the 100-request race (S3), a lost rotating response (S2), theft
-// after grace (S5, S9), and storage writes only when the state changes.
+// after grace (S5, S9), and storage writes only when the state changes. Time moves by
+// the edge's test clock (`edge.clock`), not by sleeping.
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
-import { startOrigin, startEdge, Client, loginDirective, logoutDirective, debugOf, sleep } from "./harness.mjs";
+import { startOrigin, startEdge, Client, loginDirective, logoutDirective, debugOf } from "./harness.mjs";
 
 const ROTATE_MS = 3_000;
 const GRACE_MS = 2_000;
@@ -34,7 +35,7 @@ test("rotation after ROTATE_AFTER_SECS hands out the next generation", async () 
   const early = await client.fetch("/");
   assert.deepEqual(early.json(), { user: "user-rot", state: "fresh" });
   assert.equal(refreshSet(early), undefined, "no refresh cookie before it is due");
-  await sleep(ROTATE_MS + 200);
+  edge.clock.advance(ROTATE_MS + 200);
   const due = await client.fetch("/");
   assert.deepEqual(due.json(), { user: "user-rot", state: "rotated" });
   assert.equal(generation(refreshSet(due)), generation(first) + 1);
@@ -44,10 +45,10 @@ test("rotation after ROTATE_AFTER_SECS hands out the next generation", async () 
 test("S3: 100 concurrent requests at a due rotation — all the same user, exactly one rotation, one new value", async () => {
   const client = await login("race");
   await client.fetch("/"); // confirm generation 1
-  await sleep(ROTATE_MS + 200);
+  edge.clock.advance(ROTATE_MS + 200);
   const cookie = client.cookieHeader();
   const results = await Promise.all(Array.from({ length: 100 }, async () => {
-    const res = await fetch(edge.url + "/burst", { headers: { cookie } });
+    const res = await edge.fetch("/burst", { headers: { cookie } });
     return { status: res.status, body: await res.json(), refresh: res.headers.getSetCookie().find((l) => l.startsWith("__Host-es-refresh=")) };
   }));
   assert.ok(results.every((r) => r.status === 200), "no errors");
@@ -63,13 +64,13 @@ test("S3: 100 concurrent requests at a due rotation — all the same user, exact
 test("S2: a response dropped after a rotation — the next request is grace, later recovered", async () => {
   const client = await login("lost");
   await client.fetch("/");
-  await sleep(ROTATE_MS + 200);
+  edge.clock.advance(ROTATE_MS + 200);
   const dropped = await client.fetch("/", { read: false });
   assert.equal(dropped.json().state, "rotated");
   const withinGrace = await client.fetch("/", { read: false });
   assert.deepEqual(withinGrace.json(), { user: "user-lost", state: "grace" });
   assert.equal(refreshSet(withinGrace), refreshSet(dropped), "grace re-delivers the current credential");
-  await sleep(GRACE_MS + 300);
+  edge.clock.advance(GRACE_MS + 300);
   const recovered = await client.fetch("/");
   assert.deepEqual(recovered.json(), { user: "user-lost", state: "recovered" });
   assert.equal(client.refresh, refreshSet(dropped));
@@ -80,13 +81,13 @@ test("S5/S9: the old credential after grace is reuse — the family is revoked a
   const client = await login("theft");
   await client.fetch("/");
   const stolen = client.refresh;
-  await sleep(ROTATE_MS + 200);
+  edge.clock.advance(ROTATE_MS + 200);
   assert.equal((await client.fetch("/")).json().state, "rotated");
   const soon = new Client(edge.url);
   soon.cookies.set("__Host-es-refresh", stolen);
   assert.deepEqual((await soon.fetch("/")).json(), { user: "user-theft", state: "grace" }, "S5: usable 100 ms later");
   assert.equal((await client.fetch("/")).json().state, "fresh", "owner confirms the new generation");
-  await sleep(GRACE_MS + 300);
+  edge.clock.advance(GRACE_MS + 300);
   const thief = new Client(edge.url);
   thief.cookies.set("__Host-es-refresh", stolen);
   const replay = await thief.fetch("/");
@@ -104,7 +105,7 @@ test("storage is written on confirmation and rotation only, not per request", as
   const writes = [];
   for (let i = 0; i < 10; i++) writes.push(Number(debugOf(await client.fetch("/")).writes));
   assert.deepEqual(writes, [1, 0, 0, 0, 0, 0, 0, 0, 0, 0], "first confirmation writes once, then nothing");
-  await sleep(ROTATE_MS + 200);
+  edge.clock.advance(ROTATE_MS + 200);
   const rotation = await client.fetch("/");
   assert.equal(rotation.json().state, "rotated");
   assert.equal(debugOf(rotation).writes, "1");

@@ -86,7 +86,7 @@ test("last seen moves when the family refreshes", async () => {
   const sub = newUser();
   const client = await device(sub);
   const [{ created_at }] = await list(sub);
-  await sleep(2_500);
+  edge.clock.advance(2_500); // past last_seen's 2 s step
   const res = await client.fetch("/");
   assert.equal(debugOf(res).writes, "1", "the family persisted its new last_seen");
   const [session] = await listUntil(sub, (s) => s[0]?.last_seen > created_at);

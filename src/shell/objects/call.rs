@@ -10,6 +10,7 @@ use serde::{Serialize, de::DeserializeOwned};
 use worker::{Delay, Env, Headers, Method, Request, RequestInit};
 
 use crate::shell::EdgeError;
+use crate::shell::debug::DebugAsk;
 use crate::shell::runtime::log_event;
 
 /// Longest wait for an object. Past it the request gets 503 + `Retry-After`, never an
@@ -20,23 +21,25 @@ const OBJECT_TIMEOUT: Duration = Duration::from_secs(5);
 pub(crate) const SESSION_FAMILY_BINDING: &str = "SESSION_FAMILY";
 pub(crate) const USER_SESSIONS_BINDING: &str = "USER_SESSIONS";
 
-/// Header carrying an injected fault to an object (tests only, `EDGE_DEBUG=1`).
-pub(crate) const FAULT_HEADER: &str = "x-edge-fault";
-
-/// Sends `command` to the family's object. `fault` (only ever set when `EDGE_DEBUG=1`)
-/// asks the object to fail on purpose, so tests can prove the failure handling.
+/// Sends `command` to the family's object, passing on the request's debug asks (empty
+/// unless `EDGE_DEBUG=1`).
 pub(crate) async fn ask_family(
     env: &Env,
     family: FamilyId,
     command: &FamilyCommand,
-    fault: Option<&str>,
+    debug: &DebugAsk,
 ) -> Result<FamilyReply, EdgeError> {
-    ask(SESSION_FAMILY_BINDING, &family.to_string(), env, command, fault).await
+    ask(SESSION_FAMILY_BINDING, &family.to_string(), env, command, debug).await
 }
 
 /// Sends `command` to the `UserSessions` object of `sub`.
-pub(crate) async fn ask_user(env: &Env, sub: &str, command: &UserCommand) -> Result<UserReply, EdgeError> {
-    ask(USER_SESSIONS_BINDING, sub, env, command, None).await
+pub(crate) async fn ask_user(
+    env: &Env,
+    sub: &str,
+    command: &UserCommand,
+    debug: &DebugAsk,
+) -> Result<UserReply, EdgeError> {
+    ask(USER_SESSIONS_BINDING, sub, env, command, debug).await
 }
 
 async fn ask<C: Serialize, R: DeserializeOwned>(
@@ -44,14 +47,12 @@ async fn ask<C: Serialize, R: DeserializeOwned>(
     name: &str,
     env: &Env,
     command: &C,
-    fault: Option<&str>,
+    debug: &DebugAsk,
 ) -> Result<R, EdgeError> {
     let stub = env.durable_object(binding)?.get_by_name(name)?;
     let body = serde_json::to_string(command).map_err(|e| EdgeError::Internal(e.to_string()))?;
     let headers = Headers::new();
-    if let Some(fault) = fault {
-        headers.set(FAULT_HEADER, fault)?;
-    }
+    debug.apply(&headers)?;
     let mut init = RequestInit::new();
     init.with_method(Method::Post).with_headers(headers).with_body(Some(body.into()));
     let request = Request::new_with_init("https://object.edge-session.internal/", &init)?;

@@ -14,8 +14,9 @@ use crate::session::{RefreshSecret, family_row};
 use crate::time::Timestamp;
 use worker::{Delay, DurableObject, Env, Request, Response, Result, SqlStorage, State, durable_object};
 
-use super::call::{FAULT_HEADER, ask_user};
+use super::call::ask_user;
 use super::storage;
+use crate::shell::debug::DebugAsk;
 use crate::shell::runtime::{self, log, log_event};
 
 const TABLE: &str = "family";
@@ -40,8 +41,9 @@ impl DurableObject for SessionFamily {
         };
         // Injected faults (EDGE_DEBUG=1 only): prove the worker answers 503, never
         // anonymous, and that a failed write leaves no half-applied state.
-        let fault = req.headers().get(FAULT_HEADER)?.filter(|_| config.debug_headers);
-        match fault.as_deref() {
+        let debug = DebugAsk::of(req.headers(), &config);
+        let fault = debug.fault.as_deref();
+        match fault {
             Some("object_error") => return Err("injected fault: object_error".into()),
             Some("object_timeout") => Delay::from(Duration::from_secs(10)).await,
             _ => {}
@@ -49,7 +51,7 @@ impl DurableObject for SessionFamily {
         let Ok(command) = req.json::<FamilyCommand>().await else {
             return Response::error("bad family command", 400);
         };
-        let now = runtime::now();
+        let now = debug.now();
         let fresh = RefreshSecret::from_bytes(runtime::random());
         let handled = match self.loaded(now)?.handle(command, now, &config, fresh) {
             Ok(handled) => handled,
@@ -64,7 +66,7 @@ impl DurableObject for SessionFamily {
         }
         let mut writes = 0;
         if let Some(row) = handled.row {
-            let written = if fault.as_deref() == Some("persist_error") {
+            let written = if fault == Some("persist_error") {
                 Err(worker::Error::RustError("injected fault: persist_error".into()))
             } else {
                 storage::save(&self.sql(), TABLE, row)
@@ -98,7 +100,9 @@ impl DurableObject for SessionFamily {
                 self.state.storage().set_alarm(runtime::alarm_time(at)).await?;
                 return Response::ok("");
             }
-            AlarmStep::Unregister { sub, command } => ask_user(&self.env, &sub, &command).await.is_ok(),
+            AlarmStep::Unregister { sub, command } => {
+                ask_user(&self.env, &sub, &command, &DebugAsk::default()).await.is_ok()
+            }
         };
         let after = self.loaded(now)?.after_unregister(reached, now, &config.policy);
         match after {

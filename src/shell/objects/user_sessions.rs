@@ -15,6 +15,7 @@ use worker::{DurableObject, Env, Request, Response, Result, SqlStorage, State, d
 
 use super::call::ask_family;
 use super::storage;
+use crate::shell::debug::DebugAsk;
 use crate::shell::runtime::{self, log};
 
 const TABLE: &str = "user_index";
@@ -41,7 +42,8 @@ impl DurableObject for UserSessions {
         };
         // Synchronous: load, decide, persist (no await in between).
         let mut index = self.load()?;
-        let handled = index.handle(command, runtime::now(), &config.policy);
+        let now = DebugAsk::of(req.headers(), &config).now();
+        let handled = index.handle(command, now, &config.policy);
         for event in &handled.events {
             log(event);
         }
@@ -82,7 +84,7 @@ impl UserSessions {
         for family in &families {
             let (env, family) = (self.env.clone(), *family);
             calls.push(&future_to_promise(async move {
-                ask_family(&env, family, &FamilyCommand::Logout, None)
+                ask_family(&env, family, &FamilyCommand::Logout, &DebugAsk::default())
                     .await
                     .map(|_| JsValue::TRUE)
                     .map_err(|_| JsValue::FALSE)
