@@ -13,14 +13,12 @@
 // `node scripts/bench.mjs origin` is the origin itself (see runOrigin).
 import { execSync, spawn } from "node:child_process";
 import { createServer, request as httpRequest, Agent } from "node:http";
-import { randomBytes } from "node:crypto";
-import { appendFileSync, cpSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
-import { cpus, tmpdir } from "node:os";
-import { join } from "node:path";
+import { appendFileSync, readdirSync, readFileSync, statSync } from "node:fs";
+import { cpus } from "node:os";
 import { performance } from "node:perf_hooks";
-
-const root = new URL("..", import.meta.url).pathname;
-const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+import {
+  ACCESS_COOKIE as ACCESS, ORIGIN_SECRET, REFRESH_COOKIE as REFRESH, debugOf, parseSetCookie, root, sleep, startEdge,
+} from "../tools/harness.mjs";
 const num = (name, dflt) => Number(process.env[name] ?? dflt);
 
 const DURATION = num("BENCH_DURATION", 10); // seconds per wrk phase
@@ -30,8 +28,6 @@ const THREADS = num("BENCH_THREADS", 2);
 const BURST = num("BENCH_BURST", 200);
 const SAMPLE = num("BENCH_SAMPLE", 200); // sequential requests for the writes figure
 const USER = "bench-user";
-const ACCESS = "__Host-es-access";
-const REFRESH = "__Host-es-refresh";
 
 const STEADY = { ACCESS_TTL_SECS: "3600", ROTATE_AFTER_SECS: "3600", GRACE_SECS: "30" };
 const ROTATION = { ACCESS_TTL_SECS: "0", ROTATE_AFTER_SECS: "3", GRACE_SECS: "2" };
@@ -88,11 +84,16 @@ function startChild(cmd, args, env = {}) {
     stdio: ["ignore", "pipe", "pipe"],
     env: { ...process.env, ...env },
   });
-  groups.add(child.pid);
-  if (process.env.BENCH_PGID_FILE) appendFileSync(process.env.BENCH_PGID_FILE, `${child.pid}\n`);
   child.out = "";
   child.stdout.on("data", (d) => { child.out += d; });
   child.stderr.on("data", (d) => { child.out += d; });
+  return adopt(child);
+}
+
+/** Records a child's process group (for bench.sh and for the exit handler). */
+function adopt(child) {
+  groups.add(child.pid);
+  if (process.env.BENCH_PGID_FILE) appendFileSync(process.env.BENCH_PGID_FILE, `${child.pid}\n`);
   child.done = new Promise((r) => child.on("exit", (code) => { groups.delete(child.pid); r(code); }));
   return child;
 }
@@ -110,15 +111,6 @@ function killAllNow() {
 process.on("exit", killAllNow);
 for (const sig of ["SIGINT", "SIGTERM"]) process.on(sig, () => process.exit(130));
 
-function freePort() {
-  return new Promise((resolve) => {
-    const s = createServer().listen(0, "127.0.0.1", () => {
-      const { port } = s.address();
-      s.close(() => resolve(port));
-    });
-  });
-}
-
 async function startOriginProcess(secret) {
   const child = startChild(process.execPath, [new URL(import.meta.url).pathname, "origin"], { ORIGIN_SECRET: secret });
   for (let i = 0; i < 100; i++) {
@@ -130,75 +122,20 @@ async function startOriginProcess(secret) {
   throw new Error(`origin did not start:\n${child.out}`);
 }
 
-/**
- * A private copy of build/ and a wrangler.toml without `[build]` pointing at it, in
- * `dir` (as tests/e2e/harness.mjs does): the instance neither restarts when someone
- * edits src/ or rebuilds mid-run (wrangler watches both) nor reads a `.dev.vars`.
- */
-function benchConfig(dir) {
-  cpSync(join(root, "build"), join(dir, "build"), { recursive: true });
-  const toml = readFileSync(join(root, "wrangler.toml"), "utf8")
-    .replace(/^\[build\][\s\S]*?(?=^\[)/m, "")
-    .replace(/^main = .*$/m, `main = ${JSON.stringify(join(dir, "build/index.js"))}`);
-  const file = join(dir, "wrangler.toml");
-  writeFileSync(file, toml);
-  return file;
-}
-
-async function startEdge(name, vars, secrets, originUrl) {
-  const port = await freePort();
-  const state = mkdtempSync(join(tmpdir(), "edge-bench-"));
-  const all = { ...secrets, EDGE_DEBUG: "1", ORIGIN_URL: originUrl, ...vars };
-  const args = ["wrangler", "dev", "--config", benchConfig(state), "--ip", "127.0.0.1", "--port", String(port),
-    "--inspector-port", String(await freePort()), "--persist-to", state, "--log-level", "error"];
-  for (const [k, v] of Object.entries(all)) args.push("--var", `${k}:${v}`);
-  const child = startChild("npx", args, { WRANGLER_SEND_METRICS: "false", CLOUDFLARE_CF_FETCH_ENABLED: "false" });
-  const url = `http://127.0.0.1:${port}`;
-  const deadline = Date.now() + 90_000;
-  for (;;) {
-    if (child.exitCode !== null) throw new Error(`wrangler dev (${name}) exited:\n${child.out}`);
-    try {
-      if ((await fetch(`${url}/__edge/health`)).ok) break;
-    } catch {}
-    if (Date.now() > deadline) throw new Error(`wrangler dev (${name}) did not start:\n${child.out}`);
-    await sleep(300);
-  }
-  return { name, url, child, stop: async () => { await stopGroup(child); rmSync(state, { recursive: true, force: true }); } };
-}
-
 // ---------------------------------------------------------------------------------
 // Small HTTP helpers.
-
-function cookiesOf(res) {
-  const jar = {};
-  for (const line of res.headers.getSetCookie()) {
-    const pair = line.split(";")[0];
-    const eq = pair.indexOf("=");
-    jar[pair.slice(0, eq)] = pair.slice(eq + 1);
-  }
-  return jar;
-}
-
-function debugOf(value) {
-  const out = {};
-  for (const part of (value ?? "").split(";")) {
-    const [k, v] = part.trim().split("=");
-    if (v !== undefined) out[k] = v;
-  }
-  return out;
-}
 
 async function get(url, cookie) {
   const res = await fetch(url, { redirect: "manual", headers: cookie ? { cookie } : {} });
   const text = await res.text();
   let body = null;
   try { body = JSON.parse(text); } catch {}
-  return { status: res.status, res, body, text, debug: debugOf(res.headers.get("x-edge-debug")) };
+  return { status: res.status, res, body, text, debug: debugOf(res) };
 }
 
 async function login(edge) {
   const r = await get(`${edge.url}/login`);
-  const jar = cookiesOf(r.res);
+  const jar = Object.fromEntries(r.res.headers.getSetCookie().map(parseSetCookie).map((c) => [c.name, c.value]));
   if (r.status !== 200 || !jar[REFRESH]) throw new Error(`login via ${edge.name} failed: ${r.status} ${r.text}`);
   return jar;
 }
@@ -342,7 +279,7 @@ async function rotationBurst(edge, origin) {
     try { body = JSON.parse(r.text); } catch {}
     const state = body && body.user === USER ? body.state : body ? "anonymous" : `no-body(${r.status})`;
     states[state] = (states[state] ?? 0) + 1;
-    writes += Number(debugOf(r.headers["x-edge-debug"]).writes ?? 0);
+    writes += Number(debugOf(r).writes ?? 0);
     for (const line of [].concat(r.headers["set-cookie"] ?? [])) {
       if (line.startsWith(`${REFRESH}=`)) {
         refreshSetOn++;
@@ -402,17 +339,14 @@ const counts = (o) => Object.entries(o).map(([k, v]) => `${k} ${v}`).join(", ") 
 
 async function main() {
   const started = Date.now();
-  const secrets = {
-    SESSION_KEYS: `k1:${randomBytes(32).toString("base64url")}`,
-    ORIGIN_SECRET: `o1:${randomBytes(32).toString("base64url")}`,
-  };
-  const origin = await startOriginProcess(secrets.ORIGIN_SECRET);
+  const origin = await startOriginProcess(ORIGIN_SECRET);
   const edges = [];
   try {
-    const [steady, rotation] = await Promise.all([
-      startEdge("steady", STEADY, secrets, origin.url),
-      startEdge("rotation", ROTATION, secrets, origin.url),
-    ]);
+    // The harness's edge (its keys, a private copy of build/), in this script's process
+    // groups so that bench.sh can end it even if this process is killed.
+    const edge = (name, vars) => startEdge({ ORIGIN_URL: origin.url, ...vars }, { logLevel: "error", onSpawn: adopt })
+      .then((e) => Object.assign(e, { name }));
+    const [steady, rotation] = await Promise.all([edge("steady", STEADY), edge("rotation", ROTATION)]);
     edges.push(steady, rotation);
     console.error(`bench: edges up in ${((Date.now() - started) / 1000).toFixed(1)}s; running phases`);
 
@@ -489,7 +423,7 @@ function report({ direct, health, a, b, c, d, sample, rotation }) {
   out.push(`| ${fmt(d.wall, 0)} | ${fmt(d.min, 1)} | ${fmt(d.p50, 1)} | ${fmt(d.p99, 1)} | ${fmt(d.max, 1)} | ${counts(d.statuses)} | ${counts(d.states)} | ${d.refreshSetOn} | ${d.distinctRefresh} | ${d.writes} |`);
   out.push("");
   if (d.errorSamples.length) out.push(`Burst errors (samples): ${d.errorSamples.join(" | ")}.`);
-  if (!d.edgeAlive) out.push(`The rotation instance's wrangler dev exited after the burst; its output ends:\n\n\`\`\`\n${rotation.child.out.split("\n").slice(-40).join("\n")}\n\`\`\``);
+  if (!d.edgeAlive) out.push(`The rotation instance's wrangler dev exited after the burst; its output ends:\n\n\`\`\`\n${rotation.logs.join("").split("\n").slice(-40).join("\n")}\n\`\`\``);
   out.push(`Origin saw during the burst: ${counts(d.seenByOrigin)}. ` +
     (d.after ? `The new refresh cookie alone afterwards: ${d.after.status}, ${d.after.state}, writes=${d.after.writes}.` : "No single new refresh cookie to check."));
   const problems = problemsOf({ direct, health, a, b, c, d, sample });

@@ -16,14 +16,14 @@ import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { chromium } from "playwright-core";
-import { startEdge, ORIGIN_SECRET } from "./harness.mjs";
+import { generationOf, ACCESS_COOKIE, REFRESH_COOKIE, startEdge, ORIGIN_SECRET } from "../../tools/harness.mjs";
 
 const root = new URL("../..", import.meta.url).pathname;
 const WINDOWS = { ROTATE_AFTER_SECS: "3", GRACE_SECS: "2", ACCESS_TTL_SECS: "2", RECOVERY_SECS: "60" };
 const SCENARIO_MS = 20_000;
 const TABS = 3;
 const BURST_SIZES = [20, 35, 50];
-const EDGE_COOKIES = ["__Host-es-access", "__Host-es-refresh"];
+const EDGE_COOKIES = [ACCESS_COOKIE, REFRESH_COOKIE];
 const CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
   "--disable-component-update", "--disable-sync", "--no-first-run"];
 // Worker log events that a browser used normally must never cause.
@@ -82,8 +82,8 @@ after(async () => {
 });
 
 /** The edge's cookies in the browser's jar. */
-const edgeCookies = async () => (await context.cookies(edge.url)).filter((c) => c.name.startsWith("__Host-es"));
-const generation = (refresh) => Number(refresh.value.split(".")[3]);
+const edgeCookies = async () => (await context.cookies(edge.url)).filter((c) => c.name === ACCESS_COOKIE || c.name === REFRESH_COOKIE);
+const generation = (refresh) => generationOf(refresh.value);
 
 /** What a page load shows: the session state of the logged-in page, or "login form". */
 async function shown(page) {
@@ -103,10 +103,10 @@ async function assertCookiesLocked(pages) {
     assert.equal(c.path, "/", `${name} Path`);
     assert.equal(c.domain, "127.0.0.1", `${name} is host-only (no Domain attribute)`);
   }
-  assert.ok(byName["__Host-es-refresh"].expires > Date.now() / 1000 + 86_400, "remember me: persistent refresh cookie");
+  assert.ok(byName[REFRESH_COOKIE].expires > Date.now() / 1000 + 86_400, "remember me: persistent refresh cookie");
   for (const page of pages) {
     const visible = await page.evaluate(() => document.cookie);
-    assert.ok(!visible.includes("__Host-es"), `document.cookie hides the edge cookies: ${JSON.stringify(visible)}`);
+    assert.ok(!visible.includes(ACCESS_COOKIE) && !visible.includes(REFRESH_COOKIE), `document.cookie hides the edge cookies: ${JSON.stringify(visible)}`);
   }
 }
 
@@ -164,7 +164,7 @@ test("login through the demo's form sets HttpOnly, Secure, host-only cookies tha
 
 test("3 tabs, ~20 s of parallel bursts and mid-burst reloads across rotations: never unauthenticated", { timeout: 60_000 }, async () => {
   assert.ok(pages, "logged in");
-  const firstGeneration = generation((await edgeCookies()).find((c) => c.name === "__Host-es-refresh"));
+  const firstGeneration = generation((await edgeCookies()).find((c) => c.name === REFRESH_COOKIE));
   const started = Date.now();
   const until = started + SCENARIO_MS;
   await Promise.all(pages.map(async (page, tab) => {
@@ -192,7 +192,7 @@ test("3 tabs, ~20 s of parallel bursts and mid-burst reloads across rotations: n
   const states = count(received.filter((r) => r.authenticated), "state");
   const loadStates = count(loads, "shown");
   const rotations = (states.rotated ?? 0) + (loadStates.rotated ?? 0);
-  const lastGeneration = generation((await edgeCookies()).find((c) => c.name === "__Host-es-refresh"));
+  const lastGeneration = generation((await edgeCookies()).find((c) => c.name === REFRESH_COOKIE));
   const requests = [...sent.values()].reduce((a, b) => a + b.n, 0);
   const cut = [...sent.values()].filter((b) => b.reloaded);
   const failedOutsideReloads = failures.filter((f) => !sent.get(f.burst).reloaded);

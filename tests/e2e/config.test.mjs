@@ -3,7 +3,7 @@
 // so instead of answering `ok`.
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
-import { startOrigin, startEdge, SESSION_KEYS } from "./harness.mjs";
+import { startOrigin, startEdge, SESSION_KEYS } from "../../tools/harness.mjs";
 
 let origin, edge;
 before(async () => {

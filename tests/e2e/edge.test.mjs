@@ -3,9 +3,8 @@
 import { test, before, after, beforeEach } from "node:test";
 import assert from "node:assert/strict";
 import {
-  startOrigin, startEdge, Client, loginDirective, logoutDirective, directive, debugOf,
-  verifyAssertion, nonceOf,
-} from "./harness.mjs";
+  ACCESS_COOKIE, REFRESH_COOKIE, startOrigin, startEdge, Client, loginDirective, logoutDirective, directive, debugOf, verifyAssertion, nonceOf,
+} from "../../tools/harness.mjs";
 
 let origin, edge;
 before(async () => {
@@ -39,7 +38,7 @@ test("login directive sets both cookies with the DESIGN attributes, and the orig
   assert.equal(res.status, 200);
   assert.equal(res.headers.get("x-edge-login"), null, "directive stripped from the client response");
   const byName = Object.fromEntries(res.setCookies.map((c) => [c.name, c]));
-  for (const name of ["__Host-es-access", "__Host-es-refresh"]) {
+  for (const name of [ACCESS_COOKIE, REFRESH_COOKIE]) {
     const c = byName[name];
     assert.ok(c, `${name} set`);
     assert.equal(c.attrs.path, "/");
@@ -48,8 +47,8 @@ test("login directive sets both cookies with the DESIGN attributes, and the orig
     assert.equal(c.attrs.samesite, "Lax");
     assert.equal(c.attrs.domain, undefined);
   }
-  assert.equal(byName["__Host-es-access"].attrs["max-age"], "60");
-  assert.ok(Number(byName["__Host-es-refresh"].attrs["max-age"]) > 2_500_000, "remember me: persistent refresh cookie");
+  assert.equal(byName[ACCESS_COOKIE].attrs["max-age"], "60");
+  assert.ok(Number(byName[REFRESH_COOKIE].attrs["max-age"]) > 2_500_000, "remember me: persistent refresh cookie");
   origin.reset();
   const me = await client.fetch("/me");
   assert.deepEqual(me.json(), { user: "alice", state: "fresh" });
@@ -60,7 +59,7 @@ test("a session without remember me gets a session refresh cookie", async () => 
   const client = new Client(edge.url);
   originLogsIn("bob");
   const res = await client.fetch("/login");
-  const refresh = res.setCookies.find((c) => c.name === "__Host-es-refresh");
+  const refresh = res.setCookies.find((c) => c.name === REFRESH_COOKIE);
   assert.equal(refresh.attrs["max-age"], undefined);
   assert.equal(refresh.attrs.expires, undefined);
 });
@@ -126,7 +125,7 @@ test("fast path: a valid access cookie identifies the request without calling th
   assert.deepEqual(debugOf(res), { path: "access", writes: "0", outcome: "access", forged: "0", analytics: "0" }, "no ANALYTICS binding: no data point");
   assert.deepEqual(res.json(), { user: "dave", state: "fresh" });
   const refreshOnly = new Client(edge.url);
-  refreshOnly.cookies.set("__Host-es-refresh", client.refresh);
+  refreshOnly.cookies.set(REFRESH_COOKIE, client.refresh);
   const slow = await refreshOnly.fetch("/slow");
   assert.equal(debugOf(slow).path, "object");
   assert.deepEqual(slow.json(), { user: "dave", state: "fresh" });
@@ -143,15 +142,15 @@ test("forged, truncated, oversized and garbage cookies: anonymous, no 5xx, no ob
   const real = await loggedIn("frank");
   const flip = (v) => v.slice(0, -3) + (v.at(-3) === "A" ? "B" : "A") + v.slice(-2);
   const cases = [
-    ["__Host-es-refresh", flip(real.refresh)],
-    ["__Host-es-refresh", real.refresh.slice(0, 40)],
-    ["__Host-es-refresh", real.refresh + "x".repeat(300)],
-    ["__Host-es-access", flip(real.access)],
-    ["__Host-es-access", real.refresh], // a refresh value presented as access
-    ["__Host-es-refresh", real.access], // and the reverse
-    ["__Host-es-access", "x".repeat(5000)],
-    ["__Host-es-refresh", "r1.k9.AAAAAAAAAAAAAAAAAAAAAA.1.AAAA.AAAA", "0"], // a key we lack: not counted as forged
-    ["__Host-es-refresh", "%00%01garbage;;==\"quoted\""],
+    [REFRESH_COOKIE, flip(real.refresh)],
+    [REFRESH_COOKIE, real.refresh.slice(0, 40)],
+    [REFRESH_COOKIE, real.refresh + "x".repeat(300)],
+    [ACCESS_COOKIE, flip(real.access)],
+    [ACCESS_COOKIE, real.refresh], // a refresh value presented as access
+    [REFRESH_COOKIE, real.access], // and the reverse
+    [ACCESS_COOKIE, "x".repeat(5000)],
+    [REFRESH_COOKIE, "r1.k9.AAAAAAAAAAAAAAAAAAAAAA.1.AAAA.AAAA", "0"], // a key we lack: not counted as forged
+    [REFRESH_COOKIE, "%00%01garbage;;==\"quoted\""],
   ];
   for (const [name, value, forged = "1"] of cases) {
     origin.reset();
@@ -195,12 +194,12 @@ test("logout clears both cookies; later requests are anonymous, even replaying t
   origin.respond = async (req) => ({ headers: { "X-Edge-Logout": await logoutDirective(req, "session") } });
   const res = await client.fetch("/logout");
   const cleared = res.setCookies.filter((c) => c.attrs["max-age"] === "0").map((c) => c.name).sort();
-  assert.deepEqual(cleared, ["__Host-es-access", "__Host-es-refresh"]);
+  assert.deepEqual(cleared, [ACCESS_COOKIE, REFRESH_COOKIE]);
   assert.equal(client.cookies.size, 0);
   origin.reset();
   assert.deepEqual((await client.fetch("/")).json(), { user: null, state: null });
   const replay = new Client(edge.url);
-  replay.cookies.set("__Host-es-refresh", oldRefresh);
+  replay.cookies.set(REFRESH_COOKIE, oldRefresh);
   const after = await replay.fetch("/");
   assert.deepEqual(after.json(), { user: null, state: null });
   assert.equal(after.setCookies.length, 0, "an anonymous answer never deletes cookies");
@@ -216,7 +215,7 @@ test("a login always creates a new family and revokes the one the request presen
   await client.fetch("/");
   assert.notEqual(origin.last().headers["x-edge-session"], oldSession);
   const stale = new Client(edge.url);
-  stale.cookies.set("__Host-es-refresh", oldRefresh);
+  stale.cookies.set(REFRESH_COOKIE, oldRefresh);
   assert.deepEqual((await stale.fetch("/")).json(), { user: null, state: null });
 });
 
@@ -225,7 +224,7 @@ test("Set-Cookie lines from the origin pass through, one by one, beside the edge
   const appCookies = ["app=1; Path=/; Expires=Wed, 21 Oct 2037 07:28:00 GMT", "csrf=abc; Path=/; SameSite=Strict"];
   origin.respond = async (req) => ({ headers: { "X-Edge-Login": await loginDirective(req, "kim"), "Set-Cookie": appCookies } });
   const res = await client.fetch("/login");
-  assert.deepEqual(res.setCookies.map((c) => c.name).sort(), ["__Host-es-access", "__Host-es-refresh", "app", "csrf"]);
+  assert.deepEqual(res.setCookies.map((c) => c.name).sort(), [ACCESS_COOKIE, REFRESH_COOKIE, "app", "csrf"]);
   assert.equal(res.setCookies.find((c) => c.name === "app").attrs.expires, "Wed, 21 Oct 2037 07:28:00 GMT");
 });
 

@@ -3,7 +3,9 @@
 // a failed write leaves nothing half-applied; a valid access cookie needs no object.
 import { test, before, after, beforeEach } from "node:test";
 import assert from "node:assert/strict";
-import { startOrigin, startEdge, Client, loginDirective } from "./harness.mjs";
+import {
+  generationOf, ACCESS_COOKIE, REFRESH_COOKIE, startOrigin, startEdge, Client, loginDirective,
+} from "../../tools/harness.mjs";
 
 let origin, edge;
 before(async () => {
@@ -25,12 +27,12 @@ async function login(sub) {
 class RefreshOnly extends Client {
   absorb(setCookies) {
     super.absorb(setCookies);
-    this.cookies.delete("__Host-es-access");
+    this.cookies.delete(ACCESS_COOKIE);
   }
 }
 function refreshOnly(client) {
   const c = new RefreshOnly(edge.url);
-  c.cookies.set("__Host-es-refresh", client.refresh);
+  c.cookies.set(REFRESH_COOKIE, client.refresh);
   return c;
 }
 
@@ -63,8 +65,8 @@ test("persist_error during a rotation: 503, and the rotation did not half-happen
   edge.clock.advance(2_200);
   const rotated = await client.fetch("/");
   assert.deepEqual(rotated.json(), { user: "u-persist", state: "rotated" });
-  const refresh = rotated.setCookies.find((c) => c.name === "__Host-es-refresh").value;
-  assert.equal(refresh.split(".")[3], "2", "generation 2: the failed rotation left no trace");
+  const refresh = rotated.setCookies.find((c) => c.name === REFRESH_COOKIE).value;
+  assert.equal(generationOf(refresh), 2, "generation 2: the failed rotation left no trace");
 });
 
 test("with a valid access cookie a failing object is never asked", async () => {
@@ -82,7 +84,7 @@ test("with EDGE_DEBUG off (production) the fault header is ignored and no debug 
     await client.fetch("/login");
     origin.reset();
     const refreshOnly = new Client(quiet.url);
-    refreshOnly.cookies.set("__Host-es-refresh", client.refresh);
+    refreshOnly.cookies.set(REFRESH_COOKIE, client.refresh);
     for (const fault of ["object_error", "persist_error"]) {
       const res = await refreshOnly.fetch("/", { headers: { "x-edge-fault": fault } });
       assert.equal(res.status, 200, `${fault} was not injected`);

@@ -4,12 +4,9 @@
 import { test, before, after, beforeEach } from "node:test";
 import assert from "node:assert/strict";
 import {
-  startOrigin, startEdge, Client, loginDirective, loginLogoutRoutes, debugOf, nonceOf, rawHttp, rawRequest,
-  verifyAssertion,
-} from "./harness.mjs";
+  ACCESS_COOKIE, REFRESH_COOKIE, startOrigin, startEdge, Client, loginDirective, loginLogoutRoutes, debugOf, nonceOf, rawHttp, rawRequest, verifyAssertion,
+} from "../../tools/harness.mjs";
 
-const ACCESS = "__Host-es-access";
-const REFRESH = "__Host-es-refresh";
 let origin, edge;
 
 /** The origin answers /login?<sub> and /logout with directives for that very request. */
@@ -40,14 +37,14 @@ test("cookie names are byte-exact: a planted lookalike of the refresh cookie nev
   const alice = await login("alice");
   // U+2000, U+00A0 and U+3000 in UTF-8, and a lone 0xA0: whitespace to str::trim().
   for (const prefix of [[0xe2, 0x80, 0x80], [0xc2, 0xa0], [0xe3, 0x80, 0x80], [0xa0]]) {
-    const planted = Buffer.concat([Buffer.from(prefix), Buffer.from(`${REFRESH}=${mallory.refresh}`)]);
+    const planted = Buffer.concat([Buffer.from(prefix), Buffer.from(`${REFRESH_COOKIE}=${mallory.refresh}`)]);
     const what = `prefix ${Buffer.from(prefix).toString("hex")}`;
     const victim = await withCookies("/who", planted);
     assert.equal(victim.status, 200, what);
     assert.deepEqual(JSON.parse(victim.body), { user: null, state: null }, `${what}: a logged-out victim is nobody, not mallory`);
     assert.equal(debugOf(victim).path, "none", `${what}: no object woken`);
     assert.equal(origin.last().headers.cookie, undefined, `${what}: the planted credential is not forwarded`);
-    const loggedIn = await withCookies("/who", Buffer.concat([Buffer.from(`${REFRESH}=${alice.refresh}; `), planted]));
+    const loggedIn = await withCookies("/who", Buffer.concat([Buffer.from(`${REFRESH_COOKIE}=${alice.refresh}; `), planted]));
     assert.deepEqual(JSON.parse(loggedIn.body), { user: "alice", state: "fresh" }, `${what}: a logged-in victim stays herself`);
   }
 });
@@ -56,11 +53,11 @@ test("unrelated cookies never log anyone out: 150 analytics cookies beside the e
   const client = await login("many-cookies");
   const analytics = Array.from({ length: 150 }, (_, i) => `_ga_${i}=GA1.2.${i}.${"7".repeat(60)}`);
   const cookie = (edgePairs) => [...analytics.slice(0, 75), ...edgePairs, ...analytics.slice(75)].join("; ");
-  const fast = await edge.fetch("/", { headers: { cookie: cookie([`${ACCESS}=${client.access}`]) } });
+  const fast = await edge.fetch("/", { headers: { cookie: cookie([`${ACCESS_COOKIE}=${client.access}`]) } });
   assert.ok(cookie([]).length > 8192);
   assert.deepEqual(await fast.json(), { user: "many-cookies", state: "fresh" }, "the access cookie is found");
   assert.equal(origin.last().headers.cookie.split("; ").length, 150, "the origin gets every analytics cookie");
-  const slow = await edge.fetch("/", { headers: { cookie: cookie([`${REFRESH}=${client.refresh}`]) } });
+  const slow = await edge.fetch("/", { headers: { cookie: cookie([`${REFRESH_COOKIE}=${client.refresh}`]) } });
   assert.deepEqual(await slow.json(), { user: "many-cookies", state: "fresh" }, "so is the refresh cookie");
 });
 
@@ -68,17 +65,17 @@ test("the credential never reaches the origin, whatever the framing", async () =
   const alice = await login("framing");
   const mallory = await login("framing-mallory");
   // Two Cookie lines (the runtime joins them with ", "): stripped, though not read.
-  await withCookies("/", "a=1", `${REFRESH}=${alice.refresh}; b=2`);
+  await withCookies("/", "a=1", `${REFRESH_COOKIE}=${alice.refresh}; b=2`);
   const joined = origin.last().headers.cookie;
-  assert.ok(!joined.includes(alice.refresh) && !joined.includes(REFRESH), `forwarded: ${joined}`);
+  assert.ok(!joined.includes(alice.refresh) && !joined.includes(REFRESH_COOKIE), `forwarded: ${joined}`);
   assert.match(joined, /a=1/);
   assert.match(joined, /b=2/);
   // One cookie whose value tosses a credential in after a comma: never read, never forwarded.
-  const tossed = await withCookies("/", `x=1,${REFRESH}=${mallory.refresh}`);
+  const tossed = await withCookies("/", `x=1,${REFRESH_COOKIE}=${mallory.refresh}`);
   assert.deepEqual(JSON.parse(tossed.body), { user: null, state: null }, "a credential after a comma is not read");
   assert.equal(origin.last().headers.cookie, "x=1");
   // Every other byte as it came, pairs without `=` included.
-  await withCookies("/", `flag;  spaced = x ;${ACCESS}=${alice.access}; q="v"`);
+  await withCookies("/", `flag;  spaced = x ;${ACCESS_COOKIE}=${alice.access}; q="v"`);
   assert.equal(origin.last().headers.cookie, 'flag;  spaced = x ; q="v"');
 });
 
@@ -131,7 +128,7 @@ test("a response that sets an edge cookie is never publicly cacheable, whatever 
   assertPrivate(await client.fetch("/login?cached"), "login");
   // A rotation that lands on a public asset.
   const refreshOnly = new Client(edge.url);
-  refreshOnly.cookies.set(REFRESH, client.refresh);
+  refreshOnly.cookies.set(REFRESH_COOKIE, client.refresh);
   edge.clock.advance(3_200);
   const rotated = await refreshOnly.fetch("/app.css");
   assert.equal(rotated.json().state, "rotated");
@@ -175,12 +172,12 @@ test("logout CSRF: a logout answering a request that presented no edge cookie de
   assert.equal(crossSite.setCookies.length, 0, "no deletion sent");
   const client = await login("csrf");
   const own = await client.fetch("/logout", { method: "POST", body: "x=1" });
-  assert.deepEqual(own.setCookies.filter((c) => c.attrs["max-age"] === "0").map((c) => c.name).sort(), [ACCESS, REFRESH]);
+  assert.deepEqual(own.setCookies.filter((c) => c.attrs["max-age"] === "0").map((c) => c.name).sort(), [ACCESS_COOKIE, REFRESH_COOKIE]);
 });
 
 test("methods pass through: WebDAV and QUERY reach the origin as themselves, with their body", async () => {
   const client = await login("webdav");
-  const cookie = `Cookie: ${ACCESS}=${client.access}`;
+  const cookie = `Cookie: ${ACCESS_COOKIE}=${client.access}`;
   const body = '<?xml version="1.0"?><propfind xmlns="DAV:"><allprop/></propfind>';
   for (const method of ["PROPFIND", "QUERY", "MKCOL"]) {
     origin.reset();

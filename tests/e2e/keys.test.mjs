@@ -6,7 +6,7 @@
 import { test, after } from "node:test";
 import assert from "node:assert/strict";
 import { randomBytes } from "node:crypto";
-import { startOrigin, startEdge, Client, directive, nonceOf, sleep } from "./harness.mjs";
+import { startOrigin, startEdge, Client, directive, nonceOf, sleep } from "../../tools/harness.mjs";
 import { jwtVerify } from "jose";
 
 const secret = () => randomBytes(32).toString("base64url");

@@ -6,7 +6,7 @@ import { test, after } from "node:test";
 import assert from "node:assert/strict";
 import { spawn } from "node:child_process";
 import { createServer } from "node:net";
-import { startEdge, Client, ORIGIN_SECRET, sleep } from "./harness.mjs";
+import { ACCESS_COOKIE, startEdge, Client, ORIGIN_SECRET, sleep } from "../../tools/harness.mjs";
 
 const root = new URL("../..", import.meta.url).pathname;
 const running = [];
@@ -92,10 +92,10 @@ for (const kit of Object.keys(KITS)) {
     assert.deepEqual((await a.fetch("/devices/sign-out-others", { method: "POST" })).json(), { kit, revoked: 1 });
     // B's access cookie stays valid for ACCESS_TTL (stateless by design); its refresh
     // cookie, which the edge checks against the revoked family, no longer identifies it.
-    b.cookies.delete("__Host-es-access");
+    b.cookies.delete(ACCESS_COOKIE);
     assert.deepEqual((await b.fetch("/me")).json(), { kit, user: null, state: null }, "B was signed out");
     // A's family was kept: its refresh cookie alone still identifies it.
-    a.cookies.delete("__Host-es-access");
+    a.cookies.delete(ACCESS_COOKIE);
     assert.equal((await a.fetch("/me")).json().user, "grace", "A is still signed in");
     assert.deepEqual((await a.fetch("/devices")).json(), { kit, current: mine.current, devices: [mine.current] });
   });

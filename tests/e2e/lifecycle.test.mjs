@@ -4,7 +4,7 @@
 // stored" (Refused(Expired)), so these tests fail if the alarm does not run.
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
-import { startOrigin, startEdge, Client, loginLogoutRoutes, debugOf, sleep, until } from "./harness.mjs";
+import { REFRESH_COOKIE, startOrigin, startEdge, Client, loginLogoutRoutes, debugOf, sleep, until } from "../../tools/harness.mjs";
 
 let origin, edge;
 before(async () => {
@@ -28,7 +28,7 @@ const gone = (verdict) => verdict === "Refused(UnknownFamily)";
 
 /** The refresh cookie alone, after the jar was cleared by nothing: what a stale tab sends. */
 async function verdictFor(refresh) {
-  const res = await fetch(edge.url + "/", { headers: { cookie: `__Host-es-refresh=${refresh}` } });
+  const res = await fetch(edge.url + "/", { headers: { cookie: `${REFRESH_COOKIE}=${refresh}` } });
   await res.arrayBuffer();
   return debugOf(res).verdict;
 }

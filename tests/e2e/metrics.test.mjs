@@ -5,7 +5,7 @@
 // is made and never breaks a request; X-Edge-Debug reports `analytics=1`.)
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
-import { startOrigin, startEdge, Client, loginDirective, debugOf } from "./harness.mjs";
+import { ACCESS_COOKIE, REFRESH_COOKIE, startOrigin, startEdge, Client, loginDirective, debugOf } from "../../tools/harness.mjs";
 
 let origin, edge;
 before(async () => {
@@ -27,17 +27,17 @@ test("each request is labelled with its outcome and written to Analytics Engine"
   const client = new Client(edge.url);
   await client.fetch("/login");
   assert.equal(debugOf(await client.fetch("/")).outcome, "access");
-  const refreshOnly = `__Host-es-refresh=${client.refresh}`;
+  const refreshOnly = `${REFRESH_COOKIE}=${client.refresh}`;
   assert.equal((await get(refreshOnly)).outcome, "fresh");
-  const forgedRefresh = await get("__Host-es-refresh=r1.k1.forged");
+  const forgedRefresh = await get(`${REFRESH_COOKIE}=r1.k1.forged`);
   assert.deepEqual([forgedRefresh.outcome, forgedRefresh.forged], ["bad_cookie", "1"]);
-  const forgedAccess = await get(`__Host-es-access=a1.k1.e30.AAAA`);
+  const forgedAccess = await get(`${ACCESS_COOKIE}=a1.k1.e30.AAAA`);
   assert.deepEqual([forgedAccess.outcome, forgedAccess.forged], ["bad_cookie", "1"]);
   // A tampered access cookie beside a good refresh cookie: identified, still counted.
-  const mixed = await get(`__Host-es-access=a1.k1.e30.AAAA; ${refreshOnly}`);
+  const mixed = await get(`${ACCESS_COOKIE}=a1.k1.e30.AAAA; ${refreshOnly}`);
   assert.deepEqual([mixed.outcome, mixed.forged], ["fresh", "1"]);
   // A cookie signed with a key the edge does not hold is unverifiable, not forged.
-  const retired = await get("__Host-es-refresh=r1.k9.AAAAAAAAAAAAAAAAAAAAAA.1.AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA.AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA");
+  const retired = await get(`${REFRESH_COOKIE}=r1.k9.AAAAAAAAAAAAAAAAAAAAAA.1.AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA.AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA`);
   assert.deepEqual([retired.outcome, retired.forged], ["bad_cookie", "0"]);
 });
 
@@ -48,7 +48,7 @@ test("a forged refresh cookie beside a valid access cookie is counted toward the
   await get();
   // The fast path identifies each request; the forged refresh cookie must still count.
   for (let i = 0; i < 5; i++) {
-    assert.equal((await get(`__Host-es-access=${client.access}; __Host-es-refresh=r1.k1.forged${i}.AAAA`)).outcome, "access");
+    assert.equal((await get(`${ACCESS_COOKIE}=${client.access}; ${REFRESH_COOKIE}=r1.k1.forged${i}.AAAA`)).outcome, "access");
   }
   edge.clock.advance(2_100);
   await get();
@@ -60,7 +60,7 @@ test("an isolate logs its counts per window, and forged cookies in bulk raise an
   edge.clock.advance(2_100); // close the window the previous test filled
   await get();
   // A 2 s window: the alert threshold is 100/min scaled, i.e. 4 bad cookies.
-  for (let i = 0; i < 6; i++) await get(`__Host-es-refresh=r1.k1.forged${i}`);
+  for (let i = 0; i < 6; i++) await get(`${REFRESH_COOKIE}=r1.k1.forged${i}`);
   edge.clock.advance(2_100);
   await get(); // the first request after the window closes it
   const report = await edge.waitEvent((e) => e.edge_session === "request_outcomes" && e.bad_cookie === "6");

@@ -5,7 +5,9 @@
 // not earn, and no Durable Object woken for garbage (`X-Edge-Debug: path=none`).
 import { test, before, after, beforeEach } from "node:test";
 import assert from "node:assert/strict";
-import { startOrigin, startEdge, Client, loginDirective, logoutDirective, directive, debugOf, nonceOf, rawHttp, rawRequest, rng, until } from "./harness.mjs";
+import {
+  ACCESS_COOKIE, REFRESH_COOKIE, startOrigin, startEdge, Client, loginDirective, logoutDirective, directive, debugOf, nonceOf, rawHttp, rawRequest, rng, until,
+} from "../../tools/harness.mjs";
 
 const PROBES = Number(process.env.PROBES ?? 400);
 let origin, edge, alice;
@@ -20,11 +22,11 @@ after(async () => { await edge?.stop(); await origin?.close(); });
 beforeEach(() => origin.reset());
 
 const NAMES = [
-  "__Host-es-access", "__Host-es-refresh", "__host-es-access", "__Host-es-refresh ", "es-refresh", "__Secure-es-access",
-  "session", "__Host-es-access2",
+  ACCESS_COOKIE, REFRESH_COOKIE, ACCESS_COOKIE.toLowerCase(), `${REFRESH_COOKIE} `, "es-refresh", "__Secure-es-access",
+  "session", `${ACCESS_COOKIE}2`,
   // Lookalikes a sibling subdomain can plant: Unicode whitespace that str::trim() and
   // String.trim() remove, around the name; and a credential tossed in after a comma.
-  "\u2000__Host-es-refresh", "\u00a0__Host-es-access", "__Host-es-refresh\u3000", "\ufeff__Host-es-access", "x=1,__Host-es-refresh",
+  `\u2000${REFRESH_COOKIE}`, `\u00a0${ACCESS_COOKIE}`, `${REFRESH_COOKIE}\u3000`, `\ufeff${ACCESS_COOKIE}`, `x=1,${REFRESH_COOKIE}`,
 ];
 const ALPHABET = "abcXYZ0189._-=;,\"' \\%";
 
@@ -71,7 +73,7 @@ function earned(header) {
     const named = pairs.filter(([n]) => n === name);
     return named.length === 1 && named[0][1] === value;
   };
-  return once("__Host-es-access", alice.access) || once("__Host-es-refresh", alice.refresh);
+  return once(ACCESS_COOKIE, alice.access) || once(REFRESH_COOKIE, alice.refresh);
 }
 
 test(`${PROBES} random cookie headers: no 5xx, identity only when earned, no object woken for garbage`, async () => {
@@ -141,23 +143,23 @@ test("replays: after grace, and of a revoked family, are refused without waking 
   origin.respond = async (req) => ({ headers: { "X-Edge-Login": await loginDirective(req, "bob") } });
   await bob.fetch("/login");
   origin.reset();
-  bob.cookies.delete("__Host-es-access");
+  bob.cookies.delete(ACCESS_COOKIE);
   const stolen = bob.refresh;
   edge.clock.advance(3_200);
   await bob.fetch("/"); // rotates
-  bob.cookies.delete("__Host-es-access");
+  bob.cookies.delete(ACCESS_COOKIE);
   await bob.fetch("/"); // confirms the new generation
   edge.clock.advance(1_200);
-  const replay = await edge.fetch("/", { headers: { cookie: `__Host-es-refresh=${stolen}` } });
+  const replay = await edge.fetch("/", { headers: { cookie: `${REFRESH_COOKIE}=${stolen}` } });
   assert.deepEqual(await replay.json(), { user: null, state: null }, "replay after grace refused");
   assert.deepEqual([debugOf(replay).path, debugOf(replay).verdict], ["object", "ReuseDetected(revoked)"], "the object decided, once");
   // The reuse revoked the family and its alarm deletes it; once its object has said it
   // holds nothing, the isolate remembers, and no object is woken for it again.
-  const asked = await until(() => edge.fetch("/", { headers: { cookie: `__Host-es-refresh=${bob.refresh}` } }),
+  const asked = await until(() => edge.fetch("/", { headers: { cookie: `${REFRESH_COOKIE}=${bob.refresh}` } }),
     (res) => debugOf(res).verdict === "Refused(UnknownFamily)");
   assert.equal(debugOf(asked).verdict, "Refused(UnknownFamily)", "deleted by its alarm");
   for (const attempt of [1, 2]) {
-    const revoked = await edge.fetch("/", { headers: { cookie: `__Host-es-refresh=${bob.refresh}` } });
+    const revoked = await edge.fetch("/", { headers: { cookie: `${REFRESH_COOKIE}=${bob.refresh}` } });
     assert.deepEqual(await revoked.json(), { user: null, state: null }, "credential of a revoked family refused");
     assert.equal(revoked.status, 200);
     assert.deepEqual([debugOf(revoked).path, debugOf(revoked).outcome], ["ended", "refused"], `attempt ${attempt}: no object woken again`);

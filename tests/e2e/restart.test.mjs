@@ -6,7 +6,7 @@ import assert from "node:assert/strict";
 import { execFileSync } from "node:child_process";
 import { readdirSync } from "node:fs";
 import { join } from "node:path";
-import { startOrigin, startEdge, Client, loginLogoutRoutes, debugOf, until } from "./harness.mjs";
+import { REFRESH_COOKIE, startOrigin, startEdge, Client, loginLogoutRoutes, debugOf, until } from "../../tools/harness.mjs";
 
 const ROTATE_MS = 3_000;
 const GRACE_MS = 2_000;
@@ -35,10 +35,10 @@ async function login(sub) {
   return client;
 }
 
-const refreshed = (res) => res.setCookies.find((c) => c.name === "__Host-es-refresh")?.value;
+const refreshed = (res) => res.setCookies.find((c) => c.name === REFRESH_COOKIE)?.value;
 const withRefresh = async (value) => {
-  const res = await edge.fetch("/", { headers: { cookie: `__Host-es-refresh=${value}` } });
-  return { status: res.status, body: await res.json(), debug: debugOf(res), refresh: res.headers.getSetCookie().find((l) => l.startsWith("__Host-es-refresh=")) };
+  const res = await edge.fetch("/", { headers: { cookie: `${REFRESH_COOKIE}=${value}` } });
+  return { status: res.status, body: await res.json(), debug: debugOf(res), refresh: res.headers.getSetCookie().find((l) => l.startsWith(`${REFRESH_COOKIE}=`)) };
 };
 
 test("the hold survives a restart, and an ended family's cookie creates no storage", async () => {
@@ -64,7 +64,7 @@ test("the hold survives a restart, and an ended family's cookie creates no stora
   const g2 = held.refresh;
   const racing = await withRefresh(g1);
   assert.equal(racing.body.state, "grace", "a racing tab with g1");
-  assert.equal(racing.refresh.split(";")[0], `__Host-es-refresh=${g2}`, "is handed g2 again");
+  assert.equal(racing.refresh.split(";")[0], `${REFRESH_COOKIE}=${g2}`, "is handed g2 again");
 
   // Deploy: every object is reset, its storage kept.
   await edge.stop({ keepState: true });

@@ -4,7 +4,9 @@
 // the edge's test clock (`edge.clock`), not by sleeping.
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
-import { startOrigin, startEdge, Client, loginDirective, logoutDirective, debugOf } from "./harness.mjs";
+import {
+  generationOf, REFRESH_COOKIE, startOrigin, startEdge, Client, loginDirective, logoutDirective, debugOf,
+} from "../../tools/harness.mjs";
 
 const ROTATE_MS = 3_000;
 const GRACE_MS = 2_000;
@@ -26,8 +28,7 @@ async function login(name) {
   return client;
 }
 
-const refreshSet = (res) => res.setCookies.find((c) => c.name === "__Host-es-refresh")?.value;
-const generation = (value) => Number(value.split(".")[3]);
+const refreshSet = (res) => res.setCookies.find((c) => c.name === REFRESH_COOKIE)?.value;
 
 test("rotation after ROTATE_AFTER_SECS hands out the next generation", async () => {
   const client = await login("rot");
@@ -38,7 +39,7 @@ test("rotation after ROTATE_AFTER_SECS hands out the next generation", async () 
   edge.clock.advance(ROTATE_MS + 200);
   const due = await client.fetch("/");
   assert.deepEqual(due.json(), { user: "user-rot", state: "rotated" });
-  assert.equal(generation(refreshSet(due)), generation(first) + 1);
+  assert.equal(generationOf(refreshSet(due)), generationOf(first) + 1);
   assert.equal(client.refresh, refreshSet(due));
 });
 
@@ -49,7 +50,7 @@ test("S3: 100 concurrent requests at a due rotation — all the same user, exact
   const cookie = client.cookieHeader();
   const results = await Promise.all(Array.from({ length: 100 }, async () => {
     const res = await edge.fetch("/burst", { headers: { cookie } });
-    return { status: res.status, body: await res.json(), refresh: res.headers.getSetCookie().find((l) => l.startsWith("__Host-es-refresh=")) };
+    return { status: res.status, body: await res.json(), refresh: res.headers.getSetCookie().find((l) => l.startsWith(`${REFRESH_COOKIE}=`)) };
   }));
   assert.ok(results.every((r) => r.status === 200), "no errors");
   assert.ok(results.every((r) => r.body.user === "user-race"), "all authenticated as the same user");
@@ -84,12 +85,12 @@ test("S5/S9: the old credential after grace is reuse — the family is revoked a
   edge.clock.advance(ROTATE_MS + 200);
   assert.equal((await client.fetch("/")).json().state, "rotated");
   const soon = new Client(edge.url);
-  soon.cookies.set("__Host-es-refresh", stolen);
+  soon.cookies.set(REFRESH_COOKIE, stolen);
   assert.deepEqual((await soon.fetch("/")).json(), { user: "user-theft", state: "grace" }, "S5: usable 100 ms later");
   assert.equal((await client.fetch("/")).json().state, "fresh", "owner confirms the new generation");
   edge.clock.advance(GRACE_MS + 300);
   const thief = new Client(edge.url);
-  thief.cookies.set("__Host-es-refresh", stolen);
+  thief.cookies.set(REFRESH_COOKIE, stolen);
   const replay = await thief.fetch("/");
   assert.deepEqual(replay.json(), { user: null, state: null }, "refused");
   assert.equal(replay.setCookies.length, 0, "no cookie deleted or set");

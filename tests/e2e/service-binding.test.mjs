@@ -2,7 +2,7 @@
 // there, even when ORIGIN_URL is set, with the same stripping and identity headers.
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
-import { startEdge, Client } from "./harness.mjs";
+import { startEdge, Client } from "../../tools/harness.mjs";
 
 let edge;
 before(async () => {

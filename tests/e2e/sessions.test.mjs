@@ -5,7 +5,7 @@
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
 import { randomBytes } from "node:crypto";
-import { startOrigin, startEdge, Client, directive, loginDirective, loginLogoutRoutes, logoutDirective, debugOf, sleep } from "./harness.mjs";
+import { startOrigin, startEdge, Client, directive, loginDirective, loginLogoutRoutes, logoutDirective, debugOf, sleep } from "../../tools/harness.mjs";
 
 let origin, edge;
 before(async () => {

@@ -2,7 +2,7 @@
 // rotation per window per family, with aborted, unread and queued requests.
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { soak, summary } from "../../scripts/soak.mjs";
+import { soak, summary } from "../../tools/soak.mjs";
 
 test("chaos soak (short): zero lost sessions, one rotation per window", async () => {
   const result = await soak({ requests: Number(process.env.SOAK_REQUESTS ?? 4000), families: 20, seed: 7 });

@@ -1,16 +1,21 @@
-// Test harness: a real `wrangler dev` (local workerd, real Durable Objects) in front of
-// a recording origin on loopback, plus a cookie-jar client. Nothing here is mocked:
-// requests go over real HTTP through the built worker.
+// The harness of the end-to-end tests, the bench and the soak: a real `wrangler dev`
+// (local workerd, real Durable Objects) in front of a recording origin on loopback, a
+// cookie-jar client, raw sockets for what a well-behaved client cannot send, and a test
+// clock. Nothing here is mocked: requests go over real HTTP through the built worker.
 import { spawn } from "node:child_process";
 import { connect } from "node:net";
 import { createServer } from "node:http";
 import { randomBytes } from "node:crypto";
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { SignJWT, jwtVerify } from "jose";
 
-const root = new URL("../..", import.meta.url).pathname;
+import { ACCESS_COOKIE, REFRESH_COOKIE, deletes, parseSetCookie } from "./edge-cookies.mjs";
+
+export * from "./edge-cookies.mjs";
+
+export const root = new URL("..", import.meta.url).pathname;
 
 export const ORIGIN_SECRET = `o1:${randomBytes(32).toString("base64url")}`;
 export const SESSION_KEYS = `k1:${randomBytes(32).toString("base64url")}`;
@@ -130,7 +135,7 @@ export async function startOrigin() {
   return origin;
 }
 
-function freePort() {
+export function freePort() {
   return new Promise((resolve) => {
     const s = createServer().listen(0, "127.0.0.1", () => {
       const { port } = s.address();
@@ -140,15 +145,16 @@ function freePort() {
 }
 
 /**
- * wrangler.toml without its `[build]` table and with an absolute `main`, written into
- * `dir`. Test instances then serve the already built worker and do not restart when
- * someone edits src/ mid-run (wrangler watches the build's watch_dir), and they read no
- * developer `.dev.vars` (wrangler looks beside the config file).
+ * A private copy of build/ and a wrangler.toml without its `[build]` table pointing at
+ * it, in `dir`. An instance then serves the worker built before it started: it neither
+ * restarts nor changes when someone edits src/ or rebuilds mid-run (wrangler watches
+ * both), and it reads no developer `.dev.vars` (wrangler looks beside the config file).
  */
 function testConfig(dir, { serviceOrigin = false, analytics = false } = {}) {
+  cpSync(join(root, "build"), join(dir, "build"), { recursive: true });
   let toml = readFileSync(join(root, "wrangler.toml"), "utf8")
     .replace(/^\[build\][\s\S]*?(?=^\[)/m, "")
-    .replace(/^main = .*$/m, `main = ${JSON.stringify(join(root, "build/index.js"))}`);
+    .replace(/^main = .*$/m, `main = ${JSON.stringify(join(dir, "build/index.js"))}`);
   if (serviceOrigin) toml += `\n[[services]]\nbinding = "ORIGIN"\nservice = "${ORIGIN_WORKER}"\n`;
   if (analytics) toml += `\n[[analytics_engine_datasets]]\nbinding = "ANALYTICS"\ndataset = "edge_session_test"\n`;
   const file = join(dir, "wrangler.toml");
@@ -177,7 +183,9 @@ function originWorkerConfig(dir) {
  * redeploy with new configuration would. `port` picks the port (an origin that calls
  * the edge must know its URL before the edge starts). Returns { url, stop, logs, … }.
  */
-export async function startEdge(vars = {}, { restartOf, port: chosenPort, serviceOrigin = false, analytics = false } = {}) {
+export async function startEdge(vars = {}, {
+  restartOf, port: chosenPort, serviceOrigin = false, analytics = false, logLevel = "log", onSpawn = () => {},
+} = {}) {
   const port = chosenPort ?? restartOf?.port ?? await freePort();
   const state = restartOf?.state ?? mkdtempSync(join(tmpdir(), "edge-e2e-"));
   const all = { SESSION_KEYS, ORIGIN_SECRET, EDGE_DEBUG: "1", ...vars };
@@ -185,7 +193,7 @@ export async function startEdge(vars = {}, { restartOf, port: chosenPort, servic
   // Several --config flags run several workers in one dev session; the first is served.
   if (serviceOrigin) configs.push("--config", originWorkerConfig(state));
   const args = ["wrangler", "dev", ...configs, "--ip", "127.0.0.1", "--port", String(port),
-    "--inspector-port", String(await freePort()), "--persist-to", state, "--log-level", "log"];
+    "--inspector-port", String(await freePort()), "--persist-to", state, "--log-level", logLevel];
   for (const [k, v] of Object.entries(all)) args.push("--var", `${k}:${v}`);
   const child = spawn("npx", args, {
     cwd: root,
@@ -193,6 +201,7 @@ export async function startEdge(vars = {}, { restartOf, port: chosenPort, servic
     stdio: ["ignore", "pipe", "pipe"],
     env: { ...process.env, WRANGLER_SEND_METRICS: "false", CLOUDFLARE_CF_FETCH_ENABLED: "false" },
   });
+  onSpawn(child);
   const logs = [];
   child.stdout.on("data", (d) => logs.push(String(d)));
   child.stderr.on("data", (d) => logs.push(String(d)));
@@ -232,19 +241,7 @@ export async function startEdge(vars = {}, { restartOf, port: chosenPort, servic
     }
     return undefined;
   };
-  return { url, port, state, stop, logs, events, waitEvent, clock, fetch: edgeFetch };
-}
-
-/** Parses one Set-Cookie line into { name, value, attrs } (attrs lower-cased keys). */
-export function parseSetCookie(line) {
-  const [pair, ...rest] = line.split(";").map((s) => s.trim());
-  const eq = pair.indexOf("=");
-  const attrs = {};
-  for (const a of rest) {
-    const i = a.indexOf("=");
-    attrs[(i < 0 ? a : a.slice(0, i)).toLowerCase()] = i < 0 ? true : a.slice(i + 1);
-  }
-  return { name: pair.slice(0, eq), value: pair.slice(eq + 1), attrs };
+  return { url, port, state, child, stop, logs, events, waitEvent, clock, fetch: edgeFetch };
 }
 
 /** A browser-like cookie jar client for one edge. */
@@ -271,12 +268,12 @@ export class Client {
   }
   absorb(setCookies) {
     for (const c of setCookies) {
-      if (c.attrs["max-age"] === "0") this.cookies.delete(c.name);
+      if (deletes(c)) this.cookies.delete(c.name);
       else this.cookies.set(c.name, c.value);
     }
   }
-  get refresh() { return this.cookies.get("__Host-es-refresh"); }
-  get access() { return this.cookies.get("__Host-es-access"); }
+  get refresh() { return this.cookies.get(REFRESH_COOKIE); }
+  get access() { return this.cookies.get(ACCESS_COOKIE); }
 }
 
 /** `X-Edge-Debug: path=…; writes=…` as an object, of a fetch or a `rawRequest` answer. */
