@@ -1,7 +1,7 @@
-//! Configuration from the worker's vars and secrets (DESIGN §3, §5).
+//! Configuration from the worker's vars and secrets (docs/design.md §3, §5).
 //!
 //! [`Config::from_vars`] takes a lookup over names so the shell can pass the worker's
-//! environment and tests a map. Unset or empty values take DESIGN's defaults; every
+//! environment and tests a map. Unset or empty values take the defaults; every
 //! problem is reported at once, each naming its variable — never a secret's value, since
 //! the message goes to logs and to the fail-closed 500 body.
 //!
@@ -23,7 +23,7 @@ use std::time::Duration;
 use crate::crypto::KeyRing;
 
 /// Longest accepted grace window: grace is exactly the time in which a thief is
-/// indistinguishable from a racing tab, so it is capped (DESIGN §3, scenario S9).
+/// indistinguishable from a racing tab, so it is capped (scenario S9).
 pub const MAX_GRACE_SECS: u64 = 300;
 /// No window beyond ten years; larger values are typos.
 const MAX_WINDOW_SECS: u64 = 10 * 365 * 24 * 3600;
@@ -92,7 +92,7 @@ pub struct Config {
     /// storage rows written) so tests can observe the fast path. Off in production.
     pub debug_headers: bool,
     /// Where to forward when no `ORIGIN` service binding exists: its scheme, host and
-    /// port replace the request's; the request's path and query are kept (DESIGN §4).
+    /// port replace the request's; the request's path and query are kept.
     pub origin_url: Option<OriginUrl>,
     /// `METRICS_WINDOW_SECS`: how often an isolate logs its request-outcome counts.
     pub metrics_window: Duration,

@@ -1,10 +1,10 @@
-//! Per-request outcome counters (issue 5, observability).
+//! Per-request outcome counters, for observability.
 //!
 //! Every proxied request ends in exactly one [`RequestOutcome`]: how its identity was
 //! decided. The shell writes it to the optional Analytics Engine dataset (one data
 //! point per request: exact, global, queryable) and counts it in [`OutcomeCounters`],
 //! which an isolate flushes as one `request_outcomes` log line per window — rates
-//! without a log line per request. A window whose forged cookies (see [`looks_forged`])
+//! without a log line per request. A window whose forged cookies (see [`CredentialError::looks_forged`])
 //! reach [`BAD_COOKIE_ALERT_PER_MINUTE`] (scaled to the window) also raises
 //! `bad_cookie_rate`: forgeries in bulk mean someone is probing the keys.
 //!
@@ -25,7 +25,7 @@
 use std::time::Duration;
 
 use crate::messages::Verdict;
-use crate::session::{CredentialError, SessionState};
+use crate::session::SessionState;
 use crate::time::Timestamp;
 
 /// Forged cookies per minute (per isolate) that make a window worth an alert. Real
@@ -54,19 +54,10 @@ pub enum RequestOutcome {
     Reuse,
     /// An edge cookie failed verification (bad MAC, unknown key, malformed) and nothing
     /// else identified the request. An expired access cookie is not this; only some of
-    /// these count toward the alert ([`looks_forged`]).
+    /// these count toward the alert ([`CredentialError::looks_forged`]).
     BadCookie,
     /// The object failed or timed out: 503.
     Unavailable,
-}
-
-/// Whether a cookie that failed verification looks forged or tampered with: a bad MAC,
-/// a malformed or oversized value. An unknown key id is not counted: after a key is
-/// retired, every browser still holding a cookie it signed sends one on every request
-/// (only logout deletes cookies), and a forger gains nothing from a key id we lack. An
-/// expired access cookie is normal.
-pub fn looks_forged(error: CredentialError) -> bool {
-    matches!(error, CredentialError::BadMac | CredentialError::Malformed | CredentialError::TooLarge)
 }
 
 impl RequestOutcome {
@@ -98,6 +89,12 @@ impl RequestOutcome {
             RequestOutcome::BadCookie => "bad_cookie",
             RequestOutcome::Unavailable => "unavailable",
         }
+    }
+
+    /// A request no cookie identified: `BadCookie` if one failed verification (an expired
+    /// access cookie aside), else `Anonymous`.
+    pub fn unidentified(unverifiable: bool) -> RequestOutcome {
+        if unverifiable { RequestOutcome::BadCookie } else { RequestOutcome::Anonymous }
     }
 
     /// What the family's object decided, as an outcome.

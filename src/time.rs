@@ -1,6 +1,6 @@
 //! Time as the core sees it: a point in Unix milliseconds, passed in by the caller.
 //!
-//! The core never reads a clock (DESIGN §1); the wasm shell reads `Date.now()` and hands
+//! The core never reads a clock; the wasm shell reads `Date.now()` and hands
 //! the value in, tests drive a simulated clock. Arithmetic saturates so that a hostile
 //! or absurd timestamp can never panic.
 //!

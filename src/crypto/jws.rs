@@ -1,6 +1,6 @@
 //! HS256 compact JWS (RFC 7515) with the checks an edge needs, and nothing else.
 //!
-//! Used for the origin assertion and the origin's login/logout directives (DESIGN §4).
+//! Used for the origin assertion, the origin's login/logout directives and admin tokens.
 //! [`verify`] accepts a token only if `alg` is exactly `HS256` (so `none` and algorithm
 //! confusion are refused, RFC 8725 §3.1), `typ` is the one the caller expects (so a
 //! reflected assertion cannot be replayed as a login, RFC 8725 §3.11), no `crit` header
@@ -137,7 +137,7 @@ pub fn verify(token: &str, keys: &KeyRing, expect: &Expect<'_>, now: Timestamp) 
     let verified = match header.get("kid") {
         Some(Value::String(kid)) => key_matches(keys.get(kid).ok_or(JwsError::UnknownKey)?),
         Some(_) => return Err(JwsError::Malformed),
-        // DESIGN §5: a JWS without `kid` is tried against each key.
+        // A JWS without `kid` is tried against each key: all are ours and trusted alike.
         None => keys.iter().any(key_matches),
     };
     if !verified {

@@ -1,7 +1,7 @@
 //! Key rings for `SESSION_KEYS` and `ORIGIN_SECRET`: `kid:secret` pairs, comma-separated.
 //!
 //! The first key signs, every key verifies, so keys rotate without logging anyone out
-//! (DESIGN §2, §5). The HMAC key is the UTF-8 bytes of `secret` as written, so an origin
+//! (docs/design.md §5). The HMAC key is the UTF-8 bytes of `secret` as written, so an origin
 //! passes the same string to its JWT library. Key bytes never appear in `Debug` output or
 //! in errors; MACs are compared in constant time.
 //!

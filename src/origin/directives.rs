@@ -39,7 +39,7 @@ use crate::time::Timestamp;
 pub const LOGIN_TYPE: &str = "edge-login+jwt";
 /// `typ` of `X-Edge-Logout`.
 pub const LOGOUT_TYPE: &str = "edge-logout+jwt";
-/// Longest `exp - iat` a directive may have (DESIGN §4: ≤ 5 min).
+/// Longest `exp - iat` a directive may have: five minutes, for an origin's slow page.
 pub const DIRECTIVE_MAX_LIFETIME_SECS: u64 = 300;
 
 /// `X-Edge-Nonce`: 128 fresh random bits per forwarded request, base64url (22 characters).

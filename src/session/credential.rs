@@ -1,4 +1,4 @@
-//! The two session cookies (DESIGN §2) and their wire formats.
+//! The two session cookies and their wire formats (docs/design.md §2).
 //!
 //! * `__Host-es-access` = `a1.<kid>.<payload>.<mac>`: a short-lived identity the edge
 //!   checks by MAC and expiry alone (the fast path). `payload` is base64url JSON
@@ -48,7 +48,7 @@ pub const MAX_ACCESS_LEN: usize = 3800;
 pub const MAX_REFRESH_LEN: usize = 200;
 /// Longest `sub` accepted from a login directive and carried in cookies.
 pub const MAX_SUB_LEN: usize = 256;
-/// Largest serialized `ctx` object (DESIGN §4: ≤ 1 KiB).
+/// Largest serialized `ctx` object: 1 KiB, so any identity fits an access cookie.
 pub const MAX_CTX_LEN: usize = 1024;
 
 const ACCESS_VERSION: &str = "a1";
@@ -67,6 +67,17 @@ pub enum CredentialError {
     BadMac,
     /// A genuine access credential past its expiry.
     Expired,
+}
+
+impl CredentialError {
+    /// Whether a cookie that failed this way looks forged or tampered with: a bad MAC, a
+    /// malformed or oversized value. An unknown key id is not: after a key is retired,
+    /// every browser still holding a cookie it signed sends one on every request (only
+    /// logout deletes cookies), and a forger gains nothing from a key id we lack. An
+    /// expired access cookie is normal.
+    pub fn looks_forged(self) -> bool {
+        matches!(self, CredentialError::BadMac | CredentialError::Malformed | CredentialError::TooLarge)
+    }
 }
 
 impl fmt::Display for CredentialError {
@@ -147,7 +158,7 @@ impl RefreshSecret {
     }
 
     /// SHA-256 of the secret: what the family keeps of a retired generation, so a
-    /// leaked database row cannot be replayed as a credential (DESIGN §2).
+    /// leaked database row cannot be replayed as a credential.
     pub fn digest(&self) -> SecretDigest {
         SecretDigest(Sha256::digest(self.0).into())
     }

@@ -1,4 +1,5 @@
-//! The family state machine: every rule of DESIGN §3, decided one request at a time.
+//! The family state machine: every rotation rule (docs/design.md §3), decided one request
+//! at a time.
 //!
 //! A [`Family`] is all credentials descended from one login. Its Durable Object holds
 //! it and calls [`Family::handle_refresh`] for each refresh credential presented, one
@@ -37,7 +38,8 @@ use super::credential::{FamilyId, Identity, RefreshCredential, RefreshSecret, Se
 use crate::config::{OnReuse, Policy};
 use crate::time::Timestamp;
 
-/// `last_seen` is persisted at most this often (DESIGN §3: coarsened, ≤ once a minute).
+/// `last_seen` is persisted at most this often: a steady stream of requests must not write
+/// each time.
 const LAST_SEEN_RESOLUTION: Duration = Duration::from_secs(60);
 
 /// How the origin is told the request was identified (`X-Edge-Session-State`).
@@ -54,7 +56,7 @@ pub enum SessionState {
 }
 
 impl SessionState {
-    /// The header value DESIGN §4 names.
+    /// The `X-Edge-Session-State` value.
     pub fn as_str(self) -> &'static str {
         match self {
             SessionState::Fresh => "fresh",
@@ -120,7 +122,7 @@ pub struct Decision {
     pub deadline: Timestamp,
 }
 
-/// The state of one session family (DESIGN §3).
+/// The state of one session family (docs/design.md §3).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Family {
     pub(crate) id: FamilyId,
@@ -365,7 +367,7 @@ impl Family {
     }
 }
 
-/// Slow rule (DESIGN §3): a refresh value decided at `decided_at` may be set on a
+/// The slow rule: a refresh value decided at `decided_at` may be set on a
 /// response only within `grace` of that decision. A later response could push the
 /// browser back a generation (S10); recovery re-delivers the value if nobody else did.
 pub fn may_set_refresh(decided_at: Timestamp, now: Timestamp, policy: &Policy) -> bool {

@@ -1,7 +1,8 @@
 //! A family as its Durable Object stores it: one JSON document in one SQLite row.
 //!
 //! Secrets are base64url text; times are Unix milliseconds. `delivered_at` is stored when
-//! a row is written for another reason but never causes a write (DESIGN §3). Decoding a
+//! a row is written for another reason but never causes a write (a re-delivery must not
+//! cost a write; see `Family::wake`). Decoding a
 //! row is checked like any input: a corrupt row is an error, never a panic.
 //!
 //! ```

@@ -10,6 +10,7 @@ mod credential;
 mod ended;
 mod family;
 pub mod family_row;
+mod presented;
 mod set_cookie;
 
 pub use cookie_header::{EdgeCookies, edge_cookies, strip_edge_cookies};
@@ -19,4 +20,5 @@ pub use credential::{
 };
 pub use ended::{DEFAULT_CAPACITY as ENDED_FAMILIES_CAPACITY, EndedFamilies};
 pub use family::{Decision, Family, Grant, Outcome, Refusal, SessionState, may_set_refresh};
+pub use presented::{Claim, Presented, presented};
 pub use set_cookie::{GrantCookies, clear_cookie, set_cookie};

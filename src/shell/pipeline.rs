@@ -8,11 +8,11 @@ use std::cell::RefCell;
 
 use crate::config::Config;
 use crate::messages::{FamilyCommand, UserCommand, Verdict};
-use crate::metrics::{RequestOutcome, looks_forged};
+use crate::metrics::RequestOutcome;
 use crate::origin::{self, Assertion, DirectivePlan, Login, Logout, RequestNonce};
 use crate::session::{
-    ACCESS_COOKIE, AccessCredential, CredentialError, EndedFamilies, FamilyId, GrantCookies, Identity, REFRESH_COOKIE,
-    RefreshCredential, SessionState, clear_cookie, edge_cookies, may_set_refresh, strip_edge_cookies,
+    ACCESS_COOKIE, Claim, EndedFamilies, FamilyId, GrantCookies, Identity, REFRESH_COOKIE, SessionState, clear_cookie,
+    may_set_refresh, presented, strip_edge_cookies,
 };
 use crate::time::Timestamp;
 use crate::users::FamilyEntry;
@@ -70,22 +70,12 @@ pub(crate) async fn handle(req: Request, env: &Env, ctx: &Context, config: &Conf
     let debug = DebugAsk::of(req.headers(), config);
     let now = debug.now();
     let cookie_header = req.headers().get("Cookie")?.unwrap_or_default();
-    let cookies = edge_cookies(&cookie_header);
-    let keys = &config.session_keys;
-    // Unverifiable cookies are absent: no 5xx, no object call. Both are
-    // checked, even when the access cookie identifies the request (one more MAC, about a
-    // microsecond): forgeries in bulk are someone probing the keys (metrics.rs).
-    let access = cookies.access.map(|v| AccessCredential::decode(v, keys, now));
-    let refresh = cookies.refresh.map(|v| (v, RefreshCredential::decode(v, keys).map(|r| r.family)));
-    let failures =
-        [access.as_ref().and_then(|a| a.as_ref().err()), refresh.as_ref().and_then(|(_, r)| r.as_ref().err())];
-    let forged = failures.iter().flatten().any(|e| looks_forged(**e));
-    let unverifiable = failures.iter().flatten().any(|e| **e != CredentialError::Expired);
-    let refresh_family = refresh.as_ref().and_then(|(_, family)| family.ok());
+    let presented = presented(&cookie_header, &config.session_keys, now);
+    let forged = presented.forged;
 
     let mut trace = Trace { path: "none", writes: 0, verdict: None, outcome: "", forged, analytics: false };
-    let (identified, outcome) = match (access.and_then(Result::ok), refresh) {
-        (Some(access), _) => {
+    let (identified, outcome) = match presented.claim {
+        Claim::Access(access) => {
             trace.path = "access";
             let identified = access.family().map(|family| Identified {
                 identity: access.identity(),
@@ -95,17 +85,14 @@ pub(crate) async fn handle(req: Request, env: &Env, ctx: &Context, config: &Conf
             });
             (identified, RequestOutcome::Access)
         }
-        (None, Some((cookie, Ok(family)))) => {
-            match ask_the_family(env, ctx, cookie, family, &debug, &mut trace).await {
-                Ok(decided) => decided,
-                Err(e) => {
-                    telemetry::observe(env, config, RequestOutcome::Unavailable, forged, now);
-                    return Err(e);
-                }
+        Claim::Refresh { cookie, family } => match ask_the_family(env, ctx, cookie, family, &debug, &mut trace).await {
+            Ok(decided) => decided,
+            Err(e) => {
+                telemetry::observe(env, config, RequestOutcome::Unavailable, forged, now);
+                return Err(e);
             }
-        }
-        (None, _) if unverifiable => (None, RequestOutcome::BadCookie),
-        (None, _) => (None, RequestOutcome::Anonymous),
+        },
+        Claim::Nothing => (None, RequestOutcome::unidentified(presented.unverifiable)),
     };
     trace.outcome = outcome.as_str();
     trace.analytics = telemetry::observe(env, config, outcome, forged, now);
@@ -127,8 +114,8 @@ pub(crate) async fn handle(req: Request, env: &Env, ctx: &Context, config: &Conf
     let secret = &config.origin_secret;
     let login = directive(&response, origin::LOGIN_HEADER, |t| Login::verify(t, secret, after, &nonce));
     let logout = directive(&response, origin::LOGOUT_HEADER, |t| Logout::verify(t, secret, after, &nonce));
-    let current = identified.as_ref().map(|s| s.family).or(refresh_family);
-    let sets_cookie = if let Some(plan) = DirectivePlan::new(login, logout, current, cookies.presented) {
+    let current = identified.as_ref().map(|s| s.family).or(presented.refresh_family);
+    let sets_cookie = if let Some(plan) = DirectivePlan::new(login, logout, current, presented.cookies.presented) {
         apply_directives(env, &headers, plan, device, &debug.clock_only()).await?
     } else if let Some((cookies, decided_at)) = identified.as_ref().and_then(|s| s.grant.as_ref()) {
         // Slow rule: a refresh value decided more than GRACE ago must not land (S10).

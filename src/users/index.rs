@@ -1,4 +1,4 @@
-//! The per-user index of session families (DESIGN §6): "your devices", and what "log out
+//! The per-user index of session families: "your devices", and what "log out
 //! everywhere" ends.
 //!
 //! One `UserSessions` Durable Object per `sub` holds a [`UserIndex`]. A family registers
