@@ -173,7 +173,7 @@ fn jws(c: &mut Criterion) {
     c.bench_function("login/verify", |b| b.iter(|| Login::verify(black_box(&login), &origin, now, &nonce).unwrap()));
 }
 
-/// What issue 5 added per request (the outcome counter) and per admin call or login
+/// What every request pays for the outcome counter, and an admin call or login
 /// (a full user index of MAX_FAMILIES entries).
 fn sessions(c: &mut Criterion) {
     let now = Timestamp::from_secs(T0);

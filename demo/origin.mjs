@@ -14,7 +14,7 @@ const EDGE_URL = process.env.EDGE_URL;
 
 // ORIGIN_SECRET: `kid:secret[,kid:secret]`, from the environment or the repo's .dev.vars
 // (where `npm run dev` generated it). The first key signs; the HMAC key is the UTF-8
-// bytes of the secret text as written (DESIGN §5).
+// bytes of the secret text as written.
 function originSecret() {
   if (process.env.ORIGIN_SECRET) return process.env.ORIGIN_SECRET;
   const file = new URL("../.dev.vars", import.meta.url);
@@ -46,7 +46,7 @@ async function identify(req) {
   }
 }
 
-// Directives to the edge: typed, addressed to "edge-session", short-lived (DESIGN §4).
+// Directives to the edge: typed, addressed to "edge-session", short-lived (docs/design.md §4).
 function directive(typ, claims, lifetime = 120) {
   const now = Math.floor(Date.now() / 1000);
   return new SignJWT({ aud: "edge-session", ...claims })

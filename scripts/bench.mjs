@@ -1,4 +1,4 @@
-// Edge throughput benchmark (issue 3), run by `npm run bench` (scripts/bench.sh).
+// Edge throughput benchmark, run by `npm run bench` (scripts/bench.sh).
 //
 // One process drives everything: a minimal origin (a child Node process on loopback),
 // two local `wrangler dev` instances of the built worker (real workerd, real Durable
@@ -35,7 +35,7 @@ const ROTATION = { ACCESS_TTL_SECS: "0", ROTATE_AFTER_SECS: "3", GRACE_SECS: "2"
 
 // ---------------------------------------------------------------------------------
 // The origin: 200 with a tiny JSON body echoing the identity the edge forwarded.
-// GET /login also answers with a signed login directive (DESIGN §4). GET /__stats
+// GET /login also answers with a signed login directive. GET /__stats
 // (asked directly, never through the edge) returns and resets per-state counters.
 
 async function runOrigin() {

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# npm run bench: edge throughput (issue 3). Builds the worker (skipped with
+# npm run bench: edge throughput. Builds the worker (skipped with
 # EDGE_SESSION_PREBUILT=1 when build/ exists), installs wrk if missing, then runs
 # scripts/bench.mjs: wrk against one local `wrangler dev` for (a) no cookies,
 # (b) the access-cookie fast path, (c) the refresh cookie through the Durable Object,

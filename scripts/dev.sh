@@ -6,7 +6,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh
 
-# Local secrets (DESIGN §5): random keys, generated once, never committed (.gitignore).
+# Local secrets: random keys, generated once, never committed (.gitignore).
 if [ ! -e .dev.vars ]; then
   rand() { node -e 'process.stdout.write(require("crypto").randomBytes(32).toString("base64url"))'; }
   (umask 077 && printf 'SESSION_KEYS="k1:%s"\nORIGIN_SECRET="o1:%s"\n' "$(rand)" "$(rand)" > .dev.vars)

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Install the build toolchain (DESIGN §7). Idempotent: when everything is present it
+# Install the build toolchain (docs/design.md §7). Idempotent: when everything is present it
 # only checks versions and returns in well under a second.
 set -euo pipefail
 cd "$(dirname "$0")/.."

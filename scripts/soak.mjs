@@ -3,17 +3,22 @@
 //   npm run soak                                   # 100,000 requests across 200 families
 //   SOAK_REQUESTS=5000 SOAK_FAMILIES=20 npm run soak
 //   SOAK_COSTS=1 npm run soak                      # object calls and writes (docs/cost.md)
-import { CHAOS, soak, summary } from "../tools/soak.mjs";
+//   SOAK_COSTS=1 SOAK_PACE=page npm run soak       # the same for a page view every 5–15 s
+import { BUSY, CHAOS, soak, summary } from "../tools/soak.mjs";
 
 const costs = process.env.SOAK_COSTS === "1";
 // For costs, the production defaults scaled down ten times (rotate 900 s, grace 30 s,
-// access 60 s, idle 1800 s), so one minute of soak is ten minutes of use.
-const SCALED = { rotate: 90, grace: 3, access: 6, recovery: 180, idle: 180 };
+// access 60 s, recovery 1800 s), so one minute of soak is ten minutes of use. Idle 60 s
+// (600 s) scales `last_seen`'s step too: a tenth of the idle timeout, 6 s (60 s).
+const SCALED = { rotate: 90, grace: 3, access: 6, recovery: 180, idle: 60 };
+// "page": one tab, one burst (a page and its requests) every 5–15 s of use, 0.5–1.5 s here.
+const PAGE = { tabs: 1, min: 500, max: 1_500 };
 const result = await soak({
   requests: Number(process.env.SOAK_REQUESTS ?? 100_000),
   families: Number(process.env.SOAK_FAMILIES ?? 200),
   seed: Number(process.env.SOAK_SEED ?? 1),
   windows: costs ? SCALED : CHAOS,
+  pace: process.env.SOAK_PACE === "page" ? PAGE : BUSY,
   costs,
 });
 for (const example of result.lostExamples) console.error("lost:", JSON.stringify(example));

@@ -1,4 +1,5 @@
-//! Property tests over random interleavings of racing requests (DESIGN §3 model check).
+//! Property tests over random interleavings of racing requests: the model check of
+//! docs/design.md §3, on every `cargo test`.
 //!
 //! A discrete-event simulation of browsers against one family: tabs share a cookie jar
 //! that updates from every response the browser reads; requests carry the jar of their

@@ -1,5 +1,6 @@
-//! DESIGN §3, one test per rule, on a simulated clock. Windows are short (rotate after
-//! 10 s, grace 2 s, recovery 30 s) unless a rule is about DESIGN's defaults; each
+//! The rotation rules of docs/design.md §3, one test per rule, on a simulated clock.
+//! Windows are short (rotate after 10 s, grace 2 s, recovery 30 s) unless a rule is about
+//! the defaults; each
 //! boundary is probed a millisecond either side, on a clone of the object.
 
 mod common;
@@ -303,7 +304,7 @@ fn persist_only_when_the_durable_state_changes() {
     assert!(step(&g1, 18_000)); // reuse: revocation
 }
 
-// Persist: last_seen is coarsened, written at most once a minute (DESIGN defaults).
+// Persist: last_seen is coarsened, written at most once a minute (the defaults).
 #[test]
 fn last_seen_is_persisted_at_most_once_a_minute() {
     let (mut obj, login) = Object::login(Policy::default(), false, T0);
@@ -340,7 +341,7 @@ fn deadline_is_idle_absolute_remember_or_now() {
     assert!(obj.family.deadline(&policy) <= T0);
 }
 
-// DESIGN defaults, and their windows at the edges: grace 30 s, recovery 30 min.
+// The defaults, and their windows at the edges: grace 30 s, recovery 30 min.
 #[test]
 fn default_windows_at_their_edges() {
     let p = Policy::default();

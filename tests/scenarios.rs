@@ -1,4 +1,4 @@
-//! The scenarios of `scenarios.md` (S1–S11) at the core level, on a simulated clock.
+//! The scenarios of docs/scenarios.md (S1–S11) at the core level, on a simulated clock.
 //! A `Jar` stands for the browser's refresh cookie: it reads the responses the browser
 //! receives and panics if it is ever pushed back a generation.
 
@@ -44,7 +44,7 @@ fn s1_cookie_clobbered_by_racing_request() {
 }
 
 // S2 (Pow #356/#398): the rotating response is lost; g1 is answered grace, then
-// recovered, both re-delivering g2, and the user stays logged in (DESIGN defaults).
+// recovered, both re-delivering g2, and the user stays logged in (the defaults).
 #[test]
 fn s2_response_lost_after_rotation() {
     let (mut obj, login) = Object::login(Policy::default(), false, T0);
@@ -95,7 +95,7 @@ fn s4_alias_recorded_in_the_rotating_decision() {
 }
 
 // S5 (Pow #435 test): g1 works 100 ms after the rotation; after grace (g2 used) it is
-// refused and the family revoked (RFC 9700 §4.14.2; DESIGN defaults).
+// refused and the family revoked (RFC 9700 §4.14.2; the defaults).
 #[test]
 fn s5_session_id_reusable_for_a_short_time_only() {
     let (mut obj, login) = Object::login(Policy::default(), false, T0);
@@ -111,7 +111,7 @@ fn s5_session_id_reusable_for_a_short_time_only() {
 }
 
 // S6 (Pow #435 test): a remember-me credential revives the session after the access
-// cookie expired; the old one works within grace only (DESIGN defaults).
+// cookie expired; the old one works within grace only (the defaults).
 #[test]
 fn s6_remember_me_credential_reusable_then_not() {
     let policy = Policy::default();

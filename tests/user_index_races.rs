@@ -1,5 +1,5 @@
-//! The user index converges whatever order its messages arrive in (issue 5: "keeping the
-//! index right under races: login and logout at once, a family expiring").
+//! The user index converges whatever order its messages arrive in: a login and a logout
+//! at once, a family expiring while it registers.
 //!
 //! Each family sends `Register` (from the login's worker), maybe `Touch` (from a later
 //! refresh) and maybe `Unregister` (from its object's deletion: logout, theft, expiry);

@@ -62,7 +62,7 @@ export function rng(seed) {
   };
 }
 
-/** Signs an origin directive the way an origin would (DESIGN §4). */
+/** Signs an origin directive the way an origin would (docs/design.md §4). */
 export async function directive(typ, claims, { key = originKey, kid = "o1", iat, exp, alg = "HS256" } = {}) {
   const now = Math.floor(Date.now() / 1000);
   return new SignJWT({ aud: "edge-session", ...claims })

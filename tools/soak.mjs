@@ -4,7 +4,7 @@
 // Each browser has its own cookie jar that updates from every response it reads, a
 // few tabs firing bursts of parallel requests, some requests aborted or left unread
 // (it never sees a rotated cookie), some held back up to 0.7 × grace after their
-// cookies were attached (queued requests, S8, as in DESIGN's model), and access
+// cookies were attached (queued requests, S8, as in the design's model), and access
 // cookies that lapse.
 //
 // Windows: rotate 6 s, grace 5 s, access 2 s (grace must stay below the rotation, so
@@ -63,8 +63,8 @@ async function soakOrigin() {
 }
 
 class Browser {
-  constructor(id, base, random, stats, slots, windows) {
-    Object.assign(this, { id, base, random, stats, slots, windows, jar: new Map() });
+  constructor(id, base, random, stats, slots, windows, pace) {
+    Object.assign(this, { id, base, random, stats, slots, windows, pace, jar: new Map() });
   }
   cookieHeader() {
     const now = Date.now();
@@ -135,23 +135,27 @@ class Browser {
   }
   /** Tabs fire bursts of parallel requests until the shared budget is spent. */
   async run(budget) {
-    const tabs = Array.from({ length: 3 }, async () => {
+    const tabs = Array.from({ length: this.pace.tabs }, async () => {
       while (budget.left > 0) {
         const burst = Math.min(budget.left, 1 + Math.floor(this.random() * 8));
         budget.left -= burst;
         await Promise.all(Array.from({ length: burst }, () => this.request()));
-        await sleep(50 + this.random() * 600);
+        await sleep(this.pace.min + this.random() * (this.pace.max - this.pace.min));
       }
     });
     await Promise.all(tabs);
   }
 }
 
+/** Tabs per browser, and each tab's pause between bursts in ms: by default, three busy tabs. */
+export const BUSY = { tabs: 3, min: 50, max: 650 };
+
 /**
  * Runs `requests` requests across `families` simulated browsers. `windows` are in seconds
- * (`idle` optional); `costs` turns on EDGE_DEBUG to count object calls and writes.
+ * (`idle` optional); `pace` is each tab's pause between bursts; `costs` turns on
+ * EDGE_DEBUG to count object calls and writes.
  */
-export async function soak({ requests = 100_000, families = 200, seed = 1, windows = CHAOS, costs = false } = {}) {
+export async function soak({ requests = 100_000, families = 200, seed = 1, windows = CHAOS, pace = BUSY, costs = false } = {}) {
   const origin = await soakOrigin();
   const edge = await startEdge({
     ORIGIN_URL: origin.url, EDGE_DEBUG: costs ? "1" : "0", ROTATE_AFTER_SECS: String(windows.rotate),
@@ -165,7 +169,7 @@ export async function soak({ requests = 100_000, families = 200, seed = 1, windo
   const slots = new Slots(MAX_IN_FLIGHT);
   const started = Date.now();
   try {
-    const browsers = Array.from({ length: families }, (_, i) => new Browser(i, edge.url, rng(seed * 7919 + i), stats, slots, windows));
+    const browsers = Array.from({ length: families }, (_, i) => new Browser(i, edge.url, rng(seed * 7919 + i), stats, slots, windows, pace));
     for (const b of browsers) await b.login();
     const budget = { left: requests };
     await Promise.all(browsers.map((b) => b.run(budget)));

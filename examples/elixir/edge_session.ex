@@ -2,7 +2,7 @@ defmodule EdgeSession do
   @moduledoc """
   edge-session origin kit for Elixir: verify the `X-Edge-Assertion` the edge adds to
   every identified request, and sign the `X-Edge-Login` / `X-Edge-Logout` directives
-  the edge applies (DESIGN §4), and call the edge's admin API (`admin_token/4`,
+  the edge applies (docs/design.md §4), and call the edge's admin API (`admin_token/4`,
   `admin_call/5`). Only OTP's `:crypto` is needed (and `:inets` for `admin_call/5`); JSON
   goes through a
   module with `encode!/1` and `decode/1` (Jason by default: a Phoenix app has it; pass

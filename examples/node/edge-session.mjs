@@ -1,5 +1,5 @@
 // edge-session origin kit for Node (jose): verify `X-Edge-Assertion`, sign the
-// `X-Edge-Login` / `X-Edge-Logout` directives (DESIGN §4), call the edge's admin API.
+// `X-Edge-Login` / `X-Edge-Logout` directives (docs/design.md §4), call the edge's admin API.
 // Secrets use the edge's format `kid:secret[,kid:secret…]`; the first signs, all verify;
 // the key is the secret's text.
 import { randomBytes } from "node:crypto";

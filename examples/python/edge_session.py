@@ -1,7 +1,7 @@
 """edge-session origin kit for Python (PyJWT).
 
 Verify the `X-Edge-Assertion` the edge adds to every identified request, and sign the
-`X-Edge-Login` / `X-Edge-Logout` directives the edge applies (DESIGN §4), and call the
+`X-Edge-Login` / `X-Edge-Logout` directives the edge applies (docs/design.md §4), and call the
 edge's admin API (list a user's sessions, revoke them). Secrets use
 the edge's format: `kid:secret[,kid:secret…]`; the first signs, all verify; the HMAC key
 is the UTF-8 text of `secret`.

@@ -23,7 +23,7 @@ pub fn ms(n: u64) -> Duration {
     Duration::from_millis(n)
 }
 
-/// Short windows — rotate after 10 s, grace 2 s, recovery 30 s — and DESIGN's other defaults.
+/// Short windows — rotate after 10 s, grace 2 s, recovery 30 s — and the other defaults.
 pub fn short() -> Policy {
     Policy { rotate_after: secs(10), grace: secs(2), recovery: secs(30), ..Policy::default() }
 }

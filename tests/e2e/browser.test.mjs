@@ -91,7 +91,7 @@ async function shown(page) {
   return (await page.$("#fire")) ? (await page.textContent(".state")).trim() : "login form";
 }
 
-/** The cookies exist with the DESIGN §2 attributes, and no script can read them. */
+/** The cookies exist with their `__Host-` attributes, and no script can read them. */
 async function assertCookiesLocked(pages) {
   const byName = Object.fromEntries((await edgeCookies()).map((c) => [c.name, c]));
   for (const name of EDGE_COOKIES) {

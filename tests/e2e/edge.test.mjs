@@ -31,7 +31,7 @@ const IDENTITY = ["x-edge-user", "x-edge-session", "x-edge-session-state", "x-ed
 /** What the edge itself adds in its namespace: the identity, and every request's nonce. */
 const EDGE_ADDED = [...IDENTITY, "x-edge-nonce"];
 
-test("login directive sets both cookies with the DESIGN attributes, and the origin then sees the user", async () => {
+test("login directive sets both cookies with the __Host- attributes, and the origin then sees the user", async () => {
   const client = new Client(edge.url);
   originLogsIn("alice", { remember: true });
   const res = await client.fetch("/login");
@@ -99,7 +99,7 @@ test("spoofed identity headers in any spelling never reach the origin", async ()
   assert.equal((await verifyAssertion(seen["x-edge-assertion"])).payload.sub, "alice");
 });
 
-test("the assertion verifies with ORIGIN_SECRET and carries the DESIGN §4 claims", async () => {
+test("the assertion verifies with ORIGIN_SECRET and carries its claims: iss, aud, sub, sid, state, iat, exp, jti, ctx", async () => {
   const client = await loggedIn("carol", { ctx: { tenant: "acme", roles: ["admin"] } });
   await client.fetch("/x");
   const h = origin.last().headers;

@@ -1,4 +1,4 @@
-// Key rotation without logouts (DESIGN §2, §5): both secrets are key rings whose first
+// Key rotation without logouts (docs/upgrades.md): both secrets are key rings whose first
 // key signs and all verify. Clients keep making requests while the worker is restarted
 // (as a redeploy would, keeping its Durable Objects) through the documented procedure:
 // add a key, promote it, then retire the old one once every live credential carries the

@@ -1,4 +1,4 @@
-// Observability (issue 5): every request's outcome is counted; an isolate logs one
+// Observability: every request's outcome is counted; an isolate logs one
 // `request_outcomes` line per window and raises `bad_cookie_rate` when forged cookies
 // arrive in bulk; with the optional Analytics Engine binding each request also writes
 // a data point. (Local workerd's dataset is a no-op: what this proves is that the write

@@ -1,4 +1,4 @@
-// Origin selection (DESIGN §4): with an `ORIGIN` service binding the worker forwards
+// Origin selection: with an `ORIGIN` service binding the worker forwards
 // there, even when ORIGIN_URL is set, with the same stripping and identity headers.
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";

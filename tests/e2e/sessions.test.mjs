@@ -1,4 +1,4 @@
-// "Your devices": the UserSessions index and the origin-facing admin API (issue 5).
+// "Your devices": the UserSessions index and the origin-facing admin API.
 // POST /__edge/admin with an ORIGIN_SECRET-signed `edge-admin+jwt` lists a user's
 // sessions (with the login's user agent and country, and last seen) and revokes one or
 // all. A family leaves the index when its object is deleted, however it ended.
