@@ -95,7 +95,7 @@ proptest! {
             }
         }
 
-        let listed: HashSet<FamilyId> = index.sessions(at(messages.len()), &policy).iter().map(|e| e.family).collect();
+        let listed: HashSet<FamilyId> = index.live_families(at(messages.len()), &policy).iter().map(|e| e.family).collect();
         for (n, plan) in plans.iter().enumerate() {
             let family = id(n as u8);
             let covered = revoked_at.is_some_and(|cut| created(n as u8) <= cut);

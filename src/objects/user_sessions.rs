@@ -76,7 +76,7 @@ impl UserIndex {
                 (UserReply::default(), self.unregister(family, Timestamp::from_millis(created_at), now))
             }
             UserCommand::List => {
-                let sessions = self.sessions(now, policy).to_vec();
+                let sessions = self.live_families(now, policy).to_vec();
                 (UserReply { sessions, ..UserReply::default() }, false)
             }
             UserCommand::Revoke { token: Some(token), .. } | UserCommand::RevokeAll { token: Some(token), .. }
@@ -203,7 +203,7 @@ mod tests {
         index.register(entry(2, later), later, &policy);
         let replay = index.handle(revoke_all(), later, &policy);
         assert!(replay.reply.replayed && replay.revoke.is_empty() && !replay.changed);
-        assert_eq!(index.sessions(later, &policy).len(), 1);
+        assert_eq!(index.live_families(later, &policy).len(), 1);
         // Past its life the jti is forgotten (the token itself no longer verifies).
         let expired = t + Duration::from_secs(91);
         assert!(index.spend(&TokenUse { jti: "token-2".into(), valid_until: expired.as_millis() + 1 }, expired));

@@ -252,7 +252,7 @@ impl UserIndex {
 
     /// The live families, oldest first. Entries past the longest lifetime are dropped:
     /// their families have ended even if the unregister never arrived.
-    pub fn sessions(&mut self, now: Timestamp, policy: &Policy) -> &[FamilyEntry] {
+    pub fn live_families(&mut self, now: Timestamp, policy: &Policy) -> &[FamilyEntry] {
         self.prune(now, policy);
         self.families.sort_by_key(|e| e.created_at);
         &self.families
@@ -328,7 +328,7 @@ mod tests {
         let t = Timestamp::from_secs(1_000);
         assert!(index.unregister(entry(1, t).family, t, t));
         assert!(!index.register(entry(1, t), t, &policy));
-        assert!(index.sessions(t, &policy).is_empty());
+        assert!(index.live_families(t, &policy).is_empty());
         // An old family's unregister needs no tombstone: its register is long done.
         let late = t + TOMBSTONE_TTL;
         assert!(!index.unregister(entry(2, t).family, t, late));
@@ -346,7 +346,7 @@ mod tests {
         let mine = FamilyId::from_bytes([2; 16]);
         let revoked = index.revoke_all(t, Some(mine));
         assert_eq!(revoked, vec![FamilyId::from_bytes([1; 16]), FamilyId::from_bytes([3; 16])]);
-        assert_eq!(index.sessions(t, &policy).iter().map(|e| e.family).collect::<Vec<_>>(), vec![mine]);
+        assert_eq!(index.live_families(t, &policy).iter().map(|e| e.family).collect::<Vec<_>>(), vec![mine]);
     }
 
     #[test]
