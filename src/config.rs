@@ -57,12 +57,17 @@ pub struct Policy {
     pub remember_lifetime: Duration,
     /// What a reuse outside every window does to the family.
     pub on_reuse: OnReuse,
+    /// `DBSC_ACCESS_TTL_SECS`: how long the access cookie of a device-bound family lives.
+    /// It is all a copied cookie jar is worth, since a bound family's refresh cookie alone
+    /// identifies no one.
+    pub bound_access_ttl: Duration,
 }
 
 impl Default for Policy {
     /// Rotate after 15 min (Pow's session renewal), grace 30 s (Okta's default refresh-token
     /// grace), recovery 30 min, access cookie 60 s, idle 30 min (Pow), lifetime 12 h,
-    /// remember-me 30 days (Auth0's absolute default), reuse revokes (RFC 9700 §4.14.2).
+    /// remember-me 30 days (Auth0's absolute default), reuse revokes (RFC 9700 §4.14.2), a
+    /// device-bound access cookie 5 min (Chrome refreshes it in its last two minutes).
     fn default() -> Self {
         Policy {
             rotate_after: Duration::from_secs(900),
@@ -73,8 +78,20 @@ impl Default for Policy {
             session_lifetime: Duration::from_secs(43_200),
             remember_lifetime: Duration::from_secs(2_592_000),
             on_reuse: OnReuse::Revoke,
+            bound_access_ttl: Duration::from_secs(300),
         }
     }
+}
+
+/// `DBSC`: whether login responses offer device-bound sessions.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Dbsc {
+    /// Offer registration on every login response (the default). Browsers without DBSC
+    /// ignore the offer.
+    Offer,
+    /// Offer nothing. Families bound earlier keep refreshing until they end: turning the
+    /// offer off must not log anyone out.
+    Off,
 }
 
 /// Everything the worker needs, validated.
@@ -96,6 +113,17 @@ pub struct Config {
     pub origin_url: Option<OriginUrl>,
     /// `METRICS_WINDOW_SECS`: how often an isolate logs its request-outcome counts.
     pub metrics_window: Duration,
+    /// `DBSC`: whether logins offer device-bound sessions.
+    pub dbsc: Dbsc,
+}
+
+impl Config {
+    /// Whether this login response offers DBSC registration. Never with the fast path off
+    /// (`ACCESS_TTL_SECS=0`): a bound family is identified by its access cookie alone, and
+    /// strict mode promises every request reaches the family's object.
+    pub fn offers_dbsc(&self) -> bool {
+        self.dbsc == Dbsc::Offer && !self.policy.access_ttl.is_zero()
+    }
 }
 
 /// Default `METRICS_WINDOW_SECS`: one `request_outcomes` line per isolate per minute.
@@ -143,6 +171,7 @@ impl Config {
             session_lifetime: reader.secs("SESSION_LIFETIME_SECS", defaults.session_lifetime, 1),
             remember_lifetime: reader.secs("REMEMBER_LIFETIME_SECS", defaults.remember_lifetime, 1),
             on_reuse: reader.on_reuse(),
+            bound_access_ttl: reader.secs("DBSC_ACCESS_TTL_SECS", defaults.bound_access_ttl, 1),
         };
         reader.check_windows(&policy);
         let session_keys = reader.keys("SESSION_KEYS");
@@ -157,6 +186,7 @@ impl Config {
         let origin_audience = reader.audience();
         let origin_url = reader.origin_url();
         let metrics_window = reader.secs("METRICS_WINDOW_SECS", DEFAULT_METRICS_WINDOW, 1);
+        let dbsc = reader.dbsc();
         let debug_headers = reader.get("EDGE_DEBUG").is_some_and(|v| v == "1" || v == "true");
         match (session_keys, origin_secret) {
             (Some(session_keys), Some(origin_secret)) if reader.problems.is_empty() => Ok(Config {
@@ -167,6 +197,7 @@ impl Config {
                 debug_headers,
                 origin_url,
                 metrics_window,
+                dbsc,
             }),
             _ => Err(ConfigError { problems: reader.problems }),
         }
@@ -247,6 +278,17 @@ impl<F: Fn(&str) -> Option<String>> Reader<F> {
         }
     }
 
+    fn dbsc(&mut self) -> Dbsc {
+        match self.get("DBSC").as_deref() {
+            None | Some("offer") => Dbsc::Offer,
+            Some("off") => Dbsc::Off,
+            Some(_) => {
+                self.fail("DBSC", "must be `offer` or `off`");
+                Dbsc::Offer
+            }
+        }
+    }
+
     fn check_windows(&mut self, p: &Policy) {
         if p.grace.as_secs() > MAX_GRACE_SECS {
             self.fail("GRACE_SECS", format!("must be at most {MAX_GRACE_SECS}"));
@@ -310,6 +352,18 @@ mod tests {
         assert_eq!(c.policy, Policy::default());
         assert_eq!(c.origin_audience, "origin");
         assert!(c.origin_url.is_none());
+    }
+
+    #[test]
+    fn dbsc_is_offered_by_default_but_never_in_strict_mode() {
+        assert!(config(&[]).unwrap().offers_dbsc());
+        assert!(!config(&[("DBSC", "off")]).unwrap().offers_dbsc());
+        assert!(!config(&[("ACCESS_TTL_SECS", "0")]).unwrap().offers_dbsc());
+        assert_eq!(config(&[("DBSC_ACCESS_TTL_SECS", "120")]).unwrap().policy.bound_access_ttl.as_secs(), 120);
+        assert_eq!(
+            variables(config(&[("DBSC", "on"), ("DBSC_ACCESS_TTL_SECS", "0")]).unwrap_err()),
+            ["DBSC_ACCESS_TTL_SECS", "DBSC"]
+        );
     }
 
     #[test]

@@ -19,7 +19,8 @@
 //!                        │        recovered, or refused / reuse (the family is revoked)
 //!                        │ 4. forward: identity headers, a signed assertion, a fresh nonce
 //!                        │ 5. the origin's login / logout directives → objects
-//!                        ▼ 6. Set-Cookie (a deletion only on logout), private, no-store
+//!                        │ 6. Set-Cookie (a deletion only on logout), private, no-store;
+//!                        ▼    a login offers DBSC: /__edge/dbsc/* bind and refresh it
 //!                     origin (any language; verifies a standard JWT)
 //! ```
 //!
@@ -36,9 +37,10 @@
 //! | layer | holds |
 //! |---|---|
 //! | [`time`] | [`Timestamp`]: Unix milliseconds, passed in |
-//! | [`crypto`] | HMAC-SHA256 key rings, HS256 JWS, base64url |
+//! | [`crypto`] | HMAC-SHA256 key rings, HS256 JWS, ES256 public keys, base64url |
 //! | [`config`] | the worker's variables, validated together |
-//! | [`session`] | the cookies and their formats, the family state machine ([`session::Family`]), `Cookie` / `Set-Cookie`, the storage row |
+//! | [`session`] | the cookies and their formats, the family state machine ([`session::Family`]) and its device binding, `Cookie` / `Set-Cookie`, the storage row |
+//! | [`dbsc`] | device-bound sessions: the proof, challenges, the two endpoints |
 //! | [`users`] | one index per user of the user's families |
 //! | [`origin`] | what edge and origin say: identity headers, the assertion, directives, admin tokens |
 //! | [`messages`] | the JSON between the worker and its Durable Objects |
@@ -82,6 +84,7 @@
 
 pub mod config;
 pub mod crypto;
+pub mod dbsc;
 pub mod messages;
 pub mod metrics;
 pub mod objects;

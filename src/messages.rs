@@ -18,7 +18,7 @@
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
-use crate::session::{FamilyId, GrantCookies, Identity, Refusal, SessionState};
+use crate::session::{DeviceRefusal, FamilyId, GrantCookies, Identity, Refusal, SessionState};
 use crate::users::{FamilyEntry, TokenUse};
 
 /// What the worker asks of a family's object.
@@ -43,6 +43,16 @@ pub enum FamilyCommand {
     },
     /// End this family (logout, or replaced by a new login).
     Logout,
+    /// Bind this family to the device key a DBSC registration proof carries.
+    BindDevice {
+        /// The proof (`Secure-Session-Response`) as the browser sent it.
+        proof: String,
+    },
+    /// A new access cookie for a device-bound family, for a proof by its key.
+    RefreshDevice {
+        /// The proof as the browser sent it.
+        proof: String,
+    },
 }
 
 /// What the object answered.
@@ -82,6 +92,20 @@ pub enum Verdict {
     },
     /// A logout was carried out (or there was nothing left to end).
     Done,
+    /// A device proof was good: the family is bound, and this is its new access cookie.
+    DeviceBound {
+        /// Who the family is.
+        identity: Identity,
+        /// The device-bound access cookie.
+        cookies: GrantCookies,
+        /// When the object decided, Unix ms.
+        decided_at: u64,
+    },
+    /// A device proof earned nothing.
+    DeviceRefused {
+        /// Why.
+        refusal: DeviceRefusal,
+    },
 }
 
 impl Verdict {
@@ -94,6 +118,8 @@ impl Verdict {
             Verdict::ReuseDetected { revoked: true } => "ReuseDetected(revoked)".into(),
             Verdict::ReuseDetected { revoked: false } => "ReuseDetected(rejected)".into(),
             Verdict::Done => "Done".into(),
+            Verdict::DeviceBound { .. } => "DeviceBound".into(),
+            Verdict::DeviceRefused { refusal } => format!("DeviceRefused({})", refusal.reason()),
         }
     }
 
@@ -122,6 +148,10 @@ pub enum UserCommand {
         family: FamilyId,
         /// When it refreshed, Unix ms.
         at: u64,
+        /// The family is bound to a device key (DBSC). Left out when false, so an index
+        /// of an older version still reads the message.
+        #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+        device_bound: bool,
     },
     /// The family's object was deleted (it ended): drop it from the index.
     Unregister {
@@ -199,8 +229,24 @@ mod tests {
             ),
             (serde_json::to_value(UserCommand::List).unwrap(), r#""list""#),
             (
-                serde_json::to_value(UserCommand::Touch { family: id, at: 5 }).unwrap(),
+                serde_json::to_value(UserCommand::Touch { family: id, at: 5, device_bound: false }).unwrap(),
                 r#"{"touch":{"family":"AQEBAQEBAQEBAQEBAQEBAQ","at":5}}"#,
+            ),
+            (
+                serde_json::to_value(UserCommand::Touch { family: id, at: 5, device_bound: true }).unwrap(),
+                r#"{"touch":{"family":"AQEBAQEBAQEBAQEBAQEBAQ","at":5,"device_bound":true}}"#,
+            ),
+            (
+                serde_json::to_value(FamilyCommand::RefreshDevice { proof: "p".into() }).unwrap(),
+                r#"{"refresh_device":{"proof":"p"}}"#,
+            ),
+            (
+                serde_json::to_value(Verdict::DeviceRefused { refusal: DeviceRefusal::StaleChallenge }).unwrap(),
+                r#"{"device_refused":{"refusal":"StaleChallenge"}}"#,
+            ),
+            (
+                serde_json::to_value(Verdict::Refused { refusal: Refusal::DeviceBound }).unwrap(),
+                r#"{"refused":{"refusal":"DeviceBound"}}"#,
             ),
             (
                 serde_json::to_value(UserCommand::RevokeAll {
@@ -220,7 +266,7 @@ mod tests {
     fn only_an_empty_object_means_the_family_is_gone() {
         let refused = |refusal| Verdict::Refused { refusal };
         assert!(refused(Refusal::UnknownFamily).family_gone());
-        for other in [Refusal::Revoked, Refusal::Expired, Refusal::FutureGeneration] {
+        for other in [Refusal::Revoked, Refusal::Expired, Refusal::FutureGeneration, Refusal::DeviceBound] {
             assert!(!refused(other).family_gone(), "{other:?}: still stored until its alarm runs");
         }
         assert!(!Verdict::ReuseDetected { revoked: true }.family_gone());

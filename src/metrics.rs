@@ -25,7 +25,7 @@
 use std::time::Duration;
 
 use crate::messages::Verdict;
-use crate::session::SessionState;
+use crate::session::{Refusal, SessionState};
 use crate::time::Timestamp;
 
 /// Forged cookies per minute (per isolate) that make a window worth an alert. Real
@@ -52,6 +52,9 @@ pub enum RequestOutcome {
     Refused,
     /// Reuse of a retired credential outside every window (theft or a replay).
     Reuse,
+    /// A device-bound family's refresh cookie without a live access cookie: its browser
+    /// would have refreshed with its key, so this is a copied cookie jar. Alert-worthy.
+    DeviceBound,
     /// An edge cookie failed verification (bad MAC, unknown key, malformed) and nothing
     /// else identified the request. An expired access cookie is not this; only some of
     /// these count toward the alert ([`CredentialError::looks_forged`]).
@@ -62,7 +65,7 @@ pub enum RequestOutcome {
 
 impl RequestOutcome {
     /// Every outcome, in the order reports list them.
-    pub const ALL: [RequestOutcome; 10] = [
+    pub const ALL: [RequestOutcome; 11] = [
         RequestOutcome::Anonymous,
         RequestOutcome::Access,
         RequestOutcome::Fresh,
@@ -71,6 +74,7 @@ impl RequestOutcome {
         RequestOutcome::Recovered,
         RequestOutcome::Refused,
         RequestOutcome::Reuse,
+        RequestOutcome::DeviceBound,
         RequestOutcome::BadCookie,
         RequestOutcome::Unavailable,
     ];
@@ -86,6 +90,7 @@ impl RequestOutcome {
             RequestOutcome::Recovered => "recovered",
             RequestOutcome::Refused => "refused",
             RequestOutcome::Reuse => "reuse",
+            RequestOutcome::DeviceBound => "device_bound",
             RequestOutcome::BadCookie => "bad_cookie",
             RequestOutcome::Unavailable => "unavailable",
         }
@@ -104,7 +109,11 @@ impl RequestOutcome {
             Verdict::Granted { state: SessionState::Rotated, .. } => RequestOutcome::Rotated,
             Verdict::Granted { state: SessionState::GraceAlias, .. } => RequestOutcome::Grace,
             Verdict::Granted { state: SessionState::Recovered, .. } => RequestOutcome::Recovered,
-            Verdict::Refused { .. } | Verdict::Done => RequestOutcome::Refused,
+            Verdict::Refused { refusal: Refusal::DeviceBound } => RequestOutcome::DeviceBound,
+            // The last three never answer a proxied request's refresh cookie.
+            Verdict::Refused { .. } | Verdict::Done | Verdict::DeviceBound { .. } | Verdict::DeviceRefused { .. } => {
+                RequestOutcome::Refused
+            }
             Verdict::ReuseDetected { .. } => RequestOutcome::Reuse,
         }
     }

@@ -257,9 +257,10 @@ fn register_touch_list_and_unregister_through_handle() {
     let registered = index.handle(UserCommand::Register { entry: entry(1) }, T0, &policy);
     assert!(registered.reply.accepted && registered.changed && registered.revoke.is_empty());
     let family = FamilyId::from_bytes([1; 16]);
-    let touched = index.handle(UserCommand::Touch { family, at: (T0 + secs(60)).as_millis() }, T0, &policy);
+    let touched =
+        index.handle(UserCommand::Touch { family, at: (T0 + secs(60)).as_millis(), device_bound: false }, T0, &policy);
     assert!(touched.changed);
-    let stale = index.handle(UserCommand::Touch { family, at: T0.as_millis() }, T0, &policy);
+    let stale = index.handle(UserCommand::Touch { family, at: T0.as_millis(), device_bound: false }, T0, &policy);
     assert!(!stale.changed, "an older touch changes nothing");
     let listed = index.handle(UserCommand::List, T0, &policy);
     assert_eq!(listed.reply.sessions.len(), 1);

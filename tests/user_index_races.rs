@@ -84,7 +84,7 @@ proptest! {
         for (k, message) in messages.iter().enumerate() {
             let command = match *message {
                 Message::Register(n) => UserCommand::Register { entry: FamilyEntry::new(id(n), created(n), false, None, None) },
-                Message::Touch(n) => UserCommand::Touch { family: id(n), at: at(k).as_millis() },
+                Message::Touch(n) => UserCommand::Touch { family: id(n), at: at(k).as_millis(), device_bound: false },
                 Message::Unregister(n) => UserCommand::Unregister { family: id(n), created_at: created(n).as_millis() },
                 Message::RevokeAll => UserCommand::RevokeAll { except: None, token: None },
             };

@@ -1,9 +1,11 @@
-//! The cryptography layer: HMAC-SHA256 key rings, HS256 compact JWS, and base64url.
+//! The cryptography layer: HMAC-SHA256 key rings, HS256 compact JWS, ES256 public keys
+//! (device-bound sessions), and base64url.
 //!
-//! Everything above it signs and verifies through these three modules only. Keys never
+//! Everything above it signs and verifies through these modules only. Keys never
 //! appear in `Debug` output or errors; every MAC is compared in constant time.
 
 pub mod base64url;
+pub mod es256;
 pub mod jws;
 mod keys;
 

@@ -32,9 +32,11 @@ use std::time::Duration;
 
 use super::Event;
 use crate::config::{Config, Policy};
+use crate::dbsc::{Proof, challenge};
 use crate::messages::{FamilyCommand, UserCommand, Verdict};
 use crate::session::{
-    Decision, Family, GrantCookies, Identity, Outcome, RefreshCredential, RefreshSecret, Refusal, family_row,
+    Decision, DeviceRefusal, Family, Grant, GrantCookies, Identity, Outcome, RefreshCredential, RefreshSecret, Refusal,
+    family_row,
 };
 use crate::time::Timestamp;
 use crate::users::outlived;
@@ -167,6 +169,16 @@ impl FamilyObject {
                 };
                 written(verdict, self.family.insert(family), policy, now)
             }
+            FamilyCommand::BindDevice { proof } => {
+                let Some(family) = self.family.as_mut() else { return Ok(device_refused(DeviceRefusal::Ended)) };
+                let bound = bind_device(family, &proof, config, now);
+                device_handled(bound, "dbsc_registered", "dbsc_registration_failed", family, config, now)
+            }
+            FamilyCommand::RefreshDevice { proof } => {
+                let Some(family) = self.family.as_mut() else { return Ok(device_refused(DeviceRefusal::Ended)) };
+                let refreshed = refresh_device(family, &proof, config, now);
+                device_handled(refreshed, "dbsc_refreshed", "dbsc_refresh_failed", family, config, now)
+            }
             FamilyCommand::Logout => match self.family.as_mut() {
                 Some(family) if !family.is_revoked() => {
                     family.revoke();
@@ -204,6 +216,63 @@ impl FamilyObject {
     }
 }
 
+/// A registration proof: it carries its key, signs a good challenge, and the family
+/// takes the key ([`Family::bind`]).
+fn bind_device(family: &mut Family, proof: &str, config: &Config, now: Timestamp) -> Result<Grant, DeviceRefusal> {
+    let proof = Proof::parse(proof).map_err(|_| DeviceRefusal::BadProof)?;
+    let key = proof.jwk.clone().ok_or(DeviceRefusal::BadProof)?;
+    let issued = spendable(&proof, family, config, now)?;
+    if !proof.signed_by(&key) {
+        return Err(DeviceRefusal::BadProof);
+    }
+    family.bind(key, issued, now, &config.policy)
+}
+
+/// A refresh proof: signs a good challenge with the family's bound key; a `jwk` it may
+/// carry is ignored ([`Family::refresh_device`]).
+fn refresh_device(family: &mut Family, proof: &str, config: &Config, now: Timestamp) -> Result<Grant, DeviceRefusal> {
+    let proof = Proof::parse(proof).map_err(|_| DeviceRefusal::BadProof)?;
+    let issued = spendable(&proof, family, config, now)?;
+    family.refresh_device(|key| proof.signed_by(key), issued, now, &config.policy)
+}
+
+/// When the proof's challenge was issued, checked again here (the object trusts nothing
+/// the worker relays); whether it was spent is the family's call.
+fn spendable(proof: &Proof, family: &Family, config: &Config, now: Timestamp) -> Result<Timestamp, DeviceRefusal> {
+    challenge::check(&proof.jti, family.id(), &config.session_keys, now).map_err(|_| DeviceRefusal::StaleChallenge)
+}
+
+/// The answer to a device proof: on success the family is written (the challenge is
+/// spent) and logged as `success`; a failure changes nothing and is logged as `failure`.
+fn device_handled(
+    outcome: Result<Grant, DeviceRefusal>,
+    success: &'static str,
+    failure: &'static str,
+    family: &Family,
+    config: &Config,
+    now: Timestamp,
+) -> FamilyHandled {
+    let id = family.id().to_string();
+    match outcome {
+        Ok(grant) => {
+            let cookies = GrantCookies::device_bound(&grant, &config.session_keys, &config.policy, now);
+            let verdict = Verdict::DeviceBound { identity: grant.identity, cookies, decided_at: now.as_millis() };
+            let mut handled = written(verdict, family, &config.policy, now);
+            handled.events = vec![Event::new(success, vec![("family", id), ("sub", family.identity().sub.clone())])];
+            handled
+        }
+        Err(refusal) => {
+            let mut handled = device_refused(refusal);
+            handled.events = vec![Event::new(failure, vec![("family", id), ("reason", refusal.reason().to_owned())])];
+            handled
+        }
+    }
+}
+
+fn device_refused(refusal: DeviceRefusal) -> FamilyHandled {
+    answer(Verdict::DeviceRefused { refusal })
+}
+
 /// An answer that changes nothing durable.
 fn answer(verdict: Verdict) -> FamilyHandled {
     FamilyHandled { verdict, row: None, alarm: None, events: Vec::new() }
@@ -229,9 +298,14 @@ fn verdict_for(decision: &Decision, family: &Family, config: &Config, now: Times
             (verdict, Vec::new())
         }
         Outcome::Refused(refusal) => {
-            // State lost or rolled back: worth an operator's attention.
             let events = match refusal {
+                // State lost or rolled back: worth an operator's attention.
                 Refusal::FutureGeneration => vec![Event::new("future_generation", vec![("family", id())])],
+                // The owner's browser refreshes with its key: this is a copied cookie jar.
+                Refusal::DeviceBound => {
+                    let fields = vec![("family", id()), ("sub", family.identity().sub.clone())];
+                    vec![Event::new("dbsc_unbound_refresh_refused", fields)]
+                }
                 _ => Vec::new(),
             };
             (Verdict::Refused { refusal: *refusal }, events)

@@ -71,7 +71,9 @@ impl UserIndex {
                 }
                 (UserReply { accepted, ..UserReply::default() }, accepted)
             }
-            UserCommand::Touch { family, at } => (UserReply::default(), self.touch(family, Timestamp::from_millis(at))),
+            UserCommand::Touch { family, at, device_bound } => {
+                (UserReply::default(), self.touch(family, Timestamp::from_millis(at), device_bound))
+            }
             UserCommand::Unregister { family, created_at } => {
                 (UserReply::default(), self.unregister(family, Timestamp::from_millis(created_at), now))
             }

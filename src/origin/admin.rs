@@ -125,7 +125,7 @@ impl AdminRequest {
 }
 
 /// The body of a `list` answer: `{"sub", "sessions": [{"sid", "created_at", "last_seen",
-/// "remember", "user_agent", "country"}]}`, times in Unix seconds like JWT claims. `sid`
+/// "remember", "device_bound", "user_agent", "country"}]}`, times in Unix seconds like JWT claims. `sid`
 /// is what the origin sees as `X-Edge-Session`, so an app can mark "this device".
 pub fn session_list(sub: &str, entries: &[FamilyEntry]) -> Value {
     let sessions: Vec<Value> = entries
@@ -137,6 +137,7 @@ pub fn session_list(sub: &str, entries: &[FamilyEntry]) -> Value {
                 // Entries stored before `last_seen` existed read 0.
             "last_seen": e.last_seen.max(e.created_at).as_secs(),
                 "remember": e.remember,
+                "device_bound": e.device_bound,
                 "user_agent": e.user_agent,
                 "country": e.country,
             })
@@ -205,6 +206,7 @@ mod tests {
         assert_eq!(list["sessions"][0]["created_at"], 1_700_000_000);
         assert_eq!(list["sessions"][0]["user_agent"], "curl/8");
         assert_eq!(list["sessions"][0]["country"], Value::Null);
+        assert_eq!(list["sessions"][0]["device_bound"], false);
     }
 
     #[test]

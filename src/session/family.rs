@@ -36,6 +36,7 @@ use std::time::Duration;
 
 use super::credential::{FamilyId, Identity, RefreshCredential, RefreshSecret, SecretDigest};
 use crate::config::{OnReuse, Policy};
+use crate::crypto::es256::PublicKey;
 use crate::time::Timestamp;
 
 /// `last_seen` is persisted at most this often: a steady stream of requests must not write
@@ -79,6 +80,9 @@ pub enum Refusal {
     /// A generation this family never issued: its state was lost or rolled back.
     /// Logged; the family is kept.
     FutureGeneration,
+    /// The family is bound to a device key (DBSC): its refresh cookie alone identifies no
+    /// one, and it never counts as reuse. A copied cookie jar in use; logged.
+    DeviceBound,
 }
 
 /// An identity granted to a request, and the credentials to hand it.
@@ -145,6 +149,11 @@ pub struct Family {
     /// Digest of generation − 1's secret, retired at `issued_at`.
     pub(crate) previous: Option<SecretDigest>,
     pub(crate) revoked: bool,
+    /// The browser key the family is bound to (DBSC), once it registered one.
+    pub(crate) device_key: Option<PublicKey>,
+    /// When the last challenge a device proof spent was issued: a challenge issued no
+    /// later than this is spent, so each one is good for one proof.
+    pub(crate) challenge_floor: Timestamp,
 }
 
 /// Read-only views of the state, for the objects that hold a family and for tests.
@@ -203,6 +212,11 @@ impl Family {
     pub fn is_revoked(&self) -> bool {
         self.revoked
     }
+
+    /// The device key the family is bound to, if it registered one (DBSC).
+    pub fn device_key(&self) -> Option<&PublicKey> {
+        self.device_key.as_ref()
+    }
 }
 
 impl Family {
@@ -229,6 +243,8 @@ impl Family {
             delivered_at: now,
             previous: None,
             revoked: false,
+            device_key: None,
+            challenge_floor: Timestamp::from_millis(0),
         };
         let grant = family.grant(policy, SessionState::Fresh, true);
         (family, grant)
@@ -270,6 +286,11 @@ impl Family {
         }
         if now >= self.deadline(policy) {
             return Outcome::Refused(Refusal::Expired);
+        }
+        // Bound: only a proof from the device's key refreshes it (crate::dbsc). A copied
+        // refresh cookie must neither identify nor disturb the family, so no reuse check.
+        if self.device_key.is_some() {
+            return Outcome::Refused(Refusal::DeviceBound);
         }
         let p = presented.generation;
         let g = self.generation;
@@ -356,7 +377,7 @@ impl Family {
         RefreshCredential { family: self.id, generation: self.generation, secret: self.secret.clone() }
     }
 
-    fn grant(&self, policy: &Policy, state: SessionState, with_refresh: bool) -> Grant {
+    pub(crate) fn grant(&self, policy: &Policy, state: SessionState, with_refresh: bool) -> Grant {
         Grant {
             family: self.id,
             identity: self.identity.clone(),

@@ -15,6 +15,7 @@
 //! ```
 
 use crate::crypto::base64url;
+use crate::crypto::es256::PublicKey;
 use serde::{Deserialize, Serialize};
 
 use super::credential::{FamilyId, Identity, RefreshSecret, SecretDigest};
@@ -35,6 +36,16 @@ struct Row {
     delivered_at: u64,
     previous: Option<String>,
     revoked: bool,
+    /// Absent until the family is bound to a device (DBSC), so an unbound family's row is
+    /// what it was before device binding existed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    device_key: Option<String>,
+    #[serde(default, skip_serializing_if = "is_zero")]
+    challenge_floor: u64,
+}
+
+fn is_zero(n: &u64) -> bool {
+    *n == 0
 }
 
 /// The stored row could not be read back (corruption or a format change).
@@ -64,6 +75,8 @@ pub fn encode(family: &Family) -> String {
         delivered_at: family.delivered_at.as_millis(),
         previous: family.previous.map(|d| base64url::encode(d.as_bytes())),
         revoked: family.revoked,
+        device_key: family.device_key.as_ref().map(|key| base64url::encode(key.to_sec1())),
+        challenge_floor: family.challenge_floor.as_millis(),
     };
     serde_json::to_string(&row).expect("row serializes")
 }
@@ -84,6 +97,11 @@ pub fn decode(text: &str) -> Result<Family, CorruptRow> {
         delivered_at: Timestamp::from_millis(row.delivered_at),
         previous: row.previous.as_deref().map(bytes32).transpose()?.map(SecretDigest::from_bytes),
         revoked: row.revoked,
+        device_key: match row.device_key {
+            Some(text) => Some(base64url::decode(&text).and_then(|b| PublicKey::from_sec1(&b)).ok_or(CorruptRow)?),
+            None => None,
+        },
+        challenge_floor: Timestamp::from_millis(row.challenge_floor),
     })
 }
 

@@ -1,5 +1,5 @@
 //! The session rules: the two cookies and their formats, the family state machine that
-//! rotates them, how the `Cookie` header is read and `Set-Cookie` written, a family's
+//! rotates them, the binding of a family to a device key (DBSC), how the `Cookie` header is read and `Set-Cookie` written, a family's
 //! storage row, and the families an isolate knows have ended.
 //!
 //! A *family* is every credential descended from one login; the origin calls it a
@@ -7,6 +7,7 @@
 
 mod cookie_header;
 mod credential;
+mod device;
 mod ended;
 mod family;
 pub mod family_row;
@@ -18,6 +19,7 @@ pub use credential::{
     ACCESS_COOKIE, AccessCredential, CredentialError, FamilyId, Identity, MAX_ACCESS_LEN, MAX_CTX_LEN, MAX_REFRESH_LEN,
     MAX_SUB_LEN, REFRESH_COOKIE, RefreshCredential, RefreshSecret, SecretDigest,
 };
+pub use device::DeviceRefusal;
 pub use ended::{DEFAULT_CAPACITY as ENDED_FAMILIES_CAPACITY, EndedFamilies};
 pub use family::{Decision, Family, Grant, Outcome, Refusal, SessionState, may_set_refresh};
 pub use presented::{Claim, Presented, presented};

@@ -79,6 +79,17 @@ impl GrantCookies {
         });
         GrantCookies { access, refresh }
     }
+
+    /// The access cookie of a device-bound family: it lives `DBSC_ACCESS_TTL_SECS`, and no
+    /// refresh cookie goes with it (the device's key is the refresh credential). The
+    /// credential itself stays valid `GRACE_SECS` longer than the cookie: the browser
+    /// refreshes when its cookie is gone, and a request it made just before can wait in
+    /// its queue; it must still be this user when it arrives.
+    pub fn device_bound(grant: &Grant, keys: &KeyRing, policy: &Policy, now: Timestamp) -> GrantCookies {
+        let ttl = policy.bound_access_ttl;
+        let cred = AccessCredential::new(&grant.identity, grant.family, now + ttl + policy.grace);
+        GrantCookies { access: Some(set_cookie(ACCESS_COOKIE, &cred.encode(keys), Some(ttl))), refresh: None }
+    }
 }
 
 #[cfg(test)]

@@ -1,10 +1,11 @@
 //! The wasm shell: the only code that talks to the Workers runtime.
 //!
 //! One event handler: it loads the validated config, runs the request pipeline
-//! (`pipeline`) or the admin API (`admin_api`), and maps every error to HTTP here, in one
+//! (`pipeline`), the admin API (`admin_api`) or the DBSC endpoints (`dbsc`), and maps every error to HTTP here, in one
 //! place. The Durable Object classes are in `objects`.
 
 mod admin_api;
+mod dbsc;
 mod debug;
 mod forward;
 mod objects;
@@ -50,6 +51,8 @@ async fn fetch(req: Request, env: Env, ctx: Context) -> Result<Response> {
     };
     let handled = if req.path() == admin_api::ADMIN_PATH {
         admin_api::handle(req, &env, &config).await
+    } else if dbsc::is_dbsc_path(&req.path()) {
+        dbsc::handle(req, &env, &ctx, &config).await
     } else {
         pipeline::handle(req, &env, &ctx, &config).await
     };

@@ -7,6 +7,7 @@
 use std::cell::RefCell;
 
 use crate::config::Config;
+use crate::dbsc::{self, challenge};
 use crate::messages::{FamilyCommand, UserCommand, Verdict};
 use crate::metrics::RequestOutcome;
 use crate::origin::{self, Assertion, DirectivePlan, Login, Logout, RequestNonce};
@@ -21,7 +22,7 @@ use worker::{Cf, Context, Env, Headers, Request, Response};
 use super::EdgeError;
 use super::debug::DebugAsk;
 use super::forward;
-use super::objects::call::{ask_family, ask_user};
+use super::objects::call::{ask_family, ask_user, touch_index};
 use super::runtime::{self, log_event};
 use super::telemetry;
 
@@ -114,9 +115,12 @@ pub(crate) async fn handle(req: Request, env: &Env, ctx: &Context, config: &Conf
     let secret = &config.origin_secret;
     let login = directive(&response, origin::LOGIN_HEADER, |t| Login::verify(t, secret, after, &nonce));
     let logout = directive(&response, origin::LOGOUT_HEADER, |t| Logout::verify(t, secret, after, &nonce));
-    let current = identified.as_ref().map(|s| s.family).or(presented.refresh_family);
+    // A device-bound family's refresh cookie alone is not the request's family: a copied
+    // jar must not end the owner's session by logging in or out (crate::session::device).
+    let copied_jar = outcome == RequestOutcome::DeviceBound;
+    let current = identified.as_ref().map(|s| s.family).or(presented.refresh_family.filter(|_| !copied_jar));
     let sets_cookie = if let Some(plan) = DirectivePlan::new(login, logout, current, presented.cookies.presented) {
-        apply_directives(env, &headers, plan, device, &debug.clock_only()).await?
+        apply_directives(env, &headers, plan, device, config, &debug.clock_only()).await?
     } else if let Some((cookies, decided_at)) = identified.as_ref().and_then(|s| s.grant.as_ref()) {
         // Slow rule: a refresh value decided more than GRACE ago must not land (S10).
         append_cookies(&headers, cookies, may_set_refresh(*decided_at, after, &config.policy))?
@@ -163,7 +167,8 @@ async fn ask_the_family(
             if reply.writes > 0 {
                 // The family wrote (a rotation, or `last_seen` moved: ≤ once a minute):
                 // tell the user's index, after the response, off the request's path.
-                touch_index(env.clone(), ctx, identity.sub.clone(), family, decided_at, debug.clock_only());
+                let at = Timestamp::from_millis(decided_at);
+                touch_index(env.clone(), ctx, identity.sub.clone(), family, at, false, debug);
             }
             Some(Identified { identity, family, state, grant: Some((cookies, Timestamp::from_millis(decided_at))) })
         }
@@ -178,6 +183,7 @@ async fn apply_directives(
     headers: &Headers,
     plan: DirectivePlan,
     device: Device,
+    config: &Config,
     debug: &DebugAsk,
 ) -> Result<bool, EdgeError> {
     let mut sets_cookie = false;
@@ -224,6 +230,11 @@ async fn apply_directives(
             return Err(EdgeError::Unavailable);
         }
         sets_cookie |= append_cookies(headers, &cookies, true)?;
+        if config.offers_dbsc() {
+            // Browsers with DBSC bind the new family to a key (crate::dbsc); others ignore it.
+            let challenge = challenge::mint(family, created_at, runtime::random(), &config.session_keys);
+            headers.set(dbsc::REGISTRATION_HEADER, &dbsc::registration_offer(&challenge))?;
+        }
     }
     Ok(sets_cookie)
 }
@@ -248,14 +259,6 @@ impl Device {
     fn country(&self) -> Option<String> {
         self.cf.as_ref().and_then(Cf::country)
     }
-}
-
-/// Moves the family's `last_seen` in its user's index once the response is sent. Best
-/// effort: a lost touch only makes "last seen" older, and the next one corrects it.
-fn touch_index(env: Env, ctx: &Context, sub: String, family: FamilyId, at: u64, debug: DebugAsk) {
-    ctx.wait_until(async move {
-        let _ = ask_user(&env, &sub, &UserCommand::Touch { family, at }, &debug).await;
-    });
 }
 
 /// The headers the origin receives: identity namespace stripped, edge cookies removed,

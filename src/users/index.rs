@@ -68,6 +68,10 @@ pub struct FamilyEntry {
     pub last_seen: Timestamp,
     /// "Remember me".
     pub remember: bool,
+    /// Bound to a key the browser cannot export (DBSC): a copy of its cookies is worth
+    /// one access-cookie lifetime at most.
+    #[serde(default)]
+    pub device_bound: bool,
     /// The login request's `User-Agent`, truncated; client-supplied, display only.
     pub user_agent: Option<String>,
     /// The login request's country (Cloudflare's `cf.country`), when known.
@@ -92,6 +96,7 @@ impl FamilyEntry {
             created_at,
             last_seen: created_at,
             remember,
+            device_bound: false,
             user_agent,
             country: country.map(str::to_owned),
         }
@@ -174,14 +179,17 @@ impl UserIndex {
     }
 
     /// The family refreshed at `at`. `true` when the index changed (worth a write).
-    pub fn touch(&mut self, family: FamilyId, at: Timestamp) -> bool {
-        match self.families.iter_mut().find(|e| e.family == family) {
-            Some(entry) if at > entry.last_seen => {
-                entry.last_seen = at;
-                true
-            }
-            _ => false,
+    pub fn touch(&mut self, family: FamilyId, at: Timestamp, device_bound: bool) -> bool {
+        let Some(entry) = self.families.iter_mut().find(|e| e.family == family) else { return false };
+        // A binding is for good (crate::session::Family::bind): a late, unbound touch
+        // never clears it.
+        let newly_bound = device_bound && !entry.device_bound;
+        entry.device_bound |= device_bound;
+        let later = at > entry.last_seen;
+        if later {
+            entry.last_seen = at;
         }
+        later || newly_bound
     }
 
     /// The family's object was deleted: it leaves the index (and `pending`: it has
@@ -355,10 +363,14 @@ mod tests {
         let t = Timestamp::from_secs(1_000);
         index.register(entry(1, t), t, &Policy::default());
         let family = FamilyId::from_bytes([1; 16]);
-        assert!(index.touch(family, t + Duration::from_secs(60)));
-        assert!(!index.touch(family, t + Duration::from_secs(30)), "a late, older touch changes nothing");
-        assert!(!index.touch(FamilyId::from_bytes([9; 16]), t), "unknown family");
+        assert!(index.touch(family, t + Duration::from_secs(60), false));
+        assert!(!index.touch(family, t + Duration::from_secs(30), false), "a late, older touch changes nothing");
+        assert!(!index.touch(FamilyId::from_bytes([9; 16]), t, true), "unknown family");
         assert_eq!(index.families[0].last_seen, t + Duration::from_secs(60));
+        assert!(!index.families[0].device_bound);
+        assert!(index.touch(family, t, true), "a binding is news even with an older time");
+        assert!(!index.touch(family, t + Duration::from_secs(10), false), "and no touch undoes it");
+        assert!(index.families[0].device_bound);
     }
 
     #[test]

@@ -5,9 +5,10 @@ use std::time::Duration;
 
 use crate::messages::{FamilyCommand, FamilyReply, UserCommand, UserReply};
 use crate::session::FamilyId;
+use crate::time::Timestamp;
 use futures_util::future::{Either, select};
 use serde::{Serialize, de::DeserializeOwned};
-use worker::{Delay, Env, Headers, Method, Request, RequestInit};
+use worker::{Context, Delay, Env, Headers, Method, Request, RequestInit};
 
 use crate::shell::EdgeError;
 use crate::shell::debug::DebugAsk;
@@ -40,6 +41,25 @@ pub(crate) async fn ask_user(
     debug: &DebugAsk,
 ) -> Result<UserReply, EdgeError> {
     ask(USER_SESSIONS_BINDING, sub, env, command, debug).await
+}
+
+/// Moves the family's `last_seen` (and, for a device binding, its `device_bound`) in its
+/// user's index once the response is sent. Best effort: a lost touch only makes "last
+/// seen" older, and the next one corrects it.
+pub(crate) fn touch_index(
+    env: Env,
+    ctx: &Context,
+    sub: String,
+    family: FamilyId,
+    at: Timestamp,
+    device_bound: bool,
+    debug: &DebugAsk,
+) {
+    let debug = debug.clock_only();
+    ctx.wait_until(async move {
+        let touch = UserCommand::Touch { family, at: at.as_millis(), device_bound };
+        let _ = ask_user(&env, &sub, &touch, &debug).await;
+    });
 }
 
 async fn ask<C: Serialize, R: DeserializeOwned>(
