@@ -9,6 +9,7 @@ use std::time::Duration;
 use edge_session::config::Config;
 use edge_session::crypto::base64url;
 use edge_session::crypto::es256::PublicKey;
+use edge_session::dbsc::challenge::Purpose;
 use edge_session::dbsc::{
     self, CHALLENGE_HEADER, DeviceStep, Proof, ProofError, bound_answer, challenge, instructions, refresh_step,
     refusal_answer, register_step,
@@ -79,8 +80,14 @@ impl Device {
     }
 }
 
+/// A refresh challenge, as a 403 or a refresh answer hands out.
 fn mint(family: FamilyId, at: Timestamp, n: u8) -> String {
-    challenge::mint(family, at, [n; 16], &config().session_keys)
+    challenge::mint(Purpose::Refresh, family, at, [n; 16], &config().session_keys)
+}
+
+/// A registration challenge, as only the login response hands out.
+fn offer(family: FamilyId, at: Timestamp, n: u8) -> String {
+    challenge::mint(Purpose::Register, family, at, [n; 16], &config().session_keys)
 }
 
 /// A logged-in object (family `ID`, user "ada") and its refresh cookie value.
@@ -131,7 +138,7 @@ fn event_names(handled: &FamilyHandled) -> Vec<&'static str> {
 /// A bound object: registered at T0 + 1 s with `device`.
 fn bound(device: &Device) -> (FamilyObject, String) {
     let (mut object, refresh) = logged_in(&config());
-    let handled = bind(&mut object, device, &mint(ID, T0, 1), T0 + secs(1));
+    let handled = bind(&mut object, device, &offer(ID, T0, 1), T0 + secs(1));
     access_line(&handled);
     (object, refresh)
 }
@@ -143,7 +150,7 @@ fn bound(device: &Device) -> (FamilyObject, String) {
 fn registration_binds_the_family_writes_it_and_answers_a_bound_access_cookie() {
     let device = Device::new(3);
     let (mut object, _) = logged_in(&config());
-    let handled = bind(&mut object, &device, &mint(ID, T0, 1), T0 + secs(1));
+    let handled = bind(&mut object, &device, &offer(ID, T0, 1), T0 + secs(1));
     let line = access_line(&handled);
     assert!(line.starts_with(&format!("{ACCESS_COOKIE}=")) && line.ends_with("Max-Age=300"), "{line}");
     assert!(handled.row.is_some(), "the binding is written before the answer");
@@ -159,7 +166,7 @@ fn registration_binds_the_family_writes_it_and_answers_a_bound_access_cookie() {
 fn the_bound_access_credential_outlives_its_cookie_by_grace_and_no_more() {
     let (mut object, _) = logged_in(&config());
     let at = T0 + secs(1);
-    let line = access_line(&bind(&mut object, &Device::new(3), &mint(ID, T0, 1), at));
+    let line = access_line(&bind(&mut object, &Device::new(3), &offer(ID, T0, 1), at));
     let value = line.split(';').next().unwrap().strip_prefix(&format!("{ACCESS_COOKIE}=")).unwrap();
     let keys = &config().session_keys;
     // Cookie Max-Age 300; grace 30 (a request the browser queued just before it expired).
@@ -172,19 +179,22 @@ fn a_registration_needs_the_jwk_its_own_signature_and_a_challenge_of_this_family
     let device = Device::new(3);
     let thief = Device::new(4);
     let cases: Vec<(&str, String, DeviceRefusal)> = vec![
-        ("no jwk", device.refresh(&mint(ID, T0, 1)), DeviceRefusal::BadProof),
+        ("no jwk", device.refresh(&offer(ID, T0, 1)), DeviceRefusal::BadProof),
+        // Anyone holding the cookies gets refresh challenges, a thief with a copied jar too:
+        // with one it must not bind an unbound family to its own key.
+        ("a refresh challenge", device.registration(&mint(ID, T0, 1)), DeviceRefusal::StaleChallenge),
         (
             "signed by another key than its jwk",
             {
                 let header = json!({"alg": "ES256", "typ": "dbsc+jwt", "jwk": device.jwk()});
-                thief.sign_with(header, json!({"jti": mint(ID, T0, 1)}))
+                thief.sign_with(header, json!({"jti": offer(ID, T0, 1)}))
             },
             DeviceRefusal::BadProof,
         ),
-        ("another family's challenge", device.registration(&mint(OTHER, T0, 1)), DeviceRefusal::StaleChallenge),
+        ("another family's challenge", device.registration(&offer(OTHER, T0, 1)), DeviceRefusal::StaleChallenge),
         (
             "a challenge past its lifetime",
-            device.registration(&mint(ID, earlier(T0, 300), 1)),
+            device.registration(&offer(ID, earlier(T0, 300), 1)),
             DeviceRefusal::StaleChallenge,
         ),
         ("a made-up challenge", device.registration("c1.k1.1700000000000.AAAA.AAAA"), DeviceRefusal::StaleChallenge),
@@ -204,25 +214,25 @@ fn a_registration_needs_the_jwk_its_own_signature_and_a_challenge_of_this_family
 fn a_bound_family_keeps_its_key_a_retry_with_the_same_key_is_fine_and_a_challenge_is_spent_once() {
     let device = Device::new(3);
     let (mut object, _) = bound(&device);
-    let other = bind(&mut object, &Device::new(4), &mint(ID, T0 + secs(2), 2), T0 + secs(3));
+    let other = bind(&mut object, &Device::new(4), &offer(ID, T0 + secs(2), 2), T0 + secs(3));
     assert_eq!(refused(&other), DeviceRefusal::OtherKey);
     assert_eq!(object.family().unwrap().device_key(), PublicKey::from_jwk(&device.jwk()).as_ref());
-    access_line(&bind(&mut object, &device, &mint(ID, T0 + secs(2), 3), T0 + secs(3)));
+    access_line(&bind(&mut object, &device, &offer(ID, T0 + secs(2), 3), T0 + secs(3)));
     // The first registration's challenge was spent.
-    assert_eq!(refused(&bind(&mut object, &device, &mint(ID, T0, 1), T0 + secs(4))), DeviceRefusal::StaleChallenge);
+    assert_eq!(refused(&bind(&mut object, &device, &offer(ID, T0, 1), T0 + secs(4))), DeviceRefusal::StaleChallenge);
 }
 
 #[test]
 fn no_family_or_an_ended_one_cannot_be_bound() {
     let device = Device::new(3);
     let mut empty = FamilyObject::loaded(None, T0);
-    assert_eq!(refused(&bind(&mut empty, &device, &mint(ID, T0, 1), T0)), DeviceRefusal::Ended);
+    assert_eq!(refused(&bind(&mut empty, &device, &offer(ID, T0, 1), T0)), DeviceRefusal::Ended);
     let (mut object, _) = logged_in(&config());
     ask(&mut object, FamilyCommand::Logout, T0);
-    assert_eq!(refused(&bind(&mut object, &device, &mint(ID, T0, 1), T0 + secs(1))), DeviceRefusal::Ended);
+    assert_eq!(refused(&bind(&mut object, &device, &offer(ID, T0, 1), T0 + secs(1))), DeviceRefusal::Ended);
     let (mut idle, _) = logged_in(&config());
     let late = T0 + secs(1800);
-    assert_eq!(refused(&bind(&mut idle, &device, &mint(ID, late, 1), late)), DeviceRefusal::Ended);
+    assert_eq!(refused(&bind(&mut idle, &device, &offer(ID, late, 1), late)), DeviceRefusal::Ended);
 }
 
 // ---------------------------------------------------------------------------------------
@@ -291,6 +301,7 @@ fn every_refresh_refusal_branch() {
         ("another key", thief.refresh(&challenge), DeviceRefusal::BadProof),
         ("another key that names itself in a jwk", thief_with_jwk, DeviceRefusal::BadProof),
         ("another family's challenge", device.refresh(&mint(OTHER, at, 5)), DeviceRefusal::StaleChallenge),
+        ("a registration challenge", device.refresh(&offer(ID, at, 5)), DeviceRefusal::StaleChallenge),
         ("an expired challenge", device.refresh(&mint(ID, earlier(at, 300), 5)), DeviceRefusal::StaleChallenge),
         ("a challenge from the future", device.refresh(&mint(ID, at + secs(31), 5)), DeviceRefusal::StaleChallenge),
         ("not a proof", "a.b.c".into(), DeviceRefusal::BadProof),
@@ -490,7 +501,7 @@ fn only_a_well_formed_proof_with_a_live_challenge_reaches_the_object() {
     assert_eq!(refresh_step(Some(&id), Some(&theirs), &p, keys, T0), DeviceStep::Challenge(ID));
     assert_eq!(refresh_step(Some(&id), Some("junk"), &p, keys, T0), DeviceStep::Refuse(DeviceRefusal::BadProof));
 
-    let registration = device.registration(&mint(ID, T0, 1));
+    let registration = device.registration(&offer(ID, T0, 1));
     assert_eq!(
         register_step(Some(&registration), &p, keys, T0, true),
         DeviceStep::Ask { family: ID, proof: &registration }
@@ -563,7 +574,7 @@ proptest! {
     fn arbitrary_bytes_never_panic_the_proof_parser(bytes in proptest::collection::vec(any::<u8>(), 0..700)) {
         let text = String::from_utf8_lossy(&bytes);
         let _ = Proof::parse(&text);
-        let _ = challenge::check(&text, ID, &config().session_keys, T0);
+        let _ = challenge::check(&text, Purpose::Refresh, ID, &config().session_keys, T0);
     }
 
     #[test]

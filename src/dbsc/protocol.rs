@@ -17,7 +17,7 @@
 
 use serde_json::json;
 
-use super::challenge;
+use super::challenge::{self, Purpose::Refresh, Purpose::Register};
 use super::proof::Proof;
 use crate::crypto::KeyRing;
 use crate::session::{ACCESS_COOKIE, Claim, DeviceRefusal, FamilyId, GrantCookies, Presented};
@@ -93,7 +93,12 @@ pub fn register_step<'a>(
     let Some(family) = presented_family(presented) else { return DeviceStep::Refuse(DeviceRefusal::NoSession) };
     let Some(proof) = proof_header.and_then(unquote) else { return DeviceStep::Refuse(DeviceRefusal::BadProof) };
     match Proof::parse(proof) {
-        Ok(parsed) if parsed.jwk.is_some() => checked(parsed, proof, family, keys, now),
+        // A stale registration challenge is not answered with a fresh one: registration
+        // challenges go only to the browser that logged in (see `challenge`).
+        Ok(parsed) if parsed.jwk.is_some() => match challenge::check(&parsed.jti, Register, family, keys, now) {
+            Ok(_) => DeviceStep::Ask { family, proof },
+            Err(_) => DeviceStep::Refuse(DeviceRefusal::StaleChallenge),
+        },
         _ => DeviceStep::Refuse(DeviceRefusal::BadProof),
     }
 }
@@ -114,17 +119,12 @@ pub fn refresh_step<'a>(
     let Some(proof_header) = proof_header else { return DeviceStep::Challenge(family) };
     let Some(proof) = unquote(proof_header) else { return DeviceStep::Refuse(DeviceRefusal::BadProof) };
     match Proof::parse(proof) {
-        Ok(parsed) => checked(parsed, proof, family, keys, now),
+        // A stale challenge is answered with a fresh one, as the browser expects.
+        Ok(parsed) => match challenge::check(&parsed.jti, Refresh, family, keys, now) {
+            Ok(_) => DeviceStep::Ask { family, proof },
+            Err(_) => DeviceStep::Challenge(family),
+        },
         Err(_) => DeviceStep::Refuse(DeviceRefusal::BadProof),
-    }
-}
-
-/// A well-formed proof goes to the object only if its challenge is still good; a stale
-/// one is answered with a fresh challenge, as the browser expects.
-fn checked<'a>(parsed: Proof, proof: &'a str, family: FamilyId, keys: &KeyRing, now: Timestamp) -> DeviceStep<'a> {
-    match challenge::check(&parsed.jti, family, keys, now) {
-        Ok(_) => DeviceStep::Ask { family, proof },
-        Err(_) => DeviceStep::Challenge(family),
     }
 }
 
@@ -169,8 +169,9 @@ pub fn challenge_answer(family: FamilyId, challenge: &str) -> DeviceAnswer {
     }
 }
 
-/// The answer to a refusal. A stale challenge (`family` known) is answered with the fresh
-/// `challenge`; the rest end the browser's session (`4xx`) or this registration.
+/// The answer to a refusal. A stale refresh challenge (`family` given) is answered with
+/// the fresh refresh `challenge`; the rest end the browser's session (`4xx`) or this
+/// registration.
 pub fn refusal_answer(refusal: DeviceRefusal, family: Option<FamilyId>, challenge: &str) -> DeviceAnswer {
     if let (DeviceRefusal::StaleChallenge, Some(family)) = (refusal, family) {
         return challenge_answer(family, challenge);

@@ -32,7 +32,8 @@ use std::time::Duration;
 
 use super::Event;
 use crate::config::{Config, Policy};
-use crate::dbsc::{Proof, challenge};
+use crate::dbsc::Proof;
+use crate::dbsc::challenge::{self, Purpose};
 use crate::messages::{FamilyCommand, UserCommand, Verdict};
 use crate::session::{
     Decision, DeviceRefusal, Family, Grant, GrantCookies, Identity, Outcome, RefreshCredential, RefreshSecret, Refusal,
@@ -221,7 +222,7 @@ impl FamilyObject {
 fn bind_device(family: &mut Family, proof: &str, config: &Config, now: Timestamp) -> Result<Grant, DeviceRefusal> {
     let proof = Proof::parse(proof).map_err(|_| DeviceRefusal::BadProof)?;
     let key = proof.jwk.clone().ok_or(DeviceRefusal::BadProof)?;
-    let issued = spendable(&proof, family, config, now)?;
+    let issued = spendable(&proof, Purpose::Register, family, config, now)?;
     if !proof.signed_by(&key) {
         return Err(DeviceRefusal::BadProof);
     }
@@ -232,14 +233,21 @@ fn bind_device(family: &mut Family, proof: &str, config: &Config, now: Timestamp
 /// carry is ignored ([`Family::refresh_device`]).
 fn refresh_device(family: &mut Family, proof: &str, config: &Config, now: Timestamp) -> Result<Grant, DeviceRefusal> {
     let proof = Proof::parse(proof).map_err(|_| DeviceRefusal::BadProof)?;
-    let issued = spendable(&proof, family, config, now)?;
+    let issued = spendable(&proof, Purpose::Refresh, family, config, now)?;
     family.refresh_device(|key| proof.signed_by(key), issued, now, &config.policy)
 }
 
 /// When the proof's challenge was issued, checked again here (the object trusts nothing
 /// the worker relays); whether it was spent is the family's call.
-fn spendable(proof: &Proof, family: &Family, config: &Config, now: Timestamp) -> Result<Timestamp, DeviceRefusal> {
-    challenge::check(&proof.jti, family.id(), &config.session_keys, now).map_err(|_| DeviceRefusal::StaleChallenge)
+fn spendable(
+    proof: &Proof,
+    purpose: Purpose,
+    family: &Family,
+    config: &Config,
+    now: Timestamp,
+) -> Result<Timestamp, DeviceRefusal> {
+    challenge::check(&proof.jti, purpose, family.id(), &config.session_keys, now)
+        .map_err(|_| DeviceRefusal::StaleChallenge)
 }
 
 /// The answer to a device proof: on success the family is written (the challenge is

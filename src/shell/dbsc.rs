@@ -8,7 +8,7 @@
 use crate::config::Config;
 use crate::dbsc::{
     self, DeviceAnswer, DeviceStep, REGISTER_PATH, RESPONSE_HEADER, SESSION_ID_HEADER, bound_answer, challenge,
-    challenge_answer, refusal_answer,
+    challenge::Purpose, challenge_answer, refusal_answer,
 };
 use crate::messages::{FamilyCommand, Verdict};
 use crate::origin;
@@ -50,7 +50,8 @@ pub(crate) async fn handle(req: Request, env: &Env, ctx: &Context, config: &Conf
             now,
         )
     };
-    let mint = |family| challenge::mint(family, now, runtime::random(), &config.session_keys);
+    // Only refresh challenges are minted here; registration ones only on a login response.
+    let mint = |family| challenge::mint(Purpose::Refresh, family, now, runtime::random(), &config.session_keys);
     let (answer, trace) = match step {
         DeviceStep::Challenge(family) => (challenge_answer(family, &mint(family)), "challenge".to_owned()),
         DeviceStep::Refuse(refusal) => {
@@ -64,7 +65,8 @@ pub(crate) async fn handle(req: Request, env: &Env, ctx: &Context, config: &Conf
                 if registering { FamilyCommand::BindDevice { proof } } else { FamilyCommand::RefreshDevice { proof } };
             let reply = ask_family(env, family, &command, &debug).await?;
             let trace = format!("object; writes={}; verdict={}", reply.writes, reply.verdict.label());
-            (object_answer(reply.verdict, family, env, ctx, &debug, &mint)?, trace)
+            let rechallenge = (!registering).then_some(family);
+            (object_answer(reply.verdict, family, rechallenge, env, ctx, &debug, &mint)?, trace)
         }
     };
     let mut response = Response::ok(answer.body)?.with_status(answer.status);
@@ -79,10 +81,12 @@ pub(crate) async fn handle(req: Request, env: &Env, ctx: &Context, config: &Conf
     Ok(response)
 }
 
-/// The answer to what the family's object decided about a proof.
+/// The answer to what the family's object decided about a proof; a stale challenge is
+/// answered with a fresh one only for a refresh (`rechallenge`).
 fn object_answer(
     verdict: Verdict,
     family: FamilyId,
+    rechallenge: Option<FamilyId>,
     env: &Env,
     ctx: &Context,
     debug: &DebugAsk,
@@ -94,7 +98,7 @@ fn object_answer(
             touch_index(env.clone(), ctx, identity.sub, family, Timestamp::from_millis(decided_at), true, debug);
             Ok(bound_answer(family, &cookies, &mint(family)))
         }
-        Verdict::DeviceRefused { refusal } => Ok(refusal_answer(refusal, Some(family), &mint(family))),
+        Verdict::DeviceRefused { refusal } => Ok(refusal_answer(refusal, rechallenge, &mint(family))),
         other => Err(EdgeError::Internal(format!("unexpected answer to a device proof: {}", other.label()))),
     }
 }

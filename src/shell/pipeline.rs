@@ -7,7 +7,7 @@
 use std::cell::RefCell;
 
 use crate::config::Config;
-use crate::dbsc::{self, challenge};
+use crate::dbsc::{self, challenge, challenge::Purpose};
 use crate::messages::{FamilyCommand, UserCommand, Verdict};
 use crate::metrics::RequestOutcome;
 use crate::origin::{self, Assertion, DirectivePlan, Login, Logout, RequestNonce};
@@ -232,7 +232,8 @@ async fn apply_directives(
         sets_cookie |= append_cookies(headers, &cookies, true)?;
         if config.offers_dbsc() {
             // Browsers with DBSC bind the new family to a key (crate::dbsc); others ignore it.
-            let challenge = challenge::mint(family, created_at, runtime::random(), &config.session_keys);
+            let challenge =
+                challenge::mint(Purpose::Register, family, created_at, runtime::random(), &config.session_keys);
             headers.set(dbsc::REGISTRATION_HEADER, &dbsc::registration_offer(&challenge))?;
         }
     }
