@@ -1,7 +1,8 @@
 //! What one request costs in the pure core: reading the `Cookie` header, the edge's fast
 //! path (access cookie), the refresh-cookie check before a Durable Object call, the
 //! object's decision, and the JWS work on each forwarded request and each login; the
-//! outcome counter every request pays, and the per-user index at its bound.
+//! outcome counter every request pays, the per-user index at its bound, and a DBSC
+//! refresh proof as the family's object checks it.
 //!
 //! Run: `cargo bench --bench core -- --warm-up-time 1 --measurement-time 3`. Benches
 //! build with the release profile (`opt-level = "s"`, LTO), as the worker ships.
@@ -12,7 +13,10 @@ use std::time::Duration;
 use criterion::{BatchSize, Criterion, criterion_group, criterion_main};
 
 use edge_session::config::Policy;
-use edge_session::crypto::KeyRing;
+use edge_session::crypto::es256::PublicKey;
+use edge_session::crypto::{KeyRing, base64url};
+use edge_session::dbsc::Proof;
+use edge_session::dbsc::challenge::{self, Purpose};
 use edge_session::metrics::{OutcomeCounters, RequestOutcome};
 use edge_session::origin::{AdminAction, AdminRequest, session_list};
 use edge_session::origin::{Assertion, Login, RequestNonce};
@@ -23,6 +27,8 @@ use edge_session::session::{Family, Outcome, SessionState};
 use edge_session::session::{edge_cookies, strip_edge_cookies};
 use edge_session::time::Timestamp;
 use edge_session::users::{FamilyEntry, MAX_FAMILIES, UserIndex};
+use p256::ecdsa::signature::Signer;
+use p256::ecdsa::{Signature, SigningKey};
 
 const T0: u64 = 1_700_000_000;
 
@@ -221,5 +227,47 @@ fn sessions(c: &mut Criterion) {
     });
 }
 
-criterion_group!(benches, cookie_header, cookies, decisions, jws, sessions);
+/// A DBSC proof as Chromium sends it, signed with a fixed key.
+fn dbsc_proof(jti: &str, with_jwk: bool) -> (String, PublicKey) {
+    let signing = SigningKey::from_bytes(&[7u8; 32].into()).unwrap();
+    let point = signing.verifying_key().to_encoded_point(false);
+    let jwk = serde_json::json!({"kty": "EC", "crv": "P-256", "x": base64url::encode(point.x().unwrap()), "y": base64url::encode(point.y().unwrap())});
+    let mut header = serde_json::json!({"alg": "ES256", "typ": "dbsc+jwt"});
+    if with_jwk {
+        header["jwk"] = jwk.clone();
+    }
+    let input = format!(
+        "{}.{}",
+        base64url::encode(header.to_string()),
+        base64url::encode(serde_json::json!({"jti": jti}).to_string())
+    );
+    let signature: Signature = signing.sign(input.as_bytes());
+    (format!("{input}.{}", base64url::encode(signature.to_bytes())), PublicKey::from_jwk(&jwk).unwrap())
+}
+
+/// A refresh proof as the family's object checks it: parse, the challenge, the signature.
+fn dbsc(c: &mut Criterion) {
+    let keys = keys();
+    let now = Timestamp::from_secs(T0);
+    let family = FamilyId::from_bytes([1; 16]);
+    let challenge = challenge::mint(Purpose::Refresh, family, now, [3; 16], &keys);
+    let (refresh, key) = dbsc_proof(&challenge, false);
+    let (registration, _) = dbsc_proof(&challenge, true);
+    c.bench_function("dbsc/challenge_mint", |b| {
+        b.iter(|| challenge::mint(Purpose::Refresh, black_box(family), now, [3; 16], &keys))
+    });
+    c.bench_function("dbsc/challenge_check", |b| {
+        b.iter(|| challenge::check(black_box(&challenge), Purpose::Refresh, family, &keys, now).unwrap())
+    });
+    c.bench_function("dbsc/parse_registration", |b| b.iter(|| Proof::parse(black_box(&registration)).unwrap()));
+    c.bench_function("dbsc/refresh_proof_check", |b| {
+        b.iter(|| {
+            let proof = Proof::parse(black_box(&refresh)).unwrap();
+            challenge::check(&proof.jti, Purpose::Refresh, family, &keys, now).unwrap();
+            assert!(proof.signed_by(&key));
+        })
+    });
+}
+
+criterion_group!(benches, cookie_header, cookies, decisions, jws, sessions, dbsc);
 criterion_main!(benches);

@@ -170,7 +170,7 @@ impl Config {
             idle_timeout: reader.secs("IDLE_TIMEOUT_SECS", defaults.idle_timeout, 1),
             session_lifetime: reader.secs("SESSION_LIFETIME_SECS", defaults.session_lifetime, 1),
             remember_lifetime: reader.secs("REMEMBER_LIFETIME_SECS", defaults.remember_lifetime, 1),
-            on_reuse: reader.on_reuse(),
+            on_reuse: reader.choice("ON_REUSE", &[("revoke", OnReuse::Revoke), ("reject", OnReuse::Reject)]),
             bound_access_ttl: reader.secs("DBSC_ACCESS_TTL_SECS", defaults.bound_access_ttl, 1),
         };
         reader.check_windows(&policy);
@@ -186,7 +186,7 @@ impl Config {
         let origin_audience = reader.audience();
         let origin_url = reader.origin_url();
         let metrics_window = reader.secs("METRICS_WINDOW_SECS", DEFAULT_METRICS_WINDOW, 1);
-        let dbsc = reader.dbsc();
+        let dbsc = reader.choice("DBSC", &[("offer", Dbsc::Offer), ("off", Dbsc::Off)]);
         let debug_headers = reader.get("EDGE_DEBUG").is_some_and(|v| v == "1" || v == "true");
         match (session_keys, origin_secret) {
             (Some(session_keys), Some(origin_secret)) if reader.problems.is_empty() => Ok(Config {
@@ -267,26 +267,16 @@ impl<F: Fn(&str) -> Option<String>> Reader<F> {
         }
     }
 
-    fn on_reuse(&mut self) -> OnReuse {
-        match self.get("ON_REUSE").as_deref() {
-            None | Some("revoke") => OnReuse::Revoke,
-            Some("reject") => OnReuse::Reject,
-            Some(_) => {
-                self.fail("ON_REUSE", "must be `revoke` or `reject`");
-                OnReuse::Revoke
-            }
+    /// One of `options` by name; the first is the default.
+    fn choice<T: Copy>(&mut self, variable: &'static str, options: &[(&str, T)]) -> T {
+        let default = options[0].1;
+        let Some(text) = self.get(variable) else { return default };
+        if let Some((_, value)) = options.iter().find(|(name, _)| *name == text) {
+            return *value;
         }
-    }
-
-    fn dbsc(&mut self) -> Dbsc {
-        match self.get("DBSC").as_deref() {
-            None | Some("offer") => Dbsc::Offer,
-            Some("off") => Dbsc::Off,
-            Some(_) => {
-                self.fail("DBSC", "must be `offer` or `off`");
-                Dbsc::Offer
-            }
-        }
+        let names: Vec<String> = options.iter().map(|(name, _)| format!("`{name}`")).collect();
+        self.fail(variable, format!("must be {}", names.join(" or ")));
+        default
     }
 
     fn check_windows(&mut self, p: &Policy) {

@@ -149,15 +149,37 @@ pub fn verify(token: &str, keys: &KeyRing, expect: &Expect<'_>, now: Timestamp) 
 }
 
 fn check_header(header: &Claims, typ: &str) -> Result<(), JwsError> {
-    if header.get("alg").and_then(Value::as_str) != Some("HS256") {
-        return Err(JwsError::UnsupportedAlgorithm);
+    check_protected_header(header, "HS256", typ).map_err(|problem| match problem {
+        HeaderProblem::Algorithm => JwsError::UnsupportedAlgorithm,
+        HeaderProblem::Type => JwsError::WrongType,
+        HeaderProblem::Critical => JwsError::CriticalHeader,
+    })
+}
+
+/// What is wrong with a JWS protected header.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum HeaderProblem {
+    /// `alg` is not the one algorithm accepted (`none` included).
+    Algorithm,
+    /// `typ` missing or not the expected one.
+    Type,
+    /// A `crit` header names extensions we do not understand.
+    Critical,
+}
+
+/// The header checks every JWS here shares: `alg` exactly `alg` (RFC 8725 §3.1), `typ`
+/// the expected one, compared case-insensitively (RFC 7515 §4.1.9; RFC 8725 §3.11), and
+/// no `crit` (RFC 7515 §4.1.11).
+pub(crate) fn check_protected_header(header: &Claims, alg: &str, typ: &str) -> Result<(), HeaderProblem> {
+    if header.get("alg").and_then(Value::as_str) != Some(alg) {
+        return Err(HeaderProblem::Algorithm);
     }
     match header.get("typ").and_then(Value::as_str) {
         Some(t) if t.eq_ignore_ascii_case(typ) => {}
-        _ => return Err(JwsError::WrongType),
+        _ => return Err(HeaderProblem::Type),
     }
     if header.contains_key("crit") {
-        return Err(JwsError::CriticalHeader);
+        return Err(HeaderProblem::Critical);
     }
     Ok(())
 }
@@ -198,6 +220,10 @@ pub(crate) fn numeric_date(value: Option<&Value>) -> Option<u64> {
 }
 
 fn decode_object(b64: &str) -> Result<Claims, JwsError> {
-    let bytes = base64url::decode(b64).ok_or(JwsError::Malformed)?;
-    serde_json::from_slice(&bytes).map_err(|_| JwsError::Malformed)
+    json_object(b64).ok_or(JwsError::Malformed)
+}
+
+/// A base64url JSON object (a JWS header or payload), or `None`.
+pub(crate) fn json_object(b64: &str) -> Option<Claims> {
+    serde_json::from_slice(&base64url::decode(b64)?).ok()
 }

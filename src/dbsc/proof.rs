@@ -17,10 +17,11 @@
 
 use std::fmt;
 
-use serde_json::{Map, Value};
+use serde_json::Value;
 
 use crate::crypto::base64url;
 use crate::crypto::es256::PublicKey;
+use crate::crypto::jws::{HeaderProblem, check_protected_header, json_object};
 
 /// Longest proof accepted. Chromium's are about 600 bytes with a `jwk`.
 pub const MAX_PROOF_LEN: usize = 4096;
@@ -84,23 +85,17 @@ impl Proof {
         else {
             return Err(ProofError::Malformed);
         };
-        let header = decode_object(header_b64)?;
-        if header.get("alg").and_then(Value::as_str) != Some("ES256") {
-            return Err(ProofError::UnsupportedAlgorithm);
-        }
-        match header.get("typ").and_then(Value::as_str) {
-            // RFC 7515 §4.1.9: media types compare case-insensitively.
-            Some(typ) if typ.eq_ignore_ascii_case(PROOF_TYPE) => {}
-            _ => return Err(ProofError::WrongType),
-        }
-        if header.contains_key("crit") {
-            return Err(ProofError::CriticalHeader);
-        }
+        let header = json_object(header_b64).ok_or(ProofError::Malformed)?;
+        check_protected_header(&header, "ES256", PROOF_TYPE).map_err(|problem| match problem {
+            HeaderProblem::Algorithm => ProofError::UnsupportedAlgorithm,
+            HeaderProblem::Type => ProofError::WrongType,
+            HeaderProblem::Critical => ProofError::CriticalHeader,
+        })?;
         let jwk = match header.get("jwk") {
             Some(jwk) => Some(PublicKey::from_jwk(jwk).ok_or(ProofError::BadKey)?),
             None => None,
         };
-        let payload = decode_object(payload_b64)?;
+        let payload = json_object(payload_b64).ok_or(ProofError::Malformed)?;
         let jti = match payload.get("jti") {
             Some(Value::String(jti)) if jti.len() <= MAX_JTI_LEN => jti.clone(),
             _ => return Err(ProofError::Malformed),
@@ -114,9 +109,4 @@ impl Proof {
     pub fn signed_by(&self, key: &PublicKey) -> bool {
         key.verifies(self.signing_input.as_bytes(), &self.signature)
     }
-}
-
-fn decode_object(b64: &str) -> Result<Map<String, Value>, ProofError> {
-    let bytes = base64url::decode(b64).ok_or(ProofError::Malformed)?;
-    serde_json::from_slice(&bytes).map_err(|_| ProofError::Malformed)
 }

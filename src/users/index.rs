@@ -178,7 +178,8 @@ impl UserIndex {
         true
     }
 
-    /// The family refreshed at `at`. `true` when the index changed (worth a write).
+    /// The family refreshed at `at`, or (`device_bound`) its browser bound it to a key.
+    /// `true` when the index changed (worth a write).
     pub fn touch(&mut self, family: FamilyId, at: Timestamp, device_bound: bool) -> bool {
         let Some(entry) = self.families.iter_mut().find(|e| e.family == family) else { return false };
         // A binding is for good (crate::session::Family::bind): a late, unbound touch

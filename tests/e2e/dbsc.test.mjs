@@ -17,7 +17,8 @@ import { join } from "node:path";
 import { randomBytes } from "node:crypto";
 import { chromium } from "playwright-core";
 import {
-  ACCESS_COOKIE, REFRESH_COOKIE, Client, directive, loginLogoutRoutes, sleep, startEdge, startOrigin,
+  ACCESS_COOKIE, REFRESH_COOKIE, Client, directive, loginLogoutRoutes, rawHttp, rawRequest, sleep, startEdge,
+  startOrigin,
 } from "../../tools/harness.mjs";
 
 const TTL_SECS = 8;
@@ -132,6 +133,9 @@ async function browse(pages, { ms, everyMs = 500, perTab = 1 }) {
  * costs none: the worker answers it alone).
  */
 const refreshCalls = (sid) => events("dbsc_refreshed", sid).length + events("dbsc_refresh_failed", sid).length;
+/** Refresh POSTs the edge answered with `status` so far, from wrangler's request log. */
+const refreshAnswers = (status) =>
+  edge.logs.join("").split("\n").filter((l) => l.includes(`POST /__edge/dbsc/refresh ${status}`)).length;
 /** A refresh starts THRESHOLD before expiry, so a busy tab refreshes every TTL − THRESHOLD. */
 const REFRESH_EVERY_SECS = TTL_SECS - THRESHOLD_SECS;
 
@@ -144,13 +148,17 @@ test("proactive refresh keeps the session across 3 bound-cookie lifetimes, one r
   assert.equal((await thief.fetch("/whoami")).json().user, "alice", "within the access cookie's life the copy works");
   thief.expiresAt = Date.now() + (TTL_SECS + GRACE_SECS) * 1000;
   const before = refreshCalls(owner.sid);
+  const [ok, challenged] = [refreshAnswers(200), refreshAnswers(403)];
   const seconds = 3 * TTL_SECS;
   const seen = await browse([owner.page], { ms: seconds * 1000 });
   const lost = seen.filter((w) => w.user !== "alice");
   assert.deepEqual(lost, [], "every request was alice");
   const calls = refreshCalls(owner.sid) - before;
   const expected = seconds / REFRESH_EVERY_SECS;
-  console.log(`# proactive: ${seen.length} requests, ${calls} refresh object calls in ${seconds} s (${expected.toFixed(1)} expected)`);
+  const [oks, challenges] = [refreshAnswers(200) - ok, refreshAnswers(403) - challenged];
+  console.log(`# proactive: ${seen.length} requests, ${calls} refresh object calls in ${seconds} s (${expected.toFixed(1)} expected); refresh answers: ${oks} × 200, ${challenges} × 403`);
+  assert.ok(oks > 0, "wrangler's request log shows the refreshes");
+  assert.ok(challenges <= oks, `at most one challenge round trip per refresh: ${challenges} × 403`);
   assert.ok(calls >= expected - 2 && calls <= expected + 1, `one refresh per cookie, not per request: ${calls}`);
   assert.deepEqual(events("dbsc_unbound_refresh_refused", owner.sid), [], "the owner never sent its refresh cookie alone");
   assert.deepEqual(events("dbsc_refresh_failed", owner.sid), []);
@@ -249,4 +257,37 @@ test("a Chromium without the DBSC features keeps the rotation rules exactly as b
   }
   const listed = (await adminList("carol")).find((s) => s.sid === plain.sid);
   assert.equal(listed.device_bound, false);
+});
+
+test("hostile bytes at the DBSC endpoints: a clear 4xx, never a 5xx, no cookie set, and no object woken", async () => {
+  const dave = new Client(edge.url);
+  await dave.fetch("/login?dave");
+  const sid = dave.refresh.split(".")[2];
+  const cookie = `Cookie: ${REFRESH_COOKIE}=${dave.refresh}`;
+  const forged = `Cookie: ${REFRESH_COOKIE}=r1.k1.${sid}.1.${"A".repeat(43)}.${"A".repeat(43)}`;
+  const proofShaped = (jti) => `${Buffer.from('{"alg":"ES256","typ":"dbsc+jwt"}').toString("base64url")}.${Buffer.from(JSON.stringify({ jti })).toString("base64url")}.${"A".repeat(86)}`;
+  const cases = [
+    ["refresh, no cookie", "POST", "/__edge/dbsc/refresh", [`Sec-Secure-Session-Id: ${sid}`], 401],
+    ["refresh, forged cookie", "POST", "/__edge/dbsc/refresh", [forged, `Sec-Secure-Session-Id: ${sid}`], 401],
+    ["refresh, another session's id", "POST", "/__edge/dbsc/refresh", [cookie, `Sec-Secure-Session-Id: ${"B".repeat(22)}`], 401],
+    ["refresh, id with raw high bytes", "POST", "/__edge/dbsc/refresh", [cookie, Buffer.from([...Buffer.from("Sec-Secure-Session-Id: "), 0xff, 0xfe, 0xa0])], 401],
+    ["refresh, proof of raw high bytes", "POST", "/__edge/dbsc/refresh", [cookie, `Sec-Secure-Session-Id: ${sid}`, Buffer.from([...Buffer.from("Secure-Session-Response: "), 0xff, 0x2e, 0xff, 0x2e, 0xff])], 400],
+    ["refresh, 20 KB proof", "POST", "/__edge/dbsc/refresh", [cookie, `Sec-Secure-Session-Id: ${sid}`, `Secure-Session-Response: ${"A.".repeat(10_000)}A`], 400],
+    ["refresh, alg none", "POST", "/__edge/dbsc/refresh", [cookie, `Sec-Secure-Session-Id: ${sid}`, `Secure-Session-Response: ${Buffer.from('{"alg":"none","typ":"dbsc+jwt"}').toString("base64url")}.e30.`], 400],
+    ["refresh, a made-up challenge", "POST", "/__edge/dbsc/refresh", [cookie, `Sec-Secure-Session-Id: ${sid}`, `Secure-Session-Response: ${proofShaped("c1.k1.1.AAAA.AAAA")}`], 403],
+    ["register, no cookie", "POST", "/__edge/dbsc/register", [`Secure-Session-Response: ${proofShaped("x")}`], 401],
+    ["register, no proof", "POST", "/__edge/dbsc/register", [cookie], 400],
+    ["register, no jwk", "POST", "/__edge/dbsc/register", [cookie, `Secure-Session-Response: ${proofShaped("x")}`], 400],
+    ["GET", "GET", "/__edge/dbsc/refresh", [cookie], 405],
+  ];
+  for (const [what, method, path, head, status] of cases) {
+    const res = await rawRequest(edge.port, rawHttp(method, path, head));
+    assert.equal(res.status, status, `${what}: ${res.body}`);
+    assert.equal(res.setCookies.length, 0, `${what}: no cookie set`);
+    if (status !== 405) {
+      assert.equal(res.headers["cache-control"], "private, no-store", what);
+      assert.doesNotMatch(res.headers["x-edge-debug"] ?? "", /object/, `${what}: no object asked (${res.headers["x-edge-debug"]})`);
+    }
+  }
+  assert.equal((await dave.fetch("/whoami")).json().user, "dave", "dave's session is untouched");
 });
