@@ -49,6 +49,16 @@ if [ ! -e node_modules/.package-lock.json ] || [ package-lock.json -nt node_modu
   npm ci --no-audit --no-fund
 fi
 
+# 4b. The Node framework apps (examples/node: Express, Hono, Fastify), with the package
+#     installed from packages/node as a copy (install-links), as a user's npm would. A
+#     change to the package or the lockfile reinstalls it, so tests never run a stale copy.
+stamp=examples/node/node_modules/.package-lock.json
+if [ ! -e "$stamp" ] || [ examples/node/package-lock.json -nt "$stamp" ] \
+  || [ -n "$(find packages/node -newer "$stamp" -not -path '*/node_modules*' -print -quit)" ]; then
+  say "npm ci in examples/node"
+  (cd examples/node && npm ci --no-audit --no-fund)
+fi
+
 # 5. Headless Chromium for tests/e2e/browser.test.mjs (playwright-core drives the system
 #    browser, it downloads none): Debian's package, installed only when missing;
 #    `apt-get update` only if the plain install fails (stale package lists).
@@ -60,11 +70,20 @@ if [ ! -x /usr/bin/chromium ]; then
     || { $sudo apt-get update -q && $sudo apt-get install -y -q chromium; }
 fi
 
-# 6. The Python origin kit's test (examples/python): a project venv with the pinned PyJWT.
-if ! .venv/bin/python -c 'import jwt' 2>/dev/null; then
-  say "python venv for examples/python (PyJWT)"
+# 6. The Python package (packages/python) and its framework apps (examples/python:
+#    FastAPI, Django, Flask) in a project venv, pinned. The package is installed as a
+#    user would (`pip install ./packages/python`), again whenever its source changes.
+stamp=.venv/.edge-session-package
+if ! .venv/bin/python -c 'import fastapi, django, flask, jwt' 2>/dev/null; then
+  say "python venv for examples/python"
   python3 -m venv .venv
   .venv/bin/pip install --quiet --disable-pip-version-check -r examples/python/requirements.txt
+  rm -f "$stamp"
+fi
+if [ ! -e "$stamp" ] || [ -n "$(find packages/python -newer "$stamp" -not -path '*.egg-info*' -not -path '*/build/*' -print -quit)" ]; then
+  say "pip install ./packages/python"
+  .venv/bin/pip install --quiet --disable-pip-version-check --no-deps --force-reinstall ./packages/python
+  touch "$stamp"
 fi
 
 # 7. The Elixir origin kit's test (examples/elixir): Debian's Elixir (OTP's :crypto and

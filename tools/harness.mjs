@@ -4,7 +4,7 @@
 // clock. Nothing here is mocked: requests go over real HTTP through the built worker.
 import { spawn } from "node:child_process";
 import { connect } from "node:net";
-import { createServer } from "node:http";
+import { createServer, request as httpRequest } from "node:http";
 import { randomBytes } from "node:crypto";
 import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -133,6 +133,52 @@ export async function startOrigin() {
   origin.last = () => origin.requests[origin.requests.length - 1];
   origin.reset = () => { origin.requests.length = 0; origin.respond = async () => ({}); };
   return origin;
+}
+
+/**
+ * An origin that forwards everything to `switchboard.target` (an app's URL), so one
+ * edge can sit in front of several apps in turn: point it at the next app, run.
+ */
+export async function startSwitchboard() {
+  const board = { target: null };
+  const server = createServer((req, res) => {
+    if (!board.target) { res.writeHead(502); res.end("no app selected"); return; }
+    const upstream = httpRequest(new URL(req.url, board.target), { method: req.method, headers: req.headers }, (answer) => {
+      res.writeHead(answer.statusCode, answer.rawHeaders);
+      answer.pipe(res);
+    });
+    upstream.on("error", (e) => { res.writeHead(502); res.end(String(e)); });
+    req.pipe(upstream);
+  });
+  server.keepAliveTimeout = 1000;
+  await new Promise((r) => server.listen(0, "127.0.0.1", r));
+  board.url = `http://127.0.0.1:${server.address().port}`;
+  board.close = () => new Promise((r) => { server.closeAllConnections(); server.close(r); });
+  return board;
+}
+
+/**
+ * Starts an app (`command args…` in `cwd`, with `env` added) and waits until it prints
+ * `ready` (a string or RegExp). Returns `{ output(), stop() }`.
+ */
+export async function startApp(command, args, { cwd, env = {}, ready, ms = 30_000 }) {
+  const child = spawn(command, args, { cwd, env: { ...process.env, ...env }, stdio: ["ignore", "pipe", "pipe"], detached: true });
+  let output = "";
+  child.stdout.on("data", (d) => { output += d; });
+  child.stderr.on("data", (d) => { output += d; });
+  const isReady = () => (typeof ready === "string" ? output.includes(ready) : ready.test(output));
+  const deadline = Date.now() + ms;
+  while (!isReady()) {
+    if (child.exitCode !== null) throw new Error(`${command} ${args.join(" ")} exited (${child.exitCode}):\n${output}`);
+    if (Date.now() > deadline) throw new Error(`${command} ${args.join(" ")} did not start:\n${output}`);
+    await sleep(100);
+  }
+  const stop = async () => {
+    try { process.kill(-child.pid, "SIGTERM"); } catch {}
+    for (let i = 0; i < 30 && child.exitCode === null && child.signalCode === null; i++) await sleep(100);
+    try { process.kill(-child.pid, "SIGKILL"); } catch {}
+  };
+  return { output: () => output, stop };
 }
 
 export function freePort() {

@@ -1,7 +1,7 @@
 // Origin kits (examples/): each example origin verifies real assertions produced by the
 // worker, signs directives the worker accepts, and calls the worker's admin API ("your
-// devices"). Python (PyJWT), Node (jose) and Elixir (OTP :crypto, :httpd and :httpc,
-// JSON by :jiffy).
+// devices"). Elixir (OTP :crypto, :httpd and :httpc, JSON by :jiffy). The Node and
+// Python packages and their framework adapters are tested in packages.test.mjs.
 import { test, after } from "node:test";
 import assert from "node:assert/strict";
 import { spawn } from "node:child_process";
@@ -37,8 +37,6 @@ async function startKit(command, args, cwd, port, edgeUrl) {
 }
 
 const KITS = {
-  python: (...at) => startKit(`${root}/.venv/bin/python`, ["origin.py"], "examples/python", ...at),
-  node: (...at) => startKit(process.execPath, ["origin.mjs"], "examples/node", ...at),
   elixir: (...at) => startKit("elixir", ["origin.exs"], "examples/elixir", ...at),
 };
 

@@ -1,0 +1,41 @@
+// A Fastify app behind edge-session, written as a Fastify user would.
+import Fastify from "fastify";
+import formbody from "@fastify/formbody";
+import { EdgeSession } from "edge-session-origin";
+import { edgeSession, requireUser } from "edge-session-origin/fastify";
+
+const edge = new EdgeSession();
+const app = Fastify();
+await app.register(formbody);
+await app.register(edgeSession, { edge });
+
+app.get("/", async (request) => ({ framework: "fastify", user: request.edge.user }));
+
+app.post("/login", async (request, reply) => {
+  await request.edge.login(request.body.username, { remember: request.body.remember === "on" });
+  return reply.redirect("/", 303);
+});
+
+app.post("/logout", async (request, reply) => {
+  await request.edge.logout();
+  return reply.redirect("/", 303);
+});
+
+app.get("/api/me", { preHandler: requireUser() }, async (request) => ({ framework: "fastify", ...request.edge.user }));
+
+app.get("/account", { preHandler: requireUser({ mode: "page", loginUrl: "/login" }) }, async (request, reply) => {
+  return reply.type("text/plain").send(`Account of ${request.edge.user.sub}`);
+});
+
+app.get("/api/devices", { preHandler: requireUser() }, async (request) => {
+  const { sub, sid } = request.edge.user;
+  return { current: sid, sessions: await edge.listSessions(sub) };
+});
+
+app.post("/api/devices/sign-out-others", { preHandler: requireUser() }, async (request) => {
+  const { sub, sid } = request.edge.user;
+  return edge.revokeAll(sub, { except: sid });
+});
+
+const address = await app.listen({ port: Number(process.env.PORT ?? 8793), host: "127.0.0.1" });
+console.log(`fastify app on ${new URL(address).port}`);

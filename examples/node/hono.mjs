@@ -1,0 +1,40 @@
+// A Hono app (Node server) behind edge-session, written as a Hono user would.
+import { Hono } from "hono";
+import { serve } from "@hono/node-server";
+import { EdgeSession } from "edge-session-origin";
+import { edgeSession, requireUser } from "edge-session-origin/hono";
+
+const edge = new EdgeSession();
+const app = new Hono();
+app.use(edgeSession(edge));
+
+app.get("/", (c) => c.json({ framework: "hono", user: c.var.edge.user }));
+
+app.post("/login", async (c) => {
+  const form = await c.req.parseBody();
+  await c.var.edge.login(String(form.username ?? ""), { remember: form.remember === "on" });
+  return c.redirect("/", 303);
+});
+
+app.post("/logout", async (c) => {
+  await c.var.edge.logout();
+  return c.redirect("/", 303);
+});
+
+app.get("/api/me", requireUser(), (c) => c.json({ framework: "hono", ...c.var.edge.user }));
+
+app.get("/account", requireUser({ mode: "page", loginUrl: "/login" }), (c) => c.text(`Account of ${c.var.edge.user.sub}`));
+
+app.get("/api/devices", requireUser(), async (c) => {
+  const { sub, sid } = c.var.edge.user;
+  return c.json({ current: sid, sessions: await edge.listSessions(sub) });
+});
+
+app.post("/api/devices/sign-out-others", requireUser(), async (c) => {
+  const { sub, sid } = c.var.edge.user;
+  return c.json(await edge.revokeAll(sub, { except: sid }));
+});
+
+serve({ fetch: app.fetch, port: Number(process.env.PORT ?? 8792), hostname: "127.0.0.1" }, (info) => {
+  console.log(`hono app on ${info.port}`);
+});

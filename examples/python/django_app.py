@@ -1,0 +1,97 @@
+"""A Django app behind edge-session, in one file (settings, views, URLs) for brevity;
+in a project the middleware line goes in settings.py and the views in views.py."""
+import os
+import sys
+
+from django.conf import settings
+
+settings.configure(
+    DEBUG=False,
+    SECRET_KEY=os.environ.get("DJANGO_SECRET_KEY", "dev-only-not-secret"),
+    ALLOWED_HOSTS=["127.0.0.1", "localhost"],
+    ROOT_URLCONF=__name__,
+    MIDDLEWARE=[
+        "django.middleware.common.CommonMiddleware",
+        "edge_session.django.EdgeSessionMiddleware",
+    ],
+    # ORIGIN_SECRET and EDGE_URL come from the environment; or:
+    # EDGE_SESSION={"secret": ..., "edge_url": "https://app.example"},
+)
+
+from django.http import HttpResponse, HttpResponseRedirect, JsonResponse  # noqa: E402
+from django.urls import path  # noqa: E402
+from django.views.decorators.http import require_GET, require_POST  # noqa: E402
+
+from edge_session.django import edge_login_required  # noqa: E402
+
+
+def see_other(url):
+    response = HttpResponseRedirect(url)
+    response.status_code = 303
+    return response
+
+
+@require_GET
+def home(request):
+    user = request.edge.user
+    return JsonResponse({"framework": "django", "user": user.as_dict() if user else None})
+
+
+@require_POST
+def login(request):
+    request.edge.login(request.POST["username"], remember=request.POST.get("remember") == "on")
+    return see_other("/")
+
+
+@require_POST
+def logout(request):
+    request.edge.logout()
+    return see_other("/")
+
+
+@require_GET
+@edge_login_required()
+def me(request):
+    return JsonResponse({"framework": "django", **request.edge.user.as_dict()})
+
+
+@require_GET
+@edge_login_required(mode="page", login_url="/login")
+def account(request):
+    return HttpResponse(f"Account of {request.edge.user.sub}", content_type="text/plain")
+
+
+@require_GET
+@edge_login_required()
+def devices(request):
+    user = request.edge.user
+    return JsonResponse({"current": user.sid, "sessions": request.edge.edge.list_sessions(user.sub)})
+
+
+@require_POST
+@edge_login_required()
+def sign_out_others(request):
+    user = request.edge.user
+    return JsonResponse(request.edge.edge.revoke_all(user.sub, except_sid=user.sid))
+
+
+urlpatterns = [
+    path("", home),
+    path("login", login),
+    path("logout", logout),
+    path("api/me", me),
+    path("account", account),
+    path("api/devices", devices),
+    path("api/devices/sign-out-others", sign_out_others),
+]
+
+if __name__ == "__main__":
+    from wsgiref.simple_server import make_server
+
+    from django.core.wsgi import get_wsgi_application
+
+    port = int(os.environ.get("PORT", "8796"))
+    server = make_server("127.0.0.1", port, get_wsgi_application())
+    print(f"django app on {port}", flush=True)
+    sys.stdout.flush()
+    server.serve_forever()

@@ -1,0 +1,103 @@
+/** Who a request is, from the edge's verified `X-Edge-Assertion`. */
+export interface Identity {
+  /** The user, as the login directive named them. */
+  readonly sub: string;
+  /** The session (the edge's family id): `X-Edge-Session`. */
+  readonly sid: string;
+  /** How the edge identified the request: "fresh" | "rotated" | "grace" | "recovered". */
+  readonly state: "fresh" | "rotated" | "grace" | "recovered" | null;
+  /** The login directive's `ctx`, if any. */
+  readonly ctx: Record<string, unknown> | null;
+}
+
+export interface LoginOptions {
+  /** "Remember me": a persistent refresh cookie and the longer lifetime. */
+  remember?: boolean;
+  /** Claims carried in the access cookie and every assertion (≤ 1 KiB of JSON). */
+  ctx?: Record<string, unknown>;
+}
+
+export interface LogoutOptions {
+  /** "session" (this one) or "everywhere" (every session of `sub`). */
+  scope?: "session" | "everywhere";
+  /** Whose sessions, for `scope: "everywhere"`. */
+  sub?: string;
+}
+
+export interface EdgeSessionOptions {
+  /** `ORIGIN_SECRET`, `kid:secret[,kid:secret…]` (default: the environment's). */
+  secret?: string;
+  /** The assertion's `aud` (default `ORIGIN_AUDIENCE` or "origin"). */
+  audience?: string;
+  /** The app's public URL, where the edge answers `/__edge/admin` (default `EDGE_URL`). */
+  edgeUrl?: string;
+  /** Where rejected assertions are reported (default: a JSON line on stderr). */
+  log?: (event: string, detail: Record<string, unknown>) => void;
+}
+
+/** One session of a user, as "your devices" lists it (times in Unix seconds). */
+export interface SessionInfo {
+  sid: string;
+  created_at: number;
+  last_seen: number;
+  remember: boolean;
+  device_bound: boolean;
+  user_agent: string | null;
+  country: string | null;
+}
+
+export interface Revoked {
+  revoked: number;
+  pending: number;
+}
+
+export declare const ASSERTION_HEADER: "x-edge-assertion";
+export declare const NONCE_HEADER: "x-edge-nonce";
+export declare const USER_HEADER: "x-edge-user";
+export declare const LOGIN_HEADER: "X-Edge-Login";
+export declare const LOGOUT_HEADER: "X-Edge-Logout";
+
+export declare function parseKeys(text: string): { kid: string; key: Uint8Array }[];
+export declare function decodeUser(header: string | null | undefined): string | null;
+
+export declare class EdgeAdminError extends Error {
+  readonly status: number;
+  readonly body: unknown;
+}
+
+export declare class EdgeSession {
+  constructor(options?: EdgeSessionOptions);
+  readonly audience: string;
+  readonly edgeUrl: string | undefined;
+  identify(header: (name: string) => string | null | undefined): Promise<Identity | null>;
+  loginDirective(nonce: string | null, sub: string, options?: LoginOptions): Promise<string>;
+  logoutDirective(nonce: string | null, options?: LogoutOptions): Promise<string>;
+  adminToken(sub: string, act: "list" | "revoke" | "revoke_all", options?: { sid?: string; except?: string; lifetime?: number }): Promise<string>;
+  listSessions(sub: string): Promise<SessionInfo[]>;
+  revokeSession(sub: string, sid: string): Promise<Revoked>;
+  revokeAll(sub: string, options?: { except?: string }): Promise<Revoked>;
+}
+
+/** What a handler works with: the user, and directives for this request's response. */
+export interface EdgeRequest {
+  readonly user: Identity | null;
+  readonly nonce: string | null;
+  login(sub: string, options?: LoginOptions): Promise<void>;
+  logout(options?: LogoutOptions): Promise<void>;
+  /** The migration bridge: logs `sub` in if the request has no edge identity yet. */
+  adopt(sub: string | null | undefined, options?: LoginOptions): Promise<boolean>;
+}
+
+export declare function edgeRequest(
+  edge: EdgeSession,
+  header: (name: string) => string | null | undefined,
+  setHeader: (name: string, value: string) => void,
+): Promise<EdgeRequest>;
+
+export interface RequireUserOptions {
+  /** "api": 401 JSON; "page": 303 to `loginUrl`. */
+  mode?: "api" | "page";
+  loginUrl?: string;
+}
+
+export declare function refusal(options?: RequireUserOptions): { status: number; headers: Record<string, string>; body: string };

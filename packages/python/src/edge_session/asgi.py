@@ -1,0 +1,66 @@
+"""ASGI middleware (Starlette, FastAPI): ``request.state.edge`` on every request.
+
+    app.add_middleware(EdgeSessionMiddleware)          # ORIGIN_SECRET, EDGE_URL from env
+
+    @app.get("/api/me")
+    def me(user: Identity = Depends(require_user())):  # 401 unless signed in
+        return user.as_dict()
+
+A handler logs in with ``request.state.edge.login(sub)``; the middleware puts the
+directive on the response, whatever the handler returns.
+"""
+
+
+from typing import Any, Callable, Literal, Optional
+
+from . import EdgeRequest, EdgeSession, Identity
+
+__all__ = ["EdgeSessionMiddleware", "require_user"]
+
+
+class EdgeSessionMiddleware:
+    """Pure ASGI middleware: no buffering, works under any ASGI framework."""
+
+    def __init__(self, app: Any, edge: Optional[EdgeSession] = None) -> None:
+        self.app = app
+        self.edge = edge or EdgeSession()
+
+    async def __call__(self, scope: dict, receive: Callable, send: Callable) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        headers: dict[str, str] = {}
+        for name, value in scope["headers"]:
+            headers.setdefault(name.decode("latin-1").lower(), value.decode("latin-1"))
+        edge = self.edge.request(lambda name: headers.get(name.lower()))
+        scope.setdefault("state", {})["edge"] = edge
+
+        async def send_with_directives(message: dict) -> None:
+            if message["type"] == "http.response.start" and edge.response_headers:
+                extra = [(k.encode("latin-1"), v.encode("latin-1")) for k, v in edge.response_headers.items()]
+                message = {**message, "headers": [*message.get("headers", []), *extra]}
+            await send(message)
+
+        await self.app(scope, receive, send_with_directives)
+
+
+def require_user(mode: Literal["api", "page"] = "api", login_url: str = "/login") -> Callable[..., Identity]:
+    """A FastAPI dependency: the signed-in :class:`Identity`, else 401 JSON (``mode="api"``)
+    or a 303 redirect to ``login_url`` (``mode="page"``)."""
+    from starlette.exceptions import HTTPException
+    from starlette.requests import Request
+
+    # No `from __future__ import annotations` in this file: FastAPI reads this signature
+    # at runtime, and a string annotation of a local name would make `request` a query
+    # parameter.
+    def dependency(request: Request) -> Identity:
+        edge: Optional[EdgeRequest] = getattr(request.state, "edge", None)
+        if edge is None:
+            raise RuntimeError("require_user() needs EdgeSessionMiddleware")
+        if edge.user is not None:
+            return edge.user
+        if mode == "page":
+            raise HTTPException(status_code=303, headers={"Location": login_url, "Cache-Control": "no-store"})
+        raise HTTPException(status_code=401, detail="not signed in", headers={"Cache-Control": "no-store"})
+
+    return dependency

@@ -1,0 +1,158 @@
+// The origin packages (packages/) in the frameworks people use, behind one real worker.
+// Each app in examples/ is written as a user of its framework would write it, with the
+// package installed the way its README says. Every app goes through the same story, and
+// each step asserts what the framework's handler saw:
+//   anonymous → 401 for an API, a redirect for a page; login; identified (`fresh`);
+//   rotation (`rotated`) and a racing tab (`grace`); "your devices" with two sessions;
+//   "sign out the others"; logout; and around the edge, a forged assertion is anonymous
+//   and logged, never a 500.
+// One edge serves every app: its origin is a switchboard pointed at each app in turn.
+import { test, before, after } from "node:test";
+import assert from "node:assert/strict";
+import {
+  ACCESS_COOKIE, Client, ORIGIN_SECRET, REFRESH_COOKIE, freePort, root, sleep, startApp, startEdge, startSwitchboard,
+} from "../../tools/harness.mjs";
+
+const PYTHON = `${root}.venv/bin/python`;
+const WINDOWS = { ROTATE_AFTER_SECS: "3", GRACE_SECS: "2", ACCESS_TTL_SECS: "1", RECOVERY_SECS: "30" };
+
+/** Each app: how to start it (in examples/), and the line it prints once it listens. */
+const APPS = {
+  express: { cwd: "examples/node", command: process.execPath, args: ["express.mjs"], ready: "express app on" },
+  hono: { cwd: "examples/node", command: process.execPath, args: ["hono.mjs"], ready: "hono app on" },
+  fastify: { cwd: "examples/node", command: process.execPath, args: ["fastify.mjs"], ready: "fastify app on" },
+  fastapi: { cwd: "examples/python", command: PYTHON, args: ["fastapi_app.py"], ready: "fastapi app on" },
+  django: { cwd: "examples/python", command: PYTHON, args: ["django_app.py"], ready: "django app on" },
+  flask: { cwd: "examples/python", command: PYTHON, args: ["flask_app.py"], ready: "flask app on" },
+};
+
+let board, edge;
+before(async () => {
+  board = await startSwitchboard();
+  edge = await startEdge({ ORIGIN_URL: board.url, ...WINDOWS });
+});
+after(async () => {
+  await edge?.stop();
+  await board?.close();
+});
+
+const form = (fields) => ({
+  method: "POST",
+  headers: { "content-type": "application/x-www-form-urlencoded" },
+  body: new URLSearchParams(fields).toString(),
+});
+
+for (const [framework, app] of Object.entries(APPS)) {
+  test(`${framework}: login, identity, rotation and grace, devices, sign out others, logout, forgery`, { timeout: 60_000 }, async () => {
+    const port = await freePort();
+    const running = await startApp(app.command, app.args, {
+      cwd: `${root}${app.cwd}`, ready: app.ready,
+      env: { PORT: String(port), ORIGIN_SECRET, EDGE_URL: edge.url },
+    });
+    board.target = `http://127.0.0.1:${port}`;
+    try {
+      const sub = `ada-${framework}`;
+      const a = new Client(edge.url);
+
+      // Anonymous: the API says 401, the page redirects, a public route sees nobody.
+      const api = await a.fetch("/api/me");
+      assert.equal(api.status, 401, api.text);
+      // Each framework's own error shape (FastAPI: {"detail": …}); the words are ours.
+      assert.match(api.text, /not signed in/);
+      assert.match(api.headers.get("cache-control") ?? "", /no-store/);
+      const page = await a.fetch("/account");
+      assert.equal(page.status, 303);
+      assert.equal(page.headers.get("location"), "/login");
+      assert.equal((await a.fetch("/")).json().user, null);
+
+      // Login through the framework's form handling.
+      const login = await a.fetch("/login", form({ username: sub }));
+      assert.equal(login.status, 303, login.text);
+      assert.ok(a.refresh && a.access, "the edge accepted the app's login directive");
+      const me = (await a.fetch("/api/me")).json();
+      assert.equal(me.framework, framework);
+      assert.equal(me.sub, sub);
+      assert.match(me.sid, /^[A-Za-z0-9_-]{22}$/);
+      assert.equal(me.state, "fresh");
+      assert.equal((await a.fetch("/account")).text, `Account of ${sub}`);
+
+      // Rotation: the handler sees `rotated`; a tab still holding the old cookie, `grace`.
+      const old = a.refresh;
+      await sleep(Number(WINDOWS.ROTATE_AFTER_SECS) * 1000 + 200);
+      assert.equal((await a.fetch("/api/me")).json().state, "rotated");
+      assert.notEqual(a.refresh, old);
+      const racingTab = new Client(edge.url);
+      racingTab.cookies.set(REFRESH_COOKIE, old);
+      const raced = (await racingTab.fetch("/api/me")).json();
+      assert.deepEqual([raced.sub, raced.sid, raced.state], [sub, me.sid, "grace"]);
+
+      // "Your devices": a second session, listed; then "sign out all other devices".
+      const c = new Client(edge.url);
+      await c.fetch("/login", form({ username: sub }));
+      const cSid = (await c.fetch("/api/me")).json().sid;
+      const devices = (await a.fetch("/api/devices")).json();
+      assert.equal(devices.current, me.sid);
+      assert.deepEqual(devices.sessions.map((s) => s.sid).sort(), [me.sid, cSid].sort());
+      const out = await a.fetch("/api/devices/sign-out-others", { method: "POST" });
+      assert.equal(out.status, 200, out.text);
+      assert.equal(out.json().revoked, 1);
+      c.cookies.delete(ACCESS_COOKIE); // its access cookie lives on for ACCESS_TTL (stateless)
+      assert.equal((await c.fetch("/api/me")).status, 401, "the other device is signed out");
+      assert.deepEqual((await a.fetch("/api/devices")).json().sessions.map((s) => s.sid), [me.sid]);
+
+      // Logout: the edge deletes the cookies, and the API says 401 again.
+      const logout = await a.fetch("/logout", { method: "POST" });
+      assert.equal(logout.status, 303);
+      assert.equal(a.cookies.size, 0, "the edge accepted the app's logout directive");
+      assert.equal((await a.fetch("/api/me")).status, 401);
+
+      // Around the edge: a forged assertion and a spoofed header are anonymous, and logged.
+      const direct = await fetch(`http://127.0.0.1:${port}/api/me`, {
+        headers: { "X-Edge-User": "mallory", "X-Edge-Assertion": "eyJhbGciOiJIUzI1NiJ9.e30.AAAA" },
+      });
+      assert.equal(direct.status, 401, "anonymous, not a 500");
+      await sleep(100);
+      assert.match(running.output(), /edge_assertion_rejected/, "the rejected assertion was logged");
+    } catch (e) {
+      e.message += `\n--- ${framework} app output ---\n${running.output()}`;
+      throw e;
+    } finally {
+      board.target = null;
+      await running.stop();
+    }
+  });
+}
+
+test("flask: a user of the app's own (legacy) session becomes an edge session on the next request", { timeout: 60_000 }, async () => {
+  const port = await freePort();
+  const running = await startApp(PYTHON, ["flask_app.py"], {
+    cwd: `${root}examples/python`, ready: "flask app on", env: { PORT: String(port), ORIGIN_SECRET, EDGE_URL: edge.url },
+  });
+  board.target = `http://127.0.0.1:${port}`;
+  try {
+    const lee = new Client(edge.url);
+    // The app logs users in as it always did: Flask's signed session cookie, no edge.
+    assert.equal((await lee.fetch("/legacy-login", form({ username: "lee" }))).status, 303);
+    assert.ok(lee.cookies.has("session") && !lee.refresh, "a legacy session, no edge session yet");
+    // The first request with it: still anonymous at the edge, answered with a login.
+    const first = (await lee.fetch("/")).json();
+    assert.deepEqual([first.user, first.legacy], [null, "lee"]);
+    assert.ok(lee.refresh && lee.access, "the bridge's login directive was applied");
+    // From now on the edge identifies the user.
+    const me = (await lee.fetch("/api/me")).json();
+    assert.deepEqual([me.sub, me.state], ["lee", "fresh"]);
+    const again = await lee.fetch("/");
+    assert.equal(again.json().user.sid, me.sid, "the same edge session: the bridge did not log in twice");
+    assert.deepEqual(again.setCookies.map((c) => c.name), [], "and set no new session cookie");
+    // Logout ends both, so the bridge cannot bring the legacy user back.
+    await lee.fetch("/logout", { method: "POST" });
+    assert.equal((await lee.fetch("/api/me")).status, 401);
+    assert.deepEqual((await lee.fetch("/")).json(), { framework: "flask", user: null, legacy: null });
+  } catch (e) {
+    e.message += `\n--- flask app output ---\n${running.output()}`;
+    throw e;
+  } finally {
+    board.target = null;
+    await running.stop();
+  }
+});
