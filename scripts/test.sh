@@ -26,8 +26,9 @@ stage() { # stage NAME CMD...: run and time one pipeline stage
 }
 
 lint() {
-  # The shell compiles for wasm32 only, so it is linted for that target too.
-  cargo clippy --locked --all-targets -- -D warnings
+  # The shell compiles for wasm32 only, so it is linted for that target too. The whole
+  # workspace with every feature: the origin's tower layer and the axum example app.
+  cargo clippy --locked --workspace --all-targets --all-features -- -D warnings
   cargo clippy --locked --lib --target wasm32-unknown-unknown -- -D warnings
 }
 
@@ -35,6 +36,13 @@ host_tests() {
   # Plain host build: no wasm target, no RUSTFLAGS; --locked keeps Cargo.lock (and so
   # the wasm-bindgen version setup.sh installed) authoritative.
   cargo test --locked
+  # The origin's tower layer and axum extractors are a feature: tested with it on.
+  cargo test --locked --features axum --test origin_tower
+}
+
+origin_apps() {
+  # The axum app tests/e2e/packages.test.mjs runs (the Node and Python ones need no build).
+  cargo build --locked -p edge-session-axum-example
 }
 
 dry_run() {
@@ -83,6 +91,7 @@ stage "host tests (cargo test)" host_tests
 stage "wasm release build" bash scripts/build-worker.sh
 stage "bundle check (wrangler deploy --dry-run)" dry_run
 stage "smoke test (wrangler dev)" smoke
+stage "origin apps (cargo build -p edge-session-axum-example)" origin_apps
 # End to end: real wrangler dev (local workerd, real Durable Objects) in front of a
 # recording origin; each file starts its own instance with its own windows.
 stage "end-to-end tests (node --test tests/e2e)" env EDGE_SESSION_PREBUILT=1 node --test --test-concurrency=1 tests/e2e/

@@ -12,6 +12,8 @@ mod assertion;
 mod directives;
 mod headers;
 mod token;
+#[cfg(feature = "tower")]
+pub mod tower;
 
 pub use admin::{ADMIN_MAX_LIFETIME_SECS, ADMIN_TYPE, AdminAction, AdminRequest, session_list};
 pub use assertion::{ASSERTION_TTL_SECS, ASSERTION_TYPE, Assertion};

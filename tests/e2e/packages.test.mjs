@@ -24,6 +24,8 @@ const APPS = {
   fastapi: { cwd: "examples/python", command: PYTHON, args: ["fastapi_app.py"], ready: "fastapi app on" },
   django: { cwd: "examples/python", command: PYTHON, args: ["django_app.py"], ready: "django app on" },
   flask: { cwd: "examples/python", command: PYTHON, args: ["flask_app.py"], ready: "flask app on" },
+  // Built by scripts/test.sh (cargo build -p edge-session-axum-example) before the e2e stage.
+  axum: { cwd: "", command: `${root}target/debug/edge-session-axum-example`, args: [], ready: "axum app on" },
 };
 
 let board, edge;

@@ -1,0 +1,304 @@
+//! A tower layer for Rust origins behind the edge (feature `tower`): every request gets
+//! an [`Edge`] in its extensions (who it is, from the verified assertion), and the
+//! directives a handler asks for ([`Edge::login`], [`Edge::logout`]) are put on its
+//! response. With feature `axum`, `Edge`, [`RequireUser`] and [`RequirePageUser`] are
+//! extractors.
+//!
+//! ```
+//! # #[cfg(feature = "tower")] {
+//! use edge_session::origin::tower::EdgeLayer;
+//! let layer = EdgeLayer::new("o1:0123456789abcdef0123456789abcdef", "origin").unwrap().login_page("/login");
+//! # let _ = layer; }
+//! ```
+//!
+//! Trust rule: only the verified assertion proves who a request is; `X-Edge-User` is a
+//! convenience, safe only if the origin is reachable through the edge alone.
+
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::{Arc, Mutex};
+use std::task::{Context, Poll};
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use http::{HeaderName, HeaderValue, Request, Response};
+use serde_json::{Map, Value};
+use tower_layer::Layer;
+use tower_service::Service;
+
+use super::{
+    ASSERTION_HEADER, AdminAction, AdminRequest, Assertion, LOGIN_HEADER, LOGOUT_HEADER, Login, Logout, LogoutScope,
+    NONCE_HEADER, USER_HEADER,
+};
+use crate::crypto::{KeyRing, KeyRingError, base64url};
+use crate::session::FamilyId;
+use crate::time::Timestamp;
+
+/// Who a request is, from the edge's verified `X-Edge-Assertion`.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct EdgeUser {
+    /// The user, as the login directive named them.
+    pub sub: String,
+    /// The session (the edge's family id).
+    pub sid: String,
+    /// `fresh`, `rotated`, `grace` or `recovered`.
+    pub state: String,
+    /// The login directive's `ctx`, if any.
+    pub ctx: Option<Map<String, Value>>,
+}
+
+struct Settings {
+    keys: KeyRing,
+    audience: String,
+    login_page: String,
+}
+
+/// The layer: `Router::new()…layer(EdgeLayer::from_env()?)`.
+#[derive(Clone)]
+pub struct EdgeLayer {
+    settings: Arc<Settings>,
+}
+
+impl EdgeLayer {
+    /// A layer verifying with `origin_secret` (the edge's `ORIGIN_SECRET`) for `audience`.
+    pub fn new(origin_secret: &str, audience: &str) -> Result<EdgeLayer, KeyRingError> {
+        let settings =
+            Settings { keys: KeyRing::parse(origin_secret)?, audience: audience.into(), login_page: "/login".into() };
+        Ok(EdgeLayer { settings: Arc::new(settings) })
+    }
+
+    /// From `ORIGIN_SECRET` and `ORIGIN_AUDIENCE` (default `origin`).
+    pub fn from_env() -> Result<EdgeLayer, String> {
+        let secret = std::env::var("ORIGIN_SECRET").map_err(|_| "ORIGIN_SECRET is not set".to_owned())?;
+        let audience = std::env::var("ORIGIN_AUDIENCE").unwrap_or_else(|_| "origin".into());
+        EdgeLayer::new(&secret, &audience).map_err(|e| format!("ORIGIN_SECRET: {e}"))
+    }
+
+    /// Where [`RequirePageUser`] redirects an anonymous request (default `/login`). Call it
+    /// while building the layer, before it is cloned into a router.
+    pub fn login_page(mut self, path: &str) -> EdgeLayer {
+        Arc::get_mut(&mut self.settings).expect("login_page() before the layer is shared").login_page = path.into();
+        self
+    }
+
+    /// A bearer token for `POST {EDGE_URL}/__edge/admin`: single-use (random `jti`), 60 s.
+    /// Send it with your HTTP client; the answer is JSON (`sessions`, or `revoked`).
+    pub fn admin_token(&self, sub: &str, action: AdminAction) -> String {
+        let jti = base64url::encode(random::<12>());
+        AdminRequest { sub: sub.into(), action, issued_at: now(), jti }.sign(&self.settings.keys)
+    }
+}
+
+impl<S> Layer<S> for EdgeLayer {
+    type Service = EdgeService<S>;
+
+    fn layer(&self, inner: S) -> EdgeService<S> {
+        EdgeService { inner, settings: self.settings.clone() }
+    }
+}
+
+/// The service [`EdgeLayer`] wraps around yours.
+#[derive(Clone)]
+pub struct EdgeService<S> {
+    inner: S,
+    settings: Arc<Settings>,
+}
+
+impl<S, B, R> Service<Request<B>> for EdgeService<S>
+where
+    S: Service<Request<B>, Response = Response<R>> + Send + 'static,
+    S::Future: Send + 'static,
+{
+    type Response = Response<R>;
+    type Error = S::Error;
+    type Future = Pin<Box<dyn Future<Output = Result<Response<R>, S::Error>> + Send>>;
+
+    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), S::Error>> {
+        self.inner.poll_ready(cx)
+    }
+
+    fn call(&mut self, mut req: Request<B>) -> Self::Future {
+        let edge = Edge::of(&req, self.settings.clone());
+        let directives = edge.directives.clone();
+        req.extensions_mut().insert(edge);
+        let response = self.inner.call(req);
+        Box::pin(async move {
+            let mut response = response.await?;
+            for (name, value) in directives.lock().expect("directives lock").drain(..) {
+                response.headers_mut().insert(name, value);
+            }
+            Ok(response)
+        })
+    }
+}
+
+/// One request as a handler sees it: `user()`, and the directives for its response.
+#[derive(Clone)]
+pub struct Edge {
+    user: Option<EdgeUser>,
+    nonce: Option<String>,
+    settings: Arc<Settings>,
+    directives: Arc<Mutex<Vec<(HeaderName, HeaderValue)>>>,
+}
+
+impl Edge {
+    fn of<B>(req: &Request<B>, settings: Arc<Settings>) -> Edge {
+        let header = |name: &str| req.headers().get(name).and_then(|v| v.to_str().ok());
+        let user = match header(ASSERTION_HEADER) {
+            Some(token) => match Assertion::verify(token, &settings.keys, &settings.audience, now()) {
+                Ok(a) => Some(EdgeUser { sub: a.sub, sid: a.sid, state: a.state, ctx: a.ctx }),
+                Err(e) => {
+                    eprintln!("{}", serde_json::json!({"event": "edge_assertion_rejected", "reason": e.to_string()}));
+                    None
+                }
+            },
+            None => {
+                if header(USER_HEADER).is_some() {
+                    eprintln!("{}", serde_json::json!({"event": "edge_assertion_missing"}));
+                }
+                None
+            }
+        };
+        let nonce = header(NONCE_HEADER).map(str::to_owned);
+        Edge { user, nonce, settings, directives: Arc::default() }
+    }
+
+    /// The signed-in user, if the edge identified the request.
+    pub fn user(&self) -> Option<&EdgeUser> {
+        self.user.as_ref()
+    }
+
+    /// Logs `sub` in when the response reaches the edge. Fails only for a request that
+    /// did not come through the edge (no `X-Edge-Nonce`).
+    pub fn login(&self, sub: &str, remember: bool, ctx: Option<Map<String, Value>>) -> Result<(), NotThroughTheEdge> {
+        let nonce = self.nonce.as_deref().ok_or(NotThroughTheEdge)?;
+        let token = Login { sub: sub.into(), remember, ctx }.sign(&self.settings.keys, now(), nonce);
+        self.set(LOGIN_HEADER, token);
+        Ok(())
+    }
+
+    /// Logs this session out (`LogoutScope::Everywhere` with `sub`: every session of the user).
+    pub fn logout(&self, scope: LogoutScope, sub: Option<&str>) -> Result<(), NotThroughTheEdge> {
+        let nonce = self.nonce.as_deref().ok_or(NotThroughTheEdge)?;
+        let token = Logout { scope, sub: sub.map(str::to_owned) }.sign(&self.settings.keys, now(), nonce);
+        self.set(LOGOUT_HEADER, token);
+        Ok(())
+    }
+
+    /// The migration bridge: if the request has no edge identity but carries the app's own
+    /// session for `sub`, log `sub` in at the edge. Returns whether it did.
+    pub fn adopt(&self, sub: Option<&str>) -> Result<bool, NotThroughTheEdge> {
+        match (self.user(), sub) {
+            (None, Some(sub)) if !sub.is_empty() => self.login(sub, false, None).map(|()| true),
+            _ => Ok(false),
+        }
+    }
+
+    /// An admin token for this request's user: `list`, or revoke every session but this one.
+    pub fn admin_token(&self, action: AdminAction) -> Option<String> {
+        let user = self.user()?;
+        let token =
+            AdminRequest { sub: user.sub.clone(), action, issued_at: now(), jti: base64url::encode(random::<12>()) };
+        Some(token.sign(&self.settings.keys))
+    }
+
+    /// "Sign out all other devices": `revoke_all` except this request's session.
+    pub fn sign_out_others_token(&self) -> Option<String> {
+        let except = FamilyId::parse(&self.user()?.sid);
+        self.admin_token(AdminAction::RevokeAll { except })
+    }
+
+    fn set(&self, name: &str, value: String) {
+        let value = HeaderValue::from_str(&value).expect("a JWS is header-safe");
+        self.directives
+            .lock()
+            .expect("directives lock")
+            .push((HeaderName::from_bytes(name.as_bytes()).expect("a header name"), value));
+    }
+
+    /// Where an anonymous page request is sent.
+    pub fn login_page(&self) -> &str {
+        &self.settings.login_page
+    }
+}
+
+/// A directive was asked of a request that did not come through the edge: it has no
+/// `X-Edge-Nonce` to answer, and the edge would ignore it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct NotThroughTheEdge;
+
+impl std::fmt::Display for NotThroughTheEdge {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("no X-Edge-Nonce: a directive can only answer a request that came through the edge")
+    }
+}
+
+impl std::error::Error for NotThroughTheEdge {}
+
+fn now() -> Timestamp {
+    let ms = SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_millis() as u64);
+    Timestamp::from_millis(ms)
+}
+
+fn random<const N: usize>() -> [u8; N] {
+    let mut bytes = [0; N];
+    getrandom::fill(&mut bytes).expect("the OS CSPRNG");
+    bytes
+}
+
+#[cfg(feature = "axum")]
+mod extract {
+    use axum_core::extract::FromRequestParts;
+    use axum_core::response::{IntoResponse, Response};
+    use http::StatusCode;
+    use http::request::Parts;
+
+    use super::{Edge, EdgeUser};
+
+    /// Without `EdgeLayer` there is no `Edge`: a server error naming the fix.
+    fn missing_layer() -> Response {
+        (StatusCode::INTERNAL_SERVER_ERROR, "edge-session: add EdgeLayer to the router").into_response()
+    }
+
+    impl<S: Send + Sync> FromRequestParts<S> for Edge {
+        type Rejection = Response;
+
+        async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Edge, Response> {
+            parts.extensions.get::<Edge>().cloned().ok_or_else(missing_layer)
+        }
+    }
+
+    /// The signed-in user, else `401 {"error":"not signed in"}`: for APIs.
+    pub struct RequireUser(pub EdgeUser);
+
+    impl<S: Send + Sync> FromRequestParts<S> for RequireUser {
+        type Rejection = Response;
+
+        async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<RequireUser, Response> {
+            let edge = Edge::from_request_parts(parts, state).await?;
+            edge.user().cloned().map(RequireUser).ok_or_else(|| {
+                let body = r#"{"error":"not signed in"}"#;
+                (StatusCode::UNAUTHORIZED, [("content-type", "application/json"), ("cache-control", "no-store")], body)
+                    .into_response()
+            })
+        }
+    }
+
+    /// The signed-in user, else a 303 to the layer's login page: for pages.
+    pub struct RequirePageUser(pub EdgeUser);
+
+    impl<S: Send + Sync> FromRequestParts<S> for RequirePageUser {
+        type Rejection = Response;
+
+        async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<RequirePageUser, Response> {
+            let edge = Edge::from_request_parts(parts, state).await?;
+            edge.user().cloned().map(RequirePageUser).ok_or_else(|| {
+                let location = edge.login_page().to_owned();
+                (StatusCode::SEE_OTHER, [("location", location.as_str()), ("cache-control", "no-store")])
+                    .into_response()
+            })
+        }
+    }
+}
+
+#[cfg(feature = "axum")]
+pub use extract::{RequirePageUser, RequireUser};

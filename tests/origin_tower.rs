@@ -1,0 +1,145 @@
+//! The Rust origin's tower layer (feature `tower`) and axum extractors (feature `axum`),
+//! around a service that records what the handler saw: identity from a real signed
+//! assertion, anonymity (never a panic) for a forged or missing one, directives put on
+//! the response, and the extractors' rejections.
+#![cfg(feature = "axum")]
+
+use std::convert::Infallible;
+use std::future::{Ready, ready};
+use std::task::{Context, Poll};
+
+use axum_core::extract::FromRequestParts;
+use edge_session::crypto::KeyRing;
+use edge_session::origin::tower::{Edge, EdgeLayer, RequirePageUser, RequireUser};
+use edge_session::origin::{Assertion, Login, LogoutScope, RequestNonce};
+use edge_session::session::{FamilyId, Identity, SessionState};
+use edge_session::time::Timestamp;
+use http::{Request, Response, StatusCode};
+use tower_layer::Layer;
+use tower_service::Service;
+
+const SECRET: &str = "o1:0123456789abcdef0123456789abcdef";
+
+/// The handler: logs in whoever the form says when asked, and answers who it saw.
+#[derive(Clone)]
+struct Handler;
+
+impl Service<Request<String>> for Handler {
+    type Response = Response<String>;
+    type Error = Infallible;
+    type Future = Ready<Result<Response<String>, Infallible>>;
+
+    fn poll_ready(&mut self, _: &mut Context<'_>) -> Poll<Result<(), Infallible>> {
+        Poll::Ready(Ok(()))
+    }
+
+    fn call(&mut self, req: Request<String>) -> Self::Future {
+        let edge = req.extensions().get::<Edge>().expect("the layer sets Edge").clone();
+        let body = match req.body().as_str() {
+            "login" => {
+                edge.login("bob", false, None).map(|()| "logged in".to_owned()).unwrap_or_else(|e| e.to_string())
+            }
+            "logout" => {
+                edge.logout(LogoutScope::Session, None).map(|()| "out".to_owned()).unwrap_or_else(|e| e.to_string())
+            }
+            _ => edge.user().map_or("anonymous".to_owned(), |u| format!("{} {} {}", u.sub, u.sid, u.state)),
+        };
+        ready(Ok(Response::new(body)))
+    }
+}
+
+fn now() -> Timestamp {
+    let ms = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_millis() as u64;
+    Timestamp::from_millis(ms)
+}
+
+fn assertion(secret: &str) -> String {
+    let keys = KeyRing::parse(secret).unwrap();
+    let ada = Identity { sub: "ada".into(), ctx: None };
+    Assertion::new(&ada, FamilyId::from_bytes([1; 16]), SessionState::GraceAlias, "origin", now(), [2; 16]).sign(&keys)
+}
+
+fn call(req: Request<String>) -> Response<String> {
+    let mut service = EdgeLayer::new(SECRET, "origin").unwrap().layer(Handler);
+    let future = service.call(req);
+    futures_executor(future).unwrap()
+}
+
+/// Polls a future to completion on this thread (the handler is synchronous).
+fn futures_executor<F: std::future::Future>(future: F) -> F::Output {
+    let waker = std::task::Waker::noop();
+    let mut cx = Context::from_waker(waker);
+    let mut future = std::pin::pin!(future);
+    loop {
+        if let Poll::Ready(out) = future.as_mut().poll(&mut cx) {
+            return out;
+        }
+    }
+}
+
+#[test]
+fn a_valid_assertion_is_the_user_and_anything_else_is_anonymous() {
+    let good = Request::builder().header("x-edge-assertion", assertion(SECRET)).body(String::new()).unwrap();
+    assert_eq!(call(good).body(), &format!("ada {} grace", FamilyId::from_bytes([1; 16])));
+    let other_key = assertion("o1:fedcba9876543210fedcba9876543210");
+    for token in [other_key.as_str(), "e30.e30.AAAA", "not a jwt", ""] {
+        let req = Request::builder().header("x-edge-assertion", token).header("x-edge-user", "mallory");
+        assert_eq!(call(req.body(String::new()).unwrap()).body(), "anonymous", "{token}");
+    }
+    let spoofed = Request::builder().header("x-edge-user", "mallory").body(String::new()).unwrap();
+    assert_eq!(call(spoofed).body(), "anonymous");
+}
+
+#[test]
+fn a_login_is_put_on_the_response_bound_to_the_requests_nonce() {
+    let nonce = RequestNonce::from_bytes([5; 16]);
+    let req = Request::builder().header("x-edge-nonce", nonce.as_str()).body("login".to_owned()).unwrap();
+    let response = call(req);
+    let token = response.headers().get("x-edge-login").expect("a login directive").to_str().unwrap();
+    let login = Login::verify(token, &KeyRing::parse(SECRET).unwrap(), now(), &nonce).unwrap();
+    assert_eq!(login.sub, "bob");
+    let other = RequestNonce::from_bytes([6; 16]);
+    assert!(
+        Login::verify(token, &KeyRing::parse(SECRET).unwrap(), now(), &other).is_err(),
+        "it answers that request only"
+    );
+}
+
+#[test]
+fn a_directive_without_a_nonce_is_refused_not_sent() {
+    let response = call(Request::builder().body("login".to_owned()).unwrap());
+    assert!(response.headers().get("x-edge-login").is_none());
+    assert!(response.body().contains("X-Edge-Nonce"), "{}", response.body());
+    let response = call(Request::builder().body("logout".to_owned()).unwrap());
+    assert!(response.headers().get("x-edge-logout").is_none());
+}
+
+#[test]
+fn the_extractors_answer_401_for_an_api_and_a_redirect_for_a_page() {
+    let layer = EdgeLayer::new(SECRET, "origin").unwrap().login_page("/sign-in");
+    #[derive(Clone)]
+    struct Capture;
+    impl Service<Request<String>> for Capture {
+        type Response = Response<String>;
+        type Error = Infallible;
+        type Future = std::pin::Pin<Box<dyn std::future::Future<Output = Result<Response<String>, Infallible>> + Send>>;
+        fn poll_ready(&mut self, _: &mut Context<'_>) -> Poll<Result<(), Infallible>> {
+            Poll::Ready(Ok(()))
+        }
+        fn call(&mut self, req: Request<String>) -> Self::Future {
+            Box::pin(async move {
+                let (mut parts, _) = req.into_parts();
+                let api = RequireUser::from_request_parts(&mut parts, &()).await.err().unwrap();
+                let page = RequirePageUser::from_request_parts(&mut parts, &()).await.err().unwrap();
+                let summary = format!("{} {} {:?}", api.status(), page.status(), page.headers().get("location"));
+                Ok(Response::new(summary))
+            })
+        }
+    }
+    let mut service = layer.layer(Capture);
+    let response = futures_executor(service.call(Request::builder().body(String::new()).unwrap())).unwrap();
+    assert_eq!(
+        response.body(),
+        &format!("{} {} {:?}", StatusCode::UNAUTHORIZED, StatusCode::SEE_OTHER, Some("/sign-in"))
+    );
+}
