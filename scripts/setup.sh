@@ -95,3 +95,13 @@ if ! command -v elixir >/dev/null || ! compgen -G '/usr/lib/erlang/lib/jiffy-*' 
   $sudo apt-get install -y -q elixir erlang-jiffy \
     || { $sudo apt-get update -q && $sudo apt-get install -y -q elixir erlang-jiffy; }
 fi
+
+# 8. The Ruby package's Rack app (examples/ruby): Debian's Ruby with ruby-jwt, ruby-rack
+#    and Puma, since the gem registry is unreachable here.
+if ! ruby -e 'require "jwt"; require "rack"; require "puma"' 2>/dev/null; then
+  say "installing ruby, ruby-jwt, ruby-rack, puma (apt-get)"
+  sudo=; [ "$(id -u)" = 0 ] || sudo=sudo
+  export DEBIAN_FRONTEND=noninteractive
+  $sudo apt-get install -y -q ruby ruby-jwt ruby-rack puma \
+    || { $sudo apt-get update -q && $sudo apt-get install -y -q ruby ruby-jwt ruby-rack puma; }
+fi

@@ -25,6 +25,7 @@ const APPS = {
   django: { cwd: "examples/python", command: PYTHON, args: ["django_app.py"], ready: "django app on" },
   flask: { cwd: "examples/python", command: PYTHON, args: ["flask_app.py"], ready: "flask app on" },
   // Built by scripts/test.sh (cargo build -p edge-session-axum-example) before the e2e stage.
+  rack: { cwd: "examples/ruby", command: "ruby", args: ["-I", "../../packages/ruby/lib", "app.rb"], ready: "rack app on" },
   axum: { cwd: "", command: `${root}target/debug/edge-session-axum-example`, args: [], ready: "axum app on" },
 };
 
