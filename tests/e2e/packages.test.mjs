@@ -26,6 +26,8 @@ const APPS = {
   flask: { cwd: "examples/python", command: PYTHON, args: ["flask_app.py"], ready: "flask app on" },
   // Built by scripts/test.sh (cargo build -p edge-session-axum-example) before the e2e stage.
   rack: { cwd: "examples/ruby", command: "ruby", args: ["-I", "../../packages/ruby/lib", "app.rb"], ready: "rack app on" },
+  // Mix.install compiles the package on first run (a few seconds).
+  elixir: { cwd: "examples/elixir", command: "elixir", args: ["origin.exs"], ready: "elixir app on" },
   axum: { cwd: "", command: `${root}target/debug/edge-session-axum-example`, args: [], ready: "axum app on" },
 };
 
@@ -54,7 +56,8 @@ for (const [framework, app] of Object.entries(APPS)) {
     });
     board.target = `http://127.0.0.1:${port}`;
     try {
-      const sub = `ada-${framework}`;
+      // Spaces, `+`, `%` and non-ASCII survive the form, the directive and the assertion.
+      const sub = `zoë ${framework}+1%`;
       const a = new Client(edge.url);
 
       // Anonymous: the API says 401, the page redirects, a public route sees nobody.

@@ -78,6 +78,20 @@ defmodule EdgeSession do
   def verify_assertion(_token, _keys, _opts), do: nil
 
   @doc """
+  Who a request is: the claims of its assertion (`token`, the `X-Edge-Assertion` value),
+  or `nil`. Like `verify_assertion/3`, but a token that is present and refused is
+  logged (`edge_assertion_rejected`): anonymous, never an exception.
+  """
+  def identify(token, keys, opts \\ []) do
+    claims = verify_assertion(token, keys, opts)
+    if is_nil(claims) and is_binary(token) and token != "" do
+      require Logger
+      Logger.warning("edge_assertion_rejected")
+    end
+    claims
+  end
+
+  @doc """
   Value for the `X-Edge-Login` response header: the edge starts a session for `sub`.
   `nonce:` (required) is the `X-Edge-Nonce` header of the request this response answers.
   Options: `remember:` (default false), `ctx:` (a map, ≤ 1 KiB as JSON), `lifetime:`
