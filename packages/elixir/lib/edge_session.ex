@@ -78,6 +78,16 @@ defmodule EdgeSession do
   def verify_assertion(_token, _keys, _opts), do: nil
 
   @doc """
+  The migration bridge: for a request with no edge identity (`claims` is `nil`) that
+  still carries the app's own session for `legacy_sub`, the `X-Edge-Login` value that
+  logs that user in at the edge (else `nil`). Options as `login_directive/3`.
+  """
+  def adopt(claims, legacy_sub, keys, opts \\ [])
+  def adopt(nil, legacy_sub, keys, opts) when is_binary(legacy_sub) and legacy_sub != "",
+    do: login_directive(legacy_sub, keys, opts)
+  def adopt(_claims, _legacy_sub, _keys, _opts), do: nil
+
+  @doc """
   Who a request is: the claims of its assertion (`token`, the `X-Edge-Assertion` value),
   or `nil`. Like `verify_assertion/3`, but a token that is present and refused is
   logged (`edge_assertion_rejected`): anonymous, never an exception.
