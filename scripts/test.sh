@@ -41,8 +41,15 @@ host_tests() {
 }
 
 origin_apps() {
-  # The axum app tests/e2e/packages.test.mjs runs (the Node and Python ones need no build).
+  # The axum app tests/e2e/packages.test.mjs runs (the others need no build).
   cargo build --locked -p edge-session-axum-example
+  # Each package installs as its README says, and its types check.
+  (cd examples/node && npx tsc -p tsconfig.json)       # the .d.ts files, used as the apps use them
+  (cd packages/node && npm pack --dry-run >/dev/null 2>&1)
+  .venv/bin/mypy --strict packages/python/src/edge_session
+  (cd packages/ruby && gem build edge_session_origin.gemspec -o "$tmp/edge_session_origin.gem" >/dev/null)
+  gem install --local --ignore-dependencies --no-document --install-dir "$tmp/gems" "$tmp/edge_session_origin.gem" >/dev/null
+  GEM_PATH="$tmp/gems:$(gem env gempath)" ruby -e 'require "edge_session/rack"; EdgeSession::Rack::Middleware'
 }
 
 dry_run() {
@@ -91,7 +98,7 @@ stage "host tests (cargo test)" host_tests
 stage "wasm release build" bash scripts/build-worker.sh
 stage "bundle check (wrangler deploy --dry-run)" dry_run
 stage "smoke test (wrangler dev)" smoke
-stage "origin apps (cargo build -p edge-session-axum-example)" origin_apps
+stage "origin packages (axum app build, TypeScript and mypy --strict, gem build and install)" origin_apps
 # End to end: real wrangler dev (local workerd, real Durable Objects) in front of a
 # recording origin; each file starts its own instance with its own windows.
 stage "end-to-end tests (node --test tests/e2e)" env EDGE_SESSION_PREBUILT=1 node --test --test-concurrency=1 tests/e2e/

@@ -123,21 +123,23 @@ class EdgeSession:
     def _verify(self, token: str) -> Optional[dict[str, Any]]:
         try:
             header = jwt.get_unverified_header(token)
-        except jwt.InvalidTokenError as error:
-            log.warning("edge_assertion_rejected: %s", error)
+        except jwt.InvalidTokenError as malformed:
+            log.warning("edge_assertion_rejected: %s", malformed)
             return None
         if header.get("typ") != "JWT":  # a directive is not an assertion
             log.warning("edge_assertion_rejected: typ %r", header.get("typ"))
             return None
         candidates = [k for k in self.keys if k[0] == header.get("kid")] or self.keys
-        error: Optional[Exception] = None
+        last_error: Optional[Exception] = None
         for _, key in candidates:
             try:
-                return jwt.decode(token, key, algorithms=ALGORITHMS, audience=self.audience, issuer="edge-session",
-                                  leeway=CLOCK_SKEW, options={"require": ["exp", "iat", "sub", "sid"]})
+                claims: dict[str, Any] = jwt.decode(
+                    token, key, algorithms=ALGORITHMS, audience=self.audience, issuer="edge-session",
+                    leeway=CLOCK_SKEW, options={"require": ["exp", "iat", "sub", "sid"]})
+                return claims
             except jwt.InvalidTokenError as e:
-                error = e
-        log.warning("edge_assertion_rejected: %s", error)
+                last_error = e
+        log.warning("edge_assertion_rejected: %s", last_error)
         return None
 
     def login_directive(self, nonce: Optional[str], sub: str, *, remember: bool = False,
@@ -179,7 +181,8 @@ class EdgeSession:
     def list_sessions(self, sub: str) -> list[dict[str, Any]]:
         """The user's live sessions, oldest first: ``sid``, ``created_at``, ``last_seen``
         (Unix seconds), ``remember``, ``device_bound``, ``user_agent``, ``country``."""
-        return self._admin(sub, "list")["sessions"]
+        sessions: list[dict[str, Any]] = self._admin(sub, "list")["sessions"]
+        return sessions
 
     def revoke_session(self, sub: str, sid: str) -> dict[str, int]:
         """Signs one session of the user out: ``{"revoked", "pending"}``."""
@@ -197,7 +200,8 @@ class EdgeSession:
                                          headers={"Authorization": f"Bearer {token}"})
         try:
             with urllib.request.urlopen(request, timeout=10) as response:
-                return json.load(response)
+                answer: dict[str, Any] = json.load(response)
+                return answer
         except urllib.error.HTTPError as error:  # 4xx/5xx still carry a JSON answer
             with error:
                 body = error.read()

@@ -11,11 +11,16 @@ directive on the response, whatever the handler returns.
 """
 
 
-from typing import Any, Callable, Literal, Optional
+from typing import Any, Awaitable, Callable, Literal, MutableMapping, Optional
 
 from . import EdgeRequest, EdgeSession, Identity
 
 __all__ = ["EdgeSessionMiddleware", "require_user"]
+
+Scope = MutableMapping[str, Any]
+Message = MutableMapping[str, Any]
+Receive = Callable[[], Awaitable[Message]]
+Send = Callable[[Message], Awaitable[None]]
 
 
 class EdgeSessionMiddleware:
@@ -25,7 +30,7 @@ class EdgeSessionMiddleware:
         self.app = app
         self.edge = edge or EdgeSession()
 
-    async def __call__(self, scope: dict, receive: Callable, send: Callable) -> None:
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
@@ -35,7 +40,7 @@ class EdgeSessionMiddleware:
         edge = self.edge.request(lambda name: headers.get(name.lower()))
         scope.setdefault("state", {})["edge"] = edge
 
-        async def send_with_directives(message: dict) -> None:
+        async def send_with_directives(message: Message) -> None:
             if message["type"] == "http.response.start" and edge.response_headers:
                 extra = [(k.encode("latin-1"), v.encode("latin-1")) for k, v in edge.response_headers.items()]
                 message = {**message, "headers": [*message.get("headers", []), *extra]}

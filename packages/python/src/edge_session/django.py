@@ -22,8 +22,8 @@ __all__ = ["EdgeSessionMiddleware", "edge_login_required"]
 
 
 class EdgeSessionMiddleware:
-    def __init__(self, get_response: Callable) -> None:
-        from django.conf import settings
+    def __init__(self, get_response: Callable[..., Any]) -> None:
+        from django.conf import settings  # type: ignore[import-untyped]
 
         self.get_response = get_response
         self.edge = EdgeSession(**getattr(settings, "EDGE_SESSION", {}))
@@ -37,11 +37,11 @@ class EdgeSessionMiddleware:
         return response
 
 
-def edge_login_required(mode: Literal["api", "page"] = "api", login_url: str = "/login") -> Callable:
+def edge_login_required(mode: Literal["api", "page"] = "api", login_url: str = "/login") -> Callable[..., Any]:
     """Lets only a signed-in request through: 401 JSON (``mode="api"``) or a redirect."""
-    from django.http import HttpResponseRedirect, JsonResponse
+    from django.http import HttpResponseRedirect, JsonResponse  # type: ignore[import-untyped]
 
-    def decorator(view: Callable) -> Callable:
+    def decorator(view: Callable[..., Any]) -> Callable[..., Any]:
         @functools.wraps(view)
         def wrapped(request: Any, *args: Any, **kwargs: Any) -> Any:
             if getattr(request, "edge", None) is None:

@@ -34,11 +34,9 @@ class EdgeSessionExtension:
             self.edge = EdgeSession(**app.config.get("EDGE_SESSION", {}))
         edge = self.edge
 
-        @app.before_request
         def identify() -> None:
             g.edge = edge.request(request.headers.get)
 
-        @app.after_request
         def add_directives(response: Any) -> Any:
             current = g.get("edge")
             if current is not None:
@@ -46,11 +44,14 @@ class EdgeSessionExtension:
                     response.headers[name] = value
             return response
 
+        app.before_request(identify)
+        app.after_request(add_directives)
 
-def require_user(mode: Literal["api", "page"] = "api", login_url: str = "/login") -> Callable:
+
+def require_user(mode: Literal["api", "page"] = "api", login_url: str = "/login") -> Callable[..., Any]:
     """Lets only a signed-in request through: 401 JSON (``mode="api"``) or a redirect."""
 
-    def decorator(view: Callable) -> Callable:
+    def decorator(view: Callable[..., Any]) -> Callable[..., Any]:
         @functools.wraps(view)
         def wrapped(*args: Any, **kwargs: Any) -> Any:
             from flask import g, jsonify, redirect
