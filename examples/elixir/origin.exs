@@ -72,6 +72,13 @@ defmodule Origin do
     end
   end
 
+  defp route("POST", "/api/devices/revoke", %{user: %{"sub" => sub}, form: %{"sid" => sid}} = ctx) do
+    case EdgeSession.admin_call(ctx.edge_url, sub, :revoke, ctx.keys, sid: sid, json: JiffyJSON) do
+      {:ok, 200, answer} -> json(200, answer)
+      failed -> json(502, %{error: inspect(failed)})
+    end
+  end
+
   defp route("POST", "/api/devices/sign-out-others", %{user: %{"sub" => sub, "sid" => sid}} = ctx) do
     case EdgeSession.admin_call(ctx.edge_url, sub, :revoke_all, ctx.keys, except: sid, json: JiffyJSON) do
       {:ok, 200, answer} -> json(200, answer)

@@ -31,6 +31,10 @@ app.get("/api/devices", requireUser(), async (req, res) => {
   res.json({ current: req.edge.user.sid, sessions: await edge.listSessions(req.edge.user.sub) });
 });
 
+app.post("/api/devices/revoke", requireUser(), async (req, res) => {
+  res.json(await edge.revokeSession(req.edge.user.sub, req.body.sid));
+});
+
 app.post("/api/devices/sign-out-others", requireUser(), async (req, res) => {
   res.json(await edge.revokeAll(req.edge.user.sub, { except: req.edge.user.sid }));
 });

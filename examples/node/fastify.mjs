@@ -32,6 +32,10 @@ app.get("/api/devices", { preHandler: requireUser() }, async (request) => {
   return { current: sid, sessions: await edge.listSessions(sub) };
 });
 
+app.post("/api/devices/revoke", { preHandler: requireUser() }, async (request) => {
+  return edge.revokeSession(request.edge.user.sub, request.body.sid);
+});
+
 app.post("/api/devices/sign-out-others", { preHandler: requireUser() }, async (request) => {
   const { sub, sid } = request.edge.user;
   return edge.revokeAll(sub, { except: sid });

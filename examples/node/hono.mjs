@@ -30,6 +30,11 @@ app.get("/api/devices", requireUser(), async (c) => {
   return c.json({ current: sid, sessions: await edge.listSessions(sub) });
 });
 
+app.post("/api/devices/revoke", requireUser(), async (c) => {
+  const form = await c.req.parseBody();
+  return c.json(await edge.revokeSession(c.var.edge.user.sub, String(form.sid)));
+});
+
 app.post("/api/devices/sign-out-others", requireUser(), async (c) => {
   const { sub, sid } = c.var.edge.user;
   return c.json(await edge.revokeAll(sub, { except: sid }));

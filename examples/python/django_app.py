@@ -70,6 +70,12 @@ def devices(request):
 
 @require_POST
 @edge_login_required()
+def revoke(request):
+    return JsonResponse(request.edge.edge.revoke_session(request.edge.user.sub, request.POST["sid"]))
+
+
+@require_POST
+@edge_login_required()
 def sign_out_others(request):
     user = request.edge.user
     return JsonResponse(request.edge.edge.revoke_all(user.sub, except_sid=user.sid))
@@ -82,6 +88,7 @@ urlpatterns = [
     path("api/me", me),
     path("account", account),
     path("api/devices", devices),
+    path("api/devices/revoke", revoke),
     path("api/devices/sign-out-others", sign_out_others),
 ]
 

@@ -48,6 +48,11 @@ def devices(user: Identity = Depends(require_user())):
     return {"current": user.sid, "sessions": edge.list_sessions(user.sub)}
 
 
+@app.post("/api/devices/revoke")
+def revoke(sid: str = Form(), user: Identity = Depends(require_user())):
+    return edge.revoke_session(user.sub, sid)
+
+
 @app.post("/api/devices/sign-out-others")
 def sign_out_others(user: Identity = Depends(require_user())):
     return edge.revoke_all(user.sub, except_sid=user.sid)

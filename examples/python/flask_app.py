@@ -67,6 +67,12 @@ def devices():
     return jsonify(current=g.edge.user.sid, sessions=edge.list_sessions(g.edge.user.sub))
 
 
+@app.post("/api/devices/revoke")
+@require_user()
+def revoke():
+    return jsonify(edge.revoke_session(g.edge.user.sub, request.form["sid"]))
+
+
 @app.post("/api/devices/sign-out-others")
 @require_user()
 def sign_out_others():

@@ -33,6 +33,8 @@ APP = lambda do |env|
       [200, { "Content-Type" => "text/plain" }, ["Account of #{user.sub}"]]
   in ["GET", "/api/devices"]
     EdgeSession::Rack.require_user(env) || json(200, { current: user.sid, sessions: EDGE.list_sessions(user.sub) })
+  in ["POST", "/api/devices/revoke"]
+    EdgeSession::Rack.require_user(env) || json(200, EDGE.revoke_session(user.sub, request.POST["sid"]))
   in ["POST", "/api/devices/sign-out-others"]
     EdgeSession::Rack.require_user(env) || json(200, EDGE.revoke_all(user.sub, except: user.sid))
   else

@@ -3,8 +3,8 @@
 // package installed the way its README says. Every app goes through the same story, and
 // each step asserts what the framework's handler saw:
 //   anonymous → 401 for an API, a redirect for a page; login; identified (`fresh`);
-//   rotation (`rotated`) and a racing tab (`grace`); "your devices" with two sessions;
-//   "sign out the others"; logout; and around the edge, a forged assertion is anonymous
+//   rotation (`rotated`) and a racing tab (`grace`); "your devices" with three sessions;
+//   one revoked by sid; "sign out the others"; logout; and around the edge, a forged assertion is anonymous
 //   and logged, never a 500.
 // One edge serves every app: its origin is a switchboard pointed at each app in turn.
 import { test, before, after } from "node:test";
@@ -48,7 +48,7 @@ const form = (fields) => ({
 });
 
 for (const [framework, app] of Object.entries(APPS)) {
-  test(`${framework}: login, identity, rotation and grace, devices, sign out others, logout, forgery`, { timeout: 60_000 }, async () => {
+  test(`${framework}: login, identity, rotation and grace, devices, revoke one, sign out others, logout, forgery`, { timeout: 60_000 }, async () => {
     const port = await freePort();
     const running = await startApp(app.command, app.args, {
       cwd: `${root}${app.cwd}`, ready: app.ready,
@@ -92,13 +92,20 @@ for (const [framework, app] of Object.entries(APPS)) {
       const raced = (await racingTab.fetch("/api/me")).json();
       assert.deepEqual([raced.sub, raced.sid, raced.state], [sub, me.sid, "grace"]);
 
-      // "Your devices": a second session, listed; then "sign out all other devices".
-      const c = new Client(edge.url);
-      await c.fetch("/login", form({ username: sub }));
-      const cSid = (await c.fetch("/api/me")).json().sid;
+      // "Your devices": two more sessions, listed; one signed out by sid, then "sign out
+      // all other devices".
+      const [b, c] = [new Client(edge.url), new Client(edge.url)];
+      for (const device of [b, c]) await device.fetch("/login", form({ username: sub }));
+      const [bSid, cSid] = [(await b.fetch("/api/me")).json().sid, (await c.fetch("/api/me")).json().sid];
       const devices = (await a.fetch("/api/devices")).json();
       assert.equal(devices.current, me.sid);
-      assert.deepEqual(devices.sessions.map((s) => s.sid).sort(), [me.sid, cSid].sort());
+      assert.deepEqual(devices.sessions.map((s) => s.sid).sort(), [me.sid, bSid, cSid].sort());
+      const one = await a.fetch("/api/devices/revoke", form({ sid: bSid }));
+      assert.equal(one.status, 200, one.text);
+      assert.equal(one.json().revoked, 1);
+      b.cookies.delete(ACCESS_COOKIE);
+      assert.equal((await b.fetch("/api/me")).status, 401, "the device signed out by sid");
+      assert.equal((await c.fetch("/api/me")).status, 200, "and only that one");
       const out = await a.fetch("/api/devices/sign-out-others", { method: "POST" });
       assert.equal(out.status, 200, out.text);
       assert.equal(out.json().revoked, 1);

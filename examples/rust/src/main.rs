@@ -12,6 +12,7 @@ use axum::{Json, Router};
 use edge_session::origin::AdminAction;
 use edge_session::origin::LogoutScope;
 use edge_session::origin::tower::{Edge, EdgeLayer, RequirePageUser, RequireUser};
+use edge_session::session::FamilyId;
 use serde::Deserialize;
 use serde_json::{Value, json};
 
@@ -77,6 +78,21 @@ async fn devices(State(app): State<App>, edge: Edge, RequireUser(user): RequireU
     Ok(Json(json!({ "current": user.sid, "sessions": list["sessions"] })))
 }
 
+#[derive(Deserialize)]
+struct RevokeForm {
+    sid: String,
+}
+
+async fn revoke(
+    State(app): State<App>,
+    edge: Edge,
+    _: RequireUser,
+    Form(form): Form<RevokeForm>,
+) -> Result<Json<Value>, Response> {
+    let family = FamilyId::parse(&form.sid).ok_or_else(|| (StatusCode::BAD_REQUEST, "not a sid").into_response())?;
+    Ok(Json(admin(&app, edge.admin_token(AdminAction::Revoke { family })).await?))
+}
+
 async fn sign_out_others(State(app): State<App>, edge: Edge, _: RequireUser) -> Result<Json<Value>, Response> {
     Ok(Json(admin(&app, edge.sign_out_others_token()).await?))
 }
@@ -92,6 +108,7 @@ async fn main() {
         .route("/api/me", get(me))
         .route("/account", get(account))
         .route("/api/devices", get(devices))
+        .route("/api/devices/revoke", post(revoke))
         .route("/api/devices/sign-out-others", post(sign_out_others))
         .with_state(app)
         .layer(layer);
