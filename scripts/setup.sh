@@ -98,10 +98,11 @@ fi
 
 # 8. The Ruby package's Rack app (examples/ruby): Debian's Ruby with ruby-jwt, ruby-rack
 #    and Puma, since the gem registry is unreachable here.
-if ! ruby -e 'require "jwt"; require "rack"; require "puma"' 2>/dev/null; then
-  say "installing ruby, ruby-jwt, ruby-rack, puma (apt-get)"
+#    Bundler checks the gem works by path in a fresh project, as its README says.
+if ! ruby -e 'require "jwt"; require "rack"; require "puma"' 2>/dev/null || ! command -v bundle >/dev/null; then
+  say "installing ruby, ruby-jwt, ruby-rack, puma, bundler (apt-get)"
   sudo=; [ "$(id -u)" = 0 ] || sudo=sudo
   export DEBIAN_FRONTEND=noninteractive
-  $sudo apt-get install -y -q ruby ruby-jwt ruby-rack puma \
-    || { $sudo apt-get update -q && $sudo apt-get install -y -q ruby ruby-jwt ruby-rack puma; }
+  $sudo apt-get install -y -q ruby ruby-jwt ruby-rack puma bundler \
+    || { $sudo apt-get update -q && $sudo apt-get install -y -q ruby ruby-jwt ruby-rack puma bundler; }
 fi

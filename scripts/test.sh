@@ -48,8 +48,11 @@ origin_apps() {
   (cd packages/node && npm pack --dry-run >/dev/null 2>&1)
   .venv/bin/mypy --strict packages/python/src/edge_session
   (cd packages/ruby && gem build edge_session_origin.gemspec -o "$tmp/edge_session_origin.gem" >/dev/null)
-  gem install --local --ignore-dependencies --no-document --install-dir "$tmp/gems" "$tmp/edge_session_origin.gem" >/dev/null
-  GEM_PATH="$tmp/gems:$(gem env gempath)" ruby -e 'require "edge_session/rack"; EdgeSession::Rack::Middleware'
+  # A fresh Ruby project using the gem by path, as its README says (Bundler, offline).
+  mkdir -p "$tmp/ruby-app"
+  printf 'source "https://rubygems.org"\ngem "edge_session_origin", path: "%s"\n' "$PWD/packages/ruby" >"$tmp/ruby-app/Gemfile"
+  (cd "$tmp/ruby-app" && bundle install --local --quiet \
+    && bundle exec ruby -e 'require "edge_session/rack"; EdgeSession::Rack::Middleware')
 }
 
 dry_run() {
