@@ -245,6 +245,23 @@ test("a copied cookie jar is anonymous once its access cookie expires, and canno
   assert.equal(events("reuse_detected", owner.sid).length, 0, "nothing read as theft that would revoke the owner");
 });
 
+test("logout ends a bound session in the browser too, and the next login binds a new one", { timeout: 60_000 }, async () => {
+  assert.ok(owner?.sid, "registered");
+  const refused = () => events("dbsc_refresh_failed").filter((e) => e.reason === "no_session").length;
+  const refusedBefore = refused();
+  const logout = await owner.page.evaluate(async () => (await fetch("/logout", { cache: "no-store" })).status);
+  assert.equal(logout, 200);
+  // The bound cookie is gone, so Chromium refreshes first: the edge answers 401 (the
+  // logout deleted every edge cookie, so nothing names the session), Chromium ends its
+  // DBSC session, and the request goes on anonymous.
+  assert.equal((await whoami(owner.page)).user, null, "signed out, not stuck behind a refresh");
+  await until("the refresh refused with 401", () => refused() > refusedBefore);
+  const again = await login(owner.page, "alice");
+  assert.notEqual(again, owner.sid, "a login starts a new family");
+  await until("the new family bound", () => events("dbsc_registered", again).length > 0);
+  assert.equal((await whoami(owner.page)).user, "alice");
+});
+
 test("a Chromium without the DBSC features keeps the rotation rules exactly as before", { timeout: 60_000 }, async () => {
   const plain = await launch({ dbsc: false });
   plain.sid = await login(plain.page, "carol");
