@@ -161,7 +161,7 @@ export async function startSwitchboard() {
  * Starts an app (`command args…` in `cwd`, with `env` added) and waits until it prints
  * `ready` (a string or RegExp). Returns `{ output(), stop() }`.
  */
-export async function startApp(command, args, { cwd, env = {}, ready, ms = 30_000 }) {
+export async function startApp(command, args, { cwd, env = {}, ready, port, ms = 30_000 }) {
   const child = spawn(command, args, { cwd, env: { ...process.env, ...env }, stdio: ["ignore", "pipe", "pipe"], detached: true });
   let output = "";
   child.stdout.on("data", (d) => { output += d; });
@@ -173,12 +173,25 @@ export async function startApp(command, args, { cwd, env = {}, ready, ms = 30_00
     if (Date.now() > deadline) throw new Error(`${command} ${args.join(" ")} did not start:\n${output}`);
     await sleep(100);
   }
+  // And, given its `port`, until it accepts a connection: a ready line is only a promise.
+  while (port && !(await accepts(port))) {
+    if (child.exitCode !== null || Date.now() > deadline) throw new Error(`${command} never accepted on ${port}:\n${output}`);
+    await sleep(50);
+  }
   const stop = async () => {
     try { process.kill(-child.pid, "SIGTERM"); } catch {}
     for (let i = 0; i < 30 && child.exitCode === null && child.signalCode === null; i++) await sleep(100);
     try { process.kill(-child.pid, "SIGKILL"); } catch {}
   };
   return { output: () => output, stop };
+}
+
+/** Whether something on loopback accepts a TCP connection at `port`. */
+function accepts(port) {
+  return new Promise((resolve) => {
+    const socket = connect(port, "127.0.0.1", () => { socket.destroy(); resolve(true); });
+    socket.on("error", () => resolve(false));
+  });
 }
 
 export function freePort() {

@@ -1,6 +1,7 @@
 """A FastAPI app behind edge-session, written as a FastAPI user would: the middleware
 once, ``Depends(require_user())`` where a route needs someone."""
 import os
+import socket
 
 import uvicorn
 from fastapi import Depends, FastAPI, Form, Request
@@ -59,6 +60,8 @@ def sign_out_others(user: Identity = Depends(require_user())):
 
 
 if __name__ == "__main__":
+    # Bind first, so "app on" is printed only once connections are accepted.
     port = int(os.environ.get("PORT", "8794"))
+    sock = socket.create_server(("127.0.0.1", port))
     print(f"fastapi app on {port}", flush=True)
-    uvicorn.run(app, host="127.0.0.1", port=port, log_level="warning")
+    uvicorn.Server(uvicorn.Config(app, log_level="warning")).run(sockets=[sock])

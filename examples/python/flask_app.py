@@ -80,6 +80,9 @@ def sign_out_others():
 
 
 if __name__ == "__main__":
+    from werkzeug.serving import make_server
+
     port = int(os.environ.get("PORT", "8795"))
+    server = make_server("127.0.0.1", port, app, threaded=True)  # bound: ready
     print(f"flask app on {port}", flush=True)
-    app.run(host="127.0.0.1", port=port)
+    server.serve_forever()

@@ -50,8 +50,11 @@ end
 if $PROGRAM_NAME == __FILE__
   require "rack/handler/puma"
   port = Integer(ENV.fetch("PORT", "8798"))
-  Rack::Handler::Puma.run(app, Host: "127.0.0.1", Port: port, Silent: true, Threads: "0:4") do
-    puts "rack app on #{port}"
-    $stdout.flush
+  Rack::Handler::Puma.run(app, Host: "127.0.0.1", Port: port, Silent: true, Threads: "0:4") do |launcher|
+    # Once Puma listens, not before: "app on" means connections are accepted.
+    launcher.events.on_booted do
+      puts "rack app on #{port}"
+      $stdout.flush
+    end
   end
 end

@@ -232,6 +232,18 @@ impl DirectivePlan {
     }
 }
 
+/// The family a response's directives act on (a login revokes it, a logout ends it): the
+/// one that identified the request, else the one its refresh cookie names, unless that
+/// cookie was refused as a device-bound family's (`copied_jar`). A copied jar must not
+/// end the owner's session by logging in or out (crate::session::device).
+pub fn directive_family(
+    identified: Option<FamilyId>,
+    refresh_cookie: Option<FamilyId>,
+    copied_jar: bool,
+) -> Option<FamilyId> {
+    identified.or(refresh_cookie.filter(|_| !copied_jar))
+}
+
 fn directive_expect(typ: &str) -> Expect<'_> {
     Expect { typ, aud: EDGE_AUDIENCE, max_lifetime_secs: Some(DIRECTIVE_MAX_LIFETIME_SECS) }
 }
@@ -250,6 +262,14 @@ mod tests {
 
     fn logout(scope: LogoutScope) -> Logout {
         Logout { sub: Some("ada".into()), scope }
+    }
+
+    #[test]
+    fn a_copied_jar_names_no_family_for_directives() {
+        let (owner, other) = (FamilyId::from_bytes([1; 16]), FamilyId::from_bytes([2; 16]));
+        assert_eq!(directive_family(None, Some(owner), false), Some(owner), "an unbound refresh cookie");
+        assert_eq!(directive_family(None, Some(owner), true), None, "a bound family's copied cookie");
+        assert_eq!(directive_family(Some(other), Some(owner), true), Some(other), "the identifying family wins");
     }
 
     #[test]

@@ -19,6 +19,7 @@ pub use admin::{ADMIN_MAX_LIFETIME_SECS, ADMIN_TYPE, AdminAction, AdminRequest, 
 pub use assertion::{ASSERTION_TTL_SECS, ASSERTION_TYPE, Assertion};
 pub use directives::{
     DIRECTIVE_MAX_LIFETIME_SECS, DirectivePlan, LOGIN_TYPE, LOGOUT_TYPE, Login, Logout, LogoutScope, RequestNonce,
+    directive_family,
 };
 pub use headers::{
     ASSERTION_HEADER, CACHE_HEADERS, CREDENTIAL_CACHE_CONTROL, LOGIN_HEADER, LOGOUT_HEADER, NONCE_HEADER,

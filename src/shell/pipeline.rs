@@ -115,10 +115,8 @@ pub(crate) async fn handle(req: Request, env: &Env, ctx: &Context, config: &Conf
     let secret = &config.origin_secret;
     let login = directive(&response, origin::LOGIN_HEADER, |t| Login::verify(t, secret, after, &nonce));
     let logout = directive(&response, origin::LOGOUT_HEADER, |t| Logout::verify(t, secret, after, &nonce));
-    // A device-bound family's refresh cookie alone is not the request's family: a copied
-    // jar must not end the owner's session by logging in or out (crate::session::device).
     let copied_jar = outcome == RequestOutcome::DeviceBound;
-    let current = identified.as_ref().map(|s| s.family).or(presented.refresh_family.filter(|_| !copied_jar));
+    let current = origin::directive_family(identified.as_ref().map(|s| s.family), presented.refresh_family, copied_jar);
     let sets_cookie = if let Some(plan) = DirectivePlan::new(login, logout, current, presented.cookies.presented) {
         apply_directives(env, &headers, plan, device, config, &debug.clock_only()).await?
     } else if let Some((cookies, decided_at)) = identified.as_ref().and_then(|s| s.grant.as_ref()) {

@@ -51,7 +51,7 @@ for (const [framework, app] of Object.entries(APPS)) {
   test(`${framework}: login, identity, rotation and grace, devices, revoke one, sign out others, logout, forgery`, { timeout: 60_000 }, async () => {
     const port = await freePort();
     const running = await startApp(app.command, app.args, {
-      cwd: `${root}${app.cwd}`, ready: app.ready,
+      cwd: `${root}${app.cwd}`, ready: app.ready, port,
       env: { PORT: String(port), ORIGIN_SECRET, EDGE_URL: edge.url },
     });
     board.target = `http://127.0.0.1:${port}`;
@@ -139,7 +139,7 @@ for (const [framework, app] of Object.entries(APPS)) {
 test("flask: a user of the app's own (legacy) session becomes an edge session on the next request", { timeout: 60_000 }, async () => {
   const port = await freePort();
   const running = await startApp(PYTHON, ["flask_app.py"], {
-    cwd: `${root}examples/python`, ready: "flask app on", env: { PORT: String(port), ORIGIN_SECRET, EDGE_URL: edge.url },
+    cwd: `${root}examples/python`, ready: "flask app on", port, env: { PORT: String(port), ORIGIN_SECRET, EDGE_URL: edge.url },
   });
   board.target = `http://127.0.0.1:${port}`;
   try {
