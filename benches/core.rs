@@ -57,7 +57,7 @@ fn cookies(c: &mut Criterion) {
     let now = Timestamp::from_secs(T0);
     let family = FamilyId::from_bytes([1; 16]);
 
-    let access = AccessCredential::new(&identity(), family, now + Duration::from_secs(60)).encode(&keys);
+    let access = AccessCredential::new(&identity(), family, now, now + Duration::from_secs(60)).encode(&keys);
     c.bench_function("access_cookie/decode", |b| {
         b.iter(|| AccessCredential::decode(black_box(&access), &keys, now).unwrap())
     });
@@ -84,7 +84,7 @@ fn cookie_header(c: &mut Criterion) {
     let keys = keys();
     let now = Timestamp::from_secs(T0);
     let family = FamilyId::from_bytes([1; 16]);
-    let access = AccessCredential::new(&identity(), family, now + Duration::from_secs(60)).encode(&keys);
+    let access = AccessCredential::new(&identity(), family, now, now + Duration::from_secs(60)).encode(&keys);
     let refresh =
         RefreshCredential { family, generation: 42, secret: RefreshSecret::from_bytes([9; 32]) }.encode(&keys);
     for n in [3, 60, 150] {

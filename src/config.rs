@@ -21,12 +21,23 @@ use std::fmt;
 use std::time::Duration;
 
 use crate::crypto::KeyRing;
+use crate::time::Timestamp;
 
 /// Longest accepted grace window: grace is exactly the time in which a thief is
 /// indistinguishable from a racing tab, so it is capped (scenario S9).
 pub const MAX_GRACE_SECS: u64 = 300;
-/// No window beyond ten years; larger values are typos.
-const MAX_WINDOW_SECS: u64 = 10 * 365 * 24 * 3600;
+/// Longest access cookie: it outlives every revocation by its own lifetime (the edge
+/// checks it alone), so ten minutes is where "short-lived" ends.
+pub const MAX_ACCESS_TTL_SECS: u64 = 600;
+/// Longest device-bound access cookie: the whole of what a copied jar is worth.
+pub const MAX_BOUND_ACCESS_TTL_SECS: u64 = 900;
+/// Longest rotation interval and recovery window: a day.
+pub const MAX_DAY_SECS: u64 = 86_400;
+/// Longest lifetime or idle limit: 400 days, the cap browsers put on a cookie's
+/// `Max-Age` (RFC 6265bis §5.5); a session cannot outlive its cookie anyway.
+pub const MAX_LIFETIME_SECS: u64 = 400 * 86_400;
+/// How far in the future `SESSIONS_NOT_BEFORE` may be (clocks disagree a little).
+pub const NOT_BEFORE_SKEW_SECS: u64 = 300;
 
 /// What to do when a retired credential is presented outside every window.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -61,13 +72,20 @@ pub struct Policy {
     /// It is all a copied cookie jar is worth, since a bound family's refresh cookie alone
     /// identifies no one.
     pub bound_access_ttl: Duration,
+    /// Idle limit for "remember me" families (OWASP ASVS 5.0 V7.3.1; RFC 9700 §4.14.2:
+    /// refresh tokens SHOULD expire after inactivity).
+    pub remember_idle_timeout: Duration,
+    /// `SESSIONS_NOT_BEFORE`, the kill switch: every family created before it has ended,
+    /// and every access cookie issued before it is refused. Zero (the default) ends nothing.
+    pub not_before: Timestamp,
 }
 
 impl Default for Policy {
     /// Rotate after 15 min (Pow's session renewal), grace 30 s (Okta's default refresh-token
     /// grace), recovery 30 min, access cookie 60 s, idle 30 min (Pow), lifetime 12 h,
-    /// remember-me 30 days (Auth0's absolute default), reuse revokes (RFC 9700 §4.14.2), a
-    /// device-bound access cookie 5 min (Chrome refreshes it in its last two minutes).
+    /// remember-me 30 days and idle 15 days (Auth0's absolute and inactivity defaults for
+    /// rotating refresh tokens), reuse revokes (RFC 9700 §4.14.2), a device-bound access
+    /// cookie 5 min (Chrome refreshes it in its last two minutes), no kill switch.
     fn default() -> Self {
         Policy {
             rotate_after: Duration::from_secs(900),
@@ -79,6 +97,8 @@ impl Default for Policy {
             remember_lifetime: Duration::from_secs(2_592_000),
             on_reuse: OnReuse::Revoke,
             bound_access_ttl: Duration::from_secs(300),
+            remember_idle_timeout: Duration::from_secs(1_296_000),
+            not_before: Timestamp::from_millis(0),
         }
     }
 }
@@ -115,6 +135,9 @@ pub struct Config {
     pub metrics_window: Duration,
     /// `DBSC`: whether logins offer device-bound sessions.
     pub dbsc: Dbsc,
+    /// `LOGOUT_ORIGINS`: other origins (a sign-out link on a sibling subdomain) whose
+    /// requests may carry a logout the edge applies (crate::origin::logout_allowed).
+    pub logout_origins: Vec<String>,
 }
 
 impl Config {
@@ -160,18 +183,41 @@ impl std::error::Error for ConfigError {}
 impl Config {
     /// Reads and validates every variable through `lookup` (a name to its value, if set).
     pub fn from_vars(lookup: impl Fn(&str) -> Option<String>) -> Result<Config, ConfigError> {
+        Config::read(lookup, None)
+    }
+
+    /// [`Config::from_vars`], plus the one check that needs the time: the kill switch
+    /// (`SESSIONS_NOT_BEFORE`) may not be in the future beyond clock skew, or it would end
+    /// every login until then at once. The shell reads its configuration this way.
+    pub fn from_vars_at(lookup: impl Fn(&str) -> Option<String>, now: Timestamp) -> Result<Config, ConfigError> {
+        Config::read(lookup, Some(now))
+    }
+
+    fn read(lookup: impl Fn(&str) -> Option<String>, now: Option<Timestamp>) -> Result<Config, ConfigError> {
         let mut reader = Reader { lookup, problems: Vec::new() };
         let defaults = Policy::default();
         let policy = Policy {
-            rotate_after: reader.secs("ROTATE_AFTER_SECS", defaults.rotate_after, 1),
-            grace: reader.secs("GRACE_SECS", defaults.grace, 1),
-            recovery: reader.secs("RECOVERY_SECS", defaults.recovery, 1),
-            access_ttl: reader.secs("ACCESS_TTL_SECS", defaults.access_ttl, 0),
-            idle_timeout: reader.secs("IDLE_TIMEOUT_SECS", defaults.idle_timeout, 1),
-            session_lifetime: reader.secs("SESSION_LIFETIME_SECS", defaults.session_lifetime, 1),
-            remember_lifetime: reader.secs("REMEMBER_LIFETIME_SECS", defaults.remember_lifetime, 1),
+            rotate_after: reader.secs("ROTATE_AFTER_SECS", defaults.rotate_after, 1, MAX_DAY_SECS),
+            grace: reader.secs("GRACE_SECS", defaults.grace, 1, MAX_GRACE_SECS),
+            recovery: reader.secs("RECOVERY_SECS", defaults.recovery, 1, MAX_DAY_SECS),
+            access_ttl: reader.secs("ACCESS_TTL_SECS", defaults.access_ttl, 0, MAX_ACCESS_TTL_SECS),
+            idle_timeout: reader.secs("IDLE_TIMEOUT_SECS", defaults.idle_timeout, 1, MAX_LIFETIME_SECS),
+            session_lifetime: reader.secs("SESSION_LIFETIME_SECS", defaults.session_lifetime, 1, MAX_LIFETIME_SECS),
+            remember_lifetime: reader.secs("REMEMBER_LIFETIME_SECS", defaults.remember_lifetime, 1, MAX_LIFETIME_SECS),
             on_reuse: reader.choice("ON_REUSE", &[("revoke", OnReuse::Revoke), ("reject", OnReuse::Reject)]),
-            bound_access_ttl: reader.secs("DBSC_ACCESS_TTL_SECS", defaults.bound_access_ttl, 1),
+            bound_access_ttl: reader.secs(
+                "DBSC_ACCESS_TTL_SECS",
+                defaults.bound_access_ttl,
+                1,
+                MAX_BOUND_ACCESS_TTL_SECS,
+            ),
+            remember_idle_timeout: reader.secs(
+                "REMEMBER_IDLE_TIMEOUT_SECS",
+                defaults.remember_idle_timeout,
+                1,
+                MAX_LIFETIME_SECS,
+            ),
+            not_before: reader.not_before(now),
         };
         reader.check_windows(&policy);
         let session_keys = reader.keys("SESSION_KEYS");
@@ -185,8 +231,9 @@ impl Config {
         }
         let origin_audience = reader.audience();
         let origin_url = reader.origin_url();
-        let metrics_window = reader.secs("METRICS_WINDOW_SECS", DEFAULT_METRICS_WINDOW, 1);
+        let metrics_window = reader.secs("METRICS_WINDOW_SECS", DEFAULT_METRICS_WINDOW, 1, MAX_DAY_SECS);
         let dbsc = reader.choice("DBSC", &[("offer", Dbsc::Offer), ("off", Dbsc::Off)]);
+        let logout_origins = reader.logout_origins();
         let debug_headers = reader.get("EDGE_DEBUG").is_some_and(|v| v == "1" || v == "true");
         match (session_keys, origin_secret) {
             (Some(session_keys), Some(origin_secret)) if reader.problems.is_empty() => Ok(Config {
@@ -198,6 +245,7 @@ impl Config {
                 origin_url,
                 metrics_window,
                 dbsc,
+                logout_origins,
             }),
             _ => Err(ConfigError { problems: reader.problems }),
         }
@@ -256,15 +304,52 @@ impl<F: Fn(&str) -> Option<String>> Reader<F> {
         self.problems.push(Problem { variable, problem: problem.into() });
     }
 
-    fn secs(&mut self, variable: &'static str, default: Duration, min: u64) -> Duration {
+    /// Whole seconds in `min..=max`: a window outside its sane range is a configuration
+    /// error, never clamped (a day-long access cookie must not start quietly).
+    fn secs(&mut self, variable: &'static str, default: Duration, min: u64, max: u64) -> Duration {
         let Some(text) = self.get(variable) else { return default };
         match text.parse::<u64>() {
-            Ok(n) if (min..=MAX_WINDOW_SECS).contains(&n) => Duration::from_secs(n),
+            Ok(n) if (min..=max).contains(&n) => Duration::from_secs(n),
             _ => {
-                self.fail(variable, format!("must be whole seconds from {min} to {MAX_WINDOW_SECS}"));
+                self.fail(variable, format!("must be whole seconds from {min} to {max}"));
                 default
             }
         }
+    }
+
+    /// `SESSIONS_NOT_BEFORE`: Unix seconds; unset or 0 ends nothing. Checked against
+    /// `now` when the caller has a clock.
+    fn not_before(&mut self, now: Option<Timestamp>) -> Timestamp {
+        let Some(text) = self.get("SESSIONS_NOT_BEFORE") else { return Timestamp::from_millis(0) };
+        let at = match text.parse::<u64>() {
+            Ok(secs) if secs <= u64::MAX / 1000 => Timestamp::from_secs(secs),
+            _ => {
+                self.fail("SESSIONS_NOT_BEFORE", "must be a time in Unix seconds (e.g. `date +%s`), or 0");
+                return Timestamp::from_millis(0);
+            }
+        };
+        if now.is_some_and(|now| at > now + Duration::from_secs(NOT_BEFORE_SKEW_SECS)) {
+            let problem = "is in the future: it ends every session created before it, new logins included";
+            self.fail("SESSIONS_NOT_BEFORE", problem);
+        }
+        at
+    }
+
+    /// `LOGOUT_ORIGINS`: `https://host[:port]` origins, comma-separated, as a browser
+    /// writes them in `Origin` (lower case, no path, no trailing slash).
+    fn logout_origins(&mut self) -> Vec<String> {
+        let Some(text) = self.get("LOGOUT_ORIGINS") else { return Vec::new() };
+        let mut origins = Vec::new();
+        for item in text.split(',').map(str::trim).filter(|item| !item.is_empty()) {
+            match OriginUrl::parse(item) {
+                Some(origin) if !item.ends_with('/') => origins.push(origin.base.to_ascii_lowercase()),
+                _ => {
+                    self.fail("LOGOUT_ORIGINS", "must be origins such as https://www.example.com, comma-separated");
+                    return Vec::new();
+                }
+            }
+        }
+        origins
     }
 
     /// One of `options` by name; the first is the default.
@@ -280,9 +365,6 @@ impl<F: Fn(&str) -> Option<String>> Reader<F> {
     }
 
     fn check_windows(&mut self, p: &Policy) {
-        if p.grace.as_secs() > MAX_GRACE_SECS {
-            self.fail("GRACE_SECS", format!("must be at most {MAX_GRACE_SECS}"));
-        }
         // So a credential two generations old is always older than any grace window.
         if p.grace >= p.rotate_after {
             self.fail("GRACE_SECS", "must be less than ROTATE_AFTER_SECS");
@@ -378,6 +460,70 @@ mod tests {
             ["GRACE_SECS"]
         );
         assert_eq!(variables(config(&[("GRACE_SECS", "60"), ("RECOVERY_SECS", "59")]).unwrap_err()), ["GRACE_SECS"]);
+    }
+
+    #[test]
+    fn windows_outside_their_sane_range_are_configuration_errors() {
+        for (variable, largest) in [
+            ("ACCESS_TTL_SECS", MAX_ACCESS_TTL_SECS),
+            ("DBSC_ACCESS_TTL_SECS", MAX_BOUND_ACCESS_TTL_SECS),
+            ("RECOVERY_SECS", MAX_DAY_SECS),
+            ("ROTATE_AFTER_SECS", MAX_DAY_SECS),
+            ("SESSION_LIFETIME_SECS", MAX_LIFETIME_SECS),
+            ("REMEMBER_LIFETIME_SECS", MAX_LIFETIME_SECS),
+            ("IDLE_TIMEOUT_SECS", MAX_LIFETIME_SECS),
+            ("REMEMBER_IDLE_TIMEOUT_SECS", MAX_LIFETIME_SECS),
+        ] {
+            let ok = largest.to_string();
+            assert!(config(&[(variable, &ok)]).is_ok(), "{variable}={ok}");
+            let too_long = (largest + 1).to_string();
+            let err = config(&[(variable, &too_long)]).unwrap_err();
+            assert_eq!(variables(err.clone()), [variable]);
+            assert!(err.to_string().contains(&format!("to {largest}")), "{err}");
+        }
+        // A day-long access cookie would outlive every revocation by a day.
+        assert_eq!(variables(config(&[("ACCESS_TTL_SECS", "86400")]).unwrap_err()), ["ACCESS_TTL_SECS"]);
+        assert_eq!(MAX_LIFETIME_SECS, 34_560_000, "400 days, the browsers' cookie cap");
+    }
+
+    #[test]
+    fn remember_me_sessions_have_an_idle_limit() {
+        assert_eq!(config(&[]).unwrap().policy.remember_idle_timeout, Duration::from_secs(15 * 86_400));
+        let c = config(&[("REMEMBER_IDLE_TIMEOUT_SECS", "3600")]).unwrap();
+        assert_eq!(c.policy.remember_idle_timeout, Duration::from_secs(3600));
+        assert_eq!(
+            variables(config(&[("REMEMBER_IDLE_TIMEOUT_SECS", "0")]).unwrap_err()),
+            ["REMEMBER_IDLE_TIMEOUT_SECS"]
+        );
+    }
+
+    #[test]
+    fn the_kill_switch_is_a_past_unix_time() {
+        let now = Timestamp::from_secs(1_800_000_000);
+        let at = |value: &str| {
+            let vars: HashMap<&str, &str> =
+                [("SESSION_KEYS", KEYS), ("ORIGIN_SECRET", ORIGIN), ("SESSIONS_NOT_BEFORE", value)].into();
+            Config::from_vars_at(|n| vars.get(n).map(|v| v.to_string()), now)
+        };
+        assert_eq!(at("1799999000").unwrap().policy.not_before, Timestamp::from_secs(1_799_999_000));
+        assert_eq!(at("0").unwrap().policy.not_before, Timestamp::from_millis(0));
+        for bad in ["yesterday", "-1", "1.5", "99999999999999999999"] {
+            assert_eq!(variables(at(bad).unwrap_err()), ["SESSIONS_NOT_BEFORE"], "{bad}");
+        }
+        // In the future it would end every login until then: refused, beyond clock skew.
+        assert!(at("1800000300").is_ok(), "within skew");
+        assert_eq!(variables(at("1800000301").unwrap_err()), ["SESSIONS_NOT_BEFORE"]);
+        assert!(config(&[("SESSIONS_NOT_BEFORE", "1800000301")]).is_ok(), "without a clock, only the format");
+    }
+
+    #[test]
+    fn logout_origins_are_origins() {
+        let c = config(&[("LOGOUT_ORIGINS", " https://WWW.example.com, http://localhost:8080 ,")]).unwrap();
+        assert_eq!(c.logout_origins, ["https://www.example.com", "http://localhost:8080"]);
+        assert!(config(&[]).unwrap().logout_origins.is_empty());
+        for bad in ["https://www.example.com/", "https://x.example/logout", "www.example.com", "*", "null"] {
+            assert_eq!(variables(config(&[("LOGOUT_ORIGINS", bad)]).unwrap_err()), ["LOGOUT_ORIGINS"], "{bad}");
+        }
     }
 
     #[test]

@@ -18,7 +18,7 @@
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
-use crate::session::{DeviceRefusal, FamilyId, GrantCookies, Identity, Refusal, SessionState};
+use crate::session::{AnonymousState, DeviceRefusal, FamilyId, GrantCookies, Identity, Refusal, SessionState};
 use crate::users::{FamilyEntry, TokenUse};
 
 /// What the worker asks of a family's object.
@@ -29,6 +29,11 @@ pub enum FamilyCommand {
     Refresh {
         /// The cookie's raw value, MAC already checked by the worker.
         cookie: String,
+        /// The request's `Secure-Session-Skipped` names this family: its browser says it
+        /// skipped a DBSC refresh, for this reason (crate::dbsc::skipped). Left out when
+        /// absent, so an older object reads it.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        skipped: Option<String>,
     },
     /// Create this family (id chosen by the worker) for a login directive.
     Login {
@@ -40,6 +45,9 @@ pub enum FamilyCommand {
         ctx: Option<Map<String, Value>>,
         /// "Remember me": a persistent refresh cookie and the longer lifetime.
         remember: bool,
+        /// The login response offers device binding (DBSC). Left out when false.
+        #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+        dbsc_offered: bool,
     },
     /// End this family (logout, or replaced by a new login).
     Logout,
@@ -62,6 +70,10 @@ pub struct FamilyReply {
     pub verdict: Verdict,
     /// Storage rows written while deciding (observability: 0 between rotations).
     pub writes: u32,
+    /// The family was offered device binding and came back unbound (counted once per
+    /// family). Left out when false.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub dbsc_not_registered: bool,
 }
 
 /// What a family's object decided.
@@ -120,6 +132,18 @@ impl Verdict {
             Verdict::Done => "Done".into(),
             Verdict::DeviceBound { .. } => "DeviceBound".into(),
             Verdict::DeviceRefused { refusal } => format!("DeviceRefused({})", refusal.reason()),
+        }
+    }
+
+    /// What an anonymous request is told (`X-Edge-Session-State`) when its refresh cookie
+    /// earned this; `None` for an identity.
+    pub fn anonymous_state(&self) -> Option<AnonymousState> {
+        match self {
+            Verdict::Refused { refusal } => Some(AnonymousState::of_refusal(*refusal)),
+            Verdict::ReuseDetected { .. } => Some(AnonymousState::Reused),
+            Verdict::Granted { .. } | Verdict::DeviceBound { .. } => None,
+            // Never the answer to a refresh cookie.
+            Verdict::Done | Verdict::DeviceRefused { .. } => Some(AnonymousState::Invalid),
         }
     }
 
@@ -210,14 +234,49 @@ mod tests {
         let id = FamilyId::from_bytes([1; 16]);
         let cases: Vec<(serde_json::Value, &str)> = vec![
             (
-                serde_json::to_value(FamilyCommand::Refresh { cookie: "r1.x".into() }).unwrap(),
+                serde_json::to_value(FamilyCommand::Refresh { cookie: "r1.x".into(), skipped: None }).unwrap(),
                 r#"{"refresh":{"cookie":"r1.x"}}"#,
+            ),
+            (
+                serde_json::to_value(FamilyCommand::Refresh {
+                    cookie: "r1.x".into(),
+                    skipped: Some("server_error".into()),
+                })
+                .unwrap(),
+                r#"{"refresh":{"cookie":"r1.x","skipped":"server_error"}}"#,
             ),
             (serde_json::to_value(FamilyCommand::Logout).unwrap(), r#""logout""#),
             (
-                serde_json::to_value(FamilyCommand::Login { family: id, sub: "a".into(), ctx: None, remember: true })
-                    .unwrap(),
+                serde_json::to_value(FamilyCommand::Login {
+                    family: id,
+                    sub: "a".into(),
+                    ctx: None,
+                    remember: true,
+                    dbsc_offered: false,
+                })
+                .unwrap(),
                 r#"{"login":{"family":"AQEBAQEBAQEBAQEBAQEBAQ","sub":"a","ctx":null,"remember":true}}"#,
+            ),
+            (
+                serde_json::to_value(FamilyCommand::Login {
+                    family: id,
+                    sub: "a".into(),
+                    ctx: None,
+                    remember: false,
+                    dbsc_offered: true,
+                })
+                .unwrap(),
+                r#"{"login":{"family":"AQEBAQEBAQEBAQEBAQEBAQ","sub":"a","ctx":null,"remember":false,"dbsc_offered":true}}"#,
+            ),
+            (
+                serde_json::to_value(FamilyReply { verdict: Verdict::Done, writes: 1, dbsc_not_registered: false })
+                    .unwrap(),
+                r#"{"verdict":"done","writes":1}"#,
+            ),
+            (
+                serde_json::to_value(FamilyReply { verdict: Verdict::Done, writes: 1, dbsc_not_registered: true })
+                    .unwrap(),
+                r#"{"verdict":"done","writes":1,"dbsc_not_registered":true}"#,
             ),
             (
                 serde_json::to_value(Verdict::Refused { refusal: Refusal::Expired }).unwrap(),
@@ -272,6 +331,18 @@ mod tests {
         assert!(!Verdict::ReuseDetected { revoked: true }.family_gone());
         assert!(!Verdict::ReuseDetected { revoked: false }.family_gone());
         assert!(!Verdict::Done.family_gone());
+    }
+
+    #[test]
+    fn every_refusal_of_a_refresh_cookie_tells_the_origin_why() {
+        let refused = |refusal| Verdict::Refused { refusal }.anonymous_state();
+        assert_eq!(refused(Refusal::UnknownFamily), Some(AnonymousState::Ended));
+        assert_eq!(refused(Refusal::Revoked), Some(AnonymousState::Ended));
+        assert_eq!(refused(Refusal::Expired), Some(AnonymousState::Expired));
+        assert_eq!(refused(Refusal::FutureGeneration), Some(AnonymousState::Invalid));
+        assert_eq!(refused(Refusal::DeviceBound), Some(AnonymousState::DeviceBound));
+        assert_eq!(Verdict::ReuseDetected { revoked: false }.anonymous_state(), Some(AnonymousState::Reused));
+        assert_eq!(Verdict::ReuseDetected { revoked: true }.anonymous_state(), Some(AnonymousState::Reused));
     }
 
     #[test]

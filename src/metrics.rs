@@ -55,6 +55,9 @@ pub enum RequestOutcome {
     /// A device-bound family's refresh cookie without a live access cookie: its browser
     /// would have refreshed with its key, so this is a copied cookie jar. Alert-worthy.
     DeviceBound,
+    /// The same, on a request whose `Secure-Session-Skipped` names the family: its browser
+    /// says it skipped the refresh (crate::dbsc::skipped). Anonymous all the same.
+    DbscSkipped,
     /// An edge cookie failed verification (bad MAC, unknown key, malformed) and nothing
     /// else identified the request. An expired access cookie is not this; only some of
     /// these count toward the alert ([`CredentialError::looks_forged`]).
@@ -65,7 +68,7 @@ pub enum RequestOutcome {
 
 impl RequestOutcome {
     /// Every outcome, in the order reports list them.
-    pub const ALL: [RequestOutcome; 11] = [
+    pub const ALL: [RequestOutcome; 12] = [
         RequestOutcome::Anonymous,
         RequestOutcome::Access,
         RequestOutcome::Fresh,
@@ -75,6 +78,7 @@ impl RequestOutcome {
         RequestOutcome::Refused,
         RequestOutcome::Reuse,
         RequestOutcome::DeviceBound,
+        RequestOutcome::DbscSkipped,
         RequestOutcome::BadCookie,
         RequestOutcome::Unavailable,
     ];
@@ -91,6 +95,7 @@ impl RequestOutcome {
             RequestOutcome::Refused => "refused",
             RequestOutcome::Reuse => "reuse",
             RequestOutcome::DeviceBound => "device_bound",
+            RequestOutcome::DbscSkipped => "dbsc_skipped",
             RequestOutcome::BadCookie => "bad_cookie",
             RequestOutcome::Unavailable => "unavailable",
         }
@@ -102,9 +107,11 @@ impl RequestOutcome {
         if unverifiable { RequestOutcome::BadCookie } else { RequestOutcome::Anonymous }
     }
 
-    /// What the family's object decided, as an outcome.
-    pub fn of_verdict(verdict: &Verdict) -> RequestOutcome {
+    /// What the family's object decided, as an outcome; `skipped` when the request's
+    /// `Secure-Session-Skipped` named the family.
+    pub fn of_verdict(verdict: &Verdict, skipped: bool) -> RequestOutcome {
         match verdict {
+            Verdict::Refused { refusal: Refusal::DeviceBound } if skipped => RequestOutcome::DbscSkipped,
             Verdict::Granted { state: SessionState::Fresh, .. } => RequestOutcome::Fresh,
             Verdict::Granted { state: SessionState::Rotated, .. } => RequestOutcome::Rotated,
             Verdict::Granted { state: SessionState::GraceAlias, .. } => RequestOutcome::Grace,
@@ -136,6 +143,9 @@ pub struct WindowReport {
     pub bad_cookies: u64,
 }
 
+/// Counted per window beside the outcomes: one per family, not per request.
+pub const DBSC_NOT_REGISTERED: &str = "dbsc_not_registered";
+
 /// One isolate's counters. Windows are closed lazily by the first request after their
 /// end (an idle isolate logs nothing), so a report can describe a window that ended a
 /// while ago: `started` says which.
@@ -146,12 +156,26 @@ pub struct OutcomeCounters {
     counts: [u64; RequestOutcome::ALL.len()],
     /// Every forged cookie, even on requests another cookie identified.
     bad_cookies: u64,
+    /// Families offered device binding that came back unbound ([`DBSC_NOT_REGISTERED`]).
+    not_registered: u64,
 }
 
 impl OutcomeCounters {
     /// Counters that report once per `window`.
     pub fn new(window: Duration) -> OutcomeCounters {
-        OutcomeCounters { window, started: None, counts: [0; RequestOutcome::ALL.len()], bad_cookies: 0 }
+        OutcomeCounters {
+            window,
+            started: None,
+            counts: [0; RequestOutcome::ALL.len()],
+            bad_cookies: 0,
+            not_registered: 0,
+        }
+    }
+
+    /// Counts a family that was offered device binding and came back unbound, into the
+    /// current window (call after [`OutcomeCounters::record`] for its request).
+    pub fn record_not_registered(&mut self) {
+        self.not_registered += 1;
     }
 
     /// Counts one request, and whether it carried a forged cookie (counted toward the
@@ -169,8 +193,9 @@ impl OutcomeCounters {
     }
 
     fn close(&mut self, started: Timestamp) -> WindowReport {
-        let counts =
-            RequestOutcome::ALL.iter().map(|o| (o.as_str(), self.counts[o.slot()])).filter(|(_, n)| *n > 0).collect();
+        let outcomes = RequestOutcome::ALL.iter().map(|o| (o.as_str(), self.counts[o.slot()]));
+        let signals = [(DBSC_NOT_REGISTERED, self.not_registered)];
+        let counts = outcomes.chain(signals).filter(|(_, n)| *n > 0).collect();
         let report = WindowReport {
             started,
             counts,
@@ -181,6 +206,7 @@ impl OutcomeCounters {
         // part of a window.
         self.counts = [0; RequestOutcome::ALL.len()];
         self.bad_cookies = 0;
+        self.not_registered = 0;
         self.started = None;
         report
     }
@@ -236,6 +262,20 @@ mod tests {
         let loud = counters.record(RequestOutcome::Access, false, t + window * 2).unwrap();
         assert!(loud.bad_cookie_alert);
         assert_eq!(loud.bad_cookies, BAD_COOKIE_ALERT_PER_MINUTE);
+    }
+
+    #[test]
+    fn families_that_never_bound_are_counted_beside_the_outcomes() {
+        let window = Duration::from_secs(10);
+        let mut counters = OutcomeCounters::new(window);
+        let t = Timestamp::from_secs(100);
+        counters.record(RequestOutcome::Fresh, false, t);
+        counters.record_not_registered();
+        counters.record(RequestOutcome::DbscSkipped, false, t);
+        let report = counters.record(RequestOutcome::Access, false, t + window).unwrap();
+        assert_eq!(report.counts, vec![("fresh", 1), ("dbsc_skipped", 1), (DBSC_NOT_REGISTERED, 1)]);
+        let next = counters.record(RequestOutcome::Access, false, t + window * 2).unwrap();
+        assert_eq!(next.counts, vec![("access", 1)], "the signal is per window");
     }
 
     #[test]

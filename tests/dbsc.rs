@@ -29,6 +29,7 @@ use serde_json::{Value, json};
 const T0: Timestamp = Timestamp::from_secs(1_700_000_000);
 const ID: FamilyId = FamilyId::from_bytes([1; 16]);
 const OTHER: FamilyId = FamilyId::from_bytes([2; 16]);
+const NO_KILL_SWITCH: Timestamp = Timestamp::from_millis(0);
 
 fn config() -> Config {
     Config::from_vars(|name| match name {
@@ -93,7 +94,7 @@ fn offer(family: FamilyId, at: Timestamp, n: u8) -> String {
 /// A logged-in object (family `ID`, user "ada") and its refresh cookie value.
 fn logged_in(config: &Config) -> (FamilyObject, String) {
     let mut object = FamilyObject::loaded(None, T0);
-    let login = FamilyCommand::Login { family: ID, sub: "ada".into(), ctx: None, remember: false };
+    let login = FamilyCommand::Login { family: ID, sub: "ada".into(), ctx: None, remember: false, dbsc_offered: false };
     let handled = object.handle(login, T0, config, RefreshSecret::from_bytes([9; 32])).unwrap();
     let Verdict::Granted { cookies, .. } = handled.verdict else { panic!("login") };
     let line = cookies.refresh.unwrap();
@@ -218,8 +219,73 @@ fn a_bound_family_keeps_its_key_a_retry_with_the_same_key_is_fine_and_a_challeng
     assert_eq!(refused(&other), DeviceRefusal::OtherKey);
     assert_eq!(object.family().unwrap().device_key(), PublicKey::from_jwk(&device.jwk()).as_ref());
     access_line(&bind(&mut object, &device, &offer(ID, T0 + secs(2), 3), T0 + secs(3)));
-    // The first registration's challenge was spent.
+    // The first registration's challenge was spent, and is no longer the last spent one.
     assert_eq!(refused(&bind(&mut object, &device, &offer(ID, T0, 1), T0 + secs(4))), DeviceRefusal::StaleChallenge);
+}
+
+#[test]
+fn a_registration_retried_after_its_answer_was_lost_is_answered_again() {
+    let device = Device::new(3);
+    let (mut object, _) = logged_in(&config());
+    let challenge = offer(ID, T0, 1);
+    access_line(&bind(&mut object, &device, &challenge, T0 + secs(1)));
+    // The answer never reached the browser; it sends the same registration again. Without
+    // this the family is bound to a key its browser does not know it holds, and the
+    // session dies with its access cookie.
+    let retried = bind(&mut object, &device, &challenge, T0 + secs(20));
+    assert!(access_line(&retried).ends_with("Max-Age=300"));
+    assert_eq!(event_names(&retried), ["dbsc_registered"]);
+    // The same challenge with another key is not a retry.
+    assert_eq!(refused(&bind(&mut object, &Device::new(4), &challenge, T0 + secs(21))), DeviceRefusal::OtherKey);
+    // And past GRACE_SECS from the binding, it is spent for good.
+    assert_eq!(refused(&bind(&mut object, &device, &challenge, T0 + secs(31))), DeviceRefusal::StaleChallenge);
+    assert_eq!(object.family().unwrap().device_key(), PublicKey::from_jwk(&device.jwk()).as_ref());
+}
+
+#[test]
+fn a_family_offered_binding_that_comes_back_unbound_is_reported_once() {
+    let config = config();
+    let login = |offered| FamilyCommand::Login {
+        family: ID,
+        sub: "ada".into(),
+        ctx: None,
+        remember: false,
+        dbsc_offered: offered,
+    };
+    let refresh_cookie = |handled: &FamilyHandled| {
+        let Verdict::Granted { cookies, .. } = &handled.verdict else { panic!("login") };
+        let line = cookies.refresh.clone().unwrap();
+        line.split(';').next().unwrap().strip_prefix(&format!("{REFRESH_COOKIE}=")).unwrap().to_owned()
+    };
+    let mut object = FamilyObject::loaded(None, T0);
+    let cookie = refresh_cookie(&object.handle(login(true), T0, &config, RefreshSecret::from_bytes([9; 32])).unwrap());
+    let first = ask(&mut object, FamilyCommand::Refresh { cookie: cookie.clone(), skipped: None }, T0 + secs(61));
+    assert!(first.dbsc_not_registered && first.row.is_some(), "reported, and written with the confirmation");
+    assert_eq!(event_names(&first), ["dbsc_not_registered"]);
+    let again = ask(&mut object, FamilyCommand::Refresh { cookie, skipped: None }, T0 + secs(122));
+    assert!(!again.dbsc_not_registered && event_names(&again).is_empty(), "once per family");
+    // Not offered (DBSC=off): nothing to report.
+    let mut off = FamilyObject::loaded(None, T0);
+    let cookie = refresh_cookie(&off.handle(login(false), T0, &config, RefreshSecret::from_bytes([9; 32])).unwrap());
+    assert!(!ask(&mut off, FamilyCommand::Refresh { cookie, skipped: None }, T0 + secs(61)).dbsc_not_registered);
+    // Offered and bound: never reported, and a copy of its refresh cookie is not a report.
+    let mut bound_one = FamilyObject::loaded(None, T0);
+    let cookie =
+        refresh_cookie(&bound_one.handle(login(true), T0, &config, RefreshSecret::from_bytes([9; 32])).unwrap());
+    access_line(&bind(&mut bound_one, &Device::new(3), &offer(ID, T0, 1), T0 + secs(1)));
+    let copied = ask(&mut bound_one, FamilyCommand::Refresh { cookie, skipped: None }, T0 + secs(61));
+    assert!(!copied.dbsc_not_registered);
+    assert_eq!(event_names(&copied), ["dbsc_unbound_refresh_refused"]);
+}
+
+#[test]
+fn a_skipped_refresh_is_not_the_copied_jar_alarm() {
+    let (mut object, refresh) = bound(&Device::new(3));
+    let skipped = Some("server_error".to_owned());
+    let handled = ask(&mut object, FamilyCommand::Refresh { cookie: refresh, skipped }, T0 + secs(400));
+    assert_eq!(handled.verdict, Verdict::Refused { refusal: Refusal::DeviceBound }, "anonymous all the same");
+    assert_eq!(event_names(&handled), ["dbsc_refresh_skipped"]);
+    assert!(handled.events[0].fields.contains(&("reason", "server_error".to_owned())));
 }
 
 #[test]
@@ -242,14 +308,18 @@ fn no_family_or_an_ended_one_cannot_be_bound() {
 fn a_bound_familys_refresh_cookie_alone_identifies_no_one_and_never_revokes() {
     let (mut object, refresh) = bound(&Device::new(3));
     for at in [T0 + secs(2), T0 + secs(1000), T0 + secs(1001)] {
-        let handled = ask(&mut object, FamilyCommand::Refresh { cookie: refresh.clone() }, at);
+        let handled = ask(&mut object, FamilyCommand::Refresh { cookie: refresh.clone(), skipped: None }, at);
         assert_eq!(handled.verdict, Verdict::Refused { refusal: Refusal::DeviceBound });
         assert!(handled.row.is_none(), "nothing written");
         assert_eq!(event_names(&handled), ["dbsc_unbound_refresh_refused"]);
     }
     // A retired generation would be reuse (and revoke) in an unbound family: not here.
     let old = RefreshCredential { family: ID, generation: 1, secret: RefreshSecret::from_bytes([0; 32]) };
-    let handled = ask(&mut object, FamilyCommand::Refresh { cookie: old.encode(&config().session_keys) }, T0 + secs(5));
+    let handled = ask(
+        &mut object,
+        FamilyCommand::Refresh { cookie: old.encode(&config().session_keys), skipped: None },
+        T0 + secs(5),
+    );
     assert_eq!(handled.verdict, Verdict::Refused { refusal: Refusal::DeviceBound });
     assert!(!object.family().unwrap().is_revoked());
     assert!(object.family().unwrap().device_key().is_some());
@@ -268,14 +338,36 @@ fn a_refresh_proof_by_the_bound_key_gets_a_new_access_cookie_once_per_challenge(
     assert!(access_line(&handled).ends_with("Max-Age=300"));
     assert!(handled.row.is_some(), "the spent challenge is written: single use survives a restart");
     assert_eq!(event_names(&handled), ["dbsc_refreshed"]);
-    // Replayed: refused, and the browser would get a fresh challenge.
-    let replay = refresh_with(&mut object, proof, at + secs(1));
+    // The same proof again within GRACE_SECS (refreshes racing, or a retry after a lost
+    // answer; the spec asks servers to accept a slightly stale challenge): answered again.
+    access_line(&refresh_with(&mut object, proof.clone(), at + secs(29)));
+    // Past that: refused, and the browser would get a fresh challenge.
+    let replay = refresh_with(&mut object, proof, at + secs(30));
     assert_eq!(refused(&replay), DeviceRefusal::StaleChallenge);
     assert!(replay.row.is_none());
     assert_eq!(event_names(&replay), ["dbsc_refresh_failed"]);
-    // An older challenge, never used, is spent too: challenges are spent in issue order.
+    // An older challenge, never used, is spent too: challenges are spent in issue order,
+    // and only the last spent one has the window.
     let older = refresh_with(&mut object, device.refresh(&mint(ID, earlier(at, 10), 6)), at + secs(2));
     assert_eq!(refused(&older), DeviceRefusal::StaleChallenge);
+}
+
+#[test]
+fn the_last_spent_challenge_is_good_again_only_for_the_bound_key_and_only_while_it_is_the_last() {
+    let device = Device::new(3);
+    let (mut object, _) = bound(&device);
+    let at = T0 + secs(200);
+    let first = mint(ID, at, 5);
+    access_line(&refresh_with(&mut object, device.refresh(&first), at));
+    // Another key over the same challenge: not the device's proof.
+    let thief = refresh_with(&mut object, Device::new(4).refresh(&first), at + secs(1));
+    assert_eq!(refused(&thief), DeviceRefusal::BadProof);
+    // A newer challenge spent: the older one has no window any more.
+    access_line(&refresh_with(&mut object, device.refresh(&mint(ID, at + secs(2), 6)), at + secs(2)));
+    assert_eq!(
+        refused(&refresh_with(&mut object, device.refresh(&first), at + secs(3))),
+        DeviceRefusal::StaleChallenge
+    );
 }
 
 #[test]
@@ -286,7 +378,9 @@ fn the_spent_challenge_survives_a_restart() {
     let proof = device.refresh(&mint(ID, at, 5));
     let row = refresh_with(&mut object, proof.clone(), at).row.unwrap();
     let mut restarted = FamilyObject::loaded(Some(family_row::decode(&row).unwrap()), at + secs(1));
-    assert_eq!(refused(&refresh_with(&mut restarted, proof, at + secs(1))), DeviceRefusal::StaleChallenge);
+    // When it was spent is written too: its window does not restart with the object.
+    access_line(&refresh_with(&mut restarted.clone(), proof.clone(), at + secs(29)));
+    assert_eq!(refused(&refresh_with(&mut restarted, proof, at + secs(30))), DeviceRefusal::StaleChallenge);
 }
 
 #[test]
@@ -465,22 +559,22 @@ fn cookie_header(family: FamilyId) -> String {
 fn a_refresh_without_a_proof_is_challenged_by_the_worker_alone() {
     let keys = &config().session_keys;
     let header = cookie_header(ID);
-    let p = presented(&header, keys, T0);
+    let p = presented(&header, keys, T0, NO_KILL_SWITCH);
     let id = ID.to_string();
     assert_eq!(refresh_step(Some(&id), None, &p, keys, T0), DeviceStep::Challenge(ID));
     // Chromium sends the id bare; RFC 8941 would quote it. Both name the session.
     assert_eq!(refresh_step(Some(&format!("\"{id}\"")), None, &p, keys, T0), DeviceStep::Challenge(ID));
     // No cookie of that family: no challenge, no object.
-    let nobody = presented("", keys, T0);
+    let nobody = presented("", keys, T0, NO_KILL_SWITCH);
     assert_eq!(refresh_step(Some(&id), None, &nobody, keys, T0), DeviceStep::Refuse(DeviceRefusal::NoSession));
     let theirs = cookie_header(OTHER);
-    let other = presented(&theirs, keys, T0);
+    let other = presented(&theirs, keys, T0, NO_KILL_SWITCH);
     assert_eq!(refresh_step(Some(&id), None, &other, keys, T0), DeviceStep::Refuse(DeviceRefusal::NoSession));
     for bad in [None, Some(""), Some("\"\""), Some("not-an-id"), Some("\"unterminated")] {
         assert_eq!(refresh_step(bad, None, &p, keys, T0), DeviceStep::Refuse(DeviceRefusal::NoSession), "{bad:?}");
     }
     let forged = format!("{REFRESH_COOKIE}=r1.k1.{id}.1.AAAA.AAAA");
-    let forged = presented(&forged, keys, T0);
+    let forged = presented(&forged, keys, T0, NO_KILL_SWITCH);
     assert_eq!(refresh_step(Some(&id), None, &forged, keys, T0), DeviceStep::Refuse(DeviceRefusal::NoSession));
 }
 
@@ -488,7 +582,7 @@ fn a_refresh_without_a_proof_is_challenged_by_the_worker_alone() {
 fn only_a_well_formed_proof_with_a_live_challenge_reaches_the_object() {
     let keys = &config().session_keys;
     let header = cookie_header(ID);
-    let p = presented(&header, keys, T0);
+    let p = presented(&header, keys, T0, NO_KILL_SWITCH);
     let id = ID.to_string();
     let device = Device::new(3);
     let good = device.refresh(&mint(ID, T0, 1));
@@ -509,7 +603,7 @@ fn only_a_well_formed_proof_with_a_live_challenge_reaches_the_object() {
     assert_eq!(register_step(Some(&registration), &p, keys, T0, false), DeviceStep::Refuse(DeviceRefusal::NotOffered));
     assert_eq!(register_step(Some(&good), &p, keys, T0, true), DeviceStep::Refuse(DeviceRefusal::BadProof), "no jwk");
     assert_eq!(register_step(None, &p, keys, T0, true), DeviceStep::Refuse(DeviceRefusal::BadProof));
-    let nobody = presented("", keys, T0);
+    let nobody = presented("", keys, T0, NO_KILL_SWITCH);
     assert_eq!(
         register_step(Some(&registration), &nobody, keys, T0, true),
         DeviceStep::Refuse(DeviceRefusal::NoSession)

@@ -39,7 +39,7 @@ fn secs(n: u64) -> Duration {
 }
 
 fn login_command() -> FamilyCommand {
-    FamilyCommand::Login { family: ID, sub: "ada".into(), ctx: None, remember: false }
+    FamilyCommand::Login { family: ID, sub: "ada".into(), ctx: None, remember: false, dbsc_offered: false }
 }
 
 /// A logged-in object, and the refresh cookie value its login handed out.
@@ -57,7 +57,7 @@ fn refresh_value(verdict: &Verdict) -> Option<String> {
 }
 
 fn refresh(cookie: &str) -> FamilyCommand {
-    FamilyCommand::Refresh { cookie: cookie.to_owned() }
+    FamilyCommand::Refresh { cookie: cookie.to_owned(), skipped: None }
 }
 
 fn state(verdict: &Verdict) -> SessionState {

@@ -163,7 +163,7 @@ fn genuine_refresh() -> String {
 
 fn genuine_access() -> String {
     let alice = Identity { sub: "alice".into(), ctx: None };
-    AccessCredential::new(&alice, FamilyId::from_bytes([1; 16]), t0() + Duration::from_secs(60)).encode(&ring())
+    AccessCredential::new(&alice, FamilyId::from_bytes([1; 16]), t0(), t0() + Duration::from_secs(60)).encode(&ring())
 }
 
 proptest! {
@@ -225,7 +225,7 @@ proptest! {
         now in 0..u64::MAX / 2,
     ) {
         let now = Timestamp::from_millis(now);
-        let cred = AccessCredential::new(&identity, FamilyId::from_bytes(family), now + Duration::from_millis(ttl_ms));
+        let cred = AccessCredential::new(&identity, FamilyId::from_bytes(family), now, now + Duration::from_millis(ttl_ms));
         let value = cred.encode(&ring());
         prop_assert!(value.len() <= MAX_ACCESS_LEN, "{} bytes", value.len());
         let decoded = AccessCredential::decode(&value, &ring(), now).unwrap();
@@ -313,13 +313,15 @@ fn forged_for(typ: &'static str, aud: &'static str, lifetime: i64) -> impl Strat
         pick(vec![json!(FamilyId::from_bytes([1; 16]).to_string())], vec![json!(1)]),
         pick(vec![json!("fresh"), json!("grace")], vec![json!(null)]),
         pick(vec![json!("AAAAAAAAAAAAAAAAAAAAAA")], vec![json!([])]),
+        // Usually absent (as the edge sends it); sometimes before, at or after the skew.
+        prop_oneof![3 => Just(None), 1 => time_claim(-60..60)],
         json_object(),
     );
     let signer = prop_oneof![6 => Just(0u8), 1 => Just(1u8), 1 => Just(2u8)];
     (header, directive_claims, assertion_claims, signer).prop_map(|(header, directive, assertion, signer)| {
         let (alg, typ, kid, crit, mut header) = header;
         let (aud, iat, exp, sub, remember, ctx, scope, nonce) = directive;
-        let (iss, sid, state, jti, mut claims) = assertion;
+        let (iss, sid, state, jti, nbf, mut claims) = assertion;
         for (name, value) in [("alg", alg), ("typ", typ), ("kid", kid), ("crit", crit)] {
             header.remove(name);
             if let Some(v) = value {
@@ -339,6 +341,7 @@ fn forged_for(typ: &'static str, aud: &'static str, lifetime: i64) -> impl Strat
             ("sid", sid),
             ("state", state),
             ("jti", jti),
+            ("nbf", nbf),
         ];
         for (name, value) in fields {
             claims.remove(name);
@@ -386,6 +389,9 @@ fn assert_acceptable(f: &Forged, expect: &Expect<'_>, now: Timestamp) -> Result<
     let (exp, iat) = (numeric(&f.claims["exp"]), numeric(&f.claims["iat"]));
     prop_assert!(now.as_secs() < exp.saturating_add(CLOCK_SKEW), "expired");
     prop_assert!(iat <= now.as_secs() + CLOCK_SKEW, "issued in the future");
+    if let Some(nbf) = f.claims.get("nbf") {
+        prop_assert!(nbf.as_f64().is_some_and(|n| n >= 0.0 && (n as u64) <= now.as_secs() + CLOCK_SKEW), "nbf {nbf}");
+    }
     if let Some(max) = expect.max_lifetime_secs {
         prop_assert!(exp.saturating_sub(iat) <= max, "lifetime");
     }
@@ -465,6 +471,7 @@ proptest! {
     #[test]
     fn jws_sign_verify_round_trips_any_claims(extra in json_object(), age in 0..=DIRECTIVE_MAX_LIFETIME_SECS) {
         let mut claims = extra;
+        claims.remove("nbf"); // a registered claim with its own rule (tamper.rs)
         claims.insert("aud".into(), EDGE_AUDIENCE.into());
         claims.insert("iat".into(), T0.into());
         claims.insert("exp".into(), (T0 + DIRECTIVE_MAX_LIFETIME_SECS).into());
@@ -662,7 +669,12 @@ fn worst_case_identity_fits_an_access_cookie() {
         s.pop();
     }
     let identity = Identity { sub: "\"".repeat(MAX_SUB_LEN), ctx: Some(ctx) };
-    let cred = AccessCredential::new(&identity, FamilyId::from_bytes([0xff; 16]), Timestamp::from_millis(u64::MAX));
+    let cred = AccessCredential::new(
+        &identity,
+        FamilyId::from_bytes([0xff; 16]),
+        Timestamp::from_millis(u64::MAX),
+        Timestamp::from_millis(u64::MAX),
+    );
     let value = cred.encode(&KeyRing::parse(&format!("{}:{SECRET}", "k".repeat(16))).unwrap());
     assert!(value.len() <= MAX_ACCESS_LEN, "{} bytes", value.len());
 }

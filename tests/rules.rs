@@ -13,6 +13,7 @@ use edge_session::origin::{DirectivePlan, Login};
 use edge_session::session::GrantCookies;
 use edge_session::session::{AccessCredential, FamilyId, RefreshCredential};
 use edge_session::session::{Family, Outcome, Refusal, SessionState, may_set_refresh};
+use edge_session::time::Timestamp;
 
 /// Alice logs in at T0; g1 is presented at T0+10 s and rotates to g2.
 fn rotated(policy: Policy) -> (Object, RefreshCredential, RefreshCredential) {
@@ -81,17 +82,78 @@ fn absolute_expired_family_is_anonymous() {
     assert_eq!(d.outcome, Outcome::Refused(Refusal::Expired));
 }
 
-// Row 1, remember: no idle timeout; only REMEMBER_LIFETIME_SECS after login ends it.
+// Row 1, remember: IDLE_TIMEOUT_SECS does not apply, REMEMBER_IDLE_TIMEOUT_SECS does (15
+// days by default: a remember-me refresh credential expires after inactivity, RFC 9700);
+// REMEMBER_LIFETIME_SECS after login ends it however active the user is.
 #[test]
-fn remember_family_ignores_idle_timeout() {
+fn remember_family_has_its_own_idle_limit_and_lifetime() {
     let (mut obj, login) = Object::login(short(), true, T0);
-    let g1 = login.refresh.unwrap();
+    let g1 = login.refresh.clone().unwrap();
     let d = obj.present(&g1, T0 + secs(1800 + 3600));
     assert_eq!((state(&d), handed(&d)), (SessionState::Rotated, Some(2)));
-    assert_eq!(d.deadline, T0 + secs(2_592_000));
+    assert_eq!(d.deadline, T0 + secs(1800 + 3600) + secs(1_296_000), "idle from the last use");
+    let mut jar = Jar::new(&login);
+    jar.read(&d);
+    // Used every 14 days, it lives its whole 30 days, and not a moment more.
+    for day in [14, 28] {
+        let d = obj.present(&jar.refresh.clone(), T0 + secs(day * 86_400));
+        jar.read(&d);
+        assert!(matches!(d.outcome, Outcome::Authenticated(_)), "day {day}");
+    }
+    assert_eq!(state(&obj.clone().present(&jar.refresh, T0 + ms(2_591_999_999))), SessionState::Rotated);
+    assert_eq!(obj.present(&jar.refresh, T0 + secs(2_592_000)).outcome, Outcome::Refused(Refusal::Expired));
+}
+
+// Row 1, remember, idle: unused for REMEMBER_IDLE_TIMEOUT_SECS, it is over.
+#[test]
+fn remember_family_unused_past_its_idle_limit_is_anonymous() {
+    let policy = Policy { remember_idle_timeout: secs(3600), ..short() };
+    let (mut obj, login) = Object::login(policy, true, T0);
+    let g1 = login.refresh.unwrap();
+    let d = obj.present(&g1, T0 + secs(600));
+    assert_eq!(d.deadline, T0 + secs(600 + 3600));
     let g2 = grant(&d).refresh.clone().unwrap();
-    assert_eq!(state(&obj.clone().present(&g2, T0 + ms(2_591_999_999))), SessionState::Rotated);
-    assert_eq!(obj.present(&g2, T0 + secs(2_592_000)).outcome, Outcome::Refused(Refusal::Expired));
+    assert!(matches!(obj.clone().present(&g2, T0 + ms(4_199_999)).outcome, Outcome::Authenticated(_)));
+    assert_eq!(obj.present(&g2, T0 + secs(4200)).outcome, Outcome::Refused(Refusal::Expired));
+}
+
+// The kill switch: a family created before SESSIONS_NOT_BEFORE has ended, whatever its
+// state; one created at or after it is untouched.
+#[test]
+fn the_kill_switch_ends_every_family_created_before_it() {
+    let (mut obj, login) = Object::login(short(), true, T0);
+    let g1 = login.refresh.unwrap();
+    obj.policy.not_before = T0 + secs(1);
+    let d = obj.present(&g1, T0 + secs(5));
+    assert_eq!(d.outcome, Outcome::Refused(Refusal::Revoked));
+    assert!(!d.persist, "nothing to write: the alarm deletes it");
+    assert_eq!(d.deadline, Timestamp::from_millis(0));
+    let (mut after, login) = Object::login(Policy { not_before: T0, ..short() }, false, T0);
+    assert!(matches!(after.present(&login.refresh.unwrap(), T0 + secs(5)).outcome, Outcome::Authenticated(_)));
+}
+
+// No access credential outlives its family: the edge checks it alone, so a family that
+// expires (idle or absolute) or is killed would otherwise go on for an access lifetime.
+#[test]
+fn an_access_cookie_never_outlives_its_family() {
+    let policy = Policy { session_lifetime: secs(100), ..short() };
+    let (mut obj, login) = Object::login(policy, false, T0);
+    let at = T0 + secs(70);
+    let d = obj.present(&login.refresh.unwrap(), at);
+    assert_eq!(grant(&d).until, T0 + secs(100));
+    let line = GrantCookies::new(grant(&d), &keys(), &policy, at).access.unwrap();
+    assert!(line.ends_with("Max-Age=30"), "{line}");
+    let (_, value) = pair(&line);
+    assert!(AccessCredential::decode(value, &keys(), T0 + ms(99_999)).is_ok());
+    assert!(AccessCredential::decode(value, &keys(), T0 + secs(100)).is_err(), "gone with its family");
+    // A device-bound access cookie is capped the same way, credential and cookie.
+    let bound = GrantCookies::device_bound(grant(&d), &keys(), &policy, at).access.unwrap();
+    assert!(bound.ends_with("Max-Age=30"), "{bound}");
+    assert!(AccessCredential::decode(pair(&bound).1, &keys(), T0 + secs(100)).is_err());
+    // Less than a second left: the cookie is still set (Max-Age=0 would delete it), and
+    // the credential inside it still ends with the family.
+    let last = GrantCookies::new(grant(&d), &keys(), &policy, T0 + ms(99_500)).access.unwrap();
+    assert!(last.ends_with("Max-Age=1"), "{last}");
 }
 
 // Row 2: p == g, not due: fresh, no refresh cookie; the first presentation confirms g.
@@ -280,7 +342,7 @@ fn login_revokes_the_family_it_replaces() {
     object.handle(FamilyCommand::Logout, T0 + secs(1), &config, secret(7)).unwrap();
     assert!(object.family().unwrap().is_revoked());
     assert!(object.family().unwrap().deadline(&config.policy) <= T0 + secs(1), "its alarm deletes it now");
-    let cookie = FamilyCommand::Refresh { cookie: presented.encode(&keys()) };
+    let cookie = FamilyCommand::Refresh { cookie: presented.encode(&keys()), skipped: None };
     let replay = object.handle(cookie, T0 + secs(5), &config, secret(8)).unwrap();
     assert_eq!(replay.verdict, Verdict::Refused { refusal: Refusal::Revoked });
 }
@@ -327,7 +389,7 @@ fn last_seen_is_persisted_at_most_once_a_minute() {
     }
 }
 
-// Deadline: idle, then absolute when nearer; remember ignores both; revoked is now.
+// Deadline: idle, then absolute when nearer; remember has its own of both; revoked is now.
 #[test]
 fn deadline_is_idle_absolute_remember_or_now() {
     let policy = Policy { session_lifetime: secs(3000), ..short() };
@@ -336,7 +398,9 @@ fn deadline_is_idle_absolute_remember_or_now() {
     let d = obj.present(&login.refresh.unwrap(), T0 + secs(1500));
     assert_eq!(d.deadline, T0 + secs(3000)); // absolute (idle would be 3300)
     let (remember, _) = Object::login(policy, true, T0);
-    assert_eq!(remember.family.deadline(&policy), T0 + secs(2_592_000));
+    assert_eq!(remember.family.deadline(&policy), T0 + secs(1_296_000)); // remember idle
+    let long_idle = Policy { remember_idle_timeout: secs(3_000_000), ..policy };
+    assert_eq!(remember.family.deadline(&long_idle), T0 + secs(2_592_000)); // remember lifetime
     obj.family.revoke();
     assert!(obj.family.deadline(&policy) <= T0);
 }

@@ -391,6 +391,17 @@ macro_rules! jws_tamper_tests {
         }
 
         #[test]
+        fn nbf_in_the_future_is_refused_wherever_a_token_carries_it() {
+            let nbf = |value: Value| with_claims(|c| { c.insert("nbf".into(), value.clone()); });
+            assert_eq!(at(&nbf(json!(T0 + CLOCK_SKEW)), t0()), Ok(()), "within the skew");
+            assert_eq!(at(&nbf(json!(T0 - 600)), t0()), Ok(()), "in the past");
+            assert_eq!(at(&nbf(json!(T0 + CLOCK_SKEW + 1)), t0()), jws_err(JwsError::NotYetValid));
+            for bad in [json!("now"), json!(-1), json!(null), json!([T0])] {
+                assert_eq!(at(&nbf(bad.clone()), t0()), jws_err(JwsError::NotYetValid), "nbf {bad}");
+            }
+        }
+
+        #[test]
         fn lifetime_is_capped() {
             let iat = claim("iat");
             let longest = with_claims(|c| { c.insert("exp".into(), (iat + $max_lifetime).into()); });
@@ -430,7 +441,8 @@ mod access_cookie {
 
     fn issue() -> String {
         let alice = Identity { sub: "alice".into(), ctx: None };
-        AccessCredential::new(&alice, FamilyId::from_bytes([1; 16]), t0() + Duration::from_secs(60)).encode(&ring())
+        AccessCredential::new(&alice, FamilyId::from_bytes([1; 16]), t0(), t0() + Duration::from_secs(60))
+            .encode(&ring())
     }
 
     use super::verify_access as verify;

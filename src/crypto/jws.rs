@@ -4,8 +4,9 @@
 //! [`verify`] accepts a token only if `alg` is exactly `HS256` (so `none` and algorithm
 //! confusion are refused, RFC 8725 §3.1), `typ` is the one the caller expects (so a
 //! reflected assertion cannot be replayed as a login, RFC 8725 §3.11), no `crit` header
-//! is present, the MAC matches in constant time, `aud` names us, `exp` has not passed and
-//! `iat` is not in the future, each with [`CLOCK_SKEW`] allowance. The clock is an
+//! is present, the MAC matches in constant time, `aud` names us, `exp` has not passed, and
+//! neither `iat` nor `nbf` (when present) is in the future, each with [`CLOCK_SKEW`]
+//! allowance. The clock is an
 //! argument. Claims are parsed only after the MAC is good.
 //!
 //! Why not the `jsonwebtoken` crate: its validation reads the system clock (which panics
@@ -80,6 +81,8 @@ pub enum JwsError {
     Expired,
     /// `iat` is in the future.
     IssuedInFuture,
+    /// `nbf` is in the future, or not a number (RFC 7519 §4.1.5).
+    NotYetValid,
     /// `exp - iat` exceeds what this token type allows.
     LifetimeTooLong,
 }
@@ -98,6 +101,7 @@ impl fmt::Display for JwsError {
             Self::MissingTime => "exp or iat missing",
             Self::Expired => "expired",
             Self::IssuedInFuture => "iat in the future",
+            Self::NotYetValid => "nbf in the future",
             Self::LifetimeTooLong => "lifetime too long",
         })
     }
@@ -201,6 +205,14 @@ fn check_claims(claims: &Claims, expect: &Expect<'_>, now: Timestamp) -> Result<
     }
     if iat > now.saturating_add(CLOCK_SKEW) {
         return Err(JwsError::IssuedInFuture);
+    }
+    // Optional, but honoured when present: a token its issuer dated for later is not
+    // valid yet, whoever relays it now.
+    if let Some(nbf) = claims.get("nbf") {
+        match numeric_date(Some(nbf)) {
+            Some(nbf) if nbf <= now.saturating_add(CLOCK_SKEW) => {}
+            _ => return Err(JwsError::NotYetValid),
+        }
     }
     if let Some(max) = expect.max_lifetime_secs
         && exp.saturating_sub(iat) > max

@@ -11,11 +11,13 @@
 //!
 //! * [`proof`]: the signed JWS and its checks;
 //! * [`challenge`]: stateless, MAC'd challenges, one proof each;
-//! * [`protocol`]: the endpoints, headers and answers.
+//! * [`protocol`]: the endpoints, headers and answers;
+//! * [`skipped`]: `Secure-Session-Skipped`, a browser saying it skipped a refresh.
 
 pub mod challenge;
 mod proof;
 mod protocol;
+mod skipped;
 
 pub use proof::{MAX_PROOF_LEN, PROOF_TYPE, Proof, ProofError};
 pub use protocol::{
@@ -23,3 +25,4 @@ pub use protocol::{
     REGISTRATION_HEADER, RESPONSE_HEADER, SESSION_ID_HEADER, bound_answer, challenge_answer, challenge_header,
     instructions, refresh_step, refusal_answer, register_step, registration_offer,
 };
+pub use skipped::{SKIPPED_HEADER, skipped};

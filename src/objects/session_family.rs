@@ -19,7 +19,7 @@
 //! }).unwrap();
 //! let now = Timestamp::from_secs(1_700_000_000);
 //! let mut object = FamilyObject::loaded(None, now);
-//! let login = FamilyCommand::Login { family: FamilyId::from_bytes([1; 16]), sub: "ada".into(), ctx: None, remember: false };
+//! let login = FamilyCommand::Login { family: FamilyId::from_bytes([1; 16]), sub: "ada".into(), ctx: None, remember: false, dbsc_offered: false };
 //! let handled = object.handle(login, now, &config, RefreshSecret::from_bytes([2; 32])).unwrap();
 //! assert!(matches!(handled.verdict, Verdict::Granted { .. }) && handled.row.is_some());
 //! // A second logout is harmless: nothing to write.
@@ -74,6 +74,9 @@ pub struct FamilyHandled {
     pub alarm: Option<Timestamp>,
     /// What to log.
     pub events: Vec<Event>,
+    /// Report `dbsc_not_registered` to the worker's counters
+    /// ([`Decision::dbsc_not_registered`]).
+    pub dbsc_not_registered: bool,
 }
 
 /// What the alarm should do first.
@@ -140,7 +143,7 @@ impl FamilyObject {
     ) -> Result<FamilyHandled, UnverifiableCookie> {
         let policy = &config.policy;
         let handled = match command {
-            FamilyCommand::Refresh { cookie } => {
+            FamilyCommand::Refresh { cookie, skipped } => {
                 let Some(family) = self.family.as_mut() else {
                     return Ok(answer(Verdict::Refused { refusal: Refusal::UnknownFamily }));
                 };
@@ -148,19 +151,23 @@ impl FamilyObject {
                 let presented =
                     RefreshCredential::decode(&cookie, &config.session_keys).map_err(|_| UnverifiableCookie)?;
                 let decision = family.handle_refresh(&presented, now, policy, fresh);
-                let (verdict, events) = verdict_for(&decision, family, config, now);
+                let (verdict, events) = verdict_for(&decision, family, config, now, skipped.as_deref());
                 let mut handled =
                     if decision.persist { written(verdict, family, policy, now) } else { answer(verdict) };
                 handled.events = events;
+                handled.dbsc_not_registered = decision.dbsc_not_registered;
                 handled
             }
-            FamilyCommand::Login { family: id, sub, ctx, remember } => {
+            FamilyCommand::Login { family: id, sub, ctx, remember, dbsc_offered } => {
                 if self.family.is_some() {
                     // 128 random bits never collide: this is a replayed or forged login
                     // message. Refuse it rather than overwrite a live family.
                     return Ok(answer(Verdict::Refused { refusal: Refusal::Revoked }));
                 }
-                let (family, grant) = Family::login(id, Identity { sub, ctx }, remember, now, fresh, policy);
+                let (mut family, grant) = Family::login(id, Identity { sub, ctx }, remember, now, fresh, policy);
+                if dbsc_offered {
+                    family.offer_device_binding();
+                }
                 let cookies = GrantCookies::new(&grant, &config.session_keys, policy, now);
                 let verdict = Verdict::Granted {
                     identity: grant.identity,
@@ -283,16 +290,22 @@ fn device_refused(refusal: DeviceRefusal) -> FamilyHandled {
 
 /// An answer that changes nothing durable.
 fn answer(verdict: Verdict) -> FamilyHandled {
-    FamilyHandled { verdict, row: None, alarm: None, events: Vec::new() }
+    FamilyHandled { verdict, row: None, alarm: None, events: Vec::new(), dbsc_not_registered: false }
 }
 
 /// An answer whose family must be written first, with the alarm at its deadline.
 fn written(verdict: Verdict, family: &Family, policy: &Policy, now: Timestamp) -> FamilyHandled {
     let alarm = Some(family.deadline(policy).max(now));
-    FamilyHandled { verdict, row: Some(family_row::encode(family)), alarm, events: Vec::new() }
+    FamilyHandled { row: Some(family_row::encode(family)), alarm, ..answer(verdict) }
 }
 
-fn verdict_for(decision: &Decision, family: &Family, config: &Config, now: Timestamp) -> (Verdict, Vec<Event>) {
+fn verdict_for(
+    decision: &Decision,
+    family: &Family,
+    config: &Config,
+    now: Timestamp,
+    skipped: Option<&str>,
+) -> (Verdict, Vec<Event>) {
     let id = || family.id().to_string();
     match &decision.outcome {
         Outcome::Authenticated(grant) => {
@@ -303,12 +316,26 @@ fn verdict_for(decision: &Decision, family: &Family, config: &Config, now: Times
                 cookies,
                 decided_at: now.as_millis(),
             };
-            (verdict, Vec::new())
+            let events = if decision.dbsc_not_registered {
+                let fields = vec![("family", id()), ("sub", family.identity().sub.clone())];
+                vec![Event::new("dbsc_not_registered", fields)]
+            } else {
+                Vec::new()
+            };
+            (verdict, events)
         }
         Outcome::Refused(refusal) => {
             let events = match refusal {
                 // State lost or rolled back: worth an operator's attention.
                 Refusal::FutureGeneration => vec![Event::new("future_generation", vec![("family", id())])],
+                // Its browser says it skipped a DBSC refresh (Secure-Session-Skipped): not
+                // the copied-jar alarm. A copied jar could claim the same; it still gets
+                // nothing, and the skips of one user show in this event's rate.
+                Refusal::DeviceBound if skipped.is_some() => {
+                    let reason = skipped.unwrap_or_default().to_owned();
+                    let fields = vec![("family", id()), ("sub", family.identity().sub.clone()), ("reason", reason)];
+                    vec![Event::new("dbsc_refresh_skipped", fields)]
+                }
                 // The owner's browser refreshes with its key: this is a copied cookie jar.
                 Refusal::DeviceBound => {
                     let fields = vec![("family", id()), ("sub", family.identity().sub.clone())];

@@ -49,7 +49,7 @@ pub struct Assertion {
     pub iat: u64,
     /// Expires, Unix seconds (`iat` + 60).
     pub exp: u64,
-    /// 128 fresh random bits, base64url.
+    /// 128 fresh random bits, base64url (empty if a verified token carried none).
     pub jti: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     /// The login's `ctx`, when it gave one.
@@ -84,7 +84,9 @@ impl Assertion {
         jws::sign(origin_secret.signing(), ASSERTION_TYPE, self)
     }
 
-    /// What an origin does with the header (a Rust origin can call this directly).
+    /// What an origin does with the header (a Rust origin can call this directly). The
+    /// rules are the ones every origin package applies, checked by one shared table
+    /// (`packages/conformance/vectors.json`, run by `tests/conformance.rs`).
     pub fn verify(
         token: &str,
         origin_secret: &KeyRing,
@@ -96,6 +98,29 @@ impl Assertion {
         if claims.get("iss").and_then(Value::as_str) != Some(EDGE_ISSUER) {
             return Err(TokenError::BadClaims("iss is not edge-session"));
         }
-        serde_json::from_value(Value::Object(claims)).map_err(|_| TokenError::BadClaims("assertion claims malformed"))
+        let text = |name: &str| claims.get(name).and_then(Value::as_str).map(str::to_owned);
+        let sub = text("sub").filter(|sub| !sub.is_empty()).ok_or(TokenError::BadClaims("sub missing or empty"))?;
+        let (Some(sid), Some(state)) = (text("sid"), text("state")) else {
+            return Err(TokenError::BadClaims("sid or state missing"));
+        };
+        let ctx = match claims.get("ctx") {
+            None | Some(Value::Null) => None,
+            Some(Value::Object(ctx)) => Some(ctx.clone()),
+            Some(_) => return Err(TokenError::BadClaims("ctx is not an object")),
+        };
+        // `aud` may be an array and times may carry fractions (RFC 7519); jws::verify has
+        // checked both, so what is kept is the audience it matched and whole seconds.
+        let seconds = |name| jws::numeric_date(claims.get(name)).unwrap_or_default();
+        Ok(Assertion {
+            iss: EDGE_ISSUER.into(),
+            aud: audience.into(),
+            sub,
+            sid,
+            state,
+            iat: seconds("iat"),
+            exp: seconds("exp"),
+            jti: text("jti").unwrap_or_default(),
+            ctx,
+        })
     }
 }

@@ -25,6 +25,8 @@
 //! assert_eq!(Login::verify(&header, &secret, now, &other), Err(TokenError::WrongNonce));
 //! ```
 
+use std::fmt;
+
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
@@ -202,7 +204,7 @@ pub struct DirectivePlan {
     pub revoke_everywhere: Option<String>,
     /// Send deletions of both cookies.
     pub clear_cookies: bool,
-    /// End this family: the one the request presented.
+    /// End this family: the one that identified the request.
     pub end_family: Option<FamilyId>,
     /// Create a family for this login, then set its cookies.
     pub login: Option<Login>,
@@ -210,8 +212,11 @@ pub struct DirectivePlan {
 
 impl DirectivePlan {
     /// The plan for a response's verified directives; `None` when it carried none.
-    /// `current` is the family the request presented (its access or refresh cookie),
-    /// `presented_edge_cookie` whether it carried any edge cookie at all.
+    /// `current` is the family that identified the request, and only that: a cookie the
+    /// edge refused (a stale refresh cookie under `ON_REUSE=reject`, a device-bound
+    /// family's copied jar, an expired family) identifies no one, so it must not choose
+    /// what a login or logout ends, or a thief holding it ends its owner's session.
+    /// `presented_edge_cookie` is whether the request carried any edge cookie at all.
     pub fn new(
         login: Option<Login>,
         logout: Option<Logout>,
@@ -232,16 +237,75 @@ impl DirectivePlan {
     }
 }
 
-/// The family a response's directives act on (a login revokes it, a logout ends it): the
-/// one that identified the request, else the one its refresh cookie names, unless that
-/// cookie was refused as a device-bound family's (`copied_jar`). A copied jar must not
-/// end the owner's session by logging in or out (crate::session::device).
-pub fn directive_family(
-    identified: Option<FamilyId>,
-    refresh_cookie: Option<FamilyId>,
-    copied_jar: bool,
-) -> Option<FamilyId> {
-    identified.or(refresh_cookie.filter(|_| !copied_jar))
+/// Where a request came from, as its browser says: `Sec-Fetch-Site` (Fetch Metadata),
+/// `Origin`, and the origin the request itself was sent to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RequestSite<'a> {
+    /// `Sec-Fetch-Site`, if sent.
+    pub sec_fetch_site: Option<&'a str>,
+    /// `Origin`, if sent.
+    pub origin: Option<&'a str>,
+    /// The request URL's own origin, `scheme://host[:port]`.
+    pub own_origin: &'a str,
+}
+
+/// A logout the edge will not apply: the request came from another site, or another
+/// origin of this one (a sibling subdomain), that the operator did not list.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CrossSiteLogout {
+    /// `Sec-Fetch-Site` as sent (`same-site`, `cross-site`…), or `absent`.
+    pub sec_fetch_site: String,
+    /// `Origin` as sent, or `absent`.
+    pub origin: String,
+}
+
+impl fmt::Display for CrossSiteLogout {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "cross_site: logout from Sec-Fetch-Site {}, Origin {}", self.sec_fetch_site, self.origin)
+    }
+}
+
+/// Longest header value echoed into a log line.
+const MAX_LOGGED_HEADER: usize = 128;
+
+/// Whether a logout answering a request from `site` may end or clear anything.
+///
+/// `SameSite=Lax` keeps the cookies off cross-site subrequests and POSTs only: a form on a
+/// sibling subdomain (`evil.example.com` is same-site with `app.example.com`) and a
+/// cross-site top-level navigation both carry them, so the origin's logout page would end
+/// the victim's session (logout CSRF). A logout therefore counts only from the app itself:
+/// `Sec-Fetch-Site` `same-origin` or `none` (typed, bookmarked), or an `Origin` the
+/// operator listed in `LOGOUT_ORIGINS` (a sign-out link on a sibling). Without
+/// `Sec-Fetch-Site` (a non-browser client, or a browser older than Fetch Metadata) the
+/// request is allowed unless it carries an `Origin` that is neither its own nor listed
+/// (OWASP's CSRF advice for such browsers). Logins are not checked here: identity
+/// providers call back with cross-site navigations.
+///
+/// ```
+/// use edge_session::origin::{RequestSite, logout_allowed};
+/// let site = |fetch, origin| RequestSite { sec_fetch_site: fetch, origin, own_origin: "https://app.example.com" };
+/// assert!(logout_allowed(&site(Some("same-origin"), Some("https://app.example.com")), &[]).is_ok());
+/// assert!(logout_allowed(&site(Some("same-site"), Some("https://evil.example.com")), &[]).is_err());
+/// let listed = ["https://www.example.com".to_owned()];
+/// assert!(logout_allowed(&site(Some("same-site"), Some("https://www.example.com")), &listed).is_ok());
+/// ```
+pub fn logout_allowed(site: &RequestSite<'_>, listed: &[String]) -> Result<(), CrossSiteLogout> {
+    let origin_listed = site.origin.is_some_and(|origin| listed.iter().any(|l| l.eq_ignore_ascii_case(origin)));
+    let allowed = origin_listed
+        || match site.sec_fetch_site {
+            Some(fetch) => fetch.eq_ignore_ascii_case("same-origin") || fetch.eq_ignore_ascii_case("none"),
+            None => site.origin.is_none_or(|origin| origin.eq_ignore_ascii_case(site.own_origin)),
+        };
+    if allowed {
+        return Ok(());
+    }
+    let shown = |value: Option<&str>| {
+        value.map_or_else(
+            || "absent".to_owned(),
+            |v| v.chars().filter(|c| !c.is_control()).take(MAX_LOGGED_HEADER).collect(),
+        )
+    };
+    Err(CrossSiteLogout { sec_fetch_site: shown(site.sec_fetch_site), origin: shown(site.origin) })
 }
 
 fn directive_expect(typ: &str) -> Expect<'_> {
@@ -264,12 +328,47 @@ mod tests {
         Logout { sub: Some("ada".into()), scope }
     }
 
+    fn site<'a>(fetch: Option<&'a str>, origin: Option<&'a str>) -> RequestSite<'a> {
+        RequestSite { sec_fetch_site: fetch, origin, own_origin: "https://app.example.com" }
+    }
+
     #[test]
-    fn a_copied_jar_names_no_family_for_directives() {
-        let (owner, other) = (FamilyId::from_bytes([1; 16]), FamilyId::from_bytes([2; 16]));
-        assert_eq!(directive_family(None, Some(owner), false), Some(owner), "an unbound refresh cookie");
-        assert_eq!(directive_family(None, Some(owner), true), None, "a bound family's copied cookie");
-        assert_eq!(directive_family(Some(other), Some(owner), true), Some(other), "the identifying family wins");
+    fn a_logout_counts_only_from_the_app_itself_or_a_listed_origin() {
+        let listed = ["https://www.example.com".to_owned()];
+        let allowed = [
+            site(Some("same-origin"), Some("https://app.example.com")),
+            site(Some("none"), None),
+            site(Some("Same-Origin"), None),
+            site(None, None),
+            site(None, Some("https://app.example.com")),
+            site(Some("same-site"), Some("https://www.example.com")),
+            site(Some("cross-site"), Some("https://WWW.example.com")),
+        ];
+        for s in allowed {
+            assert_eq!(logout_allowed(&s, &listed), Ok(()), "{s:?}");
+        }
+        let refused = [
+            site(Some("same-site"), Some("https://evil.example.com")),
+            site(Some("same-site"), None),
+            site(Some("cross-site"), None),
+            site(Some("cross-site"), Some("https://attacker.example")),
+            site(Some("bogus"), None),
+            site(None, Some("https://evil.example.com")),
+            site(None, Some("null")),
+            site(Some("same-site"), Some("https://www.example.com.evil.example")),
+        ];
+        for s in refused {
+            assert!(logout_allowed(&s, &listed).is_err(), "{s:?}");
+        }
+    }
+
+    #[test]
+    fn a_refused_logout_says_why_without_echoing_control_bytes() {
+        let long = format!("https://e\r\nvil.example{}", "x".repeat(500));
+        let err = logout_allowed(&site(Some("same-site"), Some(&long)), &[]).unwrap_err();
+        assert_eq!(err.sec_fetch_site, "same-site");
+        assert!(err.origin.len() <= MAX_LOGGED_HEADER && !err.origin.contains('\r'), "{}", err.origin);
+        assert!(err.to_string().starts_with("cross_site:"), "{err}");
     }
 
     #[test]

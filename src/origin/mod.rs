@@ -8,6 +8,7 @@
 //! told apart by `typ` so that none passes for another (RFC 8725 §3.11).
 
 mod admin;
+mod adopt;
 mod assertion;
 mod directives;
 mod headers;
@@ -16,10 +17,11 @@ mod token;
 pub mod tower;
 
 pub use admin::{ADMIN_MAX_LIFETIME_SECS, ADMIN_TYPE, AdminAction, AdminRequest, session_list};
+pub use adopt::{Adoption, adoption};
 pub use assertion::{ASSERTION_TTL_SECS, ASSERTION_TYPE, Assertion};
 pub use directives::{
-    DIRECTIVE_MAX_LIFETIME_SECS, DirectivePlan, LOGIN_TYPE, LOGOUT_TYPE, Login, Logout, LogoutScope, RequestNonce,
-    directive_family,
+    CrossSiteLogout, DIRECTIVE_MAX_LIFETIME_SECS, DirectivePlan, LOGIN_TYPE, LOGOUT_TYPE, Login, Logout, LogoutScope,
+    RequestNonce, RequestSite, logout_allowed,
 };
 pub use headers::{
     ASSERTION_HEADER, CACHE_HEADERS, CREDENTIAL_CACHE_CONTROL, LOGIN_HEADER, LOGOUT_HEADER, NONCE_HEADER,

@@ -26,8 +26,8 @@ use tower_layer::Layer;
 use tower_service::Service;
 
 use super::{
-    ASSERTION_HEADER, AdminAction, AdminRequest, Assertion, LOGIN_HEADER, LOGOUT_HEADER, Login, Logout, LogoutScope,
-    NONCE_HEADER, USER_HEADER,
+    ASSERTION_HEADER, AdminAction, AdminRequest, Adoption, Assertion, LOGIN_HEADER, LOGOUT_HEADER, Login, Logout,
+    LogoutScope, NONCE_HEADER, STATE_HEADER, USER_HEADER, adoption,
 };
 use crate::crypto::{KeyRing, KeyRingError, base64url};
 use crate::session::FamilyId;
@@ -135,6 +135,8 @@ where
 #[derive(Clone)]
 pub struct Edge {
     user: Option<EdgeUser>,
+    /// `X-Edge-Session-State` on an anonymous request: why the edge refused its cookie.
+    refusal: Option<String>,
     nonce: Option<String>,
     settings: Arc<Settings>,
     directives: Arc<Mutex<Vec<(HeaderName, HeaderValue)>>>,
@@ -159,12 +161,22 @@ impl Edge {
             }
         };
         let nonce = header(NONCE_HEADER).map(str::to_owned);
-        Edge { user, nonce, settings, directives: Arc::default() }
+        // Raw bytes too: a refusal the adapter cannot read as text still refuses.
+        let refusal = req.headers().get(STATE_HEADER).map(|v| String::from_utf8_lossy(v.as_bytes()).into_owned());
+        let refusal = refusal.filter(|_| user.is_none());
+        Edge { user, refusal, nonce, settings, directives: Arc::default() }
     }
 
     /// The signed-in user, if the edge identified the request.
     pub fn user(&self) -> Option<&EdgeUser> {
         self.user.as_ref()
+    }
+
+    /// Why an anonymous request is anonymous, when it carried an edge cookie the edge
+    /// refused (`ended`, `expired`, `reused`, `device_bound`, `invalid`); `None` for a
+    /// request that never signed in, or an identified one.
+    pub fn refusal(&self) -> Option<&str> {
+        self.refusal.as_deref()
     }
 
     /// Logs `sub` in when the response reaches the edge. Fails only for a request that
@@ -184,12 +196,23 @@ impl Edge {
         Ok(())
     }
 
-    /// The migration bridge: if the request has no edge identity but carries the app's own
-    /// session for `sub`, log `sub` in at the edge. Returns whether it did.
-    pub fn adopt(&self, sub: Option<&str>) -> Result<bool, NotThroughTheEdge> {
-        match (self.user(), sub) {
-            (None, Some(sub)) if !sub.is_empty() => self.login(sub, false, None).map(|()| true),
-            _ => Ok(false),
+    /// The migration bridge ([`crate::origin::adoption`]): if the request has no edge
+    /// identity but carries the app's own session for `sub`, log `sub` in at the edge.
+    /// Never when the edge refused the request's edge cookie (a refused jar is not logged
+    /// back in), and never for a request that did not come through the edge. Returns
+    /// whether it did; refusals are logged.
+    pub fn adopt(&self, sub: Option<&str>) -> bool {
+        match adoption(self.user.is_some(), self.refusal(), self.nonce.as_deref(), sub) {
+            Adoption::Login => self.login(sub.unwrap_or_default(), false, None).is_ok(),
+            Adoption::Skip => false,
+            Adoption::Refused => {
+                eprintln!("{}", serde_json::json!({"event": "edge_adopt_refused", "refusal": self.refusal()}));
+                false
+            }
+            Adoption::NotThroughTheEdge => {
+                eprintln!("{}", serde_json::json!({"event": "edge_adopt_no_nonce"}));
+                false
+            }
         }
     }
 

@@ -2,7 +2,8 @@
 //!
 //! * `__Host-es-access` = `a1.<kid>.<payload>.<mac>`: a short-lived identity the edge
 //!   checks by MAC and expiry alone (the fast path). `payload` is base64url JSON
-//!   `{"sub","sid","exp","ctx"?}` with `exp` in Unix milliseconds.
+//!   `{"sub","sid","iat","exp","ctx"?}` with `iat` and `exp` in Unix milliseconds (`iat`
+//!   is 0 in cookies minted before it existed).
 //! * `__Host-es-refresh` = `r1.<kid>.<family>.<generation>.<secret>.<mac>`: the rotating
 //!   credential of a family, only meaningful to that family's Durable Object.
 //!
@@ -267,6 +268,10 @@ pub struct AccessCredential {
     pub sub: String,
     /// The family's id.
     pub sid: String,
+    /// Issued, Unix milliseconds: the kill switch (`SESSIONS_NOT_BEFORE`) refuses what was
+    /// issued before it. 0 for cookies minted before the field existed.
+    #[serde(default)]
+    pub iat: u64,
     /// Expiry, Unix milliseconds.
     pub exp: u64,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -275,11 +280,13 @@ pub struct AccessCredential {
 }
 
 impl AccessCredential {
-    /// An access credential for `identity` in `family`, valid until `expires`.
-    pub fn new(identity: &Identity, family: FamilyId, expires: Timestamp) -> Self {
+    /// An access credential for `identity` in `family`, issued at `issued`, valid until
+    /// `expires`.
+    pub fn new(identity: &Identity, family: FamilyId, issued: Timestamp, expires: Timestamp) -> Self {
         AccessCredential {
             sub: identity.sub.clone(),
             sid: family.to_string(),
+            iat: issued.as_millis(),
             exp: expires.as_millis(),
             ctx: identity.ctx.clone(),
         }
@@ -367,7 +374,12 @@ mod tests {
 
     fn access(exp: u64) -> AccessCredential {
         let id = Identity { sub: "alice".into(), ctx: None };
-        AccessCredential::new(&id, FamilyId::from_bytes([1; 16]), Timestamp::from_millis(exp))
+        AccessCredential::new(
+            &id,
+            FamilyId::from_bytes([1; 16]),
+            Timestamp::from_millis(0),
+            Timestamp::from_millis(exp),
+        )
     }
 
     #[test]

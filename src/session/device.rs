@@ -7,8 +7,14 @@
 //!   counts as reuse, so a copied cookie jar is anonymous once its access cookie expires
 //!   and cannot revoke or otherwise disturb the family;
 //! * a new access cookie costs a proof over a fresh challenge, signed by the bound key;
-//! * each challenge is good for one proof: the family remembers when the last spent
-//!   challenge was issued (`challenge_floor`) and refuses any issued no later.
+//! * each challenge is spent by its first proof: the family remembers when the last spent
+//!   challenge was issued (`challenge_floor`) and refuses any issued earlier. The last
+//!   spent one is answered again, for the same key, for `GRACE_SECS` after it was spent:
+//!   a registration retried after its answer was lost (else the family is bound to a key
+//!   its browser never learned it holds, and the session dies with its access cookie),
+//!   and refreshes that race each other, which the DBSC spec asks servers to accept. A
+//!   thief replaying a captured proof gains at most that window, no more than the access
+//!   cookie captured with it is already worth.
 //!
 //! Proof parsing and the challenge's own checks are in `crate::dbsc`; this file decides
 //! what a checked proof does to the family.
@@ -56,9 +62,10 @@ impl DeviceRefusal {
 
 impl Family {
     /// Binds the family to `key`, spending the challenge issued at `challenge`. The caller
-    /// checked the proof is `key`'s signature over that challenge. Registering the same key
-    /// again is allowed (a browser that retries); another key never replaces it. On
-    /// success the family must be written.
+    /// checked the proof is `key`'s signature over that challenge. The same registration
+    /// again, within `GRACE_SECS`, is answered again (a browser that retries after a lost
+    /// answer); another key never replaces the bound one. On success the family must be
+    /// written.
     pub fn bind(
         &mut self,
         key: PublicKey,
@@ -70,8 +77,9 @@ impl Family {
         if self.device_key.as_ref().is_some_and(|bound| *bound != key) {
             return Err(DeviceRefusal::OtherKey);
         }
-        self.spend(challenge)?;
+        self.spend(challenge, now, policy)?;
         self.device_key = Some(key);
+        self.binding_offered = false;
         Ok(self.device_grant(now, policy))
     }
 
@@ -87,29 +95,42 @@ impl Family {
     ) -> Result<Grant, DeviceRefusal> {
         self.usable_by_device(now, policy)?;
         let Some(key) = &self.device_key else { return Err(DeviceRefusal::NotBound) };
-        if challenge <= self.challenge_floor {
+        if !self.spendable(challenge, now, policy) {
             return Err(DeviceRefusal::StaleChallenge);
         }
         if !proven(key) {
             return Err(DeviceRefusal::BadProof);
         }
-        self.spend(challenge)?;
+        self.spend(challenge, now, policy)?;
         Ok(self.device_grant(now, policy))
     }
 
     fn usable_by_device(&self, now: Timestamp, policy: &Policy) -> Result<(), DeviceRefusal> {
-        if self.revoked || now >= self.deadline(policy) {
+        if now >= self.deadline(policy) {
             return Err(DeviceRefusal::Ended);
         }
         Ok(())
     }
 
-    /// One proof per challenge: spent challenges are those issued no later than the floor.
-    fn spend(&mut self, challenge: Timestamp) -> Result<(), DeviceRefusal> {
-        if challenge <= self.challenge_floor {
+    /// A challenge issued after the last spent one, or the last spent one again within
+    /// `GRACE_SECS` of its spending (see the module docs).
+    fn spendable(&self, challenge: Timestamp, now: Timestamp, policy: &Policy) -> bool {
+        challenge > self.challenge_floor
+            || (challenge == self.challenge_floor
+                && self.challenge_spent_at.as_millis() > 0
+                && now.since(self.challenge_spent_at) < policy.grace)
+    }
+
+    /// Spends the challenge: every challenge issued before it is refused from now on. The
+    /// last spent one presented again moves nothing (its window runs from its first use).
+    fn spend(&mut self, challenge: Timestamp, now: Timestamp, policy: &Policy) -> Result<(), DeviceRefusal> {
+        if !self.spendable(challenge, now, policy) {
             return Err(DeviceRefusal::StaleChallenge);
         }
-        self.challenge_floor = challenge;
+        if challenge > self.challenge_floor {
+            self.challenge_floor = challenge;
+            self.challenge_spent_at = now;
+        }
         Ok(())
     }
 

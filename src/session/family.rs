@@ -98,6 +98,9 @@ pub struct Grant {
     pub refresh: Option<RefreshCredential>,
     /// Until when a "remember me" refresh cookie should live; `None` for a session cookie.
     pub remember_until: Option<Timestamp>,
+    /// The family's deadline as of this answer (idle or absolute): no access credential
+    /// handed out with it may outlive it, so a revocation by expiry is never late.
+    pub until: Timestamp,
 }
 
 /// What a presented refresh credential amounts to.
@@ -124,6 +127,10 @@ pub struct Decision {
     pub persist: bool,
     /// When the family stops being usable; the alarm deletes it then.
     pub deadline: Timestamp,
+    /// The login offered device binding (DBSC) and the browser came back without
+    /// binding: reported once per family (`dbsc_not_registered`), so a downgrade (a
+    /// sibling stripping the registration, a browser that lost it) shows on a dashboard.
+    pub dbsc_not_registered: bool,
 }
 
 /// The state of one session family (docs/design.md §3).
@@ -154,6 +161,12 @@ pub struct Family {
     /// When the last challenge a device proof spent was issued: a challenge issued no
     /// later than this is spent, so each one is good for one proof.
     pub(crate) challenge_floor: Timestamp,
+    /// When that challenge was spent: the same proof may come again for `GRACE_SECS`
+    /// (a retried registration, racing refreshes; crate::session::device).
+    pub(crate) challenge_spent_at: Timestamp,
+    /// The login response offered device binding (DBSC), and the family has neither bound
+    /// nor been reported as not binding yet.
+    pub(crate) binding_offered: bool,
 }
 
 /// Read-only views of the state, for the objects that hold a family and for tests.
@@ -245,9 +258,17 @@ impl Family {
             revoked: false,
             device_key: None,
             challenge_floor: Timestamp::from_millis(0),
+            challenge_spent_at: Timestamp::from_millis(0),
+            binding_offered: false,
         };
         let grant = family.grant(policy, SessionState::Fresh, true);
         (family, grant)
+    }
+
+    /// The login response offered this family device binding (DBSC). If its browser comes
+    /// back without binding, the decision says so once ([`Decision::dbsc_not_registered`]).
+    pub fn offer_device_binding(&mut self) {
+        self.binding_offered = true;
     }
 
     /// Decides one presented refresh credential (of this family) at `now`. `fresh` is
@@ -260,12 +281,23 @@ impl Family {
         fresh: RefreshSecret,
     ) -> Decision {
         let mut persist = false;
-        let outcome = self.decide(presented, now, policy, fresh, &mut persist);
-        if matches!(outcome, Outcome::Authenticated(_)) && now >= self.last_seen + last_seen_resolution(policy) {
-            self.last_seen = now;
-            persist = true;
+        let mut outcome = self.decide(presented, now, policy, fresh, &mut persist);
+        let mut dbsc_not_registered = false;
+        if let Outcome::Authenticated(grant) = &mut outcome {
+            if now >= self.last_seen + self.last_seen_resolution(policy) {
+                self.last_seen = now;
+                persist = true;
+            }
+            grant.until = self.deadline(policy);
+            // Its refresh cookie identified it, so it is unbound: the browser has had the
+            // registration offer since the login response, and did not take it.
+            if self.binding_offered {
+                self.binding_offered = false;
+                dbsc_not_registered = true;
+                persist = true;
+            }
         }
-        Decision { outcome, persist, deadline: self.deadline(policy) }
+        Decision { outcome, persist, deadline: self.deadline(policy), dbsc_not_registered }
     }
 
     fn decide(
@@ -281,7 +313,7 @@ impl Family {
         if presented.family != self.id {
             return Outcome::Refused(Refusal::UnknownFamily);
         }
-        if self.revoked {
+        if self.revoked || self.killed(policy) {
             return Outcome::Refused(Refusal::Revoked);
         }
         if now >= self.deadline(policy) {
@@ -360,16 +392,32 @@ impl Family {
         self.revoked = true;
     }
 
-    /// When the family can no longer be used: now if revoked, else the earlier of its
-    /// absolute lifetime and (without "remember me") its idle timeout.
+    /// When the family can no longer be used: now if revoked or created before the kill
+    /// switch (`SESSIONS_NOT_BEFORE`), else the earlier of its absolute lifetime and its
+    /// idle timeout (`REMEMBER_*` for "remember me").
     pub fn deadline(&self, policy: &Policy) -> Timestamp {
-        if self.revoked {
+        if self.revoked || self.killed(policy) {
             return Timestamp::from_millis(0);
         }
-        if self.remember {
-            return self.created_at + policy.remember_lifetime;
-        }
-        (self.created_at + policy.session_lifetime).min(self.last_seen + policy.idle_timeout)
+        let (lifetime, idle) = if self.remember {
+            (policy.remember_lifetime, policy.remember_idle_timeout)
+        } else {
+            (policy.session_lifetime, policy.idle_timeout)
+        };
+        (self.created_at + lifetime).min(self.last_seen + idle)
+    }
+
+    /// Created before the operator's kill switch: ended, whatever its state says.
+    fn killed(&self, policy: &Policy) -> bool {
+        self.created_at < policy.not_before
+    }
+
+    /// `last_seen` is persisted at most this often: a minute, or a tenth of the family's
+    /// idle limit when that is finer, so coarsening shortens an idle limit by at most a
+    /// tenth (and by at most a minute).
+    fn last_seen_resolution(&self, policy: &Policy) -> Duration {
+        let idle = if self.remember { policy.remember_idle_timeout } else { policy.idle_timeout };
+        LAST_SEEN_RESOLUTION.min(idle / 10)
     }
 
     /// The refresh credential of the current generation.
@@ -384,6 +432,7 @@ impl Family {
             state,
             refresh: with_refresh.then(|| self.current_credential()),
             remember_until: self.remember.then(|| self.created_at + policy.remember_lifetime),
+            until: self.deadline(policy),
         }
     }
 }
@@ -393,10 +442,4 @@ impl Family {
 /// browser back a generation (S10); recovery re-delivers the value if nobody else did.
 pub fn may_set_refresh(decided_at: Timestamp, now: Timestamp, policy: &Policy) -> bool {
     now.since(decided_at) < policy.grace
-}
-
-/// Short idle timeouts get a finer `last_seen`, so coarsening shortens an idle timeout
-/// by at most a tenth (and by at most a minute).
-fn last_seen_resolution(policy: &Policy) -> Duration {
-    LAST_SEEN_RESOLUTION.min(policy.idle_timeout / 10)
 }

@@ -42,6 +42,12 @@ struct Row {
     device_key: Option<String>,
     #[serde(default, skip_serializing_if = "is_zero")]
     challenge_floor: u64,
+    #[serde(default, skip_serializing_if = "is_zero")]
+    challenge_spent_at: u64,
+    /// Absent once the family bound or was reported as not binding (and in rows written
+    /// before DBSC offers were recorded).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    binding_offered: bool,
 }
 
 fn is_zero(n: &u64) -> bool {
@@ -77,6 +83,8 @@ pub fn encode(family: &Family) -> String {
         revoked: family.revoked,
         device_key: family.device_key.as_ref().map(|key| base64url::encode(key.to_sec1())),
         challenge_floor: family.challenge_floor.as_millis(),
+        challenge_spent_at: family.challenge_spent_at.as_millis(),
+        binding_offered: family.binding_offered,
     };
     serde_json::to_string(&row).expect("row serializes")
 }
@@ -102,6 +110,8 @@ pub fn decode(text: &str) -> Result<Family, CorruptRow> {
             None => None,
         },
         challenge_floor: Timestamp::from_millis(row.challenge_floor),
+        challenge_spent_at: Timestamp::from_millis(row.challenge_spent_at),
+        binding_offered: row.binding_offered,
     })
 }
 

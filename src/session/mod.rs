@@ -5,6 +5,7 @@
 //! A *family* is every credential descended from one login; the origin calls it a
 //! session and sees its id as `sid`.
 
+mod anonymous;
 mod cookie_header;
 mod credential;
 mod device;
@@ -14,6 +15,7 @@ pub mod family_row;
 mod presented;
 mod set_cookie;
 
+pub use anonymous::AnonymousState;
 pub use cookie_header::{EdgeCookies, edge_cookies, strip_edge_cookies};
 pub use credential::{
     ACCESS_COOKIE, AccessCredential, CredentialError, FamilyId, Identity, MAX_ACCESS_LEN, MAX_CTX_LEN, MAX_REFRESH_LEN,

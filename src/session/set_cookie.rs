@@ -66,15 +66,18 @@ pub struct GrantCookies {
 }
 
 impl GrantCookies {
-    /// The lines for `grant`, signed with the ring's first key at `now`.
+    /// The lines for `grant`, signed with the ring's first key at `now`. The access
+    /// cookie lives `ACCESS_TTL_SECS`, never past the family's own deadline: the edge
+    /// checks it alone, so it must not outlive the family's idle or absolute limit.
     pub fn new(grant: &Grant, keys: &KeyRing, policy: &Policy, now: Timestamp) -> GrantCookies {
         let access = (!policy.access_ttl.is_zero()).then(|| {
-            let cred = AccessCredential::new(&grant.identity, grant.family, now + policy.access_ttl);
-            set_cookie(ACCESS_COOKIE, &cred.encode(keys), Some(policy.access_ttl))
+            let expires = (now + policy.access_ttl).min(grant.until);
+            let cred = AccessCredential::new(&grant.identity, grant.family, now, expires);
+            set_cookie(ACCESS_COOKIE, &cred.encode(keys), Some(max_age(now, expires)))
         });
         let refresh = grant.refresh.as_ref().map(|cred| {
             // A session cookie unless "remember me"; then it lives as long as the family.
-            let max_age = grant.remember_until.map(|until| until.since(now));
+            let max_age = grant.remember_until.map(|until| max_age(now, until));
             set_cookie(REFRESH_COOKIE, &cred.encode(keys), max_age)
         });
         GrantCookies { access, refresh }
@@ -85,11 +88,21 @@ impl GrantCookies {
     /// credential itself stays valid `GRACE_SECS` longer than the cookie: the browser
     /// refreshes when its cookie is gone, and a request it made just before can wait in
     /// its queue; it must still be this user when it arrives.
+    /// Neither the cookie nor the credential outlives the family's deadline.
     pub fn device_bound(grant: &Grant, keys: &KeyRing, policy: &Policy, now: Timestamp) -> GrantCookies {
-        let ttl = policy.bound_access_ttl;
-        let cred = AccessCredential::new(&grant.identity, grant.family, now + ttl + policy.grace);
-        GrantCookies { access: Some(set_cookie(ACCESS_COOKIE, &cred.encode(keys), Some(ttl))), refresh: None }
+        let cookie_expires = (now + policy.bound_access_ttl).min(grant.until);
+        let expires = (now + policy.bound_access_ttl + policy.grace).min(grant.until);
+        let cred = AccessCredential::new(&grant.identity, grant.family, now, expires);
+        let line = set_cookie(ACCESS_COOKIE, &cred.encode(keys), Some(max_age(now, cookie_expires)));
+        GrantCookies { access: Some(line), refresh: None }
     }
+}
+
+/// `Max-Age` for a cookie that must be gone by `expires`: whole seconds, rounded up so a
+/// cookie granted less than a second before its family's deadline is still set (the edge
+/// refuses the credential inside it at `expires` anyway), and never 0, which deletes.
+fn max_age(now: Timestamp, expires: Timestamp) -> Duration {
+    Duration::from_secs(expires.since(now).as_millis().div_ceil(1000).max(1) as u64)
 }
 
 #[cfg(test)]

@@ -36,7 +36,7 @@ pub(crate) async fn handle(req: Request, env: &Env, ctx: &Context, config: &Conf
     let now = debug.now();
     let header = |name: &str| req.headers().get(name).ok().flatten();
     let cookie_header = header("Cookie").unwrap_or_default();
-    let presented = presented(&cookie_header, &config.session_keys, now);
+    let presented = presented(&cookie_header, &config.session_keys, now, config.policy.not_before);
     let proof = header(RESPONSE_HEADER);
     let registering = req.path() == REGISTER_PATH;
     let step = if registering {

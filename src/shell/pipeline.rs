@@ -10,10 +10,10 @@ use crate::config::Config;
 use crate::dbsc::{self, challenge, challenge::Purpose};
 use crate::messages::{FamilyCommand, UserCommand, Verdict};
 use crate::metrics::RequestOutcome;
-use crate::origin::{self, Assertion, DirectivePlan, Login, Logout, RequestNonce};
+use crate::origin::{self, Assertion, DirectivePlan, Login, Logout, RequestNonce, RequestSite, logout_allowed};
 use crate::session::{
-    ACCESS_COOKIE, Claim, EndedFamilies, FamilyId, GrantCookies, Identity, REFRESH_COOKIE, SessionState, clear_cookie,
-    may_set_refresh, presented, strip_edge_cookies,
+    ACCESS_COOKIE, AnonymousState, Claim, EndedFamilies, FamilyId, GrantCookies, Identity, REFRESH_COOKIE,
+    SessionState, clear_cookie, may_set_refresh, presented, strip_edge_cookies,
 };
 use crate::time::Timestamp;
 use crate::users::FamilyEntry;
@@ -38,6 +38,16 @@ struct Identified {
     state: SessionState,
     /// Cookies the family's object handed out, and when it decided.
     grant: Option<(GrantCookies, Timestamp)>,
+}
+
+/// What the edge cookies earned: an identity, or why the origin sees none.
+struct Decided {
+    identified: Option<Identified>,
+    outcome: RequestOutcome,
+    /// With no identity: why an edge cookie that came was refused (`X-Edge-Session-State`).
+    refused: Option<AnonymousState>,
+    /// The family was offered device binding and came back unbound (counted once).
+    not_registered: bool,
 }
 
 /// What decided the identity, for `X-Edge-Debug`.
@@ -70,12 +80,13 @@ impl Trace {
 pub(crate) async fn handle(req: Request, env: &Env, ctx: &Context, config: &Config) -> Result<Response, EdgeError> {
     let debug = DebugAsk::of(req.headers(), config);
     let now = debug.now();
-    let cookie_header = req.headers().get("Cookie")?.unwrap_or_default();
-    let presented = presented(&cookie_header, &config.session_keys, now);
+    let header = |name: &str| req.headers().get(name).ok().flatten();
+    let cookie_header = header("Cookie").unwrap_or_default();
+    let presented = presented(&cookie_header, &config.session_keys, now, config.policy.not_before);
     let forged = presented.forged;
 
     let mut trace = Trace { path: "none", writes: 0, verdict: None, outcome: "", forged, analytics: false };
-    let (identified, outcome) = match presented.claim {
+    let decided = match presented.claim {
         Claim::Access(access) => {
             trace.path = "access";
             let identified = access.family().map(|family| Identified {
@@ -84,25 +95,36 @@ pub(crate) async fn handle(req: Request, env: &Env, ctx: &Context, config: &Conf
                 state: SessionState::Fresh,
                 grant: None,
             });
-            (identified, RequestOutcome::Access)
+            Decided { identified, outcome: RequestOutcome::Access, refused: None, not_registered: false }
         }
-        Claim::Refresh { cookie, family } => match ask_the_family(env, ctx, cookie, family, &debug, &mut trace).await {
-            Ok(decided) => decided,
-            Err(e) => {
-                telemetry::observe(env, config, RequestOutcome::Unavailable, forged, now);
-                return Err(e);
+        Claim::Refresh { cookie, family } => {
+            let skipped = header(dbsc::SKIPPED_HEADER).and_then(|h| dbsc::skipped(&h, family));
+            match ask_the_family(env, ctx, cookie, family, skipped, &debug, &mut trace).await {
+                Ok(decided) => decided,
+                Err(e) => {
+                    telemetry::observe(env, config, RequestOutcome::Unavailable, forged, false, now);
+                    return Err(e);
+                }
             }
+        }
+        Claim::Nothing => Decided {
+            identified: None,
+            outcome: RequestOutcome::unidentified(presented.unverifiable),
+            refused: presented.refused,
+            not_registered: false,
         },
-        Claim::Nothing => (None, RequestOutcome::unidentified(presented.unverifiable)),
     };
+    let Decided { identified, outcome, refused, not_registered } = decided;
     trace.outcome = outcome.as_str();
-    trace.analytics = telemetry::observe(env, config, outcome, forged, now);
+    trace.analytics = telemetry::observe(env, config, outcome, forged, not_registered, now);
 
     // Every forwarded request, identified or not, gets its own nonce: a directive counts
     // only if it echoes it, so a cached or captured one logs nobody else in.
     let nonce = RequestNonce::from_bytes(runtime::random());
-    let forwarded_headers = origin_headers(&req, &cookie_header, identified.as_ref(), &nonce, config, now)?;
+    let forwarded_headers = origin_headers(&req, &cookie_header, identified.as_ref(), refused, &nonce, config, now)?;
     let device = Device::of(&req);
+    let (sec_fetch_site, request_origin) = (header("Sec-Fetch-Site"), header("Origin"));
+    let own_origin = req.url()?.origin().ascii_serialization();
     let response = forward::forward(env, config, req, forwarded_headers, identified.is_some()).await?;
     let after = debug.now();
 
@@ -115,8 +137,28 @@ pub(crate) async fn handle(req: Request, env: &Env, ctx: &Context, config: &Conf
     let secret = &config.origin_secret;
     let login = directive(&response, origin::LOGIN_HEADER, |t| Login::verify(t, secret, after, &nonce));
     let logout = directive(&response, origin::LOGOUT_HEADER, |t| Logout::verify(t, secret, after, &nonce));
-    let copied_jar = outcome == RequestOutcome::DeviceBound;
-    let current = origin::directive_family(identified.as_ref().map(|s| s.family), presented.refresh_family, copied_jar);
+    let site = RequestSite {
+        sec_fetch_site: sec_fetch_site.as_deref(),
+        origin: request_origin.as_deref(),
+        own_origin: &own_origin,
+    };
+    let logout = logout.filter(|_| match logout_allowed(&site, &config.logout_origins) {
+        Ok(()) => true,
+        Err(cross_site) => {
+            // Logout CSRF from a sibling or a cross-site navigation: nothing is ended or
+            // cleared, and the response goes on as the origin wrote it.
+            let fields = [
+                ("header", origin::LOGOUT_HEADER),
+                ("reason", "cross_site"),
+                ("sec_fetch_site", cross_site.sec_fetch_site.as_str()),
+                ("origin", cross_site.origin.as_str()),
+            ];
+            log_event("directive_rejected", &fields);
+            false
+        }
+    });
+    // Only the family that identified the request: a refused cookie chooses nothing.
+    let current = identified.as_ref().map(|s| s.family);
     let sets_cookie = if let Some(plan) = DirectivePlan::new(login, logout, current, presented.cookies.presented) {
         apply_directives(env, &headers, plan, device, config, &debug.clock_only()).await?
     } else if let Some((cookies, decided_at)) = identified.as_ref().and_then(|s| s.grant.as_ref()) {
@@ -138,28 +180,32 @@ pub(crate) async fn handle(req: Request, env: &Env, ctx: &Context, config: &Conf
     Ok(response.with_headers(headers))
 }
 
-/// Asks the family's object about a refresh cookie whose MAC verified.
+/// Asks the family's object about a refresh cookie whose MAC verified. `skipped`: the
+/// request's `Secure-Session-Skipped` names the family, for this reason.
 async fn ask_the_family(
     env: &Env,
     ctx: &Context,
     cookie: &str,
     family: FamilyId,
+    skipped: Option<&'static str>,
     debug: &DebugAsk,
     trace: &mut Trace,
-) -> Result<(Option<Identified>, RequestOutcome), EdgeError> {
+) -> Result<Decided, EdgeError> {
     if ENDED.with(|ended| ended.borrow().contains(family)) {
         trace.path = "ended";
-        return Ok((None, RequestOutcome::Refused));
+        let refused = Some(AnonymousState::Ended);
+        return Ok(Decided { identified: None, outcome: RequestOutcome::Refused, refused, not_registered: false });
     }
     trace.path = "object";
-    let command = FamilyCommand::Refresh { cookie: cookie.to_owned() };
+    let command = FamilyCommand::Refresh { cookie: cookie.to_owned(), skipped: skipped.map(str::to_owned) };
     let reply = ask_family(env, family, &command, debug).await?;
     trace.writes = reply.writes;
     trace.verdict = Some(reply.verdict.label());
-    let outcome = RequestOutcome::of_verdict(&reply.verdict);
+    let outcome = RequestOutcome::of_verdict(&reply.verdict, skipped.is_some());
     if reply.verdict.family_gone() {
         ENDED.with(|ended| ended.borrow_mut().insert(family));
     }
+    let refused = reply.verdict.anonymous_state();
     let identified = match reply.verdict {
         Verdict::Granted { identity, state, cookies, decided_at } => {
             if reply.writes > 0 {
@@ -172,7 +218,7 @@ async fn ask_the_family(
         }
         _ => None,
     };
-    Ok((identified, outcome))
+    Ok(Decided { identified, outcome, refused, not_registered: reply.dbsc_not_registered })
 }
 
 /// Carries out a [`DirectivePlan`]. Returns whether any `Set-Cookie` was added.
@@ -201,7 +247,13 @@ async fn apply_directives(
     if let Some(login) = plan.login {
         let family = FamilyId::from_bytes(runtime::random());
         let sub = login.sub.clone();
-        let command = FamilyCommand::Login { family, sub: login.sub, ctx: login.ctx, remember: login.remember };
+        let command = FamilyCommand::Login {
+            family,
+            sub: login.sub,
+            ctx: login.ctx,
+            remember: login.remember,
+            dbsc_offered: config.offers_dbsc(),
+        };
         let reply = ask_family(env, family, &command, debug).await?;
         let Verdict::Granted { cookies, decided_at, .. } = reply.verdict else {
             return Err(EdgeError::Unavailable);
@@ -262,11 +314,12 @@ impl Device {
 
 /// The headers the origin receives: identity namespace stripped, edge cookies removed,
 /// the request's nonce, and for an identified request the identity headers and a fresh
-/// signed assertion.
+/// signed assertion; for one whose edge cookie was refused, why (`refused`).
 fn origin_headers(
     req: &Request,
     cookie_header: &str,
     identified: Option<&Identified>,
+    refused: Option<AnonymousState>,
     nonce: &RequestNonce,
     config: &Config,
     now: Timestamp,
@@ -288,6 +341,10 @@ fn origin_headers(
         headers.set(origin::SESSION_HEADER, &s.family.to_string())?;
         headers.set(origin::STATE_HEADER, s.state.as_str())?;
         headers.set(origin::ASSERTION_HEADER, &assertion.sign(&config.origin_secret))?;
+    } else if let Some(refused) = refused {
+        // Signed in, and that ended: an app that can log users in by other means (a
+        // migration bridge) must not log this jar back in (crate::session::AnonymousState).
+        headers.set(origin::STATE_HEADER, refused.as_str())?;
     }
     Ok(headers)
 }

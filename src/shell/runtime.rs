@@ -36,10 +36,11 @@ thread_local! {
 pub(crate) fn config(env: &Env) -> Result<Rc<Config>, ConfigError> {
     CONFIG.with(|cell| {
         cell.get_or_init(|| {
-            let result = Config::from_vars(|name| {
+            let lookup = |name: &str| {
                 let value = js_sys::Reflect::get(env, &JsValue::from_str(name)).ok()?;
                 value.as_string().or_else(|| value.as_f64().map(|n| n.to_string()))
-            });
+            };
+            let result = Config::from_vars_at(lookup, now());
             if let Err(e) = &result {
                 log_event("config_error", &[("detail", &e.to_string())]);
             }

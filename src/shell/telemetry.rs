@@ -18,9 +18,17 @@ thread_local! {
     static COUNTERS: RefCell<Option<OutcomeCounters>> = const { RefCell::new(None) };
 }
 
-/// Counts one request. Returns whether a data point went to Analytics Engine (for
-/// `X-Edge-Debug`).
-pub(crate) fn observe(env: &Env, config: &Config, outcome: RequestOutcome, forged: bool, now: Timestamp) -> bool {
+/// Counts one request, and whether its family was offered device binding and came back
+/// unbound (`not_registered`). Returns whether a data point went to Analytics Engine
+/// (for `X-Edge-Debug`).
+pub(crate) fn observe(
+    env: &Env,
+    config: &Config,
+    outcome: RequestOutcome,
+    forged: bool,
+    not_registered: bool,
+    now: Timestamp,
+) -> bool {
     let written = env.analytics_engine(ANALYTICS_BINDING).is_ok_and(|dataset| {
         // index1 = blob1 = outcome (sampling groups by it); double1 = requests,
         // double2 = forged cookies. Query: SUM(_sample_interval * double1) BY blob1.
@@ -34,7 +42,12 @@ pub(crate) fn observe(env: &Env, config: &Config, outcome: RequestOutcome, forge
     });
     let report = COUNTERS.with(|cell| {
         let mut counters = cell.borrow_mut();
-        counters.get_or_insert_with(|| OutcomeCounters::new(config.metrics_window)).record(outcome, forged, now)
+        let counters = counters.get_or_insert_with(|| OutcomeCounters::new(config.metrics_window));
+        let report = counters.record(outcome, forged, now);
+        if not_registered {
+            counters.record_not_registered();
+        }
+        report
     });
     if let Some(report) = report {
         let started = report.started.as_secs().to_string();

@@ -277,6 +277,36 @@ impl UserIndex {
         &self.pending
     }
 
+    /// When this index's storage may be deleted: it lists no live family and no
+    /// revocation is pending, and what it still remembers has lapsed by then: tombstones,
+    /// spent admin tokens, and the last revoke-all, which must outlast any login that
+    /// raced it ([`TOMBSTONE_TTL`], like a tombstone). `None` while it holds anything
+    /// else. Without this, every user who ever logged in would keep an object forever.
+    pub fn deletable_at(&self, now: Timestamp, policy: &Policy) -> Option<Timestamp> {
+        let holds_a_family = self.families.iter().any(|e| !outlived(e.created_at, now, policy));
+        if holds_a_family || !self.pending.is_empty() {
+            return None;
+        }
+        let tombstones = self.ended.iter().map(|t| t.created_at + TOMBSTONE_TTL);
+        let tokens = self.spent.iter().map(|t| Timestamp::from_millis(t.valid_until));
+        let cut = self.revoked_before.map(|cut| cut + TOMBSTONE_TTL);
+        Some(tombstones.chain(tokens).chain(cut).max().unwrap_or(now))
+    }
+
+    /// When the object's alarm should next look at deleting this index: when it becomes
+    /// [deletable](UserIndex::deletable_at), or else once every family it lists is past
+    /// the longest lifetime (a family whose unregister never arrived is over by then
+    /// anyway). `None` while revocations are pending: their retry alarm comes first, and
+    /// looks again after.
+    pub fn cleanup_at(&self, now: Timestamp, policy: &Policy) -> Option<Timestamp> {
+        if !self.pending.is_empty() {
+            return None;
+        }
+        let lifetime = policy.remember_lifetime.max(policy.session_lifetime);
+        let last_outlived = self.families.iter().map(|e| e.created_at + lifetime).max();
+        self.deletable_at(now, policy).or(last_outlived)
+    }
+
     /// Listed and pending families fill [`MAX_TRACKED`]: new logins are refused until
     /// the pending revocations are confirmed.
     pub fn is_full(&self) -> bool {
@@ -290,10 +320,11 @@ impl UserIndex {
     }
 }
 
-/// Whether a family created at `created_at` is past the longest lifetime: the index
-/// forgets it on its own, whether or not its unregister ever arrives.
+/// Whether a family created at `created_at` is over by its age alone: past the longest
+/// lifetime, or created before the kill switch (`SESSIONS_NOT_BEFORE`). The index forgets
+/// it on its own, whether or not its unregister ever arrives.
 pub fn outlived(created_at: Timestamp, now: Timestamp, policy: &Policy) -> bool {
-    created_at + policy.remember_lifetime.max(policy.session_lifetime) <= now
+    created_at < policy.not_before || created_at + policy.remember_lifetime.max(policy.session_lifetime) <= now
 }
 
 #[cfg(test)]
@@ -328,6 +359,18 @@ mod tests {
         let oldest = FamilyId::from_bytes([0; 16]);
         assert!(!index.families.iter().any(|e| e.family == oldest), "oldest dropped");
         assert_eq!(index.pending, vec![oldest], "and revoked, not forgotten");
+    }
+
+    #[test]
+    fn the_kill_switch_empties_the_list() {
+        let t = Timestamp::from_secs(1_000);
+        let mut index = UserIndex::default();
+        index.register(entry(1, t), t, &Policy::default());
+        index.register(entry(2, t + Duration::from_secs(10)), t, &Policy::default());
+        let killed = Policy { not_before: t + Duration::from_secs(5), ..Policy::default() };
+        let listed: Vec<_> =
+            index.live_families(t + Duration::from_secs(20), &killed).iter().map(|e| e.family).collect();
+        assert_eq!(listed, [FamilyId::from_bytes([2; 16])], "only the login after the switch");
     }
 
     #[test]
@@ -385,6 +428,36 @@ mod tests {
         assert_eq!(e.country, None);
         assert_eq!(FamilyEntry::new(id, t, true, Some("\u{7}"), Some("CH")).user_agent, None);
         assert_eq!(FamilyEntry::new(id, t, true, None, Some("CH")).country.as_deref(), Some("CH"));
+    }
+
+    #[test]
+    fn an_index_is_deletable_once_it_holds_nothing_that_still_matters() {
+        let policy = Policy::default();
+        let t = Timestamp::from_secs(1_000);
+        let mut index = UserIndex::default();
+        assert_eq!(index.deletable_at(t, &policy), Some(t), "never held anything");
+        index.register(entry(1, t), t, &policy);
+        assert_eq!(index.deletable_at(t, &policy), None, "a live family");
+        let later = t + Duration::from_secs(5);
+        index.revoke_all(later, None);
+        assert_eq!(index.deletable_at(later, &policy), None, "a pending revocation");
+        index.confirm_revoked(&[FamilyId::from_bytes([1; 16])]);
+        assert_eq!(index.deletable_at(later, &policy), Some(later + TOMBSTONE_TTL), "the revoke-all's cut first");
+        // A spent admin token outlives the cut; a tombstone too.
+        let token = TokenUse { jti: "j".into(), valid_until: (later + TOMBSTONE_TTL).as_millis() + 1 };
+        assert!(index.spend(&token, later));
+        index.unregister(FamilyId::from_bytes([2; 16]), later + Duration::from_secs(60), later);
+        let last = later + Duration::from_secs(60) + TOMBSTONE_TTL;
+        assert_eq!(index.deletable_at(later, &policy), Some(last));
+        // An entry past the longest lifetime is gone whether or not it was unregistered.
+        let mut stale = UserIndex::default();
+        stale.register(entry(3, t), t, &policy);
+        let much_later = t + policy.remember_lifetime.max(policy.session_lifetime);
+        assert_eq!(stale.cleanup_at(t, &policy), Some(much_later), "the alarm comes back then");
+        assert_eq!(stale.deletable_at(much_later, &policy), Some(much_later));
+        // Pending revocations own the alarm (a retry every minute).
+        stale.revoke_all(t, None);
+        assert_eq!(stale.cleanup_at(t, &policy), None);
     }
 
     #[test]

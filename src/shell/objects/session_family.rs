@@ -83,7 +83,11 @@ impl DurableObject for SessionFamily {
         if let Some(at) = handled.alarm {
             self.state.storage().set_alarm(runtime::alarm_time(at)).await?;
         }
-        Response::from_json(&FamilyReply { verdict: handled.verdict, writes })
+        Response::from_json(&FamilyReply {
+            verdict: handled.verdict,
+            writes,
+            dbsc_not_registered: handled.dbsc_not_registered,
+        })
     }
 
     /// Deletes the family once it can no longer be used, after it left its user's index.

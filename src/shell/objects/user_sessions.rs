@@ -1,12 +1,15 @@
 //! `UserSessions`: one Durable Object per user (`sub`), the index of the user's families.
 //! Decode, let [`UserIndex::handle`] decide, persist if it changed, then tell the
-//! families it names to end and report which confirmed. Every rule lives in
-//! `crate::objects`; this file only moves data.
+//! families it names to end and report which confirmed. Once the index holds nothing that
+//! matters, its storage is deleted ([`UserIndex::deletable_at`]). Every rule lives in
+//! `crate::objects` and `crate::users`; this file only moves data.
 
 use std::cell::RefCell;
 
+use crate::config::Policy;
 use crate::messages::{FamilyCommand, UserCommand};
 use crate::session::FamilyId;
+use crate::time::Timestamp;
 use crate::users::UserIndex;
 use worker::js_sys::{Array, Promise, Reflect};
 use worker::wasm_bindgen::JsValue;
@@ -40,6 +43,9 @@ impl DurableObject for UserSessions {
         let Ok(command) = req.json::<UserCommand>().await else {
             return Response::error("bad user command", 400);
         };
+        // A touch only moves `last_seen`: it never makes the index deletable, and must not
+        // cost an alarm write per refresh.
+        let may_empty = !matches!(command, UserCommand::Touch { .. } | UserCommand::List);
         // Synchronous: load, decide, persist (no await in between).
         let mut index = self.load()?;
         let now = DebugAsk::of(req.headers(), &config).now();
@@ -56,15 +62,24 @@ impl DurableObject for UserSessions {
             reply.revoked = revoked;
             reply.pending = pending;
         }
+        if handled.changed && may_empty {
+            self.clean_up(now, &config.policy).await?;
+        }
         Response::from_json(&reply)
     }
 
-    /// Retries the revocations no family confirmed yet.
+    /// Retries the revocations no family confirmed yet, then deletes the index if it
+    /// holds nothing that matters any more.
     async fn alarm(&self) -> Result<Response> {
+        let config = match runtime::config(&self.env) {
+            Ok(config) => config,
+            Err(e) => return Response::error(e.to_string(), 500),
+        };
         let pending = self.load()?.pending().to_vec();
         if !pending.is_empty() {
             self.revoke(pending).await?;
         }
+        self.clean_up(runtime::now(), &config.policy).await?;
         Response::ok("")
     }
 }
@@ -111,6 +126,19 @@ impl UserSessions {
             self.state.storage().set_alarm(runtime::alarm_time(at)).await?;
         }
         Ok((done.len(), failed.len()))
+    }
+
+    /// Deletes the index's storage if it may go now; else arms the alarm for when it
+    /// should look again (unless pending revocations own the alarm).
+    async fn clean_up(&self, now: Timestamp, policy: &Policy) -> Result<()> {
+        let index = self.load()?;
+        if index.deletable_at(now, policy).is_some_and(|at| at <= now) {
+            self.state.storage().delete_all().await?;
+            *self.index.borrow_mut() = None;
+        } else if let Some(at) = index.cleanup_at(now, policy) {
+            self.state.storage().set_alarm(runtime::alarm_time(at)).await?;
+        }
+        Ok(())
     }
 
     fn load(&self) -> Result<UserIndex> {
