@@ -43,6 +43,9 @@ host_tests() {
 origin_apps() {
   # The axum app tests/e2e/packages.test.mjs runs (the others need no build).
   cargo build --locked -p edge-session-axum-example
+  # One conformance table for every package: the same vectors, the same answers (the
+  # Rust origin module runs it in the host tests: tests/conformance.rs).
+  bash packages/conformance/run.sh
   # Each package installs as its README says, and its types check.
   (cd examples/node && npx tsc -p tsconfig.json)       # the .d.ts files, used as the apps use them
   (cd packages/node && npm pack --dry-run >/dev/null 2>&1)

@@ -5,6 +5,10 @@
 #   ORIGIN_SECRET=o1:… EDGE_URL=https://app.example PORT=8799 elixir origin.exs
 #
 # EDGE_URL is where the admin API is reached: in production, the app's own public URL.
+#
+# Mid-migration: it still accepts its own (legacy) session, and the first request that
+# carries one without an edge identity is answered with a login directive for that user.
+# From then on it is an edge session.
 Mix.install([{:edge_session_origin, path: Path.expand("../../packages/elixir", __DIR__)}])
 
 # JSON through :jiffy (Debian's erlang-jiffy), in the shape EdgeSession expects of
@@ -20,34 +24,106 @@ defmodule JiffyJSON do
   end
 end
 
+# How this app kept users logged in before edge-session (no Plug here, so its own): a
+# cookie holding the user and an expiry, signed with HMAC-SHA256. Like any client-side
+# signed session, nothing server-side can revoke it: clearing it clears the browser's
+# copy, but a copy taken earlier stays valid until it expires. End the bridge (or rotate
+# LEGACY_SECRET) once your users have moved.
+defmodule LegacySession do
+  @name "legacy_session"
+  @lifetime 7 * 24 * 3600
+
+  @doc "The user of a valid legacy cookie in the `Cookie` header, else nil."
+  def user(nil, _secret), do: nil
+
+  def user(cookie_header, secret) do
+    with [value | _] <- values(cookie_header),
+         [user64, expires, mac64] <- String.split(value, "."),
+         {:ok, mac} <- Base.url_decode64(mac64, padding: false),
+         # Constant-time: no timing oracle for forging the MAC byte by byte.
+         true <- byte_size(mac) == 32 and :crypto.hash_equals(mac(user64 <> "." <> expires, secret), mac),
+         {expires, ""} <- Integer.parse(expires),
+         true <- System.os_time(:second) < expires,
+         {:ok, user} <- Base.url_decode64(user64, padding: false) do
+      user
+    else
+      _ -> nil
+    end
+  end
+
+  # The values of our cookie in a `Cookie` header; the first one counts.
+  defp values(cookie_header) do
+    for pair <- String.split(cookie_header, ";"),
+        [@name, value] <- [pair |> String.trim() |> String.split("=", parts: 2)],
+        do: value
+  end
+
+  @doc "The Set-Cookie value that logs `user` in the old way."
+  def cookie(user, secret) do
+    payload = Base.url_encode64(user, padding: false) <> "." <> Integer.to_string(System.os_time(:second) + @lifetime)
+    "#{@name}=#{payload}.#{Base.url_encode64(mac(payload, secret), padding: false)}; Path=/; HttpOnly; SameSite=Lax; Max-Age=#{@lifetime}"
+  end
+
+  @doc "The Set-Cookie value that clears it."
+  def clear, do: "#{@name}=; Path=/; HttpOnly; SameSite=Lax; Max-Age=0"
+
+  defp mac(payload, secret), do: :crypto.mac(:hmac, :sha256, secret, "legacy-session:" <> payload)
+end
+
 defmodule Origin do
   require Record
   Record.defrecord(:mod, Record.extract(:mod, from_lib: "inets/include/httpd.hrl"))
 
   # httpd calls Module:do/1 for each request; `do` is reserved in Elixir, hence unquote.
   def unquote(:do)(request) do
-    {keys, audience, edge_url} = :persistent_term.get(__MODULE__)
+    {keys, audience, edge_url, legacy_secret} = :persistent_term.get(__MODULE__)
     # httpd lowercases header names; values are byte lists, kept byte for byte.
     header = fn name ->
-      found = request |> mod(:parsed_header) |> List.keyfind(name, 0)
+      found = request |> mod(:parsed_header) |> List.keyfind(String.to_charlist(name), 0)
       if found, do: :erlang.list_to_binary(elem(found, 1))
     end
 
     # Trust only the verified assertion: the origin may be reachable around the edge.
-    user = EdgeSession.identify(header.(~c"x-edge-assertion"), keys, audience: audience, json: JiffyJSON)
     # Directives answer this request only: they carry its nonce.
-    nonce = header.(~c"x-edge-nonce")
+    edge = EdgeSession.request(header, keys, audience: audience, json: JiffyJSON)
+    legacy = LegacySession.user(header.("cookie"), legacy_secret)
     method = List.to_string(mod(request, :method))
     path = List.to_string(mod(request, :request_uri))
     form = URI.decode_query(:erlang.list_to_binary(mod(request, :entity_body)))
-    ctx = %{user: user, nonce: nonce, keys: keys, edge_url: edge_url, form: form}
+    ctx = %{user: edge.user, nonce: edge.nonce, keys: keys, edge_url: edge_url, form: form, legacy: legacy,
+            legacy_secret: legacy_secret}
 
     {status, headers, body} = route(method, path, ctx)
+    # Not on logout: its directive ends the session, and a login beside it would undo that.
+    bridge = if path == "/logout", do: [], else: bridge_legacy_session(edge, legacy, keys)
+    # The route's own directives and cookies win over the bridge's.
+    headers = Keyword.merge(bridge, headers)
     head = [code: status, cache_control: "no-store", content_length: Integer.to_string(byte_size(body))] ++ headers
     {:proceed, [response: {:response, Enum.map(head, &to_header/1), body}]}
   end
 
-  defp route("GET", "/", %{user: user}), do: json(200, %{framework: "elixir", user: identity(user)})
+  # The bridge, on every request but logout; the headers it adds. A legacy session
+  # without an edge identity is logged in at the edge by this response, and cleared in
+  # this same response: the login directive and the cleared cookie travel together, so a
+  # lost response loses neither. It is cleared too once the edge identifies the browser,
+  # or when the edge refused the edge cookie beside it (that jar was logged out, revoked
+  # or copied). It is kept only when the request did not come through the edge. Remove
+  # this, and /legacy-login, once your users have moved.
+  defp bridge_legacy_session(_edge, nil, _keys), do: []
+
+  defp bridge_legacy_session(edge, legacy, keys) do
+    directive = EdgeSession.adopt(edge, legacy, keys, json: JiffyJSON)
+    login = if directive, do: ["x-edge-login": directive], else: []
+    ended? = directive != nil or edge.user != nil or EdgeSession.refusal(edge) != nil
+    login ++ if(ended?, do: ["set-cookie": LegacySession.clear()], else: [])
+  end
+
+  defp route("GET", "/", %{user: user, legacy: legacy}),
+    do: json(200, %{framework: "elixir", user: identity(user), legacy: legacy})
+
+  # How this app logged users in before edge-session: its own session, no edge.
+  defp route("POST", "/legacy-login", %{form: form, legacy_secret: secret}),
+    do: {303, [location: "/", "set-cookie": LegacySession.cookie(form["username"], secret)], ""}
 
   defp route("POST", "/login", %{form: form, nonce: nonce, keys: keys}) do
     remember = form["remember"] == "on"
@@ -55,8 +131,11 @@ defmodule Origin do
     {303, [location: "/", "x-edge-login": directive], ""}
   end
 
-  defp route("POST", "/logout", %{nonce: nonce, keys: keys}),
-    do: {303, [location: "/", "x-edge-logout": EdgeSession.logout_directive(keys, nonce: nonce, json: JiffyJSON)], ""}
+  defp route("POST", "/logout", %{nonce: nonce, keys: keys, legacy: legacy}) do
+    logout = [location: "/", "x-edge-logout": EdgeSession.logout_directive(keys, nonce: nonce, json: JiffyJSON)]
+    # Else the bridge would log the legacy user straight back in.
+    {303, logout ++ if(legacy, do: ["set-cookie": LegacySession.clear()], else: []), ""}
+  end
 
   defp route("GET", "/account", %{user: nil}), do: {303, [location: "/login"], ""}
   defp route("GET", "/account", %{user: user}), do: {200, [content_type: "text/plain"], "Account of #{user["sub"]}"}
@@ -101,7 +180,8 @@ end
 :persistent_term.put(Origin, {
   EdgeSession.parse_keys(System.fetch_env!("ORIGIN_SECRET")),
   System.get_env("ORIGIN_AUDIENCE", "origin"),
-  System.get_env("EDGE_URL")
+  System.get_env("EDGE_URL"),
+  System.get_env("LEGACY_SECRET", "dev-only-not-secret")
 })
 
 {:ok, _} = Application.ensure_all_started(:inets)

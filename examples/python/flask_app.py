@@ -1,6 +1,10 @@
 """A Flask app behind edge-session, mid-migration: it still accepts its own (legacy)
 Flask session, and the first request that carries one without an edge identity is
-answered with a login directive for that user. From then on it is an edge session."""
+answered with a login directive for that user. From then on it is an edge session.
+
+Flask's session is a signed cookie: ending it clears the browser's copy, but a copy taken
+earlier stays valid until it expires, since nothing server-side can revoke it. End the
+bridge (or rotate FLASK_SECRET_KEY) once your users have moved."""
 import os
 
 from flask import Flask, g, jsonify, redirect, request, session
@@ -16,17 +20,26 @@ EdgeSessionExtension(app, edge=edge)
 
 @app.before_request
 def migrate_legacy_session():
-    # The bridge: one call. A legacy session without an edge identity is logged in at the
-    # edge by this response; once it is, `adopt` does nothing. The legacy cookie is kept
-    # (this response could be lost) until logout. Remove this, and the legacy login,
-    # once your users have moved.
-    g.edge.adopt(session.get("user_id"))
+    # The bridge, on every request but logout (whose directive ends the session: a login
+    # beside it would undo that). A legacy session without an edge identity is logged in
+    # at the edge by this response, and cleared in this same response: the login directive
+    # and the cleared cookie travel together, so a lost response loses neither. It is
+    # cleared too once the edge identifies the browser, or when the edge refused the edge
+    # cookie beside it (that jar was logged out, revoked or copied). It is kept only when
+    # the request did not come through the edge. Remove this, and the legacy login, once
+    # your users have moved.
+    g.legacy_user = session.get("user_id")
+    if g.legacy_user is None or request.endpoint == "logout":
+        return
+    adopted = g.edge.adopt(g.legacy_user)
+    if adopted or g.edge.user is not None or g.edge.refusal is not None:
+        session.clear()
 
 
 @app.get("/")
 def home():
     user = g.edge.user
-    return jsonify(framework="flask", user=user.as_dict() if user else None, legacy=session.get("user_id"))
+    return jsonify(framework="flask", user=user.as_dict() if user else None, legacy=g.legacy_user)
 
 
 @app.post("/legacy-login")

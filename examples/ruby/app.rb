@@ -4,8 +4,16 @@
 # `gem "edge_session_origin", path: "path/to/edge-session/packages/ruby"` and `rackup`).
 # Served by Puma. (Not WEBrick: it rewrites a relative Location into an absolute URL on
 # the origin's own host, which would send the browser around the edge.)
+#
+# Mid-migration: it still accepts its own (legacy) Rack session, and the first request
+# that carries one without an edge identity is answered with a login directive for that
+# user. From then on it is an edge session. Rack::Session::Cookie is a signed cookie:
+# ending the session clears the browser's copy, but a copy taken earlier stays valid
+# until it expires, since nothing server-side can revoke it. End the bridge (or rotate
+# SESSION_SECRET) once your users have moved.
 require "json"
 require "rack"
+require "rack/session/cookie"
 require "edge_session/rack"
 
 EDGE = EdgeSession::Client.new # ORIGIN_SECRET, EDGE_URL from ENV
@@ -13,18 +21,42 @@ EDGE = EdgeSession::Client.new # ORIGIN_SECRET, EDGE_URL from ENV
 def json(status, value) = [status, { "Content-Type" => "application/json" }, [JSON.generate(value)]]
 def see_other(location) = [303, { "Location" => location }, []]
 
+# The bridge, on every request but logout (whose directive ends the session: a login
+# beside it would undo that); returns the legacy user the request carried. A legacy
+# session without an edge identity is logged in at the edge by this response, and ended
+# in this same response: the login directive and the cleared session travel together, so
+# a lost response loses neither. It is ended too once the edge identifies the browser, or
+# when the edge refused the edge cookie beside it (that jar was logged out, revoked or
+# copied). It is kept only when the request did not come through the edge. Remove this,
+# and /legacy-login, once your users have moved.
+def bridge_legacy_session(request, edge)
+  legacy_user = request.session["user_id"]
+  return legacy_user if legacy_user.nil? || request.path_info == "/logout"
+
+  adopted = edge.adopt(legacy_user)
+  request.session.clear if adopted || edge.user || edge.refusal
+  legacy_user
+end
+
 APP = lambda do |env|
   request = Rack::Request.new(env)
   edge = EdgeSession::Rack.edge(env)
   user = edge.user
+  legacy_user = bridge_legacy_session(request, edge)
   case [request.request_method, request.path_info]
   in ["GET", "/"]
-    json(200, { framework: "rack", user: user&.to_h })
+    json(200, { framework: "rack", user: user&.to_h, legacy: legacy_user })
+  in ["POST", "/legacy-login"]
+    # How this app logged users in before edge-session: its own session, no edge.
+    request.session.options[:renew] = true # a fresh id at login: no session fixation
+    request.session["user_id"] = request.POST["username"]
+    see_other("/")
   in ["POST", "/login"]
     edge.login(request.POST["username"], remember: request.POST["remember"] == "on")
     see_other("/")
   in ["POST", "/logout"]
     edge.logout
+    request.session.clear if legacy_user # else the bridge would log the legacy user straight back in
     see_other("/")
   in ["GET", "/api/me"]
     EdgeSession::Rack.require_user(env) || json(200, { framework: "rack" }.merge(user.to_h))
@@ -43,6 +75,8 @@ APP = lambda do |env|
 end
 
 app = Rack::Builder.new do
+  use Rack::Session::Cookie, key: "rack.session", secret: ENV.fetch("SESSION_SECRET", "dev-only-not-secret-" * 4),
+                             same_site: :lax, coder: Rack::Session::Cookie::Base64::JSON.new
   use EdgeSession::Rack::Middleware, client: EDGE
   run APP
 end

@@ -14,7 +14,7 @@ defmodule EdgeSessionOrigin.MixProject do
     ]
   end
 
-  def application, do: [extra_applications: [:crypto, :inets, :ssl]]
+  def application, do: [extra_applications: [:logger, :crypto, :inets, :ssl]]
 
   # Optional: EdgeSession.Plug compiles only against Plug, and Jason is the default JSON
   # library. Declared only where Hex is installed, because Mix cannot resolve even an

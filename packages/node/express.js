@@ -1,6 +1,6 @@
 // Express middleware: `app.use(edgeSession())` gives every request `req.edge`, and
 // `requireUser()` guards a route.
-import { EdgeSession, edgeRequest, refusal } from "./index.js";
+import { EdgeSession, anonymousAnswer, edgeRequest } from "./index.js";
 
 /** Sets `req.edge` = `{ user, nonce, login, logout, adopt }` on every request. */
 export function edgeSession(options) {
@@ -17,7 +17,7 @@ export function edgeSession(options) {
 
 /** Lets only a signed-in request through: 401 JSON (`mode: "api"`) or a redirect (`mode: "page"`). */
 export function requireUser(options) {
-  const answer = refusal(options);
+  const answer = anonymousAnswer(options);
   return (req, res, next) => {
     if (req.edge === undefined) return next(new Error("requireUser() needs app.use(edgeSession()) first"));
     if (req.edge.user) return next();

@@ -1,6 +1,6 @@
 // Fastify plugin: `app.register(edgeSession)` sets `request.edge` on every request, and
 // `requireUser()` is a `preHandler` that guards a route.
-import { EdgeSession, edgeRequest, refusal } from "./index.js";
+import { EdgeSession, anonymousAnswer, edgeRequest } from "./index.js";
 
 /** Sets `request.edge` = `{ user, nonce, login, logout, adopt }`. Options as `EdgeSession`'s. */
 export async function edgeSession(fastify, options = {}) {
@@ -20,7 +20,7 @@ edgeSession[Symbol.for("skip-override")] = true;
 
 /** A `preHandler`: 401 JSON (`mode: "api"`) or a redirect (`mode: "page"`) unless signed in. */
 export function requireUser(options) {
-  const answer = refusal(options);
+  const answer = anonymousAnswer(options);
   return async (request, reply) => {
     if (request.edge === null || request.edge === undefined) throw new Error("requireUser() needs app.register(edgeSession) first");
     if (request.edge.user) return;

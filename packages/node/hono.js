@@ -1,6 +1,6 @@
 // Hono middleware: `app.use(edgeSession())` sets `c.var.edge`, and `requireUser()` guards
 // a route. Works on any Hono runtime with `process.env` or explicit options.
-import { EdgeSession, edgeRequest, refusal } from "./index.js";
+import { EdgeSession, anonymousAnswer, edgeRequest } from "./index.js";
 
 /** Sets `c.var.edge` = `{ user, nonce, login, logout, adopt }`. */
 export function edgeSession(options) {
@@ -13,7 +13,7 @@ export function edgeSession(options) {
 
 /** Lets only a signed-in request through: 401 JSON (`mode: "api"`) or a redirect (`mode: "page"`). */
 export function requireUser(options) {
-  const answer = refusal(options);
+  const answer = anonymousAnswer(options);
   return async (c, next) => {
     const edge = c.get("edge");
     if (edge === undefined) throw new Error("requireUser() needs app.use(edgeSession()) first");

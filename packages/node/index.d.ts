@@ -5,7 +5,7 @@ export interface Identity {
   /** The session (the edge's family id): `X-Edge-Session`. */
   readonly sid: string;
   /** How the edge identified the request: "fresh" | "rotated" | "grace" | "recovered". */
-  readonly state: "fresh" | "rotated" | "grace" | "recovered" | null;
+  readonly state: "fresh" | "rotated" | "grace" | "recovered";
   /** The login directive's `ctx`, if any. */
   readonly ctx: Record<string, unknown> | null;
 }
@@ -31,8 +31,10 @@ export interface EdgeSessionOptions {
   audience?: string;
   /** The app's public URL, where the edge answers `/__edge/admin` (default `EDGE_URL`). */
   edgeUrl?: string;
-  /** Where rejected assertions are reported (default: a JSON line on stderr). */
+  /** Where rejected assertions and refused adoptions are reported (default: a JSON line on stderr). */
   log?: (event: string, detail: Record<string, unknown>) => void;
+  /** The time in Unix seconds (default: the system clock). For tests: verify at a given time. */
+  clock?: () => number;
 }
 
 /** One session of a user, as "your devices" lists it (times in Unix seconds). */
@@ -54,11 +56,15 @@ export interface Revoked {
 export declare const ASSERTION_HEADER: "x-edge-assertion";
 export declare const NONCE_HEADER: "x-edge-nonce";
 export declare const USER_HEADER: "x-edge-user";
+export declare const STATE_HEADER: "x-edge-session-state";
 export declare const LOGIN_HEADER: "X-Edge-Login";
 export declare const LOGOUT_HEADER: "X-Edge-Logout";
 
 export declare function parseKeys(text: string): { kid: string; key: Uint8Array }[];
 export declare function decodeUser(header: string | null | undefined): string | null;
+
+/** Why `verifyAssertion` refused a token; the message is the reason. */
+export declare class AssertionRefused extends Error {}
 
 export declare class EdgeAdminError extends Error {
   readonly status: number;
@@ -70,6 +76,8 @@ export declare class EdgeSession {
   readonly audience: string;
   readonly edgeUrl: string | undefined;
   identify(header: (name: string) => string | null | undefined): Promise<Identity | null>;
+  /** The claims of a valid assertion at `clock()`; throws `AssertionRefused` otherwise. */
+  verifyAssertion(token: string): Promise<Record<string, unknown>>;
   loginDirective(nonce: string | null, sub: string, options?: LoginOptions): Promise<string>;
   logoutDirective(nonce: string | null, options?: LogoutOptions): Promise<string>;
   adminToken(sub: string, act: "list" | "revoke" | "revoke_all", options?: { sid?: string; except?: string; lifetime?: number }): Promise<string>;
@@ -78,13 +86,25 @@ export declare class EdgeSession {
   revokeAll(sub: string, options?: { except?: string }): Promise<Revoked>;
 }
 
+/** Why the edge refused an anonymous request's edge cookie (`X-Edge-Session-State`). */
+export type Refusal = "ended" | "expired" | "reused" | "device_bound" | "invalid";
+
 /** What a handler works with: the user, and directives for this request's response. */
 export interface EdgeRequest {
   readonly user: Identity | null;
   readonly nonce: string | null;
+  /**
+   * On an anonymous request that carried an edge cookie, why the edge refused it; else
+   * null. (`string & {}`: a reason added by a later edge still arrives.)
+   */
+  readonly refusal: Refusal | (string & {}) | null;
   login(sub: string, options?: LoginOptions): Promise<void>;
   logout(options?: LogoutOptions): Promise<void>;
-  /** The migration bridge: logs `sub` in if the request has no edge identity yet. */
+  /**
+   * The migration bridge: logs `sub` in at the edge if the request has no edge identity,
+   * carried no edge cookie (no `refusal`) and came through the edge. Returns whether it
+   * did; clear the legacy session in this same response.
+   */
   adopt(sub: string | null | undefined, options?: LoginOptions): Promise<boolean>;
 }
 
@@ -100,4 +120,5 @@ export interface RequireUserOptions {
   loginUrl?: string;
 }
 
-export declare function refusal(options?: RequireUserOptions): { status: number; headers: Record<string, string>; body: string };
+/** The answer `requireUser` gives an anonymous request: 401 JSON, or a 303 to the login page. */
+export declare function anonymousAnswer(options?: RequireUserOptions): { status: number; headers: Record<string, string>; body: string };

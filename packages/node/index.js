@@ -4,29 +4,70 @@
 //
 // Trust rule: only the verified assertion proves who a request is. `X-Edge-User` is a
 // convenience, safe only if the origin is reachable through the edge alone.
+//
+// The assertion rules are the edge's own (`Assertion::verify`), and every origin package
+// applies them identically: packages/conformance/vectors.json is the table they all pass.
 import { randomBytes } from "node:crypto";
-import { SignJWT, jwtVerify } from "jose";
+import { SignJWT, compactVerify } from "jose";
 
 export const ASSERTION_HEADER = "x-edge-assertion";
 export const NONCE_HEADER = "x-edge-nonce";
 export const USER_HEADER = "x-edge-user";
+export const STATE_HEADER = "x-edge-session-state";
 export const LOGIN_HEADER = "X-Edge-Login";
 export const LOGOUT_HEADER = "X-Edge-Logout";
+const ISSUER = "edge-session";
 // The edge refuses admin tokens whose exp - iat is longer.
 const ADMIN_MAX_LIFETIME = 60;
+// The edge issues assertions for 60 s; one claiming longer was not made by it.
+const ASSERTION_MAX_LIFETIME = 60;
 // Allowance for clocks that disagree between the edge and this origin.
 const CLOCK_TOLERANCE_SECS = 30;
+// The edge's bound: far above any assertion, and it caps the work an unauthenticated
+// header can cause before its MAC is checked.
+const MAX_TOKEN_LEN = 8192;
 
-/** The edge's secret format, `kid:secret[,kid:secret…]`: the first signs, all verify. */
+// ORIGIN_SECRET's rules, the edge's (KeyRing::parse): a bad ring fails at startup, not as
+// a signature that never verifies.
+const MAX_KEYS = 8;
+const MIN_SECRET_CHARS = 32;
+const MAX_SECRET_CHARS = 512;
+const KID = /^[A-Za-z0-9_-]{1,16}$/;
+// Unicode's White_Space property, exactly (what the edge trims): String.prototype.trim
+// would also strip U+FEFF and keep U+0085, and the two would then disagree on a ring.
+const WHITE_SPACE = "\\t\\n\\v\\f\\r \\u0085\\u00a0\\u1680\\u2000-\\u200a\\u2028\\u2029\\u202f\\u205f\\u3000";
+const AROUND_WHITE_SPACE = new RegExp(`^[${WHITE_SPACE}]+|[${WHITE_SPACE}]+$`, "gu");
+const WHITE_SPACE_OR_CONTROL = new RegExp(`[${WHITE_SPACE}\\p{Cc}]`, "u");
+
+/**
+ * The edge's secret format, `kid:secret[,kid:secret…]`: the first signs, all verify. The
+ * HMAC key is the secret's UTF-8 bytes. A refusal names the problem and the key's
+ * position, never a secret, nor a kid (in a malformed ring it may be a piece of a secret).
+ */
 export function parseKeys(text) {
   if (typeof text !== "string") throw new TypeError("ORIGIN_SECRET is not set");
-  const keys = text.split(",").map((p) => p.trim()).filter(Boolean).map((pair) => {
-    const i = pair.indexOf(":");
-    if (i < 1) throw new TypeError("ORIGIN_SECRET must be kid:secret pairs, comma-separated");
-    return { kid: pair.slice(0, i), key: new TextEncoder().encode(pair.slice(i + 1)) };
+  const pairs = text.split(",").map((p) => p.replace(AROUND_WHITE_SPACE, "")).filter(Boolean);
+  if (pairs.length === 0) throw new TypeError("ORIGIN_SECRET holds no kid:secret pair");
+  if (pairs.length > MAX_KEYS) throw new TypeError(`ORIGIN_SECRET holds more than ${MAX_KEYS} keys`);
+  const keys = pairs.map((pair, i) => parseKey(pair, `ORIGIN_SECRET key #${i + 1}`));
+  keys.forEach(({ kid }, i) => {
+    if (keys.findIndex((k) => k.kid === kid) < i) throw new TypeError(`ORIGIN_SECRET key #${i + 1} reuses an earlier key id`);
   });
-  if (keys.length === 0) throw new TypeError("ORIGIN_SECRET holds no kid:secret pair");
   return keys;
+}
+
+function parseKey(pair, which) {
+  const i = pair.indexOf(":");
+  if (i < 0) throw new TypeError(`${which} has no ':' between key id and secret`);
+  const [kid, secret] = [pair.slice(0, i), pair.slice(i + 1)];
+  if (!KID.test(kid)) throw new TypeError(`${which} has a key id outside [A-Za-z0-9_-]{1,16}`);
+  // Characters are Unicode scalar values, as the edge counts them, not UTF-16 units.
+  const chars = [...secret].length;
+  if (chars < MIN_SECRET_CHARS || chars > MAX_SECRET_CHARS) {
+    throw new TypeError(`${which}: the secret must be ${MIN_SECRET_CHARS} to ${MAX_SECRET_CHARS} characters`);
+  }
+  if (WHITE_SPACE_OR_CONTROL.test(secret)) throw new TypeError(`${which}: the secret contains whitespace or control characters`);
+  return { kid, key: new TextEncoder().encode(secret) };
 }
 
 /**
@@ -52,13 +93,15 @@ export class EdgeSession {
    * @param {string} [options.audience] the assertion's `aud` (default `ORIGIN_AUDIENCE` or "origin")
    * @param {string} [options.edgeUrl] where the admin API is: the app's public URL (default `EDGE_URL`)
    * @param {(event: string, detail: object) => void} [options.log] where rejected assertions are reported
+   * @param {() => number} [options.clock] the time in Unix seconds (default: the system clock); for tests
    */
   constructor({ secret = process.env.ORIGIN_SECRET, audience = process.env.ORIGIN_AUDIENCE || "origin",
-    edgeUrl = process.env.EDGE_URL, log = defaultLog } = {}) {
+    edgeUrl = process.env.EDGE_URL, log = defaultLog, clock = () => Date.now() / 1000 } = {}) {
     this.keys = parseKeys(secret);
     this.audience = audience;
     this.edgeUrl = edgeUrl;
     this.log = log;
+    this.clock = clock;
   }
 
   /**
@@ -72,20 +115,42 @@ export class EdgeSession {
       if (header(USER_HEADER)) this.log("edge_assertion_missing", { reason: "identity headers without an assertion" });
       return null;
     }
-    let lastError;
-    for (const { key } of this.keys) {
-      try {
-        const { payload } = await jwtVerify(token, key, {
-          algorithms: ["HS256"], typ: "JWT", audience: this.audience, issuer: "edge-session",
-          requiredClaims: ["sub", "sid", "iat", "exp"], clockTolerance: CLOCK_TOLERANCE_SECS,
-        });
-        return Object.freeze({ sub: payload.sub, sid: payload.sid, state: payload.state ?? null, ctx: payload.ctx ?? null });
-      } catch (e) {
-        lastError = e;
-      }
+    try {
+      const claims = await this.verifyAssertion(token);
+      return Object.freeze({ sub: claims.sub, sid: claims.sid, state: claims.state, ctx: claims.ctx ?? null });
+    } catch (e) {
+      if (!(e instanceof AssertionRefused)) throw e;
+      this.log("edge_assertion_rejected", { reason: e.message });
+      return null;
     }
-    this.log("edge_assertion_rejected", { reason: lastError?.code ?? String(lastError) });
-    return null;
+  }
+
+  /**
+   * The claims of a valid `X-Edge-Assertion`, at `clock()`; throws `AssertionRefused` with
+   * the reason otherwise. jose checks the MAC and the algorithm; the rest is here, so that
+   * each rule is exactly the edge's (jose would take `typ: application/jwt`, a `crit` it
+   * knows, lenient base64, and no future `iat` check).
+   */
+  async verifyAssertion(token) {
+    if (token.length > MAX_TOKEN_LEN) throw new AssertionRefused("token too large");
+    const parts = token.split(".");
+    if (parts.length !== 3 || !parts.every(isCanonicalBase64url)) throw new AssertionRefused("token malformed");
+    const header = jsonObject(parts[0]);
+    checkHeader(header);
+    const payload = await verifyMac(token, this.#candidates(header));
+    const claims = jsonObject(payload);
+    checkClaims(claims, this.audience, Math.floor(this.clock()));
+    return claims;
+  }
+
+  // A kid is a promise of which key signed: an unknown one is refused, even if another
+  // key of ours would verify. Without a kid, every key is tried (all are trusted alike).
+  #candidates(header) {
+    if (!Object.hasOwn(header, "kid")) return this.keys;
+    if (typeof header.kid !== "string") throw new AssertionRefused("token malformed");
+    const key = this.keys.find((k) => k.kid === header.kid);
+    if (!key) throw new AssertionRefused("unknown kid");
+    return [key];
   }
 
   /** `X-Edge-Login` answering the request whose `X-Edge-Nonce` is `nonce`. */
@@ -138,7 +203,7 @@ export class EdgeSession {
     const { kid, key } = this.keys[0];
     // One clock reading: jose's relative setExpirationTime reads the clock again, and a
     // second ticking in between would make exp - iat exceed an admin token's 60 s.
-    const now = Math.floor(Date.now() / 1000);
+    const now = Math.floor(this.clock());
     return new SignJWT({ aud: "edge-session", ...claims })
       .setProtectedHeader({ alg: "HS256", typ, kid })
       .setIssuedAt(now)
@@ -147,17 +212,97 @@ export class EdgeSession {
   }
 }
 
+/** Why an assertion was refused; the message is the reason logged. */
+export class AssertionRefused extends Error {}
+
+// Exactly the edge's base64url: the URL alphabet, no padding, no stray bits in the last
+// character. Lenient decoders (Buffer, jose) read other texts as the same bytes, so a
+// token the edge would refuse could pass here.
+function isCanonicalBase64url(text) {
+  return /^[A-Za-z0-9_-]*$/.test(text) && Buffer.from(text, "base64url").toString("base64url") === text;
+}
+
+const UTF8 = new TextDecoder("utf-8", { fatal: true });
+
+/** A JWS part as a JSON object (a base64url string, or the bytes jose verified). */
+function jsonObject(part) {
+  try {
+    const value = JSON.parse(UTF8.decode(typeof part === "string" ? Buffer.from(part, "base64url") : part));
+    if (isObject(value)) return value;
+  } catch {
+    // Not UTF-8 or not JSON: malformed, as below.
+  }
+  throw new AssertionRefused("token malformed");
+}
+
+const isObject = (value) => typeof value === "object" && value !== null && !Array.isArray(value);
+
+// `alg` exactly HS256 refuses `none` and algorithm confusion (RFC 8725 §3.1). `typ` JWT
+// (in any ASCII case, RFC 7515 §4.1.9) keeps a login directive, signed with the same key,
+// from passing as an assertion. A `crit` names extensions we do not implement, so we must
+// refuse it (RFC 7515 §4.1.11).
+function checkHeader(header) {
+  if (header.alg !== "HS256") throw new AssertionRefused("alg is not HS256");
+  if (typeof header.typ !== "string" || !/^[Jj][Ww][Tt]$/.test(header.typ)) throw new AssertionRefused("wrong typ");
+  if (Object.hasOwn(header, "crit")) throw new AssertionRefused("unsupported crit header");
+}
+
+/** The verified payload's bytes, if one of `keys` made the MAC. */
+async function verifyMac(token, keys) {
+  for (const { key } of keys) {
+    try {
+      return (await compactVerify(token, key, { algorithms: ["HS256"] })).payload;
+    } catch {
+      // Not this key: try the next.
+    }
+  }
+  throw new AssertionRefused("bad signature");
+}
+
+// The claims, each as the edge checks them; `now` in Unix seconds.
+function checkClaims(claims, audience, now) {
+  const { aud } = claims;
+  if (aud !== audience && !(Array.isArray(aud) && aud.includes(audience))) throw new AssertionRefused("wrong aud");
+  const exp = numericDate(claims.exp);
+  const iat = numericDate(claims.iat);
+  if (exp === null || iat === null) throw new AssertionRefused("exp or iat missing");
+  if (now >= exp + CLOCK_TOLERANCE_SECS) throw new AssertionRefused("expired");
+  if (iat > now + CLOCK_TOLERANCE_SECS) throw new AssertionRefused("iat in the future");
+  if (exp - iat > ASSERTION_MAX_LIFETIME) throw new AssertionRefused("lifetime too long");
+  if (Object.hasOwn(claims, "nbf")) {
+    const nbf = numericDate(claims.nbf);
+    if (nbf === null || nbf > now + CLOCK_TOLERANCE_SECS) throw new AssertionRefused("not yet valid (nbf)");
+  }
+  if (claims.iss !== ISSUER) throw new AssertionRefused("iss is not edge-session");
+  // Without a user and a session there is nobody to trust.
+  if (typeof claims.sub !== "string" || claims.sub === "") throw new AssertionRefused("sub missing");
+  if (typeof claims.sid !== "string") throw new AssertionRefused("sid missing");
+  if (typeof claims.state !== "string") throw new AssertionRefused("state missing");
+  if (claims.ctx != null && !isObject(claims.ctx)) throw new AssertionRefused("ctx is not an object");
+}
+
+/** A NumericDate (RFC 7519 §2) as the edge reads one: seconds ≥ 0, fractions truncated. */
+function numericDate(value) {
+  return typeof value === "number" && Number.isFinite(value) && value >= 0 ? Math.trunc(value) : null;
+}
+
 /**
- * What a request handler works with, whatever the framework: `user` (or null), and
- * `login` / `logout` / `adopt`, which set the directive on this request's response.
+ * What a request handler works with, whatever the framework: `user` (or null), `refusal`,
+ * and `login` / `logout` / `adopt`, which set the directive on this request's response.
  * `header(name)` reads a request header, `setHeader(name, value)` writes a response one.
  */
 export async function edgeRequest(edge, header, setHeader) {
   const user = await edge.identify(header);
   const nonce = header(NONCE_HEADER) ?? null;
+  // The edge strips this header from every client request and sets it itself: on an
+  // identified request it is the assertion's state; on an anonymous one, why the edge
+  // refused the cookie it carried. Absent when there was no edge cookie.
+  const state = header(STATE_HEADER) ?? null;
   return {
     user,
     nonce,
+    /** Why the edge refused this anonymous request's edge cookie (`ended`, `expired`, `reused`, `device_bound`, `invalid`), or null. */
+    refusal: user ? null : state,
     /** Logs `sub` in when this response reaches the edge. */
     async login(sub, options) {
       setHeader(LOGIN_HEADER, await edge.loginDirective(nonce, sub, options));
@@ -168,12 +313,23 @@ export async function edgeRequest(edge, header, setHeader) {
     },
     /**
      * The migration bridge: a request that still carries the app's own (legacy) session
-     * for `sub` and no edge identity is answered with a login directive, so the next
-     * request is an edge session. Returns whether it did. Once every active user has come
-     * back, drop the legacy session.
+     * for `sub`, no edge identity and no edge cookie is answered with a login directive,
+     * so the next request is an edge session. Returns whether it did. Clear the legacy
+     * session in this same response.
      */
     async adopt(sub, options) {
       if (user || !sub) return false;
+      // The edge refused this jar's edge cookie (logged out everywhere, revoked, reused,
+      // or a device-bound session's cookie without its key). The legacy cookie beside it
+      // is from the same jar: logging it in again would undo that refusal.
+      if (state !== null) {
+        edge.log("edge_adopt_refused", { refusal: state });
+        return false;
+      }
+      if (!nonce) {
+        edge.log("edge_adopt_no_nonce", { reason: "no X-Edge-Nonce: the request did not come through the edge" });
+        return false;
+      }
       await this.login(sub, options);
       return true;
     },
@@ -181,7 +337,7 @@ export async function edgeRequest(edge, header, setHeader) {
 }
 
 /** The answer `requireUser` gives an anonymous request: 401 for an API, a redirect for a page. */
-export function refusal({ mode = "api", loginUrl = "/login" } = {}) {
+export function anonymousAnswer({ mode = "api", loginUrl = "/login" } = {}) {
   return mode === "page"
     ? { status: 303, headers: { location: loginUrl, "cache-control": "no-store" }, body: "" }
     : { status: 401, headers: { "content-type": "application/json", "cache-control": "no-store" }, body: JSON.stringify({ error: "not signed in" }) };

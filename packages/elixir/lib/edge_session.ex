@@ -16,6 +16,8 @@ defmodule EdgeSession do
       login = EdgeSession.login_directive("ada", keys, nonce: request_nonce, remember: true)
   """
 
+  require Logger
+
   @issuer "edge-session"
   @edge_audience "edge-session"
   # Clocks of edge and origin may disagree by this much (the edge allows the same).
@@ -26,80 +28,184 @@ defmodule EdgeSession do
   @directive_max_lifetime 300
   # The edge refuses admin tokens whose exp - iat is longer.
   @admin_max_lifetime 60
-  # Far above any real token; bounds the work an unauthenticated request can cause.
+  # The edge's bound: far above any assertion, and it caps the work an unauthenticated
+  # header can cause before its MAC is checked.
   @max_token_len 8192
 
-  @doc "`kid:secret,kid:secret` → `[{kid, key}]`, signing key first."
-  def parse_keys(text) when is_binary(text) do
-    keys =
-      for pair <- String.split(text, ","), pair = String.trim(pair), pair != "" do
-        case String.split(pair, ":", parts: 2) do
-          # An empty key would make every MAC forgeable: refuse it outright.
-          [kid, secret] when secret != "" -> {kid, secret}
-          _ -> raise ArgumentError, "ORIGIN_SECRET: a pair is not kid:secret"
-        end
-      end
+  # ORIGIN_SECRET's rules, the edge's (KeyRing::parse): a bad ring fails at startup, not
+  # as a signature that never verifies.
+  @max_keys 8
+  @secret_chars 32..512
+  @kid ~r/\A[A-Za-z0-9_-]{1,16}\z/
+  # Unicode's White_Space property, exactly (what the edge trims): String.trim/1 has its
+  # own list, and the edge would disagree with it on some ring.
+  @white_space "\\x{9}-\\x{d}\\x{20}\\x{85}\\x{a0}\\x{1680}\\x{2000}-\\x{200a}\\x{2028}\\x{2029}\\x{202f}\\x{205f}\\x{3000}"
+  @around_white_space Regex.compile!("\\A[#{@white_space}]+|[#{@white_space}]+\\z", "u")
+  @white_space_or_control Regex.compile!("[#{@white_space}\\p{Cc}]", "u")
+  @base64url ~r/\A[A-Za-z0-9_-]*\z/
 
-    if keys == [], do: raise(ArgumentError, "ORIGIN_SECRET holds no kid:secret pair")
+  defmodule Request do
+    @moduledoc """
+    One request as the edge forwarded it (`EdgeSession.request/3`): `user`, the verified
+    claims or `nil`; `nonce`, its `X-Edge-Nonce`; `state`, its `X-Edge-Session-State`.
+    The edge strips that header from every client request and sets it itself: on an
+    identified request it is the assertion's state; on an anonymous one, why the edge
+    refused the edge cookie it carried (`EdgeSession.refusal/1`). It is absent (`nil`)
+    when there was no edge cookie.
+    """
+    defstruct user: nil, nonce: nil, state: nil
+  end
+
+  @doc """
+  `kid:secret,kid:secret` → `[{kid, secret}]`, signing key first; the HMAC key is the
+  secret's UTF-8 bytes. Raises `ArgumentError` naming the problem and the key's position,
+  never a secret, nor a kid (in a malformed ring it may be a piece of a secret).
+  """
+  def parse_keys(text) when is_binary(text) do
+    unless String.valid?(text), do: raise(ArgumentError, "ORIGIN_SECRET is not UTF-8")
+
+    pairs =
+      for pair <- String.split(text, ","), pair = Regex.replace(@around_white_space, pair, ""), pair != "",
+        do: pair
+
+    if pairs == [], do: raise(ArgumentError, "ORIGIN_SECRET holds no kid:secret pair")
+    if length(pairs) > @max_keys, do: raise(ArgumentError, "ORIGIN_SECRET holds more than #{@max_keys} keys")
+
+    keys = for {pair, i} <- Enum.with_index(pairs, 1), do: parse_key(pair, "ORIGIN_SECRET key ##{i}")
+    kids = for {kid, _} <- keys, do: kid
+
+    for {kid, i} <- Enum.with_index(kids, 1), kid in Enum.take(kids, i - 1),
+        do: raise(ArgumentError, "ORIGIN_SECRET key ##{i} reuses an earlier key id")
+
     keys
   end
 
-  @doc """
-  The claims of a valid assertion, or `nil`. Checks signature, alg, typ, iss, aud,
-  exp and iat; picks the key by `kid`, else tries each. Options: `audience:`
-  (default `"origin"`, the edge's `ORIGIN_AUDIENCE`), `json:`, `now:` (unix seconds).
-  """
-  def verify_assertion(token, keys, opts \\ [])
+  def parse_keys(_text), do: raise(ArgumentError, "ORIGIN_SECRET is not set")
 
-  def verify_assertion(token, keys, opts)
-      when is_binary(token) and byte_size(token) <= @max_token_len do
-    json = json(opts)
+  defp parse_key(pair, which) do
+    case String.split(pair, ":", parts: 2) do
+      [kid, secret] ->
+        unless Regex.match?(@kid, kid), do: raise(ArgumentError, "#{which} has a key id outside [A-Za-z0-9_-]{1,16}")
 
-    with [h64, p64, s64] <- String.split(token, "."),
-         {:ok, header} <- decode_part(h64, json),
-         # Only HS256: refuses `none` and algorithm confusion (RFC 8725 §3.1).
-         "HS256" <- header["alg"],
-         # Only `typ: JWT`: a login/logout directive must never pass as an assertion.
-         "JWT" <- header["typ"],
-         # We understand no critical extension, so we must refuse any (RFC 7515 §4.1.11).
-         false <- Map.has_key?(header, "crit"),
-         {:ok, candidates} <- candidates(keys, header["kid"]),
-         {:ok, mac} <- Base.url_decode64(s64, padding: false),
-         true <- Enum.any?(candidates, &mac_ok?(&1, h64 <> "." <> p64, mac)),
-         # Claims are read only once the MAC is good.
-         {:ok, claims} <- decode_part(p64, json),
-         true <- claims_ok?(claims, Keyword.get(opts, :audience, "origin"), now(opts)) do
-      claims
-    else
-      _ -> nil
+        # Unicode scalar values, as the edge counts (String.length/1 counts graphemes).
+        unless length(String.to_charlist(secret)) in @secret_chars,
+          do: raise(ArgumentError, "#{which}: the secret must be #{@secret_chars.first} to #{@secret_chars.last} characters")
+
+        if Regex.match?(@white_space_or_control, secret),
+          do: raise(ArgumentError, "#{which}: the secret contains whitespace or control characters")
+
+        {kid, secret}
+
+      _ ->
+        raise ArgumentError, "#{which} has no ':' between key id and secret"
     end
   end
 
-  def verify_assertion(_token, _keys, _opts), do: nil
+  @doc """
+  The claims of a valid assertion, or `nil`; `check_assertion/3` says why not. Options:
+  `audience:` (default `"origin"`, the edge's `ORIGIN_AUDIENCE`), `json:`, `now:` (Unix
+  seconds, default the system clock; tests pass their own).
+  """
+  def verify_assertion(token, keys, opts \\ []) do
+    case check_assertion(token, keys, opts) do
+      {:ok, claims} -> claims
+      {:error, _reason} -> nil
+    end
+  end
 
   @doc """
-  The migration bridge: for a request with no edge identity (`claims` is `nil`) that
-  still carries the app's own session for `legacy_sub`, the `X-Edge-Login` value that
-  logs that user in at the edge (else `nil`). Options as `login_directive/3`.
+  `{:ok, claims}` for a valid assertion, else `{:error, reason}`. The rules are the edge's
+  own, as every origin package applies them (packages/conformance/vectors.json): the
+  MAC, compared in constant time; `alg` exactly HS256, `typ` JWT, no `crit`; the key
+  named by `kid`, or each key without one; `aud`, `iss`, `exp`, `iat`, `nbf` with 30 s of
+  skew and at most 60 s of life; `sub`, `sid` and `state` strings, `ctx` a map.
   """
-  def adopt(claims, legacy_sub, keys, opts \\ [])
-  def adopt(nil, legacy_sub, keys, opts) when is_binary(legacy_sub) and legacy_sub != "",
-    do: login_directive(legacy_sub, keys, opts)
-  def adopt(_claims, _legacy_sub, _keys, _opts), do: nil
+  def check_assertion(token, keys, opts \\ [])
+
+  def check_assertion(token, keys, opts) when is_binary(token) and byte_size(token) <= @max_token_len do
+    json = json(opts)
+
+    with {:ok, {input, header_bytes, payload_bytes, mac}} <- split(token),
+         {:ok, header} <- json_object(header_bytes, json),
+         :ok <- check_header(header),
+         {:ok, candidates} <- candidates(keys, header),
+         :ok <- check_mac(candidates, input, mac),
+         # Claims are read only once the MAC is good.
+         {:ok, claims} <- json_object(payload_bytes, json),
+         :ok <- check_claims(claims, Keyword.get(opts, :audience, "origin"), now(opts)) do
+      {:ok, claims}
+    end
+  end
+
+  def check_assertion(token, _keys, _opts) when is_binary(token), do: {:error, "token too large"}
+  def check_assertion(_token, _keys, _opts), do: {:error, "no token"}
 
   @doc """
   Who a request is: the claims of its assertion (`token`, the `X-Edge-Assertion` value),
   or `nil`. Like `verify_assertion/3`, but a token that is present and refused is
   logged (`edge_assertion_rejected`): anonymous, never an exception.
   """
-  def identify(token, keys, opts \\ []) do
-    claims = verify_assertion(token, keys, opts)
-    if is_nil(claims) and is_binary(token) and token != "" do
-      require Logger
-      Logger.warning("edge_assertion_rejected")
+  def identify(token, keys, opts \\ [])
+  def identify(token, _keys, _opts) when token in [nil, ""], do: nil
+
+  def identify(token, keys, opts) do
+    case check_assertion(token, keys, opts) do
+      {:ok, claims} ->
+        claims
+
+      {:error, reason} ->
+        Logger.warning("edge_assertion_rejected: #{reason}")
+        nil
     end
-    claims
   end
+
+  @doc """
+  One request as the edge forwarded it, from `header`, a function from a lower-case
+  header name to its value (or `nil`): an `EdgeSession.Request`. Options as `identify/3`.
+  """
+  def request(header, keys, opts \\ []) when is_function(header, 1) do
+    %Request{
+      user: identify(header.("x-edge-assertion"), keys, opts),
+      nonce: header.("x-edge-nonce"),
+      state: header.("x-edge-session-state")
+    }
+  end
+
+  @doc """
+  Why the edge refused an anonymous request's edge cookie (`"ended"`, `"expired"`,
+  `"reused"`, `"device_bound"`, `"invalid"`), else `nil`.
+  """
+  def refusal(%Request{user: nil, state: state}), do: state
+  def refusal(%Request{}), do: nil
+
+  @doc """
+  The migration bridge: for a request (`request/3`) with no edge identity and no edge
+  cookie, that came through the edge and still carries the app's own session for
+  `legacy_sub`, the `X-Edge-Login` value that logs that user in at the edge; else `nil`.
+  Clear the legacy session in the response that carries it. Options as
+  `login_directive/3` (its `nonce:` is the request's).
+  """
+  def adopt(request, legacy_sub, keys, opts \\ [])
+
+  def adopt(%Request{user: nil} = request, legacy_sub, keys, opts) when is_binary(legacy_sub) and legacy_sub != "" do
+    cond do
+      # The edge refused this jar's edge cookie (logged out everywhere, revoked, reused,
+      # or a device-bound session's cookie without its key). The legacy session beside it
+      # is from the same jar: logging it in would undo that refusal.
+      request.state != nil ->
+        Logger.warning("edge_adopt_refused: refusal=#{request.state}")
+        nil
+
+      request.nonce in [nil, ""] ->
+        Logger.warning("edge_adopt_no_nonce: no X-Edge-Nonce, the request did not come through the edge")
+        nil
+
+      true ->
+        login_directive(legacy_sub, keys, Keyword.put(opts, :nonce, request.nonce))
+    end
+  end
+
+  def adopt(%Request{}, _legacy_sub, _keys, _opts), do: nil
 
   @doc """
   Value for the `X-Edge-Login` response header: the edge starts a session for `sub`.
@@ -211,64 +317,115 @@ defmodule EdgeSession do
     input <> "." <> b64(hmac(key, input))
   end
 
-  # The key named by `kid`; a token without `kid`, or naming none of ours, is tried
-  # against each key (all are ours and trusted alike). A non-string kid is malformed.
-  defp candidates(keys, nil), do: {:ok, keys}
-
-  defp candidates(keys, kid) when is_binary(kid) do
-    case Enum.filter(keys, fn {id, _} -> id == kid end) do
-      [] -> {:ok, keys}
-      named -> {:ok, named}
+  # Three parts, each exactly the edge's base64url: the URL alphabet, no padding, no stray
+  # bits in the last character (a lenient decoder reads other texts as the same bytes).
+  # Returns the signing input and the three parts' bytes.
+  defp split(token) do
+    with [h64, p64, s64] <- String.split(token, "."),
+         {:ok, header} <- base64url(h64),
+         {:ok, payload} <- base64url(p64),
+         {:ok, mac} <- base64url(s64) do
+      {:ok, {h64 <> "." <> p64, header, payload, mac}}
+    else
+      _ -> {:error, "token malformed"}
     end
   end
 
-  defp candidates(_keys, _kid), do: :error
+  defp base64url(text) do
+    with true <- Regex.match?(@base64url, text),
+         {:ok, bytes} <- Base.url_decode64(text, padding: false),
+         true <- b64(bytes) == text do
+      {:ok, bytes}
+    end
+  end
+
+  defp json_object(bytes, json) do
+    # A JSON adapter may raise on malformed input; unsigned bytes must not crash the request.
+    case String.valid?(bytes) and json.decode(bytes) do
+      {:ok, map} when is_map(map) -> {:ok, map}
+      _ -> {:error, "token malformed"}
+    end
+  rescue
+    _ -> {:error, "token malformed"}
+  end
+
+  # `alg` exactly HS256 refuses `none` and algorithm confusion (RFC 8725 §3.1). `typ` JWT
+  # (in any ASCII case, RFC 7515 §4.1.9) keeps a login directive, signed with the same key,
+  # from passing as an assertion. A `crit` names extensions we do not implement, so we
+  # must refuse it (RFC 7515 §4.1.11).
+  defp check_header(header) do
+    typ = header["typ"]
+
+    cond do
+      header["alg"] != "HS256" -> {:error, "alg is not HS256"}
+      not (is_binary(typ) and String.downcase(typ, :ascii) == "jwt") -> {:error, "wrong typ"}
+      Map.has_key?(header, "crit") -> {:error, "unsupported crit header"}
+      true -> :ok
+    end
+  end
+
+  # A kid is a promise of which key signed: an unknown one is refused, even if another key
+  # of ours would verify. Without one, every key is tried (all are trusted alike).
+  defp candidates(keys, header) do
+    case Map.fetch(header, "kid") do
+      :error -> {:ok, keys}
+      {:ok, kid} when is_binary(kid) -> named(for {^kid, _} = key <- keys, do: key)
+      {:ok, _} -> {:error, "token malformed"}
+    end
+  end
+
+  defp named([]), do: {:error, "unknown kid"}
+  defp named(keys), do: {:ok, keys}
+
+  defp check_mac(candidates, input, mac) do
+    if Enum.any?(candidates, &mac_ok?(&1, input, mac)), do: :ok, else: {:error, "bad signature"}
+  end
 
   # Constant-time compare: no timing oracle for forging a MAC byte by byte. The length
   # check first is safe (the length is public) and hash_equals requires equal sizes.
   defp mac_ok?({_kid, key}, input, mac),
     do: byte_size(mac) == 32 and :crypto.hash_equals(hmac(key, input), mac)
 
-  defp claims_ok?(claims, audience, now) when is_map(claims) do
-    with exp when is_number(exp) <- claims["exp"],
-         iat when is_number(iat) <- claims["iat"] do
-      {exp, iat} = {trunc(exp), trunc(iat)}
+  # The claims, each as the edge checks them; `now` in Unix seconds.
+  defp check_claims(claims, audience, now) do
+    {exp, iat} = {numeric_date(claims["exp"]), numeric_date(claims["iat"])}
+    sub = claims["sub"]
 
-      claims["iss"] == @issuer and
-        audience_ok?(claims["aud"], audience) and
-        # The identity: without a string sub and sid there is nobody to trust.
-        is_binary(claims["sub"]) and is_binary(claims["sid"]) and
-        # Expired (beyond the skew) or issued in the future: a replay or a bad clock.
-        now < exp + @skew and iat <= now + @skew and nbf_ok?(claims["nbf"], now) and
-        exp - iat <= @assertion_max_lifetime
-    else
-      _ -> false
+    cond do
+      not audience_ok?(claims["aud"], audience) -> {:error, "wrong aud"}
+      exp == nil or iat == nil -> {:error, "exp or iat missing"}
+      now >= exp + @skew -> {:error, "expired"}
+      iat > now + @skew -> {:error, "iat in the future"}
+      exp - iat > @assertion_max_lifetime -> {:error, "lifetime too long"}
+      not nbf_ok?(claims, now) -> {:error, "not yet valid (nbf)"}
+      claims["iss"] != @issuer -> {:error, "iss is not edge-session"}
+      # Without a user and a session there is nobody to trust.
+      not (is_binary(sub) and sub != "") -> {:error, "sub missing"}
+      not is_binary(claims["sid"]) -> {:error, "sid missing"}
+      not is_binary(claims["state"]) -> {:error, "state missing"}
+      not (is_nil(claims["ctx"]) or is_map(claims["ctx"])) -> {:error, "ctx is not an object"}
+      true -> :ok
     end
   end
 
-  defp claims_ok?(_claims, _audience, _now), do: false
+  # `aud` is ours, or a list containing ours.
+  defp audience_ok?(aud, audience) when is_list(aud), do: audience in aud
+  defp audience_ok?(aud, audience), do: aud == audience
 
-  # `aud` is ours, or a list of strings containing ours.
-  defp audience_ok?(aud, audience) when is_binary(aud), do: aud == audience
-
-  defp audience_ok?(auds, audience) when is_list(auds),
-    do: Enum.all?(auds, &is_binary/1) and audience in auds
-
-  defp audience_ok?(_aud, _audience), do: false
-
-  # The edge sets no `nbf`; if one is present, honour it like any JWT library does.
-  defp nbf_ok?(nil, _now), do: true
-  defp nbf_ok?(nbf, now) when is_number(nbf), do: trunc(nbf) <= now + @skew
-  defp nbf_ok?(_nbf, _now), do: false
-
-  defp decode_part(part, json) do
-    with {:ok, bytes} <- Base.url_decode64(part, padding: false),
-         {:ok, map} when is_map(map) <- json.decode(bytes) do
-      {:ok, map}
-    else
-      _ -> :error
+  defp nbf_ok?(claims, now) do
+    case Map.fetch(claims, "nbf") do
+      :error -> true
+      {:ok, nbf} ->
+        case numeric_date(nbf) do
+          nil -> false
+          nbf -> nbf <= now + @skew
+        end
     end
   end
+
+  # A NumericDate (RFC 7519 §2) as the edge reads one: seconds ≥ 0, fractions truncated.
+  defp numeric_date(value) when is_number(value) and value >= 0, do: trunc(value)
+  defp numeric_date(_value), do: nil
 
   defp hmac(key, data), do: :crypto.mac(:hmac, :sha256, key, data)
   defp b64(data), do: Base.url_encode64(IO.iodata_to_binary(data), padding: false)

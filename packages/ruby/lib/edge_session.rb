@@ -13,14 +13,34 @@ require "securerandom"
 require "uri"
 
 module EdgeSession
+  ISSUER = "edge-session"
   ALGORITHM = "HS256" # never `none` or another algorithm family
   ADMIN_MAX_LIFETIME = 60 # the edge refuses admin tokens whose exp - iat is longer
-  CLOCK_SKEW = 30
+  ASSERTION_MAX_LIFETIME = 60 # the edge issues assertions for 60 s; longer was not made by it
+  CLOCK_SKEW = 30 # seconds of disagreement allowed between the edge's clock and ours
+  # The edge's bound: far above any assertion, and it caps the work an unauthenticated
+  # header can cause before its MAC is checked.
+  MAX_TOKEN_LEN = 8192
+
+  # ORIGIN_SECRET's rules, the edge's (KeyRing::parse): a bad ring fails at startup, not
+  # as a signature that never verifies.
+  MAX_KEYS = 8
+  SECRET_CHARS = (32..512).freeze
+  KID = /\A[A-Za-z0-9_-]{1,16}\z/ # \A \z: `^ $` would match around a newline
+  # Unicode's White_Space property, exactly (what the edge trims): String#strip would
+  # keep U+3000 and strip a trailing NUL, and the edge would disagree on both.
+  WHITE_SPACE = "\t\n\v\f\r \u0085\u00a0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000"
+  AROUND_WHITE_SPACE = /\A[#{WHITE_SPACE}]+|[#{WHITE_SPACE}]+\z/
+  WHITE_SPACE_OR_CONTROL = /[#{WHITE_SPACE}]|\p{Cc}/
+  BASE64URL = /\A[A-Za-z0-9_-]*\z/
 
   # Who a request is, from the verified assertion.
   Identity = Struct.new(:sub, :sid, :state, :ctx, keyword_init: true) do
     def to_h = { sub: sub, sid: sid, state: state, ctx: ctx }
   end
+
+  # Why Client#verify_assertion refused a token; the message is the reason.
+  class AssertionRefused < StandardError; end
 
   # The admin API refused a call.
   class AdminError < StandardError
@@ -33,35 +53,56 @@ module EdgeSession
     end
   end
 
-  # `kid:secret,kid:secret` → [[kid, key]], signing key first.
+  # `kid:secret,kid:secret` → [[kid, secret]], signing key first; the HMAC key is the
+  # secret's UTF-8 bytes. A refusal (ArgumentError) names the problem and the key's
+  # position, never a secret, nor a kid (in a malformed ring it may be a piece of a secret).
   def self.parse_keys(text)
-    raise ArgumentError, "ORIGIN_SECRET is not set" if text.nil? || text.empty?
+    raise ArgumentError, "ORIGIN_SECRET is not set" if text.nil?
 
-    keys = text.split(",").map(&:strip).reject(&:empty?).map do |pair|
-      kid, sep, secret = pair.partition(":")
-      raise ArgumentError, "ORIGIN_SECRET must be kid:secret pairs, comma-separated" if sep.empty? || kid.empty?
+    text = text.dup.force_encoding(Encoding::UTF_8)
+    raise ArgumentError, "ORIGIN_SECRET is not UTF-8" unless text.valid_encoding?
 
-      [kid, secret]
+    pairs = text.split(",").map { |pair| pair.gsub(AROUND_WHITE_SPACE, "") }.reject(&:empty?)
+    raise ArgumentError, "ORIGIN_SECRET holds no kid:secret pair" if pairs.empty?
+    raise ArgumentError, "ORIGIN_SECRET holds more than #{MAX_KEYS} keys" if pairs.length > MAX_KEYS
+
+    keys = pairs.each_with_index.map { |pair, i| parse_key(pair, "ORIGIN_SECRET key ##{i + 1}") }
+    keys.each_with_index do |(kid, _), i|
+      raise ArgumentError, "ORIGIN_SECRET key ##{i + 1} reuses an earlier key id" if keys[0...i].any? { |k, _| k == kid }
     end
-    raise ArgumentError, "ORIGIN_SECRET holds no kid:secret pair" if keys.empty?
-
     keys
   end
+
+  def self.parse_key(pair, which)
+    kid, sep, secret = pair.partition(":")
+    raise ArgumentError, "#{which} has no ':' between key id and secret" if sep.empty?
+    raise ArgumentError, "#{which} has a key id outside [A-Za-z0-9_-]{1,16}" unless KID.match?(kid)
+    # String#length counts characters (Unicode scalar values), as the edge does.
+    unless SECRET_CHARS.cover?(secret.length)
+      raise ArgumentError, "#{which}: the secret must be #{SECRET_CHARS.min} to #{SECRET_CHARS.max} characters"
+    end
+    raise ArgumentError, "#{which}: the secret contains whitespace or control characters" if WHITE_SPACE_OR_CONTROL.match?(secret)
+
+    [kid, secret]
+  end
+  private_class_method :parse_key
 
   # X-Edge-User back to the sub it percent-encodes. A convenience: trust the assertion.
   def self.decode_user(value) = value && URI.decode_www_form_component(value.gsub("+", "%2B"))
 
   # One origin's view of the edge: its keys, audience and public URL (defaults from
-  # ORIGIN_SECRET, ORIGIN_AUDIENCE or "origin", EDGE_URL).
+  # ORIGIN_SECRET, ORIGIN_AUDIENCE or "origin", EDGE_URL). `clock` returns the time in Unix
+  # seconds (default: the system clock); tests pass their own to verify at a given time.
   class Client
     attr_reader :audience, :edge_url
 
     def initialize(secret: ENV["ORIGIN_SECRET"], audience: ENV.fetch("ORIGIN_AUDIENCE", "origin"),
-                   edge_url: ENV["EDGE_URL"], logger: nil)
+                   edge_url: ENV["EDGE_URL"], logger: nil, clock: -> { Time.now.to_f })
       @keys = EdgeSession.parse_keys(secret)
       @audience = audience
       @edge_url = edge_url
       @logger = logger
+      @clock = clock
     end
 
     # The Identity of a request whose headers `header.call(name)` reads, or nil. A bad
@@ -69,11 +110,44 @@ module EdgeSession
     def identify(header)
       token = header.call("X-Edge-Assertion")
       if token.nil? || token.empty?
-        warn_event("edge_assertion_missing") if header.call("X-Edge-User")
+        log_event("edge_assertion_missing") if header.call("X-Edge-User")
         return nil
       end
-      claims = verify(token)
-      claims && Identity.new(sub: claims["sub"], sid: claims["sid"], state: claims["state"], ctx: claims["ctx"])
+      claims = verify_assertion(token)
+      Identity.new(sub: claims["sub"], sid: claims["sid"], state: claims["state"], ctx: claims["ctx"])
+    rescue AssertionRefused => e
+      log_event("edge_assertion_rejected", reason: e.message)
+      nil
+    end
+
+    # What a handler works with for one request (see Request).
+    def request(header)
+      Request.new(self, identify(header), header.call("X-Edge-Nonce"), header.call("X-Edge-Session-State"))
+    end
+
+    # The claims of a valid X-Edge-Assertion at the clock's time; raises AssertionRefused
+    # otherwise. ruby-jwt checks the MAC and the algorithm; the rest is here, so that each
+    # rule is exactly the edge's (ruby-jwt 2.5 alone would take a `crit` header, `alg:
+    # hs256` and lenient base64, and would refuse an `iat` within the clock skew).
+    def verify_assertion(token)
+      raise AssertionRefused, "token too large" if token.bytesize > MAX_TOKEN_LEN
+
+      parts = token.split(".", -1)
+      raise AssertionRefused, "token malformed" unless parts.length == 3
+
+      header_bytes, payload_bytes, = parts.map { |part| base64url(part) } # all three, canonical
+      header = json_object(header_bytes)
+      check_header(header)
+      verify_mac(token, candidates(header))
+      claims = json_object(payload_bytes)
+      check_claims(claims, @clock.call.to_i)
+      claims
+    end
+
+    # Where events go: `logger.warn` if given, else a JSON line on stderr.
+    def log_event(event, **detail)
+      line = JSON.generate({ event: event }.merge(detail))
+      @logger ? @logger.warn(line) : warn(line)
     end
 
     def login_directive(nonce, sub, remember: false, ctx: nil)
@@ -109,27 +183,91 @@ module EdgeSession
 
     private
 
-    def verify(token)
-      header = JWT.decode(token, nil, false)[1]
-      if header["typ"] != "JWT" # a directive is not an assertion
-        warn_event("edge_assertion_rejected", reason: "typ #{header["typ"].inspect}")
-        return nil
+    # A kid is a promise of which key signed: an unknown one is refused, even if another
+    # key of ours would verify. Without one, every key is tried (all are trusted alike).
+    def candidates(header)
+      return @keys unless header.key?("kid")
+      raise AssertionRefused, "token malformed" unless header["kid"].is_a?(String)
+
+      named = @keys.select { |kid, _| kid == header["kid"] }
+      raise AssertionRefused, "unknown kid" if named.empty?
+
+      named
+    end
+
+    # ruby-jwt checks the MAC (and `alg`, again); its claim checks are off, being ours.
+    def verify_mac(token, keys)
+      verified = keys.any? do |_, key|
+        JWT.decode(token, key, true, algorithm: ALGORITHM, verify_expiration: false, verify_not_before: false,
+                                     verify_iat: false, verify_aud: false, verify_iss: false, verify_jti: false,
+                                     verify_sub: false)
+        true
+      rescue JWT::DecodeError
+        false
       end
-      candidates = @keys.select { |kid, _| kid == header["kid"] }
-      candidates = @keys if candidates.empty?
-      error = nil
-      candidates.each do |_, key|
-        return JWT.decode(token, key, true, algorithm: ALGORITHM, aud: @audience, verify_aud: true,
-                                            iss: "edge-session", verify_iss: true, verify_iat: true,
-                                            required_claims: %w[exp iat sub sid], leeway: CLOCK_SKEW)[0]
-      rescue JWT::DecodeError => e
-        error = e
+      raise AssertionRefused, "bad signature" unless verified
+    end
+
+    # Exactly the edge's base64url: the URL alphabet, no padding, no stray bits in the last
+    # character. Ruby's and ruby-jwt's decoders read other texts as the same bytes, so a
+    # token the edge would refuse could pass here.
+    def base64url(text)
+      if BASE64URL.match?(text) && text.length % 4 != 1
+        data = (text.tr("-_", "+/") + ("=" * (-text.length % 4))).unpack1("m")
+        return data if [data].pack("m0").tr("+/", "-_").delete("=") == text
       end
-      warn_event("edge_assertion_rejected", reason: error.message)
-      nil
-    rescue JWT::DecodeError => e
-      warn_event("edge_assertion_rejected", reason: e.message)
-      nil
+      raise AssertionRefused, "token malformed"
+    end
+
+    # A JWS part's bytes as a JSON object (UTF-8; JSON.parse refuses NaN and deep nesting).
+    def json_object(bytes)
+      text = bytes.force_encoding(Encoding::UTF_8)
+      value = text.valid_encoding? && JSON.parse(text)
+      raise AssertionRefused, "token malformed" unless value.is_a?(Hash)
+
+      value
+    rescue JSON::ParserError
+      raise AssertionRefused, "token malformed"
+    end
+
+    # `alg` exactly HS256 refuses `none` and algorithm confusion (RFC 8725 §3.1). `typ` JWT
+    # (in any ASCII case, RFC 7515 §4.1.9) keeps a login directive, signed with the same
+    # key, from passing as an assertion. A `crit` names extensions we do not implement, so
+    # we must refuse it (RFC 7515 §4.1.11).
+    def check_header(header)
+      raise AssertionRefused, "alg is not HS256" unless header["alg"] == ALGORITHM
+      # casecmp (not casecmp?) folds ASCII only.
+      raise AssertionRefused, "wrong typ" unless header["typ"].is_a?(String) && header["typ"].casecmp("JWT").zero?
+      raise AssertionRefused, "unsupported crit header" if header.key?("crit")
+    end
+
+    # The claims, each as the edge checks them; `now` in Unix seconds.
+    def check_claims(claims, now)
+      aud = claims["aud"]
+      raise AssertionRefused, "wrong aud" unless aud == @audience || (aud.is_a?(Array) && aud.include?(@audience))
+
+      exp = numeric_date(claims["exp"])
+      iat = numeric_date(claims["iat"])
+      raise AssertionRefused, "exp or iat missing" if exp.nil? || iat.nil?
+      raise AssertionRefused, "expired" if now >= exp + CLOCK_SKEW
+      raise AssertionRefused, "iat in the future" if iat > now + CLOCK_SKEW
+      raise AssertionRefused, "lifetime too long" if exp - iat > ASSERTION_MAX_LIFETIME
+
+      if claims.key?("nbf")
+        nbf = numeric_date(claims["nbf"])
+        raise AssertionRefused, "not yet valid (nbf)" if nbf.nil? || nbf > now + CLOCK_SKEW
+      end
+      raise AssertionRefused, "iss is not edge-session" unless claims["iss"] == ISSUER
+      # Without a user and a session there is nobody to trust.
+      raise AssertionRefused, "sub missing" unless claims["sub"].is_a?(String) && !claims["sub"].empty?
+      raise AssertionRefused, "sid missing" unless claims["sid"].is_a?(String)
+      raise AssertionRefused, "state missing" unless claims["state"].is_a?(String)
+      raise AssertionRefused, "ctx is not an object" unless claims["ctx"].nil? || claims["ctx"].is_a?(Hash)
+    end
+
+    # A NumericDate (RFC 7519 §2) as the edge reads one: seconds ≥ 0, fractions truncated.
+    def numeric_date(value)
+      value.to_i if value.is_a?(Numeric) && value.finite? && value >= 0
     end
 
     def admin(sub, act, **params)
@@ -148,7 +286,7 @@ module EdgeSession
 
     def sign(typ, claims, lifetime = 120)
       kid, key = @keys.first
-      now = Time.now.to_i
+      now = @clock.call.to_i
       JWT.encode({ "aud" => "edge-session", "iat" => now, "exp" => now + lifetime }.merge(claims), key, ALGORITHM,
                  { "typ" => typ, "kid" => kid })
     end
@@ -160,23 +298,27 @@ module EdgeSession
 
       nonce
     end
-
-    def warn_event(event, **detail)
-      line = JSON.generate({ event: event }.merge(detail))
-      @logger ? @logger.warn(line) : warn(line)
-    end
   end
 
-  # One request, whatever the framework: `user`, and directives for its response.
+  # One request, whatever the framework: `user`, `refusal`, and directives for its
+  # response. `state` is its X-Edge-Session-State. The edge strips that header from every
+  # client request and sets it itself: on an identified request it is the assertion's
+  # state; on an anonymous one, why the edge refused the edge cookie it carried. It is
+  # absent when there was no edge cookie.
   class Request
-    attr_reader :user, :nonce, :response_headers
+    attr_reader :user, :nonce, :state, :response_headers
 
-    def initialize(client, user, nonce)
+    def initialize(client, user, nonce, state = nil)
       @client = client
       @user = user
       @nonce = nonce
+      @state = state
       @response_headers = {}
     end
+
+    # Why the edge refused this anonymous request's edge cookie ("ended", "expired",
+    # "reused", "device_bound", "invalid"), else nil.
+    def refusal = @user ? nil : @state
 
     def login(sub, remember: false, ctx: nil)
       @response_headers["X-Edge-Login"] = @client.login_directive(@nonce, sub, remember: remember, ctx: ctx)
@@ -186,11 +328,23 @@ module EdgeSession
       @response_headers["X-Edge-Logout"] = @client.logout_directive(@nonce, scope: scope, sub: sub)
     end
 
-    # The migration bridge: a legacy session for `sub` and no edge identity → log `sub`
-    # in at the edge with this response. Returns whether it did.
+    # The migration bridge: a legacy session for `sub`, no edge identity and no edge
+    # cookie → log `sub` in at the edge with this response. Returns whether it did. Clear
+    # the legacy session in this same response.
     def adopt(sub, remember: false)
       return false if @user || sub.nil? || sub.empty?
 
+      unless @state.nil?
+        # The edge refused this jar's edge cookie (logged out everywhere, revoked, reused,
+        # or a device-bound session's cookie without its key). The legacy session beside
+        # it is from the same jar: logging it in would undo that refusal.
+        @client.log_event("edge_adopt_refused", refusal: @state)
+        return false
+      end
+      if @nonce.nil? || @nonce.empty?
+        @client.log_event("edge_adopt_no_nonce", reason: "no X-Edge-Nonce: the request did not come through the edge")
+        return false
+      end
       login(sub, remember: remember)
       true
     end

@@ -6,7 +6,10 @@ if Code.ensure_loaded?(Plug.Conn) do
     claims (`"sub"`, `"sid"`, `"state"`, `"ctx"`…) or `nil`. Never trust `X-Edge-User`:
     the origin may be reachable around the edge, and only the signature proves anything.
     Also assigns `conn.assigns.edge_nonce`, the request's `X-Edge-Nonce`: pass it as
-    `nonce:` to `EdgeSession.login_directive/3` and `logout_directive/2`.
+    `nonce:` to `EdgeSession.login_directive/3` and `logout_directive/2`;
+    `conn.assigns.edge_refusal`, why the edge refused an anonymous request's edge cookie
+    (`EdgeSession.refusal/1`); and `conn.assigns.edge_request`, the
+    `EdgeSession.Request` that `EdgeSession.adopt/4` (the migration bridge) takes.
 
         plug EdgeSession.Plug                       # ORIGIN_SECRET, ORIGIN_AUDIENCE or "origin"
         plug EdgeSession.Plug, audience: "app"      # also: json: MyJSON (default Jason)
@@ -24,10 +27,14 @@ if Code.ensure_loaded?(Plug.Conn) do
     def call(conn, opts) do
       keys = EdgeSession.parse_keys(System.fetch_env!("ORIGIN_SECRET"))
       audience = opts[:audience] || System.get_env("ORIGIN_AUDIENCE", "origin")
-      token = conn |> get_req_header("x-edge-assertion") |> List.first()
-      claims = EdgeSession.identify(token, keys, [audience: audience] ++ Keyword.take(opts, [:json]))
-      nonce = conn |> get_req_header("x-edge-nonce") |> List.first()
-      conn |> assign(:edge_session, claims) |> assign(:edge_nonce, nonce)
+      header = fn name -> conn |> get_req_header(name) |> List.first() end
+      request = EdgeSession.request(header, keys, [audience: audience] ++ Keyword.take(opts, [:json]))
+
+      conn
+      |> assign(:edge_session, request.user)
+      |> assign(:edge_nonce, request.nonce)
+      |> assign(:edge_refusal, EdgeSession.refusal(request))
+      |> assign(:edge_request, request)
     end
   end
 end

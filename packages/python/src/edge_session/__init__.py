@@ -15,11 +15,15 @@ and the HMAC key is the UTF-8 text of ``secret``.
 
 from __future__ import annotations
 
+import base64
 import json
 import logging
+import math
 import os
+import re
 import secrets
 import time
+import unicodedata
 import urllib.error
 import urllib.parse
 import urllib.request
@@ -29,38 +33,73 @@ from typing import Any, Callable, Literal, Mapping, Optional
 import jwt  # PyJWT
 
 __all__ = [
-    "ASSERTION_HEADER", "NONCE_HEADER", "USER_HEADER", "LOGIN_HEADER", "LOGOUT_HEADER",
-    "EdgeAdminError", "EdgeRequest", "EdgeSession", "Identity", "decode_user", "parse_keys",
+    "ASSERTION_HEADER", "NONCE_HEADER", "USER_HEADER", "STATE_HEADER", "LOGIN_HEADER", "LOGOUT_HEADER",
+    "AssertionRefused", "EdgeAdminError", "EdgeRequest", "EdgeSession", "Identity", "decode_user", "parse_keys",
 ]
 
 ASSERTION_HEADER = "X-Edge-Assertion"
 NONCE_HEADER = "X-Edge-Nonce"
 USER_HEADER = "X-Edge-User"
+STATE_HEADER = "X-Edge-Session-State"
 LOGIN_HEADER = "X-Edge-Login"
 LOGOUT_HEADER = "X-Edge-Logout"
 
+ISSUER = "edge-session"
 ALGORITHMS = ["HS256"]  # never accept `none` or another algorithm family
 ADMIN_MAX_LIFETIME = 60  # the edge refuses admin tokens whose exp - iat is longer
+ASSERTION_MAX_LIFETIME = 60  # the edge issues assertions for 60 s; longer was not made by it
 CLOCK_SKEW = 30  # seconds of disagreement allowed between the edge's clock and ours
+# The edge's bound: far above any assertion, and it caps the work an unauthenticated
+# header can cause before its MAC is checked.
+MAX_TOKEN_LEN = 8192
+
+# ORIGIN_SECRET's rules, the edge's (KeyRing::parse): a bad ring fails at startup, not as
+# a signature that never verifies.
+MAX_KEYS = 8
+MIN_SECRET_CHARS = 32
+MAX_SECRET_CHARS = 512
+_KID = re.compile(r"[A-Za-z0-9_-]{1,16}")
+# Unicode's White_Space property, exactly (what the edge trims): str.strip() would also
+# strip U+001C..U+001F, and the edge would then refuse a ring this package accepts.
+_WHITE_SPACE = "\t\n\v\f\r \x85\xa0\u1680\u2000\u2001\u2002\u2003\u2004\u2005\u2006\u2007\u2008\u2009\u200a\u2028\u2029\u202f\u205f\u3000"
+_BASE64URL = re.compile(r"[A-Za-z0-9_-]*")
 
 log = logging.getLogger("edge_session")
 
 HeaderGetter = Callable[[str], Optional[str]]
+Clock = Callable[[], float]
 
 
 def parse_keys(text: Optional[str]) -> list[tuple[str, bytes]]:
-    """``kid:secret,kid:secret`` → ``[(kid, key_bytes)]``, signing key first."""
-    if not text:
+    """``kid:secret,kid:secret`` → ``[(kid, key_bytes)]``, signing key first; the key is the
+    secret's UTF-8 bytes. A refusal (``ValueError``) names the problem and the key's
+    position, never a secret, nor a kid (in a malformed ring it may be a piece of a secret)."""
+    if text is None:
         raise ValueError("ORIGIN_SECRET is not set")
-    keys = []
-    for pair in filter(None, (p.strip() for p in text.split(","))):
-        kid, sep, secret = pair.partition(":")
-        if not sep or not kid:
-            raise ValueError("ORIGIN_SECRET must be kid:secret pairs, comma-separated")
-        keys.append((kid, secret.encode()))
-    if not keys:
+    pairs = [p for p in (p.strip(_WHITE_SPACE) for p in text.split(",")) if p]
+    if not pairs:
         raise ValueError("ORIGIN_SECRET holds no kid:secret pair")
+    if len(pairs) > MAX_KEYS:
+        raise ValueError(f"ORIGIN_SECRET holds more than {MAX_KEYS} keys")
+    keys = [_parse_key(pair, f"ORIGIN_SECRET key #{i}") for i, pair in enumerate(pairs, 1)]
+    kids = [kid for kid, _ in keys]
+    for i, kid in enumerate(kids):
+        if kid in kids[:i]:
+            raise ValueError(f"ORIGIN_SECRET key #{i + 1} reuses an earlier key id")
     return keys
+
+
+def _parse_key(pair: str, which: str) -> tuple[str, bytes]:
+    kid, sep, secret = pair.partition(":")
+    if not sep:
+        raise ValueError(f"{which} has no ':' between key id and secret")
+    if not _KID.fullmatch(kid):  # fullmatch: `$` would also match before a final newline
+        raise ValueError(f"{which} has a key id outside [A-Za-z0-9_-]{{1,16}}")
+    if not MIN_SECRET_CHARS <= len(secret) <= MAX_SECRET_CHARS:  # len: Unicode scalar values, as the edge counts
+        raise ValueError(f"{which}: the secret must be {MIN_SECRET_CHARS} to {MAX_SECRET_CHARS} characters")
+    if any(c in _WHITE_SPACE or unicodedata.category(c) == "Cc" for c in secret):
+        raise ValueError(f"{which}: the secret contains whitespace or control characters")
+    return kid, secret.encode()
 
 
 def decode_user(header_value: Optional[str]) -> Optional[str]:
@@ -77,7 +116,7 @@ class Identity:
     """The user, as the login directive named them."""
     sid: str
     """The session (the edge's family id), as "your devices" lists it."""
-    state: Optional[str]
+    state: str
     """How the edge identified the request: ``fresh``, ``rotated``, ``grace`` or ``recovered``."""
     ctx: Optional[dict[str, Any]]
     """The login directive's ``ctx``, if any."""
@@ -95,16 +134,23 @@ class EdgeAdminError(Exception):
         self.body = body
 
 
+class AssertionRefused(Exception):
+    """Why :meth:`EdgeSession.verify_assertion` refused a token; the message is the reason."""
+
+
 class EdgeSession:
     """One origin's view of the edge: its keys, audience and public URL. Every argument
     defaults to the environment: ``ORIGIN_SECRET``, ``ORIGIN_AUDIENCE`` (else ``origin``)
-    and ``EDGE_URL`` (the app's public URL, where the edge answers ``/__edge/admin``)."""
+    and ``EDGE_URL`` (the app's public URL, where the edge answers ``/__edge/admin``).
+    ``clock`` returns the time in Unix seconds (default ``time.time``); tests pass their own
+    to verify at a given time."""
 
     def __init__(self, secret: Optional[str] = None, audience: Optional[str] = None,
-                 edge_url: Optional[str] = None):
+                 edge_url: Optional[str] = None, clock: Optional[Clock] = None):
         self.keys = parse_keys(secret if secret is not None else os.environ.get("ORIGIN_SECRET"))
         self.audience = audience or os.environ.get("ORIGIN_AUDIENCE") or "origin"
         self.edge_url = edge_url if edge_url is not None else os.environ.get("EDGE_URL")
+        self.clock: Clock = clock or time.time
 
     def identify(self, header: HeaderGetter) -> Optional[Identity]:
         """The identity of a request whose headers ``header(name)`` reads, or ``None``. A
@@ -115,32 +161,44 @@ class EdgeSession:
             if header(USER_HEADER):
                 log.warning("edge_assertion_missing: identity headers without an assertion")
             return None
-        claims = self._verify(token)
-        if claims is None:
-            return None
-        return Identity(sub=claims["sub"], sid=claims["sid"], state=claims.get("state"), ctx=claims.get("ctx"))
-
-    def _verify(self, token: str) -> Optional[dict[str, Any]]:
         try:
-            header = jwt.get_unverified_header(token)
-        except jwt.InvalidTokenError as malformed:
-            log.warning("edge_assertion_rejected: %s", malformed)
+            claims = self.verify_assertion(token)
+        except AssertionRefused as refused:
+            log.warning("edge_assertion_rejected: %s", refused)
             return None
-        if header.get("typ") != "JWT":  # a directive is not an assertion
-            log.warning("edge_assertion_rejected: typ %r", header.get("typ"))
-            return None
-        candidates = [k for k in self.keys if k[0] == header.get("kid")] or self.keys
-        last_error: Optional[Exception] = None
-        for _, key in candidates:
-            try:
-                claims: dict[str, Any] = jwt.decode(
-                    token, key, algorithms=ALGORITHMS, audience=self.audience, issuer="edge-session",
-                    leeway=CLOCK_SKEW, options={"require": ["exp", "iat", "sub", "sid"]})
-                return claims
-            except jwt.InvalidTokenError as e:
-                last_error = e
-        log.warning("edge_assertion_rejected: %s", last_error)
-        return None
+        return Identity(sub=claims["sub"], sid=claims["sid"], state=claims["state"], ctx=claims.get("ctx"))
+
+    def verify_assertion(self, token: str) -> dict[str, Any]:
+        """The claims of a valid ``X-Edge-Assertion`` at ``clock()``; raises
+        :class:`AssertionRefused` otherwise. PyJWT checks the MAC and the algorithm; the
+        rest is here, so that each rule is exactly the edge's (PyJWT alone would take
+        lenient base64, a ``crit`` header, and an ``exp`` written as a string)."""
+        if len(token) > MAX_TOKEN_LEN:
+            raise AssertionRefused("token too large")
+        parts = token.split(".")
+        if len(parts) != 3:
+            raise AssertionRefused("token malformed")
+        header_bytes, _, _ = [_base64url(part) for part in parts]  # all three, canonical
+        header = _json_object(header_bytes)
+        _check_header(header)
+        payload = _verify_mac(token, self._candidates(header))
+        claims = _json_object(payload)
+        _check_claims(claims, self.audience, int(self.clock()))
+        return claims
+
+    def _candidates(self, header: dict[str, Any]) -> list[tuple[str, bytes]]:
+        # A kid is a promise of which key signed: an unknown one is refused, even if
+        # another key of ours would verify. Without one, every key is tried (all are
+        # trusted alike).
+        if "kid" not in header:
+            return self.keys
+        kid = header["kid"]
+        if not isinstance(kid, str):
+            raise AssertionRefused("token malformed")
+        named = [key for key in self.keys if key[0] == kid]
+        if not named:
+            raise AssertionRefused("unknown kid")
+        return named
 
     def login_directive(self, nonce: Optional[str], sub: str, *, remember: bool = False,
                         ctx: Optional[Mapping[str, Any]] = None) -> str:
@@ -213,25 +271,38 @@ class EdgeSession:
 
     def _sign(self, typ: str, claims: dict[str, Any], lifetime: int = 120) -> str:
         kid, key = self.keys[0]
-        now = int(time.time())
+        now = int(self.clock())
         payload = {"aud": "edge-session", "iat": now, "exp": now + lifetime, **claims}
         return jwt.encode(payload, key, algorithm="HS256", headers={"typ": typ, "kid": kid})
 
     def request(self, header: HeaderGetter) -> "EdgeRequest":
         """What a handler works with for one request (see :class:`EdgeRequest`)."""
-        return EdgeRequest(self, self.identify(header), header(NONCE_HEADER))
+        return EdgeRequest(self, self.identify(header), header(NONCE_HEADER), header(STATE_HEADER))
 
 
 class EdgeRequest:
-    """One request, whatever the framework: ``user`` (an :class:`Identity` or ``None``) and
-    ``login`` / ``logout`` / ``adopt``, which put a directive on this request's response.
-    The adapters copy :attr:`response_headers` onto the response."""
+    """One request, whatever the framework: ``user`` (an :class:`Identity` or ``None``),
+    ``refusal``, and ``login`` / ``logout`` / ``adopt``, which put a directive on this
+    request's response. The adapters copy :attr:`response_headers` onto the response.
 
-    def __init__(self, edge: EdgeSession, user: Optional[Identity], nonce: Optional[str]):
+    ``state`` is the request's ``X-Edge-Session-State``. The edge strips it from every
+    client request and sets it itself: on an identified request it is the assertion's
+    state; on an anonymous one, why the edge refused the edge cookie it carried. It is
+    absent when there was no edge cookie."""
+
+    def __init__(self, edge: EdgeSession, user: Optional[Identity], nonce: Optional[str],
+                 state: Optional[str] = None):
         self.edge = edge
         self.user = user
         self.nonce = nonce
+        self.state = state
         self.response_headers: dict[str, str] = {}
+
+    @property
+    def refusal(self) -> Optional[str]:
+        """Why the edge refused this anonymous request's edge cookie (``ended``,
+        ``expired``, ``reused``, ``device_bound``, ``invalid``), else ``None``."""
+        return self.state if self.user is None else None
 
     def login(self, sub: str, *, remember: bool = False, ctx: Optional[Mapping[str, Any]] = None) -> None:
         """Logs ``sub`` in when this response reaches the edge."""
@@ -243,9 +314,19 @@ class EdgeRequest:
 
     def adopt(self, sub: Optional[str], *, remember: bool = False) -> bool:
         """The migration bridge: a request that still carries the app's own (legacy)
-        session for ``sub`` and no edge identity is answered with a login directive, so
-        the next request is an edge session. Returns whether it did."""
+        session for ``sub``, no edge identity and no edge cookie is answered with a login
+        directive, so the next request is an edge session. Returns whether it did. Clear
+        the legacy session in this same response."""
         if self.user is not None or not sub:
+            return False
+        if self.state is not None:
+            # The edge refused this jar's edge cookie (logged out everywhere, revoked,
+            # reused, or a device-bound session's cookie without its key). The legacy
+            # session beside it is from the same jar: logging it in would undo that.
+            log.warning("edge_adopt_refused: refusal=%s", self.state)
+            return False
+        if not self.nonce:
+            log.warning("edge_adopt_no_nonce: no X-Edge-Nonce, the request did not come through the edge")
             return False
         self.login(sub, remember=remember)
         return True
@@ -257,3 +338,93 @@ def _nonce(nonce: Optional[str]) -> str:
     if not nonce:
         raise ValueError("no X-Edge-Nonce: a directive can only answer a request that came through the edge")
     return nonce
+
+
+def _base64url(text: str) -> bytes:
+    # Exactly the edge's base64url: the URL alphabet, no padding, no stray bits in the
+    # last character. Python's decoder (and so PyJWT's) reads other texts as the same
+    # bytes, so a token the edge would refuse could pass here.
+    if _BASE64URL.fullmatch(text) and len(text) % 4 != 1:
+        data = base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
+        if base64.urlsafe_b64encode(data).rstrip(b"=").decode() == text:
+            return data
+    raise AssertionRefused("token malformed")
+
+
+def _reject_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not JSON")
+
+
+def _json_object(data: bytes) -> dict[str, Any]:
+    try:
+        # UTF-8 only (json.loads would guess UTF-16 from bytes), and no NaN or Infinity.
+        value = json.loads(data.decode("utf-8"), parse_constant=_reject_constant)
+    except (ValueError, RecursionError):  # RecursionError: an unsigned header nested deep
+        raise AssertionRefused("token malformed") from None
+    if not isinstance(value, dict):
+        raise AssertionRefused("token malformed")
+    return value
+
+
+def _check_header(header: dict[str, Any]) -> None:
+    # `alg` exactly HS256 refuses `none` and algorithm confusion (RFC 8725 §3.1). `typ`
+    # JWT (in any ASCII case, RFC 7515 §4.1.9) keeps a login directive, signed with the
+    # same key, from passing as an assertion. A `crit` names extensions we do not
+    # implement, so we must refuse it (RFC 7515 §4.1.11).
+    if header.get("alg") != "HS256":
+        raise AssertionRefused("alg is not HS256")
+    typ = header.get("typ")
+    if not (isinstance(typ, str) and typ.isascii() and typ.lower() == "jwt"):
+        raise AssertionRefused("wrong typ")
+    if "crit" in header:
+        raise AssertionRefused("unsupported crit header")
+
+
+def _verify_mac(token: str, keys: list[tuple[str, bytes]]) -> bytes:
+    """The verified payload's bytes, if one of ``keys`` made the MAC."""
+    for _, key in keys:
+        try:
+            payload: bytes = jwt.PyJWS().decode_complete(token, key, algorithms=ALGORITHMS)["payload"]
+            return payload
+        except jwt.InvalidTokenError:
+            continue
+    raise AssertionRefused("bad signature")
+
+
+def _check_claims(claims: dict[str, Any], audience: str, now: int) -> None:
+    """The claims, each as the edge checks them; ``now`` in Unix seconds."""
+    aud = claims.get("aud")
+    if not (aud == audience or (isinstance(aud, list) and audience in aud)):
+        raise AssertionRefused("wrong aud")
+    exp, iat = _numeric_date(claims.get("exp")), _numeric_date(claims.get("iat"))
+    if exp is None or iat is None:
+        raise AssertionRefused("exp or iat missing")
+    if now >= exp + CLOCK_SKEW:
+        raise AssertionRefused("expired")
+    if iat > now + CLOCK_SKEW:
+        raise AssertionRefused("iat in the future")
+    if exp - iat > ASSERTION_MAX_LIFETIME:
+        raise AssertionRefused("lifetime too long")
+    if "nbf" in claims:
+        nbf = _numeric_date(claims["nbf"])
+        if nbf is None or nbf > now + CLOCK_SKEW:
+            raise AssertionRefused("not yet valid (nbf)")
+    if claims.get("iss") != ISSUER:
+        raise AssertionRefused("iss is not edge-session")
+    # Without a user and a session there is nobody to trust.
+    if not isinstance(claims.get("sub"), str) or not claims["sub"]:
+        raise AssertionRefused("sub missing")
+    if not isinstance(claims.get("sid"), str):
+        raise AssertionRefused("sid missing")
+    if not isinstance(claims.get("state"), str):
+        raise AssertionRefused("state missing")
+    if claims.get("ctx") is not None and not isinstance(claims["ctx"], dict):
+        raise AssertionRefused("ctx is not an object")
+
+
+def _numeric_date(value: Any) -> Optional[int]:
+    """A NumericDate (RFC 7519 §2) as the edge reads one: seconds ≥ 0, fractions
+    truncated. ``bool`` is an ``int`` in Python, and not a number in JSON."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        return None
+    return int(value) if math.isfinite(value) and value >= 0 else None

@@ -19,7 +19,7 @@ module EdgeSession
 
       def call(env)
         header = ->(name) { env["HTTP_#{name.upcase.tr("-", "_")}"] }
-        request = EdgeSession::Request.new(@client, @client.identify(header), header.call("X-Edge-Nonce"))
+        request = @client.request(header)
         env[ENV_KEY] = request
         status, headers, body = @app.call(env)
         headers = headers.dup

@@ -1,0 +1,30 @@
+#!/usr/bin/env bash
+# Runs the conformance table (vectors.json) through the Node, Python, Ruby and Elixir
+# origin packages, each with its own runner (the Rust origin module runs it in
+# `cargo test`: tests/conformance.rs). Fails if vectors.json is stale or if any
+# vector disagrees anywhere; each runner names the vectors that did, and the last line
+# names the packages. Needs scripts/setup.sh's toolchain (.venv, Ruby, Elixir, jiffy).
+#
+#   bash packages/conformance/run.sh
+set -uo pipefail
+cd "$(dirname "$0")/../.."
+
+failed=()
+run() {
+  local name=$1
+  shift
+  printf '==> conformance: %s\n' "$name"
+  "$@" || failed+=("$name")
+}
+
+run "vectors.json is what generate.mjs writes" node packages/conformance/generate.mjs --check
+run node node --test --test-reporter=dot packages/node/test/conformance.test.mjs
+run python env PYTHONPATH=packages/python/src .venv/bin/python -m unittest discover -s packages/python/tests
+run ruby ruby -I packages/ruby/lib packages/ruby/test/conformance_test.rb
+run elixir sh -c 'cd packages/elixir && mix test'
+
+if [ ${#failed[@]} -gt 0 ]; then
+  printf 'conformance: FAILED in %s\n' "${failed[*]}" >&2
+  exit 1
+fi
+echo "conformance: every package agrees with every vector"
