@@ -5,13 +5,15 @@
 // mid-burst, so some responses (possibly carrying a rotated cookie) are never read. No
 // response the browser received may be unauthenticated, every reload shows the logged-in
 // page, the cookies are HttpOnly/Secure/Lax/host-only and invisible to scripts, and
-// logout clears them. Last, two more browsers sign in as one user, and the demo's "your
-// devices" (the edge's admin API) lists both and signs the other out.
+// logout clears them. Then two more browsers sign in as one user, and the demo's "your
+// devices" (the edge's admin API) lists both and signs the other out. Last, a sibling
+// subdomain's form posts to the app's logout: the edge applies nothing (logout CSRF).
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
 import { spawn } from "node:child_process";
 import { once } from "node:events";
 import { mkdtempSync, rmSync } from "node:fs";
+import { createServer as createHttpServer } from "node:http";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -226,6 +228,9 @@ test("3 tabs, ~20 s of parallel bursts and mid-burst reloads across rotations: n
 
 test("after the storm: cookies still locked down, the demo's own Fire 50 is 50/50, logout clears the cookies", async () => {
   assert.ok(pages, "logged in");
+  // The access cookie lives 2 s here: a load hands out a fresh one, whenever the storm's
+  // last response came.
+  await pages[0].reload();
   await assertCookiesLocked(pages);
   const [page, other] = pages;
   await page.click("#fire");
@@ -268,5 +273,45 @@ test("your devices: two browsers as one user; the first lists both and signs the
     assert.notEqual(await shown(laptop), "login form", "this browser is still signed in");
   } finally {
     await browser.close();
+  }
+});
+
+test("a sibling subdomain's form cannot log the user out; the app's own logout button can", async () => {
+  // `*.site.localhost` is one site that Chromium treats as secure, so the `__Host-`
+  // cookies are set over plain HTTP: the app at app.site.localhost, an attacker's page on
+  // evil.site.localhost. A same-site form POST carries the SameSite=Lax cookies.
+  const app = `http://app.site.localhost:${edge.port}`;
+  const evil = createHttpServer((req, res) => {
+    res.writeHead(200, { "content-type": "text/html" });
+    res.end(`<form id="f" method="post" action="${app}/logout"><input name="x" value="1"></form><script>f.submit()</script>`);
+  });
+  await new Promise((r) => evil.listen(0, "127.0.0.1", r));
+  const browser = await chromium.launch({ executablePath: "/usr/bin/chromium", headless: true, args: CHROMIUM_ARGS });
+  try {
+    const context = await browser.newContext();
+    const page = await context.newPage();
+    await page.goto(`${app}/`);
+    await page.fill("input[name=username]", "sibling-victim");
+    await Promise.all([page.waitForEvent("load"), page.click("form[action='/login'] button")]);
+    assert.equal(await shown(page), "fresh");
+    const before = (await context.cookies(app)).filter((c) => EDGE_COOKIES.includes(c.name)).map((c) => c.value).sort();
+    assert.equal(before.length, 2, "signed in at app.site.localhost");
+
+    const attack = await context.newPage();
+    const rejected = edge.events().filter((e) => e.edge_session === "directive_rejected").length;
+    await Promise.all([attack.waitForURL(`${app}/`), attack.goto(`http://evil.site.localhost:${evil.address().port}/`)]);
+    const after = (await context.cookies(app)).filter((c) => EDGE_COOKIES.includes(c.name)).map((c) => c.value).sort();
+    assert.deepEqual(after, before, "the sibling's logout cleared nothing");
+    await page.reload();
+    assert.equal((await page.textContent("dl dd")).trim(), "sibling-victim", "still signed in");
+    const event = edge.events().filter((e) => e.edge_session === "directive_rejected").slice(rejected)[0];
+    assert.deepEqual([event?.reason, event?.sec_fetch_site], ["cross_site", "same-site"], "Chromium said same-site, and the edge refused it");
+
+    await Promise.all([page.waitForEvent("load"), page.click("form[action='/logout'] button")]);
+    assert.equal(await shown(page), "login form", "the app's own button logs out");
+    assert.deepEqual((await context.cookies(app)).filter((c) => EDGE_COOKIES.includes(c.name)), []);
+  } finally {
+    await browser.close();
+    evil.close();
   }
 });

@@ -44,12 +44,16 @@ after(async () => {
   await origin?.close();
 });
 
-/** A Chromium profile: `dbsc` features on or off, proactive refresh on or off. */
-async function launch({ dbsc = true, proactive = true } = {}) {
+/**
+ * A Chromium profile: `dbsc` features on or off, proactive refresh on or off, and
+ * Chromium's own signing quota lifted (the default) or kept.
+ */
+async function launch({ dbsc = true, proactive = true, quota = false } = {}) {
   const profile = mkdtempSync(join(tmpdir(), "edge-dbsc-"));
   const args = [...BASE_ARGS];
   if (dbsc) {
-    args.push(`--enable-features=${DBSC_FEATURES}${proactive ? `,${PROACTIVE}` : ""}`);
+    const features = quota ? DBSC_FEATURES.replace("DeviceBoundSessions:RefreshQuota/false", "DeviceBoundSessions") : DBSC_FEATURES;
+    args.push(`--enable-features=${features}${proactive ? `,${PROACTIVE}` : ""}`);
     if (!proactive) args.push("--disable-features=DeviceBoundSessionProactiveRefresh");
   }
   const context = await chromium.launchPersistentContext(profile, {
@@ -274,6 +278,29 @@ test("a Chromium without the DBSC features keeps the rotation rules exactly as b
   }
   const listed = (await adminList("carol")).find((s) => s.sid === plain.sid);
   assert.equal(listed.device_bound, false);
+  // Offered binding at login, never bound: reported once (a downgrade would show as a
+  // rise of these among browsers that do bind); a bound family never is.
+  await until("dbsc_not_registered", () => events("dbsc_not_registered", plain.sid).length > 0);
+  assert.equal(events("dbsc_not_registered", plain.sid).length, 1, "once per family, not per request");
+  assert.deepEqual(events("dbsc_not_registered", owner.sid), []);
+});
+
+test("Chromium out of its signing quota says so (Secure-Session-Skipped): counted as dbsc_skipped, never the copied-jar alarm", { timeout: 120_000 }, async () => {
+  // Chromium's quota (6 signings per site in 9 minutes, registration included) lets it
+  // refresh five times; after that it sends requests without the bound cookie, naming
+  // the session in Secure-Session-Skipped. Such a request is anonymous all the same.
+  const erin = await launch({ quota: true });
+  erin.sid = await login(erin.page, "erin");
+  await until("erin bound", () => events("dbsc_registered", erin.sid).length > 0);
+  const skipped = await until("a skipped refresh", async () => {
+    await browse([erin.page], { ms: 1000 });
+    return events("dbsc_refresh_skipped", erin.sid)[0];
+  }, 90_000);
+  assert.equal(skipped.reason, "quota_exceeded");
+  const header = origin.requests.map((r) => r.headers["secure-session-skipped"]).find(Boolean);
+  assert.equal(header, `quota_exceeded;session_identifier="${erin.sid}"`, "as Chromium wrote it");
+  assert.deepEqual(events("dbsc_unbound_refresh_refused", erin.sid), [], "the owner's skips are not a copied jar");
+  assert.ok(events("dbsc_refreshed", erin.sid).length >= 4, "it refreshed until its quota ran out");
 });
 
 test("hostile bytes at the DBSC endpoints: a clear 4xx, never a 5xx, no cookie set, and no object woken", async () => {
