@@ -126,8 +126,10 @@ fn the_kill_switch_ends_every_family_created_before_it() {
     obj.policy.not_before = T0 + secs(1);
     let d = obj.present(&g1, T0 + secs(5));
     assert_eq!(d.outcome, Outcome::Refused(Refusal::Revoked));
-    assert!(!d.persist, "nothing to write: the alarm deletes it");
+    assert!(d.persist && obj.family.is_revoked(), "ended for good: removing the switch revives nothing");
     assert_eq!(d.deadline, Timestamp::from_millis(0));
+    obj.policy.not_before = Timestamp::from_millis(0);
+    assert_eq!(obj.present(&g1, T0 + secs(6)).outcome, Outcome::Refused(Refusal::Revoked));
     let (mut after, login) = Object::login(Policy { not_before: T0, ..short() }, false, T0);
     assert!(matches!(after.present(&login.refresh.unwrap(), T0 + secs(5)).outcome, Outcome::Authenticated(_)));
 }

@@ -313,7 +313,13 @@ impl Family {
         if presented.family != self.id {
             return Outcome::Refused(Refusal::UnknownFamily);
         }
-        if self.revoked || self.killed(policy) {
+        if self.killed(policy) && !self.revoked {
+            // Ended for good, not only while the switch is set: written, and deleted by
+            // the alarm at once.
+            self.revoked = true;
+            *persist = true;
+        }
+        if self.revoked {
             return Outcome::Refused(Refusal::Revoked);
         }
         if now >= self.deadline(policy) {
