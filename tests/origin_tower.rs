@@ -42,6 +42,22 @@ impl Service<Request<String>> for Handler {
             "logout" => {
                 edge.logout(LogoutScope::Session, None).map(|()| "out".to_owned()).unwrap_or_else(|e| e.to_string())
             }
+            // A bridge in a global hook, then the handler: in either order.
+            "adopt, logout" => {
+                let adopted = edge.adopt(Some("lee"));
+                edge.logout(LogoutScope::Session, None).unwrap();
+                format!("adopted {adopted}")
+            }
+            "logout, adopt" => {
+                edge.logout(LogoutScope::Session, None).unwrap();
+                format!("adopted {}", edge.adopt(Some("lee")))
+            }
+            "login, logout" => {
+                edge.login("bob", false, None).unwrap();
+                edge.logout(LogoutScope::Session, None).unwrap();
+                "switched".to_owned()
+            }
+            "adopt" => format!("adopted {} refusal {:?}", edge.adopt(Some("lee")), edge.refusal()),
             _ => edge.user().map_or("anonymous".to_owned(), |u| format!("{} {} {}", u.sub, u.sid, u.state)),
         };
         ready(Ok(Response::new(body)))
@@ -103,6 +119,27 @@ fn a_login_is_put_on_the_response_bound_to_the_requests_nonce() {
         Login::verify(token, &KeyRing::parse(SECRET).unwrap(), now(), &other).is_err(),
         "it answers that request only"
     );
+}
+
+#[test]
+fn the_bridge_never_logs_a_refused_jar_or_a_logout_back_in() {
+    let nonce = RequestNonce::from_bytes([5; 16]);
+    let ask = |body: &str, state: Option<&str>| {
+        let mut req = Request::builder().header("x-edge-nonce", nonce.as_str());
+        if let Some(state) = state {
+            req = req.header("x-edge-session-state", state);
+        }
+        let response = call(req.body(body.to_owned()).unwrap());
+        let has = |name| response.headers().contains_key(name);
+        (response.body().clone(), has("x-edge-login"), has("x-edge-logout"))
+    };
+    assert_eq!(ask("adopt", None), ("adopted true refusal None".into(), true, false));
+    assert_eq!(ask("adopt", Some("ended")), ("adopted false refusal Some(\"ended\")".into(), false, false));
+    // The logout wins over the bridge's login, whichever came first; an app's own login
+    // beside a logout is an account switch, and stays.
+    assert_eq!(ask("adopt, logout", None), ("adopted true".into(), false, true));
+    assert_eq!(ask("logout, adopt", None), ("adopted false".into(), false, true));
+    assert_eq!(ask("login, logout", None), ("switched".into(), true, true));
 }
 
 #[test]

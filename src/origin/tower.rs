@@ -123,7 +123,7 @@ where
         let response = self.inner.call(req);
         Box::pin(async move {
             let mut response = response.await?;
-            for (name, value) in directives.lock().expect("directives lock").drain(..) {
+            for (name, value) in directives.lock().expect("directives lock").headers.drain(..) {
                 response.headers_mut().insert(name, value);
             }
             Ok(response)
@@ -139,7 +139,17 @@ pub struct Edge {
     refusal: Option<String>,
     nonce: Option<String>,
     settings: Arc<Settings>,
-    directives: Arc<Mutex<Vec<(HeaderName, HeaderValue)>>>,
+    directives: Arc<Mutex<Directives>>,
+}
+
+/// The directives a handler put on its response so far.
+#[derive(Default)]
+struct Directives {
+    headers: Vec<(HeaderName, HeaderValue)>,
+    /// The login among them came from `adopt`, not from the app's own `login`.
+    adopted: bool,
+    /// `logout` was called: the bridge must not log the user back in on this response.
+    logged_out: bool,
 }
 
 impl Edge {
@@ -192,6 +202,15 @@ impl Edge {
     pub fn logout(&self, scope: LogoutScope, sub: Option<&str>) -> Result<(), NotThroughTheEdge> {
         let nonce = self.nonce.as_deref().ok_or(NotThroughTheEdge)?;
         let token = Logout { scope, sub: sub.map(str::to_owned) }.sign(&self.settings.keys, now(), nonce);
+        let mut directives = self.directives.lock().expect("directives lock");
+        // A bridge in a global hook adopts before the logout handler runs; the edge would
+        // apply the logout, then that login: clicking "log out" would log the user in.
+        if directives.adopted {
+            directives.headers.retain(|(name, _)| name != LOGIN_HEADER);
+            directives.adopted = false;
+        }
+        directives.logged_out = true;
+        drop(directives);
         self.set(LOGOUT_HEADER, token);
         Ok(())
     }
@@ -201,9 +220,18 @@ impl Edge {
     /// Never when the edge refused the request's edge cookie (a refused jar is not logged
     /// back in), and never for a request that did not come through the edge. Returns
     /// whether it did; refusals are logged.
+    /// After `logout` on the same request it does nothing, and a later `logout` takes
+    /// back the login it put there.
     pub fn adopt(&self, sub: Option<&str>) -> bool {
+        if self.directives.lock().expect("directives lock").logged_out {
+            return false;
+        }
         match adoption(self.user.is_some(), self.refusal(), self.nonce.as_deref(), sub) {
-            Adoption::Login => self.login(sub.unwrap_or_default(), false, None).is_ok(),
+            Adoption::Login => {
+                let adopted = self.login(sub.unwrap_or_default(), false, None).is_ok();
+                self.directives.lock().expect("directives lock").adopted |= adopted;
+                adopted
+            }
             Adoption::Skip => false,
             Adoption::Refused => {
                 eprintln!("{}", serde_json::json!({"event": "edge_adopt_refused", "refusal": self.refusal()}));
@@ -235,6 +263,7 @@ impl Edge {
         self.directives
             .lock()
             .expect("directives lock")
+            .headers
             .push((HeaderName::from_bytes(name.as_bytes()).expect("a header name"), value));
     }
 
