@@ -211,7 +211,7 @@ fn sessions(c: &mut Criterion) {
     c.bench_function("user_index/list_full_as_json", |b| {
         b.iter(|| {
             let mut index = index.clone();
-            session_list("user-1", index.live_families(now, &policy)).to_string()
+            session_list("user-1", &index.live_families(now, &policy)).to_string()
         })
     });
     let stored = serde_json::to_string(&index).unwrap();

@@ -279,6 +279,18 @@ impl OriginUrl {
         (host_ok && port_ok).then(|| OriginUrl { base: format!("{}{}", &text[..text.len() - rest.len()], authority) })
     }
 
+    /// Whether the host is this machine: `localhost`, a `*.localhost` name, `127.0.0.1`
+    /// or `[::1]`.
+    pub fn is_loopback(&self) -> bool {
+        let authority = self.base.split_once("://").map_or("", |(_, a)| a);
+        let host = match authority.rsplit_once(':') {
+            Some((host, port)) if port.bytes().all(|b| b.is_ascii_digit()) => host,
+            _ => authority,
+        }
+        .to_ascii_lowercase();
+        host == "localhost" || host.ends_with(".localhost") || host == "127.0.0.1" || host == "[::1]"
+    }
+
     /// The URL to forward `request_url` to: our scheme and authority, its path and query.
     pub fn target(&self, request_url: &str) -> String {
         let after_scheme = request_url.find("://").map_or(0, |i| i + 3);
@@ -342,9 +354,14 @@ impl<F: Fn(&str) -> Option<String>> Reader<F> {
         let mut origins = Vec::new();
         for item in text.split(',').map(str::trim).filter(|item| !item.is_empty()) {
             match OriginUrl::parse(item) {
-                Some(origin) if !item.ends_with('/') => origins.push(origin.base.to_ascii_lowercase()),
+                Some(origin) if !item.ends_with('/') && (item.starts_with("https://") || origin.is_loopback()) => {
+                    origins.push(origin.base.to_ascii_lowercase())
+                }
                 _ => {
-                    self.fail("LOGOUT_ORIGINS", "must be origins such as https://www.example.com, comma-separated");
+                    // http:// would let anyone on that page's network log users out.
+                    let problem = "must be https:// origins such as https://www.example.com (http:// only for \
+                                   localhost), comma-separated";
+                    self.fail("LOGOUT_ORIGINS", problem);
                     return Vec::new();
                 }
             }
@@ -521,7 +538,18 @@ mod tests {
         let c = config(&[("LOGOUT_ORIGINS", " https://WWW.example.com, http://localhost:8080 ,")]).unwrap();
         assert_eq!(c.logout_origins, ["https://www.example.com", "http://localhost:8080"]);
         assert!(config(&[]).unwrap().logout_origins.is_empty());
-        for bad in ["https://www.example.com/", "https://x.example/logout", "www.example.com", "*", "null"] {
+        for local in ["http://127.0.0.1:8787", "http://www.site.localhost", "http://[::1]:3000"] {
+            assert!(config(&[("LOGOUT_ORIGINS", local)]).is_ok(), "{local}");
+        }
+        for bad in [
+            "https://www.example.com/",
+            "https://x.example/logout",
+            "www.example.com",
+            "*",
+            "null",
+            "http://www.example.com",
+            "http://localhost.evil.example",
+        ] {
             assert_eq!(variables(config(&[("LOGOUT_ORIGINS", bad)]).unwrap_err()), ["LOGOUT_ORIGINS"], "{bad}");
         }
     }

@@ -693,3 +693,18 @@ proptest! {
         let _ = Proof::parse(&device.sign_with(header, json!({"jti": payload})));
     }
 }
+
+#[test]
+fn the_kill_switch_ends_a_bound_family_for_good_at_its_refresh_endpoint() {
+    let device = Device::new(3);
+    let (mut object, _) = bound(&device);
+    let at = T0 + secs(200);
+    let mut killed = config();
+    killed.policy.not_before = T0 + secs(100);
+    let proof = device.refresh(&mint(ID, at, 5));
+    let handled =
+        object.handle(FamilyCommand::RefreshDevice { proof }, at, &killed, RefreshSecret::from_bytes([7; 32])).unwrap();
+    assert_eq!(refused(&handled), DeviceRefusal::Ended);
+    assert!(handled.row.is_some() && handled.alarm == Some(at), "revoked, written, and deleted by the alarm now");
+    assert!(object.family().unwrap().is_revoked(), "lowering the switch later revives nothing");
+}

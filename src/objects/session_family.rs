@@ -179,13 +179,17 @@ impl FamilyObject {
             }
             FamilyCommand::BindDevice { proof } => {
                 let Some(family) = self.family.as_mut() else { return Ok(device_refused(DeviceRefusal::Ended)) };
+                let killed = family.end_if_killed(policy);
                 let bound = bind_device(family, &proof, config, now);
-                device_handled(bound, "dbsc_registered", "dbsc_registration_failed", family, config, now)
+                let handled = device_handled(bound, "dbsc_registered", "dbsc_registration_failed", family, config, now);
+                written_if(killed, handled, family, policy, now)
             }
             FamilyCommand::RefreshDevice { proof } => {
                 let Some(family) = self.family.as_mut() else { return Ok(device_refused(DeviceRefusal::Ended)) };
+                let killed = family.end_if_killed(policy);
                 let refreshed = refresh_device(family, &proof, config, now);
-                device_handled(refreshed, "dbsc_refreshed", "dbsc_refresh_failed", family, config, now)
+                let handled = device_handled(refreshed, "dbsc_refreshed", "dbsc_refresh_failed", family, config, now);
+                written_if(killed, handled, family, policy, now)
             }
             FamilyCommand::Logout => match self.family.as_mut() {
                 Some(family) if !family.is_revoked() => {
@@ -286,6 +290,21 @@ fn device_handled(
 
 fn device_refused(refusal: DeviceRefusal) -> FamilyHandled {
     answer(Verdict::DeviceRefused { refusal })
+}
+
+/// `handled`, with the family written too when `changed` (the kill switch revoked it).
+fn written_if(
+    changed: bool,
+    mut handled: FamilyHandled,
+    family: &Family,
+    policy: &Policy,
+    now: Timestamp,
+) -> FamilyHandled {
+    if changed && handled.row.is_none() {
+        handled.row = Some(family_row::encode(family));
+        handled.alarm = Some(family.deadline(policy).max(now));
+    }
+    handled
 }
 
 /// An answer that changes nothing durable.

@@ -78,7 +78,7 @@ impl UserIndex {
                 (UserReply::default(), self.unregister(family, Timestamp::from_millis(created_at), now))
             }
             UserCommand::List => {
-                let sessions = self.live_families(now, policy).to_vec();
+                let sessions = self.live_families(now, policy);
                 (UserReply { sessions, ..UserReply::default() }, false)
             }
             UserCommand::Revoke { token: Some(token), .. } | UserCommand::RevokeAll { token: Some(token), .. }

@@ -245,6 +245,8 @@ pub struct RequestSite<'a> {
     pub sec_fetch_site: Option<&'a str>,
     /// `Origin`, if sent.
     pub origin: Option<&'a str>,
+    /// `Referer`, if sent: browsers send no `Origin` on a GET navigation.
+    pub referer: Option<&'a str>,
     /// The request URL's own origin, `scheme://host[:port]`.
     pub own_origin: &'a str,
 }
@@ -275,7 +277,9 @@ const MAX_LOGGED_HEADER: usize = 128;
 /// cross-site top-level navigation both carry them, so the origin's logout page would end
 /// the victim's session (logout CSRF). A logout therefore counts only from the app itself:
 /// `Sec-Fetch-Site` `same-origin` or `none` (typed, bookmarked), or an `Origin` the
-/// operator listed in `LOGOUT_ORIGINS` (a sign-out link on a sibling). Without
+/// operator listed in `LOGOUT_ORIGINS` (a sign-out form or link on a sibling; a link is a
+/// GET navigation, which carries no `Origin`, so its `Referer`'s origin stands in for it,
+/// and a page whose referrer policy withholds it is refused). Without
 /// `Sec-Fetch-Site` (a non-browser client, or a browser older than Fetch Metadata) the
 /// request is allowed unless it carries an `Origin` that is neither its own nor listed
 /// (OWASP's CSRF advice for such browsers). Logins are not checked here: identity
@@ -283,14 +287,15 @@ const MAX_LOGGED_HEADER: usize = 128;
 ///
 /// ```
 /// use edge_session::origin::{RequestSite, logout_allowed};
-/// let site = |fetch, origin| RequestSite { sec_fetch_site: fetch, origin, own_origin: "https://app.example.com" };
+/// let site = |fetch, origin| RequestSite { sec_fetch_site: fetch, origin, referer: None, own_origin: "https://app.example.com" };
 /// assert!(logout_allowed(&site(Some("same-origin"), Some("https://app.example.com")), &[]).is_ok());
 /// assert!(logout_allowed(&site(Some("same-site"), Some("https://evil.example.com")), &[]).is_err());
 /// let listed = ["https://www.example.com".to_owned()];
 /// assert!(logout_allowed(&site(Some("same-site"), Some("https://www.example.com")), &listed).is_ok());
 /// ```
 pub fn logout_allowed(site: &RequestSite<'_>, listed: &[String]) -> Result<(), CrossSiteLogout> {
-    let origin_listed = site.origin.is_some_and(|origin| listed.iter().any(|l| l.eq_ignore_ascii_case(origin)));
+    let from = site.origin.or_else(|| site.referer.and_then(origin_of));
+    let origin_listed = from.is_some_and(|origin| listed.iter().any(|l| l.eq_ignore_ascii_case(origin)));
     let allowed = origin_listed
         || match site.sec_fetch_site {
             Some(fetch) => fetch.eq_ignore_ascii_case("same-origin") || fetch.eq_ignore_ascii_case("none"),
@@ -306,6 +311,13 @@ pub fn logout_allowed(site: &RequestSite<'_>, listed: &[String]) -> Result<(), C
         )
     };
     Err(CrossSiteLogout { sec_fetch_site: shown(site.sec_fetch_site), origin: shown(site.origin) })
+}
+
+/// The origin (`scheme://host[:port]`) of an http(s) URL such as a `Referer`.
+fn origin_of(url: &str) -> Option<&str> {
+    let rest = url.strip_prefix("https://").or_else(|| url.strip_prefix("http://"))?;
+    let end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
+    Some(&url[..url.len() - rest.len() + end])
 }
 
 fn directive_expect(typ: &str) -> Expect<'_> {
@@ -329,7 +341,30 @@ mod tests {
     }
 
     fn site<'a>(fetch: Option<&'a str>, origin: Option<&'a str>) -> RequestSite<'a> {
-        RequestSite { sec_fetch_site: fetch, origin, own_origin: "https://app.example.com" }
+        RequestSite { sec_fetch_site: fetch, origin, referer: None, own_origin: "https://app.example.com" }
+    }
+
+    #[test]
+    fn a_sign_out_link_on_a_listed_origin_is_known_by_its_referer() {
+        let listed = ["https://www.example.com".to_owned()];
+        let link = |fetch, referer| RequestSite { referer, ..site(fetch, None) };
+        for referer in ["https://www.example.com/account", "https://www.example.com", "https://WWW.example.com?x#y"] {
+            assert_eq!(logout_allowed(&link(Some("same-site"), Some(referer)), &listed), Ok(()), "{referer}");
+        }
+        for referer in [
+            None,
+            Some("https://www.example.com.evil.example/"),
+            Some("https://evil.example.com/https://www.example.com"),
+            Some("javascript:https://www.example.com"),
+        ] {
+            assert!(logout_allowed(&link(Some("cross-site"), referer), &listed).is_err(), "{referer:?}");
+        }
+        // An Origin, when sent, is what counts: a listed Referer does not launder it.
+        let both = RequestSite {
+            referer: Some("https://www.example.com/"),
+            ..site(Some("same-site"), Some("https://evil.example.com"))
+        };
+        assert!(logout_allowed(&both, &listed).is_err());
     }
 
     #[test]

@@ -313,12 +313,7 @@ impl Family {
         if presented.family != self.id {
             return Outcome::Refused(Refusal::UnknownFamily);
         }
-        if self.killed(policy) && !self.revoked {
-            // Ended for good, not only while the switch is set: written, and deleted by
-            // the alarm at once.
-            self.revoked = true;
-            *persist = true;
-        }
+        *persist |= self.end_if_killed(policy);
         if self.revoked {
             return Outcome::Refused(Refusal::Revoked);
         }
@@ -416,6 +411,15 @@ impl Family {
     /// Created before the operator's kill switch: ended, whatever its state says.
     fn killed(&self, policy: &Policy) -> bool {
         self.created_at < policy.not_before
+    }
+
+    /// A family the kill switch ended is revoked for good the first time it is seen, so
+    /// that lowering or removing the switch later revives nothing. `true` when this call
+    /// revoked it: write the family (its alarm then deletes it).
+    pub fn end_if_killed(&mut self, policy: &Policy) -> bool {
+        let ends = self.killed(policy) && !self.revoked;
+        self.revoked |= ends;
+        ends
     }
 
     /// `last_seen` is persisted at most this often: a minute, or a tenth of the family's

@@ -123,7 +123,7 @@ pub(crate) async fn handle(req: Request, env: &Env, ctx: &Context, config: &Conf
     let nonce = RequestNonce::from_bytes(runtime::random());
     let forwarded_headers = origin_headers(&req, &cookie_header, identified.as_ref(), refused, &nonce, config, now)?;
     let device = Device::of(&req);
-    let (sec_fetch_site, request_origin) = (header("Sec-Fetch-Site"), header("Origin"));
+    let (sec_fetch_site, request_origin, referer) = (header("Sec-Fetch-Site"), header("Origin"), header("Referer"));
     let own_origin = req.url()?.origin().ascii_serialization();
     let response = forward::forward(env, config, req, forwarded_headers, identified.is_some()).await?;
     let after = debug.now();
@@ -140,6 +140,7 @@ pub(crate) async fn handle(req: Request, env: &Env, ctx: &Context, config: &Conf
     let site = RequestSite {
         sec_fetch_site: sec_fetch_site.as_deref(),
         origin: request_origin.as_deref(),
+        referer: referer.as_deref(),
         own_origin: &own_origin,
     };
     let logout = logout.filter(|_| match logout_allowed(&site, &config.logout_origins) {

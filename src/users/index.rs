@@ -260,11 +260,14 @@ impl UserIndex {
     }
 
     /// The live families, oldest first. Entries past the longest lifetime are dropped:
-    /// their families have ended even if the unregister never arrived.
-    pub fn live_families(&mut self, now: Timestamp, policy: &Policy) -> &[FamilyEntry] {
+    /// their families have ended even if the unregister never arrived. Families created
+    /// before the kill switch (`SESSIONS_NOT_BEFORE`) are not listed, but stay in the index
+    /// until their objects unregister them, so "log out everywhere" and an admin revoke
+    /// still reach them should the switch ever be lowered.
+    pub fn live_families(&mut self, now: Timestamp, policy: &Policy) -> Vec<FamilyEntry> {
         self.prune(now, policy);
         self.families.sort_by_key(|e| e.created_at);
-        &self.families
+        self.families.iter().filter(|e| e.created_at >= policy.not_before).cloned().collect()
     }
 
     fn prune(&mut self, now: Timestamp, policy: &Policy) {
@@ -320,11 +323,10 @@ impl UserIndex {
     }
 }
 
-/// Whether a family created at `created_at` is over by its age alone: past the longest
-/// lifetime, or created before the kill switch (`SESSIONS_NOT_BEFORE`). The index forgets
-/// it on its own, whether or not its unregister ever arrives.
+/// Whether a family created at `created_at` is past the longest lifetime: the index
+/// forgets it on its own, whether or not its unregister ever arrives.
 pub fn outlived(created_at: Timestamp, now: Timestamp, policy: &Policy) -> bool {
-    created_at < policy.not_before || created_at + policy.remember_lifetime.max(policy.session_lifetime) <= now
+    created_at + policy.remember_lifetime.max(policy.session_lifetime) <= now
 }
 
 #[cfg(test)]
@@ -371,6 +373,9 @@ mod tests {
         let listed: Vec<_> =
             index.live_families(t + Duration::from_secs(20), &killed).iter().map(|e| e.family).collect();
         assert_eq!(listed, [FamilyId::from_bytes([2; 16])], "only the login after the switch");
+        // Still indexed: revoke-all and an admin revoke reach it until its object is gone.
+        assert_eq!(index.deletable_at(t + Duration::from_secs(20), &killed), None);
+        assert!(index.revoke(FamilyId::from_bytes([1; 16])), "an admin revoke still finds it");
     }
 
     #[test]

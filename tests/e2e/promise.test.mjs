@@ -198,6 +198,8 @@ test("logout CSRF from a sibling subdomain's form or a cross-site navigation end
     ["a cross-site navigation", ["Sec-Fetch-Site: cross-site", "Sec-Fetch-Mode: navigate", "Sec-Fetch-Dest: document"], "GET"],
     ["an old browser's cross-origin form", ["Origin: https://evil.example.com"], "POST"],
     ["an opaque origin", ["Sec-Fetch-Site: cross-site", "Origin: null"], "POST"],
+    ["a link whose page withholds its Referer", ["Sec-Fetch-Site: same-site", "Sec-Fetch-Mode: navigate"], "GET"],
+    ["a sibling claiming the listed origin as its Referer beside its own Origin", ["Sec-Fetch-Site: same-site", "Origin: https://evil.example.com", "Referer: https://www.example.com/"], "POST"],
   ];
   for (const [what, head, method] of attacks) {
     const answer = await rawLogout(victim, head, "/logout", method);
@@ -213,14 +215,15 @@ test("logout CSRF from a sibling subdomain's form or a cross-site navigation end
   assert.ok(await stillSignedIn(phone, "vic"), "every session survived");
 
   // The app's own logout (same-origin), a listed sign-out origin, a non-browser client.
-  for (const [what, head] of [
+  for (const [what, head, method = "POST"] of [
     ["same-origin", ["Sec-Fetch-Site: same-origin", `Origin: ${edge.url}`]],
-    ["the listed www origin", ["Sec-Fetch-Site: same-site", "Origin: https://www.example.com"]],
+    ["the listed www origin's form", ["Sec-Fetch-Site: same-site", "Origin: https://www.example.com"]],
+    ["the listed www origin's link (a GET: no Origin, its Referer)", ["Sec-Fetch-Site: same-site", "Sec-Fetch-Mode: navigate", "Referer: https://www.example.com/account"], "GET"],
     ["typed in the address bar", ["Sec-Fetch-Site: none"]],
     ["a non-browser client", []],
   ]) {
     const client = await login("vic");
-    assert.deepEqual((await rawLogout(client, head)).deletes, [ACCESS_COOKIE, REFRESH_COOKIE], `${what}: cleared`);
+    assert.deepEqual((await rawLogout(client, head, "/logout", method)).deletes, [ACCESS_COOKIE, REFRESH_COOKIE], `${what}: cleared`);
     assert.ok(!(await stillSignedIn(client, "vic")), `${what}: ended`);
   }
 });

@@ -21,6 +21,9 @@ use crate::shell::runtime::{self, log, log_event};
 
 const TABLE: &str = "family";
 
+/// Wait before an alarm that met an invalid configuration looks again.
+const CONFIG_RETRY: Duration = Duration::from_secs(60);
+
 #[durable_object]
 pub(crate) struct SessionFamily {
     state: State,
@@ -94,7 +97,12 @@ impl DurableObject for SessionFamily {
     async fn alarm(&self) -> Result<Response> {
         let config = match runtime::config(&self.env) {
             Ok(config) => config,
-            Err(e) => return Response::error(e.to_string(), 500),
+            Err(_) => {
+                // An alarm that answers is never run again: come back once the deploy
+                // is fixed, or this family would never be deleted.
+                self.state.storage().set_alarm(runtime::alarm_time(runtime::now() + CONFIG_RETRY)).await?;
+                return Response::ok("");
+            }
         };
         let now = runtime::now();
         let step = self.loaded(now)?.on_alarm(now, &config.policy);

@@ -23,6 +23,9 @@ use crate::shell::runtime::{self, log};
 
 const TABLE: &str = "user_index";
 
+/// Wait before an alarm that met an invalid configuration looks again.
+const CONFIG_RETRY: std::time::Duration = std::time::Duration::from_secs(60);
+
 #[durable_object]
 pub(crate) struct UserSessions {
     state: State,
@@ -71,15 +74,16 @@ impl DurableObject for UserSessions {
     /// Retries the revocations no family confirmed yet, then deletes the index if it
     /// holds nothing that matters any more.
     async fn alarm(&self) -> Result<Response> {
-        let config = match runtime::config(&self.env) {
-            Ok(config) => config,
-            Err(e) => return Response::error(e.to_string(), 500),
-        };
+        // Revocations first: they need no configuration, and a deploy with a bad one must
+        // not cost a revocation its retry (an alarm that answers is never run again).
         let pending = self.load()?.pending().to_vec();
         if !pending.is_empty() {
             self.revoke(pending).await?;
         }
-        self.clean_up(runtime::now(), &config.policy).await?;
+        match runtime::config(&self.env) {
+            Ok(config) => self.clean_up(runtime::now(), &config.policy).await?,
+            Err(_) => self.state.storage().set_alarm(runtime::alarm_time(runtime::now() + CONFIG_RETRY)).await?,
+        }
         Response::ok("")
     }
 }
