@@ -11,19 +11,6 @@
 # From then on it is an edge session.
 Mix.install([{:edge_session_origin, path: Path.expand("../../packages/elixir", __DIR__)}])
 
-# JSON through :jiffy (Debian's erlang-jiffy), in the shape EdgeSession expects of
-# Jason: encode!/1 and decode/1. `use_nil` maps JSON null to nil both ways.
-defmodule JiffyJSON do
-  def encode!(term), do: :jiffy.encode(term, [:use_nil])
-
-  def decode(text) do
-    {:ok, :jiffy.decode(text, [:return_maps, :use_nil])}
-  catch
-    # jiffy raises on malformed input; an attacker's bytes must not crash the request.
-    _kind, _reason -> {:error, :invalid_json}
-  end
-end
-
 # How this app kept users logged in before edge-session (no Plug here, so its own): a
 # cookie holding the user and an expiry, signed with HMAC-SHA256. Like any client-side
 # signed session, nothing server-side can revoke it: clearing it clears the browser's
@@ -85,7 +72,7 @@ defmodule Origin do
 
     # Trust only the verified assertion: the origin may be reachable around the edge.
     # Directives answer this request only: they carry its nonce.
-    edge = EdgeSession.request(header, keys, audience: audience, json: JiffyJSON)
+    edge = EdgeSession.request(header, keys, audience: audience, json: EdgeSession.JiffyJSON)
     legacy = LegacySession.user(header.("cookie"), legacy_secret)
     method = List.to_string(mod(request, :method))
     path = List.to_string(mod(request, :request_uri))
@@ -112,7 +99,7 @@ defmodule Origin do
   defp bridge_legacy_session(_edge, nil, _keys), do: []
 
   defp bridge_legacy_session(edge, legacy, keys) do
-    directive = EdgeSession.adopt(edge, legacy, keys, json: JiffyJSON)
+    directive = EdgeSession.adopt(edge, legacy, keys, json: EdgeSession.JiffyJSON)
     login = if directive, do: ["x-edge-login": directive], else: []
     ended? = directive != nil or edge.user != nil or EdgeSession.refusal(edge) != nil
     login ++ if(ended?, do: ["set-cookie": LegacySession.clear()], else: [])
@@ -127,12 +114,12 @@ defmodule Origin do
 
   defp route("POST", "/login", %{form: form, nonce: nonce, keys: keys}) do
     remember = form["remember"] == "on"
-    directive = EdgeSession.login_directive(form["username"], keys, nonce: nonce, remember: remember, json: JiffyJSON)
+    directive = EdgeSession.login_directive(form["username"], keys, nonce: nonce, remember: remember, json: EdgeSession.JiffyJSON)
     {303, [location: "/", "x-edge-login": directive], ""}
   end
 
   defp route("POST", "/logout", %{nonce: nonce, keys: keys, legacy: legacy}) do
-    logout = [location: "/", "x-edge-logout": EdgeSession.logout_directive(keys, nonce: nonce, json: JiffyJSON)]
+    logout = [location: "/", "x-edge-logout": EdgeSession.logout_directive(keys, nonce: nonce, json: EdgeSession.JiffyJSON)]
     # Else the bridge would log the legacy user straight back in.
     {303, logout ++ if(legacy, do: ["set-cookie": LegacySession.clear()], else: []), ""}
   end
@@ -145,21 +132,21 @@ defmodule Origin do
   defp route("GET", "/api/me", %{user: user}), do: json(200, Map.put(identity(user), :framework, "elixir"))
 
   defp route("GET", "/api/devices", %{user: %{"sub" => sub, "sid" => sid}} = ctx) do
-    case EdgeSession.admin_call(ctx.edge_url, sub, :list, ctx.keys, json: JiffyJSON) do
+    case EdgeSession.admin_call(ctx.edge_url, sub, :list, ctx.keys, json: EdgeSession.JiffyJSON) do
       {:ok, 200, %{"sessions" => sessions}} -> json(200, %{current: sid, sessions: sessions})
       failed -> json(502, %{error: inspect(failed)})
     end
   end
 
   defp route("POST", "/api/devices/revoke", %{user: %{"sub" => sub}, form: %{"sid" => sid}} = ctx) do
-    case EdgeSession.admin_call(ctx.edge_url, sub, :revoke, ctx.keys, sid: sid, json: JiffyJSON) do
+    case EdgeSession.admin_call(ctx.edge_url, sub, :revoke, ctx.keys, sid: sid, json: EdgeSession.JiffyJSON) do
       {:ok, 200, answer} -> json(200, answer)
       failed -> json(502, %{error: inspect(failed)})
     end
   end
 
   defp route("POST", "/api/devices/sign-out-others", %{user: %{"sub" => sub, "sid" => sid}} = ctx) do
-    case EdgeSession.admin_call(ctx.edge_url, sub, :revoke_all, ctx.keys, except: sid, json: JiffyJSON) do
+    case EdgeSession.admin_call(ctx.edge_url, sub, :revoke_all, ctx.keys, except: sid, json: EdgeSession.JiffyJSON) do
       {:ok, 200, answer} -> json(200, answer)
       failed -> json(502, %{error: inspect(failed)})
     end
@@ -170,7 +157,7 @@ defmodule Origin do
   defp identity(nil), do: nil
   defp identity(claims), do: %{sub: claims["sub"], sid: claims["sid"], state: claims["state"], ctx: claims["ctx"]}
 
-  defp json(status, value), do: {status, [content_type: "application/json"], JiffyJSON.encode!(value)}
+  defp json(status, value), do: {status, [content_type: "application/json"], EdgeSession.JiffyJSON.encode!(value)}
 
   # httpd wants header values as charlists.
   defp to_header({:code, code}), do: {:code, code}

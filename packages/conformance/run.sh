@@ -3,7 +3,8 @@
 # origin packages, each with its own runner (the Rust origin module runs it in
 # `cargo test`: tests/conformance.rs). Fails if vectors.json is stale or if any
 # vector disagrees anywhere; each runner names the vectors that did, and the last line
-# names the packages. Needs scripts/setup.sh's toolchain (.venv, Ruby, Elixir, jiffy).
+# names the packages. Each runner takes the package's other unit tests along (all of
+# its test folder). Needs scripts/setup.sh's toolchain (.venv, Ruby, Elixir, jiffy).
 #
 #   bash packages/conformance/run.sh
 set -uo pipefail
@@ -18,9 +19,9 @@ run() {
 }
 
 run "vectors.json is what generate.mjs writes" node packages/conformance/generate.mjs --check
-run node node --test --test-reporter=dot packages/node/test/conformance.test.mjs
+run node node --test --test-reporter=dot packages/node/test/*.test.mjs
 run python env PYTHONPATH=packages/python/src .venv/bin/python -m unittest discover -s packages/python/tests
-run ruby ruby -I packages/ruby/lib packages/ruby/test/conformance_test.rb
+run ruby ruby -I packages/ruby/lib -e 'load ARGV.shift while ARGV.any?' packages/ruby/test/*_test.rb
 run elixir sh -c 'cd packages/elixir && mix test'
 
 if [ ${#failed[@]} -gt 0 ]; then

@@ -6,7 +6,8 @@ import { EdgeSession, anonymousAnswer, edgeRequest } from "./index.js";
 export function edgeSession(options) {
   const edge = options instanceof EdgeSession ? options : new EdgeSession(options);
   const middleware = (req, res, next) => {
-    edgeRequest(edge, (name) => req.get(name), (name, value) => res.set(name, value)).then((ctx) => {
+    const setHeader = (name, value) => res.set(name, value);
+    edgeRequest(edge, (name) => req.get(name), setHeader, (name) => res.removeHeader(name)).then((ctx) => {
       req.edge = ctx;
       next();
     }, next);

@@ -12,7 +12,8 @@ export async function edgeSession(fastify, options = {}) {
   };
   fastify.decorateRequest("edge", null);
   fastify.addHook("onRequest", async (request, reply) => {
-    request.edge = await edgeRequest(edge, (name) => header(request, name), (name, value) => reply.header(name, value));
+    request.edge = await edgeRequest(edge, (name) => header(request, name), (name, value) => reply.header(name, value),
+      (name) => reply.removeHeader(name));
   });
 }
 // Like fastify-plugin: the decoration and hook apply to the whole app, not one scope.

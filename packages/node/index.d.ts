@@ -99,11 +99,13 @@ export interface EdgeRequest {
    */
   readonly refusal: Refusal | (string & {}) | null;
   login(sub: string, options?: LoginOptions): Promise<void>;
+  /** Logs this session out; takes back a login that `adopt` put on this response (an explicit `login` stays). */
   logout(options?: LogoutOptions): Promise<void>;
   /**
    * The migration bridge: logs `sub` in at the edge if the request has no edge identity,
    * carried no edge cookie (no `refusal`) and came through the edge. Returns whether it
-   * did; clear the legacy session in this same response.
+   * did; clear the legacy session in this same response. After `logout` on this request
+   * it does nothing and returns false.
    */
   adopt(sub: string | null | undefined, options?: LoginOptions): Promise<boolean>;
 }
@@ -112,6 +114,8 @@ export declare function edgeRequest(
   edge: EdgeSession,
   header: (name: string) => string | null | undefined,
   setHeader: (name: string, value: string) => void,
+  /** Removes a response header (default: `setHeader(name, undefined)`, which Hono's `c.header` reads as removal). */
+  removeHeader?: (name: string) => void,
 ): Promise<EdgeRequest>;
 
 export interface RequireUserOptions {

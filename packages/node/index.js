@@ -289,15 +289,20 @@ function numericDate(value) {
 /**
  * What a request handler works with, whatever the framework: `user` (or null), `refusal`,
  * and `login` / `logout` / `adopt`, which set the directive on this request's response.
- * `header(name)` reads a request header, `setHeader(name, value)` writes a response one.
+ * `header(name)` reads a request header, `setHeader(name, value)` writes a response one,
+ * `removeHeader(name)` removes one (default: `setHeader(name, undefined)`, as Hono's
+ * `c.header` reads it).
  */
-export async function edgeRequest(edge, header, setHeader) {
+export async function edgeRequest(edge, header, setHeader, removeHeader = (name) => setHeader(name, undefined)) {
   const user = await edge.identify(header);
   const nonce = header(NONCE_HEADER) ?? null;
   // The edge strips this header from every client request and sets it itself: on an
   // identified request it is the assertion's state; on an anonymous one, why the edge
   // refused the cookie it carried. Absent when there was no edge cookie.
   const state = header(STATE_HEADER) ?? null;
+  // Whether the login on this response came from `adopt`, and whether `logout` was called.
+  let adopted = false;
+  let loggedOut = false;
   return {
     user,
     nonce,
@@ -309,16 +314,22 @@ export async function edgeRequest(edge, header, setHeader) {
     },
     /** Logs this session out (`scope: "everywhere"`: every session of `sub`). */
     async logout(options) {
-      setHeader(LOGOUT_HEADER, await edge.logoutDirective(nonce, options));
+      loggedOut = true;
+      const directive = await edge.logoutDirective(nonce, options);
+      // The edge applies logout then login: the bridge's login would undo this logout.
+      if (adopted) removeHeader(LOGIN_HEADER);
+      adopted = false;
+      setHeader(LOGOUT_HEADER, directive);
     },
     /**
      * The migration bridge: a request that still carries the app's own (legacy) session
      * for `sub`, no edge identity and no edge cookie is answered with a login directive,
      * so the next request is an edge session. Returns whether it did. Clear the legacy
-     * session in this same response.
+     * session in this same response. After `logout` on this request it does nothing,
+     * and a later `logout` takes back the login it put there.
      */
     async adopt(sub, options) {
-      if (user || !sub) return false;
+      if (user || !sub || loggedOut) return false;
       // The edge refused this jar's edge cookie (logged out everywhere, revoked, reused,
       // or a device-bound session's cookie without its key). The legacy cookie beside it
       // is from the same jar: logging it in again would undo that refusal.
@@ -330,7 +341,10 @@ export async function edgeRequest(edge, header, setHeader) {
         edge.log("edge_adopt_no_nonce", { reason: "no X-Edge-Nonce: the request did not come through the edge" });
         return false;
       }
-      await this.login(sub, options);
+      const directive = await edge.loginDirective(nonce, sub, options);
+      if (loggedOut) return false; // a logout on this request wins, even one begun while signing
+      setHeader(LOGIN_HEADER, directive);
+      adopted = true;
       return true;
     },
   };

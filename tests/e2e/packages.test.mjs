@@ -53,93 +53,101 @@ const form = (fields) => ({
   body: new URLSearchParams(fields).toString(),
 });
 
-for (const [framework, app] of Object.entries(APPS)) {
-  test(`${framework}: login, identity, rotation and grace, devices, revoke one, sign out others, logout, forgery`, { timeout: 60_000 }, async () => {
-    const port = await freePort();
-    const running = await startApp(app.command, app.args, {
-      cwd: `${root}${app.cwd}`, ready: app.ready, port,
-      env: { PORT: String(port), ORIGIN_SECRET, EDGE_URL: edge.url },
-    });
-    board.target = `http://127.0.0.1:${port}`;
-    try {
-      // Spaces, `+`, `%` and non-ASCII survive the form, the directive and the assertion.
-      const sub = `zoë ${framework}+1%`;
-      const a = new Client(edge.url);
-
-      // Anonymous: the API says 401, the page redirects, a public route sees nobody.
-      const api = await a.fetch("/api/me");
-      assert.equal(api.status, 401, api.text);
-      // Each framework's own error shape (FastAPI: {"detail": …}); the words are ours.
-      assert.match(api.text, /not signed in/);
-      assert.match(api.headers.get("cache-control") ?? "", /no-store/);
-      const page = await a.fetch("/account");
-      assert.equal(page.status, 303);
-      assert.equal(page.headers.get("location"), "/login");
-      assert.equal((await a.fetch("/")).json().user, null);
-
-      // Login through the framework's form handling.
-      const login = await a.fetch("/login", form({ username: sub }));
-      assert.equal(login.status, 303, login.text);
-      assert.ok(a.refresh && a.access, "the edge accepted the app's login directive");
-      const me = (await a.fetch("/api/me")).json();
-      assert.equal(me.framework, framework);
-      assert.equal(me.sub, sub);
-      assert.match(me.sid, /^[A-Za-z0-9_-]{22}$/);
-      assert.equal(me.state, "fresh");
-      assert.equal((await a.fetch("/account")).text, `Account of ${sub}`);
-
-      // Rotation: the handler sees `rotated`; a tab still holding the old cookie, `grace`.
-      const old = a.refresh;
-      await sleep(Number(WINDOWS.ROTATE_AFTER_SECS) * 1000 + 200);
-      assert.equal((await a.fetch("/api/me")).json().state, "rotated");
-      assert.notEqual(a.refresh, old);
-      const racingTab = new Client(edge.url);
-      racingTab.cookies.set(REFRESH_COOKIE, old);
-      const raced = (await racingTab.fetch("/api/me")).json();
-      assert.deepEqual([raced.sub, raced.sid, raced.state], [sub, me.sid, "grace"]);
-
-      // "Your devices": two more sessions, listed; one signed out by sid, then "sign out
-      // all other devices".
-      const [b, c] = [new Client(edge.url), new Client(edge.url)];
-      for (const device of [b, c]) await device.fetch("/login", form({ username: sub }));
-      const [bSid, cSid] = [(await b.fetch("/api/me")).json().sid, (await c.fetch("/api/me")).json().sid];
-      const devices = (await a.fetch("/api/devices")).json();
-      assert.equal(devices.current, me.sid);
-      assert.deepEqual(devices.sessions.map((s) => s.sid).sort(), [me.sid, bSid, cSid].sort());
-      const one = await a.fetch("/api/devices/revoke", form({ sid: bSid }));
-      assert.equal(one.status, 200, one.text);
-      assert.equal(one.json().revoked, 1);
-      b.cookies.delete(ACCESS_COOKIE);
-      assert.equal((await b.fetch("/api/me")).status, 401, "the device signed out by sid");
-      assert.equal((await c.fetch("/api/me")).status, 200, "and only that one");
-      const out = await a.fetch("/api/devices/sign-out-others", { method: "POST" });
-      assert.equal(out.status, 200, out.text);
-      assert.equal(out.json().revoked, 1);
-      c.cookies.delete(ACCESS_COOKIE); // its access cookie lives on for ACCESS_TTL (stateless)
-      assert.equal((await c.fetch("/api/me")).status, 401, "the other device is signed out");
-      assert.deepEqual((await a.fetch("/api/devices")).json().sessions.map((s) => s.sid), [me.sid]);
-
-      // Logout: the edge deletes the cookies, and the API says 401 again.
-      const logout = await a.fetch("/logout", { method: "POST" });
-      assert.equal(logout.status, 303);
-      assert.equal(a.cookies.size, 0, "the edge accepted the app's logout directive");
-      assert.equal((await a.fetch("/api/me")).status, 401);
-
-      // Around the edge: a forged assertion and a spoofed header are anonymous, and logged.
-      const direct = await fetch(`http://127.0.0.1:${port}/api/me`, {
-        headers: { "X-Edge-User": "mallory", "X-Edge-Assertion": "eyJhbGciOiJIUzI1NiJ9.e30.AAAA" },
-      });
-      assert.equal(direct.status, 401, "anonymous, not a 500");
-      await sleep(100);
-      assert.match(running.output(), /edge_assertion_rejected/, "the rejected assertion was logged");
-    } catch (e) {
-      e.message += `\n--- ${framework} app output ---\n${running.output()}`;
-      throw e;
-    } finally {
-      board.target = null;
-      await running.stop();
-    }
+/**
+ * Starts `framework`'s app, points the edge at it, and runs `story(app)` (`app.port`,
+ * `app.output()`); on failure the app's output is attached, and the app always stops.
+ */
+async function withApp(framework, story) {
+  const app = APPS[framework];
+  const port = await freePort();
+  const running = await startApp(app.command, app.args, {
+    cwd: `${root}${app.cwd}`, ready: app.ready, port, env: { PORT: String(port), ORIGIN_SECRET, EDGE_URL: edge.url },
   });
+  board.target = `http://127.0.0.1:${port}`;
+  try {
+    await story({ port, output: running.output });
+  } catch (e) {
+    e.message += `\n--- ${framework} app output ---\n${output()}`;
+    throw e;
+  } finally {
+    board.target = null;
+    await running.stop();
+  }
+}
+
+for (const framework of Object.keys(APPS)) {
+  test(`${framework}: login, identity, rotation and grace, devices, revoke one, sign out others, logout, forgery`, { timeout: 60_000 }, () => withApp(framework, async ({ port, output }) => {
+    // Spaces, `+`, `%` and non-ASCII survive the form, the directive and the assertion.
+    const sub = `zoë ${framework}+1%`;
+    const a = new Client(edge.url);
+
+    // Anonymous: the API says 401, the page redirects, a public route sees nobody.
+    const api = await a.fetch("/api/me");
+    assert.equal(api.status, 401, api.text);
+    // Each framework's own error shape (FastAPI: {"detail": …}); the words are ours.
+    assert.match(api.text, /not signed in/);
+    assert.match(api.headers.get("cache-control") ?? "", /no-store/);
+    const page = await a.fetch("/account");
+    assert.equal(page.status, 303);
+    assert.equal(page.headers.get("location"), "/login");
+    assert.equal((await a.fetch("/")).json().user, null);
+
+    // Login through the framework's form handling.
+    const login = await a.fetch("/login", form({ username: sub }));
+    assert.equal(login.status, 303, login.text);
+    assert.ok(a.refresh && a.access, "the edge accepted the app's login directive");
+    const me = (await a.fetch("/api/me")).json();
+    assert.equal(me.framework, framework);
+    assert.equal(me.sub, sub);
+    assert.match(me.sid, /^[A-Za-z0-9_-]{22}$/);
+    assert.equal(me.state, "fresh");
+    assert.equal((await a.fetch("/account")).text, `Account of ${sub}`);
+
+    // Rotation: the handler sees `rotated`; a tab still holding the old cookie, `grace`.
+    const old = a.refresh;
+    await sleep(Number(WINDOWS.ROTATE_AFTER_SECS) * 1000 + 200);
+    assert.equal((await a.fetch("/api/me")).json().state, "rotated");
+    assert.notEqual(a.refresh, old);
+    const racingTab = new Client(edge.url);
+    racingTab.cookies.set(REFRESH_COOKIE, old);
+    const raced = (await racingTab.fetch("/api/me")).json();
+    assert.deepEqual([raced.sub, raced.sid, raced.state], [sub, me.sid, "grace"]);
+
+    // "Your devices": two more sessions, listed; one signed out by sid, then "sign out
+    // all other devices".
+    const [b, c] = [new Client(edge.url), new Client(edge.url)];
+    for (const device of [b, c]) await device.fetch("/login", form({ username: sub }));
+    const [bSid, cSid] = [(await b.fetch("/api/me")).json().sid, (await c.fetch("/api/me")).json().sid];
+    const devices = (await a.fetch("/api/devices")).json();
+    assert.equal(devices.current, me.sid);
+    assert.deepEqual(devices.sessions.map((s) => s.sid).sort(), [me.sid, bSid, cSid].sort());
+    const one = await a.fetch("/api/devices/revoke", form({ sid: bSid }));
+    assert.equal(one.status, 200, one.text);
+    assert.equal(one.json().revoked, 1);
+    b.cookies.delete(ACCESS_COOKIE);
+    assert.equal((await b.fetch("/api/me")).status, 401, "the device signed out by sid");
+    assert.equal((await c.fetch("/api/me")).status, 200, "and only that one");
+    const out = await a.fetch("/api/devices/sign-out-others", { method: "POST" });
+    assert.equal(out.status, 200, out.text);
+    assert.equal(out.json().revoked, 1);
+    c.cookies.delete(ACCESS_COOKIE); // its access cookie lives on for ACCESS_TTL (stateless)
+    assert.equal((await c.fetch("/api/me")).status, 401, "the other device is signed out");
+    assert.deepEqual((await a.fetch("/api/devices")).json().sessions.map((s) => s.sid), [me.sid]);
+
+    // Logout: the edge deletes the cookies, and the API says 401 again.
+    const logout = await a.fetch("/logout", { method: "POST" });
+    assert.equal(logout.status, 303);
+    assert.equal(a.cookies.size, 0, "the edge accepted the app's logout directive");
+    assert.equal((await a.fetch("/api/me")).status, 401);
+
+    // Around the edge: a forged assertion and a spoofed header are anonymous, and logged.
+    const direct = await fetch(`http://127.0.0.1:${port}/api/me`, {
+      headers: { "X-Edge-User": "mallory", "X-Edge-Assertion": "eyJhbGciOiJIUzI1NiJ9.e30.AAAA" },
+    });
+    assert.equal(direct.status, 401, "anonymous, not a 500");
+    await sleep(100);
+    assert.match(output(), /edge_assertion_rejected/, "the rejected assertion was logged");
+  }));
 }
 
 // The apps with a bridge from the app's own (legacy) session: `POST /legacy-login`, and
@@ -215,67 +223,53 @@ const REVOCATIONS = {
 const refusals = (output) => output.split("\n").filter((line) => line.includes("edge_adopt_refused"));
 
 for (const [framework, legacyStore] of Object.entries(BRIDGES)) {
-  test(`${framework}: the bridge adopts a legacy user, and never logs a refused jar back in`, { timeout: 90_000 }, async () => {
-    const app = APPS[framework];
-    const port = await freePort();
-    const running = await startApp(app.command, app.args, {
-      cwd: `${root}${app.cwd}`, ready: app.ready, port, env: { PORT: String(port), ORIGIN_SECRET, EDGE_URL: edge.url },
-    });
-    board.target = `http://127.0.0.1:${port}`;
-    try {
-      const lee = new Client(edge.url);
-      const legacyCookie = await legacySession("lee");
-      lee.cookies = new Map([legacyCookie]);
-      // The first request with it: still anonymous at the edge, answered with a login, and
-      // the legacy session ended in that same response.
-      const first = await lee.fetch("/");
-      assert.deepEqual([first.json().user, first.json().legacy], [null, "lee"]);
-      assert.ok(lee.refresh && lee.access, "the bridge's login directive was applied");
-      assert.ok(first.setCookies.some((c) => c.name === legacyCookie[0]), "the legacy session ended in the same response");
-      // From now on the edge identifies the user, and the legacy session is gone.
-      const me = (await lee.fetch("/api/me")).json();
-      assert.deepEqual([me.sub, me.state], ["lee", "fresh"]);
-      const again = await lee.fetch("/");
-      assert.deepEqual([again.json().user.sid, again.json().legacy], [me.sid, null], "the same edge session: the bridge did not log in twice");
-      assert.deepEqual(again.setCookies.map((c) => c.name), [], "and set no new cookie");
-      // Logout ends both, so the bridge cannot bring the legacy user back.
-      await lee.fetch("/logout", { method: "POST" });
-      assert.equal((await lee.fetch("/api/me")).status, 401);
-      assert.deepEqual((await lee.fetch("/")).json(), { framework, user: null, legacy: null });
+  test(`${framework}: the bridge adopts a legacy user, and never logs a refused jar back in`, { timeout: 90_000 }, () => withApp(framework, async ({ output }) => {
+    const lee = new Client(edge.url);
+    const legacyCookie = await legacySession("lee");
+    lee.cookies = new Map([legacyCookie]);
+    // The first request with it: still anonymous at the edge, answered with a login, and
+    // the legacy session ended in that same response.
+    const first = await lee.fetch("/");
+    assert.deepEqual([first.json().user, first.json().legacy], [null, "lee"]);
+    assert.ok(lee.refresh && lee.access, "the bridge's login directive was applied");
+    assert.ok(first.setCookies.some((c) => c.name === legacyCookie[0]), "the legacy session ended in the same response");
+    // From now on the edge identifies the user, and the legacy session is gone.
+    const me = (await lee.fetch("/api/me")).json();
+    assert.deepEqual([me.sub, me.state], ["lee", "fresh"]);
+    const again = await lee.fetch("/");
+    assert.deepEqual([again.json().user.sid, again.json().legacy], [me.sid, null], "the same edge session: the bridge did not log in twice");
+    assert.deepEqual(again.setCookies.map((c) => c.name), [], "and set no new cookie");
+    // Logout ends both, so the bridge cannot bring the legacy user back.
+    await lee.fetch("/logout", { method: "POST" });
+    assert.equal((await lee.fetch("/api/me")).status, 401);
+    assert.deepEqual((await lee.fetch("/")).json(), { framework, user: null, legacy: null });
 
-      // The old legacy cookie alone, without edge cookies: the edge has nothing to refuse.
-      // A server-side session ended at adoption is worth nothing; a signed cookie is still
-      // valid, and is adopted: the limit until the bridge ends.
-      const alone = new Client(edge.url);
-      alone.cookies = new Map([legacyCookie]);
-      assert.equal((await alone.fetch("/")).json().legacy, legacyStore === "server-side" ? null : "lee");
+    // The old legacy cookie alone, without edge cookies: the edge has nothing to refuse.
+    // A server-side session ended at adoption is worth nothing; a signed cookie is still
+    // valid, and is adopted: the limit until the bridge ends.
+    const alone = new Client(edge.url);
+    alone.cookies = new Map([legacyCookie]);
+    assert.equal((await alone.fetch("/")).json().legacy, legacyStore === "server-side" ? null : "lee");
 
-      // A copied jar after each way a session ends: its refused edge cookie beside a legacy
-      // session that is still valid. The edge says why it refused the cookie, and the
-      // bridge must not log the jar back in.
-      for (const [how, [state, revoke]] of Object.entries(REVOCATIONS)) {
-        const sub = `jar ${how}`;
-        const victim = await adopted(sub);
-        const copy = new Client(edge.url);
-        copy.cookies = new Map([...Object.entries(await revoke(sub, victim)), await legacySession(sub)]);
-        const logged = refusals(running.output()).length;
-        const replay = await copy.fetch("/");
-        assert.deepEqual([replay.json().user, replay.json().legacy], [null, sub], `${how}: anonymous, with its legacy session`);
-        assert.ok(!replay.setCookies.some((c) => c.name === REFRESH_COOKIE), `${how}: no edge session for the jar`);
-        assert.equal((await copy.fetch("/api/me")).status, 401, `${how}: not logged back in`);
-        await sleep(100);
-        const lines = refusals(running.output()).slice(logged);
-        assert.ok(lines.length > 0 && lines[0].includes(state), `${how}: the refusal was logged with \`${state}\`: ${lines}`);
-        // A genuine legacy user of the same account still moves over.
-        const genuine = await adopted(sub);
-        assert.equal((await genuine.client.fetch("/api/me")).json().sub, sub, `${how}: a genuine legacy user is adopted`);
-      }
-    } catch (e) {
-      e.message += `\n--- ${framework} app output ---\n${running.output()}`;
-      throw e;
-    } finally {
-      board.target = null;
-      await running.stop();
+    // A copied jar after each way a session ends: its refused edge cookie beside a legacy
+    // session that is still valid. The edge says why it refused the cookie, and the
+    // bridge must not log the jar back in.
+    for (const [how, [state, revoke]] of Object.entries(REVOCATIONS)) {
+      const sub = `jar ${how}`;
+      const victim = await adopted(sub);
+      const copy = new Client(edge.url);
+      copy.cookies = new Map([...Object.entries(await revoke(sub, victim)), await legacySession(sub)]);
+      const logged = refusals(output()).length;
+      const replay = await copy.fetch("/");
+      assert.deepEqual([replay.json().user, replay.json().legacy], [null, sub], `${how}: anonymous, with its legacy session`);
+      assert.ok(!replay.setCookies.some((c) => c.name === REFRESH_COOKIE), `${how}: no edge session for the jar`);
+      assert.equal((await copy.fetch("/api/me")).status, 401, `${how}: not logged back in`);
+      await sleep(100);
+      const lines = refusals(output()).slice(logged);
+      assert.ok(lines.length > 0 && lines[0].includes(state), `${how}: the refusal was logged with \`${state}\`: ${lines}`);
+      // A genuine legacy user of the same account still moves over.
+      const genuine = await adopted(sub);
+      assert.equal((await genuine.client.fetch("/api/me")).json().sub, sub, `${how}: a genuine legacy user is adopted`);
     }
-  });
+  }));
 }

@@ -51,9 +51,12 @@ defmodule EdgeSession do
     The edge strips that header from every client request and sets it itself: on an
     identified request it is the assertion's state; on an anonymous one, why the edge
     refused the edge cookie it carried (`EdgeSession.refusal/1`). It is absent (`nil`)
-    when there was no edge cookie.
+    when there was no edge cookie. `resp_headers` are the directives that
+    `EdgeSession.put_login/4`, `put_logout/3` and `put_adopt/4` put on its response,
+    `[{name, value}]` as Plug's: copy them onto the response.
     """
-    defstruct user: nil, nonce: nil, state: nil
+    # adopted: the login among resp_headers came from put_adopt/4; logged_out: put_logout/3 was called.
+    defstruct user: nil, nonce: nil, state: nil, resp_headers: [], adopted: false, logged_out: false
   end
 
   @doc """
@@ -181,11 +184,14 @@ defmodule EdgeSession do
   @doc """
   The migration bridge: for a request (`request/3`) with no edge identity and no edge
   cookie, that came through the edge and still carries the app's own session for
-  `legacy_sub`, the `X-Edge-Login` value that logs that user in at the edge; else `nil`.
-  Clear the legacy session in the response that carries it. Options as
-  `login_directive/3` (its `nonce:` is the request's).
+  `legacy_sub`, the `X-Edge-Login` value that logs that user in at the edge; else `nil`
+  (also on a request that `put_logout/3` returned). Clear the legacy session in the
+  response that carries it. Options as `login_directive/3` (its `nonce:` is the request's).
   """
   def adopt(request, legacy_sub, keys, opts \\ [])
+
+  # A logout on this request wins: a login beside it would log the user straight back in.
+  def adopt(%Request{logged_out: true}, _legacy_sub, _keys, _opts), do: nil
 
   def adopt(%Request{user: nil} = request, legacy_sub, keys, opts) when is_binary(legacy_sub) and legacy_sub != "" do
     cond do
@@ -206,6 +212,41 @@ defmodule EdgeSession do
   end
 
   def adopt(%Request{}, _legacy_sub, _keys, _opts), do: nil
+
+  @doc """
+  `adopt/4` on the request itself: `{true, request}` with the login directive in its
+  `resp_headers`, or `{false, request}`. A later `put_logout/3` takes that login back.
+  """
+  def put_adopt(%Request{} = request, legacy_sub, keys, opts \\ []) do
+    case adopt(request, legacy_sub, keys, opts) do
+      nil ->
+        {false, request}
+
+      login ->
+        {true, %{request | resp_headers: put_header(request.resp_headers, "x-edge-login", login), adopted: true}}
+    end
+  end
+
+  @doc "`login_directive/3` answering `request`, in its `resp_headers`. Options as `login_directive/3`."
+  def put_login(%Request{} = request, sub, keys, opts \\ []) do
+    login = login_directive(sub, keys, Keyword.put(opts, :nonce, request.nonce))
+    %{request | resp_headers: put_header(request.resp_headers, "x-edge-login", login)}
+  end
+
+  @doc """
+  `logout_directive/2` answering `request`, in its `resp_headers`. It takes back a login
+  that `put_adopt/4` put there (an explicit `put_login/4` stays: an account switch), and
+  `adopt/4` and `put_adopt/4` do nothing on the request it returns. Options as
+  `logout_directive/2`.
+  """
+  def put_logout(%Request{} = request, keys, opts \\ []) do
+    logout = logout_directive(keys, Keyword.put(opts, :nonce, request.nonce))
+    # The edge applies logout then login: the bridge's login would undo this logout.
+    headers = if request.adopted, do: List.keydelete(request.resp_headers, "x-edge-login", 0), else: request.resp_headers
+    %{request | resp_headers: put_header(headers, "x-edge-logout", logout), adopted: false, logged_out: true}
+  end
+
+  defp put_header(headers, name, value), do: List.keystore(headers, name, 0, {name, value})
 
   @doc """
   Value for the `X-Edge-Login` response header: the edge starts a session for `sub`.

@@ -8,11 +8,11 @@ defmodule EdgeSession.ConformanceTest do
 
   @vectors Path.expand("../../conformance/vectors.json", __DIR__)
   @external_resource @vectors
-  {:ok, table} = @vectors |> File.read!() |> JiffyJSON.decode()
+  {:ok, table} = @vectors |> File.read!() |> EdgeSession.JiffyJSON.decode()
   @table table
   @identified hd(table["assertions"])
 
-  defp opts(vector), do: [audience: vector["audience"], now: vector["now"], json: JiffyJSON]
+  defp opts(vector), do: [audience: vector["audience"], now: vector["now"], json: EdgeSession.JiffyJSON]
 
   defp identity(nil), do: nil
   defp identity(claims), do: %{"sub" => claims["sub"], "sid" => claims["sid"], "state" => claims["state"], "ctx" => claims["ctx"]}
@@ -67,7 +67,7 @@ defmodule EdgeSession.ConformanceTest do
       assert events(log) == if(v["logs"], do: [v["logs"]], else: [])
 
       if directive do
-        {:ok, login} = directive |> String.split(".") |> Enum.at(1) |> Base.url_decode64!(padding: false) |> JiffyJSON.decode()
+        {:ok, login} = directive |> String.split(".") |> Enum.at(1) |> Base.url_decode64!(padding: false) |> EdgeSession.JiffyJSON.decode()
         assert [login["sub"], login["nonce"]] == [v["legacy_sub"], v["nonce"]]
       end
     end

@@ -314,6 +314,9 @@ module EdgeSession
       @nonce = nonce
       @state = state
       @response_headers = {}
+      # Whether the login on this response came from adopt, and whether logout was called.
+      @adopted = false
+      @logged_out = false
     end
 
     # Why the edge refused this anonymous request's edge cookie ("ended", "expired",
@@ -324,15 +327,23 @@ module EdgeSession
       @response_headers["X-Edge-Login"] = @client.login_directive(@nonce, sub, remember: remember, ctx: ctx)
     end
 
+    # Takes back a login that `adopt` put on this response; an explicit `login` stays (an
+    # account switch).
     def logout(scope: "session", sub: nil)
-      @response_headers["X-Edge-Logout"] = @client.logout_directive(@nonce, scope: scope, sub: sub)
+      directive = @client.logout_directive(@nonce, scope: scope, sub: sub)
+      # The edge applies logout then login: the bridge's login would undo this logout.
+      @response_headers.delete("X-Edge-Login") if @adopted
+      @adopted = false
+      @logged_out = true
+      @response_headers["X-Edge-Logout"] = directive
     end
 
     # The migration bridge: a legacy session for `sub`, no edge identity and no edge
     # cookie → log `sub` in at the edge with this response. Returns whether it did. Clear
-    # the legacy session in this same response.
+    # the legacy session in this same response. After `logout` on this request it does
+    # nothing and returns false.
     def adopt(sub, remember: false)
-      return false if @user || sub.nil? || sub.empty?
+      return false if @user || sub.nil? || sub.empty? || @logged_out
 
       unless @state.nil?
         # The edge refused this jar's edge cookie (logged out everywhere, revoked, reused,
@@ -346,6 +357,7 @@ module EdgeSession
         return false
       end
       login(sub, remember: remember)
+      @adopted = true
       true
     end
   end

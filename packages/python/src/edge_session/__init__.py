@@ -297,6 +297,9 @@ class EdgeRequest:
         self.nonce = nonce
         self.state = state
         self.response_headers: dict[str, str] = {}
+        # Whether the login on this response came from adopt(), and whether logout() was called.
+        self._adopted = False
+        self._logged_out = False
 
     @property
     def refusal(self) -> Optional[str]:
@@ -309,15 +312,23 @@ class EdgeRequest:
         self.response_headers[LOGIN_HEADER] = self.edge.login_directive(self.nonce, sub, remember=remember, ctx=ctx)
 
     def logout(self, *, scope: Literal["session", "everywhere"] = "session", sub: Optional[str] = None) -> None:
-        """Logs this session out (``scope="everywhere"``: every session of ``sub``)."""
+        """Logs this session out (``scope="everywhere"``: every session of ``sub``). A
+        login that :meth:`adopt` put on this response is taken back; an explicit
+        :meth:`login` stays (an account switch)."""
         self.response_headers[LOGOUT_HEADER] = self.edge.logout_directive(self.nonce, scope=scope, sub=sub)
+        # The edge applies logout then login: the bridge's login would undo this logout.
+        if self._adopted:
+            self.response_headers.pop(LOGIN_HEADER, None)
+            self._adopted = False
+        self._logged_out = True
 
     def adopt(self, sub: Optional[str], *, remember: bool = False) -> bool:
         """The migration bridge: a request that still carries the app's own (legacy)
         session for ``sub``, no edge identity and no edge cookie is answered with a login
         directive, so the next request is an edge session. Returns whether it did. Clear
-        the legacy session in this same response."""
-        if self.user is not None or not sub:
+        the legacy session in this same response. After :meth:`logout` on this request it
+        does nothing and returns ``False``."""
+        if self.user is not None or not sub or self._logged_out:
             return False
         if self.state is not None:
             # The edge refused this jar's edge cookie (logged out everywhere, revoked,
@@ -329,6 +340,7 @@ class EdgeRequest:
             log.warning("edge_adopt_no_nonce: no X-Edge-Nonce, the request did not come through the edge")
             return False
         self.login(sub, remember=remember)
+        self._adopted = True
         return True
 
 

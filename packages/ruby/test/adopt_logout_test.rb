@@ -1,0 +1,39 @@
+# frozen_string_literal: true
+
+# The bridge beside a logout on one response: a bridge in a global hook adopts before the
+# logout handler runs, and the edge applies a logout, then a login. The logout must win
+# over the bridge's login, whichever came first; an app's own login beside a logout is an
+# account switch, and stays.
+#
+#   ruby -I packages/ruby/lib packages/ruby/test/adopt_logout_test.rb
+require "minitest/autorun"
+require "edge_session"
+
+class AdoptLogoutTest < Minitest::Test
+  # An anonymous request that came through the edge.
+  def anonymous_request
+    client = EdgeSession::Client.new(secret: "o1:0123456789abcdef0123456789abcdef", audience: "origin")
+    client.request(->(name) { name.casecmp?("X-Edge-Nonce") ? "n0nce" : nil })
+  end
+
+  def test_adopt_then_logout_leaves_only_the_logout
+    request = anonymous_request
+    assert request.adopt("lee")
+    request.logout
+    assert_equal(["X-Edge-Logout"], request.response_headers.keys.sort)
+  end
+
+  def test_logout_then_adopt_does_nothing
+    request = anonymous_request
+    request.logout
+    refute request.adopt("lee")
+    assert_equal(["X-Edge-Logout"], request.response_headers.keys.sort)
+  end
+
+  def test_login_then_logout_keeps_both
+    request = anonymous_request
+    request.login("bob")
+    request.logout
+    assert_equal(%w[X-Edge-Login X-Edge-Logout], request.response_headers.keys.sort)
+  end
+end
