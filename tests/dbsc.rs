@@ -708,3 +708,20 @@ fn the_kill_switch_ends_a_bound_family_for_good_at_its_refresh_endpoint() {
     assert!(handled.row.is_some() && handled.alarm == Some(at), "revoked, written, and deleted by the alarm now");
     assert!(object.family().unwrap().is_revoked(), "lowering the switch later revives nothing");
 }
+
+#[test]
+fn a_proof_dated_for_later_is_refused_like_any_token_with_nbf() {
+    let device = Device::new(3);
+    let (object, _) = bound(&device);
+    let at = T0 + secs(200);
+    let challenge = mint(ID, at, 5);
+    let dated = |nbf: Value| {
+        device.sign_with(json!({"alg": "ES256", "typ": "dbsc+jwt"}), json!({"jti": challenge, "nbf": nbf}))
+    };
+    access_line(&refresh_with(&mut object.clone(), dated(json!(at.as_secs() + 30)), at));
+    assert_eq!(
+        refused(&refresh_with(&mut object.clone(), dated(json!(at.as_secs() + 31)), at)),
+        DeviceRefusal::BadProof
+    );
+    assert_eq!(refused(&refresh_with(&mut object.clone(), dated(json!("later")), at)), DeviceRefusal::BadProof);
+}

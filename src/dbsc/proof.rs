@@ -21,7 +21,7 @@ use serde_json::Value;
 
 use crate::crypto::base64url;
 use crate::crypto::es256::PublicKey;
-use crate::crypto::jws::{HeaderProblem, check_protected_header, json_object};
+use crate::crypto::jws::{HeaderProblem, check_protected_header, json_object, numeric_date};
 
 /// Longest proof accepted. Chromium's are about 600 bytes with a `jwk`.
 pub const MAX_PROOF_LEN: usize = 4096;
@@ -69,6 +69,9 @@ pub struct Proof {
     pub jti: String,
     /// The key it carries (registration only).
     pub jwk: Option<PublicKey>,
+    /// `nbf`, Unix seconds, if it carries one (browsers do not): honoured like every
+    /// token's, by the family's object, which holds the clock.
+    pub not_before: Option<u64>,
     signing_input: String,
     signature: [u8; 64],
 }
@@ -100,9 +103,13 @@ impl Proof {
             Some(Value::String(jti)) if jti.len() <= MAX_JTI_LEN => jti.clone(),
             _ => return Err(ProofError::Malformed),
         };
+        let not_before = match payload.get("nbf") {
+            None => None,
+            Some(nbf) => Some(numeric_date(Some(nbf)).ok_or(ProofError::Malformed)?),
+        };
         let signature = base64url::decode_fixed::<64>(signature_b64).ok_or(ProofError::Malformed)?;
         let signing_input = text[..header_b64.len() + 1 + payload_b64.len()].to_owned();
-        Ok(Proof { jti, jwk, signing_input, signature })
+        Ok(Proof { jti, jwk, not_before, signing_input, signature })
     }
 
     /// Whether `key` signed this proof.

@@ -32,6 +32,7 @@ use std::time::Duration;
 
 use super::Event;
 use crate::config::{Config, Policy};
+use crate::crypto::jws::CLOCK_SKEW;
 use crate::dbsc::Proof;
 use crate::dbsc::challenge::{self, Purpose};
 use crate::messages::{FamilyCommand, UserCommand, Verdict};
@@ -257,6 +258,9 @@ fn spendable(
     config: &Config,
     now: Timestamp,
 ) -> Result<Timestamp, DeviceRefusal> {
+    if proof.not_before.is_some_and(|nbf| nbf > now.as_secs().saturating_add(CLOCK_SKEW)) {
+        return Err(DeviceRefusal::BadProof);
+    }
     challenge::check(&proof.jti, purpose, family.id(), &config.session_keys, now)
         .map_err(|_| DeviceRefusal::StaleChallenge)
 }
