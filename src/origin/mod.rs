@@ -21,7 +21,7 @@ pub use adopt::{Adoption, adoption};
 pub use assertion::{ASSERTION_TTL_SECS, ASSERTION_TYPE, Assertion};
 pub use directives::{
     CrossSiteLogout, DIRECTIVE_MAX_LIFETIME_SECS, DirectivePlan, LOGIN_TYPE, LOGOUT_TYPE, Login, Logout, LogoutScope,
-    RequestNonce, RequestSite, logout_allowed,
+    RequestNonce, RequestSite, logout_allowed, origin_of,
 };
 pub use headers::{
     ASSERTION_HEADER, CACHE_HEADERS, CREDENTIAL_CACHE_CONTROL, LOGIN_HEADER, LOGOUT_HEADER, NONCE_HEADER,
