@@ -5,7 +5,7 @@
 
 use std::time::Duration;
 
-use edge_session::config::Config;
+use edge_session::config::{Config, Policy};
 use edge_session::messages::{FamilyCommand, UserCommand, Verdict};
 use edge_session::objects::{AfterUnregister, AlarmStep, Event, FamilyObject, UnverifiableCookie};
 use edge_session::session::{
@@ -225,9 +225,28 @@ fn the_alarm_rearms_until_the_deadline_then_unregisters_then_deletes() {
     let deadline = T0 + policy.idle_timeout;
     assert_eq!(object.on_alarm(T0 + secs(1), policy), AlarmStep::RearmAt(deadline));
     let expected = UserCommand::Unregister { family: ID, created_at: T0.as_millis() };
-    assert_eq!(object.on_alarm(deadline, policy), AlarmStep::Unregister { sub: "ada".into(), command: expected });
+    assert_eq!(
+        object.on_alarm(deadline, policy),
+        AlarmStep::Unregister { sub: "ada".into(), command: expected, row: None }
+    );
     assert_eq!(object.after_unregister(true, deadline, policy), AfterUnregister::Delete);
     assert_eq!(object.family(), None, "memory holds no family once storage goes");
+}
+
+#[test]
+fn a_family_the_kill_switch_ended_is_written_revoked_before_its_index_is_asked() {
+    let mut killed = config(&[]);
+    let (mut object, _) = logged_in(&killed);
+    killed.policy.not_before = T0 + secs(1);
+    let policy = &killed.policy;
+    let AlarmStep::Unregister { row: Some(row), .. } = object.on_alarm(T0 + secs(2), policy) else {
+        panic!("a row to write first")
+    };
+    assert!(family_row::decode(&row).unwrap().is_revoked(), "ended for good, should the index not answer");
+    // Kept for a retry, then the switch lowered: still ended.
+    assert!(matches!(object.after_unregister(false, T0 + secs(2), policy), AfterUnregister::RetryAt { .. }));
+    let lowered = Policy { not_before: Timestamp::from_millis(0), ..*policy };
+    assert!(matches!(object.on_alarm(T0 + secs(62), &lowered), AlarmStep::Unregister { row: None, .. }));
 }
 
 #[test]

@@ -52,6 +52,12 @@ impl Service<Request<String>> for Handler {
                 edge.logout(LogoutScope::Session, None).unwrap();
                 format!("adopted {}", edge.adopt(Some("lee")))
             }
+            "adopt, login, logout" => {
+                edge.adopt(Some("lee"));
+                edge.login("bob", false, None).unwrap();
+                edge.logout(LogoutScope::Session, None).unwrap();
+                "switched".to_owned()
+            }
             "login, logout" => {
                 edge.login("bob", false, None).unwrap();
                 edge.logout(LogoutScope::Session, None).unwrap();
@@ -140,6 +146,11 @@ fn the_bridge_never_logs_a_refused_jar_or_a_logout_back_in() {
     assert_eq!(ask("adopt, logout", None), ("adopted true".into(), false, true));
     assert_eq!(ask("logout, adopt", None), ("adopted false".into(), false, true));
     assert_eq!(ask("login, logout", None), ("switched".into(), true, true));
+    assert_eq!(
+        ask("adopt, login, logout", None),
+        ("switched".into(), true, true),
+        "the app's login replaced the bridge's"
+    );
 }
 
 #[test]

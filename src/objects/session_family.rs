@@ -94,6 +94,10 @@ pub enum AlarmStep {
         sub: String,
         /// The message to send it.
         command: UserCommand,
+        /// Write this row first: the kill switch ended the family, and should the index be
+        /// unreachable, the family kept for a retry must stay ended whatever the switch
+        /// says by then.
+        row: Option<String>,
     },
 }
 
@@ -206,15 +210,16 @@ impl FamilyObject {
     }
 
     /// The alarm fired at `now`: the family's deadline may have passed.
-    pub fn on_alarm(&self, now: Timestamp, policy: &Policy) -> AlarmStep {
-        let Some(family) = &self.family else { return AlarmStep::Nothing };
+    pub fn on_alarm(&mut self, now: Timestamp, policy: &Policy) -> AlarmStep {
+        let Some(family) = self.family.as_mut() else { return AlarmStep::Nothing };
         let deadline = family.deadline(policy);
         if deadline > now {
             return AlarmStep::RearmAt(deadline);
         }
+        let row = family.end_if_killed(policy).then(|| family_row::encode(family));
         // Leave the user's index first, so no ended family stays listed as a device.
         let command = UserCommand::Unregister { family: family.id(), created_at: family.created_at().as_millis() };
-        AlarmStep::Unregister { sub: family.identity().sub.clone(), command }
+        AlarmStep::Unregister { sub: family.identity().sub.clone(), command, row }
     }
 
     /// The index was told (`reached`) or could not be. An unreachable index is asked again

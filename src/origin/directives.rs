@@ -237,18 +237,41 @@ impl DirectivePlan {
     }
 }
 
-/// Where a request came from, as its browser says: `Sec-Fetch-Site` (Fetch Metadata),
-/// `Origin`, and the origin the request itself was sent to.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// Where a request came from, as its browser says: its method, Fetch Metadata, `Origin`
+/// and `Referer`, and the origin the request itself was sent to.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct RequestSite<'a> {
+    /// The request's method.
+    pub method: &'a str,
     /// `Sec-Fetch-Site`, if sent.
     pub sec_fetch_site: Option<&'a str>,
+    /// `Sec-Fetch-Mode`, if sent (`navigate` for a page load).
+    pub sec_fetch_mode: Option<&'a str>,
+    /// `Sec-Fetch-Dest`, if sent (`document` for a top-level page).
+    pub sec_fetch_dest: Option<&'a str>,
+    /// `Sec-Fetch-User`, if sent (`?1` for a navigation the user started: a click).
+    pub sec_fetch_user: Option<&'a str>,
     /// `Origin`, if sent.
     pub origin: Option<&'a str>,
-    /// `Referer`, if sent: browsers send no `Origin` on a GET navigation.
+    /// `Referer`, if sent: a GET navigation carries no `Origin`.
     pub referer: Option<&'a str>,
     /// The request URL's own origin, `scheme://host[:port]`.
     pub own_origin: &'a str,
+}
+
+impl RequestSite<'_> {
+    /// A click on a link in a sibling's page: a user-started, top-level GET navigation
+    /// from the same site, with no redirect through another site on the way (the browser
+    /// would say `cross-site` then). Images, frames, prefetches, script and meta-refresh
+    /// navigations fail this.
+    fn is_sibling_link_click(&self) -> bool {
+        let is = |value: Option<&str>, expected: &str| value.is_some_and(|v| v.eq_ignore_ascii_case(expected));
+        matches!(self.method, "GET" | "HEAD")
+            && is(self.sec_fetch_site, "same-site")
+            && is(self.sec_fetch_mode, "navigate")
+            && is(self.sec_fetch_dest, "document")
+            && self.sec_fetch_user == Some("?1")
+    }
 }
 
 /// A logout the edge will not apply: the request came from another site, or another
@@ -277,9 +300,11 @@ const MAX_LOGGED_HEADER: usize = 128;
 /// cross-site top-level navigation both carry them, so the origin's logout page would end
 /// the victim's session (logout CSRF). A logout therefore counts only from the app itself:
 /// `Sec-Fetch-Site` `same-origin` or `none` (typed, bookmarked), or an `Origin` the
-/// operator listed in `LOGOUT_ORIGINS` (a sign-out form or link on a sibling; a link is a
-/// GET navigation, which carries no `Origin`, so its `Referer`'s origin stands in for it,
-/// and a page whose referrer policy withholds it is refused). Without
+/// operator listed in `LOGOUT_ORIGINS` (a sign-out form on a sibling, or an identity
+/// provider's POST). A sign-out *link* on a listed sibling is a GET navigation, which
+/// carries no `Origin`: its `Referer`'s origin stands in, but only for a click the user
+/// made, top-level, that crossed no other site on its way (an image, a frame, a
+/// meta-refresh or a redirect through an attacker's page do not count). Without
 /// `Sec-Fetch-Site` (a non-browser client, or a browser older than Fetch Metadata) the
 /// request is allowed unless it carries an `Origin` that is neither its own nor listed
 /// (OWASP's CSRF advice for such browsers). Logins are not checked here: identity
@@ -287,20 +312,22 @@ const MAX_LOGGED_HEADER: usize = 128;
 ///
 /// ```
 /// use edge_session::origin::{RequestSite, logout_allowed};
-/// let site = |fetch, origin| RequestSite { sec_fetch_site: fetch, origin, referer: None, own_origin: "https://app.example.com" };
-/// assert!(logout_allowed(&site(Some("same-origin"), Some("https://app.example.com")), &[]).is_ok());
-/// assert!(logout_allowed(&site(Some("same-site"), Some("https://evil.example.com")), &[]).is_err());
+/// let app = "https://app.example.com";
+/// let form = |fetch, origin| RequestSite { method: "POST", sec_fetch_site: fetch, origin, own_origin: app, ..Default::default() };
+/// assert!(logout_allowed(&form(Some("same-origin"), Some(app)), &[]).is_ok());
+/// assert!(logout_allowed(&form(Some("same-site"), Some("https://evil.example.com")), &[]).is_err());
 /// let listed = ["https://www.example.com".to_owned()];
-/// assert!(logout_allowed(&site(Some("same-site"), Some("https://www.example.com")), &listed).is_ok());
+/// assert!(logout_allowed(&form(Some("same-site"), Some("https://www.example.com")), &listed).is_ok());
 /// ```
 pub fn logout_allowed(site: &RequestSite<'_>, listed: &[String]) -> Result<(), CrossSiteLogout> {
-    let from = site.origin.or_else(|| site.referer.and_then(origin_of));
-    let origin_listed = from.is_some_and(|origin| listed.iter().any(|l| l.eq_ignore_ascii_case(origin)));
-    let allowed = origin_listed
-        || match site.sec_fetch_site {
-            Some(fetch) => fetch.eq_ignore_ascii_case("same-origin") || fetch.eq_ignore_ascii_case("none"),
-            None => site.origin.is_none_or(|origin| origin.eq_ignore_ascii_case(site.own_origin)),
-        };
+    let is_listed = |origin: &str| listed.iter().any(|l| l.eq_ignore_ascii_case(origin));
+    let allowed = match (site.origin, site.sec_fetch_site) {
+        (Some(origin), _) if is_listed(origin) => true,
+        (_, Some(fetch)) if fetch.eq_ignore_ascii_case("same-origin") || fetch.eq_ignore_ascii_case("none") => true,
+        (None, Some(_)) => site.is_sibling_link_click() && site.referer.and_then(origin_of).is_some_and(is_listed),
+        (Some(_), Some(_)) => false,
+        (origin, None) => origin.is_none_or(|origin| origin.eq_ignore_ascii_case(site.own_origin)),
+    };
     if allowed {
         return Ok(());
     }
@@ -310,7 +337,7 @@ pub fn logout_allowed(site: &RequestSite<'_>, listed: &[String]) -> Result<(), C
             |v| v.chars().filter(|c| !c.is_control()).take(MAX_LOGGED_HEADER).collect(),
         )
     };
-    Err(CrossSiteLogout { sec_fetch_site: shown(site.sec_fetch_site), origin: shown(site.origin) })
+    Err(CrossSiteLogout { sec_fetch_site: shown(site.sec_fetch_site), origin: shown(site.origin.or(site.referer)) })
 }
 
 /// The origin (`scheme://host[:port]`) of an http(s) URL such as a `Referer`, as written
@@ -348,30 +375,59 @@ mod tests {
     }
 
     fn site<'a>(fetch: Option<&'a str>, origin: Option<&'a str>) -> RequestSite<'a> {
-        RequestSite { sec_fetch_site: fetch, origin, referer: None, own_origin: "https://app.example.com" }
+        RequestSite {
+            method: "POST",
+            sec_fetch_site: fetch,
+            origin,
+            own_origin: "https://app.example.com",
+            ..Default::default()
+        }
     }
 
     #[test]
-    fn a_sign_out_link_on_a_listed_origin_is_known_by_its_referer() {
+    fn a_sign_out_link_on_a_listed_sibling_is_known_by_its_referer_when_clicked() {
         let listed = ["https://www.example.com".to_owned()];
-        let link = |fetch, referer| RequestSite { referer, ..site(fetch, None) };
-        for referer in ["https://www.example.com/account", "https://www.example.com", "https://WWW.example.com?x#y"] {
-            assert_eq!(logout_allowed(&link(Some("same-site"), Some(referer)), &listed), Ok(()), "{referer}");
-        }
-        for referer in [
-            None,
-            Some("https://www.example.com.evil.example/"),
-            Some("https://evil.example.com/https://www.example.com"),
-            Some("javascript:https://www.example.com"),
-        ] {
-            assert!(logout_allowed(&link(Some("cross-site"), referer), &listed).is_err(), "{referer:?}");
-        }
-        // An Origin, when sent, is what counts: a listed Referer does not launder it.
-        let both = RequestSite {
-            referer: Some("https://www.example.com/"),
-            ..site(Some("same-site"), Some("https://evil.example.com"))
+        let click = RequestSite {
+            method: "GET",
+            sec_fetch_site: Some("same-site"),
+            sec_fetch_mode: Some("navigate"),
+            sec_fetch_dest: Some("document"),
+            sec_fetch_user: Some("?1"),
+            referer: Some("https://www.example.com/account"),
+            own_origin: "https://app.example.com",
+            ..Default::default()
         };
-        assert!(logout_allowed(&both, &listed).is_err());
+        assert_eq!(logout_allowed(&click, &listed), Ok(()));
+        for referer in ["https://www.example.com", "https://WWW.example.com?x#y"] {
+            assert_eq!(logout_allowed(&RequestSite { referer: Some(referer), ..click }, &listed), Ok(()), "{referer}");
+        }
+        let refused = [
+            ("no Referer (withheld)", RequestSite { referer: None, ..click }),
+            ("another page", RequestSite { referer: Some("https://www.example.com.evil.example/"), ..click }),
+            (
+                "a path naming it",
+                RequestSite { referer: Some("https://evil.example.com/https://www.example.com"), ..click },
+            ),
+            ("not http", RequestSite { referer: Some("javascript:https://www.example.com"), ..click }),
+            (
+                "an image in a post",
+                RequestSite {
+                    sec_fetch_mode: Some("no-cors"),
+                    sec_fetch_dest: Some("image"),
+                    sec_fetch_user: None,
+                    ..click
+                },
+            ),
+            ("a frame", RequestSite { sec_fetch_dest: Some("iframe"), ..click }),
+            ("a meta refresh", RequestSite { sec_fetch_user: None, ..click }),
+            ("a redirect through another site", RequestSite { sec_fetch_site: Some("cross-site"), ..click }),
+            ("a POST without Origin", RequestSite { method: "POST", ..click }),
+            ("a foreign Origin beside it", RequestSite { origin: Some("https://evil.example.com"), ..click }),
+            ("Origin null beside it", RequestSite { origin: Some("null"), ..click }),
+        ];
+        for (what, site) in refused {
+            assert!(logout_allowed(&site, &listed).is_err(), "{what}");
+        }
     }
 
     #[test]

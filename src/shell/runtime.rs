@@ -28,26 +28,36 @@ pub(crate) fn alarm_time(at: Timestamp) -> ScheduledTime {
 }
 
 thread_local! {
-    static CONFIG: std::cell::OnceCell<Result<Rc<Config>, ConfigError>> = const { std::cell::OnceCell::new() };
+    static CONFIG: std::cell::RefCell<Option<Rc<Config>>> = const { std::cell::RefCell::new(None) };
+    static CONFIG_ERROR_LOGGED: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
 }
 
 /// The validated configuration, read once per isolate. Vars and secrets
-/// are read alike; a number given in `[vars]` without quotes is accepted too.
+/// are read alike; a number given in `[vars]` without quotes is accepted too. An invalid
+/// one is read again at each call rather than kept: one error heals with time alone
+/// (`SESSIONS_NOT_BEFORE` a little ahead of the clock), and an alarm retrying in a minute
+/// must then succeed. It is logged once per isolate.
 pub(crate) fn config(env: &Env) -> Result<Rc<Config>, ConfigError> {
-    CONFIG.with(|cell| {
-        cell.get_or_init(|| {
-            let lookup = |name: &str| {
-                let value = js_sys::Reflect::get(env, &JsValue::from_str(name)).ok()?;
-                value.as_string().or_else(|| value.as_f64().map(|n| n.to_string()))
-            };
-            let result = Config::from_vars_at(lookup, now());
-            if let Err(e) = &result {
+    if let Some(config) = CONFIG.with(|cell| cell.borrow().clone()) {
+        return Ok(config);
+    }
+    let lookup = |name: &str| {
+        let value = js_sys::Reflect::get(env, &JsValue::from_str(name)).ok()?;
+        value.as_string().or_else(|| value.as_f64().map(|n| n.to_string()))
+    };
+    match Config::from_vars_at(lookup, now()) {
+        Ok(config) => {
+            let config = Rc::new(config);
+            CONFIG.with(|cell| *cell.borrow_mut() = Some(config.clone()));
+            Ok(config)
+        }
+        Err(e) => {
+            if !CONFIG_ERROR_LOGGED.with(|logged| logged.replace(true)) {
                 log_event("config_error", &[("detail", &e.to_string())]);
             }
-            result.map(Rc::new)
-        })
-        .clone()
-    })
+            Err(e)
+        }
+    }
 }
 
 /// Logs an event the core reported.

@@ -176,6 +176,9 @@ test("a stale refresh cookie under ON_REUSE=reject is `reused`, and chooses noth
 /** The edge's clock for a raw request (tests move it ahead of the real one). */
 const clockLine = () => `x-edge-debug-clock: ${edge.clock.ahead}`;
 
+/** What Chromium sends for a click on a link in a sibling's page. */
+const CLICK = ["Sec-Fetch-Site: same-site", "Sec-Fetch-Mode: navigate", "Sec-Fetch-Dest: document", "Sec-Fetch-User: ?1"];
+
 /** A logout of `client`'s session sent as raw bytes with these extra header lines. */
 async function rawLogout(client, head, path = "/logout", method = "POST") {
   const cookie = `Cookie: ${client.cookieHeader()}`;
@@ -198,7 +201,9 @@ test("logout CSRF from a sibling subdomain's form or a cross-site navigation end
     ["a cross-site navigation", ["Sec-Fetch-Site: cross-site", "Sec-Fetch-Mode: navigate", "Sec-Fetch-Dest: document"], "GET"],
     ["an old browser's cross-origin form", ["Origin: https://evil.example.com"], "POST"],
     ["an opaque origin", ["Sec-Fetch-Site: cross-site", "Origin: null"], "POST"],
-    ["a link whose page withholds its Referer", ["Sec-Fetch-Site: same-site", "Sec-Fetch-Mode: navigate"], "GET"],
+    ["a link whose page withholds its Referer", CLICK, "GET"],
+    ["an image in a post on the listed origin", ["Sec-Fetch-Site: same-site", "Sec-Fetch-Mode: no-cors", "Sec-Fetch-Dest: image", "Referer: https://www.example.com/forum"], "GET"],
+    ["a link on the listed origin redirected through another site", ["Sec-Fetch-Site: cross-site", "Sec-Fetch-Mode: navigate", "Sec-Fetch-Dest: document", "Sec-Fetch-User: ?1", "Referer: https://www.example.com/"], "GET"],
     ["a sibling claiming the listed origin as its Referer beside its own Origin", ["Sec-Fetch-Site: same-site", "Origin: https://evil.example.com", "Referer: https://www.example.com/"], "POST"],
   ];
   for (const [what, head, method] of attacks) {
@@ -218,7 +223,7 @@ test("logout CSRF from a sibling subdomain's form or a cross-site navigation end
   for (const [what, head, method = "POST"] of [
     ["same-origin", ["Sec-Fetch-Site: same-origin", `Origin: ${edge.url}`]],
     ["the listed www origin's form", ["Sec-Fetch-Site: same-site", "Origin: https://www.example.com"]],
-    ["the listed www origin's link (a GET: no Origin, its Referer)", ["Sec-Fetch-Site: same-site", "Sec-Fetch-Mode: navigate", "Referer: https://www.example.com/account"], "GET"],
+    ["a click on the listed www origin's link (a GET: no Origin, its Referer)", [...CLICK, "Referer: https://www.example.com/account"], "GET"],
     ["typed in the address bar", ["Sec-Fetch-Site: none"]],
     ["a non-browser client", []],
   ]) {

@@ -112,7 +112,10 @@ impl DurableObject for SessionFamily {
                 self.state.storage().set_alarm(runtime::alarm_time(at)).await?;
                 return Response::ok("");
             }
-            AlarmStep::Unregister { sub, command } => {
+            AlarmStep::Unregister { sub, command, row } => {
+                if let Some(row) = row {
+                    storage::save(&self.sql(), TABLE, row)?;
+                }
                 ask_user(&self.env, &sub, &command, &DebugAsk::default()).await.is_ok()
             }
         };
