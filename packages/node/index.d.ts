@@ -98,6 +98,7 @@ export interface EdgeRequest {
    * null. (`string & {}`: a reason added by a later edge still arrives.)
    */
   readonly refusal: Refusal | (string & {}) | null;
+  /** Logs `sub` in; replaces a login that `adopt` put on this response, and a `logout` beside it keeps it (an account switch). */
   login(sub: string, options?: LoginOptions): Promise<void>;
   /** Logs this session out; takes back a login that `adopt` put on this response (an explicit `login` stays). */
   logout(options?: LogoutOptions): Promise<void>;
@@ -114,7 +115,11 @@ export declare function edgeRequest(
   edge: EdgeSession,
   header: (name: string) => string | null | undefined,
   setHeader: (name: string, value: string) => void,
-  /** Removes a response header (default: `setHeader(name, undefined)`, which Hono's `c.header` reads as removal). */
+  /**
+   * Removes a response header (default: `setHeader(name, undefined)`, which Hono's `c.header` reads as removal).
+   * If it throws (the default on a plain `node:http` response), `logout` overwrites the bridge's login with an
+   * empty `X-Edge-Login`, which the edge ignores as an invalid directive.
+   */
   removeHeader?: (name: string) => void,
 ): Promise<EdgeRequest>;
 

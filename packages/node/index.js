@@ -291,7 +291,9 @@ function numericDate(value) {
  * and `login` / `logout` / `adopt`, which set the directive on this request's response.
  * `header(name)` reads a request header, `setHeader(name, value)` writes a response one,
  * `removeHeader(name)` removes one (default: `setHeader(name, undefined)`, as Hono's
- * `c.header` reads it).
+ * `c.header` reads it). Where removal throws (the default on a plain `node:http`
+ * response: `ERR_HTTP_INVALID_HEADER_VALUE`), `logout` overwrites the bridge's login
+ * with an empty `X-Edge-Login` instead, which the edge ignores as an invalid directive.
  */
 export async function edgeRequest(edge, header, setHeader, removeHeader = (name) => setHeader(name, undefined)) {
   const user = await edge.identify(header);
@@ -303,6 +305,17 @@ export async function edgeRequest(edge, header, setHeader, removeHeader = (name)
   // Whether the login on this response came from `adopt`, and whether `logout` was called.
   let adopted = false;
   let loggedOut = false;
+  // Removes the bridge's login. A `removeHeader` that throws (the default on a plain
+  // `node:http` response, which refuses `undefined`) must not leave it there: an empty
+  // X-Edge-Login overwrites it, and the edge ignores that as an invalid directive (it logs
+  // `directive_rejected`) while still applying the logout beside it.
+  const takeBackLogin = () => {
+    try {
+      removeHeader(LOGIN_HEADER);
+    } catch {
+      setHeader(LOGIN_HEADER, "");
+    }
+  };
   return {
     user,
     nonce,
@@ -311,15 +324,22 @@ export async function edgeRequest(edge, header, setHeader, removeHeader = (name)
     /** Logs `sub` in when this response reaches the edge. */
     async login(sub, options) {
       setHeader(LOGIN_HEADER, await edge.loginDirective(nonce, sub, options));
+      // The app's own login replaced the bridge's: a logout beside it is then an account
+      // switch, and must keep it (as the Rust origin's `Edge::login`).
+      adopted = false;
     },
     /** Logs this session out (`scope: "everywhere"`: every session of `sub`). */
     async logout(options) {
       loggedOut = true;
       const directive = await edge.logoutDirective(nonce, options);
-      // The edge applies logout then login: the bridge's login would undo this logout.
-      if (adopted) removeHeader(LOGIN_HEADER);
-      adopted = false;
+      // The logout header first: if taking the login back failed after it, the response
+      // would otherwise carry the bridge's login and no logout, and log the user in.
       setHeader(LOGOUT_HEADER, directive);
+      // The edge applies logout then login: the bridge's login would undo this logout.
+      if (adopted) {
+        adopted = false;
+        takeBackLogin();
+      }
     },
     /**
      * The migration bridge: a request that still carries the app's own (legacy) session

@@ -227,10 +227,15 @@ defmodule EdgeSession do
     end
   end
 
-  @doc "`login_directive/3` answering `request`, in its `resp_headers`. Options as `login_directive/3`."
+  @doc """
+  `login_directive/3` answering `request`, in its `resp_headers`. It replaces a login that
+  `put_adopt/4` put there, and a later `put_logout/3` keeps it (an account switch).
+  Options as `login_directive/3`.
+  """
   def put_login(%Request{} = request, sub, keys, opts \\ []) do
     login = login_directive(sub, keys, Keyword.put(opts, :nonce, request.nonce))
-    %{request | resp_headers: put_header(request.resp_headers, "x-edge-login", login)}
+    # The app's own login replaced the bridge's: put_logout/3 must no longer take it back.
+    %{request | resp_headers: put_header(request.resp_headers, "x-edge-login", login), adopted: false}
   end
 
   @doc """

@@ -34,4 +34,18 @@ defmodule EdgeSession.AdoptLogoutTest do
     request = EdgeSession.put_logout(request, @keys, json: EdgeSession.JiffyJSON)
     assert names(request) == ["x-edge-login", "x-edge-logout"]
   end
+
+  test "adopt, then the app's own login, then logout: the app's login stays (an account switch)" do
+    {true, request} = EdgeSession.put_adopt(anonymous_request(), "lee", @keys, json: EdgeSession.JiffyJSON)
+    request = EdgeSession.put_login(request, "bob", @keys, json: EdgeSession.JiffyJSON)
+    request = EdgeSession.put_logout(request, @keys, json: EdgeSession.JiffyJSON)
+    assert names(request) == ["x-edge-login", "x-edge-logout"]
+    assert sub_of(List.keyfind(request.resp_headers, "x-edge-login", 0)) == "bob"
+  end
+
+  # The `sub` a login directive carries.
+  defp sub_of({_name, token}) do
+    {:ok, claims} = token |> String.split(".") |> Enum.at(1) |> Base.url_decode64!(padding: false) |> EdgeSession.JiffyJSON.decode()
+    claims["sub"]
+  end
 end

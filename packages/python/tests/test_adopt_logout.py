@@ -8,6 +8,8 @@ switch, and stays.
 
 from __future__ import annotations
 
+import base64
+import json
 import unittest
 
 from edge_session import LOGIN_HEADER, LOGOUT_HEADER, NONCE_HEADER, EdgeRequest, EdgeSession
@@ -17,6 +19,13 @@ def anonymous_request() -> EdgeRequest:
     """An anonymous request that came through the edge."""
     edge = EdgeSession(secret="o1:0123456789abcdef0123456789abcdef", audience="origin")
     return edge.request(lambda name: "n0nce" if name.lower() == NONCE_HEADER.lower() else None)
+
+
+def sub_of(token: str) -> str:
+    """The ``sub`` a login directive carries."""
+    payload = token.split(".")[1]
+    sub: str = json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))["sub"]
+    return sub
 
 
 class AdoptLogout(unittest.TestCase):
@@ -37,6 +46,14 @@ class AdoptLogout(unittest.TestCase):
         request.login("bob")
         request.logout()
         self.assertEqual(sorted(request.response_headers), [LOGIN_HEADER, LOGOUT_HEADER])
+
+    def test_adopt_then_login_then_logout_keeps_the_apps_login(self) -> None:
+        request = anonymous_request()
+        self.assertTrue(request.adopt("lee"))
+        request.login("bob")
+        request.logout()
+        self.assertEqual(sorted(request.response_headers), [LOGIN_HEADER, LOGOUT_HEADER])
+        self.assertEqual(sub_of(request.response_headers[LOGIN_HEADER]), "bob")
 
 
 if __name__ == "__main__":

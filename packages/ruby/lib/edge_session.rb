@@ -323,8 +323,13 @@ module EdgeSession
     # "reused", "device_bound", "invalid"), else nil.
     def refusal = @user ? nil : @state
 
+    # Replaces a login that `adopt` put on this response; a `logout` beside it keeps it (an
+    # account switch).
     def login(sub, remember: false, ctx: nil)
       @response_headers["X-Edge-Login"] = @client.login_directive(@nonce, sub, remember: remember, ctx: ctx)
+      # The app's own login replaced the bridge's: a logout must no longer take it back.
+      # (adopt calls this, then marks its own login again.)
+      @adopted = false
     end
 
     # Takes back a login that `adopt` put on this response; an explicit `login` stays (an

@@ -6,6 +6,8 @@
 # account switch, and stays.
 #
 #   ruby -I packages/ruby/lib packages/ruby/test/adopt_logout_test.rb
+require "base64"
+require "json"
 require "minitest/autorun"
 require "edge_session"
 
@@ -35,5 +37,19 @@ class AdoptLogoutTest < Minitest::Test
     request.login("bob")
     request.logout
     assert_equal(%w[X-Edge-Login X-Edge-Logout], request.response_headers.keys.sort)
+  end
+
+  def test_adopt_then_login_then_logout_keeps_the_apps_login
+    request = anonymous_request
+    assert request.adopt("lee")
+    request.login("bob")
+    request.logout
+    assert_equal(%w[X-Edge-Login X-Edge-Logout], request.response_headers.keys.sort)
+    assert_equal("bob", sub_of(request.response_headers["X-Edge-Login"]))
+  end
+
+  # The `sub` a login directive carries.
+  def sub_of(token)
+    JSON.parse(Base64.urlsafe_decode64(token.split(".")[1]))["sub"]
   end
 end

@@ -308,8 +308,12 @@ class EdgeRequest:
         return self.state if self.user is None else None
 
     def login(self, sub: str, *, remember: bool = False, ctx: Optional[Mapping[str, Any]] = None) -> None:
-        """Logs ``sub`` in when this response reaches the edge."""
+        """Logs ``sub`` in when this response reaches the edge. It replaces a login that
+        :meth:`adopt` put there, and a :meth:`logout` beside it keeps it (an account switch)."""
         self.response_headers[LOGIN_HEADER] = self.edge.login_directive(self.nonce, sub, remember=remember, ctx=ctx)
+        # The app's own login replaced the bridge's: a logout must no longer take it back.
+        # (adopt() calls this, then marks its own login again.)
+        self._adopted = False
 
     def logout(self, *, scope: Literal["session", "everywhere"] = "session", sub: Optional[str] = None) -> None:
         """Logs this session out (``scope="everywhere"``: every session of ``sub``). A
