@@ -20,16 +20,16 @@ EdgeSessionExtension(app, edge=edge)
 
 @app.before_request
 def migrate_legacy_session():
-    # The bridge, on every request but logout (whose directive ends the session: a login
-    # beside it would undo that). A legacy session without an edge identity is logged in
-    # at the edge by this response, and cleared in this same response: the login directive
-    # and the cleared cookie travel together, so a lost response loses neither. It is
-    # cleared too once the edge identifies the browser, or when the edge refused the edge
-    # cookie beside it (that jar was logged out, revoked or copied). It is kept only when
-    # the request did not come through the edge. Remove this, and the legacy login, once
-    # your users have moved.
+    # The bridge, on every request (on logout too: `logout()` takes back a login the
+    # bridge put on the same response). A legacy session without an edge identity is
+    # logged in at the edge by this response, and cleared in this same response: the
+    # login directive and the cleared cookie travel together, so a lost response loses
+    # neither. It is cleared too once the edge identifies the browser, or when the edge
+    # refused the edge cookie beside it (that jar was logged out, revoked or copied). It
+    # is kept only when the request did not come through the edge. Remove this, and the
+    # legacy login, once your users have moved.
     g.legacy_user = session.get("user_id")
-    if g.legacy_user is None or request.endpoint == "logout":
+    if g.legacy_user is None:
         return
     adopted = g.edge.adopt(g.legacy_user)
     if adopted or g.edge.user is not None or g.edge.refusal is not None:
@@ -44,7 +44,10 @@ def home():
 
 @app.post("/legacy-login")
 def legacy_login():
-    """How this app logged users in before edge-session: its own signed cookie."""
+    """How this app logged users in before edge-session: its own signed cookie. It stands
+    for sessions made before the migration; once the bridge is in, the login form is
+    `login()` below (a legacy login made after an edge session ended would be refused by
+    the bridge, since the browser still carries that session's refused cookie)."""
     session["user_id"] = request.form["username"]
     return redirect("/", code=303)
 
