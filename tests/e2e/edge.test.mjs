@@ -201,7 +201,7 @@ test("logout clears both cookies; later requests are anonymous, even replaying t
   const replay = new Client(edge.url);
   replay.cookies.set(REFRESH_COOKIE, oldRefresh);
   const after = await replay.fetch("/");
-  assert.deepEqual(after.json(), { user: null, state: null });
+  assert.deepEqual(after.json(), { user: null, state: "ended" }, "anonymous, and the origin hears why");
   assert.equal(after.setCookies.length, 0, "an anonymous answer never deletes cookies");
 });
 
@@ -216,7 +216,7 @@ test("a login always creates a new family and revokes the one the request presen
   assert.notEqual(origin.last().headers["x-edge-session"], oldSession);
   const stale = new Client(edge.url);
   stale.cookies.set(REFRESH_COOKIE, oldRefresh);
-  assert.deepEqual((await stale.fetch("/")).json(), { user: null, state: null });
+  assert.deepEqual((await stale.fetch("/")).json(), { user: null, state: "ended" });
 });
 
 test("Set-Cookie lines from the origin pass through, one by one, beside the edge's", async () => {

@@ -151,7 +151,7 @@ test("replays: after grace, and of a revoked family, are refused without waking 
   await bob.fetch("/"); // confirms the new generation
   edge.clock.advance(1_200);
   const replay = await edge.fetch("/", { headers: { cookie: `${REFRESH_COOKIE}=${stolen}` } });
-  assert.deepEqual(await replay.json(), { user: null, state: null }, "replay after grace refused");
+  assert.deepEqual(await replay.json(), { user: null, state: "reused" }, "replay after grace refused");
   assert.deepEqual([debugOf(replay).path, debugOf(replay).verdict], ["object", "ReuseDetected(revoked)"], "the object decided, once");
   // The reuse revoked the family and its alarm deletes it; once its object has said it
   // holds nothing, the isolate remembers, and no object is woken for it again.
@@ -160,7 +160,7 @@ test("replays: after grace, and of a revoked family, are refused without waking 
   assert.equal(debugOf(asked).verdict, "Refused(UnknownFamily)", "deleted by its alarm");
   for (const attempt of [1, 2]) {
     const revoked = await edge.fetch("/", { headers: { cookie: `${REFRESH_COOKIE}=${bob.refresh}` } });
-    assert.deepEqual(await revoked.json(), { user: null, state: null }, "credential of a revoked family refused");
+    assert.deepEqual(await revoked.json(), { user: null, state: "ended" }, "credential of a revoked family refused");
     assert.equal(revoked.status, 200);
     assert.deepEqual([debugOf(revoked).path, debugOf(revoked).outcome], ["ended", "refused"], `attempt ${attempt}: no object woken again`);
   }

@@ -92,12 +92,12 @@ test("S5/S9: the old credential after grace is reuse — the family is revoked a
   const thief = new Client(edge.url);
   thief.cookies.set(REFRESH_COOKIE, stolen);
   const replay = await thief.fetch("/");
-  assert.deepEqual(replay.json(), { user: null, state: null }, "refused");
+  assert.deepEqual(replay.json(), { user: null, state: "reused" }, "refused, and the origin hears why");
   assert.equal(replay.setCookies.length, 0, "no cookie deleted or set");
   const event = await edge.waitEvent((e) => e.edge_session === "reuse_detected" && e.sub === "user-theft");
   assert.equal(event?.action, "family_revoked", "a security event is logged");
   const owner = await client.fetch("/");
-  assert.deepEqual(owner.json(), { user: null, state: null }, "S9: the owner's next request is anonymous");
+  assert.deepEqual(owner.json(), { user: null, state: "ended" }, "S9: the owner's next request is anonymous");
   assert.equal(owner.setCookies.length, 0, "an anonymous answer never deletes cookies");
 });
 
@@ -128,7 +128,7 @@ test("logout everywhere revokes every family of the user, and only theirs", asyn
   assert.equal(devices[0].cookies.size, 0, "this device's cookies cleared");
   for (const d of devices.slice(1)) {
     const res = await d.fetch("/");
-    assert.deepEqual(res.json(), { user: null, state: null }, "the other devices are logged out");
+    assert.deepEqual(res.json(), { user: null, state: "ended" }, "the other devices are logged out");
     assert.equal(res.setCookies.length, 0);
   }
   assert.equal((await other.fetch("/")).json().user, "user-other", "another user is untouched");
