@@ -17,7 +17,7 @@ use crate::session::{
 };
 use crate::time::Timestamp;
 use crate::users::FamilyEntry;
-use worker::{Cf, Context, Env, Headers, Request, Response};
+use worker::{Cf, Context, Env, Headers, Request, Response, web_sys};
 
 use super::EdgeError;
 use super::debug::DebugAsk;
@@ -122,8 +122,7 @@ pub(crate) async fn handle(req: Request, env: &Env, ctx: &Context, config: &Conf
     // only if it echoes it, so a cached or captured one logs nobody else in.
     let nonce = RequestNonce::from_bytes(runtime::random());
     let forwarded_headers = origin_headers(&req, &cookie_header, identified.as_ref(), refused, &nonce, config, now)?;
-    let device = Device::of(&req);
-    let site = SiteHeaders::of(&req);
+    let sent = Sent::of(&req);
     let response = forward::forward(env, config, req, forwarded_headers, identified.is_some()).await?;
     let after = debug.now();
 
@@ -136,7 +135,7 @@ pub(crate) async fn handle(req: Request, env: &Env, ctx: &Context, config: &Conf
     let secret = &config.origin_secret;
     let login = directive(&response, origin::LOGIN_HEADER, |t| Login::verify(t, secret, after, &nonce));
     let logout = directive(&response, origin::LOGOUT_HEADER, |t| Logout::verify(t, secret, after, &nonce));
-    let logout = logout.filter(|_| match logout_allowed(&site.view(), &config.logout_origins) {
+    let logout = logout.filter(|_| match logout_allowed(&SiteHeaders::of(&sent).view(), &config.logout_origins) {
         Ok(()) => true,
         Err(cross_site) => {
             // Logout CSRF from a sibling or a cross-site navigation: nothing is ended or
@@ -154,7 +153,7 @@ pub(crate) async fn handle(req: Request, env: &Env, ctx: &Context, config: &Conf
     // Only the family that identified the request: a refused cookie chooses nothing.
     let current = identified.as_ref().map(|s| s.family);
     let sets_cookie = if let Some(plan) = DirectivePlan::new(login, logout, current, presented.cookies.presented) {
-        apply_directives(env, &headers, plan, device, config, &debug.clock_only()).await?
+        apply_directives(env, &headers, plan, sent, config, &debug.clock_only()).await?
     } else if let Some((cookies, decided_at)) = identified.as_ref().and_then(|s| s.grant.as_ref()) {
         // Slow rule: a refresh value decided more than GRACE ago must not land (S10).
         append_cookies(&headers, cookies, may_set_refresh(*decided_at, after, &config.policy))?
@@ -220,7 +219,7 @@ async fn apply_directives(
     env: &Env,
     headers: &Headers,
     plan: DirectivePlan,
-    device: Device,
+    sent: Sent,
     config: &Config,
     debug: &DebugAsk,
 ) -> Result<bool, EdgeError> {
@@ -259,8 +258,8 @@ async fn apply_directives(
             family,
             created_at,
             login.remember,
-            device.user_agent().as_deref(),
-            device.country().as_deref(),
+            sent.user_agent().as_deref(),
+            sent.country().as_deref(),
         );
         let accepted = match ask_user(env, &sub, &UserCommand::Register { entry }, debug).await {
             Ok(reply) => reply.accepted,
@@ -284,17 +283,21 @@ async fn apply_directives(
     Ok(sets_cookie)
 }
 
-/// Where a new login came from (shown in session lists). Holds references only: the
-/// user agent and country are read when a login directive arrives, not on every request.
-struct Device {
+/// The request as the client sent it, kept after it went on to the origin for what a
+/// directive needs: where a new login came from (shown in session lists), and where a
+/// logout came from. Holds references only: nothing is read unless a directive arrives,
+/// so the hot path pays nothing for it.
+struct Sent {
     headers: Headers,
     cf: Option<Cf>,
+    request: web_sys::Request,
 }
 
-impl Device {
-    fn of(req: &Request) -> Device {
-        // A reference to the same JS object (Headers::clone would copy every header).
-        Device { headers: Headers(req.headers().0.clone()), cf: req.cf().cloned() }
+impl Sent {
+    fn of(req: &Request) -> Sent {
+        // References to the same JS objects: Headers::clone would copy every header, and
+        // the JS Request's own clone() would tee its body.
+        Sent { headers: Headers(req.headers().0.clone()), cf: req.cf().cloned(), request: Clone::clone(req.inner()) }
     }
 
     fn user_agent(&self) -> Option<String> {
@@ -306,8 +309,8 @@ impl Device {
     }
 }
 
-/// What says where a request came from, read before the request goes on (a logout
-/// directive is judged by it: `origin::logout_allowed`).
+/// What says where a request came from (a logout directive is judged by it:
+/// `origin::logout_allowed`).
 struct SiteHeaders {
     method: String,
     values: [Option<String>; 6],
@@ -318,13 +321,13 @@ impl SiteHeaders {
     const NAMES: [&'static str; 6] =
         ["Sec-Fetch-Site", "Sec-Fetch-Mode", "Sec-Fetch-Dest", "Sec-Fetch-User", "Origin", "Referer"];
 
-    fn of(req: &Request) -> SiteHeaders {
-        // The JavaScript URL string: `req.url()` would parse it with the `url` crate, whose
-        // IDNA tables add 83 KiB gzip to the bundle.
-        let url = req.inner().url();
+    fn of(sent: &Sent) -> SiteHeaders {
+        // The JavaScript URL string: `Request::url()` would parse it with the `url` crate,
+        // whose IDNA tables add 83 KiB gzip to the bundle.
+        let url = sent.request.url();
         SiteHeaders {
-            method: req.inner().method(),
-            values: Self::NAMES.map(|name| req.headers().get(name).ok().flatten()),
+            method: sent.request.method(),
+            values: Self::NAMES.map(|name| sent.headers.get(name).ok().flatten()),
             own_origin: origin::origin_of(&url).unwrap_or_default().to_owned(),
         }
     }
