@@ -1,0 +1,68 @@
+#!/usr/bin/env node
+// npx edge-session init | secret | help: sets a project up to run the edge-session worker
+// with wrangler. Node built-ins only; nothing here needs Rust.
+import { parseArgs } from "node:util";
+import { init } from "../lib/init.mjs";
+import { freshSecret } from "../lib/secrets.mjs";
+
+const USAGE = `Usage:
+  npx edge-session init [--origin URL | --service NAME] [--name NAME] [--wrap] [--force]
+      Writes wrangler.toml, src/index.js and .dev.vars (fresh keys) in this folder, and
+      prints the lines your origin needs.
+      --origin URL    your app, e.g. http://localhost:3000 (default). A local URL goes to
+                      .dev.vars (local only); a public https URL to wrangler.toml.
+      --service NAME  your app is another Worker: bind it as the ORIGIN service.
+      --name NAME     the Worker's name (default: this folder's name).
+      --wrap          your app is a JavaScript Worker here: src/index.js wraps its
+                      fetch handler in-process (withEdgeSession) instead of proxying.
+      --force         overwrite wrangler.toml and src/index.js if they exist.
+  npx edge-session secret [KID]
+      Prints a fresh key ring entry (KID:random, default KID k1) for
+      \`npx wrangler secret put SESSION_KEYS\` or ORIGIN_SECRET.
+`;
+
+function main(argv) {
+  const [command, ...rest] = argv;
+  switch (command) {
+    case "init": {
+      const { values } = parseArgs({
+        args: rest,
+        options: {
+          origin: { type: "string" },
+          service: { type: "string" },
+          name: { type: "string" },
+          wrap: { type: "boolean", default: false },
+          force: { type: "boolean", default: false },
+        },
+      });
+      init(process.cwd(), values);
+      return;
+    }
+    case "secret": {
+      const kid = rest[0] ?? "k1";
+      process.stdout.write(`${freshSecret(kid)}\n`);
+      return;
+    }
+    case undefined:
+    case "help":
+    case "--help":
+    case "-h":
+      process.stdout.write(USAGE);
+      return;
+    default:
+      throw new UsageError(`unknown command "${command}"`);
+  }
+}
+
+class UsageError extends Error {}
+
+try {
+  main(process.argv.slice(2));
+} catch (e) {
+  // Our own refusals and bad flags are a one-line answer, not a stack trace.
+  const known = e instanceof UsageError || e.code === "ERR_PARSE_ARGS_UNKNOWN_OPTION"
+    || e.code === "ERR_PARSE_ARGS_INVALID_OPTION_VALUE" || e.name === "InitError";
+  if (!known) throw e;
+  process.stderr.write(`edge-session: ${e.message}\n\n${e instanceof UsageError ? USAGE : ""}`);
+  process.exitCode = 2;
+}

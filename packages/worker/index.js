@@ -1,0 +1,59 @@
+// edge-session as a package: the release build of the Rust worker (dist/, wasm and its
+// JavaScript glue) and a wrapper that puts it in front of a Worker's own fetch handler.
+import EdgeSessionWorker, { SessionFamily, UserSessions } from "./dist/index.js";
+
+// Both Durable Object classes must be exported by the Worker's main module, under these
+// names (wrangler.toml binds SESSION_FAMILY and USER_SESSIONS to them).
+export { SessionFamily, UserSessions };
+
+// The worker itself: `export { default } from "edge-session"` puts it in front of
+// ORIGIN_URL, an ORIGIN service binding, or the request's own URL (a route).
+export default EdgeSessionWorker;
+
+/** The handler methods other than fetch that a wrapped Worker keeps as they are. */
+const PASSED_THROUGH = ["scheduled", "queue", "email", "tail", "trace", "tailStream"];
+
+/**
+ * Puts edge-session in front of a Worker's own fetch handler, in the same isolate: the
+ * edge runs first (cookies, rotation, identity headers, directives) and calls `handler`
+ * as its origin, exactly as it would call an `ORIGIN` service binding.
+ *
+ * `handler` is anything with `fetch(request, env, ctx)`: a plain object, a Hono app, an
+ * itty-router. Its other handlers (`scheduled`, `queue`…) are kept as they are.
+ */
+export function withEdgeSession(handler) {
+  if (!handler || typeof handler.fetch !== "function") {
+    throw new TypeError("withEdgeSession(handler): handler must have a fetch(request, env, ctx) method");
+  }
+  const wrapped = {
+    fetch(request, env, ctx) {
+      // The edge reads its origin from env.ORIGIN, a service binding; the Rust side
+      // accepts only an object whose constructor is named `Fetcher`. The app's own
+      // handler still gets the env and ctx it was given.
+      const edgeEnv = { ...env, ORIGIN: new Fetcher(handler, env, ctx) };
+      return new EdgeSessionWorker(ctx, edgeEnv).fetch(request);
+    },
+  };
+  for (const name of PASSED_THROUGH) {
+    if (typeof handler[name] === "function") wrapped[name] = handler[name].bind(handler);
+  }
+  return wrapped;
+}
+
+/** The in-process origin: what a service binding would be, calling `handler` directly. */
+class Fetcher {
+  #handler;
+  #env;
+  #ctx;
+
+  constructor(handler, env, ctx) {
+    this.#handler = handler;
+    this.#env = env;
+    this.#ctx = ctx;
+  }
+
+  // Always a promise: the edge awaits it, and a handler may answer synchronously.
+  async fetch(request) {
+    return this.#handler.fetch(request, this.#env, this.#ctx);
+  }
+}
