@@ -1,9 +1,15 @@
 #!/usr/bin/env bash
-# Install the build toolchain (docs/design.md §7). Idempotent: when everything is present it
+# Install the toolchain (docs/design.md §7). Idempotent: when everything is present it
 # only checks versions and returns in well under a second.
+#   setup.sh build   what building and running the worker needs (npm run dev, deploy):
+#                    the wasm target, worker-build, wasm-bindgen, the npm tools.
+#   setup.sh         all of that and the test environment (npm test): rustfmt, clippy,
+#                    the example apps' dependencies, Chromium, Python, Elixir, Ruby.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export PATH="${CARGO_HOME:-$HOME/.cargo}/bin:$PATH"
+mode=${1:-test}
+case $mode in build | test) ;; *) echo "usage: setup.sh [build|test]" >&2; exit 2 ;; esac
 
 WORKER_BUILD_VERSION=0.8.7
 say() { printf 'setup: %s\n' "$*" >&2; }
@@ -13,14 +19,6 @@ if ! rustup target list --installed | grep -qx wasm32-unknown-unknown; then
   say "adding rustup target wasm32-unknown-unknown"
   rustup target add wasm32-unknown-unknown
 fi
-
-# 1b. rustfmt and clippy, the format and lint gates of npm test.
-for component in rustfmt clippy; do
-  if ! rustup component list --installed | grep -q "^$component"; then
-    say "adding rustup component $component"
-    rustup component add "$component"
-  fi
-done
 
 # 2. worker-build, pinned to the `worker` crate's version (it refuses other minors).
 have=$(worker-build --version 2>/dev/null || true)
@@ -48,6 +46,17 @@ if [ ! -e node_modules/.package-lock.json ] || [ package-lock.json -nt node_modu
   say "npm ci"
   npm ci --no-audit --no-fund
 fi
+
+# Everything below is the test environment only.
+[ "$mode" = test ] || exit 0
+
+# 4a. rustfmt and clippy, the format and lint gates of npm test.
+for component in rustfmt clippy; do
+  if ! rustup component list --installed | grep -q "^$component"; then
+    say "adding rustup component $component"
+    rustup component add "$component"
+  fi
+done
 
 # 4b. The Node framework apps (examples/node: Express, Hono, Fastify), with the package
 #     installed from packages/node as a copy (install-links), as a user's npm would. A
