@@ -58,6 +58,16 @@ origin_apps() {
     && bundle exec ruby -e 'require "edge_session/rack"; EdgeSession::Rack::Middleware')
 }
 
+worker_package() {
+  # The worker on npm (packages/worker): init's own tests, its types as the README uses
+  # them, and the registry's dry run (prepack copies build/ in). Installing it with no
+  # Rust on PATH and serving it is tests/e2e/worker-package.test.mjs.
+  node --test packages/worker/test/
+  examples/node/node_modules/.bin/tsc -p packages/worker/test/tsconfig.json
+  (cd packages/worker && npm publish --dry-run >"$tmp/publish.log" 2>&1) || { cat "$tmp/publish.log"; return 1; }
+  grep -E 'package size|total files' "$tmp/publish.log"
+}
+
 dry_run() {
   # Wrangler bundles and validates config + bundle exactly as for an upload, offline.
   EDGE_SESSION_PREBUILT=1 npx wrangler deploy --dry-run --outdir "$tmp/dist" >"$tmp/dry.log" 2>&1 \
@@ -105,6 +115,7 @@ stage "wasm release build" bash scripts/build-worker.sh
 stage "bundle check (wrangler deploy --dry-run)" dry_run
 stage "smoke test (wrangler dev)" smoke
 stage "origin packages (axum app build, TypeScript and mypy --strict, gem build and install)" origin_apps
+stage "worker package (init tests, types, npm publish --dry-run)" worker_package
 # End to end: real wrangler dev (local workerd, real Durable Objects) in front of a
 # recording origin; each file starts its own instance with its own windows.
 stage "end-to-end tests (node --test tests/e2e)" env EDGE_SESSION_PREBUILT=1 node --test --test-concurrency=1 tests/e2e/
