@@ -30,7 +30,7 @@ export function withEdgeSession(handler) {
       // The edge reads its origin from env.ORIGIN, a service binding; the Rust side
       // accepts only an object whose constructor is named `Fetcher`. The app's own
       // handler still gets the env and ctx it was given.
-      const edgeEnv = { ...env, ORIGIN: new Fetcher(handler, env, ctx) };
+      const edgeEnv = { ...env, ORIGIN: new Fetcher(handler, env, ctx, request.cf) };
       return new EdgeSessionWorker(ctx, edgeEnv).fetch(request);
     },
   };
@@ -45,15 +45,20 @@ class Fetcher {
   #handler;
   #env;
   #ctx;
+  #cf;
 
-  constructor(handler, env, ctx) {
+  constructor(handler, env, ctx, cf) {
     this.#handler = handler;
     this.#env = env;
     this.#ctx = ctx;
+    this.#cf = cf;
   }
 
-  // Always a promise: the edge awaits it, and a handler may answer synchronously.
+  // Always a promise: the edge awaits it, and a handler may answer synchronously. The
+  // edge rebuilt the request (its own headers, no edge cookies), which drops `cf`; the
+  // app gets the visitor's `request.cf` (country, colo…) back, as without the edge.
   async fetch(request) {
-    return this.#handler.fetch(request, this.#env, this.#ctx);
+    const forwarded = this.#cf ? new Request(request, { cf: this.#cf }) : request;
+    return this.#handler.fetch(forwarded, this.#env, this.#ctx);
   }
 }

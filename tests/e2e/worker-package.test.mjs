@@ -57,9 +57,9 @@ function devVars(dir) {
 }
 
 /** The folder's own wrangler (from its node_modules), serving its wrangler.toml. */
-async function wranglerDev(dir) {
+async function wranglerDev(dir, ...script) {
   const port = await freePort();
-  const app = await startApp("npx", ["wrangler", "dev", "--ip", "127.0.0.1", "--port", String(port),
+  const app = await startApp("npx", ["wrangler", "dev", ...script, "--ip", "127.0.0.1", "--port", String(port),
     "--inspector-port", String(await freePort()), ...WINDOWS], { cwd: dir, env: ENV, ready: /Ready on/, port, ms: 90_000 });
   running.push(app);
   return `http://127.0.0.1:${port}`;
@@ -154,4 +154,41 @@ test("wrapping a Hono Worker in-process: the README's quick start as written", a
   assert.equal(await forged.text(), "hello, anonymous");
   await story(edge, { method: "POST", body: new URLSearchParams({ username: "ada" }) });
   deployDryRun(dir);
+});
+
+// A plain fetch handler, as a Worker written without a framework has it.
+const PLAIN_WORKER = `
+import { withEdgeSession, SessionFamily, UserSessions } from "edge-session";
+export { SessionFamily, UserSessions };
+const app = {
+  fetch(request) { // synchronous on purpose
+    const { pathname } = new URL(request.url);
+    if (pathname === "/boom") throw new Error("the app failed");
+    return Response.json({
+      country: request.cf?.country ?? null,
+      user: request.headers.get("x-edge-user"),
+      cookie: request.headers.get("cookie"),
+      scheduled: typeof wrapped.scheduled,
+    });
+  },
+  async scheduled() {},
+};
+const wrapped = withEdgeSession(app);
+export default wrapped;
+`;
+
+test("wrapping a plain fetch handler: a synchronous answer, request.cf, other handlers kept, an app error", async () => {
+  const dir = join(work, "wrapped");
+  writeFileSync(join(dir, "src/plain.js"), PLAIN_WORKER);
+  const edge = await wranglerDev(dir, "src/plain.js");
+  const res = await fetch(`${edge}/`, { headers: { cookie: "theme=dark; __Host-es-refresh=forged" } });
+  assert.equal(res.status, 200);
+  const seen = await res.json();
+  assert.equal(typeof seen.country, "string", "the visitor's request.cf reaches the app");
+  assert.equal(seen.user, null);
+  assert.equal(seen.cookie, "theme=dark", "edge cookies never reach the app");
+  assert.equal(seen.scheduled, "function");
+  // An exception in the app is the origin failing: a 502, logged, never a hang.
+  const boom = await fetch(`${edge}/boom`);
+  assert.equal(boom.status, 502);
 });
