@@ -1,6 +1,8 @@
 defmodule EdgeSessionOrigin.MixProject do
   use Mix.Project
 
+  @source_url "https://github.com/OWNER/edge-session"
+
   # The origin side of edge-session for Elixir: OTP's :crypto for HS256, :httpc for the
   # admin API, and the JSON library you pass (`json:`; Jason by default). `EdgeSession.Plug`
   # is compiled when your project has Plug.
@@ -10,7 +12,23 @@ defmodule EdgeSessionOrigin.MixProject do
       version: "0.1.0",
       elixir: "~> 1.14",
       deps: deps(),
-      description: "Verify edge-session's signed identity, log users in and out, list and revoke sessions; a Plug."
+      description: "Verify edge-session's signed identity, log users in and out, list and revoke sessions; a Plug.",
+      package: package(),
+      source_url: @source_url,
+      homepage_url: "#{@source_url}/tree/main/packages/elixir"
+    ]
+  end
+
+  # What `mix hex.publish` ships: the library, README, LICENSE and CHANGELOG; no tests
+  # (they read the repository's conformance table, packages/conformance/vectors.json).
+  defp package do
+    [
+      licenses: ["Apache-2.0"],
+      links: %{
+        "GitHub" => @source_url,
+        "Changelog" => "#{@source_url}/blob/main/packages/elixir/CHANGELOG.md"
+      },
+      files: ~w(lib mix.exs README.md LICENSE CHANGELOG.md)
     ]
   end
 
