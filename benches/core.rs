@@ -161,8 +161,14 @@ fn decisions(c: &mut Criterion) {
 fn jws(c: &mut Criterion) {
     let origin = origin_secret();
     let now = Timestamp::from_secs(T0);
-    let assertion =
-        Assertion::new(&identity(), FamilyId::from_bytes([1; 16]), SessionState::Fresh, "origin", now, [7; 16]);
+    let assertion = Assertion::new(
+        &identity(),
+        FamilyId::from_bytes([1; 16]),
+        SessionState::Fresh.as_str(),
+        "origin",
+        now,
+        [7; 16],
+    );
     let token = assertion.sign(&origin);
 
     c.bench_function("assertion/sign", |b| b.iter(|| black_box(&assertion).sign(&origin)));

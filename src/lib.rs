@@ -76,8 +76,10 @@
 //! assert_eq!((alias.state, alias.refresh), (SessionState::GraceAlias, rotated.refresh));
 //! ```
 //!
-//! An origin written in Rust verifies the edge's assertion and signs its directives with
-//! [`origin::Assertion`] and [`origin::Login`] / [`origin::Logout`].
+//! The protocol shared with origins ([`origin::Assertion`], [`origin::Login`] /
+//! [`origin::Logout`], admin tokens, key rings, [`Timestamp`], session ids) is the
+//! `edge-session-origin` crate (`packages/rust`), re-exported here: an origin written in
+//! Rust depends on that crate alone, and runs the edge's own code.
 
 #![forbid(unsafe_code)]
 #![warn(missing_docs, unreachable_pub)]

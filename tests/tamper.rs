@@ -562,8 +562,15 @@ mod assertion {
 
     fn issue() -> String {
         let alice = Identity { sub: "alice".into(), ctx: Some(json!({"role": "admin"}).as_object().unwrap().clone()) };
-        Assertion::new(&alice, FamilyId::from_bytes([1; 16]), SessionState::Fresh, ORIGIN_AUDIENCE, t0(), [5; 16])
-            .sign(&ring())
+        Assertion::new(
+            &alice,
+            FamilyId::from_bytes([1; 16]),
+            SessionState::Fresh.as_str(),
+            ORIGIN_AUDIENCE,
+            t0(),
+            [5; 16],
+        )
+        .sign(&ring())
     }
 
     use super::verify_assertion as verify;
@@ -692,7 +699,9 @@ mod logout_directive {
     use super::*;
 
     fn issue() -> String {
-        Logout { sub: Some("alice".into()), scope: LogoutScope::Everywhere }.sign(&ring(), t0(), nonce().as_str())
+        Logout { sub: Some("alice".into()), scope: LogoutScope::Everywhere }
+            .sign(&ring(), t0(), nonce().as_str())
+            .expect("everywhere with a sub")
     }
 
     use super::verify_logout as verify;
@@ -741,9 +750,15 @@ mod logout_directive {
 #[test]
 fn reflected_assertion_with_the_edge_audience_is_not_a_directive() {
     let alice = Identity { sub: "alice".into(), ctx: None };
-    let assertion =
-        Assertion::new(&alice, FamilyId::from_bytes([1; 16]), SessionState::Fresh, EDGE_AUDIENCE, t0(), [5; 16])
-            .sign(&ring());
+    let assertion = Assertion::new(
+        &alice,
+        FamilyId::from_bytes([1; 16]),
+        SessionState::Fresh.as_str(),
+        EDGE_AUDIENCE,
+        t0(),
+        [5; 16],
+    )
+    .sign(&ring());
     assert_eq!(run(verify_login, &assertion, &ring(), t0()), jws_err(JwsError::WrongType));
     assert_eq!(run(verify_logout, &assertion, &ring(), t0()), jws_err(JwsError::WrongType));
 }
@@ -756,7 +771,7 @@ fn assertion_audience_list_naming_us_is_accepted_everywhere() {
     let mut claims = serde_json::to_value(Assertion::new(
         &alice,
         FamilyId::from_bytes([1; 16]),
-        SessionState::Fresh,
+        SessionState::Fresh.as_str(),
         ORIGIN_AUDIENCE,
         t0(),
         [5; 16],

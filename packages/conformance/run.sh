@@ -1,10 +1,11 @@
 #!/usr/bin/env bash
 # Runs the conformance table (vectors.json) through the Node, Python, Ruby and Elixir
-# origin packages, each with its own runner (the Rust origin module runs it in
-# `cargo test`: tests/conformance.rs). Fails if vectors.json is stale or if any
-# vector disagrees anywhere; each runner names the vectors that did, and the last line
-# names the packages. Each runner takes the package's other unit tests along (all of
-# its test folder). Needs scripts/setup.sh's toolchain (.venv, Ruby, Elixir, jiffy).
+# origin packages, each with its own runner (the Rust crate runs it in `cargo test -p
+# edge-session-origin`: packages/rust/tests/conformance.rs). Fails if vectors.json is
+# stale or if any vector disagrees anywhere; each runner names the vectors that did, and
+# the last line names the packages. Each runner takes the package's other unit tests
+# along (all of its test folder). Needs scripts/setup.sh's toolchain (.venv, Ruby,
+# Elixir, jiffy).
 #
 #   bash packages/conformance/run.sh
 set -uo pipefail

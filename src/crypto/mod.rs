@@ -2,11 +2,13 @@
 //! (device-bound sessions), and base64url.
 //!
 //! Everything above it signs and verifies through these modules only. Keys never
-//! appear in `Debug` output or errors; every MAC is compared in constant time.
+//! appear in `Debug` output or errors; every MAC is compared in constant time. Key rings,
+//! HS256 and base64url are the origin crate's (`packages/rust`), so the edge and a Rust
+//! origin run the same code; ES256 is the edge's alone.
 
-pub mod base64url;
 pub mod es256;
-pub mod jws;
-mod keys;
 
-pub use keys::{Key, KeyRing, KeyRingError, MAX_KEYS, MAX_KID_LEN, MAX_SECRET_LEN, MIN_SECRET_LEN, is_valid_kid};
+pub use edge_session_origin::keys::{
+    Key, KeyRing, KeyRingError, MAX_KEYS, MAX_KID_LEN, MAX_SECRET_LEN, MIN_SECRET_LEN, is_valid_kid,
+};
+pub use edge_session_origin::{base64url, jws};

@@ -6,25 +6,23 @@
 //! the [`Login`] and [`Logout`] directives, each bound to the request it answers, and
 //! [`AdminRequest`] tokens for the admin API. All are HS256 JWS under `ORIGIN_SECRET`,
 //! told apart by `typ` so that none passes for another (RFC 8725 §3.11).
+//!
+//! The tokens and header names are the origin crate's (`edge-session-origin`,
+//! `packages/rust`), re-exported here, so the edge and a Rust origin run one
+//! implementation. What only the edge decides lives here: what a response's directives
+//! do, whom a logout may come from, which headers no client may send, what caches are
+//! told, and the session list it answers.
 
 mod admin;
-mod adopt;
-mod assertion;
 mod directives;
 mod headers;
-mod token;
-#[cfg(feature = "tower")]
-pub mod tower;
 
-pub use admin::{ADMIN_MAX_LIFETIME_SECS, ADMIN_TYPE, AdminAction, AdminRequest, session_list};
-pub use adopt::{Adoption, adoption};
-pub use assertion::{ASSERTION_TTL_SECS, ASSERTION_TYPE, Assertion};
-pub use directives::{
-    CrossSiteLogout, DIRECTIVE_MAX_LIFETIME_SECS, DirectivePlan, LOGIN_TYPE, LOGOUT_TYPE, Login, Logout, LogoutScope,
-    RequestNonce, RequestSite, logout_allowed, origin_of,
+pub use admin::session_list;
+pub use directives::{CrossSiteLogout, DirectivePlan, RequestSite, logout_allowed, origin_of};
+pub use edge_session_origin::{
+    ADMIN_MAX_LIFETIME_SECS, ADMIN_TYPE, ASSERTION_HEADER, ASSERTION_TTL_SECS, ASSERTION_TYPE, AdminAction,
+    AdminRequest, Adoption, Assertion, DIRECTIVE_MAX_LIFETIME_SECS, EDGE_AUDIENCE, EDGE_ISSUER, LOGIN_HEADER,
+    LOGIN_TYPE, LOGOUT_HEADER, LOGOUT_TYPE, Login, Logout, LogoutScope, NONCE_HEADER, RequestNonce, Revoked,
+    SESSION_HEADER, STATE_HEADER, Session, TokenError, USER_HEADER, adoption, encode_user,
 };
-pub use headers::{
-    ASSERTION_HEADER, CACHE_HEADERS, CREDENTIAL_CACHE_CONTROL, LOGIN_HEADER, LOGOUT_HEADER, NONCE_HEADER,
-    SESSION_HEADER, STATE_HEADER, USER_HEADER, encode_user, is_identity_header,
-};
-pub use token::{EDGE_AUDIENCE, EDGE_ISSUER, TokenError};
+pub use headers::{CACHE_HEADERS, CREDENTIAL_CACHE_CONTROL, is_identity_header};

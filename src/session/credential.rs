@@ -37,6 +37,8 @@ use subtle::ConstantTimeEq;
 use crate::crypto::base64url::{self, decode_fixed};
 use crate::crypto::{Key, KeyRing};
 use crate::time::Timestamp;
+// The session's id and owner, and the login limits, are the origin protocol's too.
+pub use edge_session_origin::{FamilyId, Identity, MAX_CTX_LEN, MAX_SUB_LEN};
 
 /// The short-lived identity: checked at the edge by MAC and expiry alone.
 pub const ACCESS_COOKIE: &str = "__Host-es-access";
@@ -47,10 +49,6 @@ pub const REFRESH_COOKIE: &str = "__Host-es-refresh";
 pub const MAX_ACCESS_LEN: usize = 3800;
 /// Longest refresh cookie value accepted (the real ones are about 140 bytes).
 pub const MAX_REFRESH_LEN: usize = 200;
-/// Longest `sub` accepted from a login directive and carried in cookies.
-pub const MAX_SUB_LEN: usize = 256;
-/// Largest serialized `ctx` object: 1 KiB, so any identity fits an access cookie.
-pub const MAX_CTX_LEN: usize = 1024;
 
 const ACCESS_VERSION: &str = "a1";
 const REFRESH_VERSION: &str = "r1";
@@ -94,54 +92,6 @@ impl fmt::Display for CredentialError {
 }
 
 impl std::error::Error for CredentialError {}
-
-/// A session family id: 128 random bits, base64url in cookies and headers.
-#[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub struct FamilyId([u8; 16]);
-
-impl FamilyId {
-    /// The id of these 128 bits.
-    pub const fn from_bytes(bytes: [u8; 16]) -> Self {
-        FamilyId(bytes)
-    }
-
-    /// Its 128 bits.
-    pub fn as_bytes(&self) -> &[u8; 16] {
-        &self.0
-    }
-
-    /// Parses the 22-character base64url form.
-    pub fn parse(text: &str) -> Option<FamilyId> {
-        decode_fixed(text).map(FamilyId)
-    }
-}
-
-impl fmt::Display for FamilyId {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&base64url::encode(self.0))
-    }
-}
-
-/// As its text, in the messages between the worker and the objects and in the user
-/// index; a malformed id fails deserialization, so no handler sees one.
-impl Serialize for FamilyId {
-    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        s.collect_str(self)
-    }
-}
-
-impl<'de> Deserialize<'de> for FamilyId {
-    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<FamilyId, D::Error> {
-        let text = String::deserialize(d)?;
-        FamilyId::parse(&text).ok_or_else(|| serde::de::Error::custom("malformed family id"))
-    }
-}
-
-impl fmt::Debug for FamilyId {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "FamilyId({self})")
-    }
-}
 
 /// The 256-bit secret of one generation. Compared in constant time; `Debug` hides it.
 #[derive(Clone)]
@@ -207,16 +157,6 @@ impl fmt::Debug for SecretDigest {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str("SecretDigest(..)")
     }
-}
-
-/// Who a session belongs to: `sub` and the optional `ctx` object the login supplied.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Identity {
-    /// The user, as the login named them.
-    pub sub: String,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    /// Claims the login attached, carried to the origin.
-    pub ctx: Option<serde_json::Map<String, serde_json::Value>>,
 }
 
 /// A family's refresh credential: which family, which generation, and its secret.
@@ -388,14 +328,6 @@ mod tests {
         let at = |ms| AccessCredential::decode(&value, &keys(), Timestamp::from_millis(ms));
         assert_eq!(at(4_999).unwrap().sub, "alice");
         assert_eq!(at(5_000), Err(CredentialError::Expired));
-    }
-
-    #[test]
-    fn family_id_is_22_chars_of_base64url() {
-        let id = FamilyId::from_bytes([0xff; 16]);
-        assert_eq!(id.to_string().len(), 22);
-        assert_eq!(FamilyId::parse(&id.to_string()), Some(id));
-        assert_eq!(FamilyId::parse("too-short"), None);
     }
 
     #[test]

@@ -372,7 +372,8 @@ fn origin_headers(
     }
     headers.set(origin::NONCE_HEADER, nonce.as_str())?;
     if let Some(s) = identified {
-        let assertion = Assertion::new(&s.identity, s.family, s.state, &config.origin_audience, now, runtime::random());
+        let assertion =
+            Assertion::new(&s.identity, s.family, s.state.as_str(), &config.origin_audience, now, runtime::random());
         headers.set(origin::USER_HEADER, &origin::encode_user(&s.identity.sub))?;
         headers.set(origin::SESSION_HEADER, &s.family.to_string())?;
         headers.set(origin::STATE_HEADER, s.state.as_str())?;

@@ -16,17 +16,15 @@ use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use axum::{Extension, Json, Router};
-use edge_session::origin::AdminAction;
-use edge_session::origin::LogoutScope;
-use edge_session::origin::tower::{Edge, EdgeLayer, RequirePageUser, RequireUser};
-use edge_session::session::FamilyId;
+use edge_session_origin::tower::{Edge, EdgeLayer, RequirePageUser, RequireUser};
+use edge_session_origin::{AdminClient, AdminError, FamilyId, LogoutScope, Revoked};
 use serde::Deserialize;
 use serde_json::{Value, json};
 
 #[derive(Clone)]
 struct App {
-    edge_url: String,
-    http: reqwest::Client,
+    /// The edge's admin API, at `EDGE_URL`.
+    admin: AdminClient,
     /// The app's own sessions from before edge-session: session id → user.
     legacy: Arc<Mutex<HashMap<String, String>>>,
 }
@@ -111,27 +109,14 @@ async fn account(RequirePageUser(user): RequirePageUser) -> String {
     format!("Account of {}", user.sub)
 }
 
-/// POSTs an admin token to the edge; a refusal becomes a 502 naming it.
-async fn admin(app: &App, token: Option<String>) -> Result<Value, Response> {
-    let token = token.ok_or_else(|| StatusCode::UNAUTHORIZED.into_response())?;
-    let answer = app
-        .http
-        .post(format!("{}/__edge/admin", app.edge_url.trim_end_matches('/')))
-        .bearer_auth(token)
-        .send()
-        .await
-        .map_err(|e| (StatusCode::BAD_GATEWAY, e.to_string()).into_response())?;
-    let status = answer.status();
-    let body: Value = serde_json::from_slice(&answer.bytes().await.unwrap_or_default()).unwrap_or(Value::Null);
-    if !status.is_success() {
-        return Err((StatusCode::BAD_GATEWAY, format!("edge admin API answered {status}: {body}")).into_response());
-    }
-    Ok(body)
+/// The edge refused an admin call, or did not answer: a 502 naming it.
+fn bad_gateway(e: AdminError) -> Response {
+    (StatusCode::BAD_GATEWAY, e.to_string()).into_response()
 }
 
-async fn devices(State(app): State<App>, edge: Edge, RequireUser(user): RequireUser) -> Result<Json<Value>, Response> {
-    let list = admin(&app, edge.admin_token(AdminAction::List)).await?;
-    Ok(Json(json!({ "current": user.sid, "sessions": list["sessions"] })))
+async fn devices(State(app): State<App>, RequireUser(user): RequireUser) -> Result<Json<Value>, Response> {
+    let sessions = app.admin.list_sessions(&user.sub).await.map_err(bad_gateway)?;
+    Ok(Json(json!({ "current": user.sid, "sessions": sessions })))
 }
 
 #[derive(Deserialize)]
@@ -141,26 +126,23 @@ struct RevokeForm {
 
 async fn revoke(
     State(app): State<App>,
-    edge: Edge,
-    _: RequireUser,
+    RequireUser(user): RequireUser,
     Form(form): Form<RevokeForm>,
-) -> Result<Json<Value>, Response> {
-    let family = FamilyId::parse(&form.sid).ok_or_else(|| (StatusCode::BAD_REQUEST, "not a sid").into_response())?;
-    Ok(Json(admin(&app, edge.admin_token(AdminAction::Revoke { family })).await?))
+) -> Result<Json<Revoked>, Response> {
+    let sid = FamilyId::parse(&form.sid).ok_or_else(|| (StatusCode::BAD_REQUEST, "not a sid").into_response())?;
+    Ok(Json(app.admin.revoke_session(&user.sub, sid).await.map_err(bad_gateway)?))
 }
 
-async fn sign_out_others(State(app): State<App>, edge: Edge, _: RequireUser) -> Result<Json<Value>, Response> {
-    Ok(Json(admin(&app, edge.sign_out_others_token()).await?))
+/// "Sign out all other devices": every session of the user but this request's.
+async fn sign_out_others(State(app): State<App>, RequireUser(user): RequireUser) -> Result<Json<Revoked>, Response> {
+    let this_one = FamilyId::parse(&user.sid);
+    Ok(Json(app.admin.revoke_all(&user.sub, this_one).await.map_err(bad_gateway)?))
 }
 
 #[tokio::main]
 async fn main() {
     let layer = EdgeLayer::from_env().expect("ORIGIN_SECRET").login_page("/login");
-    let app = App {
-        edge_url: std::env::var("EDGE_URL").expect("EDGE_URL"),
-        http: reqwest::Client::new(),
-        legacy: Arc::default(),
-    };
+    let app = App { admin: AdminClient::from_env().expect("EDGE_URL and ORIGIN_SECRET"), legacy: Arc::default() };
     let router = Router::new()
         .route("/", get(home))
         .route("/legacy-login", post(legacy_login))

@@ -6,8 +6,8 @@ use std::fmt;
 
 use serde_json::Value;
 
-use crate::crypto::jws::{Claims, JwsError};
-use crate::session::MAX_SUB_LEN;
+use crate::identity::MAX_SUB_LEN;
+use crate::jws::{Claims, JwsError};
 use crate::time::Timestamp;
 
 /// `aud` of directives and admin tokens: they are addressed to the edge.

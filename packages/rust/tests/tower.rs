@@ -8,13 +8,12 @@ use std::convert::Infallible;
 use std::future::{Ready, ready};
 use std::task::{Context, Poll};
 
-use axum_core::extract::FromRequestParts;
-use edge_session::crypto::KeyRing;
-use edge_session::origin::tower::{Edge, EdgeLayer, RequirePageUser, RequireUser};
-use edge_session::origin::{Assertion, Login, LogoutScope, RequestNonce};
-use edge_session::session::{FamilyId, Identity, SessionState};
-use edge_session::time::Timestamp;
-use http::{Request, Response, StatusCode};
+use axum::extract::FromRequestParts;
+use axum::http::{Request, Response, StatusCode};
+use edge_session_origin::tower::{Edge, EdgeLayer, RequirePageUser, RequireUser};
+use edge_session_origin::{
+    Assertion, FamilyId, Identity, KeyRing, Login, Logout, LogoutScope, RequestNonce, Timestamp,
+};
 use tower_layer::Layer;
 use tower_service::Service;
 
@@ -42,6 +41,13 @@ impl Service<Request<String>> for Handler {
             "logout" => {
                 edge.logout(LogoutScope::Session, None).map(|()| "out".to_owned()).unwrap_or_else(|e| e.to_string())
             }
+            "logout everywhere" => {
+                edge.logout(LogoutScope::Everywhere, None).map(|()| "out".to_owned()).unwrap_or_else(|e| e.to_string())
+            }
+            "logout everywhere as bob" => edge
+                .logout(LogoutScope::Everywhere, Some("bob"))
+                .map(|()| "out".to_owned())
+                .unwrap_or_else(|e| e.to_string()),
             // A bridge in a global hook, then the handler: in either order.
             "adopt, logout" => {
                 let adopted = edge.adopt(Some("lee"));
@@ -71,14 +77,13 @@ impl Service<Request<String>> for Handler {
 }
 
 fn now() -> Timestamp {
-    let ms = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_millis() as u64;
-    Timestamp::from_millis(ms)
+    Timestamp::from(std::time::SystemTime::now())
 }
 
 fn assertion(secret: &str) -> String {
     let keys = KeyRing::parse(secret).unwrap();
     let ada = Identity { sub: "ada".into(), ctx: None };
-    Assertion::new(&ada, FamilyId::from_bytes([1; 16]), SessionState::GraceAlias, "origin", now(), [2; 16]).sign(&keys)
+    Assertion::new(&ada, FamilyId::from_bytes([1; 16]), "grace", "origin", now(), [2; 16]).sign(&keys)
 }
 
 fn call(req: Request<String>) -> Response<String> {
@@ -151,6 +156,29 @@ fn the_bridge_never_logs_a_refused_jar_or_a_logout_back_in() {
         ("switched".into(), true, true),
         "the app's login replaced the bridge's"
     );
+}
+
+#[test]
+fn logout_everywhere_ends_every_session_of_the_requests_user_and_needs_one() {
+    let nonce = RequestNonce::from_bytes([5; 16]);
+    let ask = |body: &str, signed_in: bool| {
+        let mut req = Request::builder().header("x-edge-nonce", nonce.as_str());
+        if signed_in {
+            req = req.header("x-edge-assertion", assertion(SECRET));
+        }
+        let response = call(req.body(body.to_owned()).unwrap());
+        let logout = response.headers().get("x-edge-logout").map(|token| {
+            Logout::verify(token.to_str().unwrap(), &KeyRing::parse(SECRET).unwrap(), now(), &nonce).unwrap()
+        });
+        (response.body().clone(), logout)
+    };
+    let everywhere = |sub: &str| Some(Logout { sub: Some(sub.into()), scope: LogoutScope::Everywhere });
+    assert_eq!(ask("logout everywhere", true), ("out".into(), everywhere("ada")), "the request's user");
+    assert_eq!(ask("logout everywhere as bob", true), ("out".into(), everywhere("bob")), "an explicit sub stays");
+    assert_eq!(ask("logout everywhere as bob", false), ("out".into(), everywhere("bob")));
+    assert_eq!(ask("logout", true), ("out".into(), Some(Logout { sub: None, scope: LogoutScope::Session })));
+    // Anonymous: whose sessions? An error the handler sees, and nothing on the response.
+    assert_eq!(ask("logout everywhere", false), ("scope everywhere needs sub".into(), None));
 }
 
 #[test]

@@ -6,7 +6,7 @@
 //! in errors; MACs are compared in constant time.
 //!
 //! ```
-//! use edge_session::crypto::KeyRing;
+//! use edge_session_origin::KeyRing;
 //! let ring = KeyRing::parse("new:0123456789abcdef0123456789abcdef, old:fedcba9876543210fedcba9876543210").unwrap();
 //! assert_eq!(ring.signing().kid(), "new");
 //! let tag = ring.signing().mac(&[b"hello"]);

@@ -3,28 +3,33 @@
 //! with `ORIGIN_SECRET`). It lives 60 s and carries a fresh `jti`, so one that leaks into a
 //! log is soon useless.
 //!
+//! An origin verifies the header on every request (the layer of feature `tower` does
+//! it for you); a test of an origin mints one as the edge would:
+//!
 //! ```
-//! use edge_session::crypto::KeyRing;
-//! use edge_session::origin::Assertion;
-//! use edge_session::session::{FamilyId, Identity, SessionState};
-//! use edge_session::time::Timestamp;
-//! let secret = KeyRing::parse("o1:0123456789abcdef0123456789abcdef").unwrap();
-//! let now = Timestamp::from_secs(1_700_000_000);
+//! use std::time::SystemTime;
+//! use edge_session_origin::{Assertion, FamilyId, Identity, KeyRing, Timestamp};
+//! let secret = KeyRing::parse("o1:0123456789abcdef0123456789abcdef").unwrap(); // ORIGIN_SECRET
+//! let now = Timestamp::from(SystemTime::now());
+//! // What the edge sends (in a test, what you send):
 //! let alice = Identity { sub: "alice".into(), ctx: None };
-//! let assertion = Assertion::new(&alice, FamilyId::from_bytes([1; 16]), SessionState::Fresh, "origin", now, [2; 16]);
-//! let header = assertion.sign(&secret);
-//! assert_eq!(Assertion::verify(&header, &secret, "origin", now).unwrap().sub, "alice");
+//! let header = Assertion::new(&alice, FamilyId::from_bytes([1; 16]), "fresh", "origin", now, [2; 16]).sign(&secret);
+//! // What the origin does with `X-Edge-Assertion`:
+//! match Assertion::verify(&header, &secret, "origin", now) {
+//!     Ok(user) => assert_eq!((user.sub.as_str(), user.state.as_str()), ("alice", "fresh")),
+//!     Err(refused) => panic!("anonymous: {refused}"),
+//! }
 //! ```
 
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
-use super::token::{EDGE_ISSUER, TokenError};
-use crate::crypto::KeyRing;
-use crate::crypto::base64url;
-use crate::crypto::jws::{self, Expect};
-use crate::session::{FamilyId, Identity, SessionState};
+use crate::base64url;
+use crate::identity::{FamilyId, Identity};
+use crate::jws::{self, Expect};
+use crate::keys::KeyRing;
 use crate::time::Timestamp;
+use crate::token::{EDGE_ISSUER, TokenError};
 
 /// `typ` of the assertion: a plain JWT, so any library verifies it.
 pub const ASSERTION_TYPE: &str = "JWT";
@@ -57,11 +62,12 @@ pub struct Assertion {
 }
 
 impl Assertion {
-    /// The assertion for one forwarded request; `jti` is 128 fresh random bits.
+    /// The assertion for one forwarded request; `state` is its `X-Edge-Session-State`
+    /// (`fresh`, `rotated`, `grace`, `recovered`), `jti` 128 fresh random bits.
     pub fn new(
         identity: &Identity,
         family: FamilyId,
-        state: SessionState,
+        state: &str,
         audience: &str,
         now: Timestamp,
         jti: [u8; 16],
@@ -71,7 +77,7 @@ impl Assertion {
             aud: audience.into(),
             sub: identity.sub.clone(),
             sid: family.to_string(),
-            state: state.as_str().into(),
+            state: state.into(),
             iat: now.as_secs(),
             exp: now.as_secs() + ASSERTION_TTL_SECS,
             jti: base64url::encode(jti),
@@ -84,9 +90,10 @@ impl Assertion {
         jws::sign(origin_secret.signing(), ASSERTION_TYPE, self)
     }
 
-    /// What an origin does with the header (a Rust origin can call this directly). The
-    /// rules are the ones every origin package applies, checked by one shared table
-    /// (`packages/conformance/vectors.json`, run by `tests/conformance.rs`).
+    /// What an origin does with the header: the claims, or why it is refused (then the
+    /// request is anonymous). The rules are the ones every origin package applies,
+    /// checked by one shared table (`packages/conformance/vectors.json`, run by this
+    /// crate's `tests/conformance.rs`).
     pub fn verify(
         token: &str,
         origin_secret: &KeyRing,

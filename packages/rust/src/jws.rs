@@ -14,8 +14,7 @@
 //! crypto backend choice; this file is a thin, fully tested layer over `hmac`.
 //!
 //! ```
-//! use edge_session::crypto::{jws, KeyRing};
-//! use edge_session::time::Timestamp;
+//! use edge_session_origin::{jws, KeyRing, Timestamp};
 //! let keys = KeyRing::parse("o1:0123456789abcdef0123456789abcdef").unwrap();
 //! let now = Timestamp::from_secs(1_700_000_000);
 //! let claims = serde_json::json!({"aud": "edge-session", "iat": now.as_secs(), "exp": now.as_secs() + 60});
@@ -28,11 +27,11 @@
 
 use std::fmt;
 
-use super::base64url;
 use serde::Serialize;
 use serde_json::{Map, Value};
 
-use super::{Key, KeyRing};
+use crate::base64url;
+use crate::keys::{Key, KeyRing};
 use crate::time::Timestamp;
 
 /// Longest token accepted (a login with a 1 KiB `ctx` is well under 2 KiB).
@@ -160,9 +159,9 @@ fn check_header(header: &Claims, typ: &str) -> Result<(), JwsError> {
     })
 }
 
-/// What is wrong with a JWS protected header.
+/// What is wrong with a JWS protected header (see [`check_protected_header`]).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum HeaderProblem {
+pub enum HeaderProblem {
     /// `alg` is not the one algorithm accepted (`none` included).
     Algorithm,
     /// `typ` missing or not the expected one.
@@ -173,8 +172,9 @@ pub(crate) enum HeaderProblem {
 
 /// The header checks every JWS here shares: `alg` exactly `alg` (RFC 8725 §3.1), `typ`
 /// the expected one, compared case-insensitively (RFC 7515 §4.1.9; RFC 8725 §3.11), and
-/// no `crit` (RFC 7515 §4.1.11).
-pub(crate) fn check_protected_header(header: &Claims, alg: &str, typ: &str) -> Result<(), HeaderProblem> {
+/// no `crit` (RFC 7515 §4.1.11). Public so that the edge's ES256 device proofs (DBSC)
+/// check their headers by the same rule.
+pub fn check_protected_header(header: &Claims, alg: &str, typ: &str) -> Result<(), HeaderProblem> {
     if header.get("alg").and_then(Value::as_str) != Some(alg) {
         return Err(HeaderProblem::Algorithm);
     }
@@ -223,7 +223,7 @@ fn check_claims(claims: &Claims, expect: &Expect<'_>, now: Timestamp) -> Result<
 }
 
 /// A NumericDate (RFC 7519 §2): non-negative seconds, fractions allowed and truncated.
-pub(crate) fn numeric_date(value: Option<&Value>) -> Option<u64> {
+pub fn numeric_date(value: Option<&Value>) -> Option<u64> {
     let value = value?;
     value.as_u64().or_else(|| {
         let f = value.as_f64()?;
@@ -236,6 +236,6 @@ fn decode_object(b64: &str) -> Result<Claims, JwsError> {
 }
 
 /// A base64url JSON object (a JWS header or payload), or `None`.
-pub(crate) fn json_object(b64: &str) -> Option<Claims> {
+pub fn json_object(b64: &str) -> Option<Claims> {
     serde_json::from_slice(&base64url::decode(b64)?).ok()
 }

@@ -6,14 +6,14 @@
 //! is the bridge logging a *refused* edge jar back in: a jar copied after "log out
 //! everywhere", an admin revoke or a reuse revocation, or a device-bound session's jar
 //! without its key, still carries the legacy cookie. The edge says so on such a request
-//! (`X-Edge-Session-State`, crate::session::AnonymousState), and the bridge refuses then,
-//! whatever the value (one it does not know yet included).
+//! (`X-Edge-Session-State`), and the bridge refuses then, whatever the value (one it does
+//! not know yet included).
 //!
 //! Every origin package decides the same way, checked by the shared conformance table
 //! (`packages/conformance/vectors.json`).
 //!
 //! ```
-//! use edge_session::origin::{Adoption, adoption};
+//! use edge_session_origin::{Adoption, adoption};
 //! assert_eq!(adoption(false, None, Some("n0nce"), Some("lee")), Adoption::Login);
 //! assert_eq!(adoption(false, Some("ended"), Some("n0nce"), Some("lee")), Adoption::Refused);
 //! ```

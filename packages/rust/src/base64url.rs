@@ -2,7 +2,7 @@
 //! and id the edge writes: safe in cookie values, headers and URLs without escaping.
 //!
 //! ```
-//! use edge_session::crypto::base64url;
+//! use edge_session_origin::base64url;
 //! let text = base64url::encode([0xfb; 4]);
 //! assert_eq!(text, "-_v7-w");
 //! assert_eq!(base64url::decode_fixed::<4>(&text), Some([0xfb; 4]));

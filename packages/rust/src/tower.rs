@@ -1,14 +1,50 @@
 //! A tower layer for Rust origins behind the edge (feature `tower`): every request gets
 //! an [`Edge`] in its extensions (who it is, from the verified assertion), and the
 //! directives a handler asks for ([`Edge::login`], [`Edge::logout`]) are put on its
-//! response. With feature `axum`, `Edge`, [`RequireUser`] and [`RequirePageUser`] are
-//! extractors.
+//! response. With feature `axum`, `Edge`, `RequireUser` and `RequirePageUser` are
+//! extractors:
 //!
 //! ```
-//! # #[cfg(feature = "tower")] {
-//! use edge_session::origin::tower::EdgeLayer;
-//! let layer = EdgeLayer::new("o1:0123456789abcdef0123456789abcdef", "origin").unwrap().login_page("/login");
-//! # let _ = layer; }
+//! # #[cfg(feature = "axum")] {
+//! use axum::routing::{get, post};
+//! use axum::{Json, Router};
+//! use edge_session_origin::LogoutScope;
+//! use edge_session_origin::tower::{Edge, EdgeLayer, EdgeUser, RequirePageUser, RequireUser};
+//!
+//! // An API: 401 {"error":"not signed in"} when anonymous.
+//! async fn me(RequireUser(user): RequireUser) -> Json<EdgeUser> {
+//!     Json(user)
+//! }
+//! // A page: a 303 to the login page when anonymous.
+//! async fn account(RequirePageUser(user): RequirePageUser) -> String {
+//!     format!("Account of {}", user.sub)
+//! }
+//! // Anyone: `edge.user()` is `None` when anonymous. The directive goes on this response.
+//! async fn login(edge: Edge) -> &'static str {
+//!     match edge.login("ada", false, None) {
+//!         Ok(()) => "signed in",
+//!         Err(_not_through_the_edge) => "no X-Edge-Nonce",
+//!     }
+//! }
+//! async fn logout(edge: Edge) -> &'static str {
+//!     edge.logout(LogoutScope::Session, None).map_or("no X-Edge-Nonce", |()| "signed out")
+//! }
+//! // Every session of this request's user ("log out everywhere").
+//! async fn logout_everywhere(edge: Edge) -> Result<&'static str, String> {
+//!     edge.logout(LogoutScope::Everywhere, None).map_err(|e| e.to_string())?;
+//!     Ok("signed out everywhere")
+//! }
+//!
+//! // In main: EdgeLayer::from_env()? reads ORIGIN_SECRET and ORIGIN_AUDIENCE.
+//! let layer = EdgeLayer::new("o1:0123456789abcdef0123456789abcdef", "origin").unwrap();
+//! let app: Router = Router::new()
+//!     .route("/api/me", get(me))
+//!     .route("/account", get(account))
+//!     .route("/login", post(login))
+//!     .route("/logout", post(logout))
+//!     .route("/logout-everywhere", post(logout_everywhere))
+//!     .layer(layer.login_page("/login"));
+//! # let _ = app; }
 //! ```
 //!
 //! Trust rule: only the verified assertion proves who a request is; `X-Edge-User` is a
@@ -18,20 +54,17 @@ use std::future::Future;
 use std::pin::Pin;
 use std::sync::{Arc, Mutex};
 use std::task::{Context, Poll};
-use std::time::{SystemTime, UNIX_EPOCH};
 
 use http::{HeaderName, HeaderValue, Request, Response};
 use serde_json::{Map, Value};
 use tower_layer::Layer;
 use tower_service::Service;
 
-use super::{
-    ASSERTION_HEADER, AdminAction, AdminRequest, Adoption, Assertion, LOGIN_HEADER, LOGOUT_HEADER, Login, Logout,
-    LogoutScope, NONCE_HEADER, STATE_HEADER, USER_HEADER, adoption,
+use crate::system::{admin_token, now};
+use crate::{
+    ASSERTION_HEADER, AdminAction, Adoption, Assertion, EverywhereNeedsSub, FamilyId, KeyRing, KeyRingError,
+    LOGIN_HEADER, LOGOUT_HEADER, Login, Logout, LogoutScope, NONCE_HEADER, STATE_HEADER, USER_HEADER, adoption,
 };
-use crate::crypto::{KeyRing, KeyRingError, base64url};
-use crate::session::FamilyId;
-use crate::time::Timestamp;
 
 /// Who a request is, from the edge's verified `X-Edge-Assertion`.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
@@ -81,10 +114,10 @@ impl EdgeLayer {
     }
 
     /// A bearer token for `POST {EDGE_URL}/__edge/admin`: single-use (random `jti`), 60 s.
-    /// Send it with your HTTP client; the answer is JSON (`sessions`, or `revoked`).
+    /// Send it with your HTTP client (or use `AdminClient`, feature `client`); the answer
+    /// is JSON (`sessions`, or `revoked`).
     pub fn admin_token(&self, sub: &str, action: AdminAction) -> String {
-        let jti = base64url::encode(random::<12>());
-        AdminRequest { sub: sub.into(), action, issued_at: now(), jti }.sign(&self.settings.keys)
+        admin_token(&self.settings.keys, sub, action)
     }
 }
 
@@ -204,10 +237,16 @@ impl Edge {
         Ok(())
     }
 
-    /// Logs this session out (`LogoutScope::Everywhere` with `sub`: every session of the user).
-    pub fn logout(&self, scope: LogoutScope, sub: Option<&str>) -> Result<(), NotThroughTheEdge> {
+    /// Logs this session out. `LogoutScope::Everywhere`: every session of `sub`, by default
+    /// (`None`) this request's user. Fails for a request that did not come through the edge
+    /// (no `X-Edge-Nonce`), and for `Everywhere` without `sub` on an anonymous request.
+    pub fn logout(&self, scope: LogoutScope, sub: Option<&str>) -> Result<(), LogoutError> {
         let nonce = self.nonce.as_deref().ok_or(NotThroughTheEdge)?;
-        let token = Logout { scope, sub: sub.map(str::to_owned) }.sign(&self.settings.keys, now(), nonce);
+        let sub = match (scope, sub) {
+            (LogoutScope::Everywhere, None) => self.user.as_ref().map(|user| user.sub.as_str()),
+            _ => sub,
+        };
+        let token = Logout { scope, sub: sub.map(str::to_owned) }.sign(&self.settings.keys, now(), nonce)?;
         let mut directives = self.directives.lock().expect("directives lock");
         // A bridge in a global hook adopts before the logout handler runs; the edge would
         // apply the logout, then that login: clicking "log out" would log the user in.
@@ -221,7 +260,7 @@ impl Edge {
         Ok(())
     }
 
-    /// The migration bridge ([`crate::origin::adoption`]): if the request has no edge
+    /// The migration bridge ([`adoption`]): if the request has no edge
     /// identity but carries the app's own session for `sub`, log `sub` in at the edge.
     /// Never when the edge refused the request's edge cookie (a refused jar is not logged
     /// back in), and never for a request that did not come through the edge. Returns
@@ -250,12 +289,10 @@ impl Edge {
         }
     }
 
-    /// An admin token for this request's user: `list`, or revoke every session but this one.
+    /// An admin token for this request's user (`None` when anonymous): `list`, revoke one
+    /// session, or revoke every session but one.
     pub fn admin_token(&self, action: AdminAction) -> Option<String> {
-        let user = self.user()?;
-        let token =
-            AdminRequest { sub: user.sub.clone(), action, issued_at: now(), jti: base64url::encode(random::<12>()) };
-        Some(token.sign(&self.settings.keys))
+        Some(admin_token(&self.settings.keys, &self.user()?.sub, action))
     }
 
     /// "Sign out all other devices": `revoke_all` except this request's session.
@@ -292,16 +329,37 @@ impl std::fmt::Display for NotThroughTheEdge {
 
 impl std::error::Error for NotThroughTheEdge {}
 
-fn now() -> Timestamp {
-    let ms = SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_millis() as u64);
-    Timestamp::from_millis(ms)
+/// Why [`Edge::logout`] put no directive on the response.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LogoutError {
+    /// The request did not come through the edge: no `X-Edge-Nonce` to answer.
+    NotThroughTheEdge,
+    /// `LogoutScope::Everywhere` without a `sub`, on an anonymous request: whose sessions?
+    EverywhereNeedsSub,
 }
 
-fn random<const N: usize>() -> [u8; N] {
-    let mut bytes = [0; N];
-    getrandom::fill(&mut bytes).expect("the OS CSPRNG");
-    bytes
+impl From<NotThroughTheEdge> for LogoutError {
+    fn from(_: NotThroughTheEdge) -> Self {
+        LogoutError::NotThroughTheEdge
+    }
 }
+
+impl From<EverywhereNeedsSub> for LogoutError {
+    fn from(_: EverywhereNeedsSub) -> Self {
+        LogoutError::EverywhereNeedsSub
+    }
+}
+
+impl std::fmt::Display for LogoutError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            LogoutError::NotThroughTheEdge => std::fmt::Display::fmt(&NotThroughTheEdge, f),
+            LogoutError::EverywhereNeedsSub => std::fmt::Display::fmt(&EverywhereNeedsSub, f),
+        }
+    }
+}
+
+impl std::error::Error for LogoutError {}
 
 #[cfg(feature = "axum")]
 mod extract {

@@ -1,15 +1,13 @@
-//! The shared conformance table (`packages/conformance/vectors.json`), run against the
-//! edge's own origin module: the same file every origin package runs, so the five
-//! implementations and the edge cannot drift apart. Its oracle (`generate.mjs`) uses only
-//! `node:crypto`, nothing of this crate.
+//! The shared conformance table (`packages/conformance/vectors.json`), run against this
+//! crate, which is also the edge's own origin module: the same file every origin package
+//! runs, so the five implementations and the edge cannot drift apart. Its oracle
+//! (`generate.mjs`) uses only `node:crypto`, nothing of this crate.
 
-use edge_session::crypto::KeyRing;
-use edge_session::origin::{Adoption, Assertion, adoption, encode_user};
-use edge_session::time::Timestamp;
+use edge_session_origin::{Adoption, Assertion, KeyRing, Timestamp, adoption, decode_user, encode_user};
 use serde_json::Value;
 
 fn table() -> Value {
-    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/packages/conformance/vectors.json");
+    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../conformance/vectors.json");
     serde_json::from_str(&std::fs::read_to_string(path).expect("the conformance table")).expect("JSON")
 }
 
@@ -94,5 +92,6 @@ fn the_user_header_is_encoded_as_the_packages_decode_it() {
     let table = table();
     for row in vectors(&table, "user_header") {
         assert_eq!(encode_user(text(row, "sub")), text(row, "header"));
+        assert_eq!(decode_user(text(row, "header")).as_deref(), Some(text(row, "sub")));
     }
 }
