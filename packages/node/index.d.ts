@@ -20,7 +20,11 @@ export interface LoginOptions {
 export interface LogoutOptions {
   /** "session" (this one) or "everywhere" (every session of `sub`). */
   scope?: "session" | "everywhere";
-  /** Whose sessions, for `scope: "everywhere"`. */
+  /**
+   * Whose sessions, for `scope: "everywhere"`: required by `logoutDirective` (it throws
+   * "scope everywhere needs sub" without one); `EdgeRequest.logout` defaults it to the
+   * request's user.
+   */
   sub?: string;
 }
 
@@ -37,19 +41,32 @@ export interface EdgeSessionOptions {
   clock?: () => number;
 }
 
-/** One session of a user, as "your devices" lists it (times in Unix seconds). */
+/**
+ * One session of a user, as "your devices" lists it (times in Unix seconds). No entry is
+ * marked as the current one: compare `sid` with the request user's `sid`.
+ */
 export interface SessionInfo {
+  /** The session's id: the `sid` of its requests' `Identity`. */
   sid: string;
+  /** When it logged in. */
   created_at: number;
+  /** When it last refreshed, to the minute (at least `created_at`). */
   last_seen: number;
+  /** "Remember me". */
   remember: boolean;
+  /** Bound to a device key (DBSC). */
   device_bound: boolean;
+  /** The login's `User-Agent`, truncated: client-supplied, for display only. */
   user_agent: string | null;
+  /** The login's country code, when known. */
   country: string | null;
 }
 
+/** What `revokeSession` and `revokeAll` answer. */
 export interface Revoked {
+  /** Sessions ended. */
   revoked: number;
+  /** Ended in the user's index, not yet in the session itself: the edge retries every minute. */
   pending: number;
 }
 
@@ -79,10 +96,18 @@ export declare class EdgeSession {
   /** The claims of a valid assertion at `clock()`; throws `AssertionRefused` otherwise. */
   verifyAssertion(token: string): Promise<Record<string, unknown>>;
   loginDirective(nonce: string | null, sub: string, options?: LoginOptions): Promise<string>;
+  /** Throws a `TypeError` ("scope everywhere needs sub") for `scope: "everywhere"` without `sub`: the edge would refuse it. */
   logoutDirective(nonce: string | null, options?: LogoutOptions): Promise<string>;
+  /** Throws a `TypeError` ("not a session id: …") for a `sid` or `except` that is not 22 characters of canonical base64url. */
   adminToken(sub: string, act: "list" | "revoke" | "revoke_all", options?: { sid?: string; except?: string; lifetime?: number }): Promise<string>;
+  /** The user's live sessions, oldest first. */
   listSessions(sub: string): Promise<SessionInfo[]>;
+  /**
+   * Ends one session. Rejects with a `TypeError` ("not a session id: …") for a malformed `sid`, before any call,
+   * and with `EdgeAdminError` (status 404) for a session that is not the user's.
+   */
   revokeSession(sub: string, sid: string): Promise<Revoked>;
+  /** Ends every session of the user but `except` (the current `sid`); a malformed `except` rejects as in `revokeSession`. */
   revokeAll(sub: string, options?: { except?: string }): Promise<Revoked>;
 }
 
@@ -100,7 +125,11 @@ export interface EdgeRequest {
   readonly refusal: Refusal | (string & {}) | null;
   /** Logs `sub` in; replaces a login that `adopt` put on this response, and a `logout` beside it keeps it (an account switch). */
   login(sub: string, options?: LoginOptions): Promise<void>;
-  /** Logs this session out; takes back a login that `adopt` put on this response (an explicit `login` stays). */
+  /**
+   * Logs this session out; takes back a login that `adopt` put on this response (an explicit `login` stays).
+   * `{ scope: "everywhere" }` ends every session of `sub`, by default this request's user; on an anonymous
+   * request without `sub` it rejects ("scope everywhere needs sub").
+   */
   logout(options?: LogoutOptions): Promise<void>;
   /**
    * The migration bridge: logs `sub` in at the edge if the request has no edge identity,

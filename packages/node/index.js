@@ -159,26 +159,42 @@ export class EdgeSession {
     return this.#directive("edge-login+jwt", { sub, remember, nonce: requireNonce(nonce), ...(ctx ? { ctx } : {}) });
   }
 
-  /** `X-Edge-Logout` answering that request. `scope`: "session" or "everywhere". */
+  /**
+   * `X-Edge-Logout` answering that request. `scope`: "session" or "everywhere"; "everywhere"
+   * needs `sub`, whose sessions all end (the edge refuses it without one, so this throws).
+   */
   logoutDirective(nonce, { scope = "session", sub } = {}) {
     if (scope !== "session" && scope !== "everywhere") throw new TypeError('scope is "session" or "everywhere"');
+    if (scope === "everywhere" && (typeof sub !== "string" || sub === "")) throw new TypeError("scope everywhere needs sub");
     return this.#directive("edge-logout+jwt", { scope, nonce: requireNonce(nonce), ...(sub ? { sub } : {}) });
   }
 
   /** A bearer token for `POST /__edge/admin`: single-use (random `jti`), at most 60 s. */
   adminToken(sub, act, { sid, except, lifetime = ADMIN_MAX_LIFETIME } = {}) {
     if (!(lifetime > 0 && lifetime <= ADMIN_MAX_LIFETIME)) throw new RangeError(`lifetime must be 1..${ADMIN_MAX_LIFETIME} s: the edge refuses longer`);
-    if (act === "revoke" && !sid) throw new TypeError("revoke needs sid");
+    if (act === "revoke" && sid == null) throw new TypeError("revoke needs sid");
+    // The edge would refuse the token as a whole (401 invalid token), which reads like a
+    // wrong secret: a malformed id is named here instead.
+    if (sid != null) requireSessionId(sid);
+    if (except != null) requireSessionId(except);
     const jti = randomBytes(12).toString("base64url");
-    return this.#directive("edge-admin+jwt", { sub, act, jti, ...(sid ? { sid } : {}), ...(except ? { except } : {}) }, lifetime);
+    return this.#directive("edge-admin+jwt", { sub, act, jti, ...(sid != null ? { sid } : {}), ...(except != null ? { except } : {}) }, lifetime);
   }
 
-  /** The user's live sessions, oldest first: `[{ sid, created_at, last_seen, remember, device_bound, user_agent, country }]`. */
+  /**
+   * The user's live sessions, oldest first: `[{ sid, created_at, last_seen, remember,
+   * device_bound, user_agent, country }]`, times in Unix seconds. No entry is marked as the
+   * current one: compare `sid` with the request user's `sid`.
+   */
   async listSessions(sub) {
     return (await this.#admin(sub, "list")).sessions;
   }
 
-  /** Signs one of the user's sessions out: `{ revoked, pending }`. */
+  /**
+   * Signs one of the user's sessions out: `{ revoked, pending }`. A `sid` that is not a
+   * session id throws a `TypeError` before any call; one that is not the user's session
+   * throws `EdgeAdminError` with status 404.
+   */
   revokeSession(sub, sid) {
     return this.#admin(sub, "revoke", { sid });
   }
@@ -328,10 +344,14 @@ export async function edgeRequest(edge, header, setHeader, removeHeader = (name)
       // switch, and must keep it (as the Rust origin's `Edge::login`).
       adopted = false;
     },
-    /** Logs this session out (`scope: "everywhere"`: every session of `sub`). */
-    async logout(options) {
+    /**
+     * Logs this session out. `scope: "everywhere"`: every session of `sub`, by default this
+     * request's user (on an anonymous request without `sub`, it throws).
+     */
+    async logout(options = {}) {
       loggedOut = true;
-      const directive = await edge.logoutDirective(nonce, options);
+      const everywhere = options.scope === "everywhere" && options.sub == null;
+      const directive = await edge.logoutDirective(nonce, everywhere ? { ...options, sub: user?.sub } : options);
       // The logout header first: if taking the login back failed after it, the response
       // would otherwise carry the bridge's login and no logout, and log the user in.
       setHeader(LOGOUT_HEADER, directive);
@@ -375,6 +395,16 @@ export function anonymousAnswer({ mode = "api", loginUrl = "/login" } = {}) {
   return mode === "page"
     ? { status: 303, headers: { location: loginUrl, "cache-control": "no-store" }, body: "" }
     : { status: 401, headers: { "content-type": "application/json", "cache-control": "no-store" }, body: JSON.stringify({ error: "not signed in" }) };
+}
+
+// A session id (the edge's family id, `sid`): 16 bytes as canonical base64url, 22
+// characters whose last holds 2 bits and 4 zero bits (the Rust crate's FamilyId::parse).
+const SESSION_ID = /^[A-Za-z0-9_-]{21}[AQgw]$/;
+
+function requireSessionId(sid) {
+  if (typeof sid !== "string" || !SESSION_ID.test(sid)) {
+    throw new TypeError(`not a session id: ${typeof sid === "string" ? JSON.stringify(sid) : String(sid)}`);
+  }
 }
 
 // The edge ignores a directive that does not echo the X-Edge-Nonce of the request it

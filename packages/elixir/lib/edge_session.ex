@@ -43,6 +43,9 @@ defmodule EdgeSession do
   @around_white_space Regex.compile!("\\A[#{@white_space}]+|[#{@white_space}]+\\z", "u")
   @white_space_or_control Regex.compile!("[#{@white_space}\\p{Cc}]", "u")
   @base64url ~r/\A[A-Za-z0-9_-]*\z/
+  # A session id (the edge's family id, `sid`): 16 bytes as canonical base64url, 22
+  # characters whose last holds 2 bits and 4 zero bits (the Rust crate's FamilyId::parse).
+  @session_id ~r/\A[A-Za-z0-9_-]{21}[AQgw]\z/
 
   defmodule Request do
     @moduledoc """
@@ -242,9 +245,17 @@ defmodule EdgeSession do
   `logout_directive/2` answering `request`, in its `resp_headers`. It takes back a login
   that `put_adopt/4` put there (an explicit `put_login/4` stays: an account switch), and
   `adopt/4` and `put_adopt/4` do nothing on the request it returns. Options as
-  `logout_directive/2`.
+  `logout_directive/2`, but `scope: "everywhere"` without `sub:` ends every session of
+  the request's user (on an anonymous request it raises `ArgumentError`, "scope
+  everywhere needs sub").
   """
   def put_logout(%Request{} = request, keys, opts \\ []) do
+    opts =
+      case {opts[:scope], opts[:sub], request.user} do
+        {"everywhere", nil, %{"sub" => sub}} -> Keyword.put(opts, :sub, sub)
+        _ -> opts
+      end
+
     logout = logout_directive(keys, Keyword.put(opts, :nonce, request.nonce))
     # The edge applies logout then login: the bridge's login would undo this logout.
     headers = if request.adopted, do: List.keydelete(request.resp_headers, "x-edge-login", 0), else: request.resp_headers
@@ -268,10 +279,17 @@ defmodule EdgeSession do
   @doc """
   Value for the `X-Edge-Logout` response header. `nonce:` (required) is the request's
   `X-Edge-Nonce`. Options: `scope:` (`"session"`, the default, or `"everywhere"`, which
-  needs `sub:`), `sub:`, `lifetime:`, `json:`, `now:`.
+  needs `sub:`, the user whose sessions all end: without it this raises `ArgumentError`,
+  "scope everywhere needs sub", since the edge would refuse the directive), `sub:`,
+  `lifetime:`, `json:`, `now:`. `put_logout/3` fills `sub:` in from the request's user.
   """
   def logout_directive(keys, opts \\ []) do
-    claims = %{"scope" => Keyword.get(opts, :scope, "session"), "nonce" => nonce!(opts)}
+    scope = Keyword.get(opts, :scope, "session")
+
+    if scope == "everywhere" and not (is_binary(opts[:sub]) and opts[:sub] != ""),
+      do: raise(ArgumentError, "scope everywhere needs sub")
+
+    claims = %{"scope" => scope, "nonce" => nonce!(opts)}
     claims = if sub = opts[:sub], do: Map.put(claims, "sub", sub), else: claims
     directive("edge-logout+jwt", claims, keys, opts)
   end
@@ -296,7 +314,9 @@ defmodule EdgeSession do
   @doc """
   Bearer token for `POST /__edge/admin`. `act` is `:list`, `:revoke` (needs `sid:`) or
   `:revoke_all` (`except:` a sid to keep). Every parameter is a signed claim. Options:
-  `sid:`, `except:`, `lifetime:` (seconds, default and at most 60), `json:`, `now:`.
+  `sid:`, `except:`, `lifetime:` (seconds, default and at most 60), `json:`, `now:`. A
+  `sid:` or `except:` that is not a session id (22 characters of canonical base64url)
+  raises `ArgumentError` ("not a session id: …"): the edge would refuse the whole token.
   """
   def admin_token(sub, act, keys, opts \\ [])
       when is_binary(sub) and act in [:list, :revoke, :revoke_all] do
@@ -305,7 +325,12 @@ defmodule EdgeSession do
     unless is_integer(lifetime) and lifetime in 1..@admin_max_lifetime,
       do: raise(ArgumentError, "lifetime must be 1..#{@admin_max_lifetime} s: the edge refuses longer")
 
-    if act == :revoke and !is_binary(opts[:sid]), do: raise(ArgumentError, "revoke needs sid:")
+    if act == :revoke and opts[:sid] == nil, do: raise(ArgumentError, "revoke needs sid:")
+
+    # The edge would refuse the token as a whole (401 invalid token), which reads like a
+    # wrong secret: a malformed id is named here instead.
+    for given <- [opts[:sid], opts[:except]], given != nil, not (is_binary(given) and Regex.match?(@session_id, given)),
+        do: raise(ArgumentError, "not a session id: #{inspect(given)}")
 
     # A random jti makes each token single-use for revocations (the edge refuses a replay).
     jti = Base.url_encode64(:crypto.strong_rand_bytes(12), padding: false)
@@ -320,9 +345,19 @@ defmodule EdgeSession do
 
   @doc """
   Calls the admin API at `edge_url` (the app's public URL) with OTP's `:httpc` (list
-  `:inets` and `:ssl` in `extra_applications`). Returns `{:ok, status, body}`, e.g.
-  `{:ok, 200, %{"revoked" => 1}}` or `{:ok, 404, %{"error" => …}}`, or `{:error, reason}`.
-  Takes `admin_token/4`'s options and `timeout:` (ms, default 10 000).
+  `:inets` and `:ssl` in `extra_applications`). Returns `{:ok, status, body}` or
+  `{:error, reason}`:
+
+    * `:list`: `{:ok, 200, %{"sub" => sub, "sessions" => sessions}}`, the user's live
+      sessions, oldest first, each `%{"sid", "created_at", "last_seen", "remember",
+      "device_bound", "user_agent", "country"}` (times in Unix seconds; `user_agent` and
+      `country` may be `nil`). None is marked as the current one: compare `"sid"` with
+      the request user's `"sid"`.
+    * `:revoke` and `:revoke_all`: `{:ok, 200, %{"revoked" => n, "pending" => n}}`;
+      `:revoke` of a session that is not the user's: `{:ok, 404, %{"error" => …}}`.
+
+  Takes `admin_token/4`'s options (a malformed `sid:` or `except:` raises before any
+  call) and `timeout:` (ms, default 10 000).
   """
   def admin_call(edge_url, sub, act, keys, opts \\ []) do
     token = admin_token(sub, act, keys, opts)

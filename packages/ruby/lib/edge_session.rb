@@ -33,6 +33,9 @@ module EdgeSession
   AROUND_WHITE_SPACE = /\A[#{WHITE_SPACE}]+|[#{WHITE_SPACE}]+\z/
   WHITE_SPACE_OR_CONTROL = /[#{WHITE_SPACE}]|\p{Cc}/
   BASE64URL = /\A[A-Za-z0-9_-]*\z/
+  # A session id (the edge's family id, `sid`): 16 bytes as canonical base64url, 22
+  # characters whose last holds 2 bits and 4 zero bits (the Rust crate's FamilyId::parse).
+  SESSION_ID = /\A[A-Za-z0-9_-]{21}[AQgw]\z/
 
   # Who a request is, from the verified assertion.
   Identity = Struct.new(:sub, :sid, :state, :ctx, keyword_init: true) do
@@ -158,18 +161,29 @@ module EdgeSession
       sign("edge-login+jwt", claims)
     end
 
+    # X-Edge-Logout answering that request. scope: "everywhere" needs `sub`, whose sessions
+    # all end: without one it raises ArgumentError ("scope everywhere needs sub"), since the
+    # edge would refuse it.
     def logout_directive(nonce, scope: "session", sub: nil)
       raise ArgumentError, 'scope is "session" or "everywhere"' unless %w[session everywhere].include?(scope)
+      raise ArgumentError, "scope everywhere needs sub" if scope == "everywhere" && !(sub.is_a?(String) && !sub.empty?)
 
       claims = { "scope" => scope, "nonce" => require_nonce(nonce) }
       claims["sub"] = sub if sub
       sign("edge-logout+jwt", claims)
     end
 
-    # A bearer token for POST /__edge/admin: single-use (random jti), at most 60 s.
+    # A bearer token for POST /__edge/admin: single-use (random jti), at most 60 s. A `sid`
+    # or `except` that is not a session id raises ArgumentError ("not a session id: …").
     def admin_token(sub, act, sid: nil, except: nil, lifetime: ADMIN_MAX_LIFETIME)
       raise ArgumentError, "lifetime must be 1..#{ADMIN_MAX_LIFETIME} s" unless lifetime.between?(1, ADMIN_MAX_LIFETIME)
       raise ArgumentError, "revoke needs sid" if act == "revoke" && sid.nil?
+
+      # The edge would refuse the token as a whole (401 invalid token), which reads like a
+      # wrong secret: a malformed id is named here instead.
+      [sid, except].each do |given|
+        raise ArgumentError, "not a session id: #{given.inspect}" unless given.nil? || (given.is_a?(String) && SESSION_ID.match?(given))
+      end
 
       claims = { "sub" => sub, "act" => act, "jti" => SecureRandom.urlsafe_base64(12) }
       claims["sid"] = sid if sid
@@ -177,8 +191,16 @@ module EdgeSession
       sign("edge-admin+jwt", claims, lifetime)
     end
 
+    # The user's live sessions, oldest first: hashes with string keys "sid", "created_at",
+    # "last_seen" (Unix seconds), "remember", "device_bound", "user_agent", "country" (the
+    # last two may be nil). None is marked as the current one: compare "sid" with the
+    # request user's sid.
     def list_sessions(sub) = admin(sub, "list").fetch("sessions")
+    # Signs one session out: {"revoked" => n, "pending" => n}. A sid that is not a session
+    # id raises ArgumentError before any call; one that is not the user's raises AdminError
+    # with status 404.
     def revoke_session(sub, sid) = admin(sub, "revoke", sid: sid)
+    # Signs out every session but `except` (the current sid): {"revoked" => n, "pending" => n}.
     def revoke_all(sub, except: nil) = admin(sub, "revoke_all", except: except)
 
     private
@@ -333,8 +355,10 @@ module EdgeSession
     end
 
     # Takes back a login that `adopt` put on this response; an explicit `login` stays (an
-    # account switch).
+    # account switch). scope: "everywhere" ends every session of `sub`, by default this
+    # request's user; on an anonymous request without `sub` it raises ArgumentError.
     def logout(scope: "session", sub: nil)
+      sub = @user.sub if scope == "everywhere" && sub.nil? && @user
       directive = @client.logout_directive(@nonce, scope: scope, sub: sub)
       # The edge applies logout then login: the bridge's login would undo this logout.
       @response_headers.delete("X-Edge-Login") if @adopted

@@ -63,6 +63,9 @@ _KID = re.compile(r"[A-Za-z0-9_-]{1,16}")
 # strip U+001C..U+001F, and the edge would then refuse a ring this package accepts.
 _WHITE_SPACE = "\t\n\v\f\r \x85\xa0\u1680\u2000\u2001\u2002\u2003\u2004\u2005\u2006\u2007\u2008\u2009\u200a\u2028\u2029\u202f\u205f\u3000"
 _BASE64URL = re.compile(r"[A-Za-z0-9_-]*")
+# A session id (the edge's family id, ``sid``): 16 bytes as canonical base64url, 22
+# characters whose last holds 2 bits and 4 zero bits (the Rust crate's FamilyId::parse).
+_SESSION_ID = re.compile(r"[A-Za-z0-9_-]{21}[AQgw]")
 
 log = logging.getLogger("edge_session")
 
@@ -213,9 +216,12 @@ class EdgeSession:
     def logout_directive(self, nonce: Optional[str], *, scope: Literal["session", "everywhere"] = "session",
                          sub: Optional[str] = None) -> str:
         """``X-Edge-Logout`` answering that request; ``scope="everywhere"`` with ``sub``
-        signs out every session of the user."""
+        signs out every session of the user. ``scope="everywhere"`` without ``sub`` raises
+        ``ValueError`` ("scope everywhere needs sub"): the edge would refuse it."""
         if scope not in ("session", "everywhere"):
             raise ValueError('scope is "session" or "everywhere"')
+        if scope == "everywhere" and not (isinstance(sub, str) and sub):
+            raise ValueError("scope everywhere needs sub")
         claims: dict[str, Any] = {"scope": scope, "nonce": _nonce(nonce)}
         if sub is not None:
             claims["sub"] = sub
@@ -224,11 +230,17 @@ class EdgeSession:
     def admin_token(self, sub: str, act: Literal["list", "revoke", "revoke_all"], *, sid: Optional[str] = None,
                     except_sid: Optional[str] = None, lifetime: int = ADMIN_MAX_LIFETIME) -> str:
         """A bearer token for ``POST /__edge/admin``: every parameter a signed claim, a
-        random ``jti`` (single use for revocations), at most 60 s."""
+        random ``jti`` (single use for revocations), at most 60 s. A ``sid`` or
+        ``except_sid`` that is not a session id raises ``ValueError`` ("not a session id")."""
         if not 0 < lifetime <= ADMIN_MAX_LIFETIME:
             raise ValueError(f"lifetime must be 1..{ADMIN_MAX_LIFETIME} s: the edge refuses longer")
         if act == "revoke" and sid is None:
             raise ValueError("revoke needs sid")
+        # The edge would refuse the token as a whole (401 invalid token), which reads like
+        # a wrong secret: a malformed id is named here instead.
+        for given in (sid, except_sid):
+            if given is not None:
+                _require_session_id(given)
         claims: dict[str, Any] = {"sub": sub, "act": act, "jti": secrets.token_urlsafe(12)}
         if sid is not None:
             claims["sid"] = sid
@@ -237,17 +249,22 @@ class EdgeSession:
         return self._sign("edge-admin+jwt", claims, lifetime)
 
     def list_sessions(self, sub: str) -> list[dict[str, Any]]:
-        """The user's live sessions, oldest first: ``sid``, ``created_at``, ``last_seen``
-        (Unix seconds), ``remember``, ``device_bound``, ``user_agent``, ``country``."""
+        """The user's live sessions, oldest first, each a dict: ``sid``, ``created_at``,
+        ``last_seen`` (Unix seconds), ``remember``, ``device_bound``, ``user_agent``,
+        ``country`` (the last two may be ``None``). No entry is marked as the current one:
+        compare ``sid`` with the request user's ``sid``."""
         sessions: list[dict[str, Any]] = self._admin(sub, "list")["sessions"]
         return sessions
 
     def revoke_session(self, sub: str, sid: str) -> dict[str, int]:
-        """Signs one session of the user out: ``{"revoked", "pending"}``."""
+        """Signs one session of the user out: ``{"revoked": n, "pending": n}``. A ``sid``
+        that is not a session id raises ``ValueError`` before any call; one that is not the
+        user's session raises :class:`EdgeAdminError` with status 404."""
         return self._admin(sub, "revoke", sid=sid)
 
     def revoke_all(self, sub: str, *, except_sid: Optional[str] = None) -> dict[str, int]:
-        """Signs out every session of the user but ``except_sid`` (pass the current sid)."""
+        """Signs out every session of the user but ``except_sid`` (pass the current sid):
+        ``{"revoked": n, "pending": n}``."""
         return self._admin(sub, "revoke_all", except_sid=except_sid)
 
     def _admin(self, sub: str, act: Literal["list", "revoke", "revoke_all"], **params: Any) -> dict[str, Any]:
@@ -316,9 +333,12 @@ class EdgeRequest:
         self._adopted = False
 
     def logout(self, *, scope: Literal["session", "everywhere"] = "session", sub: Optional[str] = None) -> None:
-        """Logs this session out (``scope="everywhere"``: every session of ``sub``). A
-        login that :meth:`adopt` put on this response is taken back; an explicit
-        :meth:`login` stays (an account switch)."""
+        """Logs this session out (``scope="everywhere"``: every session of ``sub``, by
+        default this request's user; on an anonymous request without ``sub`` it raises
+        ``ValueError``, "scope everywhere needs sub"). A login that :meth:`adopt` put on
+        this response is taken back; an explicit :meth:`login` stays (an account switch)."""
+        if scope == "everywhere" and sub is None and self.user is not None:
+            sub = self.user.sub
         self.response_headers[LOGOUT_HEADER] = self.edge.logout_directive(self.nonce, scope=scope, sub=sub)
         # The edge applies logout then login: the bridge's login would undo this logout.
         if self._adopted:
@@ -346,6 +366,11 @@ class EdgeRequest:
         self.login(sub, remember=remember)
         self._adopted = True
         return True
+
+
+def _require_session_id(sid: Any) -> None:
+    if not (isinstance(sid, str) and _SESSION_ID.fullmatch(sid)):  # fullmatch: `$` would take a final newline
+        raise ValueError(f"not a session id: {sid!r}")
 
 
 def _nonce(nonce: Optional[str]) -> str:
