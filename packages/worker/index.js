@@ -30,7 +30,7 @@ export function withEdgeSession(handler) {
       // The edge reads its origin from env.ORIGIN, a service binding; the Rust side
       // accepts only an object whose constructor is named `Fetcher`. The app's own
       // handler still gets the env and ctx it was given.
-      const edgeEnv = { ...env, ORIGIN: new Fetcher(handler, env, ctx, request.cf) };
+      const edgeEnv = { ...env, ORIGIN: new Fetcher(handler, appEnv(env), ctx, request.cf) };
       return new EdgeSessionWorker(ctx, edgeEnv).fetch(request);
     },
   };
@@ -38,6 +38,17 @@ export function withEdgeSession(handler) {
     if (typeof handler[name] === "function") wrapped[name] = handler[name].bind(handler);
   }
   return wrapped;
+}
+
+/**
+ * The app's env: everything but what only the edge needs. With the session keys an app
+ * bug (or a dependency) could mint cookies for anyone; with the objects' namespaces it
+ * could skip every rule the edge enforces. Defence in depth only: code in this isolate
+ * can still `import { env } from "cloudflare:workers"` (SECURITY.md, "In-process").
+ */
+function appEnv(env) {
+  const { SESSION_KEYS, SESSION_FAMILY, USER_SESSIONS, ...rest } = env;
+  return rest;
 }
 
 /** The in-process origin: what a service binding would be, calling `handler` directly. */
@@ -62,3 +73,7 @@ class Fetcher {
     return this.#handler.fetch(forwarded, this.#env, this.#ctx);
   }
 }
+
+// The Rust side accepts `env.ORIGIN` only from a class named `Fetcher`; a minifier or a
+// colliding class may rename this one (and the edge then refuses to forward at all).
+Object.defineProperty(Fetcher, "name", { value: "Fetcher" });

@@ -2,7 +2,10 @@
 //! own URL (a Workers route in front of the origin).
 
 use crate::config::Config;
-use worker::{CacheMode, Env, Fetch, Headers, Request, RequestInit, RequestRedirect, Response, web_sys};
+use worker::wasm_bindgen::JsValue;
+use worker::{
+    CacheMode, Env, Fetch, Fetcher, Headers, Request, RequestInit, RequestRedirect, Response, js_sys, web_sys,
+};
 
 use super::EdgeError;
 
@@ -21,7 +24,7 @@ pub(crate) async fn forward(
     headers: Headers,
     identified: bool,
 ) -> Result<Response, EdgeError> {
-    let binding = env.service("ORIGIN").ok();
+    let binding = origin_binding(env)?;
     // The raw URL string, not `Request::url()`: parsing with the `url` crate would link
     // its IDNA tables (+240 KiB gzip) for nothing.
     let mut url = req.inner().url();
@@ -38,6 +41,19 @@ pub(crate) async fn forward(
         None => Fetch::Request(forwarded).send().await,
     };
     response.map_err(|e| EdgeError::BadGateway(e.to_string()))
+}
+
+/// The `ORIGIN` service binding, if there is one. Something named `ORIGIN` that is not a
+/// service binding fails closed: falling back to `ORIGIN_URL` or the request's own URL
+/// would send identified requests to an origin the operator did not choose (the npm
+/// package's in-process wrapper sets `ORIGIN`; a minifier renaming its class must not
+/// turn the wrapped app into a bypassed one).
+fn origin_binding(env: &Env) -> Result<Option<Fetcher>, EdgeError> {
+    let present = js_sys::Reflect::get(env, &JsValue::from_str("ORIGIN")).is_ok_and(|v| !v.is_undefined());
+    if !present {
+        return Ok(None);
+    }
+    env.service("ORIGIN").map(Some).map_err(|e| EdgeError::Internal(format!("ORIGIN is not a service binding: {e}")))
 }
 
 /// The forwarded request: the same method, exactly as the client sent it, and the same

@@ -144,8 +144,12 @@ test("in front of an Express app: init, wrangler dev, the whole story, deploy --
   deployDryRun(dir);
 });
 
+/** One `init --wrap` project, shared by the wrapped tests (one npm install). */
+let wrapped;
+const wrappedProject = () => (wrapped ??= project("wrapped", ["hono@4"], ["--wrap"]));
+
 test("wrapping a Hono Worker in-process: the README's quick start as written", async () => {
-  const { dir } = project("wrapped", ["hono@4"], ["--wrap"]);
+  const { dir } = wrappedProject();
   assert.match(readFileSync(join(dir, "wrangler.toml"), "utf8"), /^compatibility_flags = \["nodejs_compat"\]$/m);
   writeFileSync(join(dir, "src/index.js"), readmeBlock("packages/worker/README.md", "<!-- tested: packages/worker wrap quick start -->"));
   const edge = await wranglerDev(dir);
@@ -156,12 +160,16 @@ test("wrapping a Hono Worker in-process: the README's quick start as written", a
   deployDryRun(dir);
 });
 
-// A plain fetch handler, as a Worker written without a framework has it.
+// A plain fetch handler, as a Worker written without a framework has it. It declares a
+// class named Fetcher too: bundled without keep_names, esbuild renames one of the two,
+// and the package's must still be the edge's origin.
 const PLAIN_WORKER = `
+import { Fetcher as Mine } from "./other.js"; // bundled first: it keeps the name
 import { withEdgeSession, SessionFamily, UserSessions } from "edge-session";
 export { SessionFamily, UserSessions };
+globalThis.mine = Mine;
 const app = {
-  fetch(request) { // synchronous on purpose
+  fetch(request, env) { // synchronous on purpose
     const { pathname } = new URL(request.url);
     if (pathname === "/boom") throw new Error("the app failed");
     return Response.json({
@@ -169,6 +177,7 @@ const app = {
       user: request.headers.get("x-edge-user"),
       cookie: request.headers.get("cookie"),
       scheduled: typeof wrapped.scheduled,
+      env: Object.keys(env).filter((k) => /^(SESSION_KEYS|SESSION_FAMILY|USER_SESSIONS|ORIGIN_SECRET)$/.test(k)).sort(),
     });
   },
   async scheduled() {},
@@ -178,16 +187,20 @@ export default wrapped;
 `;
 
 test("wrapping a plain fetch handler: a synchronous answer, request.cf, other handlers kept, an app error", async () => {
-  const dir = join(work, "wrapped");
+  const { dir } = wrappedProject();
   writeFileSync(join(dir, "src/plain.js"), PLAIN_WORKER);
-  const edge = await wranglerDev(dir, "src/plain.js");
-  const res = await fetch(`${edge}/`, { headers: { cookie: "theme=dark; __Host-es-refresh=forged" } });
+  writeFileSync(join(dir, "src/other.js"), "export class Fetcher { fetch() {} }\n");
+  const toml = readFileSync(join(dir, "wrangler.toml"), "utf8").replace('main = "src/index.js"', 'main = "src/plain.js"\nkeep_names = false');
+  writeFileSync(join(dir, "wrangler.plain.toml"), toml);
+  const edge = await wranglerDev(dir, "--config", "wrangler.plain.toml");
+  const res = await fetch(`${edge}/`, { headers: { cookie: "theme=dark; __Host-es-refresh=forged", "X-Edge-User": "mallory" } });
   assert.equal(res.status, 200);
   const seen = await res.json();
   assert.equal(typeof seen.country, "string", "the visitor's request.cf reaches the app");
-  assert.equal(seen.user, null);
+  assert.equal(seen.user, null, "a client's X-Edge-User never reaches the app");
   assert.equal(seen.cookie, "theme=dark", "edge cookies never reach the app");
   assert.equal(seen.scheduled, "function");
+  assert.deepEqual(seen.env, ["ORIGIN_SECRET"], "the app's env holds no session keys and no edge objects");
   // An exception in the app is the origin failing: a 502, logged, never a hang.
   const boom = await fetch(`${edge}/boom`);
   assert.equal(boom.status, 502);

@@ -3,7 +3,7 @@
 // with wrangler. Node built-ins only; nothing here needs Rust.
 import { parseArgs } from "node:util";
 import { init } from "../lib/init.mjs";
-import { freshSecret } from "../lib/secrets.mjs";
+import { freshSecret, writeSecretsFile } from "../lib/secrets.mjs";
 
 const USAGE = `Usage:
   npx edge-session init [--origin URL | --service NAME] [--name NAME] [--wrap] [--force]
@@ -16,9 +16,13 @@ const USAGE = `Usage:
       --wrap          your app is a JavaScript Worker here: src/index.js wraps its
                       fetch handler in-process (withEdgeSession) instead of proxying.
       --force         overwrite wrangler.toml and src/index.js if they exist.
+  npx edge-session secrets FILE
+      Writes fresh production SESSION_KEYS and ORIGIN_SECRET to FILE (a new file, 0600)
+      for \`npx wrangler deploy --secrets-file FILE\`, and prints the ORIGIN_SECRET your
+      production app needs.
   npx edge-session secret [KID]
-      Prints a fresh key ring entry (KID:random, default KID k1) for
-      \`npx wrangler secret put SESSION_KEYS\` or ORIGIN_SECRET.
+      Prints a fresh key ring entry (KID:random, default KID k1), e.g. for
+      \`npx wrangler secret put SESSION_KEYS\` when rotating keys.
 `;
 
 function main(argv) {
@@ -36,6 +40,12 @@ function main(argv) {
         },
       });
       init(process.cwd(), values);
+      return;
+    }
+    case "secrets": {
+      if (rest.length !== 1) throw new UsageError("secrets needs one FILE, e.g. .prod.vars");
+      const originSecret = writeSecretsFile(rest[0]);
+      process.stdout.write(`edge-session: wrote ${rest[0]} (0600). Your production app needs:\n  ORIGIN_SECRET=${originSecret}\n`);
       return;
     }
     case "secret": {

@@ -44,7 +44,7 @@ new_sqlite_classes = ["UserSessions"]
  * { local } (the URL lives in .dev.vars) or { wrap }. */
 export function wranglerToml({ name, origin }) {
   const lines = [
-    `name = "${name}"`,
+    `name = ${JSON.stringify(name)}`,
     `main = "src/index.js"`,
     `compatibility_date = "${COMPATIBILITY_DATE}"`,
     // Buffer, node:crypto and process.env for origin code running in this Worker
@@ -54,10 +54,10 @@ export function wranglerToml({ name, origin }) {
     "# Secrets SESSION_KEYS and ORIGIN_SECRET are not here: .dev.vars locally,",
     "# `npx wrangler secret put` in production. Windows: docs/design.md of edge-session.",
     "[vars]",
-    ...DEFAULT_VARS.map(([key, value]) => `${key} = "${value}"`),
+    ...DEFAULT_VARS.map(([key, value]) => `${key} = ${JSON.stringify(value)}`),
   ];
   if (origin.url) {
-    lines.push(`# Where requests go on to (scheme, host, port: no path).`, `ORIGIN_URL = "${origin.url}"`);
+    lines.push(`# Where requests go on to (scheme, host, port: no path).`, `ORIGIN_URL = ${JSON.stringify(origin.url)}`);
   } else if (origin.local) {
     lines.push(
       "# ORIGIN_URL is in .dev.vars for local dev. Deployed with none, requests go on to",
@@ -72,7 +72,7 @@ export function wranglerToml({ name, origin }) {
   );
   if (origin.service) {
     lines.push("# Your app, another Worker: the edge forwards to it.", "[[services]]",
-      'binding = "ORIGIN"', `service = "${origin.service}"`, "");
+      'binding = "ORIGIN"', `service = ${JSON.stringify(origin.service)}`, "");
   }
   lines.push(OBJECTS_TOML);
   return lines.join("\n");

@@ -2,7 +2,7 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { execFileSync, spawnSync } from "node:child_process";
-import { mkdtempSync, readFileSync, statSync, writeFileSync, mkdirSync } from "node:fs";
+import { chmodSync, existsSync, lstatSync, mkdtempSync, readFileSync, statSync, symlinkSync, writeFileSync, mkdirSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -32,7 +32,7 @@ test("init with a local origin: the URL and fresh keys in .dev.vars (0600), the 
   assert.match(toml, /^main = "src\/index.js"$/m);
   assert.match(toml, /^# ORIGIN_URL = /m, "a local URL is not deployed");
   assert.match(readFileSync(join(dir, "src/index.js"), "utf8"), /export \{ default, SessionFamily, UserSessions \} from "edge-session"/);
-  assert.deepEqual(readFileSync(join(dir, ".gitignore"), "utf8").split("\n").filter(Boolean), [".dev.vars", ".wrangler/", "node_modules/"]);
+  assert.deepEqual(readFileSync(join(dir, ".gitignore"), "utf8").split("\n").filter(Boolean), [".dev.vars", ".prod.vars", ".wrangler/", "node_modules/"]);
 });
 
 test("a public origin goes to wrangler.toml; a service binding; a wrapped Worker", () => {
@@ -68,7 +68,7 @@ test("init never overwrites the user's files or keys, and says what to add", () 
   assert.match(vars.ORIGIN_SECRET, /^o1:/);
   assert.equal(vars.ORIGIN_URL, "http://localhost:3000");
   assert.match(readFileSync(join(dir, ".dev.vars"), "utf8"), /^OTHER=1$/m);
-  assert.equal(readFileSync(join(dir, ".gitignore"), "utf8"), "dist\n.dev.vars\n.wrangler/\nnode_modules/\n");
+  assert.equal(readFileSync(join(dir, ".gitignore"), "utf8"), "dist\n.dev.vars\n.prod.vars\n.wrangler/\nnode_modules/\n");
 
   // --force replaces the files init owns, and still keeps the keys.
   assert.equal(run(dir, "init", "--force", "--name", "My App!").status, 0);
@@ -88,6 +88,9 @@ test("bad flags get one clear line and exit 2, never a stack trace", () => {
     [["init", "--bogus"], /Unknown option/],
     [["frobnicate"], /unknown command/],
     [["secret", "bad kid!"], /key id/],
+    [["init", "--origin", 'https://app"x.example'], /host\[:port\]/],
+    [["init", "--origin", "http://app.example.com"], /must be https:\/\/ for a host that is not local/],
+    [["secrets"], /one FILE/],
   ]) {
     const out = run(dir, ...args);
     assert.equal(out.status, 2, `${args.join(" ")}: ${out.stderr}`);
@@ -112,4 +115,46 @@ test("the template's defaults are the repository's wrangler.toml", () => {
   for (const fragment of ['class_name = "SessionFamily"', 'class_name = "UserSessions"', 'tag = "v1"\nnew_sqlite_classes = ["SessionFamily"]', 'tag = "v2"\nnew_sqlite_classes = ["UserSessions"]']) {
     assert.ok(root.includes(fragment), fragment);
   }
+});
+
+test("init never writes through a symbolic link, dangling or not, even with --force", () => {
+  const elsewhere = join(folder(), "elsewhere.txt");
+  for (const [name, args] of [[".dev.vars", ["init"]], ["wrangler.toml", ["init"]], ["wrangler.toml", ["init", "--force"]]]) {
+    const dir = folder();
+    const link = join(dir, name);
+    symlinkSync(elsewhere, link); // dangling: the target does not exist
+    const out = run(dir, ...args);
+    assert.equal(out.status, 2, `${name} ${args}: ${out.stderr}`);
+    assert.match(out.stderr, /symbolic link: refusing to write through it/);
+    assert.ok(!existsSync(elsewhere), `nothing was written to the link's target (${name})`);
+    assert.ok(lstatSync(link).isSymbolicLink());
+    assert.ok(!existsSync(join(dir, "src")), "a refusal writes nothing at all");
+  }
+});
+
+test("a .dev.vars others could read is replaced by a 0600 one, and init says so", () => {
+  const dir = folder();
+  writeFileSync(join(dir, ".dev.vars"), "OTHER=1\n");
+  chmodSync(join(dir, ".dev.vars"), 0o644);
+  const out = run(dir, "init");
+  assert.equal(out.status, 0, out.stderr);
+  assert.equal(statSync(join(dir, ".dev.vars")).mode & 0o777, 0o600);
+  assert.match(out.stdout, /was readable by other users \(mode 0644\)/);
+  assert.match(readFileSync(join(dir, ".dev.vars"), "utf8"), /^OTHER=1$/m);
+});
+
+test("secrets writes production keys to a new 0600 file and never reuses one", () => {
+  const dir = folder();
+  const out = run(dir, "secrets", ".prod.vars");
+  assert.equal(out.status, 0, out.stderr);
+  const file = join(dir, ".prod.vars");
+  assert.equal(statSync(file).mode & 0o777, 0o600);
+  const vars = Object.fromEntries([...readFileSync(file, "utf8").matchAll(/^([A-Z_]+)="(.*)"$/gm)].map((m) => [m[1], m[2]]));
+  assert.match(vars.SESSION_KEYS, /^k1:[A-Za-z0-9_-]{43}$/);
+  assert.ok(out.stdout.includes(`ORIGIN_SECRET=${vars.ORIGIN_SECRET}`), "the app's secret is printed");
+  assert.ok(!out.stdout.includes(vars.SESSION_KEYS), "the session keys are not");
+  const again = run(dir, "secrets", ".prod.vars");
+  assert.equal(again.status, 2);
+  assert.match(again.stderr, /exists: delete it first/);
+  assert.equal(readFileSync(file, "utf8").includes(vars.SESSION_KEYS), true, "the file is untouched");
 });
