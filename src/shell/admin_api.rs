@@ -6,7 +6,7 @@
 
 use crate::config::Config;
 use crate::messages::UserCommand;
-use crate::origin::{AdminAction, AdminRequest, session_list};
+use crate::origin::{AdminAction, AdminRequest, TokenError, session_list};
 use crate::users::TokenUse;
 use serde_json::{Value, json};
 use worker::{Env, Method, Request, Response};
@@ -46,6 +46,12 @@ async fn answer_call(
     };
     let request = match AdminRequest::verify(&token, &config.origin_secret, runtime::now()) {
         Ok(request) => request,
+        // Signed with the secret, but asking for something malformed (a session id that
+        // is not one): the caller holds the secret, so it may learn what was wrong.
+        Err(TokenError::BadClaims(why)) => {
+            log_event("admin_rejected", &[("reason", why)]);
+            return Ok(answer(400, &json!({ "error": format!("bad request: {why}") }))?);
+        }
         Err(e) => {
             // A forged or stale admin token is a security event, like a forged directive.
             // The reason goes to the log, not to an unauthenticated caller.
