@@ -9,7 +9,7 @@ cd "$(dirname "$0")/.."
 bash scripts/setup.sh build
 
 # Local secrets: random keys, generated once, never committed (.gitignore).
-if [ ! -e .dev.vars ]; then
+if [ ! -e .dev.vars ] && [ ! -L .dev.vars ]; then  # never through a (dangling) link
   rand() { node -e 'process.stdout.write(require("crypto").randomBytes(32).toString("base64url"))'; }
   (umask 077 && printf 'SESSION_KEYS="k1:%s"\nORIGIN_SECRET="o1:%s"\n' "$(rand)" "$(rand)" > .dev.vars)
   echo "dev: wrote .dev.vars with fresh random SESSION_KEYS and ORIGIN_SECRET" >&2

@@ -27,7 +27,7 @@ stage() { # stage NAME CMD...: run and time one pipeline stage
 
 lint() {
   # The shell compiles for wasm32 only, so it is linted for that target too. The whole
-  # workspace with every feature: the origin's tower layer and the axum example app.
+  # workspace with every feature: the origin crate's layer and client, the axum example app.
   cargo clippy --locked --workspace --all-targets --all-features -- -D warnings
   cargo clippy --locked --lib --target wasm32-unknown-unknown -- -D warnings
 }
@@ -36,15 +36,18 @@ host_tests() {
   # Plain host build: no wasm target, no RUSTFLAGS; --locked keeps Cargo.lock (and so
   # the wasm-bindgen version setup.sh installed) authoritative.
   cargo test --locked
-  # The origin's tower layer and axum extractors are a feature: tested with it on.
-  cargo test --locked --features axum --test origin_tower
+  # The origin crate (packages/rust) with every feature: the conformance table, the
+  # tower layer and axum extractors, the admin client against a real server, doc examples.
+  cargo test --locked -p edge-session-origin --all-features
 }
 
 origin_apps() {
   # The axum app tests/e2e/packages.test.mjs runs (the others need no build).
   cargo build --locked -p edge-session-axum-example
+  # The origin crate packages for the registry (a dry run: built from its .crate alone).
+  cargo package --locked -p edge-session-origin
   # One conformance table for every package: the same vectors, the same answers (the
-  # Rust origin module runs it in the host tests: tests/conformance.rs).
+  # Rust crate runs it in the host tests: packages/rust/tests/conformance.rs).
   bash packages/conformance/run.sh
   # Each package installs as its README says, and its types check.
   (cd examples/node && npx tsc -p tsconfig.json)       # the .d.ts files, used as the apps use them
@@ -56,6 +59,8 @@ origin_apps() {
   printf 'source "https://rubygems.org"\ngem "edge_session_origin", path: "%s"\n' "$PWD/packages/ruby" >"$tmp/ruby-app/Gemfile"
   (cd "$tmp/ruby-app" && bundle install --local --quiet \
     && bundle exec ruby -e 'require "edge_session/rack"; EdgeSession::Rack::Middleware')
+  # Each registry's own dry run on a copy (npm, PyPI build + twine, gem, mix).
+  bash scripts/publish-dry-run.sh
 }
 
 worker_package() {
