@@ -375,6 +375,35 @@ defmodule EdgeSession do
     end
   end
 
+  @doc """
+  The user's live sessions, oldest first: `{:ok, sessions}`, each a map with `"sid"`,
+  `"created_at"`, `"last_seen"` (Unix seconds), `"remember"`, `"device_bound"`,
+  `"user_agent"` and `"country"` (the last two may be `nil`): the same list every
+  package's client returns. The edge's refusal is `{:error, {status, body}}`; a failed
+  call `{:error, reason}`. Options as `admin_call/5`.
+  """
+  def list_sessions(edge_url, sub, keys, opts \\ []) do
+    with {:ok, %{"sessions" => sessions}} <- admin_answer(admin_call(edge_url, sub, :list, keys, opts)),
+         do: {:ok, sessions}
+  end
+
+  @doc """
+  Signs one of the user's sessions out: `{:ok, %{"revoked" => n, "pending" => n}}`; a
+  session that is not the user's is `{:error, {404, body}}`. A malformed `sid` raises.
+  """
+  def revoke_session(edge_url, sub, sid, keys, opts \\ []),
+    do: admin_answer(admin_call(edge_url, sub, :revoke, keys, Keyword.put(opts, :sid, sid)))
+
+  @doc """
+  Signs out every session of the user but `except:` (the current `sid`, for "sign out
+  all other devices"; without it, all of them): `{:ok, %{"revoked" => n, "pending" => n}}`.
+  """
+  def revoke_all(edge_url, sub, keys, opts \\ []), do: admin_answer(admin_call(edge_url, sub, :revoke_all, keys, opts))
+
+  defp admin_answer({:ok, 200, body}), do: {:ok, body}
+  defp admin_answer({:ok, status, body}), do: {:error, {status, body}}
+  defp admin_answer({:error, reason}), do: {:error, reason}
+
   # Before OTP 26, :httpc does not check the server's certificate unless told to; the
   # bearer token must reach only the real edge.
   defp tls(~c"https:" ++ _) do

@@ -178,4 +178,33 @@ defmodule EdgeSession.EverywhereSidTest do
       assert {:ok, 404, ^unknown} = EdgeSession.admin_call(url, "ada", :revoke, @keys, [sid: Enum.at(@sids, 2)] ++ @opts)
     end)
   end
+
+  test "list_sessions, revoke_session and revoke_all answer as every package's client does" do
+    Application.ensure_all_started(:inets)
+    session = %{"sid" => Enum.at(@sids, 1), "created_at" => 1, "last_seen" => 2, "remember" => false,
+                "device_bound" => false, "user_agent" => nil, "country" => nil}
+
+    edge_answering(200, %{"sub" => "ada", "sessions" => [session]}, fn url ->
+      assert {:ok, [^session]} = EdgeSession.list_sessions(url, "ada", @keys, @opts)
+    end)
+
+    [token] =
+      edge_answering(200, %{"revoked" => 1, "pending" => 0}, fn url ->
+        assert {:ok, %{"revoked" => 1, "pending" => 0}} = EdgeSession.revoke_session(url, "ada", Enum.at(@sids, 1), @keys, @opts)
+      end)
+
+    assert part(token, 1)["sid"] == Enum.at(@sids, 1)
+
+    [token] =
+      edge_answering(200, %{"revoked" => 2, "pending" => 1}, fn url ->
+        assert {:ok, %{"revoked" => 2}} = EdgeSession.revoke_all(url, "ada", @keys, [except: Enum.at(@sids, 0)] ++ @opts)
+      end)
+
+    assert part(token, 1)["except"] == Enum.at(@sids, 0)
+    unknown = %{"error" => "no such session for this user", "revoked" => 0, "pending" => 0}
+
+    edge_answering(404, unknown, fn url ->
+      assert {:error, {404, ^unknown}} = EdgeSession.revoke_session(url, "ada", Enum.at(@sids, 2), @keys, @opts)
+    end)
+  end
 end
