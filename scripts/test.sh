@@ -44,6 +44,8 @@ host_tests() {
 origin_apps() {
   # The axum app tests/e2e/packages.test.mjs runs (the others need no build).
   cargo build --locked -p edge-session-axum-example
+  # The Rust README's quick start, which tests/e2e/quickstarts.test.mjs runs.
+  cargo build --locked -p edge-session-origin --example quickstart --features axum,client
   # The origin crate packages for the registry (a dry run: built from its .crate alone).
   cargo package --locked -p edge-session-origin
   # One conformance table for every package: the same vectors, the same answers (the

@@ -1,7 +1,8 @@
 // The origin packages' quick starts, run as their READMEs have them: a fresh folder (a
 // fresh venv for Python), the README's install line, its code block saved under the name
 // it gives, its run command; behind the real worker, a newcomer's first session:
-// anonymous → 401, log in, identified, rotated, log out. The Node quick start runs in
+// anonymous → 401, log in, identified, rotated, log out. Rust runs its example, which is
+// the README block (packages/rust/tests/readme.rs). The Node quick start runs in
 // worker-package.test.mjs (behind the packed worker); Elixir's needs Hex, which this
 // network cannot reach (its functions run in packages.test.mjs through examples/elixir).
 import { test, before, after } from "node:test";
@@ -48,23 +49,27 @@ function venv(dir, specs) {
   return join(dir, "venv/bin");
 }
 
-/** Starts the app (`command args` in `dir`) with ORIGIN_SECRET, and an edge in front of it. */
-async function behindEdge(dir, port, command, args, ready) {
-  const app = await startApp(command, args, { cwd: dir, env: { ORIGIN_SECRET }, ready, port, ms: 60_000 });
+/** Starts the app (`command args` in `dir`) with ORIGIN_SECRET and EDGE_URL, and an edge
+ * in front of it. */
+async function behindEdge(dir, port, command, args, ready, env = {}) {
+  const edgePort = await freePort();
+  const app = await startApp(command, args, {
+    cwd: dir, env: { ORIGIN_SECRET, EDGE_URL: `http://127.0.0.1:${edgePort}`, ...env }, ready, port, ms: 60_000,
+  });
   running.push(app);
-  const edge = await startEdge({ ...WINDOWS, ORIGIN_URL: `http://127.0.0.1:${port}` });
+  const edge = await startEdge({ ...WINDOWS, ORIGIN_URL: `http://127.0.0.1:${port}` }, { port: edgePort });
   running.push(edge);
   return edge.url;
 }
 
 /** A newcomer's first session through the edge; `me` is the path that needs a user. */
-async function firstSession(edge, { me, whoami, logout = true }) {
+async function firstSession(edge, { me, whoami, done = 303 }) {
   const client = new Client(edge);
   assert.equal((await client.fetch(me)).status, 401, "anonymous at first");
   const forged = await client.fetch(me, { headers: { "X-Edge-User": "mallory", "X-Edge-Assertion": "forged" } });
   assert.equal(forged.status, 401, "a forged identity is anonymous");
   const login = await client.fetch("/login", { method: "POST", body: new URLSearchParams({ username: "ada" }) });
-  assert.equal(login.status, 303, login.text);
+  assert.equal(login.status, done, login.text);
   assert.ok(client.refresh && client.access, "the login directive was accepted");
   let res = await client.fetch(me);
   assert.equal(res.status, 200, res.text);
@@ -74,8 +79,7 @@ async function firstSession(edge, { me, whoami, logout = true }) {
   res = await client.fetch(me);
   assert.equal(whoami(res).sub, "ada");
   if (whoami(res).state !== undefined) assert.equal(whoami(res).state, "rotated");
-  if (!logout) return;
-  assert.equal((await client.fetch("/logout", { method: "POST" })).status, 303);
+  assert.equal((await client.fetch("/logout", { method: "POST" })).status, done);
   assert.ok(!client.refresh && !client.access, "logout deleted both cookies");
   assert.equal((await client.fetch(me)).status, 401);
 }
@@ -92,8 +96,7 @@ test("Python, FastAPI: the README's install line, app.py and uvicorn command", a
   writeFileSync(join(dir, "app.py"), doc.block("## Quick start (FastAPI)", "python"));
   const port = await freePort();
   const edge = await behindEdge(dir, port, join(bin, "uvicorn"), ["app:app", "--port", String(port)], "Uvicorn running");
-  // This quick start has no logout route.
-  await firstSession(edge, { me: "/api/me", whoami: json, logout: false });
+  await firstSession(edge, { me: "/api/me", whoami: json });
 });
 
 test("Python, Flask: the README's install line, app.py and flask run", async () => {
@@ -123,4 +126,23 @@ test("Ruby, Rack: the README's Gemfile, config.ru and puma command", async () =>
   const edge = await behindEdge(dir, port, "bundle", ["exec", "puma", "-p", String(port)], "Listening on");
   // This quick start says who, not in which state.
   await firstSession(edge, { me: "/", whoami: (res) => ({ sub: /^Hello (.*)$/.exec(res.text)?.[1] }) });
+});
+
+test("Rust, axum: the README's main.rs (examples/quickstart.rs), its devices route included", async () => {
+  // tests/readme.rs holds the README's block equal to the example; npm test built it
+  // (scripts/test.sh, origin_apps) with the features the README's Cargo.toml names.
+  const doc = readme("packages/rust/README.md");
+  doc.says('features = ["axum", "client"]');
+  const port = await freePort();
+  const bin = join(root, "target/debug/examples/quickstart");
+  const edge = await behindEdge(join(root, "packages/rust"), port, bin, [], "listening on", { PORT: String(port) });
+  const client = new Client(edge);
+  assert.equal((await client.fetch("/api/devices")).status, 401, "anonymous: no devices");
+  await firstSession(edge, { me: "/api/me", whoami: json, done: 200 });
+  // Signed in again: the logged-out session is gone, this one is listed.
+  await client.fetch("/login", { method: "POST", body: new URLSearchParams({ username: "ada" }) });
+  const me = (await client.fetch("/api/me")).json();
+  const devices = await client.fetch("/api/devices");
+  assert.equal(devices.status, 200, devices.text);
+  assert.deepEqual(devices.json().map((s) => s.sid), [me.sid]);
 });

@@ -116,3 +116,8 @@ pub use identity::{FamilyId, Identity, MAX_CTX_LEN, MAX_SUB_LEN};
 pub use keys::{Key, KeyRing, KeyRingError};
 pub use time::Timestamp;
 pub use token::{EDGE_AUDIENCE, EDGE_ISSUER, TokenError};
+
+// The README's code blocks compile as doc tests: what a newcomer copies builds.
+#[cfg(all(doctest, feature = "axum", feature = "client"))]
+#[doc = include_str!("../README.md")]
+struct ReadmeDoctests;
