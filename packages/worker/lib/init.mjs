@@ -175,10 +175,11 @@ function print({ wrote, notes, where, secret }) {
   if (!where.wrap) {
     out.push(
       "",
-      "Your app needs these (for example in its .env), to verify who each request is and",
-      "to log users in and out:",
-      secret ? `  ORIGIN_SECRET=${secret}` : "  ORIGIN_SECRET=<the ORIGIN_SECRET in .dev.vars>",
-      "  EDGE_URL=http://localhost:8787    (the admin API: \"your devices\", revoke)",
+      "Your app needs these, to verify who each request is and to log users in and out.",
+      "Export them in the shell that starts it (a .env works only if your app loads one):",
+      secret ? `  export ORIGIN_SECRET=${secret}` : "  export ORIGIN_SECRET=<the ORIGIN_SECRET in .dev.vars>",
+      "  export EDGE_URL=http://localhost:8787    (the admin API: \"your devices\", revoke;",
+      "                                           follows wrangler dev --port)",
     );
   } else {
     out.push("", "Your Worker's code reads ORIGIN_SECRET from env (edge-session-origin signs logins with it).");

@@ -50,6 +50,11 @@ export function wranglerToml({ name, origin }) {
     // Buffer, node:crypto and process.env for origin code running in this Worker
     // (edge-session-origin, with --wrap); the edge itself needs none of it.
     `compatibility_flags = ["nodejs_compat"]`,
+    // Top-level keys must come before the first [table]: a routes line appended at the
+    // end of the file would silently land inside [[migrations]].
+    "# To serve your domain: uncomment, keeping it here above [vars] (wrangler reads any",
+    "# key written below a [table] header as part of that table).",
+    '# routes = [{ pattern = "app.example.com/*", zone_name = "example.com" }]',
     "",
     "# Secrets SESSION_KEYS and ORIGIN_SECRET are not here: .dev.vars locally,",
     "# `npx wrangler secret put` in production. Windows: docs/design.md of edge-session.",

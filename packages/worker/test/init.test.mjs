@@ -35,6 +35,17 @@ test("init with a local origin: the URL and fresh keys in .dev.vars (0600), the 
   assert.deepEqual(readFileSync(join(dir, ".gitignore"), "utf8").split("\n").filter(Boolean), [".dev.vars", ".prod.vars", ".wrangler/", "node_modules/"]);
 });
 
+test("the route to uncomment sits among the top-level keys, above the first [table]", () => {
+  // TOML: a key after a [table] header belongs to that table, so a routes line in the
+  // wrong place is silently no route at all.
+  const dir = folder();
+  assert.equal(run(dir, "init", "--origin", "http://localhost:3000").status, 0);
+  const lines = readFileSync(join(dir, "wrangler.toml"), "utf8").split("\n");
+  const route = lines.findIndex((line) => /^# routes = \[/.test(line));
+  const firstTable = lines.findIndex((line) => /^\[/.test(line));
+  assert.ok(route > 0 && route < firstTable, `routes at line ${route}, first table at ${firstTable}`);
+});
+
 test("a public origin goes to wrangler.toml; a service binding; a wrapped Worker", () => {
   let dir = folder();
   assert.equal(run(dir, "init", "--origin", "https://app.example.com").status, 0);
