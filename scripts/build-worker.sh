@@ -12,6 +12,20 @@ if [ "${EDGE_SESSION_PREBUILT:-}" = 1 ] && [ -f build/index.js ]; then
   exit 0
 fi
 
+# Nothing to do when no input is newer than the last build: wrangler dev runs this again
+# right after its first build ("The file src changed, restarting build") and on every
+# change it sees, and wasm-bindgen plus wasm-opt take ~15 s even when cargo has nothing
+# to compile. The stamp is taken before a build starts, so an edit made during one is
+# newer than it and rebuilds next time.
+stamp=target/edge-session-worker.stamp
+inputs=(src packages/rust/src packages/rust/Cargo.toml Cargo.toml Cargo.lock scripts/build-worker.sh)
+if [ -f build/index.js ] && [ -f build/index_bg.wasm ] && [ -f "$stamp" ] \
+  && [ -z "$(find "${inputs[@]}" -newer "$stamp" -print -quit)" ]; then
+  echo "build-worker: build/ is up to date (nothing newer than the last build)" >&2
+  exit 0
+fi
+mkdir -p target && touch "$stamp.next"
+
 # worker-build downloads wasm-bindgen and wasm-opt from GitHub unless told where they
 # are; GitHub is unreachable here. esbuild it fetches from npm itself (works).
 if ! WASM_BINDGEN_BIN=${WASM_BINDGEN_BIN:-$(command -v wasm-bindgen)}; then
@@ -30,4 +44,5 @@ if [ -z "${WASM_OPT_BIN:-}" ]; then
 fi
 
 # No RUSTFLAGS needed: getrandom 0.3.4 picks its wasm_js backend from the feature alone.
-exec worker-build --release "${opt[@]}" "$@"
+worker-build --release "${opt[@]}" "$@"
+mv "$stamp.next" "$stamp"

@@ -67,7 +67,9 @@ health=http://127.0.0.1:$port/__edge/health
     exit 0
   fi
   printf '\ndev: open http://127.0.0.1:%s  (edge-session, in front of %s)\n' "$port" "$target" >&2
-  printf 'dev: your app needs these in its environment:\n  ORIGIN_SECRET=%s\n  EDGE_URL=http://127.0.0.1:%s\n' "$secret" "$port" >&2
+  printf 'dev: your app needs these, exported in the shell that starts it (restart it if it\n' >&2
+  printf 'dev: runs with other values: a different secret makes every login directive_rejected):\n' >&2
+  printf '  export ORIGIN_SECRET=%s\n  export EDGE_URL=http://127.0.0.1:%s\n' "$secret" "$port" >&2
   printf 'dev: windows: rotate %ss, grace %ss, access cookie %ss. Editing src/ rebuilds the worker (~3 min).\n\n' \
     "$ROTATE_AFTER_SECS" "$GRACE_SECS" "$ACCESS_TTL_SECS" >&2
 ) & pids="$pids $!"
