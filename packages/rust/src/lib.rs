@@ -88,6 +88,7 @@ mod admin;
 mod adopt;
 mod assertion;
 mod directives;
+mod event;
 mod headers;
 mod identity;
 mod time;
@@ -107,6 +108,10 @@ pub use assertion::{ASSERTION_TTL_SECS, ASSERTION_TYPE, Assertion};
 pub use client::{AdminClient, AdminError, ClientConfigError};
 pub use directives::{
     DIRECTIVE_MAX_LIFETIME_SECS, EverywhereNeedsSub, LOGIN_TYPE, LOGOUT_TYPE, Login, Logout, LogoutScope, RequestNonce,
+};
+pub use event::{
+    Device, EVENT_CONTEXT_CHANGED, EVENT_COPIED_JAR, EVENT_MAX_LIFETIME_SECS, EVENT_REUSE_DETECTED, EVENT_REVOKED,
+    EVENT_SESSION_CREATED, EVENT_TYPE, SecurityEvent,
 };
 pub use headers::{
     ASSERTION_HEADER, LOGIN_HEADER, LOGOUT_HEADER, NONCE_HEADER, SESSION_HEADER, STATE_HEADER, USER_HEADER,
