@@ -114,6 +114,28 @@ pub enum Dbsc {
     Off,
 }
 
+/// `ON_CONTEXT_CHANGE`: what a session without device binding that refreshes from another
+/// country, network (ASN) or browser family than its last refresh does
+/// (crate::events::context_changed). Off by default: mobile networks and travel change
+/// country and ASN, so ending sessions on it logs real users out.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum OnContextChange {
+    /// Nothing but the `session.context_changed` event (the default).
+    Ignore,
+    /// End the session: the request goes on anonymous, the user signs in again.
+    End,
+}
+
+/// Security events (crate::events): `EVENTS_SECRET` signs them; `EVENTS_URL`, when set,
+/// receives them (the `EVENTS` Queue binding too, when the Worker has one).
+#[derive(Debug)]
+pub struct EventsConfig {
+    /// `EVENTS_SECRET`: the HS256 key ring events are signed with (the first signs).
+    pub secret: KeyRing,
+    /// `EVENTS_URL`: the webhook.
+    pub url: Option<EventsUrl>,
+}
+
 /// Everything the worker needs, validated.
 #[derive(Debug)]
 pub struct Config {
@@ -138,6 +160,10 @@ pub struct Config {
     /// `LOGOUT_ORIGINS`: other origins (a sign-out link on a sibling subdomain) whose
     /// requests may carry a logout the edge applies (crate::origin::logout_allowed).
     pub logout_origins: Vec<String>,
+    /// Security events; `None` when `EVENTS_SECRET` is not set.
+    pub events: Option<EventsConfig>,
+    /// `ON_CONTEXT_CHANGE`.
+    pub on_context_change: OnContextChange,
 }
 
 impl Config {
@@ -234,6 +260,9 @@ impl Config {
         let metrics_window = reader.secs("METRICS_WINDOW_SECS", DEFAULT_METRICS_WINDOW, 1, MAX_DAY_SECS);
         let dbsc = reader.choice("DBSC", &[("offer", Dbsc::Offer), ("off", Dbsc::Off)]);
         let logout_origins = reader.logout_origins();
+        let events = reader.events(session_keys.as_ref());
+        let on_context_change =
+            reader.choice("ON_CONTEXT_CHANGE", &[("ignore", OnContextChange::Ignore), ("end", OnContextChange::End)]);
         let debug_headers = reader.get("EDGE_DEBUG").is_some_and(|v| v == "1" || v == "true");
         match (session_keys, origin_secret) {
             (Some(session_keys), Some(origin_secret)) if reader.problems.is_empty() => Ok(Config {
@@ -246,6 +275,8 @@ impl Config {
                 metrics_window,
                 dbsc,
                 logout_origins,
+                events,
+                on_context_change,
             }),
             _ => Err(ConfigError { problems: reader.problems }),
         }
@@ -296,6 +327,28 @@ impl OriginUrl {
         let after_scheme = request_url.find("://").map_or(0, |i| i + 3);
         let path = request_url[after_scheme..].find('/').map_or("/", |i| &request_url[after_scheme + i..]);
         format!("{}{}", self.base, path)
+    }
+}
+
+/// `EVENTS_URL`: an `https://` URL (`http://` only for this machine), with a path and
+/// query if wanted, no credentials and no fragment.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EventsUrl(String);
+
+impl EventsUrl {
+    /// The URL, or `None` if it is not one we send events to.
+    pub fn parse(text: &str) -> Option<EventsUrl> {
+        let after_scheme = text.find("://")? + 3;
+        let authority_end = text[after_scheme..].find(['/', '?']).map_or(text.len(), |i| after_scheme + i);
+        let origin = OriginUrl::parse(&text[..authority_end])?;
+        let rest = &text[authority_end..];
+        let rest_ok = rest.bytes().all(|b| b.is_ascii_graphic() && b != b'#');
+        (rest_ok && (text.starts_with("https://") || origin.is_loopback())).then(|| EventsUrl(text.to_owned()))
+    }
+
+    /// The URL as configured.
+    pub fn as_str(&self) -> &str {
+        &self.0
     }
 }
 
@@ -407,6 +460,30 @@ impl<F: Fn(&str) -> Option<String>> Reader<F> {
         audience
     }
 
+    /// `EVENTS_SECRET` and `EVENTS_URL`. The secret is its own ring (a receiver that
+    /// verifies events can then mint nothing), never one of the session keys.
+    fn events(&mut self, session_keys: Option<&KeyRing>) -> Option<EventsConfig> {
+        let url = self.get("EVENTS_URL").and_then(|text| {
+            let parsed = EventsUrl::parse(&text);
+            if parsed.is_none() {
+                let problem = "must be an https:// URL (http:// only for localhost), without credentials or fragment";
+                self.fail("EVENTS_URL", problem);
+            }
+            parsed
+        });
+        if self.get("EVENTS_SECRET").is_none() {
+            if url.is_some() {
+                self.fail("EVENTS_URL", "needs EVENTS_SECRET (a secret: kid:secret), which signs each event");
+            }
+            return None;
+        }
+        let secret = self.keys("EVENTS_SECRET")?;
+        if session_keys.is_some_and(|keys| keys.shares_a_secret_with(&secret)) {
+            self.fail("SESSION_KEYS", "must not share a secret with EVENTS_SECRET");
+        }
+        Some(EventsConfig { secret, url })
+    }
+
     fn origin_url(&mut self) -> Option<OriginUrl> {
         let text = self.get("ORIGIN_URL")?;
         let parsed = OriginUrl::parse(&text);
@@ -453,6 +530,31 @@ mod tests {
             variables(config(&[("DBSC", "on"), ("DBSC_ACCESS_TTL_SECS", "0")]).unwrap_err()),
             ["DBSC_ACCESS_TTL_SECS", "DBSC"]
         );
+    }
+
+    #[test]
+    fn events_need_their_own_secret_and_a_safe_url() {
+        const EVENTS: &str = "e1:abcdefabcdefabcdefabcdefabcdefab";
+        let c = config(&[("EVENTS_SECRET", EVENTS), ("EVENTS_URL", "https://hooks.example.com/edge?x=1")]).unwrap();
+        let events = c.events.unwrap();
+        assert_eq!(events.url.unwrap().as_str(), "https://hooks.example.com/edge?x=1");
+        assert!(config(&[("EVENTS_SECRET", EVENTS)]).unwrap().events.unwrap().url.is_none(), "a queue only");
+        assert!(config(&[]).unwrap().events.is_none());
+        assert!(config(&[("EVENTS_URL", "http://localhost:9000/hook"), ("EVENTS_SECRET", EVENTS)]).is_ok());
+        for bad in [
+            "http://hooks.example.com/",
+            "https://user:pw@hooks.example.com/",
+            "https://h.example.com/#x",
+            "ftp://h.example.com/",
+            "https://h.example.com/a b",
+        ] {
+            let err = config(&[("EVENTS_URL", bad), ("EVENTS_SECRET", EVENTS)]).unwrap_err();
+            assert_eq!(variables(err), ["EVENTS_URL"], "{bad}");
+        }
+        assert_eq!(variables(config(&[("EVENTS_URL", "https://h.example.com/")]).unwrap_err()), ["EVENTS_URL"]);
+        assert_eq!(variables(config(&[("EVENTS_SECRET", KEYS)]).unwrap_err()), ["SESSION_KEYS"]);
+        assert_eq!(config(&[("ON_CONTEXT_CHANGE", "end")]).unwrap().on_context_change, OnContextChange::End);
+        assert_eq!(variables(config(&[("ON_CONTEXT_CHANGE", "flag")]).unwrap_err()), ["ON_CONTEXT_CHANGE"]);
     }
 
     #[test]

@@ -42,7 +42,8 @@
 //! | [`session`] | the cookies and their formats, the family state machine ([`session::Family`]) and its device binding, `Cookie` / `Set-Cookie`, the storage row |
 //! | [`dbsc`] | device-bound sessions: the proof, challenges, the two endpoints |
 //! | [`users`] | one index per user of the user's families |
-//! | [`origin`] | what edge and origin say: identity headers, the assertion, directives, admin tokens |
+//! | [`origin`] | what edge and origin say: identity headers, the assertion, directives, admin tokens, signed events |
+//! | [`events`] | security events: the device a request came from, a family's outbox |
 //! | [`messages`] | the JSON between the worker and its Durable Objects |
 //! | [`objects`] | what each Durable Object does with a message |
 //! | [`metrics`] | request outcomes and per-window counters |
@@ -87,6 +88,7 @@
 pub mod config;
 pub mod crypto;
 pub mod dbsc;
+pub mod events;
 pub mod messages;
 pub mod metrics;
 pub mod objects;

@@ -18,7 +18,10 @@
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
-use crate::session::{AnonymousState, DeviceRefusal, FamilyId, GrantCookies, Identity, Refusal, SessionState};
+use crate::events::RequestContext;
+use crate::session::{
+    AnonymousState, DeviceRefusal, FamilyId, GrantCookies, Identity, Refusal, RevokedBy, SessionState,
+};
 use crate::users::{FamilyEntry, TokenUse};
 
 /// What the worker asks of a family's object.
@@ -34,6 +37,10 @@ pub enum FamilyCommand {
         /// absent, so an older object reads it.
         #[serde(default, skip_serializing_if = "Option::is_none")]
         skipped: Option<String>,
+        /// The request's device, for context changes and events (crate::events). Left
+        /// out when unknown.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        context: Option<RequestContext>,
     },
     /// Create this family (id chosen by the worker) for a login directive.
     Login {
@@ -48,9 +55,19 @@ pub enum FamilyCommand {
         /// The login response offers device binding (DBSC). Left out when false.
         #[serde(default, skip_serializing_if = "std::ops::Not::not")]
         dbsc_offered: bool,
+        /// The login request's device. Left out when unknown.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        context: Option<RequestContext>,
     },
-    /// End this family (logout, or replaced by a new login).
+    /// End this family: its user logged out of it.
     Logout,
+    /// End this family for another reason than its own logout (`session.revoked`'s `by`).
+    /// An object older than this message answers 400: the index retries its revocations
+    /// every minute, so a deploy in progress delays one, never loses it.
+    Revoke {
+        /// Who asked.
+        by: RevokedBy,
+    },
     /// Bind this family to the device key a DBSC registration proof carries.
     BindDevice {
         /// The proof (`Secure-Session-Response`) as the browser sent it.
@@ -234,13 +251,15 @@ mod tests {
         let id = FamilyId::from_bytes([1; 16]);
         let cases: Vec<(serde_json::Value, &str)> = vec![
             (
-                serde_json::to_value(FamilyCommand::Refresh { cookie: "r1.x".into(), skipped: None }).unwrap(),
+                serde_json::to_value(FamilyCommand::Refresh { cookie: "r1.x".into(), skipped: None, context: None })
+                    .unwrap(),
                 r#"{"refresh":{"cookie":"r1.x"}}"#,
             ),
             (
                 serde_json::to_value(FamilyCommand::Refresh {
                     cookie: "r1.x".into(),
                     skipped: Some("server_error".into()),
+                    context: None,
                 })
                 .unwrap(),
                 r#"{"refresh":{"cookie":"r1.x","skipped":"server_error"}}"#,
@@ -253,6 +272,7 @@ mod tests {
                     ctx: None,
                     remember: true,
                     dbsc_offered: false,
+                    context: None,
                 })
                 .unwrap(),
                 r#"{"login":{"family":"AQEBAQEBAQEBAQEBAQEBAQ","sub":"a","ctx":null,"remember":true}}"#,
@@ -264,6 +284,7 @@ mod tests {
                     ctx: None,
                     remember: false,
                     dbsc_offered: true,
+                    context: None,
                 })
                 .unwrap(),
                 r#"{"login":{"family":"AQEBAQEBAQEBAQEBAQEBAQ","sub":"a","ctx":null,"remember":false,"dbsc_offered":true}}"#,
@@ -285,6 +306,24 @@ mod tests {
             (
                 serde_json::to_value(Verdict::ReuseDetected { revoked: true }).unwrap(),
                 r#"{"reuse_detected":{"revoked":true}}"#,
+            ),
+            (
+                serde_json::to_value(FamilyCommand::Revoke { by: RevokedBy::Everywhere }).unwrap(),
+                r#"{"revoke":{"by":"everywhere"}}"#,
+            ),
+            (
+                serde_json::to_value(FamilyCommand::Refresh {
+                    cookie: "r1.x".into(),
+                    skipped: None,
+                    context: Some(RequestContext {
+                        user_agent: Some("curl/8".into()),
+                        country: Some("CH".into()),
+                        asn: Some(3303),
+                        colo: None,
+                    }),
+                })
+                .unwrap(),
+                r#"{"refresh":{"cookie":"r1.x","context":{"user_agent":"curl/8","country":"CH","asn":3303}}}"#,
             ),
             (serde_json::to_value(UserCommand::List).unwrap(), r#""list""#),
             (

@@ -94,7 +94,14 @@ fn offer(family: FamilyId, at: Timestamp, n: u8) -> String {
 /// A logged-in object (family `ID`, user "ada") and its refresh cookie value.
 fn logged_in(config: &Config) -> (FamilyObject, String) {
     let mut object = FamilyObject::loaded(None, T0);
-    let login = FamilyCommand::Login { family: ID, sub: "ada".into(), ctx: None, remember: false, dbsc_offered: false };
+    let login = FamilyCommand::Login {
+        family: ID,
+        sub: "ada".into(),
+        ctx: None,
+        remember: false,
+        dbsc_offered: false,
+        context: None,
+    };
     let handled = object.handle(login, T0, config, RefreshSecret::from_bytes([9; 32])).unwrap();
     let Verdict::Granted { cookies, .. } = handled.verdict else { panic!("login") };
     let line = cookies.refresh.unwrap();
@@ -251,6 +258,7 @@ fn a_family_offered_binding_that_comes_back_unbound_is_reported_once() {
         ctx: None,
         remember: false,
         dbsc_offered: offered,
+        context: None,
     };
     let refresh_cookie = |handled: &FamilyHandled| {
         let Verdict::Granted { cookies, .. } = &handled.verdict else { panic!("login") };
@@ -259,21 +267,28 @@ fn a_family_offered_binding_that_comes_back_unbound_is_reported_once() {
     };
     let mut object = FamilyObject::loaded(None, T0);
     let cookie = refresh_cookie(&object.handle(login(true), T0, &config, RefreshSecret::from_bytes([9; 32])).unwrap());
-    let first = ask(&mut object, FamilyCommand::Refresh { cookie: cookie.clone(), skipped: None }, T0 + secs(61));
+    let first = ask(
+        &mut object,
+        FamilyCommand::Refresh { cookie: cookie.clone(), skipped: None, context: None },
+        T0 + secs(61),
+    );
     assert!(first.dbsc_not_registered && first.row.is_some(), "reported, and written with the confirmation");
     assert_eq!(event_names(&first), ["dbsc_not_registered"]);
-    let again = ask(&mut object, FamilyCommand::Refresh { cookie, skipped: None }, T0 + secs(122));
+    let again = ask(&mut object, FamilyCommand::Refresh { cookie, skipped: None, context: None }, T0 + secs(122));
     assert!(!again.dbsc_not_registered && event_names(&again).is_empty(), "once per family");
     // Not offered (DBSC=off): nothing to report.
     let mut off = FamilyObject::loaded(None, T0);
     let cookie = refresh_cookie(&off.handle(login(false), T0, &config, RefreshSecret::from_bytes([9; 32])).unwrap());
-    assert!(!ask(&mut off, FamilyCommand::Refresh { cookie, skipped: None }, T0 + secs(61)).dbsc_not_registered);
+    assert!(
+        !ask(&mut off, FamilyCommand::Refresh { cookie, skipped: None, context: None }, T0 + secs(61))
+            .dbsc_not_registered
+    );
     // Offered and bound: never reported, and a copy of its refresh cookie is not a report.
     let mut bound_one = FamilyObject::loaded(None, T0);
     let cookie =
         refresh_cookie(&bound_one.handle(login(true), T0, &config, RefreshSecret::from_bytes([9; 32])).unwrap());
     access_line(&bind(&mut bound_one, &Device::new(3), &offer(ID, T0, 1), T0 + secs(1)));
-    let copied = ask(&mut bound_one, FamilyCommand::Refresh { cookie, skipped: None }, T0 + secs(61));
+    let copied = ask(&mut bound_one, FamilyCommand::Refresh { cookie, skipped: None, context: None }, T0 + secs(61));
     assert!(!copied.dbsc_not_registered);
     assert_eq!(event_names(&copied), ["dbsc_unbound_refresh_refused"]);
 }
@@ -282,7 +297,7 @@ fn a_family_offered_binding_that_comes_back_unbound_is_reported_once() {
 fn a_skipped_refresh_is_not_the_copied_jar_alarm() {
     let (mut object, refresh) = bound(&Device::new(3));
     let skipped = Some("server_error".to_owned());
-    let handled = ask(&mut object, FamilyCommand::Refresh { cookie: refresh, skipped }, T0 + secs(400));
+    let handled = ask(&mut object, FamilyCommand::Refresh { cookie: refresh, skipped, context: None }, T0 + secs(400));
     assert_eq!(handled.verdict, Verdict::Refused { refusal: Refusal::DeviceBound }, "anonymous all the same");
     assert_eq!(event_names(&handled), ["dbsc_refresh_skipped"]);
     assert!(handled.events[0].fields.contains(&("reason", "server_error".to_owned())));
@@ -308,7 +323,8 @@ fn no_family_or_an_ended_one_cannot_be_bound() {
 fn a_bound_familys_refresh_cookie_alone_identifies_no_one_and_never_revokes() {
     let (mut object, refresh) = bound(&Device::new(3));
     for at in [T0 + secs(2), T0 + secs(1000), T0 + secs(1001)] {
-        let handled = ask(&mut object, FamilyCommand::Refresh { cookie: refresh.clone(), skipped: None }, at);
+        let handled =
+            ask(&mut object, FamilyCommand::Refresh { cookie: refresh.clone(), skipped: None, context: None }, at);
         assert_eq!(handled.verdict, Verdict::Refused { refusal: Refusal::DeviceBound });
         assert!(handled.row.is_none(), "nothing written");
         assert_eq!(event_names(&handled), ["dbsc_unbound_refresh_refused"]);
@@ -317,7 +333,7 @@ fn a_bound_familys_refresh_cookie_alone_identifies_no_one_and_never_revokes() {
     let old = RefreshCredential { family: ID, generation: 1, secret: RefreshSecret::from_bytes([0; 32]) };
     let handled = ask(
         &mut object,
-        FamilyCommand::Refresh { cookie: old.encode(&config().session_keys), skipped: None },
+        FamilyCommand::Refresh { cookie: old.encode(&config().session_keys), skipped: None, context: None },
         T0 + secs(5),
     );
     assert_eq!(handled.verdict, Verdict::Refused { refusal: Refusal::DeviceBound });

@@ -9,8 +9,8 @@ use edge_session::config::{Config, Policy};
 use edge_session::messages::{FamilyCommand, UserCommand, Verdict};
 use edge_session::objects::{AfterUnregister, AlarmStep, Event, FamilyObject, UnverifiableCookie};
 use edge_session::session::{
-    ACCESS_COOKIE, Family, FamilyId, Identity, REFRESH_COOKIE, RefreshCredential, RefreshSecret, Refusal, SessionState,
-    family_row,
+    ACCESS_COOKIE, Family, FamilyId, Identity, REFRESH_COOKIE, RefreshCredential, RefreshSecret, Refusal, RevokedBy,
+    SessionState, family_row,
 };
 use edge_session::time::Timestamp;
 use edge_session::users::{FamilyEntry, TokenUse, UserIndex};
@@ -39,7 +39,14 @@ fn secs(n: u64) -> Duration {
 }
 
 fn login_command() -> FamilyCommand {
-    FamilyCommand::Login { family: ID, sub: "ada".into(), ctx: None, remember: false, dbsc_offered: false }
+    FamilyCommand::Login {
+        family: ID,
+        sub: "ada".into(),
+        ctx: None,
+        remember: false,
+        dbsc_offered: false,
+        context: None,
+    }
 }
 
 /// A logged-in object, and the refresh cookie value its login handed out.
@@ -57,7 +64,7 @@ fn refresh_value(verdict: &Verdict) -> Option<String> {
 }
 
 fn refresh(cookie: &str) -> FamilyCommand {
-    FamilyCommand::Refresh { cookie: cookie.to_owned(), skipped: None }
+    FamilyCommand::Refresh { cookie: cookie.to_owned(), skipped: None, context: None }
 }
 
 fn state(verdict: &Verdict) -> SessionState {
@@ -304,7 +311,7 @@ fn revoking_a_family_not_listed_does_nothing_but_spend_the_token() {
         index.handle(UserCommand::Revoke { family: FamilyId::from_bytes([1; 16]), token: Some(token) }, T0, &policy);
     assert!(replay.reply.replayed && replay.revoke.is_empty());
     let mine = index.handle(UserCommand::Revoke { family: FamilyId::from_bytes([1; 16]), token: None }, T0, &policy);
-    assert_eq!(mine.revoke, vec![FamilyId::from_bytes([1; 16])]);
+    assert_eq!(mine.revoke, vec![(FamilyId::from_bytes([1; 16]), RevokedBy::Admin)]);
 }
 
 #[test]

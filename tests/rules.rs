@@ -344,7 +344,7 @@ fn login_revokes_the_family_it_replaces() {
     object.handle(FamilyCommand::Logout, T0 + secs(1), &config, secret(7)).unwrap();
     assert!(object.family().unwrap().is_revoked());
     assert!(object.family().unwrap().deadline(&config.policy) <= T0 + secs(1), "its alarm deletes it now");
-    let cookie = FamilyCommand::Refresh { cookie: presented.encode(&keys()), skipped: None };
+    let cookie = FamilyCommand::Refresh { cookie: presented.encode(&keys()), skipped: None, context: None };
     let replay = object.handle(cookie, T0 + secs(5), &config, secret(8)).unwrap();
     assert_eq!(replay.verdict, Verdict::Refused { refusal: Refusal::Revoked });
 }

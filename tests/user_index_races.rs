@@ -89,7 +89,7 @@ proptest! {
                 Message::RevokeAll => UserCommand::RevokeAll { except: None, token: None },
             };
             let handled = index.handle(command, at(k), &policy);
-            revoked_by_caller.extend(handled.revoke);
+            revoked_by_caller.extend(handled.revoke.into_iter().map(|(f, _)| f));
             if let (Message::Register(n), false) = (message, handled.reply.accepted) {
                 revoked_by_caller.insert(id(*n));
             }

@@ -10,6 +10,7 @@
 //! * [`UserIndex::handle`](crate::users::UserIndex::handle): one user's index
 //!   (`UserSessions`).
 
+mod family_events;
 mod session_family;
 mod user_sessions;
 

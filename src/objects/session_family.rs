@@ -19,7 +19,7 @@
 //! }).unwrap();
 //! let now = Timestamp::from_secs(1_700_000_000);
 //! let mut object = FamilyObject::loaded(None, now);
-//! let login = FamilyCommand::Login { family: FamilyId::from_bytes([1; 16]), sub: "ada".into(), ctx: None, remember: false, dbsc_offered: false };
+//! let login = FamilyCommand::Login { family: FamilyId::from_bytes([1; 16]), sub: "ada".into(), ctx: None, remember: false, dbsc_offered: false, context: None };
 //! let handled = object.handle(login, now, &config, RefreshSecret::from_bytes([2; 32])).unwrap();
 //! assert!(matches!(handled.verdict, Verdict::Granted { .. }) && handled.row.is_some());
 //! // A second logout is harmless: nothing to write.
@@ -31,14 +31,16 @@ use std::fmt;
 use std::time::Duration;
 
 use super::Event;
+use super::family_events::{ContextVerdict, Reporter};
 use crate::config::{Config, Policy};
 use crate::crypto::jws::CLOCK_SKEW;
 use crate::dbsc::Proof;
 use crate::dbsc::challenge::{self, Purpose};
+use crate::events::{Delivery, Dropped, FamilyEvents, Transport};
 use crate::messages::{FamilyCommand, UserCommand, Verdict};
 use crate::session::{
     Decision, DeviceRefusal, Family, Grant, GrantCookies, Identity, Outcome, RefreshCredential, RefreshSecret, Refusal,
-    family_row,
+    RevokedBy, family_row,
 };
 use crate::time::Timestamp;
 use crate::users::outlived;
@@ -70,9 +72,14 @@ pub struct FamilyHandled {
     /// does not, and the next command must reload what is durable (the caller answers
     /// 503, so no client saw the decision).
     pub row: Option<String>,
-    /// Arm the alarm at this time once the row is written: the family's deadline (now,
-    /// for a revoked family).
+    /// The family's events row (crate::events) to write with `row`, in the same
+    /// synchronous step: a decision is never durable without its event.
+    pub events_row: Option<String>,
+    /// Arm the alarm at this time once the rows are written: the family's deadline (now,
+    /// for a revoked family), or sooner to deliver an event.
     pub alarm: Option<Timestamp>,
+    /// Events the full outbox dropped: log and count them.
+    pub dropped: Vec<Dropped>,
     /// What to log.
     pub events: Vec<Event>,
     /// Report `dbsc_not_registered` to the worker's counters
@@ -106,6 +113,12 @@ pub enum AlarmStep {
 pub enum AfterUnregister {
     /// Delete all storage; memory already holds no family.
     Delete,
+    /// Delete the family's row but keep its undelivered events, and come back at `at` to
+    /// deliver them: a family's end never loses what it reported.
+    KeepEvents {
+        /// The next delivery attempt.
+        at: Timestamp,
+    },
     /// Keep the (unusable) family and try again at this time, logging `event`.
     RetryAt {
         /// When to try again.
@@ -119,6 +132,7 @@ pub enum AfterUnregister {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct FamilyObject {
     family: Option<Family>,
+    events: FamilyEvents,
 }
 
 impl FamilyObject {
@@ -129,12 +143,23 @@ impl FamilyObject {
             family.wake(now);
             family
         });
-        FamilyObject { family }
+        FamilyObject { family, events: FamilyEvents::default() }
+    }
+
+    /// The object's memory, with what its storage holds for events.
+    pub fn with_events(mut self, events: FamilyEvents) -> FamilyObject {
+        self.events = events;
+        self
     }
 
     /// The family held, if any.
     pub fn family(&self) -> Option<&Family> {
         self.family.as_ref()
+    }
+
+    /// What the object keeps for events: the outbox, the last device seen.
+    pub fn events(&self) -> &FamilyEvents {
+        &self.events
     }
 
     /// Decides one command at `now`. `fresh` is the secret a rotation or a login would
@@ -147,24 +172,42 @@ impl FamilyObject {
         fresh: RefreshSecret,
     ) -> Result<FamilyHandled, UnverifiableCookie> {
         let policy = &config.policy;
-        let handled = match command {
-            FamilyCommand::Refresh { cookie, skipped } => {
-                let Some(family) = self.family.as_mut() else {
+        let FamilyObject { family: slot, events } = self;
+        let mut report = Reporter::new(events, config, now);
+        let mut handled = match command {
+            FamilyCommand::Refresh { cookie, skipped, context } => {
+                let Some(family) = slot.as_mut() else {
                     return Ok(answer(Verdict::Refused { refusal: Refusal::UnknownFamily }));
                 };
                 // Checked again here: the object trusts nothing the worker relays.
                 let presented =
                     RefreshCredential::decode(&cookie, &config.session_keys).map_err(|_| UnverifiableCookie)?;
                 let decision = family.handle_refresh(&presented, now, policy, fresh);
-                let (verdict, events) = verdict_for(&decision, family, config, now, skipped.as_deref());
-                let mut handled =
-                    if decision.persist { written(verdict, family, policy, now) } else { answer(verdict) };
+                let (mut verdict, events) = verdict_for(&decision, family, config, now, skipped.as_deref());
+                let mut persist = decision.persist;
+                match decision.outcome {
+                    Outcome::Authenticated(_) => {
+                        if report.refreshed(family, context.as_ref()) == ContextVerdict::End {
+                            family.revoke();
+                            report.revoked(family, RevokedBy::ContextChanged);
+                            verdict = Verdict::Refused { refusal: Refusal::Revoked };
+                            persist = true;
+                        }
+                    }
+                    Outcome::ReuseDetected { revoked } => report.reuse_detected(family, context.as_ref(), revoked),
+                    // The owner's browser would have proved its key: a copied cookie jar.
+                    Outcome::Refused(Refusal::DeviceBound) if skipped.is_none() => {
+                        report.copied_jar(family, context.as_ref())
+                    }
+                    Outcome::Refused(_) => {}
+                }
+                let mut handled = if persist { written(verdict, family, policy, now) } else { answer(verdict) };
                 handled.events = events;
                 handled.dbsc_not_registered = decision.dbsc_not_registered;
                 handled
             }
-            FamilyCommand::Login { family: id, sub, ctx, remember, dbsc_offered } => {
-                if self.family.is_some() {
+            FamilyCommand::Login { family: id, sub, ctx, remember, dbsc_offered, context } => {
+                if slot.is_some() {
                     // 128 random bits never collide: this is a replayed or forged login
                     // message. Refuse it rather than overwrite a live family.
                     return Ok(answer(Verdict::Refused { refusal: Refusal::Revoked }));
@@ -180,33 +223,59 @@ impl FamilyObject {
                     cookies,
                     decided_at: now.as_millis(),
                 };
-                written(verdict, self.family.insert(family), policy, now)
+                let family = slot.insert(family);
+                report.created(family, context.as_ref());
+                written(verdict, family, policy, now)
             }
             FamilyCommand::BindDevice { proof } => {
-                let Some(family) = self.family.as_mut() else { return Ok(device_refused(DeviceRefusal::Ended)) };
+                let Some(family) = slot.as_mut() else { return Ok(device_refused(DeviceRefusal::Ended)) };
                 let killed = family.end_if_killed(policy);
                 let bound = bind_device(family, &proof, config, now);
                 let handled = device_handled(bound, "dbsc_registered", "dbsc_registration_failed", family, config, now);
                 written_if(killed, handled, family, policy, now)
             }
             FamilyCommand::RefreshDevice { proof } => {
-                let Some(family) = self.family.as_mut() else { return Ok(device_refused(DeviceRefusal::Ended)) };
+                let Some(family) = slot.as_mut() else { return Ok(device_refused(DeviceRefusal::Ended)) };
                 let killed = family.end_if_killed(policy);
                 let refreshed = refresh_device(family, &proof, config, now);
                 let handled = device_handled(refreshed, "dbsc_refreshed", "dbsc_refresh_failed", family, config, now);
                 written_if(killed, handled, family, policy, now)
             }
-            FamilyCommand::Logout => match self.family.as_mut() {
-                Some(family) if !family.is_revoked() => {
-                    family.revoke();
-                    written(Verdict::Done, family, policy, now)
-                }
-                // Nothing left to end (never existed, deleted, or already revoked): a second
-                // logout is harmless and writes nothing.
-                _ => answer(Verdict::Done),
-            },
+            FamilyCommand::Logout => end(slot.as_mut(), RevokedBy::Logout, &mut report, policy, now),
+            FamilyCommand::Revoke { by } => end(slot.as_mut(), by, &mut report, policy, now),
         };
+        let (events_changed, dropped) = (report.changed, report.dropped);
+        handled.dropped = dropped;
+        if events_changed {
+            handled.events_row = Some(serde_json::to_string(&self.events).expect("events serialize to JSON"));
+            handled.alarm = earliest(handled.alarm, self.events.outbox.next_attempt());
+        }
         Ok(handled)
+    }
+
+    /// The events due for delivery at `now`, each with the transports still to take it.
+    pub fn due_events(&self, now: Timestamp, transports: &[Transport]) -> Vec<Delivery> {
+        self.events.outbox.due(now, transports)
+    }
+
+    /// How the deliveries went: for each event (`jti`), the transports that took it.
+    /// Returns the events row to write and what was dropped for good.
+    pub fn events_delivered(
+        &mut self,
+        outcomes: &[(String, Vec<Transport>)],
+        transports: &[Transport],
+        now: Timestamp,
+    ) -> (String, Vec<Dropped>) {
+        let dropped =
+            outcomes.iter().filter_map(|(jti, took)| self.events.outbox.settle(jti, took, transports, now)).collect();
+        (serde_json::to_string(&self.events).expect("events serialize to JSON"), dropped)
+    }
+
+    /// When the alarm should next run: the family's deadline or the next delivery, the
+    /// earlier; `None` when the object holds nothing.
+    pub fn next_alarm(&self, policy: &Policy, now: Timestamp) -> Option<Timestamp> {
+        let deadline = self.family.as_ref().map(|f| f.deadline(policy).max(now));
+        earliest(deadline, self.events.outbox.next_attempt())
     }
 
     /// The alarm fired at `now`: the family's deadline may have passed.
@@ -230,7 +299,10 @@ impl FamilyObject {
             return AfterUnregister::RetryAt { at: now + UNREGISTER_RETRY, event };
         }
         self.family = None;
-        AfterUnregister::Delete
+        match self.events.outbox.next_attempt() {
+            Some(at) => AfterUnregister::KeepEvents { at },
+            None => AfterUnregister::Delete,
+        }
     }
 }
 
@@ -318,7 +390,42 @@ fn written_if(
 
 /// An answer that changes nothing durable.
 fn answer(verdict: Verdict) -> FamilyHandled {
-    FamilyHandled { verdict, row: None, alarm: None, events: Vec::new(), dbsc_not_registered: false }
+    FamilyHandled {
+        verdict,
+        row: None,
+        events_row: None,
+        alarm: None,
+        events: Vec::new(),
+        dropped: Vec::new(),
+        dbsc_not_registered: false,
+    }
+}
+
+/// Ends `family` (a logout, or a revocation `by` someone else) and reports it. Nothing
+/// left to end (never existed, deleted, or already revoked): a second logout is harmless
+/// and writes nothing.
+fn end(
+    family: Option<&mut Family>,
+    by: RevokedBy,
+    report: &mut Reporter<'_>,
+    policy: &Policy,
+    now: Timestamp,
+) -> FamilyHandled {
+    match family {
+        Some(family) if !family.is_revoked() => {
+            family.revoke();
+            report.revoked(family, by);
+            written(Verdict::Done, family, policy, now)
+        }
+        _ => answer(Verdict::Done),
+    }
+}
+
+fn earliest(a: Option<Timestamp>, b: Option<Timestamp>) -> Option<Timestamp> {
+    match (a, b) {
+        (Some(a), Some(b)) => Some(a.min(b)),
+        (a, b) => a.or(b),
+    }
 }
 
 /// An answer whose family must be written first, with the alarm at its deadline.

@@ -8,7 +8,7 @@
 //! ```
 //! use edge_session::config::Policy;
 //! use edge_session::messages::UserCommand;
-//! use edge_session::session::FamilyId;
+//! use edge_session::session::{FamilyId, RevokedBy};
 //! use edge_session::time::Timestamp;
 //! use edge_session::users::{FamilyEntry, UserIndex};
 //! let (policy, now) = (Policy::default(), Timestamp::from_secs(1_000));
@@ -16,7 +16,8 @@
 //! let entry = FamilyEntry::new(FamilyId::from_bytes([1; 16]), now, false, None, None);
 //! assert!(index.handle(UserCommand::Register { entry }, now, &policy).reply.accepted);
 //! let handled = index.handle(UserCommand::RevokeAll { except: None, token: None }, now, &policy);
-//! assert_eq!(handled.revoke, vec![FamilyId::from_bytes([1; 16])], "written as pending, then told");
+//! // A "log out everywhere" directive (no admin token): written as pending, then told.
+//! assert_eq!(handled.revoke, vec![(FamilyId::from_bytes([1; 16]), RevokedBy::Everywhere)]);
 //! ```
 
 use std::time::Duration;
@@ -24,7 +25,7 @@ use std::time::Duration;
 use super::Event;
 use crate::config::Policy;
 use crate::messages::{UserCommand, UserReply};
-use crate::session::FamilyId;
+use crate::session::{FamilyId, RevokedBy};
 use crate::time::Timestamp;
 use crate::users::UserIndex;
 
@@ -40,8 +41,8 @@ pub struct UserHandled {
     pub reply: UserReply,
     /// The index changed: write it before answering.
     pub changed: bool,
-    /// Families whose objects must be told to end, now.
-    pub revoke: Vec<FamilyId>,
+    /// Families whose objects must be told to end, now, and who asked.
+    pub revoke: Vec<(FamilyId, RevokedBy)>,
     /// What to log.
     pub events: Vec<Event>,
 }
@@ -88,14 +89,17 @@ impl UserIndex {
             }
             // A spent token must be remembered even if nothing else changed.
             UserCommand::Revoke { family, token } => (UserReply::default(), self.revoke(family) || token.is_some()),
-            UserCommand::RevokeAll { except, .. } => {
-                self.revoke_all(now, except);
+            UserCommand::RevokeAll { except, token } => {
+                // With a token it is the admin API; without, a "log out everywhere" directive.
+                let by = if token.is_some() { RevokedBy::Admin } else { RevokedBy::Everywhere };
+                self.revoke_all(now, except, by);
                 (UserReply::default(), true)
             }
         };
         // Whatever this command moved into `pending` is the caller's to revoke now, and
         // must be written before it does.
-        let revoke: Vec<_> = self.pending.iter().filter(|f| !pending_before.contains(f)).copied().collect();
+        let revoke: Vec<_> =
+            self.pending_revocations().into_iter().filter(|(f, _)| !pending_before.contains(f)).collect();
         UserHandled { reply, changed: changed || !revoke.is_empty(), revoke, events }
     }
 
@@ -132,7 +136,7 @@ mod tests {
         }
         let [one, two] = [1, 2].map(|n| FamilyId::from_bytes([n; 16]));
         let handled = index.handle(UserCommand::RevokeAll { except: None, token: None }, t, &policy);
-        assert_eq!(handled.revoke, vec![one, two]);
+        assert_eq!(handled.revoke, vec![(one, RevokedBy::Everywhere), (two, RevokedBy::Everywhere)]);
         let settled = index.revocations_settled(&[one], &[two], t);
         assert!(settled.changed);
         assert_eq!(settled.alarm, Some(t + REVOKE_RETRY));
@@ -159,7 +163,7 @@ mod tests {
                 let accepted = index.register(e, t + Duration::from_millis(1), &policy);
                 assert_eq!(accepted, round < 2, "round {round}, login {n}");
             }
-            revoked.extend(index.revoke_all(t, None));
+            revoked.extend(index.revoke_all(t, None, RevokedBy::Everywhere));
             // Each round's logins come after the last revoke-all.
             index.revoked_before = None;
         }
@@ -182,7 +186,7 @@ mod tests {
         }
         let [one, two, three] = [1, 2, 3].map(|n| FamilyId::from_bytes([n; 16]));
         let handled = index.handle(UserCommand::RevokeAll { except: None, token: None }, t, &policy);
-        assert_eq!(handled.revoke, vec![one, two, three]);
+        assert_eq!(handled.revoke.iter().map(|(f, _)| *f).collect::<Vec<_>>(), vec![one, two, three]);
         assert!(index.confirm_revoked(&[one]));
         // A family whose object is deleted is certainly ended.
         assert!(index.unregister(two, t, t));
@@ -199,7 +203,10 @@ mod tests {
         let token = TokenUse { jti: "token-1".into(), valid_until: (t + Duration::from_secs(90)).as_millis() };
         let revoke_all = || UserCommand::RevokeAll { except: None, token: Some(token.clone()) };
         index.register(entry(1, t), t, &policy);
-        assert_eq!(index.handle(revoke_all(), t, &policy).revoke, vec![FamilyId::from_bytes([1; 16])]);
+        assert_eq!(
+            index.handle(revoke_all(), t, &policy).revoke,
+            vec![(FamilyId::from_bytes([1; 16]), RevokedBy::Admin)]
+        );
         // A login after it; the same token replayed within its life reaches nothing.
         let later = t + Duration::from_secs(30);
         index.register(entry(2, later), later, &policy);

@@ -13,6 +13,7 @@ mod ended;
 mod family;
 pub mod family_row;
 mod presented;
+mod revoked_by;
 mod set_cookie;
 
 pub use anonymous::AnonymousState;
@@ -25,4 +26,5 @@ pub use device::DeviceRefusal;
 pub use ended::{DEFAULT_CAPACITY as ENDED_FAMILIES_CAPACITY, EndedFamilies};
 pub use family::{Decision, Family, Grant, Outcome, Refusal, SessionState, may_set_refresh};
 pub use presented::{Claim, Presented, presented};
+pub use revoked_by::RevokedBy;
 pub use set_cookie::{GrantCookies, clear_cookie, set_cookie};

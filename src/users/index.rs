@@ -16,14 +16,14 @@
 //!
 //! ```
 //! use edge_session::config::Policy;
-//! use edge_session::session::FamilyId;
+//! use edge_session::session::{FamilyId, RevokedBy};
 //! use edge_session::time::Timestamp;
 //! use edge_session::users::{FamilyEntry, UserIndex};
 //! let mut index = UserIndex::default();
 //! let t = Timestamp::from_secs(1_000);
 //! let entry = FamilyEntry::new(FamilyId::from_bytes([1; 16]), t, false, Some("Firefox"), Some("CH"));
 //! assert!(index.register(entry.clone(), t, &Policy::default()));
-//! assert_eq!(index.revoke_all(t, None), vec![entry.family]);
+//! assert_eq!(index.revoke_all(t, None, RevokedBy::Everywhere), vec![entry.family]);
 //! // A login created before the revocation but registering after it is refused.
 //! assert!(!index.register(entry, t, &Policy::default()));
 //! ```
@@ -33,7 +33,7 @@ use std::time::Duration;
 use serde::{Deserialize, Serialize};
 
 use crate::config::Policy;
-use crate::session::FamilyId;
+use crate::session::{FamilyId, RevokedBy};
 use crate::time::Timestamp;
 
 /// Most families one user may hold at once; a login past it revokes the oldest.
@@ -103,7 +103,9 @@ impl FamilyEntry {
     }
 }
 
-fn clean_user_agent(ua: &str) -> String {
+/// `ua` without control characters, at most [`MAX_USER_AGENT_LEN`] bytes (whole
+/// characters): it is shown in admin screens and sent in events.
+pub fn clean_user_agent(ua: &str) -> String {
     let mut kept = String::new();
     for c in ua.chars().filter(|c| !c.is_control()) {
         if kept.len() + c.len_utf8() > MAX_USER_AGENT_LEN {
@@ -144,6 +146,10 @@ pub struct UserIndex {
     /// revocation the index claims is never dropped by one failed call.
     #[serde(default)]
     pub(crate) pending: Vec<FamilyId>,
+    /// Who asked for each pending revocation, so a retry reports the same (an entry
+    /// from before this was kept has none: see [`UserIndex::pending_revocations`]).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub(crate) pending_by: Vec<(FamilyId, RevokedBy)>,
     /// Admin tokens already used to revoke, kept while they could still verify.
     #[serde(default)]
     pub(crate) spent: Vec<TokenUse>,
@@ -173,7 +179,7 @@ impl UserIndex {
         if self.families.len() > MAX_FAMILIES {
             self.families.sort_by_key(|e| e.created_at);
             let evicted: Vec<_> = self.families.drain(..self.families.len() - MAX_FAMILIES).map(|e| e.family).collect();
-            self.add_pending(evicted);
+            self.add_pending(evicted, RevokedBy::Limit);
         }
         true
     }
@@ -201,6 +207,7 @@ impl UserIndex {
         let before = (self.families.len(), self.pending.len());
         self.families.retain(|e| e.family != family);
         self.pending.retain(|f| *f != family);
+        self.pending_by.retain(|(f, _)| *f != family);
         if (self.families.len(), self.pending.len()) != before {
             return true;
         }
@@ -222,19 +229,19 @@ impl UserIndex {
         self.families.retain(|e| e.family != family);
         let revoked = self.families.len() < listed;
         if revoked {
-            self.add_pending(vec![family]);
+            self.add_pending(vec![family], RevokedBy::Admin);
         }
         revoked
     }
 
-    /// Revokes every family but `except` ("sign out all other devices") and returns
-    /// them. Any family created until now that registers later is refused.
-    pub fn revoke_all(&mut self, now: Timestamp, except: Option<FamilyId>) -> Vec<FamilyId> {
+    /// Revokes every family but `except` ("sign out all other devices") for `by` and
+    /// returns them. Any family created until now that registers later is refused.
+    pub fn revoke_all(&mut self, now: Timestamp, except: Option<FamilyId>, by: RevokedBy) -> Vec<FamilyId> {
         self.revoked_before = Some(now);
         let (kept, revoked) = self.families.drain(..).partition(|e: &FamilyEntry| Some(e.family) == except);
         self.families = kept;
         let revoked: Vec<_> = revoked.into_iter().map(|e| e.family).collect();
-        self.add_pending(revoked.clone());
+        self.add_pending(revoked.clone(), by);
         revoked
     }
 
@@ -256,6 +263,7 @@ impl UserIndex {
     pub fn confirm_revoked(&mut self, done: &[FamilyId]) -> bool {
         let before = self.pending.len();
         self.pending.retain(|f| !done.contains(f));
+        self.pending_by.retain(|(f, _)| !done.contains(f));
         self.pending.len() < before
     }
 
@@ -278,6 +286,14 @@ impl UserIndex {
     /// Families revoked here whose objects have not confirmed yet.
     pub fn pending(&self) -> &[FamilyId] {
         &self.pending
+    }
+
+    /// The pending revocations with who asked for each. One recorded before the index
+    /// kept that was a "log out everywhere" or an admin's: reported as `everywhere`.
+    pub fn pending_revocations(&self) -> Vec<(FamilyId, RevokedBy)> {
+        let by =
+            |f: &FamilyId| self.pending_by.iter().find(|(g, _)| g == f).map_or(RevokedBy::Everywhere, |(_, by)| *by);
+        self.pending.iter().map(|f| (*f, by(f))).collect()
     }
 
     /// When this index's storage may be deleted: it lists no live family and no
@@ -318,8 +334,10 @@ impl UserIndex {
 
     /// Unbounded by itself: what bounds it is [`UserIndex::register`] refusing logins
     /// while the index [is full](UserIndex::is_full).
-    fn add_pending(&mut self, families: Vec<FamilyId>) {
-        self.pending.extend(families.into_iter().filter(|f| !self.pending.contains(f)).collect::<Vec<_>>());
+    fn add_pending(&mut self, families: Vec<FamilyId>, by: RevokedBy) {
+        let new: Vec<_> = families.into_iter().filter(|f| !self.pending.contains(f)).collect();
+        self.pending_by.extend(new.iter().map(|f| (*f, by)));
+        self.pending.extend(new);
     }
 }
 
@@ -341,7 +359,7 @@ mod tests {
     fn login_after_revoke_all_registers() {
         let mut index = UserIndex::default();
         let t = Timestamp::from_secs(100);
-        index.revoke_all(t, None);
+        index.revoke_all(t, None, RevokedBy::Everywhere);
         assert!(index.register(entry(1, t + Duration::from_millis(1)), t, &Policy::default()));
     }
 
@@ -401,7 +419,7 @@ mod tests {
             index.register(entry(n, t), t, &policy);
         }
         let mine = FamilyId::from_bytes([2; 16]);
-        let revoked = index.revoke_all(t, Some(mine));
+        let revoked = index.revoke_all(t, Some(mine), RevokedBy::Admin);
         assert_eq!(revoked, vec![FamilyId::from_bytes([1; 16]), FamilyId::from_bytes([3; 16])]);
         assert_eq!(index.live_families(t, &policy).iter().map(|e| e.family).collect::<Vec<_>>(), vec![mine]);
     }
@@ -444,7 +462,7 @@ mod tests {
         index.register(entry(1, t), t, &policy);
         assert_eq!(index.deletable_at(t, &policy), None, "a live family");
         let later = t + Duration::from_secs(5);
-        index.revoke_all(later, None);
+        index.revoke_all(later, None, RevokedBy::Everywhere);
         assert_eq!(index.deletable_at(later, &policy), None, "a pending revocation");
         index.confirm_revoked(&[FamilyId::from_bytes([1; 16])]);
         assert_eq!(index.deletable_at(later, &policy), Some(later + TOMBSTONE_TTL), "the revoke-all's cut first");
@@ -461,7 +479,7 @@ mod tests {
         assert_eq!(stale.cleanup_at(t, &policy), Some(much_later), "the alarm comes back then");
         assert_eq!(stale.deletable_at(much_later, &policy), Some(much_later));
         // Pending revocations own the alarm (a retry every minute).
-        stale.revoke_all(t, None);
+        stale.revoke_all(t, None, RevokedBy::Everywhere);
         assert_eq!(stale.cleanup_at(t, &policy), None);
     }
 
@@ -470,7 +488,7 @@ mod tests {
         let mut index = UserIndex::default();
         index.register(entry(3, Timestamp::from_secs(5)), Timestamp::from_secs(5), &Policy::default());
         index.unregister(FamilyId::from_bytes([4; 16]), Timestamp::from_secs(5), Timestamp::from_secs(5));
-        index.revoke_all(Timestamp::from_secs(5), None);
+        index.revoke_all(Timestamp::from_secs(5), None, RevokedBy::Everywhere);
         let json = serde_json::to_string(&index).unwrap();
         assert_eq!(serde_json::from_str::<UserIndex>(&json).unwrap(), index);
     }

@@ -4,5 +4,6 @@
 mod index;
 
 pub use index::{
-    FamilyEntry, MAX_FAMILIES, MAX_TRACKED, MAX_USER_AGENT_LEN, TOMBSTONE_TTL, TokenUse, Tombstone, UserIndex, outlived,
+    FamilyEntry, MAX_FAMILIES, MAX_TRACKED, MAX_USER_AGENT_LEN, TOMBSTONE_TTL, TokenUse, Tombstone, UserIndex,
+    clean_user_agent, outlived,
 };
