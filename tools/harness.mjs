@@ -209,19 +209,37 @@ export function freePort() {
  * restarts nor changes when someone edits src/ or rebuilds mid-run (wrangler watches
  * both), and it reads no developer `.dev.vars` (wrangler looks beside the config file).
  */
-function testConfig(dir, { serviceOrigin = false, analytics = false } = {}) {
+function testConfig(dir, { serviceOrigin = false, analytics = false, eventsQueue = false } = {}) {
   cpSync(join(root, "build"), join(dir, "build"), { recursive: true });
   let toml = readFileSync(join(root, "wrangler.toml"), "utf8")
     .replace(/^\[build\][\s\S]*?(?=^\[)/m, "")
     .replace(/^main = .*$/m, `main = ${JSON.stringify(join(dir, "build/index.js"))}`);
   if (serviceOrigin) toml += `\n[[services]]\nbinding = "ORIGIN"\nservice = "${ORIGIN_WORKER}"\n`;
   if (analytics) toml += `\n[[analytics_engine_datasets]]\nbinding = "ANALYTICS"\ndataset = "edge_session_test"\n`;
+  if (eventsQueue) toml += `\n[[queues.producers]]\nbinding = "EVENTS"\nqueue = "${EVENTS_QUEUE}"\n`;
   const file = join(dir, "wrangler.toml");
   writeFileSync(file, toml);
   return file;
 }
 
 const ORIGIN_WORKER = "edge-session-test-origin";
+const EVENTS_QUEUE = "edge-session-test-events";
+
+/** Config of a Queue consumer worker that posts each event on to `receiverUrl`. */
+function eventsConsumerConfig(dir, receiverUrl) {
+  const file = join(dir, "events-consumer.toml");
+  writeFileSync(file, [
+    `name = "edge-session-test-events-consumer"`,
+    `main = ${JSON.stringify(join(root, "tests/e2e/fixtures/events-consumer.js"))}`,
+    `compatibility_date = "2026-04-20"`,
+    `[vars]`,
+    `RECEIVER_URL = ${JSON.stringify(receiverUrl)}`,
+    `[[queues.consumers]]`,
+    `queue = "${EVENTS_QUEUE}"`,
+    `max_batch_timeout = 1`,
+  ].join("\n"));
+  return file;
+}
 
 /** Config of the fixture origin worker, reached through the `ORIGIN` service binding. */
 function originWorkerConfig(dir) {
@@ -244,13 +262,15 @@ function originWorkerConfig(dir) {
  */
 export async function startEdge(vars = {}, {
   restartOf, port: chosenPort, serviceOrigin = false, analytics = false, logLevel = "log", onSpawn = () => {},
+  eventsQueueTo,
 } = {}) {
   const port = chosenPort ?? restartOf?.port ?? await freePort();
   const state = restartOf?.state ?? mkdtempSync(join(tmpdir(), "edge-e2e-"));
   const all = { SESSION_KEYS, ORIGIN_SECRET, EDGE_DEBUG: "1", ...vars };
-  const configs = ["--config", testConfig(state, { serviceOrigin, analytics })];
+  const configs = ["--config", testConfig(state, { serviceOrigin, analytics, eventsQueue: Boolean(eventsQueueTo) })];
   // Several --config flags run several workers in one dev session; the first is served.
   if (serviceOrigin) configs.push("--config", originWorkerConfig(state));
+  if (eventsQueueTo) configs.push("--config", eventsConsumerConfig(state, eventsQueueTo));
   const args = ["wrangler", "dev", ...configs, "--ip", "127.0.0.1", "--port", String(port),
     "--inspector-port", String(await freePort()), "--persist-to", state, "--log-level", logLevel];
   for (const [k, v] of Object.entries(all)) args.push("--var", `${k}:${v}`);

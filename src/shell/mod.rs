@@ -5,6 +5,7 @@
 //! place. The Durable Object classes are in `objects`.
 
 mod admin_api;
+mod context;
 mod dbsc;
 mod debug;
 mod forward;

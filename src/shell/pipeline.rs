@@ -8,11 +8,12 @@ use std::cell::RefCell;
 
 use crate::config::Config;
 use crate::dbsc::{self, challenge, challenge::Purpose};
+use crate::events::RequestContext;
 use crate::messages::{FamilyCommand, UserCommand, Verdict};
 use crate::metrics::RequestOutcome;
 use crate::origin::{self, Assertion, DirectivePlan, Login, Logout, RequestNonce, RequestSite, logout_allowed};
 use crate::session::{
-    ACCESS_COOKIE, AnonymousState, Claim, EndedFamilies, FamilyId, GrantCookies, Identity, REFRESH_COOKIE,
+    ACCESS_COOKIE, AnonymousState, Claim, EndedFamilies, FamilyId, GrantCookies, Identity, REFRESH_COOKIE, RevokedBy,
     SessionState, clear_cookie, may_set_refresh, presented, strip_edge_cookies,
 };
 use crate::time::Timestamp;
@@ -20,6 +21,7 @@ use crate::users::FamilyEntry;
 use worker::{Cf, Context, Env, Headers, Request, Response, web_sys};
 
 use super::EdgeError;
+use super::context::request_context;
 use super::debug::DebugAsk;
 use super::forward;
 use super::objects::call::{ask_family, ask_user, touch_index};
@@ -99,7 +101,8 @@ pub(crate) async fn handle(req: Request, env: &Env, ctx: &Context, config: &Conf
         }
         Claim::Refresh { cookie, family } => {
             let skipped = header(dbsc::SKIPPED_HEADER).and_then(|h| dbsc::skipped(&h, family));
-            match ask_the_family(env, ctx, cookie, family, skipped, &debug, &mut trace).await {
+            let context = request_context(req.headers(), req.cf(), config);
+            match ask_the_family(env, ctx, (cookie, family, context), skipped, &debug, &mut trace).await {
                 Ok(decided) => decided,
                 Err(e) => {
                     telemetry::observe(env, config, RequestOutcome::Unavailable, forged, false, now);
@@ -178,8 +181,7 @@ pub(crate) async fn handle(req: Request, env: &Env, ctx: &Context, config: &Conf
 async fn ask_the_family(
     env: &Env,
     ctx: &Context,
-    cookie: &str,
-    family: FamilyId,
+    (cookie, family, context): (&str, FamilyId, Option<RequestContext>),
     skipped: Option<&'static str>,
     debug: &DebugAsk,
     trace: &mut Trace,
@@ -190,7 +192,7 @@ async fn ask_the_family(
         return Ok(Decided { identified: None, outcome: RequestOutcome::Refused, refused, not_registered: false });
     }
     trace.path = "object";
-    let command = FamilyCommand::Refresh { cookie: cookie.to_owned(), skipped: skipped.map(str::to_owned) };
+    let command = FamilyCommand::Refresh { cookie: cookie.to_owned(), skipped: skipped.map(str::to_owned), context };
     let reply = ask_family(env, family, &command, debug).await?;
     trace.writes = reply.writes;
     trace.verdict = Some(reply.verdict.label());
@@ -235,7 +237,10 @@ async fn apply_directives(
         sets_cookie = true;
     }
     if let Some(old) = plan.end_family {
-        ask_family(env, old, &FamilyCommand::Logout, debug).await?;
+        // Its own logout, or a new login on the same browser replacing it.
+        let end =
+            if plan.login.is_some() { FamilyCommand::Revoke { by: RevokedBy::Login } } else { FamilyCommand::Logout };
+        ask_family(env, old, &end, debug).await?;
     }
     if let Some(login) = plan.login {
         let family = FamilyId::from_bytes(runtime::random());
@@ -246,6 +251,7 @@ async fn apply_directives(
             ctx: login.ctx,
             remember: login.remember,
             dbsc_offered: config.offers_dbsc(),
+            context: request_context(&sent.headers, sent.cf.as_ref(), config),
         };
         let reply = ask_family(env, family, &command, debug).await?;
         let Verdict::Granted { cookies, decided_at, .. } = reply.verdict else {
@@ -269,7 +275,9 @@ async fn apply_directives(
             Err(_) => false,
         };
         if !accepted {
-            let _ = ask_family(env, family, &FamilyCommand::Logout, debug).await;
+            // The index refused it: almost always a "log out everywhere" it raced.
+            let end = FamilyCommand::Revoke { by: RevokedBy::Everywhere };
+            let _ = ask_family(env, family, &end, debug).await;
             return Err(EdgeError::Unavailable);
         }
         sets_cookie |= append_cookies(headers, &cookies, true)?;

@@ -2,6 +2,7 @@
 //! storing their state as one JSON document in one SQLite row.
 
 pub(crate) mod call;
+mod deliver;
 mod session_family;
 mod storage;
 mod user_sessions;

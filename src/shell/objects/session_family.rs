@@ -8,6 +8,8 @@
 use std::cell::{RefCell, RefMut};
 use std::time::Duration;
 
+use crate::config::Config;
+use crate::events::{Dropped, FamilyEvents};
 use crate::messages::{FamilyCommand, FamilyReply};
 use crate::objects::{AfterUnregister, AlarmStep, FamilyObject};
 use crate::session::{RefreshSecret, family_row};
@@ -15,11 +17,14 @@ use crate::time::Timestamp;
 use worker::{Delay, DurableObject, Env, Request, Response, Result, SqlStorage, State, durable_object};
 
 use super::call::ask_user;
+use super::deliver::{self, transports};
 use super::storage;
 use crate::shell::debug::DebugAsk;
 use crate::shell::runtime::{self, log, log_event};
 
 const TABLE: &str = "family";
+/// The family's events (crate::events): the outbox, the last device seen.
+const EVENTS_TABLE: &str = "events";
 
 /// Wait before an alarm that met an invalid configuration looks again.
 const CONFIG_RETRY: Duration = Duration::from_secs(60);
@@ -67,15 +72,19 @@ impl DurableObject for SessionFamily {
         for event in &handled.events {
             log(event);
         }
+        log_dropped(&handled.dropped);
+        // The events first: should the family's write then fail, a receiver hears of a
+        // decision no client saw, never the other way round.
         let mut writes = 0;
-        if let Some(row) = handled.row {
+        let rows = [(EVENTS_TABLE, handled.events_row), (TABLE, handled.row)];
+        for (table, row) in rows.into_iter().filter_map(|(table, row)| Some((table, row?))) {
             let written = if fault == Some("persist_error") {
                 Err(worker::Error::RustError("injected fault: persist_error".into()))
             } else {
-                storage::save(&self.sql(), TABLE, row)
+                storage::save(&self.sql(), table, row)
             };
             match written {
-                Ok(cursor) => writes = cursor.rows_written() as u32,
+                Ok(cursor) => writes += cursor.rows_written() as u32,
                 Err(e) => {
                     // Memory must not hold what storage does not (see FamilyHandled::row).
                     *self.object.borrow_mut() = None;
@@ -105,11 +114,24 @@ impl DurableObject for SessionFamily {
             }
         };
         let now = runtime::now();
+        // Events first: they wait for nothing the family does, and its end waits for them.
+        self.deliver_events(&config, now).await?;
         let step = self.loaded(now)?.on_alarm(now, &config.policy);
         let reached = match step {
-            AlarmStep::Nothing => return Response::ok(""),
-            AlarmStep::RearmAt(at) => {
-                self.state.storage().set_alarm(runtime::alarm_time(at)).await?;
+            // No family: what is left is undelivered events, or nothing at all.
+            AlarmStep::Nothing => {
+                let next = self.loaded(now)?.next_alarm(&config.policy, now);
+                match next {
+                    Some(at) => self.state.storage().set_alarm(runtime::alarm_time(at)).await?,
+                    None => self.state.storage().delete_all().await?,
+                }
+                return Response::ok("");
+            }
+            AlarmStep::RearmAt(_) => {
+                let at = self.loaded(now)?.next_alarm(&config.policy, now);
+                if let Some(at) = at {
+                    self.state.storage().set_alarm(runtime::alarm_time(at)).await?;
+                }
                 return Response::ok("");
             }
             AlarmStep::Unregister { sub, command, row } => {
@@ -122,8 +144,14 @@ impl DurableObject for SessionFamily {
         let after = self.loaded(now)?.after_unregister(reached, now, &config.policy);
         match after {
             AfterUnregister::Delete => self.state.storage().delete_all().await?,
+            AfterUnregister::KeepEvents { at } => {
+                storage::drop_table(&self.sql(), TABLE)?;
+                self.state.storage().set_alarm(runtime::alarm_time(at)).await?;
+            }
             AfterUnregister::RetryAt { at, event } => {
                 log(&event);
+                let events = self.loaded(now)?.events().outbox.next_attempt();
+                let at = events.map_or(at, |events| events.min(at));
                 self.state.storage().set_alarm(runtime::alarm_time(at)).await?;
             }
         }
@@ -136,16 +164,47 @@ impl SessionFamily {
         self.state.storage().sql()
     }
 
+    /// Delivers the events due now and records how it went. The object keeps serving
+    /// while a receiver answers: what a request adds to the outbox meanwhile stays.
+    async fn deliver_events(&self, config: &Config, now: Timestamp) -> Result<()> {
+        let transports = transports(&self.env, config);
+        let due = self.loaded(now)?.due_events(now, &transports);
+        if due.is_empty() {
+            return Ok(());
+        }
+        let mut outcomes = Vec::with_capacity(due.len());
+        for delivery in &due {
+            outcomes.push((delivery.event.jti.clone(), deliver::deliver(&self.env, config, delivery, now).await));
+        }
+        let (row, dropped) = self.loaded(now)?.events_delivered(&outcomes, &transports, now);
+        log_dropped(&dropped);
+        storage::save(&self.sql(), EVENTS_TABLE, row)?;
+        Ok(())
+    }
+
     /// The object's memory, loaded from storage on first use (synchronously).
     fn loaded(&self, now: Timestamp) -> Result<RefMut<'_, FamilyObject>> {
         let mut slot = self.object.borrow_mut();
         if slot.is_none() {
+            let corrupt = |e: String| worker::Error::RustError(e);
             let stored = match storage::load(&self.sql(), TABLE)? {
-                Some(text) => Some(family_row::decode(&text).map_err(|e| worker::Error::RustError(e.to_string()))?),
+                Some(text) => Some(family_row::decode(&text).map_err(|e| corrupt(e.to_string()))?),
                 None => None,
             };
-            *slot = Some(FamilyObject::loaded(stored, now));
+            let events: FamilyEvents = match storage::load(&self.sql(), EVENTS_TABLE)? {
+                Some(text) => serde_json::from_str(&text).map_err(|e| corrupt(e.to_string()))?,
+                None => FamilyEvents::default(),
+            };
+            *slot = Some(FamilyObject::loaded(stored, now).with_events(events));
         }
         Ok(RefMut::map(slot, |slot| slot.as_mut().expect("loaded above")))
+    }
+}
+
+/// An event that will never be delivered is said so, with how many this family lost.
+fn log_dropped(dropped: &[Dropped]) {
+    for d in dropped {
+        let total = d.total.to_string();
+        log_event("event_dropped", &[("jti", &d.jti), ("type", &d.kind), ("reason", d.reason), ("total", &total)]);
     }
 }

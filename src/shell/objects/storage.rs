@@ -35,3 +35,9 @@ pub(crate) fn save(sql: &SqlStorage, table: &'static str, state: String) -> Resu
     )?;
     sql.exec(&format!("INSERT OR REPLACE INTO {table} (k, state) VALUES (1, ?)"), vec![state.into()])
 }
+
+/// Drops the table and its document: this part of the object's state is over, the rest
+/// stays.
+pub(crate) fn drop_table(sql: &SqlStorage, table: &'static str) -> Result<()> {
+    sql.exec(&format!("DROP TABLE IF EXISTS {table}"), None).map(|_| ())
+}

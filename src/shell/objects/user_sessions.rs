@@ -8,7 +8,7 @@ use std::cell::RefCell;
 
 use crate::config::Policy;
 use crate::messages::{FamilyCommand, UserCommand};
-use crate::session::FamilyId;
+use crate::session::{FamilyId, RevokedBy};
 use crate::time::Timestamp;
 use crate::users::UserIndex;
 use worker::js_sys::{Array, Promise, Reflect};
@@ -76,7 +76,7 @@ impl DurableObject for UserSessions {
     async fn alarm(&self) -> Result<Response> {
         // Revocations first: they need no configuration, and a deploy with a bad one must
         // not cost a revocation its retry (an alarm that answers is never run again).
-        let pending = self.load()?.pending().to_vec();
+        let pending = self.load()?.pending_revocations();
         if !pending.is_empty() {
             self.revoke(pending).await?;
         }
@@ -96,14 +96,15 @@ impl UserSessions {
     /// Tells each family's object to end it, all at once (each call has its own 5 s
     /// deadline), records which confirmed, and sets the alarm for the rest. Returns
     /// (confirmed, still pending).
-    async fn revoke(&self, families: Vec<FamilyId>) -> Result<(usize, usize)> {
+    async fn revoke(&self, revocations: Vec<(FamilyId, RevokedBy)>) -> Result<(usize, usize)> {
         // Promise.allSettled over the calls: JS runs them concurrently, and it costs the
         // bundle far less than futures-util's join_all.
         let calls = Array::new();
-        for family in &families {
-            let (env, family) = (self.env.clone(), *family);
+        let families: Vec<FamilyId> = revocations.iter().map(|(family, _)| *family).collect();
+        for (family, by) in revocations {
+            let env = self.env.clone();
             calls.push(&future_to_promise(async move {
-                ask_family(&env, family, &FamilyCommand::Logout, &DebugAsk::default())
+                ask_family(&env, family, &FamilyCommand::Revoke { by }, &DebugAsk::default())
                     .await
                     .map(|_| JsValue::TRUE)
                     .map_err(|_| JsValue::FALSE)
