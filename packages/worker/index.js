@@ -30,12 +30,15 @@ export function withEdgeSession(handler) {
       // The edge reads its origin from env.ORIGIN, a service binding; the Rust side
       // accepts only an object whose constructor is named `Fetcher`. The app's own
       // handler still gets the env and ctx it was given.
-      const edgeEnv = { ...env, ORIGIN: new Fetcher(handler, appEnv(env), ctx, request.cf) };
+      const edgeEnv = { ...env, ORIGIN: new Fetcher(handler, appEnv(env), appCtx(ctx), request.cf) };
       return new EdgeSessionWorker(ctx, edgeEnv).fetch(request);
     },
   };
+  // The app's other handlers get the app's env and ctx too: a cron job holding
+  // SESSION_KEYS is as dangerous as a fetch handler holding them.
   for (const name of PASSED_THROUGH) {
-    if (typeof handler[name] === "function") wrapped[name] = handler[name].bind(handler);
+    if (typeof handler[name] !== "function") continue;
+    wrapped[name] = (event, env, ctx, ...rest) => handler[name](event, appEnv(env), appCtx(ctx), ...rest);
   }
   return wrapped;
 }
@@ -49,6 +52,30 @@ export function withEdgeSession(handler) {
 function appEnv(env) {
   const { SESSION_KEYS, SESSION_FAMILY, USER_SESSIONS, ...rest } = env;
   return rest;
+}
+
+/** The Durable Object classes only the edge may reach through `ctx.exports`. */
+const EDGE_EXPORTS = new Set(["SessionFamily", "UserSessions"]);
+
+/**
+ * The app's ctx: the same methods, but `ctx.exports` (the Worker's own exports, which
+ * workerd hands every handler) without the edge's Durable Object classes, through which
+ * the app could otherwise command any family's object directly.
+ */
+function appCtx(ctx) {
+  if (!ctx || typeof ctx !== "object" || !("exports" in ctx)) return ctx;
+  const own = ctx.exports;
+  const exports = {};
+  for (const key of Reflect.ownKeys(own ?? {})) {
+    if (!EDGE_EXPORTS.has(key)) Object.defineProperty(exports, key, { enumerable: true, get: () => own[key] });
+  }
+  return new Proxy(ctx, {
+    get(target, prop) {
+      if (prop === "exports") return exports;
+      const value = Reflect.get(target, prop, target);
+      return typeof value === "function" ? value.bind(target) : value;
+    },
+  });
 }
 
 /** The in-process origin: what a service binding would be, calling `handler` directly. */

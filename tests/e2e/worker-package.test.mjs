@@ -168,19 +168,24 @@ import { Fetcher as Mine } from "./other.js"; // bundled first: it keeps the nam
 import { withEdgeSession, SessionFamily, UserSessions } from "edge-session";
 export { SessionFamily, UserSessions };
 globalThis.mine = Mine;
+const edgeOnly = (env) => Object.keys(env).filter((k) => /^(SESSION_KEYS|SESSION_FAMILY|USER_SESSIONS|ORIGIN_SECRET)$/.test(k)).sort();
 const app = {
-  fetch(request, env) { // synchronous on purpose
+  fetch(request, env, ctx) { // synchronous on purpose
     const { pathname } = new URL(request.url);
     if (pathname === "/boom") throw new Error("the app failed");
     return Response.json({
+      exports: Object.keys(ctx.exports ?? {}).sort(),
+      cron: globalThis.cron ?? null,
       country: request.cf?.country ?? null,
       user: request.headers.get("x-edge-user"),
       cookie: request.headers.get("cookie"),
       scheduled: typeof wrapped.scheduled,
-      env: Object.keys(env).filter((k) => /^(SESSION_KEYS|SESSION_FAMILY|USER_SESSIONS|ORIGIN_SECRET)$/.test(k)).sort(),
+      env: edgeOnly(env),
     });
   },
-  async scheduled() {},
+  async scheduled(controller, env, ctx) {
+    globalThis.cron = { env: edgeOnly(env), exports: Object.keys(ctx.exports ?? {}).sort() };
+  },
 };
 const wrapped = withEdgeSession(app);
 export default wrapped;
@@ -192,7 +197,7 @@ test("wrapping a plain fetch handler: a synchronous answer, request.cf, other ha
   writeFileSync(join(dir, "src/other.js"), "export class Fetcher { fetch() {} }\n");
   const toml = readFileSync(join(dir, "wrangler.toml"), "utf8").replace('main = "src/index.js"', 'main = "src/plain.js"\nkeep_names = false');
   writeFileSync(join(dir, "wrangler.plain.toml"), toml);
-  const edge = await wranglerDev(dir, "--config", "wrangler.plain.toml");
+  const edge = await wranglerDev(dir, "--config", "wrangler.plain.toml", "--test-scheduled");
   const res = await fetch(`${edge}/`, { headers: { cookie: "theme=dark; __Host-es-refresh=forged", "X-Edge-User": "mallory" } });
   assert.equal(res.status, 200);
   const seen = await res.json();
@@ -201,6 +206,12 @@ test("wrapping a plain fetch handler: a synchronous answer, request.cf, other ha
   assert.equal(seen.cookie, "theme=dark", "edge cookies never reach the app");
   assert.equal(seen.scheduled, "function");
   assert.deepEqual(seen.env, ["ORIGIN_SECRET"], "the app's env holds no session keys and no edge objects");
+  assert.ok(seen.exports.includes("default"), `the app still sees the Worker's own exports: ${seen.exports}`);
+  assert.ok(!seen.exports.includes("SessionFamily") && !seen.exports.includes("UserSessions"), `ctx.exports: ${seen.exports}`);
+  // Its cron handler (wrangler's /__scheduled) gets the app's env and ctx as well.
+  assert.equal((await fetch(`${edge}/__scheduled`)).status, 200);
+  const cron = (await (await fetch(`${edge}/`)).json()).cron;
+  assert.deepEqual(cron, { env: ["ORIGIN_SECRET"], exports: seen.exports }, "scheduled: no keys, no edge objects");
   // An exception in the app is the origin failing: a 502, logged, never a hang.
   const boom = await fetch(`${edge}/boom`);
   assert.equal(boom.status, 502);
