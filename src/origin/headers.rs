@@ -10,6 +10,8 @@
 //! assert!(!is_identity_header("x-forwarded-for"));
 //! ```
 
+use crate::session::{ACCESS_COOKIE, REFRESH_COOKIE};
+
 /// The identity namespace: any header that, after folding case and `_` to `-`, starts
 /// with `x-edge-`. Proxies and frameworks often treat `X_Edge_User` as `X-Edge-User`
 /// (oauth2-proxy CVE-2025-64484), so every spelling is stripped from client requests.
@@ -21,6 +23,19 @@ pub fn is_identity_header(name: &str) -> bool {
             let c = if c == b'_' { b'-' } else { c.to_ascii_lowercase() };
             c == p
         })
+}
+
+/// Whether a response header from the origin sets (or deletes) one of the edge's own
+/// cookies. It is dropped: only the edge writes them. The origin cannot forge one without
+/// `SESSION_KEYS`, but it could overwrite or delete the user's (a silent logout, a
+/// compromised dependency's denial of service). Names compared ignoring ASCII case and
+/// surrounding space, as browsers compare the `__Host-` prefix.
+pub fn sets_edge_cookie(name: &str, value: &str) -> bool {
+    if !name.eq_ignore_ascii_case("set-cookie") {
+        return false;
+    }
+    let cookie = value.split(['=', ';']).next().unwrap_or("").trim();
+    [ACCESS_COOKIE, REFRESH_COOKIE].iter().any(|edge| cookie.eq_ignore_ascii_case(edge))
 }
 
 /// What a response on which the edge sets a cookie carries, whatever the origin said: a
@@ -39,6 +54,16 @@ pub const CACHE_HEADERS: [&str; 5] =
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_origin_cannot_set_or_delete_the_edge_cookies() {
+        assert!(sets_edge_cookie("Set-Cookie", "__Host-es-refresh=evil; Path=/; Secure"));
+        assert!(sets_edge_cookie("set-cookie", " __host-ES-access =; Max-Age=0"));
+        assert!(sets_edge_cookie("SET-COOKIE", "__Host-es-access"));
+        assert!(!sets_edge_cookie("Set-Cookie", "theme=dark; __Host-es-refresh=x"));
+        assert!(!sets_edge_cookie("Set-Cookie", "__Host-es-refreshed=1"));
+        assert!(!sets_edge_cookie("X-Set-Cookie", "__Host-es-refresh=evil"));
+    }
 
     #[test]
     fn identity_namespace_in_every_spelling() {

@@ -26,4 +26,4 @@ pub use edge_session_origin::{
     LOGIN_TYPE, LOGOUT_HEADER, LOGOUT_TYPE, Login, Logout, LogoutScope, NONCE_HEADER, RequestNonce, Revoked,
     SESSION_HEADER, STATE_HEADER, SecurityEvent, Session, TokenError, USER_HEADER, adoption, encode_user,
 };
-pub use headers::{CACHE_HEADERS, CREDENTIAL_CACHE_CONTROL, is_identity_header};
+pub use headers::{CACHE_HEADERS, CREDENTIAL_CACHE_CONTROL, is_identity_header, sets_edge_cookie};

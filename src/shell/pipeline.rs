@@ -131,7 +131,7 @@ pub(crate) async fn handle(req: Request, env: &Env, ctx: &Context, config: &Conf
 
     let headers = Headers::new();
     for (name, value) in response.headers().entries() {
-        if !origin::is_identity_header(&name) {
+        if !origin::is_identity_header(&name) && !origin::sets_edge_cookie(&name, &value) {
             headers.append(&name, &value)?;
         }
     }

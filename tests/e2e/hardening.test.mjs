@@ -61,6 +61,19 @@ test("unrelated cookies never log anyone out: 150 analytics cookies beside the e
   assert.deepEqual(await slow.json(), { user: "many-cookies", state: "fresh" }, "so is the refresh cookie");
 });
 
+test("only the edge writes its cookies: an origin's Set-Cookie for them is dropped, its own cookies pass", async () => {
+  const alice = await login("alice-origin-cookie");
+  const refresh = alice.refresh;
+  origin.respond = async () => ({ headers: { "Set-Cookie": [
+    `${REFRESH_COOKIE}=evil; Path=/; Secure; HttpOnly`, `__host-ES-access=; Max-Age=0; Path=/; Secure`, "theme=dark; Path=/",
+  ] } });
+  const res = await alice.fetch("/");
+  const names = res.setCookies.map((c) => c.name.toLowerCase());
+  assert.ok(!names.includes(REFRESH_COOKIE.toLowerCase()) && !names.includes(ACCESS_COOKIE.toLowerCase()), names.join());
+  assert.ok(names.includes("theme"), "the origin's own cookie goes through");
+  assert.equal(alice.refresh, refresh, "the user's refresh cookie is untouched");
+});
+
 test("the credential never reaches the origin, whatever the framing", async () => {
   const alice = await login("framing");
   const mallory = await login("framing-mallory");
