@@ -6,25 +6,32 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 export PATH="${CARGO_HOME:-$HOME/.cargo}/bin:$PATH"
 
+# Nothing to do when the build is of exactly these sources: wrangler dev runs this again
+# right after its first build ("The file src changed, restarting build") and on every
+# change it sees, and wasm-bindgen plus wasm-opt take ~15 s even when cargo has nothing
+# to compile. A hash of the contents, not mtimes: `cp -p`, `tar x` or `rsync -a` of older
+# sources must rebuild, or a stale worker would be served, packed or deployed. Taken
+# before the build, so an edit made during one rebuilds next time. `--check` only says
+# whether build/ is current (the npm package's prepack refuses a stale one).
+inputs_hash() {
+  find src packages/rust/src packages/rust/Cargo.toml Cargo.toml Cargo.lock scripts/build-worker.sh \
+    -type f -print0 | LC_ALL=C sort -z | xargs -0 sha256sum | sha256sum | cut -d' ' -f1
+}
+hash=$(inputs_hash)
+current() { [ -f build/index.js ] && [ -f build/index_bg.wasm ] && [ "$(cat build/.inputs 2>/dev/null)" = "$hash" ]; }
+if [ "${1:-}" = --check ]; then
+  current || { echo "build-worker: build/ is not a build of these sources" >&2; exit 1; }
+  exit 0
+fi
+if current; then
+  echo "build-worker: build/ is up to date (built from these very sources)" >&2
+  exit 0
+fi
 # Lets test.sh reuse the build it just made when wrangler runs this again.
 if [ "${EDGE_SESSION_PREBUILT:-}" = 1 ] && [ -f build/index.js ]; then
   echo "build-worker: using existing build/ (EDGE_SESSION_PREBUILT=1)" >&2
   exit 0
 fi
-
-# Nothing to do when no input is newer than the last build: wrangler dev runs this again
-# right after its first build ("The file src changed, restarting build") and on every
-# change it sees, and wasm-bindgen plus wasm-opt take ~15 s even when cargo has nothing
-# to compile. The stamp is taken before a build starts, so an edit made during one is
-# newer than it and rebuilds next time.
-stamp=target/edge-session-worker.stamp
-inputs=(src packages/rust/src packages/rust/Cargo.toml Cargo.toml Cargo.lock scripts/build-worker.sh)
-if [ -f build/index.js ] && [ -f build/index_bg.wasm ] && [ -f "$stamp" ] \
-  && [ -z "$(find "${inputs[@]}" -newer "$stamp" -print -quit)" ]; then
-  echo "build-worker: build/ is up to date (nothing newer than the last build)" >&2
-  exit 0
-fi
-mkdir -p target && touch "$stamp.next"
 
 # worker-build downloads wasm-bindgen and wasm-opt from GitHub unless told where they
 # are; GitHub is unreachable here. esbuild it fetches from npm itself (works).
@@ -45,4 +52,4 @@ fi
 
 # No RUSTFLAGS needed: getrandom 0.3.4 picks its wasm_js backend from the feature alone.
 worker-build --release "${opt[@]}" "$@"
-mv "$stamp.next" "$stamp"
+echo "$hash" >build/.inputs
