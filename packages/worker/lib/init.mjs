@@ -2,7 +2,7 @@
 // Never overwrites a file the user wrote (unless --force) and never prints a key it did
 // not just create.
 import { randomBytes } from "node:crypto";
-import { lstatSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
+import { chmodSync, lstatSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
 import { basename, join } from "node:path";
 import { freshSecret } from "./secrets.mjs";
 import { OBJECTS_TOML, entryModule, wranglerToml } from "./template.mjs";
@@ -20,7 +20,8 @@ export function init(dir, { origin, service, name, wrap = false, force = false }
   if (chosen > 1) throw new InitError("choose one of --origin, --service and --wrap");
   const where = wrap ? { wrap: true } : service !== undefined ? { service: serviceName(service) } : originOf(origin ?? DEFAULT_ORIGIN);
   // Refused before anything is written, so a refusal leaves the folder as it was.
-  for (const file of ["wrangler.toml", join("src", "index.js"), ".dev.vars", ".gitignore"]) refuseSymlink(join(dir, file));
+  // src itself too: a linked folder would take src/index.js somewhere else.
+  for (const file of ["wrangler.toml", "src", join("src", "index.js"), ".dev.vars", ".gitignore"]) refuseSymlink(join(dir, file));
   const worker = workerName(name ?? basename(dir));
   const wrote = [];
   const notes = [];
@@ -57,6 +58,13 @@ export function init(dir, { origin, service, name, wrap = false, force = false }
     const exposed = writeDevVars(join(dir, ".dev.vars"), fresh);
     wrote.push(`.dev.vars (${Object.keys(fresh).join(", ")})`);
     if (exposed) notes.push(`.dev.vars was readable by other users (mode ${exposed}); it is 0600 now. Keys that were in it may have been read: replace them.`);
+  } else {
+    // Nothing to add, but the keys already there must not stay readable by others.
+    const mode = lstatSync(join(dir, ".dev.vars")).mode & 0o777;
+    if (mode & 0o077) {
+      chmodSync(join(dir, ".dev.vars"), 0o600);
+      notes.push(`.dev.vars was readable by other users (mode ${mode.toString(8).padStart(4, "0")}); it is 0600 now. Its keys may have been read: replace them.`);
+    }
   }
   ignoreLocalFiles(join(dir, ".gitignore"));
 

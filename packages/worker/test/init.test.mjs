@@ -154,6 +154,23 @@ test("a .dev.vars others could read is replaced by a 0600 one, and init says so"
   assert.match(readFileSync(join(dir, ".dev.vars"), "utf8"), /^OTHER=1$/m);
 });
 
+test("a linked src folder is refused, and a readable .dev.vars with keys already in it is made 0600", () => {
+  let dir = folder();
+  const victim = folder();
+  symlinkSync(victim, join(dir, "src"));
+  const out = run(dir, "init");
+  assert.equal(out.status, 2, out.stderr);
+  assert.ok(!existsSync(join(victim, "index.js")), "nothing written into the link's target");
+
+  dir = folder();
+  assert.equal(run(dir, "init").status, 0);
+  chmodSync(join(dir, ".dev.vars"), 0o644);
+  const again = run(dir, "init", "--force");
+  assert.equal(again.status, 0, again.stderr);
+  assert.equal(statSync(join(dir, ".dev.vars")).mode & 0o777, 0o600);
+  assert.match(again.stdout, /readable by other users \(mode 0644\)/);
+});
+
 test("secrets writes production keys to a new 0600 file and never reuses one", () => {
   const dir = folder();
   const out = run(dir, "secrets", ".prod.vars");
