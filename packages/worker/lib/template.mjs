@@ -73,6 +73,9 @@ export function wranglerToml({ name, origin }) {
   lines.push(
     "# Other origins whose pages may log users out (a sign-out link on www.example.com):",
     '# LOGOUT_ORIGINS = "https://www.example.com"',
+    "# Security events (a login, a theft, a revocation), signed with the secret EVENTS_SECRET",
+    "# and posted here; edge-session's docs/design.md §9:",
+    '# EVENTS_URL = "https://hooks.example.com/edge-session"',
     "",
   );
   if (origin.service) {
