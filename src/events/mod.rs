@@ -15,7 +15,7 @@ mod outbox;
 
 use serde::{Deserialize, Serialize};
 
-pub use device::{RequestContext, browser_of, context_changed, os_of};
+pub use device::{RequestContext, context_changed};
 pub use outbox::{Delivery, Dropped, GIVE_UP_AFTER, MAX_PENDING, Outbox, RETRY_SCHEDULE_SECS, Transport};
 
 use crate::origin::{Device, SecurityEvent};

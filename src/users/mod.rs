@@ -2,8 +2,10 @@
 //! "log out everywhere".
 
 mod index;
+mod user_agent;
 
 pub use index::{
     FamilyEntry, MAX_FAMILIES, MAX_TRACKED, MAX_USER_AGENT_LEN, TOMBSTONE_TTL, TokenUse, Tombstone, UserIndex,
     clean_user_agent, outlived,
 };
+pub use user_agent::{browser_of, os_of};
