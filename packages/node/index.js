@@ -100,6 +100,7 @@ export class EdgeSession {
     this.keys = parseKeys(secret);
     this.audience = audience;
     this.edgeUrl = edgeUrl;
+    if (edgeUrl) adminEndpoint(edgeUrl); // only the admin client needs it, but a malformed one fails at startup
     this.log = log;
     this.clock = clock;
   }
@@ -206,9 +207,13 @@ export class EdgeSession {
 
   async #admin(sub, act, params = {}) {
     if (!this.edgeUrl) throw new TypeError("EDGE_URL (edgeUrl) is not set: the admin API is on the app's public URL");
+    const url = adminEndpoint(this.edgeUrl);
     const token = await this.adminToken(sub, act, params);
-    const res = await fetch(new URL("/__edge/admin", this.edgeUrl), {
-      method: "POST", headers: { authorization: `Bearer ${token}` }, signal: AbortSignal.timeout(10_000),
+    // The admin API never redirects, and fetch would follow a redirect with the token (to
+    // the same host, where a path the edge forwards leads to the app): "manual" hands the
+    // 3xx back, and like any status but 2xx it is an EdgeAdminError.
+    const res = await fetch(url, {
+      method: "POST", headers: { authorization: `Bearer ${token}` }, redirect: "manual", signal: AbortSignal.timeout(10_000),
     });
     const body = await res.json().catch(() => ({ error: "not JSON" }));
     if (!res.ok) throw new EdgeAdminError(res.status, body);
@@ -395,6 +400,35 @@ export function anonymousAnswer({ mode = "api", loginUrl = "/login" } = {}) {
   return mode === "page"
     ? { status: 303, headers: { location: loginUrl, "cache-control": "no-store" }, body: "" }
     : { status: 401, headers: { "content-type": "application/json", "cache-control": "no-store" }, body: JSON.stringify({ error: "not signed in" }) };
+}
+
+/**
+ * `{edgeUrl}/__edge/admin`, parsed rather than concatenated: an `EDGE_URL` with a path,
+ * query or credentials would send the bearer token to a path the edge does not answer,
+ * which it forwards to the app, `Authorization` included. The rule is the Rust crate's:
+ * `http(s)://host[:port]`, an optional trailing slash. A refusal names the rule it broke,
+ * never the value: with the arguments swapped, that would be `ORIGIN_SECRET`.
+ */
+function adminEndpoint(edgeUrl) {
+  const refused = (rule) => new TypeError(`EDGE_URL (edgeUrl) must be http(s)://host[:port], with no path, query, fragment or credentials: ${rule}`);
+  const text = String(edgeUrl);
+  // URL would drop whitespace and control characters where it meets them.
+  if (/[\s\p{Cc}]/u.test(text)) throw refused("it is not a URL");
+  let url;
+  try {
+    url = new URL(text);
+  } catch {
+    throw refused("it is not a URL"); // not its error: that one quotes the input
+  }
+  if (url.protocol !== "http:" && url.protocol !== "https:") throw refused("the scheme is not http or https");
+  if (url.username || url.password) throw refused("it has credentials");
+  if (!url.hostname) throw refused("it has no host");
+  if (url.pathname !== "/") throw refused("it has a path");
+  // On the text: URL reads "/?" as no query and "/#" as no fragment.
+  if (text.includes("?")) throw refused("it has a query");
+  if (text.includes("#")) throw refused("it has a fragment");
+  url.pathname = "/__edge/admin";
+  return url.href;
 }
 
 // A session id (the edge's family id, `sid`): 16 bytes as canonical base64url, 22

@@ -350,23 +350,30 @@ defmodule EdgeSession do
 
     * `:list`: `{:ok, 200, %{"sub" => sub, "sessions" => sessions}}`, the user's live
       sessions, oldest first, each `%{"sid", "created_at", "last_seen", "remember",
-      "device_bound", "user_agent", "country"}` (times in Unix seconds; `user_agent` and
-      `country` may be `nil`). None is marked as the current one: compare `"sid"` with
+      "device_bound", "user_agent", "browser", "os", "country"}` (times in Unix seconds;
+      the last four may be `nil`). None is marked as the current one: compare `"sid"` with
       the request user's `"sid"`.
     * `:revoke` and `:revoke_all`: `{:ok, 200, %{"revoked" => n, "pending" => n}}`;
       `:revoke` of a session that is not the user's: `{:ok, 404, %{"error" => …}}`.
 
-  Takes `admin_token/4`'s options (a malformed `sid:` or `except:` raises before any
-  call) and `timeout:` (ms, default 10 000).
+  A redirect is not followed: it answers `{:error, {:redirect, status}}`.
+
+  `edge_url` is `http(s)://host[:port]`, with an optional trailing `/`: one with a path,
+  query, fragment or credentials raises `ArgumentError` before any call, naming the rule
+  it broke (never the value). Takes `admin_token/4`'s options (a malformed `sid:` or
+  `except:` raises before any call) and `timeout:` (ms, default 10 000).
   """
   def admin_call(edge_url, sub, act, keys, opts \\ []) do
+    url = String.to_charlist(admin_endpoint!(edge_url))
     token = admin_token(sub, act, keys, opts)
-    url = String.to_charlist(String.trim_trailing(edge_url, "/") <> "/__edge/admin")
     request = {url, [{~c"authorization", String.to_charlist("Bearer " <> token)}], ~c"text/plain", ""}
-    http = [timeout: Keyword.get(opts, :timeout, 10_000)] ++ tls(url)
+    # The admin API never redirects, and :httpc would follow one with the token: a 3xx is
+    # an error, the token goes nowhere else.
+    http = [timeout: Keyword.get(opts, :timeout, 10_000), autoredirect: false] ++ tls(url)
 
     with {:ok, {{_version, status, _reason}, _headers, body}} <-
            :httpc.request(:post, request, http, body_format: :binary),
+         :ok <- if(status in 300..399, do: {:error, {:redirect, status}}, else: :ok),
          {:ok, map} when is_map(map) <- json(opts).decode(body) do
       {:ok, status, map}
     else
@@ -378,7 +385,8 @@ defmodule EdgeSession do
   @doc """
   The user's live sessions, oldest first: `{:ok, sessions}`, each a map with `"sid"`,
   `"created_at"`, `"last_seen"` (Unix seconds), `"remember"`, `"device_bound"`,
-  `"user_agent"` and `"country"` (the last two may be `nil`): the same list every
+  `"user_agent"`, `"browser"`, `"os"` and `"country"` (the last four may be `nil`;
+  browser and OS are read from the user agent): the same list every
   package's client returns. The edge's refusal is `{:error, {status, body}}`; a failed
   call `{:error, reason}`. Options as `admin_call/5`.
   """
@@ -399,6 +407,36 @@ defmodule EdgeSession do
   all other devices"; without it, all of them): `{:ok, %{"revoked" => n, "pending" => n}}`.
   """
   def revoke_all(edge_url, sub, keys, opts \\ []), do: admin_answer(admin_call(edge_url, sub, :revoke_all, keys, opts))
+
+  # `edge_url`'s `/__edge/admin`, parsed rather than concatenated: an EDGE_URL with a
+  # path, query or credentials would send the bearer token to a path the edge does not
+  # answer, which it forwards to the app, authorization included. The rule is the Rust
+  # crate's: http(s)://host[:port], an optional trailing slash. A refusal names the rule it
+  # broke, never the value: with the arguments swapped, that would be ORIGIN_SECRET.
+  defp admin_endpoint!(edge_url) do
+    refuse = fn rule ->
+      raise ArgumentError,
+            "EDGE_URL (edge_url) must be http(s)://host[:port], with no path, query, fragment or credentials: " <> rule
+    end
+
+    uri =
+      with true <- is_binary(edge_url) and not String.match?(edge_url, ~r/[[:space:][:cntrl:]]/u),
+           {:ok, uri} <- URI.new(edge_url),
+           do: uri,
+           else: (_ -> nil)
+
+    cond do
+      uri == nil -> refuse.("it is not a URL")
+      uri.scheme not in ["http", "https"] -> refuse.("the scheme is not http or https")
+      uri.userinfo != nil -> refuse.("it has credentials")
+      uri.host in [nil, ""] -> refuse.("it has no host")
+      not is_integer(uri.port) -> refuse.("it is not a URL")
+      uri.path not in [nil, "/"] -> refuse.("it has a path")
+      uri.query != nil -> refuse.("it has a query")
+      uri.fragment != nil -> refuse.("it has a fragment")
+      true -> URI.to_string(%URI{uri | path: "/__edge/admin"})
+    end
+  end
 
   defp admin_answer({:ok, 200, body}), do: {:ok, body}
   defp admin_answer({:ok, status, body}), do: {:error, {status, body}}

@@ -104,6 +104,7 @@ module EdgeSession
       @keys = EdgeSession.parse_keys(secret)
       @audience = audience
       @edge_url = edge_url
+      admin_uri(edge_url) unless unset?(edge_url) # only the admin client needs it, but a malformed one fails at startup
       @logger = logger
       @clock = clock
     end
@@ -192,8 +193,8 @@ module EdgeSession
     end
 
     # The user's live sessions, oldest first: hashes with string keys "sid", "created_at",
-    # "last_seen" (Unix seconds), "remember", "device_bound", "user_agent", "country" (the
-    # last two may be nil). None is marked as the current one: compare "sid" with the
+    # "last_seen" (Unix seconds), "remember", "device_bound", "user_agent", "browser", "os",
+    # "country" (the last four may be nil; browser and OS are read from the user agent). None is marked as the current one: compare "sid" with the
     # request user's sid.
     def list_sessions(sub) = admin(sub, "list").fetch("sessions")
     # Signs one session out: {"revoked" => n, "pending" => n}. A sid that is not a session
@@ -293,17 +294,43 @@ module EdgeSession
     end
 
     def admin(sub, act, **params)
-      raise ArgumentError, "EDGE_URL (edge_url:) is not set: the admin API is on the app's public URL" unless @edge_url
+      raise ArgumentError, "EDGE_URL (edge_url:) is not set: the admin API is on the app's public URL" if unset?(@edge_url)
 
-      uri = URI.join(@edge_url, "/__edge/admin")
+      uri = admin_uri(@edge_url)
       request = Net::HTTP::Post.new(uri, "Authorization" => "Bearer #{admin_token(sub, act, **params)}")
-      response = Net::HTTP.start(uri.host, uri.port, use_ssl: uri.scheme == "https", open_timeout: 10, read_timeout: 10) do |http|
+      response = Net::HTTP.start(uri.hostname, uri.port, use_ssl: uri.scheme == "https", open_timeout: 10, read_timeout: 10) do |http|
         http.request(request)
       end
       body = JSON.parse(response.body) rescue response.body
+      # Net::HTTP follows no redirect, and the admin API answers none: a 3xx (never followed,
+      # the token goes nowhere else) is an AdminError like any status but 2xx.
       raise AdminError.new(response.code.to_i, body) unless response.is_a?(Net::HTTPSuccess)
 
       body
+    end
+
+    def unset?(edge_url) = edge_url.nil? || edge_url.empty?
+
+    # {edge_url}/__edge/admin, parsed rather than joined: URI.join kept a query or
+    # credentials in EDGE_URL and dropped a path without a word. The rule is the Rust
+    # crate's: http(s)://host[:port], an optional trailing slash. A refusal names the rule it
+    # broke, never the value: with the arguments swapped, that would be ORIGIN_SECRET.
+    def admin_uri(edge_url)
+      refused = lambda do |rule|
+        ArgumentError.new("EDGE_URL (edge_url:) must be http(s)://host[:port], with no path, query, fragment " \
+                          "or credentials: #{rule}")
+      end
+      # Not raised in the rescue: the InvalidURIError, which quotes the value, would be its cause.
+      uri = (URI.parse(edge_url) rescue nil) if edge_url.is_a?(String) && !edge_url.match?(/[[:space:][:cntrl:]]/)
+      raise refused.call("it is not a URL") if uri.nil?
+      raise refused.call("the scheme is not http or https") unless uri.is_a?(URI::HTTP)
+      raise refused.call("it has credentials") if uri.userinfo
+      raise refused.call("it has no host") if uri.host.nil? || uri.host.empty?
+      raise refused.call("it has a path") unless ["", "/"].include?(uri.path)
+      raise refused.call("it has a query") if uri.query
+      raise refused.call("it has a fragment") if uri.fragment
+
+      uri.dup.tap { |endpoint| endpoint.path = "/__edge/admin" }
     end
 
     def sign(typ, claims, lifetime = 120)

@@ -49,7 +49,14 @@ impl AdminClient {
     pub fn new(edge_url: &str, origin_secret: &str) -> Result<AdminClient, ClientConfigError> {
         let endpoint = admin_endpoint(edge_url)?;
         let keys = Arc::new(KeyRing::parse(origin_secret).map_err(ClientConfigError::OriginSecret)?);
-        Ok(AdminClient { endpoint: endpoint.into(), keys, http: reqwest::Client::new() })
+        // The admin API never redirects, and reqwest's default policy follows a redirect to
+        // the same host with `Authorization` (to a path the edge forwards to the app): none
+        // is followed, and the 3xx is an error like any status but 2xx.
+        let http = reqwest::Client::builder()
+            .redirect(reqwest::redirect::Policy::none())
+            .build()
+            .expect("the TLS backend initializes (reqwest::Client::new assumes as much)");
+        Ok(AdminClient { endpoint: endpoint.into(), keys, http })
     }
 
     /// From `EDGE_URL` and `ORIGIN_SECRET`.
@@ -60,7 +67,9 @@ impl AdminClient {
         AdminClient::new(&url, &secret).map_err(|e| e.to_string())
     }
 
-    /// The same client, sending through `http` (your TLS, proxy or pool settings).
+    /// The same client, sending through `http` (your TLS, proxy or pool settings). Build it
+    /// with `.redirect(reqwest::redirect::Policy::none())`, as [`AdminClient::new`] does:
+    /// reqwest's default policy follows a same-host redirect with the bearer token.
     pub fn with_http_client(self, http: reqwest::Client) -> AdminClient {
         AdminClient { http, ..self }
     }
@@ -118,7 +127,8 @@ fn kept(body: &[u8]) -> String {
 #[derive(Debug)]
 pub enum AdminError {
     /// The edge answered with an error status: 401 (a bad token: check `ORIGIN_SECRET`),
-    /// 404 (no such session for this user), 409 (a token used twice)…
+    /// 404 (no such session for this user), 409 (a token used twice)… or a redirect (3xx),
+    /// which is never followed.
     Refused {
         /// The HTTP status.
         status: u16,
@@ -172,19 +182,32 @@ impl std::error::Error for AdminError {
 
 /// `{edge_url}/__edge/admin`, parsed rather than concatenated: an `EDGE_URL` with a path,
 /// query or credentials would send the bearer token to a path the edge does not answer,
-/// which it forwards to the origin, `Authorization` included.
+/// which it forwards to the origin, `Authorization` included. A refusal names the rule it
+/// broke, never the value: with the arguments swapped, that would be `ORIGIN_SECRET`.
 fn admin_endpoint(edge_url: &str) -> Result<String, ClientConfigError> {
-    let bad = || ClientConfigError::EdgeUrl(edge_url.to_owned());
-    let mut url = Url::parse(edge_url).map_err(|_| bad())?;
-    let bare = matches!(url.scheme(), "http" | "https")
-        && url.host_str().is_some()
-        && url.username().is_empty()
-        && url.password().is_none()
-        && url.path() == "/"
-        && url.query().is_none()
-        && url.fragment().is_none();
-    if !bare {
-        return Err(bad());
+    let refused = |rule: &str| Err(ClientConfigError::EdgeUrl(rule.to_owned()));
+    // The parser would drop whitespace and control characters where it meets them.
+    if edge_url.chars().any(|c| c.is_whitespace() || c.is_control()) {
+        return refused("it is not a URL");
+    }
+    let Ok(mut url) = Url::parse(edge_url) else { return refused("it is not a URL") };
+    if !matches!(url.scheme(), "http" | "https") {
+        return refused("the scheme is not http or https");
+    }
+    if !url.username().is_empty() || url.password().is_some() {
+        return refused("it has credentials");
+    }
+    if url.host_str().is_none() {
+        return refused("it has no host");
+    }
+    if url.path() != "/" {
+        return refused("it has a path");
+    }
+    if url.query().is_some() {
+        return refused("it has a query");
+    }
+    if url.fragment().is_some() {
+        return refused("it has a fragment");
     }
     url.set_path("/__edge/admin");
     Ok(url.into())
@@ -193,7 +216,8 @@ fn admin_endpoint(edge_url: &str) -> Result<String, ClientConfigError> {
 /// Why [`AdminClient::new`] refused its arguments.
 #[derive(Debug)]
 pub enum ClientConfigError {
-    /// `EDGE_URL` is not `http(s)://host[:port]` (no path, query or credentials).
+    /// `EDGE_URL` is not `http(s)://host[:port]` (no path, query, fragment or credentials):
+    /// which rule it broke (`"it has a path"`…), never the value itself.
     EdgeUrl(String),
     /// `ORIGIN_SECRET` is not a valid key ring.
     OriginSecret(KeyRingError),
@@ -202,9 +226,10 @@ pub enum ClientConfigError {
 impl fmt::Display for ClientConfigError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            Self::EdgeUrl(url) => {
-                write!(f, "EDGE_URL must be http(s)://host[:port], with no path or query (got {url:?})")
-            }
+            Self::EdgeUrl(rule) => write!(
+                f,
+                "EDGE_URL must be http(s)://host[:port], with no path, query, fragment or credentials: {rule}"
+            ),
             Self::OriginSecret(e) => write!(f, "ORIGIN_SECRET: {e}"),
         }
     }
@@ -220,16 +245,48 @@ mod endpoint_tests {
     fn the_endpoint_is_the_edge_url_with_the_admin_path() {
         assert_eq!(admin_endpoint("http://localhost:8787").unwrap(), "http://localhost:8787/__edge/admin");
         assert_eq!(admin_endpoint("https://app.example.com/").unwrap(), "https://app.example.com/__edge/admin");
+        assert_eq!(admin_endpoint("http://[::1]:8787/").unwrap(), "http://[::1]:8787/__edge/admin");
         for bad in [
             "app.example.com",
+            "localhost:8787",
             "ftp://app.example.com",
+            "http://",
             "https://app.example.com/base",
+            "https://app.example.com/base/",
+            "https://app.example.com/__edge/admin",
             "https://app.example.com/?x=1",
+            "https://app.example.com/?",
+            "https://app.example.com?x=1",
             "https://app.example.com/#x",
+            "https://app.example.com#",
             "https://user:pw@app.example.com",
+            "https://user@app.example.com",
+            "https://app.example.com:port",
+            "http://app.example.com\\base",
+            "http://app.example.com /base",
+            "http://app.example.com\n",
+            "o1:0123456789abcdef0123456789abcdef",
             "",
         ] {
             assert!(matches!(admin_endpoint(bad), Err(ClientConfigError::EdgeUrl(_))), "{bad}");
+        }
+    }
+
+    #[test]
+    fn a_refused_edge_url_names_the_rule_never_the_value() {
+        for (bad, rule) in [
+            ("ftp://app.example.com", "the scheme is not http or https"),
+            ("https://user:pw@app.example.com", "it has credentials"),
+            ("https://app.example.com/base", "it has a path"),
+            ("https://app.example.com/?x=1", "it has a query"),
+            ("https://app.example.com/#x", "it has a fragment"),
+            ("http://app.example.com\\base", "it has a path"),
+            ("not a url", "it is not a URL"),
+        ] {
+            let err = admin_endpoint(bad).unwrap_err();
+            assert!(matches!(&err, ClientConfigError::EdgeUrl(r) if r == rule), "{bad}: {err:?}");
+            assert!(err.to_string().ends_with(&format!(": {rule}")), "{err}");
+            assert!(!format!("{err} {err:?}").contains("example"), "{err:?}");
         }
     }
 }

@@ -8,8 +8,8 @@ use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, Mutex};
 
 use axum::extract::State;
-use axum::http::{HeaderMap, StatusCode};
-use axum::routing::post;
+use axum::http::{HeaderMap, Method, StatusCode, header};
+use axum::routing::{any, post};
 use axum::{Json, Router};
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD as B64;
@@ -36,6 +36,8 @@ fn session(n: u8, user_agent: Option<&str>) -> Session {
         remember: n == 2,
         device_bound: n == 3,
         user_agent: user_agent.map(str::to_owned),
+        browser: user_agent.map(|_| "curl".to_owned()),
+        os: None,
         country: (n == 1).then(|| "CH".to_owned()),
     }
 }
@@ -163,4 +165,40 @@ fn a_malformed_secret_or_edge_url_is_refused_up_front() {
     // A path would send the token where the edge does not answer: to the origin.
     let with_path = AdminClient::new("http://localhost/app", SECRET);
     assert!(matches!(with_path, Err(ClientConfigError::EdgeUrl(_))));
+}
+
+#[test]
+fn swapped_arguments_never_put_the_secret_in_the_error() {
+    let err = AdminClient::new(SECRET, "http://localhost:8787").unwrap_err();
+    assert!(matches!(err, ClientConfigError::EdgeUrl(_)), "{err:?}");
+    let shown = format!("{err} {err:?}");
+    assert!(!shown.contains("0123456789abcdef"), "{shown}");
+    assert_eq!(
+        err.to_string(),
+        "EDGE_URL must be http(s)://host[:port], with no path, query, fragment or credentials: \
+         the scheme is not http or https"
+    );
+}
+
+#[tokio::test]
+async fn a_redirect_is_refused_and_the_token_never_reaches_where_it_points() {
+    for status in [301, 302, 303, 307, 308] {
+        // What reaches /elsewhere, by any method: nothing may.
+        let seen = Arc::new(Mutex::new(Vec::<String>::new()));
+        let elsewhere = {
+            let seen = Arc::clone(&seen);
+            move |method: Method, headers: HeaderMap| {
+                seen.lock().unwrap().push(format!("{method} {:?}", headers.get("authorization")));
+                async { Json(json!({ "revoked": 1, "pending": 0 })) }
+            }
+        };
+        let redirect =
+            move || async move { (StatusCode::from_u16(status).unwrap(), [(header::LOCATION, "/elsewhere")]) };
+        let base =
+            serve(Router::new().route("/__edge/admin", post(redirect)).route("/elsewhere", any(elsewhere))).await;
+        let admin = AdminClient::new(&base, SECRET).unwrap();
+        let err = admin.revoke_all("ada", None).await.unwrap_err();
+        assert!(matches!(&err, AdminError::Refused { status: s, .. } if *s == status), "{status}: {err:?}");
+        assert_eq!(*seen.lock().unwrap(), Vec::<String>::new(), "{status}");
+    }
 }

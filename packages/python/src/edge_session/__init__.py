@@ -28,7 +28,8 @@ import urllib.error
 import urllib.parse
 import urllib.request
 from dataclasses import dataclass
-from typing import Any, Callable, Literal, Mapping, Optional
+from http.client import HTTPMessage
+from typing import IO, Any, Callable, Literal, Mapping, Optional
 
 import jwt  # PyJWT
 
@@ -153,6 +154,8 @@ class EdgeSession:
         self.keys = parse_keys(secret if secret is not None else os.environ.get("ORIGIN_SECRET"))
         self.audience = audience or os.environ.get("ORIGIN_AUDIENCE") or "origin"
         self.edge_url = edge_url if edge_url is not None else os.environ.get("EDGE_URL")
+        if self.edge_url:  # only the admin client needs it, but a malformed one fails at startup
+            _admin_endpoint(self.edge_url)
         self.clock: Clock = clock or time.time
 
     def identify(self, header: HeaderGetter) -> Optional[Identity]:
@@ -251,7 +254,8 @@ class EdgeSession:
     def list_sessions(self, sub: str) -> list[dict[str, Any]]:
         """The user's live sessions, oldest first, each a dict: ``sid``, ``created_at``,
         ``last_seen`` (Unix seconds), ``remember``, ``device_bound``, ``user_agent``,
-        ``country`` (the last two may be ``None``). No entry is marked as the current one:
+        ``browser``, ``os``, ``country`` (the last four may be ``None``; ``browser`` and
+        ``os`` are read from the user agent, for "Chrome on Windows"). No entry is marked as the current one:
         compare ``sid`` with the request user's ``sid``."""
         sessions: list[dict[str, Any]] = self._admin(sub, "list")["sessions"]
         return sessions
@@ -270,14 +274,14 @@ class EdgeSession:
     def _admin(self, sub: str, act: Literal["list", "revoke", "revoke_all"], **params: Any) -> dict[str, Any]:
         if not self.edge_url:
             raise ValueError("EDGE_URL (edge_url) is not set: the admin API is on the app's public URL")
+        url = _admin_endpoint(self.edge_url)
         token = self.admin_token(sub, act, **params)
-        request = urllib.request.Request(self.edge_url.rstrip("/") + "/__edge/admin", data=b"", method="POST",
-                                         headers={"Authorization": f"Bearer {token}"})
+        request = urllib.request.Request(url, data=b"", method="POST", headers={"Authorization": f"Bearer {token}"})
         try:
-            with urllib.request.urlopen(request, timeout=10) as response:
+            with _ADMIN_OPENER.open(request, timeout=10) as response:
                 answer: dict[str, Any] = json.load(response)
                 return answer
-        except urllib.error.HTTPError as error:  # 4xx/5xx still carry a JSON answer
+        except urllib.error.HTTPError as error:  # 4xx/5xx still carry a JSON answer; a 3xx is one too
             with error:
                 body = error.read()
             try:
@@ -366,6 +370,53 @@ class EdgeRequest:
         self.login(sub, remember=remember)
         self._adopted = True
         return True
+
+
+def _admin_endpoint(edge_url: str) -> str:
+    """``{edge_url}/__edge/admin``, parsed rather than concatenated: an ``EDGE_URL`` with a
+    path, query or credentials would send the bearer token to a path the edge does not
+    answer, which it forwards to the app, ``Authorization`` included. The rule is the Rust
+    crate's: ``http(s)://host[:port]``, an optional trailing slash. A refusal names the rule
+    it broke, never the value: with the arguments swapped, that would be ``ORIGIN_SECRET``."""
+    def refused(rule: str) -> ValueError:
+        return ValueError("EDGE_URL (edge_url) must be http(s)://host[:port], with no path, query, fragment "
+                          f"or credentials: {rule}")
+
+    # urlsplit would drop tabs and newlines, and read a backslash as part of the host.
+    if any(c.isspace() or unicodedata.category(c) == "Cc" or c == "\\" for c in edge_url):
+        raise refused("it is not a URL")
+    try:
+        parts = urllib.parse.urlsplit(edge_url)
+        parts.port  # a port that is not a number raises, with the value in its message
+    except ValueError:
+        raise refused("it is not a URL") from None
+    if parts.scheme not in ("http", "https"):
+        raise refused("the scheme is not http or https")
+    if "@" in parts.netloc:
+        raise refused("it has credentials")
+    if not parts.hostname:
+        raise refused("it has no host")
+    if parts.path not in ("", "/"):
+        raise refused("it has a path")
+    # On the text: urlsplit reads "/?" as no query and "/#" as no fragment.
+    if "?" in edge_url:
+        raise refused("it has a query")
+    if "#" in edge_url:
+        raise refused("it has a fragment")
+    return urllib.parse.urlunsplit((parts.scheme, parts.netloc, "/__edge/admin", "", ""))
+
+
+class _RefuseRedirects(urllib.request.HTTPRedirectHandler):
+    """The edge's admin API never redirects. urllib would follow a 301, 302 or 303 as a GET
+    that keeps ``Authorization``, to any host; refused, the 3xx is an ``HTTPError``, and so
+    an :class:`EdgeAdminError`."""
+
+    def redirect_request(self, req: urllib.request.Request, fp: IO[bytes], code: int, msg: str,
+                         headers: HTTPMessage, newurl: str) -> None:
+        return None
+
+
+_ADMIN_OPENER = urllib.request.build_opener(_RefuseRedirects)
 
 
 def _require_session_id(sid: Any) -> None:
