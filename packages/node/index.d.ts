@@ -33,7 +33,11 @@ export interface EdgeSessionOptions {
   secret?: string;
   /** The assertion's `aud` (default `ORIGIN_AUDIENCE` or "origin"). */
   audience?: string;
-  /** The app's public URL, where the edge answers `/__edge/admin` (default `EDGE_URL`). */
+  /**
+   * The app's public URL, where the edge answers `/__edge/admin` (default `EDGE_URL`):
+   * `http(s)://host[:port]`, an optional trailing `/`. Anything else (a path, query,
+   * fragment or credentials) throws a `TypeError` at construction.
+   */
   edgeUrl?: string;
   /** Where rejected assertions and refused adoptions are reported (default: a JSON line on stderr). */
   log?: (event: string, detail: Record<string, unknown>) => void;
@@ -58,6 +62,10 @@ export interface SessionInfo {
   device_bound: boolean;
   /** The login's `User-Agent`, truncated: client-supplied, for display only. */
   user_agent: string | null;
+  /** The browser family that user agent names ("Chrome", "Firefox", "Safari"…), when known. */
+  browser: string | null;
+  /** The operating system it names ("Windows", "macOS", "iOS", "Android"…), when known. */
+  os: string | null;
   /** The login's country code, when known. */
   country: string | null;
 }

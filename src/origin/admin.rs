@@ -4,10 +4,10 @@
 use serde_json::{Value, json};
 
 use super::Session;
-use crate::users::FamilyEntry;
+use crate::users::{FamilyEntry, browser_of, os_of};
 
 /// The body of a `list` answer: `{"sub", "sessions": [{"sid", "created_at", "last_seen",
-/// "remember", "device_bound", "user_agent", "country"}]}`, times in Unix seconds like JWT
+/// "remember", "device_bound", "user_agent", "browser", "os", "country"}]}`, times in Unix seconds like JWT
 /// claims. `sid` is what the origin sees as `X-Edge-Session`, so an app can mark "this
 /// device". Each entry is the origin crate's [`Session`], the shape its client reads.
 pub fn session_list(sub: &str, entries: &[FamilyEntry]) -> Value {
@@ -21,6 +21,8 @@ pub fn session_list(sub: &str, entries: &[FamilyEntry]) -> Value {
             remember: e.remember,
             device_bound: e.device_bound,
             user_agent: e.user_agent.clone(),
+            browser: e.user_agent.as_deref().and_then(browser_of).map(str::to_owned),
+            os: e.user_agent.as_deref().and_then(os_of).map(str::to_owned),
             country: e.country.clone(),
         })
         .collect();
@@ -46,6 +48,8 @@ mod tests {
         assert_eq!(list["sessions"][0]["user_agent"], "curl/8");
         assert_eq!(list["sessions"][0]["country"], Value::Null);
         assert_eq!(list["sessions"][0]["device_bound"], false);
-        assert_eq!(list["sessions"][0].as_object().unwrap().len(), 7, "{list}");
+        assert_eq!(list["sessions"][0]["browser"], "curl");
+        assert_eq!(list["sessions"][0]["os"], Value::Null);
+        assert_eq!(list["sessions"][0].as_object().unwrap().len(), 9, "{list}");
     }
 }

@@ -245,13 +245,16 @@ async fn apply_directives(
     if let Some(login) = plan.login {
         let family = FamilyId::from_bytes(runtime::random());
         let sub = login.sub.clone();
+        let context = request_context(&sent.headers, sent.cf.as_ref(), config);
+        // "Your devices" shows the country the family's events report.
+        let country = context.as_ref().map_or_else(|| sent.country(), |c| c.country.clone());
         let command = FamilyCommand::Login {
             family,
             sub: login.sub,
             ctx: login.ctx,
             remember: login.remember,
             dbsc_offered: config.offers_dbsc(),
-            context: request_context(&sent.headers, sent.cf.as_ref(), config),
+            context,
         };
         let reply = ask_family(env, family, &command, debug).await?;
         let Verdict::Granted { cookies, decided_at, .. } = reply.verdict else {
@@ -265,7 +268,7 @@ async fn apply_directives(
             created_at,
             login.remember,
             sent.user_agent().as_deref(),
-            sent.country().as_deref(),
+            country.as_deref(),
         );
         let accepted = match ask_user(env, &sub, &UserCommand::Register { entry }, debug).await {
             Ok(reply) => reply.accepted,

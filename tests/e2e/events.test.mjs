@@ -160,6 +160,11 @@ test("logout, logout everywhere and the admin API each report session.revoked wi
   assert.equal(byLogout.by, "logout");
   assert.equal(byLogout.device.browser, "Chrome", "the device it was last seen on");
   const now = Math.floor(Date.now() / 1000);
+  // "Your devices" names them as a person would: browser, system, country.
+  const listing = await directive("edge-admin+jwt", { sub, act: "list", jti: randomBytes(12).toString("base64url") }, { exp: now + 60 });
+  const listed = await (await fetch(`${edge.url}/__edge/admin`, { method: "POST", headers: { authorization: `Bearer ${listing}` } })).json();
+  const mine = listed.sessions.find((s) => s.sid === b.sid);
+  assert.deepEqual([mine.browser, mine.os, mine.country], ["Chrome", "Windows", "CH"]);
   const token = await directive("edge-admin+jwt", { sub, act: "revoke", sid: b.sid, jti: randomBytes(12).toString("base64url") }, { exp: now + 60 });
   const res = await fetch(`${edge.url}/__edge/admin`, { method: "POST", headers: { authorization: `Bearer ${token}` } });
   assert.equal(res.status, 200, await res.text());

@@ -151,6 +151,13 @@ pub struct Session {
     pub device_bound: bool,
     /// The login's `User-Agent`, truncated: client-supplied, display only.
     pub user_agent: Option<String>,
+    /// The browser family that user agent names (`Chrome`, `Firefox`, `Safari`, `Edge`…),
+    /// for "Chrome on Windows" in a device list. Absent from edges older than it.
+    #[serde(default)]
+    pub browser: Option<String>,
+    /// The operating system it names (`Windows`, `macOS`, `iOS`, `Android`, `Linux`…).
+    #[serde(default)]
+    pub os: Option<String>,
     /// The login's country code (Cloudflare's `cf.country`), when known.
     pub country: Option<String>,
 }
