@@ -209,3 +209,17 @@ fn an_ended_family_keeps_its_undelivered_events_and_the_alarm_comes_back_for_the
     object.events_delivered(&took, &[Transport::Webhook], now + secs(2));
     assert_eq!(object.next_alarm(&config.policy, now + secs(2)), None);
 }
+
+#[test]
+fn a_later_write_never_pushes_an_undelivered_event_back_to_the_family_deadline() {
+    let config = config(&[]);
+    let mut object = FamilyObject::loaded(None, T0);
+    let (_, cookie) = login(&mut object, &config, from("CH", 3303, CHROME));
+    // The first delivery failed: the next attempt is 2 s on.
+    let due = object.due_events(T0, &[Transport::Webhook]);
+    object.events_delivered(&[(due[0].event.jti.clone(), Vec::new())], &[Transport::Webhook], T0);
+    // The first refresh confirms the login: the family is written, and arms the alarm.
+    let confirm = object.handle(refresh(&cookie, from("CH", 3303, CHROME)), T0 + secs(1), &config, secret(2)).unwrap();
+    assert!(confirm.row.is_some());
+    assert_eq!(confirm.alarm, Some(T0 + secs(2)), "the retry, not the idle deadline");
+}

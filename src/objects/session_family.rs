@@ -248,6 +248,9 @@ impl FamilyObject {
         handled.dropped = dropped;
         if events_changed {
             handled.events_row = Some(serde_json::to_string(&self.events).expect("events serialize to JSON"));
+        }
+        // One alarm per object: whoever sets it must not push back an event's delivery.
+        if events_changed || handled.alarm.is_some() {
             handled.alarm = earliest(handled.alarm, self.events.outbox.next_attempt());
         }
         Ok(handled)

@@ -263,13 +263,8 @@ async fn apply_directives(
         // Registered only once the family exists: a "log out everywhere" in between then
         // either revokes it or makes the index refuse it (crate::users).
         let created_at = Timestamp::from_millis(decided_at);
-        let entry = FamilyEntry::new(
-            family,
-            created_at,
-            login.remember,
-            sent.user_agent().as_deref(),
-            country.as_deref(),
-        );
+        let entry =
+            FamilyEntry::new(family, created_at, login.remember, sent.user_agent().as_deref(), country.as_deref());
         let accepted = match ask_user(env, &sub, &UserCommand::Register { entry }, debug).await {
             Ok(reply) => reply.accepted,
             // The register may have landed before the call failed: end the family so no

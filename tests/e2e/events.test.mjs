@@ -45,7 +45,8 @@ async function startReceiver() {
   };
   receiver.waitFor = async (pred, ms = 30_000) => {
     const found = await until(async () => (await receiver.events()).find(pred), Boolean, ms);
-    assert.ok(found, `no such event within ${ms} ms; got ${JSON.stringify(await receiver.events())}`);
+    const tried = receiver.deliveries.map((d) => (d.refused ? "refused" : "taken")).join(",");
+    assert.ok(found, `no such event within ${ms} ms (deliveries: ${tried}); got ${JSON.stringify(await receiver.events())}`);
     return found;
   };
   return receiver;
