@@ -260,7 +260,7 @@ impl Config {
         let metrics_window = reader.secs("METRICS_WINDOW_SECS", DEFAULT_METRICS_WINDOW, 1, MAX_DAY_SECS);
         let dbsc = reader.choice("DBSC", &[("offer", Dbsc::Offer), ("off", Dbsc::Off)]);
         let logout_origins = reader.logout_origins();
-        let events = reader.events(session_keys.as_ref());
+        let events = reader.events(session_keys.as_ref(), origin_secret.as_ref());
         let on_context_change =
             reader.choice("ON_CONTEXT_CHANGE", &[("ignore", OnContextChange::Ignore), ("end", OnContextChange::End)]);
         let debug_headers = reader.get("EDGE_DEBUG").is_some_and(|v| v == "1" || v == "true");
@@ -460,9 +460,10 @@ impl<F: Fn(&str) -> Option<String>> Reader<F> {
         audience
     }
 
-    /// `EVENTS_SECRET` and `EVENTS_URL`. The secret is its own ring (a receiver that
-    /// verifies events can then mint nothing), never one of the session keys.
-    fn events(&mut self, session_keys: Option<&KeyRing>) -> Option<EventsConfig> {
+    /// `EVENTS_SECRET` and `EVENTS_URL`. The secret is its own ring, sharing no key with
+    /// `SESSION_KEYS` or `ORIGIN_SECRET`: a receiver (often someone else's service) that
+    /// verifies events can then mint no cookie, login, assertion or admin token.
+    fn events(&mut self, session_keys: Option<&KeyRing>, origin_secret: Option<&KeyRing>) -> Option<EventsConfig> {
         let url = self.get("EVENTS_URL").and_then(|text| {
             let parsed = EventsUrl::parse(&text);
             if parsed.is_none() {
@@ -480,6 +481,9 @@ impl<F: Fn(&str) -> Option<String>> Reader<F> {
         let secret = self.keys("EVENTS_SECRET")?;
         if session_keys.is_some_and(|keys| keys.shares_a_secret_with(&secret)) {
             self.fail("SESSION_KEYS", "must not share a secret with EVENTS_SECRET");
+        }
+        if origin_secret.is_some_and(|origin| origin.shares_a_secret_with(&secret)) {
+            self.fail("EVENTS_SECRET", "must not share a secret with ORIGIN_SECRET (a receiver could sign logins)");
         }
         Some(EventsConfig { secret, url })
     }
@@ -553,6 +557,7 @@ mod tests {
         }
         assert_eq!(variables(config(&[("EVENTS_URL", "https://h.example.com/")]).unwrap_err()), ["EVENTS_URL"]);
         assert_eq!(variables(config(&[("EVENTS_SECRET", KEYS)]).unwrap_err()), ["SESSION_KEYS"]);
+        assert_eq!(variables(config(&[("EVENTS_SECRET", ORIGIN)]).unwrap_err()), ["EVENTS_SECRET"]);
         assert_eq!(config(&[("ON_CONTEXT_CHANGE", "end")]).unwrap().on_context_change, OnContextChange::End);
         assert_eq!(variables(config(&[("ON_CONTEXT_CHANGE", "flag")]).unwrap_err()), ["ON_CONTEXT_CHANGE"]);
     }

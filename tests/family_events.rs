@@ -223,3 +223,25 @@ fn a_later_write_never_pushes_an_undelivered_event_back_to_the_family_deadline()
     assert!(confirm.row.is_some());
     assert_eq!(confirm.alarm, Some(T0 + secs(2)), "the retry, not the idle deadline");
 }
+
+#[test]
+fn a_client_flipping_between_networks_costs_one_event_and_one_write_per_quarter_hour() {
+    let config = config(&[]);
+    let mut object = FamilyObject::loaded(None, T0);
+    let (_, cookie) = login(&mut object, &config, from("CH", 3303, CHROME));
+    let firefox = "Mozilla/5.0 (X11; Linux x86_64; rv:145.0) Gecko/20100101 Firefox/145.0";
+    let mut writes = 0;
+    for i in 0..100 {
+        let ua = if i % 2 == 0 { firefox } else { CHROME };
+        let handled =
+            object.handle(refresh(&cookie, from("CH", 3303, ua)), T0 + secs(1 + i), &config, secret(2)).unwrap();
+        writes += usize::from(handled.events_row.is_some());
+    }
+    assert_eq!(writes, 1, "the first change only");
+    let changes =
+        |object: &FamilyObject| queued(object, T0).into_iter().filter(|e| e.kind == "session.context_changed").count();
+    assert_eq!(changes(&object), 1);
+    let later = T0 + edge_session::events::REPEAT_AFTER + secs(200);
+    object.handle(refresh(&cookie, from("CH", 3303, CHROME)), later, &config, secret(3)).unwrap();
+    assert_eq!(changes(&object), 2, "a quarter of an hour on, a change is news again");
+}

@@ -18,9 +18,17 @@ use serde::{Deserialize, Serialize};
 pub use device::{RequestContext, context_changed};
 pub use outbox::{Delivery, Dropped, GIVE_UP_AFTER, MAX_PENDING, Outbox, RETRY_SCHEDULE_SECS, Transport};
 
+use std::time::Duration;
+
 use crate::origin::{Device, SecurityEvent};
 use crate::session::Family;
 use crate::time::Timestamp;
+
+/// The same kind of event about the same session is reported at most once in this long:
+/// a client flipping between two networks or browsers, a copied jar retried in a loop,
+/// or a stale cookie replayed under `ON_REUSE=reject` would otherwise cost a write, an
+/// alarm and a delivery per request, and flood the user with notices.
+pub const REPEAT_AFTER: Duration = Duration::from_secs(900);
 
 /// What one family's object keeps for its events: stored as its own row.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -32,6 +40,9 @@ pub struct FamilyEvents {
     /// change is measured against, and what a revocation reports.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub last_device: Option<Device>,
+    /// When each kind of event was last queued ([`REPEAT_AFTER`]).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub last_reported: Vec<(String, Timestamp)>,
 }
 
 impl FamilyEvents {
@@ -40,6 +51,17 @@ impl FamilyEvents {
         let mut event = SecurityEvent::new("", kind, &family.identity().sub, &family.id().to_string(), now);
         event.device = device;
         event
+    }
+
+    /// Whether an event of `kind` was queued less than [`REPEAT_AFTER`] before `now`.
+    pub fn reported_recently(&self, kind: &str, now: Timestamp) -> bool {
+        self.last_reported.iter().any(|(k, at)| k == kind && now.since(*at) < REPEAT_AFTER)
+    }
+
+    /// Records that an event of `kind` was queued at `now`.
+    pub fn reported(&mut self, kind: &str, now: Timestamp) {
+        self.last_reported.retain(|(k, _)| k != kind);
+        self.last_reported.push((kind.to_owned(), now));
     }
 
     /// The device the family was last seen on (an empty one if never), bound or not as

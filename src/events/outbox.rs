@@ -159,7 +159,9 @@ impl Outbox {
                 pending.sent.push(*transport);
             }
         }
-        if configured.iter().all(|t| pending.sent.contains(t)) {
+        // With no transport configured (a queue binding misnamed, say) nothing took it: it
+        // waits, and is dropped and reported after a day, never silently.
+        if !configured.is_empty() && configured.iter().all(|t| pending.sent.contains(t)) {
             self.pending.remove(at);
             return None;
         }
@@ -265,6 +267,18 @@ mod tests {
         );
         assert_eq!(outbox.len(), MAX_PENDING);
         assert!(outbox.due(t0, &BOTH).iter().any(|d| d.event.kind == EVENT_REUSE_DETECTED), "the theft report stays");
+    }
+
+    #[test]
+    fn with_no_transport_an_event_waits_and_is_dropped_loudly() {
+        let t0 = Timestamp::from_secs(1_000);
+        let mut outbox = Outbox::default();
+        outbox.push(event(EVENT_SESSION_CREATED, t0), t0);
+        let jti = outbox.due(t0, &[])[0].event.jti.clone();
+        assert_eq!(outbox.settle(&jti, &[], &[], t0), None);
+        assert_eq!(outbox.len(), 1, "not delivered: it waits");
+        let later = t0 + GIVE_UP_AFTER;
+        assert_eq!(outbox.settle(&jti, &[], &[], later).map(|d| d.reason), Some("expired"));
     }
 
     #[test]

@@ -48,12 +48,13 @@ impl<'a> Reporter<'a> {
         device: Device,
         detail: impl FnOnce(&mut crate::origin::SecurityEvent),
     ) {
-        if self.config.events.is_none() {
+        if self.config.events.is_none() || self.events.reported_recently(kind, self.now) {
             return;
         }
         let mut event = FamilyEvents::event(kind, family, device, self.now);
         detail(&mut event);
         self.dropped.extend(self.events.outbox.push(event, self.now));
+        self.events.reported(kind, self.now);
         self.changed = true;
     }
 
@@ -109,6 +110,10 @@ impl<'a> Reporter<'a> {
             return ContextVerdict::Carry;
         }
         let end = self.config.on_context_change == OnContextChange::End;
+        if !end && self.events.reported_recently(EVENT_CONTEXT_CHANGED, self.now) {
+            // Reported a moment ago: the baseline stays, and nothing is written.
+            return ContextVerdict::Carry;
+        }
         self.seen(now.clone());
         self.report(EVENT_CONTEXT_CHANGED, family, now, |e| {
             e.previous = Some(before);

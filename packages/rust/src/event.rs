@@ -8,7 +8,8 @@
 //! `EVENTS_SECRET`, header `typ: edge-event+jwt`, claims `iss: edge-session`, `aud` (the
 //! edge's `ORIGIN_AUDIENCE`), `iat` and `exp` five minutes apart (signed at each delivery
 //! attempt), and the event's own fields. A retried event keeps its `jti`: a receiver
-//! drops one it has seen. No event ever carries a credential.
+//! drops one it has seen (an event is retried for up to a day, so remember `jti`s that
+//! long). No event ever carries a credential.
 //!
 //! ```
 //! use edge_session_origin::{KeyRing, SecurityEvent, Timestamp, EVENT_SESSION_CREATED};
@@ -31,8 +32,9 @@ use crate::token::{EDGE_ISSUER, TokenError, valid_sub};
 
 /// `typ` of an event.
 pub const EVENT_TYPE: &str = "edge-event+jwt";
-/// `exp - iat` of an event: it is signed again at each delivery attempt, so a receiver
-/// need remember the `jti`s it has seen for this long only.
+/// `exp - iat` of an event: it is signed again at each delivery attempt, so a captured
+/// delivery replayed later than this is refused. Redeliveries of one event (a 2xx that
+/// was lost) come for up to a day: deduplicate by `jti` over a day.
 pub const EVENT_MAX_LIFETIME_SECS: u64 = 300;
 
 /// A login created a session.
