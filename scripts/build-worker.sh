@@ -51,5 +51,7 @@ if [ -z "${WASM_OPT_BIN:-}" ]; then
 fi
 
 # No RUSTFLAGS needed: getrandom 0.3.4 picks its wasm_js backend from the feature alone.
+# A failed build must not leave the old stamp beside half-written artifacts.
+rm -f build/.inputs
 worker-build --release "${opt[@]}" "$@"
 echo "$hash" >build/.inputs

@@ -238,9 +238,13 @@ async fn apply_directives(
     }
     if let Some(old) = plan.end_family {
         // Its own logout, or a new login on the same browser replacing it.
-        let end =
-            if plan.login.is_some() { FamilyCommand::Revoke { by: RevokedBy::Login } } else { FamilyCommand::Logout };
-        ask_family(env, old, &end, debug).await?;
+        if plan.login.is_none() {
+            ask_family(env, old, &FamilyCommand::Logout, debug).await?;
+        } else if ask_family(env, old, &FamilyCommand::Revoke { by: RevokedBy::Login }, debug).await.is_err() {
+            // An object of the previous version (a deploy in progress) answers `revoke`
+            // 400: end it as a logout rather than fail the login.
+            ask_family(env, old, &FamilyCommand::Logout, debug).await?;
+        }
     }
     if let Some(login) = plan.login {
         let family = FamilyId::from_bytes(runtime::random());

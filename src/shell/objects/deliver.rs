@@ -19,7 +19,8 @@ use crate::shell::runtime::log_event;
 /// The Queue producer binding events go to, when the Worker has one.
 pub(crate) const EVENTS_QUEUE_BINDING: &str = "EVENTS";
 
-/// Longest wait for a receiver: the alarm delivers one family's events at a time.
+/// Longest wait for a receiver or the queue: the alarm delivers one family's events at a
+/// time.
 const WEBHOOK_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// The transports configured: the webhook when `EVENTS_URL` is set, the queue when the
@@ -84,7 +85,10 @@ async fn enqueue(env: &Env, body: &str) -> Result<(), String> {
     let (queue, send) = queue_send(env).ok_or("no EVENTS queue binding")?;
     let promise = send.call1(&queue, &JsValue::from_str(body)).map_err(|e| format!("{e:?}"))?;
     let promise = promise.dyn_into::<Promise>().map_err(|_| "EVENTS.send returned no promise".to_owned())?;
-    JsFuture::from(promise).await.map(|_| ()).map_err(|e| format!("{e:?}"))
+    match select(JsFuture::from(promise), Delay::from(WEBHOOK_TIMEOUT)).await {
+        Either::Left((sent, _)) => sent.map(|_| ()).map_err(|e| format!("{e:?}")),
+        Either::Right(_) => Err("timed out".into()),
+    }
 }
 
 fn queue_send(env: &Env) -> Option<(JsValue, Function)> {

@@ -14,6 +14,8 @@ use crate::messages::{FamilyCommand, FamilyReply};
 use crate::objects::{AfterUnregister, AlarmStep, FamilyObject};
 use crate::session::{RefreshSecret, family_row};
 use crate::time::Timestamp;
+use worker::js_sys::Reflect;
+use worker::wasm_bindgen::JsValue;
 use worker::{Delay, DurableObject, Env, Request, Response, Result, SqlStorage, State, durable_object};
 
 use super::call::ask_user;
@@ -32,6 +34,8 @@ const CONFIG_RETRY: Duration = Duration::from_secs(60);
 #[durable_object]
 pub(crate) struct SessionFamily {
     state: State,
+    /// The JavaScript `ctx.storage`, for `transactionSync` (not bound by the worker crate).
+    storage: JsValue,
     env: Env,
     /// `None` until loaded from storage (and again after a failed write).
     object: RefCell<Option<FamilyObject>>,
@@ -39,7 +43,9 @@ pub(crate) struct SessionFamily {
 
 impl DurableObject for SessionFamily {
     fn new(state: State, env: Env) -> Self {
-        SessionFamily { state, env, object: RefCell::new(None) }
+        let raw = state._inner();
+        let storage = Reflect::get(&raw, &JsValue::from_str("storage")).unwrap_or(JsValue::UNDEFINED);
+        SessionFamily { state: State::from(raw), storage, env, object: RefCell::new(None) }
     }
 
     async fn fetch(&self, mut req: Request) -> Result<Response> {
@@ -73,18 +79,17 @@ impl DurableObject for SessionFamily {
             log(event);
         }
         log_dropped(&handled.dropped);
-        // The events first: should the family's write then fail, a receiver hears of a
-        // decision no client saw, never the other way round.
+        // The family and its events in one transaction: a decision is never durable
+        // without the event that reports it, nor an event without its decision.
+        let rows: Vec<_> = [(TABLE, handled.row), (EVENTS_TABLE, handled.events_row)]
+            .into_iter()
+            .filter_map(|(table, row)| Some((table, row?)))
+            .collect();
         let mut writes = 0;
-        let rows = [(EVENTS_TABLE, handled.events_row), (TABLE, handled.row)];
-        for (table, row) in rows.into_iter().filter_map(|(table, row)| Some((table, row?))) {
-            let written = if fault == Some("persist_error") {
-                Err(worker::Error::RustError("injected fault: persist_error".into()))
-            } else {
-                storage::save(&self.sql(), table, row)
-            };
-            match written {
-                Ok(cursor) => writes += cursor.rows_written() as u32,
+        if !rows.is_empty() {
+            let failing = fault == Some("persist_error");
+            match storage::save_together(&self.storage, &self.sql(), rows, failing) {
+                Ok(written) => writes = written,
                 Err(e) => {
                     // Memory must not hold what storage does not (see FamilyHandled::row).
                     *self.object.borrow_mut() = None;
@@ -171,6 +176,10 @@ impl SessionFamily {
         let due = self.loaded(now)?.due_events(now, &transports);
         if due.is_empty() {
             return Ok(());
+        }
+        if transports.is_empty() {
+            // EVENTS_SECRET without EVENTS_URL, and no EVENTS binding (misnamed?).
+            log_event("events_no_transport", &[("waiting", &due.len().to_string())]);
         }
         let mut outcomes = Vec::with_capacity(due.len());
         for delivery in &due {
