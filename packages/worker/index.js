@@ -58,24 +58,36 @@ function appEnv(env) {
 const EDGE_EXPORTS = new Set(["SessionFamily", "UserSessions"]);
 
 /**
- * The app's ctx: the same methods, but `ctx.exports` (the Worker's own exports, which
- * workerd hands every handler) without the edge's Durable Object classes, through which
- * the app could otherwise command any family's object directly.
+ * The app's ctx: a plain object with the same members, bound to the real ctx, except
+ * `exports` (the Worker's own exports, which workerd hands every handler), which lacks
+ * the edge's Durable Object classes: through them the app could command any family's
+ * object directly. A plain object, not a Proxy: a Proxy's target stays reachable through
+ * `Object.getOwnPropertyDescriptor`.
  */
 function appCtx(ctx) {
-  if (!ctx || typeof ctx !== "object" || !("exports" in ctx)) return ctx;
-  const own = ctx.exports;
-  const exports = {};
-  for (const key of Reflect.ownKeys(own ?? {})) {
-    if (!EDGE_EXPORTS.has(key)) Object.defineProperty(exports, key, { enumerable: true, get: () => own[key] });
+  if (!ctx || typeof ctx !== "object") return ctx;
+  const view = {};
+  for (let layer = ctx; layer && layer !== Object.prototype; layer = Object.getPrototypeOf(layer)) {
+    for (const key of Reflect.ownKeys(layer)) {
+      if (key === "constructor" || key === "exports" || Object.hasOwn(view, key)) continue;
+      Object.defineProperty(view, key, {
+        enumerable: true,
+        get() {
+          const value = Reflect.get(ctx, key);
+          return typeof value === "function" ? value.bind(ctx) : value;
+        },
+      });
+    }
   }
-  return new Proxy(ctx, {
-    get(target, prop) {
-      if (prop === "exports") return exports;
-      const value = Reflect.get(target, prop, target);
-      return typeof value === "function" ? value.bind(target) : value;
-    },
-  });
+  if ("exports" in ctx) {
+    const own = ctx.exports;
+    const exports = {};
+    for (const key of Reflect.ownKeys(own ?? {})) {
+      if (!EDGE_EXPORTS.has(key)) Object.defineProperty(exports, key, { enumerable: true, get: () => own[key] });
+    }
+    Object.defineProperty(view, "exports", { enumerable: true, value: Object.freeze(exports) });
+  }
+  return view;
 }
 
 /** The in-process origin: what a service binding would be, calling `handler` directly. */

@@ -34,7 +34,10 @@ pub fn sets_edge_cookie(name: &str, value: &str) -> bool {
     if !name.eq_ignore_ascii_case("set-cookie") {
         return false;
     }
-    let cookie = value.split(['=', ';']).next().unwrap_or("").trim();
+    // A nameless cookie (`=__Host-es-refresh=x`) is stored by some browsers as a cookie
+    // whose name is the value's text before its own `=`: the same name, planted.
+    let line = value.trim_start_matches(|c: char| c == '=' || c.is_ascii_whitespace());
+    let cookie = line.split(['=', ';']).next().unwrap_or("").trim();
     [ACCESS_COOKIE, REFRESH_COOKIE].iter().any(|edge| cookie.eq_ignore_ascii_case(edge))
 }
 
@@ -60,6 +63,8 @@ mod tests {
         assert!(sets_edge_cookie("Set-Cookie", "__Host-es-refresh=evil; Path=/; Secure"));
         assert!(sets_edge_cookie("set-cookie", " __host-ES-access =; Max-Age=0"));
         assert!(sets_edge_cookie("SET-COOKIE", "__Host-es-access"));
+        assert!(sets_edge_cookie("Set-Cookie", "=__Host-es-refresh=evil; Path=/"));
+        assert!(sets_edge_cookie("Set-Cookie", " = __Host-es-access=x"));
         assert!(!sets_edge_cookie("Set-Cookie", "theme=dark; __Host-es-refresh=x"));
         assert!(!sets_edge_cookie("Set-Cookie", "__Host-es-refreshed=1"));
         assert!(!sets_edge_cookie("X-Set-Cookie", "__Host-es-refresh=evil"));

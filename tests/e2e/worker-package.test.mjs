@@ -175,6 +175,8 @@ const app = {
     if (pathname === "/boom") throw new Error("the app failed");
     return Response.json({
       exports: Object.keys(ctx.exports ?? {}).sort(),
+      // Around any wrapper: the property itself, as workerd defines it.
+      viaDescriptor: Object.keys(Object.getOwnPropertyDescriptor(ctx, "exports")?.value ?? {}).sort(),
       cron: globalThis.cron ?? null,
       country: request.cf?.country ?? null,
       user: request.headers.get("x-edge-user"),
@@ -208,6 +210,7 @@ test("wrapping a plain fetch handler: a synchronous answer, request.cf, other ha
   assert.deepEqual(seen.env, ["ORIGIN_SECRET"], "the app's env holds no session keys and no edge objects");
   assert.ok(seen.exports.includes("default"), `the app still sees the Worker's own exports: ${seen.exports}`);
   assert.ok(!seen.exports.includes("SessionFamily") && !seen.exports.includes("UserSessions"), `ctx.exports: ${seen.exports}`);
+  assert.ok(!seen.viaDescriptor.includes("SessionFamily"), `ctx's own exports property: ${seen.viaDescriptor}`);
   // Its cron handler (wrangler's /__scheduled) gets the app's env and ctx as well.
   assert.equal((await fetch(`${edge}/__scheduled`)).status, 200);
   const cron = (await (await fetch(`${edge}/`)).json()).cron;
