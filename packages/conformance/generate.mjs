@@ -185,6 +185,161 @@ function ofLength(length) {
   throw new Error(`no token of ${length} bytes`);
 }
 
+// Security events (EVENTS_SECRET), as the edge's SecurityEvent::verify reads a webhook's
+// body: the assertion's JWS rules with typ edge-event+jwt and 300 s of life, then iss, sub,
+// sid (a session id), jti, type, time and the detail's types. Its own ring (whose secrets
+// hold SECRET_MARKER, below, so that no refusal may print them): the events secret is
+// never ORIGIN_SECRET.
+const EVENT_KEY_E2 = "s3cr3t-events-e2-0123456789abcdefghijklm";
+const EVENT_KEY_E1 = "s3cr3t-events-e1-0123456789abcdefghijklm";
+const EVENT_RING = `e2:${EVENT_KEY_E2},e1:${EVENT_KEY_E1}`;
+const EVENT_TYP = "edge-event+jwt";
+const EVENT_LIFETIME = 300;
+// A session id as the edge writes one: 16 bytes, 22 characters of base64url.
+const EVENT_SID = b64u("conformance-sid!");
+const DEVICE = {
+  user_agent: "Mozilla/5.0 (Macintosh; Intel Mac OS X 10_15_7) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Safari/537.36",
+  browser: "Chrome", os: "macOS", country: "DE", asn: 3320, colo: "FRA", bound: false,
+};
+// The claims a receiver gets back, in the edge's order; the rest (iss, aud, iat, exp, nbf
+// and claims this version does not know) are dropped. A null detail is an absent one.
+const EVENT_FIELDS = ["jti", "type", "sub", "sid", "time", "device", "revoked", "by", "previous", "action"];
+
+/** The edge's event header, with `over` merged in (`undefined` removes a field). */
+const eventHeader = (over = {}) => ({ alg: "HS256", typ: EVENT_TYP, kid: "e2", ...over });
+/** A session.created event signed at NOW, with `over` merged in. */
+const eventClaims = (over = {}) => ({
+  iss: ISSUER, aud: AUDIENCE, iat: NOW, exp: NOW + EVENT_LIFETIME, jti: `${EVENT_SID}.1`, type: "session.created",
+  sub: "alice", sid: EVENT_SID, time: NOW - 2, device: DEVICE, ...over,
+});
+/** What a package must return for a valid event. */
+const eventOf = (c) => Object.fromEntries(EVENT_FIELDS.filter((k) => c[k] != null).map((k) => [k, c[k]]));
+
+const events = [];
+function validEvent(name, { h = eventHeader(), c = eventClaims(), key = EVENT_KEY_E2, body } = {}) {
+  events.push({ name, secret: EVENT_RING, audience: AUDIENCE, now: NOW, body: body ?? sign(h, c, key), valid: true, event: eventOf(c) });
+}
+function invalidEvent(name, { h = eventHeader(), c = eventClaims(), key = EVENT_KEY_E2, body } = {}) {
+  events.push({ name, secret: EVENT_RING, audience: AUDIENCE, now: NOW, body: body ?? sign(h, c, key), valid: false });
+}
+
+// Valid: each type, with the detail it carries, and each key of the ring.
+validEvent("valid: session.created, signed by the ring's first key");
+validEvent("valid: session.reuse_detected with revoked, signed by the older key, named by its kid", {
+  h: eventHeader({ kid: "e1" }), key: EVENT_KEY_E1,
+  c: eventClaims({ jti: `${EVENT_SID}.2`, type: "session.reuse_detected", revoked: true }),
+});
+validEvent("valid: session.copied_jar, no kid, signed by the older key: every key of the ring is tried", {
+  h: eventHeader({ kid: undefined }), key: EVENT_KEY_E1,
+  c: eventClaims({ jti: `${EVENT_SID}.3`, type: "session.copied_jar", device: { country: "BR", asn: 28573, bound: true } }),
+});
+validEvent("valid: session.revoked with by", {
+  c: eventClaims({ jti: `${EVENT_SID}.4`, type: "session.revoked", by: "admin" }),
+});
+validEvent("valid: session.context_changed with previous and action", {
+  c: eventClaims({
+    jti: `${EVENT_SID}.5`, type: "session.context_changed", action: "flagged",
+    previous: { browser: "Chrome", os: "macOS", country: "FR", asn: 3215, colo: "CDG", bound: false },
+  }),
+});
+validEvent("valid: a type this version does not know, and a claim it does not know (dropped)", {
+  c: eventClaims({ type: "session.some_future_event", some_future_claim: { x: 1 } }),
+});
+validEvent("valid: a detail that is null is absent", { c: eventClaims({ type: "session.reuse_detected", revoked: null }) });
+validEvent("valid: typ in upper case (EDGE-EVENT+JWT)", { h: eventHeader({ typ: "EDGE-EVENT+JWT" }) });
+validEvent("valid: aud an array containing ours", { c: eventClaims({ aud: ["another-origin", AUDIENCE] }) });
+validEvent("valid: whitespace around the body (trimmed)", { body: `\r\n ${sign(eventHeader(), eventClaims(), EVENT_KEY_E2)}\n` });
+validEvent("valid: a sub of 256 UTF-8 bytes (128 characters)", { c: eventClaims({ sub: "é".repeat(128) }) });
+validEvent("valid: expired 29 s ago (within the skew)", { c: eventClaims({ iat: NOW - 329, exp: NOW - 29 }) });
+validEvent("valid: iat 30 s in the future (within the skew)", { c: eventClaims({ iat: NOW + 30, exp: NOW + 330 }) });
+
+// Invalid: another token type, or not the edge's.
+invalidEvent("invalid: typ JWT (an assertion is not an event)", { h: eventHeader({ typ: "JWT" }) });
+invalidEvent("invalid: typ edge-login+jwt (a directive is not an event)", { h: eventHeader({ typ: "edge-login+jwt" }) });
+invalidEvent("invalid: typ missing", { h: eventHeader({ typ: undefined }) });
+invalidEvent("invalid: iss missing", { c: eventClaims({ iss: undefined }) });
+invalidEvent("invalid: iss not edge-session", { c: eventClaims({ iss: "someone-else" }) });
+invalidEvent("invalid: aud another origin's", { c: eventClaims({ aud: "another-origin" }) });
+invalidEvent("invalid: aud missing", { c: eventClaims({ aud: undefined }) });
+// Time: 30 s of skew either way, 300 s of life.
+invalidEvent("invalid: expired 30 s ago", { c: eventClaims({ iat: NOW - 330, exp: NOW - 30 }) });
+invalidEvent("invalid: iat 31 s in the future", { c: eventClaims({ iat: NOW + 31, exp: NOW + 331 }) });
+invalidEvent("invalid: lifetime 301 s", { c: eventClaims({ exp: NOW + 301 }) });
+invalidEvent("invalid: nbf 31 s in the future", { c: eventClaims({ nbf: NOW + 31 }) });
+invalidEvent("invalid: exp missing", { c: eventClaims({ exp: undefined }) });
+// Keys and the header.
+invalidEvent("invalid: signed by ORIGIN_SECRET's key (o2), not the events ring's", { h: eventHeader({ kid: "o2" }), key: KEY_O2 });
+invalidEvent("invalid: signed by a key outside the ring, no kid", { h: eventHeader({ kid: undefined }), key: KEY_O2 });
+invalidEvent("invalid: kid unknown, though the first key signed it", { h: eventHeader({ kid: "e9" }) });
+invalidEvent("invalid: kid names the older key, signed by the first", { h: eventHeader({ kid: "e1" }) });
+invalidEvent("invalid: alg none with an empty signature", { body: `${b64u(json(eventHeader({ alg: "none" })))}.${b64u(json(eventClaims()))}.` });
+invalidEvent("invalid: alg HS384, correctly signed with the same secret", { h: eventHeader({ alg: "HS384" }) });
+invalidEvent("invalid: crit header", { h: eventHeader({ crit: ["exp"] }) });
+const goodEvent = sign(eventHeader(), eventClaims(), EVENT_KEY_E2);
+const [eh64, ep64, es64] = goodEvent.split(".");
+invalidEvent("invalid: one signature character flipped", { body: `${eh64}.${ep64}.${flip(es64, 10)}` });
+invalidEvent("invalid: signature's last character differs only in its unused bits", { body: `${eh64}.${ep64}.${nonCanonical(es64)}` });
+invalidEvent("invalid: payload padded with =, the MAC over the padded text", {
+  body: signText(eh64, paddedText(eventClaims({ sub: "alice-b" })), EVENT_KEY_E2),
+});
+invalidEvent("invalid: empty", { body: "" });
+invalidEvent("invalid: whitespace only", { body: " \n" });
+invalidEvent("invalid: not a JWS at all", { body: "not-an-event" });
+// The event's own claims.
+invalidEvent("invalid: sid of 28 characters (not a session id)", { c: eventClaims({ sid: SID }) });
+invalidEvent("invalid: sid with stray bits in its last character", { c: eventClaims({ sid: `${EVENT_SID.slice(0, 21)}B` }) });
+invalidEvent("invalid: sid missing", { c: eventClaims({ sid: undefined }) });
+invalidEvent("invalid: sub with a control character (newline)", { c: eventClaims({ sub: "alice\nX-Injected: 1" }) });
+invalidEvent("invalid: sub with a C1 control character (U+0085)", { c: eventClaims({ sub: "alice\u0085" }) });
+invalidEvent("invalid: sub empty", { c: eventClaims({ sub: "" }) });
+invalidEvent("invalid: sub missing", { c: eventClaims({ sub: undefined }) });
+invalidEvent("invalid: sub of 257 UTF-8 bytes (129 characters)", { c: eventClaims({ sub: `${"é".repeat(128)}a` }) });
+invalidEvent("invalid: jti missing", { c: eventClaims({ jti: undefined }) });
+invalidEvent("invalid: jti empty", { c: eventClaims({ jti: "" }) });
+invalidEvent("invalid: type missing", { c: eventClaims({ type: undefined }) });
+invalidEvent("invalid: type empty", { c: eventClaims({ type: "" }) });
+invalidEvent("invalid: type not a string", { c: eventClaims({ type: 1 }) });
+invalidEvent("invalid: time missing", { c: eventClaims({ time: undefined }) });
+invalidEvent("invalid: time a numeric string", { c: eventClaims({ time: String(NOW) }) });
+invalidEvent("invalid: time negative", { c: eventClaims({ time: -1 }) });
+invalidEvent("invalid: device not an object", { c: eventClaims({ device: "Chrome" }) });
+invalidEvent("invalid: revoked not a boolean", { c: eventClaims({ type: "session.reuse_detected", revoked: "true" }) });
+invalidEvent("invalid: by not a string", { c: eventClaims({ type: "session.revoked", by: 1 }) });
+invalidEvent("invalid: previous not an object", { c: eventClaims({ type: "session.context_changed", previous: "FR" }) });
+invalidEvent("invalid: action not a string", { c: eventClaims({ type: "session.context_changed", action: true }) });
+// Size: checked on the trimmed body, before anything is parsed.
+// A correctly signed event of exactly `length` bytes: a claim padded until it fits.
+const eventOfLength = (length) => {
+  for (const h of [eventHeader(), eventHeader({ kid: undefined })]) {
+    for (let n = 0; n < length; n++) {
+      const c = eventClaims({ pad: "x".repeat(n) });
+      const body = sign(h, c, EVENT_KEY_E2);
+      if (body.length === length) return { c, body };
+      if (body.length > length) break;
+    }
+  }
+  throw new Error(`no event of ${length} bytes`);
+};
+{
+  const { c, body } = eventOfLength(MAX_TOKEN_LEN);
+  validEvent(`valid: exactly ${MAX_TOKEN_LEN} bytes, and a newline after them`, { c, body: `${body}\n` });
+}
+invalidEvent(`invalid: ${MAX_TOKEN_LEN + 1} bytes, correctly signed`, { body: eventOfLength(MAX_TOKEN_LEN + 1).body });
+
+/** `text` as a JWS payload signed by `key` after the header text `h64Text`. */
+function signText(h64Text, p64Text, key) {
+  const input = `${h64Text}.${p64Text}`;
+  return `${input}.${b64u(mac("HS256", key, input))}`;
+}
+
+/** `c` encoded with `=` padding, grown until it needs some. */
+function paddedText(c) {
+  for (let n = 0; ; n++) {
+    const text = b64u(json({ ...c, pad: "x".repeat(n) }));
+    if (text.length % 4 !== 0) return text + "=".repeat(4 - (text.length % 4));
+  }
+}
+
 // Key rings (ORIGIN_SECRET), as the edge's KeyRing::parse reads them. Every secret here
 // contains SECRET_MARKER, which no refusal's message may contain.
 const SECRET_MARKER = "s3cr3t";
@@ -276,6 +431,7 @@ const table = {
   secrets,
   adopt,
   user_header,
+  events,
 };
 const text = `${JSON.stringify(table, null, 2)}\n`;
 
@@ -286,5 +442,5 @@ if (process.argv.includes("--check")) {
   }
 } else {
   writeFileSync(OUT, text);
-  console.log(`vectors.json: ${assertions.length} assertions, ${secrets.length} secrets, ${adopt.length} adopt, ${user_header.length} user_header`);
+  console.log(`vectors.json: ${assertions.length} assertions, ${secrets.length} secrets, ${adopt.length} adopt, ${user_header.length} user_header, ${events.length} events`);
 }

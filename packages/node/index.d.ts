@@ -39,6 +39,11 @@ export interface EdgeSessionOptions {
    * fragment or credentials) throws a `TypeError` at construction.
    */
   edgeUrl?: string;
+  /**
+   * `EVENTS_SECRET`, `kid:secret[,kid:secret…]`, for `parseEvent` (default: the
+   * environment's; unset, `parseEvent` throws). Malformed, it throws at construction.
+   */
+  eventsSecret?: string;
   /** Where rejected assertions and refused adoptions are reported (default: a JSON line on stderr). */
   log?: (event: string, detail: Record<string, unknown>) => void;
   /** The time in Unix seconds (default: the system clock). For tests: verify at a given time. */
@@ -85,11 +90,69 @@ export declare const STATE_HEADER: "x-edge-session-state";
 export declare const LOGIN_HEADER: "X-Edge-Login";
 export declare const LOGOUT_HEADER: "X-Edge-Logout";
 
-export declare function parseKeys(text: string): { kid: string; key: Uint8Array }[];
+/** `name` is the variable a refusal names (default "ORIGIN_SECRET"). */
+export declare function parseKeys(text: string, name?: string): { kid: string; key: Uint8Array }[];
 export declare function decodeUser(header: string | null | undefined): string | null;
 
-/** Why `verifyAssertion` refused a token; the message is the reason. */
+/** Why `verifyAssertion` (or `parseEvent`) refused a token; the message is the reason. */
 export declare class AssertionRefused extends Error {}
+
+/** The device a session was used from, as the edge saw the request. */
+export interface Device {
+  /** The client's `User-Agent`, truncated: client-supplied, for display only. */
+  user_agent?: string;
+  /** The browser family it names ("Chrome", "Firefox", "Safari", "Edge"…). */
+  browser?: string;
+  /** The operating system it names ("Windows", "macOS", "iOS", "Android", "Linux"…). */
+  os?: string;
+  /** Cloudflare's country code. */
+  country?: string;
+  /** The network's autonomous system number. */
+  asn?: number;
+  /** The Cloudflare data center. */
+  colo?: string;
+  /** The session is bound to a device key (DBSC). */
+  bound?: boolean;
+}
+
+/** A security event, verified: the claims of the edge's `edge-event+jwt`, less `iss`, `aud`, `iat` and `exp`. */
+export interface SecurityEvent {
+  /** The same on every delivery of this event: drop one you have seen (redeliveries come for up to a day). */
+  readonly jti: string;
+  /** A type a later edge adds still arrives: ignore one you do not know. */
+  readonly type: "session.created" | "session.reuse_detected" | "session.copied_jar" | "session.revoked" | "session.context_changed" | (string & {});
+  readonly sub: string;
+  /** The session: the `sid` of its requests' `Identity`. */
+  readonly sid: string;
+  /** When it happened, Unix seconds. */
+  readonly time: number;
+  /** The device of the event's request; for `session.revoked`, the one the session was last seen on. */
+  readonly device: Device;
+  /** `session.reuse_detected`: whether the session was ended. */
+  readonly revoked?: boolean;
+  /** `session.revoked`: "logout", "everywhere", "admin", "login", "limit" or "context_changed". */
+  readonly by?: string;
+  /** `session.context_changed`: the context before. */
+  readonly previous?: Device;
+  /** `session.context_changed`: "none", "flagged" or "ended". */
+  readonly action?: string;
+}
+
+export interface ParseEventOptions {
+  /** `EVENTS_SECRET`, `kid:secret[,kid:secret…]` (default: the environment's). Never `ORIGIN_SECRET`. */
+  secret?: string;
+  /** The edge's `ORIGIN_AUDIENCE` (default: the environment's, or "origin"). */
+  audience?: string;
+  /** The time in Unix seconds (default: the system clock). */
+  clock?: () => number;
+}
+
+/**
+ * A webhook delivery's raw body as the event it carries. Rejects with `AssertionRefused`
+ * (the reason) unless the edge signed it with `EVENTS_SECRET` for this audience, within
+ * its 5 minutes; with a `TypeError` for a missing or malformed secret.
+ */
+export declare function parseEvent(body: string | Uint8Array, options?: ParseEventOptions): Promise<SecurityEvent>;
 
 export declare class EdgeAdminError extends Error {
   readonly status: number;
@@ -103,6 +166,8 @@ export declare class EdgeSession {
   identify(header: (name: string) => string | null | undefined): Promise<Identity | null>;
   /** The claims of a valid assertion at `clock()`; throws `AssertionRefused` otherwise. */
   verifyAssertion(token: string): Promise<Record<string, unknown>>;
+  /** `parseEvent(body)` with `eventsSecret`, `audience` and `clock`; rejects with a `TypeError` without `eventsSecret`. */
+  parseEvent(body: string | Uint8Array): Promise<SecurityEvent>;
   loginDirective(nonce: string | null, sub: string, options?: LoginOptions): Promise<string>;
   /** Throws a `TypeError` ("scope everywhere needs sub") for `scope: "everywhere"` without `sub`: the edge would refuse it. */
   logoutDirective(nonce: string | null, options?: LogoutOptions): Promise<string>;

@@ -1,5 +1,6 @@
 // edge-session for Node origins (jose): verify the edge's `X-Edge-Assertion`, answer a
-// request with the `X-Edge-Login` / `X-Edge-Logout` directive, call the edge's admin API.
+// request with the `X-Edge-Login` / `X-Edge-Logout` directive, call the edge's admin API,
+// and read the security events the edge POSTs to the operator's webhook.
 // The framework adapters (./express, ./hono, ./fastify) are thin layers over `EdgeSession`.
 //
 // Trust rule: only the verified assertion proves who a request is. `X-Edge-User` is a
@@ -21,6 +22,12 @@ const ISSUER = "edge-session";
 const ADMIN_MAX_LIFETIME = 60;
 // The edge issues assertions for 60 s; one claiming longer was not made by it.
 const ASSERTION_MAX_LIFETIME = 60;
+// The edge signs an event again at each delivery attempt, valid 300 s: a captured delivery
+// replayed later is refused. (A redelivery, same jti, can come for up to a day.)
+const EVENT_MAX_LIFETIME = 300;
+const EVENT_TYPE = "edge-event+jwt";
+// The edge's rule for a sub it carries (it goes into a header): 1 to 256 UTF-8 bytes.
+const MAX_SUB_BYTES = 256;
 // Allowance for clocks that disagree between the edge and this origin.
 const CLOCK_TOLERANCE_SECS = 30;
 // The edge's bound: far above any assertion, and it caps the work an unauthenticated
@@ -44,14 +51,14 @@ const WHITE_SPACE_OR_CONTROL = new RegExp(`[${WHITE_SPACE}\\p{Cc}]`, "u");
  * HMAC key is the secret's UTF-8 bytes. A refusal names the problem and the key's
  * position, never a secret, nor a kid (in a malformed ring it may be a piece of a secret).
  */
-export function parseKeys(text) {
-  if (typeof text !== "string") throw new TypeError("ORIGIN_SECRET is not set");
+export function parseKeys(text, name = "ORIGIN_SECRET") {
+  if (typeof text !== "string") throw new TypeError(`${name} is not set`);
   const pairs = text.split(",").map((p) => p.replace(AROUND_WHITE_SPACE, "")).filter(Boolean);
-  if (pairs.length === 0) throw new TypeError("ORIGIN_SECRET holds no kid:secret pair");
-  if (pairs.length > MAX_KEYS) throw new TypeError(`ORIGIN_SECRET holds more than ${MAX_KEYS} keys`);
-  const keys = pairs.map((pair, i) => parseKey(pair, `ORIGIN_SECRET key #${i + 1}`));
+  if (pairs.length === 0) throw new TypeError(`${name} holds no kid:secret pair`);
+  if (pairs.length > MAX_KEYS) throw new TypeError(`${name} holds more than ${MAX_KEYS} keys`);
+  const keys = pairs.map((pair, i) => parseKey(pair, `${name} key #${i + 1}`));
   keys.forEach(({ kid }, i) => {
-    if (keys.findIndex((k) => k.kid === kid) < i) throw new TypeError(`ORIGIN_SECRET key #${i + 1} reuses an earlier key id`);
+    if (keys.findIndex((k) => k.kid === kid) < i) throw new TypeError(`${name} key #${i + 1} reuses an earlier key id`);
   });
   return keys;
 }
@@ -92,15 +99,19 @@ export class EdgeSession {
    * @param {string} [options.secret] `ORIGIN_SECRET` (default: the environment's)
    * @param {string} [options.audience] the assertion's `aud` (default `ORIGIN_AUDIENCE` or "origin")
    * @param {string} [options.edgeUrl] where the admin API is: the app's public URL (default `EDGE_URL`)
+   * @param {string} [options.eventsSecret] `EVENTS_SECRET`, for `parseEvent` (default: the environment's)
    * @param {(event: string, detail: object) => void} [options.log] where rejected assertions are reported
    * @param {() => number} [options.clock] the time in Unix seconds (default: the system clock); for tests
    */
   constructor({ secret = process.env.ORIGIN_SECRET, audience = process.env.ORIGIN_AUDIENCE || "origin",
-    edgeUrl = process.env.EDGE_URL, log = defaultLog, clock = () => Date.now() / 1000 } = {}) {
+    edgeUrl = process.env.EDGE_URL, eventsSecret = process.env.EVENTS_SECRET, log = defaultLog,
+    clock = () => Date.now() / 1000 } = {}) {
     this.keys = parseKeys(secret);
     this.audience = audience;
     this.edgeUrl = edgeUrl;
     if (edgeUrl) adminEndpoint(edgeUrl); // only the admin client needs it, but a malformed one fails at startup
+    // Only parseEvent needs it, but a malformed one fails at startup too.
+    this.eventKeys = eventsSecret ? parseKeys(eventsSecret, "EVENTS_SECRET") : null;
     this.log = log;
     this.clock = clock;
   }
@@ -133,25 +144,19 @@ export class EdgeSession {
    * knows, lenient base64, and no future `iat` check).
    */
   async verifyAssertion(token) {
-    if (token.length > MAX_TOKEN_LEN) throw new AssertionRefused("token too large");
-    const parts = token.split(".");
-    if (parts.length !== 3 || !parts.every(isCanonicalBase64url)) throw new AssertionRefused("token malformed");
-    const header = jsonObject(parts[0]);
-    checkHeader(header);
-    const payload = await verifyMac(token, this.#candidates(header));
-    const claims = jsonObject(payload);
-    checkClaims(claims, this.audience, Math.floor(this.clock()));
+    const now = Math.floor(this.clock());
+    const claims = await verifyJws(token, this.keys, { typ: "jwt", audience: this.audience, now, maxLifetime: ASSERTION_MAX_LIFETIME });
+    checkAssertionClaims(claims);
     return claims;
   }
 
-  // A kid is a promise of which key signed: an unknown one is refused, even if another
-  // key of ours would verify. Without a kid, every key is tried (all are trusted alike).
-  #candidates(header) {
-    if (!Object.hasOwn(header, "kid")) return this.keys;
-    if (typeof header.kid !== "string") throw new AssertionRefused("token malformed");
-    const key = this.keys.find((k) => k.kid === header.kid);
-    if (!key) throw new AssertionRefused("unknown kid");
-    return [key];
+  /**
+   * `parseEvent(body)` with this origin's `eventsSecret`, `audience` and `clock`; a
+   * `TypeError` if `EVENTS_SECRET` is not set.
+   */
+  async parseEvent(body) {
+    if (!this.eventKeys) throw new TypeError("EVENTS_SECRET (eventsSecret) is not set");
+    return verifyEvent(body, this.eventKeys, this.audience, Math.floor(this.clock()));
   }
 
   /** `X-Edge-Login` answering the request whose `X-Edge-Nonce` is `nonce`. */
@@ -233,8 +238,65 @@ export class EdgeSession {
   }
 }
 
-/** Why an assertion was refused; the message is the reason logged. */
+/** Why an assertion (or an event) was refused; the message is the reason logged. */
 export class AssertionRefused extends Error {}
+
+/**
+ * A security event the edge POSTed to the operator's webhook (`EVENTS_URL`), verified:
+ * `{ jti, type, sub, sid, time, device }`, and `revoked`, `by`, `previous`, `action` when
+ * its type has them. `body` is the request's raw body (text or bytes). Throws
+ * `AssertionRefused` with the reason for anything the edge did not sign with
+ * `EVENTS_SECRET` for this audience in the last 5 minutes; a `TypeError` for a missing or
+ * malformed `secret`. `secret` is `EVENTS_SECRET`, never `ORIGIN_SECRET`: a receiver that
+ * holds it can verify events and mint nothing.
+ */
+export async function parseEvent(body, { secret = process.env.EVENTS_SECRET, audience = process.env.ORIGIN_AUDIENCE || "origin",
+  clock = () => Date.now() / 1000 } = {}) {
+  return verifyEvent(body, parseKeys(secret, "EVENTS_SECRET"), audience, Math.floor(clock()));
+}
+
+// What an event's optional detail must be when present (null is absent, as the edge reads it).
+const EVENT_DETAIL = {
+  revoked: (v) => typeof v === "boolean",
+  by: (v) => typeof v === "string",
+  previous: (v) => isObject(v),
+  action: (v) => typeof v === "string",
+};
+
+// The rules of the edge's SecurityEvent::verify (packages/conformance has them all): the
+// assertion's JWS checks with typ edge-event+jwt and 300 s of life, then the event's claims.
+async function verifyEvent(body, keys, audience, now) {
+  if (body instanceof Uint8Array) body = eventText(body);
+  if (typeof body !== "string") throw new TypeError("an event is the request's raw body: a string or bytes");
+  const token = body.replace(AROUND_WHITE_SPACE, "");
+  const claims = await verifyJws(token, keys, { typ: EVENT_TYPE, audience, now, maxLifetime: EVENT_MAX_LIFETIME });
+  if (claims.iss !== ISSUER) throw new AssertionRefused("iss is not edge-session");
+  const { jti, type, sub, sid, time, device = {} } = claims;
+  if (!(typeof sub === "string" && sub !== "" && Buffer.byteLength(sub) <= MAX_SUB_BYTES && !/\p{Cc}/u.test(sub))) {
+    throw new AssertionRefused("sub must be 1 to 256 bytes without control characters");
+  }
+  if (typeof sid !== "string" || !SESSION_ID.test(sid)) throw new AssertionRefused("sid is not a session id");
+  if (typeof jti !== "string" || jti === "" || typeof type !== "string" || type === "") throw new AssertionRefused("jti or type missing");
+  if (!Number.isInteger(time) || time < 0) throw new AssertionRefused("time is not a Unix time");
+  if (!isObject(device)) throw new AssertionRefused("device is not an object");
+  // Only the claims an event has: iss, aud and the times were checked, and a claim this
+  // version does not know is dropped (the edge's own parser does the same).
+  const event = { jti, type, sub, sid, time, device };
+  for (const [name, valid] of Object.entries(EVENT_DETAIL)) {
+    if (claims[name] == null) continue;
+    if (!valid(claims[name])) throw new AssertionRefused(`${name} has the wrong type`);
+    event[name] = claims[name];
+  }
+  return Object.freeze(event);
+}
+
+function eventText(bytes) {
+  try {
+    return UTF8.decode(bytes);
+  } catch {
+    throw new AssertionRefused("token malformed"); // not UTF-8: no JWS
+  }
+}
 
 // Exactly the edge's base64url: the URL alphabet, no padding, no stray bits in the last
 // character. Lenient decoders (Buffer, jose) read other texts as the same bytes, so a
@@ -258,13 +320,43 @@ function jsonObject(part) {
 
 const isObject = (value) => typeof value === "object" && value !== null && !Array.isArray(value);
 
-// `alg` exactly HS256 refuses `none` and algorithm confusion (RFC 8725 §3.1). `typ` JWT
-// (in any ASCII case, RFC 7515 §4.1.9) keeps a login directive, signed with the same key,
-// from passing as an assertion. A `crit` names extensions we do not implement, so we must
-// refuse it (RFC 7515 §4.1.11).
-function checkHeader(header) {
+/**
+ * The claims of a compact JWS `token` signed by one of `keys`, as the edge checks them
+ * (`jws::verify`): its size, canonical base64url, the header (`typ` is the expected one,
+ * in lower case), the key its kid names, `aud`, and the times at `now` (Unix seconds).
+ */
+async function verifyJws(token, keys, { typ, audience, now, maxLifetime }) {
+  if (token.length > MAX_TOKEN_LEN) throw new AssertionRefused("token too large");
+  const parts = token.split(".");
+  if (parts.length !== 3 || !parts.every(isCanonicalBase64url)) throw new AssertionRefused("token malformed");
+  const header = jsonObject(parts[0]);
+  checkHeader(header, typ);
+  const payload = await verifyMac(token, candidates(keys, header));
+  const claims = jsonObject(payload);
+  checkTimes(claims, audience, now, maxLifetime);
+  return claims;
+}
+
+// A kid is a promise of which key signed: an unknown one is refused, even if another key
+// of ours would verify. Without a kid, every key is tried (all are trusted alike).
+function candidates(keys, header) {
+  if (!Object.hasOwn(header, "kid")) return keys;
+  if (typeof header.kid !== "string") throw new AssertionRefused("token malformed");
+  const key = keys.find((k) => k.kid === header.kid);
+  if (!key) throw new AssertionRefused("unknown kid");
+  return [key];
+}
+
+// `alg` exactly HS256 refuses `none` and algorithm confusion (RFC 8725 §3.1). `typ` (in
+// any ASCII case, RFC 7515 §4.1.9) keeps a login directive or an event, signed with the
+// same key, from passing as an assertion, and the reverse (RFC 8725 §3.11). A `crit`
+// names extensions we do not implement, so we must refuse it (RFC 7515 §4.1.11).
+function checkHeader(header, typ) {
   if (header.alg !== "HS256") throw new AssertionRefused("alg is not HS256");
-  if (typeof header.typ !== "string" || !/^[Jj][Ww][Tt]$/.test(header.typ)) throw new AssertionRefused("wrong typ");
+  // ASCII case only: toLowerCase alone would also fold, say, the Kelvin sign into "k".
+  if (typeof header.typ !== "string" || !/^[\x20-\x7e]*$/.test(header.typ) || header.typ.toLowerCase() !== typ) {
+    throw new AssertionRefused("wrong typ");
+  }
   if (Object.hasOwn(header, "crit")) throw new AssertionRefused("unsupported crit header");
 }
 
@@ -280,8 +372,8 @@ async function verifyMac(token, keys) {
   throw new AssertionRefused("bad signature");
 }
 
-// The claims, each as the edge checks them; `now` in Unix seconds.
-function checkClaims(claims, audience, now) {
+// `aud` and the times, as the edge checks them; `now` in Unix seconds.
+function checkTimes(claims, audience, now, maxLifetime) {
   const { aud } = claims;
   if (aud !== audience && !(Array.isArray(aud) && aud.includes(audience))) throw new AssertionRefused("wrong aud");
   const exp = numericDate(claims.exp);
@@ -289,11 +381,15 @@ function checkClaims(claims, audience, now) {
   if (exp === null || iat === null) throw new AssertionRefused("exp or iat missing");
   if (now >= exp + CLOCK_TOLERANCE_SECS) throw new AssertionRefused("expired");
   if (iat > now + CLOCK_TOLERANCE_SECS) throw new AssertionRefused("iat in the future");
-  if (exp - iat > ASSERTION_MAX_LIFETIME) throw new AssertionRefused("lifetime too long");
+  if (exp - iat > maxLifetime) throw new AssertionRefused("lifetime too long");
   if (Object.hasOwn(claims, "nbf")) {
     const nbf = numericDate(claims.nbf);
     if (nbf === null || nbf > now + CLOCK_TOLERANCE_SECS) throw new AssertionRefused("not yet valid (nbf)");
   }
+}
+
+// An assertion's own claims, as the edge checks them.
+function checkAssertionClaims(claims) {
   if (claims.iss !== ISSUER) throw new AssertionRefused("iss is not edge-session");
   // Without a user and a session there is nobody to trust.
   if (typeof claims.sub !== "string" || claims.sub === "") throw new AssertionRefused("sub missing");

@@ -2,8 +2,9 @@ defmodule EdgeSession do
   @moduledoc """
   edge-session origin kit for Elixir: verify the `X-Edge-Assertion` the edge adds to
   every identified request, and sign the `X-Edge-Login` / `X-Edge-Logout` directives
-  the edge applies (docs/design.md §4), and call the edge's admin API (`admin_token/4`,
-  `admin_call/5`). Only OTP's `:crypto` is needed (and `:inets` for `admin_call/5`); JSON
+  the edge applies (docs/design.md §4), call the edge's admin API (`admin_token/4`,
+  `admin_call/5`), and read the security events the edge POSTs to the operator's webhook
+  (`parse_event/3`). Only OTP's `:crypto` is needed (and `:inets` for `admin_call/5`); JSON
   goes through a
   module with `encode!/1` and `decode/1` (Jason by default: a Phoenix app has it; pass
   `json: MyAdapter` or set `config :edge_session, json: MyAdapter` otherwise).
@@ -24,6 +25,14 @@ defmodule EdgeSession do
   @skew 30
   # The edge issues assertions for 60 s; anything claiming longer was not made by it.
   @assertion_max_lifetime 60
+  # The edge signs an event again at each delivery attempt, valid 300 s: a captured delivery
+  # replayed later is refused. (A redelivery, same jti, can come for up to a day.)
+  @event_max_lifetime 300
+  @event_type "edge-event+jwt"
+  # An event's optional detail, each checked by detail_ok?/2 when present.
+  @event_detail ~w(revoked by previous action)
+  # The edge's rule for a sub it carries (it goes into a header): 1 to 256 UTF-8 bytes.
+  @max_sub_bytes 256
   # The edge refuses directives whose exp - iat exceeds 5 minutes.
   @directive_max_lifetime 300
   # The edge refuses admin tokens whose exp - iat is longer.
@@ -64,29 +73,32 @@ defmodule EdgeSession do
 
   @doc """
   `kid:secret,kid:secret` → `[{kid, secret}]`, signing key first; the HMAC key is the
-  secret's UTF-8 bytes. Raises `ArgumentError` naming the problem and the key's position,
-  never a secret, nor a kid (in a malformed ring it may be a piece of a secret).
+  secret's UTF-8 bytes. Raises `ArgumentError` naming the problem, the variable (`name`)
+  and the key's position, never a secret, nor a kid (in a malformed ring it may be a
+  piece of a secret).
   """
-  def parse_keys(text) when is_binary(text) do
-    unless String.valid?(text), do: raise(ArgumentError, "ORIGIN_SECRET is not UTF-8")
+  def parse_keys(text, name \\ "ORIGIN_SECRET")
+
+  def parse_keys(text, name) when is_binary(text) do
+    unless String.valid?(text), do: raise(ArgumentError, "#{name} is not UTF-8")
 
     pairs =
       for pair <- String.split(text, ","), pair = Regex.replace(@around_white_space, pair, ""), pair != "",
         do: pair
 
-    if pairs == [], do: raise(ArgumentError, "ORIGIN_SECRET holds no kid:secret pair")
-    if length(pairs) > @max_keys, do: raise(ArgumentError, "ORIGIN_SECRET holds more than #{@max_keys} keys")
+    if pairs == [], do: raise(ArgumentError, "#{name} holds no kid:secret pair")
+    if length(pairs) > @max_keys, do: raise(ArgumentError, "#{name} holds more than #{@max_keys} keys")
 
-    keys = for {pair, i} <- Enum.with_index(pairs, 1), do: parse_key(pair, "ORIGIN_SECRET key ##{i}")
+    keys = for {pair, i} <- Enum.with_index(pairs, 1), do: parse_key(pair, "#{name} key ##{i}")
     kids = for {kid, _} <- keys, do: kid
 
     for {kid, i} <- Enum.with_index(kids, 1), kid in Enum.take(kids, i - 1),
-        do: raise(ArgumentError, "ORIGIN_SECRET key ##{i} reuses an earlier key id")
+        do: raise(ArgumentError, "#{name} key ##{i} reuses an earlier key id")
 
     keys
   end
 
-  def parse_keys(_text), do: raise(ArgumentError, "ORIGIN_SECRET is not set")
+  def parse_keys(_text, name), do: raise(ArgumentError, "#{name} is not set")
 
   defp parse_key(pair, which) do
     case String.split(pair, ":", parts: 2) do
@@ -128,23 +140,44 @@ defmodule EdgeSession do
   """
   def check_assertion(token, keys, opts \\ [])
 
-  def check_assertion(token, keys, opts) when is_binary(token) and byte_size(token) <= @max_token_len do
-    json = json(opts)
+  def check_assertion(token, keys, opts) when is_binary(token) do
+    with {:ok, claims} <- verify_jws(token, keys, "jwt", @assertion_max_lifetime, opts),
+         :ok <- check_assertion_claims(claims),
+         do: {:ok, claims}
+  end
 
-    with {:ok, {input, header_bytes, payload_bytes, mac}} <- split(token),
-         {:ok, header} <- json_object(header_bytes, json),
-         :ok <- check_header(header),
-         {:ok, candidates} <- candidates(keys, header),
-         :ok <- check_mac(candidates, input, mac),
-         # Claims are read only once the MAC is good.
-         {:ok, claims} <- json_object(payload_bytes, json),
-         :ok <- check_claims(claims, Keyword.get(opts, :audience, "origin"), now(opts)) do
-      {:ok, claims}
+  def check_assertion(_token, _keys, _opts), do: {:error, "no token"}
+
+  @doc """
+  A security event the edge POSTed to the operator's webhook (`EVENTS_URL`), verified:
+  `{:ok, event}`, a map with `"jti"`, `"type"`, `"sub"`, `"sid"`, `"time"`, `"device"`,
+  and `"revoked"`, `"by"`, `"previous"`, `"action"` when its type has them; else
+  `{:error, reason}`, for anything the edge did not sign with `keys` for this audience in
+  the last 5 minutes. `body` is the request's raw body. `keys` is the ring of
+  `EVENTS_SECRET` (`parse_keys(System.fetch_env!("EVENTS_SECRET"), "EVENTS_SECRET")`),
+  never `ORIGIN_SECRET`'s: a receiver holding it can verify events and mint nothing.
+  Options as `verify_assertion/3`. The rules are the edge's `SecurityEvent::verify`.
+  """
+  def parse_event(body, keys, opts \\ [])
+
+  def parse_event(body, keys, opts) when is_binary(body) do
+    # Trimmed as the edge trims (Unicode White_Space); bytes that are not UTF-8 are no JWS.
+    token = if String.valid?(body), do: Regex.replace(@around_white_space, body, ""), else: ""
+
+    with {:ok, claims} <- verify_jws(token, keys, @event_type, @event_max_lifetime, opts),
+         :ok <- check_event_claims(claims) do
+      # Only the claims an event has: iss, aud and the times were checked, and a claim this
+      # version does not know is dropped (the edge's own parser does the same).
+      detail = for name <- @event_detail, claims[name] != nil, into: %{}, do: {name, claims[name]}
+
+      event =
+        claims |> Map.take(~w(jti type sub sid time)) |> Map.put("device", Map.get(claims, "device", %{}))
+
+      {:ok, Map.merge(event, detail)}
     end
   end
 
-  def check_assertion(token, _keys, _opts) when is_binary(token), do: {:error, "token too large"}
-  def check_assertion(_token, _keys, _opts), do: {:error, "no token"}
+  def parse_event(_body, _keys, _opts), do: {:error, "no body"}
 
   @doc """
   Who a request is: the claims of its assertion (`token`, the `X-Edge-Assertion` value),
@@ -497,16 +530,33 @@ defmodule EdgeSession do
     _ -> {:error, "token malformed"}
   end
 
-  # `alg` exactly HS256 refuses `none` and algorithm confusion (RFC 8725 §3.1). `typ` JWT
-  # (in any ASCII case, RFC 7515 §4.1.9) keeps a login directive, signed with the same key,
-  # from passing as an assertion. A `crit` names extensions we do not implement, so we
-  # must refuse it (RFC 7515 §4.1.11).
-  defp check_header(header) do
+  # The checks every token from the edge gets (its jws::verify): the size, canonical
+  # base64url, the header (`typ` the expected one, given in lower case), the key its kid
+  # names, the MAC, `aud` and the times. Claims are read only once the MAC is good.
+  defp verify_jws(token, keys, typ, max_lifetime, opts) do
+    json = json(opts)
+
+    with :ok <- if(byte_size(token) > @max_token_len, do: {:error, "token too large"}, else: :ok),
+         {:ok, {input, header_bytes, payload_bytes, mac}} <- split(token),
+         {:ok, header} <- json_object(header_bytes, json),
+         :ok <- check_header(header, typ),
+         {:ok, candidates} <- candidates(keys, header),
+         :ok <- check_mac(candidates, input, mac),
+         {:ok, claims} <- json_object(payload_bytes, json),
+         :ok <- check_times(claims, Keyword.get(opts, :audience, "origin"), now(opts), max_lifetime),
+         do: {:ok, claims}
+  end
+
+  # `alg` exactly HS256 refuses `none` and algorithm confusion (RFC 8725 §3.1). `typ` (in
+  # any ASCII case, RFC 7515 §4.1.9) keeps a login directive or an event, signed with the
+  # same key, from passing as an assertion, and the reverse (RFC 8725 §3.11). A `crit`
+  # names extensions we do not implement, so we must refuse it (RFC 7515 §4.1.11).
+  defp check_header(header, expected) do
     typ = header["typ"]
 
     cond do
       header["alg"] != "HS256" -> {:error, "alg is not HS256"}
-      not (is_binary(typ) and String.downcase(typ, :ascii) == "jwt") -> {:error, "wrong typ"}
+      not (is_binary(typ) and String.downcase(typ, :ascii) == expected) -> {:error, "wrong typ"}
       Map.has_key?(header, "crit") -> {:error, "unsupported crit header"}
       true -> :ok
     end
@@ -534,18 +584,26 @@ defmodule EdgeSession do
   defp mac_ok?({_kid, key}, input, mac),
     do: byte_size(mac) == 32 and :crypto.hash_equals(hmac(key, input), mac)
 
-  # The claims, each as the edge checks them; `now` in Unix seconds.
-  defp check_claims(claims, audience, now) do
+  # `aud` and the times, as the edge checks them; `now` in Unix seconds.
+  defp check_times(claims, audience, now, max_lifetime) do
     {exp, iat} = {numeric_date(claims["exp"]), numeric_date(claims["iat"])}
-    sub = claims["sub"]
 
     cond do
       not audience_ok?(claims["aud"], audience) -> {:error, "wrong aud"}
       exp == nil or iat == nil -> {:error, "exp or iat missing"}
       now >= exp + @skew -> {:error, "expired"}
       iat > now + @skew -> {:error, "iat in the future"}
-      exp - iat > @assertion_max_lifetime -> {:error, "lifetime too long"}
+      exp - iat > max_lifetime -> {:error, "lifetime too long"}
       not nbf_ok?(claims, now) -> {:error, "not yet valid (nbf)"}
+      true -> :ok
+    end
+  end
+
+  # An assertion's own claims, as the edge checks them.
+  defp check_assertion_claims(claims) do
+    sub = claims["sub"]
+
+    cond do
       claims["iss"] != @issuer -> {:error, "iss is not edge-session"}
       # Without a user and a session there is nobody to trust.
       not (is_binary(sub) and sub != "") -> {:error, "sub missing"}
@@ -555,6 +613,43 @@ defmodule EdgeSession do
       true -> :ok
     end
   end
+
+  # An event's own claims, as the edge's SecurityEvent::verify checks them.
+  defp check_event_claims(claims) do
+    {sub, sid, time} = {claims["sub"], claims["sid"], claims["time"]}
+
+    cond do
+      claims["iss"] != @issuer ->
+        {:error, "iss is not edge-session"}
+
+      not (is_binary(sub) and byte_size(sub) in 1..@max_sub_bytes and String.valid?(sub) and
+               not Regex.match?(~r/\p{Cc}/u, sub)) ->
+        {:error, "sub must be 1 to 256 bytes without control characters"}
+
+      not (is_binary(sid) and Regex.match?(@session_id, sid)) ->
+        {:error, "sid is not a session id"}
+
+      not Enum.all?([claims["jti"], claims["type"]], &(is_binary(&1) and &1 != "")) ->
+        {:error, "jti or type missing"}
+
+      not (is_integer(time) and time >= 0) ->
+        {:error, "time is not a Unix time"}
+
+      not is_map(Map.get(claims, "device", %{})) ->
+        {:error, "device is not an object"}
+
+      wrong = Enum.find(@event_detail, &(claims[&1] != nil and not detail_ok?(&1, claims[&1]))) ->
+        {:error, "#{wrong} has the wrong type"}
+
+      true ->
+        :ok
+    end
+  end
+
+  # What an event's optional detail must be when present (nil is absent, as the edge reads it).
+  defp detail_ok?("revoked", value), do: is_boolean(value)
+  defp detail_ok?("previous", value), do: is_map(value)
+  defp detail_ok?(_by_or_action, value), do: is_binary(value)
 
   # `aud` is ours, or a list containing ours.
   defp audience_ok?(aud, audience) when is_list(aud), do: audience in aud

@@ -73,6 +73,21 @@ defmodule EdgeSession.ConformanceTest do
     end
   end
 
+  for v <- table["events"] do
+    @v v
+    test "event: #{v["name"]}" do
+      v = @v
+      parsed = EdgeSession.parse_event(v["body"], EdgeSession.parse_keys(v["secret"], "EVENTS_SECRET"), opts(v))
+
+      if v["valid"] do
+        assert parsed == {:ok, v["event"]}
+      else
+        assert {:error, reason} = parsed
+        refute reason =~ @table["secret_marker"], "the refusal prints the secret"
+      end
+    end
+  end
+
   for v <- table["user_header"] do
     @v v
     test "user header: #{inspect(v["header"])}" do

@@ -6,7 +6,8 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
 import {
-  ASSERTION_HEADER, LOGIN_HEADER, NONCE_HEADER, STATE_HEADER, EdgeSession, decodeUser, edgeRequest, parseKeys,
+  ASSERTION_HEADER, LOGIN_HEADER, NONCE_HEADER, STATE_HEADER, AssertionRefused, EdgeSession, decodeUser, edgeRequest,
+  parseEvent, parseKeys,
 } from "../index.js";
 
 const table = JSON.parse(readFileSync(new URL("../../conformance/vectors.json", import.meta.url), "utf8"));
@@ -72,4 +73,23 @@ for (const v of table.adopt) {
 
 for (const v of table.user_header) {
   test(`user header: ${JSON.stringify(v.header)}`, () => assert.equal(decodeUser(v.header), v.sub));
+}
+
+for (const v of table.events) {
+  test(`event: ${v.name}`, async () => {
+    // The function, and the method of an origin whose eventsSecret it is (its own ring).
+    const viaFunction = () => parseEvent(v.body, { secret: v.secret, audience: v.audience, clock: () => v.now });
+    const edge = new EdgeSession({ secret: identified.secret, eventsSecret: v.secret, audience: v.audience, clock: () => v.now });
+    for (const parse of [viaFunction, () => edge.parseEvent(v.body), () => edge.parseEvent(Buffer.from(v.body))]) {
+      if (v.valid) {
+        assert.deepEqual({ ...(await parse()) }, v.event);
+      } else {
+        await assert.rejects(parse, (e) => {
+          assert.ok(e instanceof AssertionRefused, `refused with ${e}`);
+          assert.ok(!e.message.includes(table.secret_marker), `the refusal prints the secret: ${e.message}`);
+          return true;
+        });
+      }
+    }
+  });
 }

@@ -14,7 +14,8 @@ from pathlib import Path
 from typing import Any, Optional
 
 from edge_session import (
-    ASSERTION_HEADER, LOGIN_HEADER, NONCE_HEADER, STATE_HEADER, EdgeSession, decode_user, parse_keys,
+    ASSERTION_HEADER, LOGIN_HEADER, NONCE_HEADER, STATE_HEADER, AssertionRefused, EdgeSession, decode_user,
+    parse_event, parse_keys,
 )
 
 TABLE: dict[str, Any] = json.loads(
@@ -99,6 +100,22 @@ class Conformance(unittest.TestCase):
         for v in TABLE["user_header"]:
             with self.subTest(v["header"]):
                 self.assertEqual(decode_user(v["header"]), v["sub"])
+
+    def test_events(self) -> None:
+        origin_secret = TABLE["assertions"][0]["secret"]
+        for v in TABLE["events"]:
+            with self.subTest(v["name"]):
+                # The function, and the method of an origin whose events_secret it is (its own ring).
+                edge = EdgeSession(secret=origin_secret, events_secret=v["secret"], audience=v["audience"],
+                                   clock=lambda: v["now"])
+                for parse in (lambda: parse_event(v["body"], secret=v["secret"], audience=v["audience"], now=v["now"]),
+                              lambda: edge.parse_event(v["body"]), lambda: edge.parse_event(v["body"].encode())):
+                    if v["valid"]:
+                        self.assertEqual(parse(), v["event"])
+                    else:
+                        with self.assertRaises(AssertionRefused) as refused:
+                            parse()
+                        self.assertNotIn(TABLE["secret_marker"], str(refused.exception), "the refusal prints the secret")
 
 
 if __name__ == "__main__":

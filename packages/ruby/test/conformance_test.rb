@@ -74,6 +74,23 @@ class ConformanceTest < Minitest::Test
     end
   end
 
+  TABLE["events"].each do |v|
+    define_method("test_event: #{v["name"]}") do
+      # The function, and the method of a client whose events_secret it is (its own ring).
+      client = EdgeSession::Client.new(secret: IDENTIFIED["secret"], events_secret: v["secret"], audience: v["audience"],
+                                       clock: -> { v["now"] })
+      [-> { EdgeSession.parse_event(v["body"], secret: v["secret"], audience: v["audience"], now: v["now"]) },
+       -> { client.parse_event(v["body"]) }, -> { client.parse_event(v["body"].b) }].each do |parse|
+        if v["valid"]
+          assert_equal(v["event"], parse.call)
+        else
+          refused = assert_raises(EdgeSession::AssertionRefused) { parse.call }
+          refute_includes(refused.message, TABLE["secret_marker"], "the refusal prints the secret")
+        end
+      end
+    end
+  end
+
   TABLE["user_header"].each do |v|
     define_method("test_user_header: #{v["header"].inspect}") do
       assert_equal(v["sub"], EdgeSession.decode_user(v["header"]))

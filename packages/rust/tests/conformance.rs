@@ -3,7 +3,7 @@
 //! runs, so the five implementations and the edge cannot drift apart. Its oracle
 //! (`generate.mjs`) uses only `node:crypto`, nothing of this crate.
 
-use edge_session_origin::{Adoption, Assertion, KeyRing, Timestamp, adoption, decode_user, encode_user};
+use edge_session_origin::{Adoption, Assertion, KeyRing, SecurityEvent, Timestamp, adoption, decode_user, encode_user};
 use serde_json::Value;
 
 fn table() -> Value {
@@ -94,4 +94,31 @@ fn the_user_header_is_encoded_as_the_packages_decode_it() {
         assert_eq!(encode_user(text(row, "sub")), text(row, "header"));
         assert_eq!(decode_user(text(row, "header")).as_deref(), Some(text(row, "sub")));
     }
+}
+
+#[test]
+fn security_events_verify_exactly_as_the_table_says() {
+    let table = table();
+    let marker = text(&table, "secret_marker");
+    let mut wrong = Vec::new();
+    for row in vectors(&table, "events") {
+        let ring = KeyRing::parse(text(row, "secret")).expect("the table's rings are valid");
+        let now = Timestamp::from_secs(row["now"].as_u64().expect("now"));
+        let verified = SecurityEvent::verify(text(row, "body"), &ring, text(row, "audience"), now);
+        match (row["valid"].as_bool().expect("valid"), verified) {
+            (true, Ok(event)) => {
+                let got = serde_json::to_value(&event).expect("an event serializes");
+                if got != row["event"] {
+                    wrong.push(format!("{}: event {got}", text(row, "name")));
+                }
+            }
+            (false, Err(e)) if e.to_string().contains(marker) => {
+                wrong.push(format!("{}: the refusal prints the secret", text(row, "name")))
+            }
+            (false, Err(_)) => {}
+            (true, Err(e)) => wrong.push(format!("{}: refused ({e})", text(row, "name"))),
+            (false, Ok(_)) => wrong.push(format!("{}: accepted", text(row, "name"))),
+        }
+    }
+    assert!(wrong.is_empty(), "disagrees with the table:\n{}", wrong.join("\n"));
 }

@@ -2,7 +2,8 @@
 
 Who a request is (the edge's verified ``X-Edge-Assertion``), logging users in and out
 (the ``X-Edge-Login`` / ``X-Edge-Logout`` directives, bound to the request's
-``X-Edge-Nonce``), and "your devices" (the edge's admin API). The framework adapters
+``X-Edge-Nonce``), "your devices" (the edge's admin API), and the security events the
+edge POSTs to the operator's webhook (:func:`parse_event`). The framework adapters
 (:mod:`edge_session.asgi`, :mod:`edge_session.django`, :mod:`edge_session.flask`) are thin
 layers over :class:`EdgeSession` and :class:`EdgeRequest`.
 
@@ -35,7 +36,8 @@ import jwt  # PyJWT
 
 __all__ = [
     "ASSERTION_HEADER", "NONCE_HEADER", "USER_HEADER", "STATE_HEADER", "LOGIN_HEADER", "LOGOUT_HEADER",
-    "AssertionRefused", "EdgeAdminError", "EdgeRequest", "EdgeSession", "Identity", "decode_user", "parse_keys",
+    "AssertionRefused", "EdgeAdminError", "EdgeRequest", "EdgeSession", "Identity", "decode_user", "parse_event",
+    "parse_keys",
 ]
 
 ASSERTION_HEADER = "X-Edge-Assertion"
@@ -49,6 +51,11 @@ ISSUER = "edge-session"
 ALGORITHMS = ["HS256"]  # never accept `none` or another algorithm family
 ADMIN_MAX_LIFETIME = 60  # the edge refuses admin tokens whose exp - iat is longer
 ASSERTION_MAX_LIFETIME = 60  # the edge issues assertions for 60 s; longer was not made by it
+# The edge signs an event again at each delivery attempt, valid 300 s: a captured delivery
+# replayed later is refused. (A redelivery, same jti, can come for up to a day.)
+EVENT_MAX_LIFETIME = 300
+EVENT_TYPE = "edge-event+jwt"
+MAX_SUB_BYTES = 256  # the edge's rule for a sub it carries (it goes into a header): 1 to 256 UTF-8 bytes
 CLOCK_SKEW = 30  # seconds of disagreement allowed between the edge's clock and ours
 # The edge's bound: far above any assertion, and it caps the work an unauthenticated
 # header can cause before its MAC is checked.
@@ -74,22 +81,23 @@ HeaderGetter = Callable[[str], Optional[str]]
 Clock = Callable[[], float]
 
 
-def parse_keys(text: Optional[str]) -> list[tuple[str, bytes]]:
+def parse_keys(text: Optional[str], name: str = "ORIGIN_SECRET") -> list[tuple[str, bytes]]:
     """``kid:secret,kid:secret`` → ``[(kid, key_bytes)]``, signing key first; the key is the
-    secret's UTF-8 bytes. A refusal (``ValueError``) names the problem and the key's
-    position, never a secret, nor a kid (in a malformed ring it may be a piece of a secret)."""
+    secret's UTF-8 bytes. A refusal (``ValueError``) names the problem, the variable
+    (``name``) and the key's position, never a secret, nor a kid (in a malformed ring it may
+    be a piece of a secret)."""
     if text is None:
-        raise ValueError("ORIGIN_SECRET is not set")
+        raise ValueError(f"{name} is not set")
     pairs = [p for p in (p.strip(_WHITE_SPACE) for p in text.split(",")) if p]
     if not pairs:
-        raise ValueError("ORIGIN_SECRET holds no kid:secret pair")
+        raise ValueError(f"{name} holds no kid:secret pair")
     if len(pairs) > MAX_KEYS:
-        raise ValueError(f"ORIGIN_SECRET holds more than {MAX_KEYS} keys")
-    keys = [_parse_key(pair, f"ORIGIN_SECRET key #{i}") for i, pair in enumerate(pairs, 1)]
+        raise ValueError(f"{name} holds more than {MAX_KEYS} keys")
+    keys = [_parse_key(pair, f"{name} key #{i}") for i, pair in enumerate(pairs, 1)]
     kids = [kid for kid, _ in keys]
     for i, kid in enumerate(kids):
         if kid in kids[:i]:
-            raise ValueError(f"ORIGIN_SECRET key #{i + 1} reuses an earlier key id")
+            raise ValueError(f"{name} key #{i + 1} reuses an earlier key id")
     return keys
 
 
@@ -139,23 +147,43 @@ class EdgeAdminError(Exception):
 
 
 class AssertionRefused(Exception):
-    """Why :meth:`EdgeSession.verify_assertion` refused a token; the message is the reason."""
+    """Why :meth:`EdgeSession.verify_assertion` (or :func:`parse_event`) refused a token;
+    the message is the reason."""
+
+
+def parse_event(body: str | bytes, secret: Optional[str] = None, audience: Optional[str] = None,
+                now: Optional[float] = None) -> dict[str, Any]:
+    """A security event the edge POSTed to the operator's webhook (``EVENTS_URL``),
+    verified: a dict with ``jti``, ``type``, ``sub``, ``sid``, ``time``, ``device``, and
+    ``revoked``, ``by``, ``previous``, ``action`` when its type has them. ``body`` is the
+    request's raw body (text or bytes). Raises :class:`AssertionRefused` with the reason for
+    anything the edge did not sign with ``secret`` for ``audience`` in the last 5 minutes,
+    and ``ValueError`` for a missing or malformed ``secret``. Defaults: ``EVENTS_SECRET``
+    (never ``ORIGIN_SECRET``: a receiver holding it can verify events and mint nothing),
+    ``ORIGIN_AUDIENCE`` (else ``origin``), and the system clock (``now``, Unix seconds)."""
+    keys = parse_keys(secret if secret is not None else os.environ.get("EVENTS_SECRET"), "EVENTS_SECRET")
+    audience = audience or os.environ.get("ORIGIN_AUDIENCE") or "origin"
+    return _verify_event(body, keys, audience, int(time.time() if now is None else now))
 
 
 class EdgeSession:
     """One origin's view of the edge: its keys, audience and public URL. Every argument
-    defaults to the environment: ``ORIGIN_SECRET``, ``ORIGIN_AUDIENCE`` (else ``origin``)
-    and ``EDGE_URL`` (the app's public URL, where the edge answers ``/__edge/admin``).
-    ``clock`` returns the time in Unix seconds (default ``time.time``); tests pass their own
-    to verify at a given time."""
+    defaults to the environment: ``ORIGIN_SECRET``, ``ORIGIN_AUDIENCE`` (else ``origin``),
+    ``EDGE_URL`` (the app's public URL, where the edge answers ``/__edge/admin``) and
+    ``EVENTS_SECRET`` (for :meth:`parse_event`). ``clock`` returns the time in Unix seconds
+    (default ``time.time``); tests pass their own to verify at a given time."""
 
     def __init__(self, secret: Optional[str] = None, audience: Optional[str] = None,
-                 edge_url: Optional[str] = None, clock: Optional[Clock] = None):
+                 edge_url: Optional[str] = None, clock: Optional[Clock] = None,
+                 events_secret: Optional[str] = None):
         self.keys = parse_keys(secret if secret is not None else os.environ.get("ORIGIN_SECRET"))
         self.audience = audience or os.environ.get("ORIGIN_AUDIENCE") or "origin"
         self.edge_url = edge_url if edge_url is not None else os.environ.get("EDGE_URL")
         if self.edge_url:  # only the admin client needs it, but a malformed one fails at startup
             _admin_endpoint(self.edge_url)
+        events = events_secret if events_secret is not None else os.environ.get("EVENTS_SECRET")
+        # Only parse_event needs it, but a malformed one fails at startup too.
+        self.event_keys = parse_keys(events, "EVENTS_SECRET") if events else None
         self.clock: Clock = clock or time.time
 
     def identify(self, header: HeaderGetter) -> Optional[Identity]:
@@ -179,32 +207,16 @@ class EdgeSession:
         :class:`AssertionRefused` otherwise. PyJWT checks the MAC and the algorithm; the
         rest is here, so that each rule is exactly the edge's (PyJWT alone would take
         lenient base64, a ``crit`` header, and an ``exp`` written as a string)."""
-        if len(token) > MAX_TOKEN_LEN:
-            raise AssertionRefused("token too large")
-        parts = token.split(".")
-        if len(parts) != 3:
-            raise AssertionRefused("token malformed")
-        header_bytes, _, _ = [_base64url(part) for part in parts]  # all three, canonical
-        header = _json_object(header_bytes)
-        _check_header(header)
-        payload = _verify_mac(token, self._candidates(header))
-        claims = _json_object(payload)
-        _check_claims(claims, self.audience, int(self.clock()))
+        claims = _verify_jws(token, self.keys, "jwt", self.audience, int(self.clock()), ASSERTION_MAX_LIFETIME)
+        _check_assertion_claims(claims)
         return claims
 
-    def _candidates(self, header: dict[str, Any]) -> list[tuple[str, bytes]]:
-        # A kid is a promise of which key signed: an unknown one is refused, even if
-        # another key of ours would verify. Without one, every key is tried (all are
-        # trusted alike).
-        if "kid" not in header:
-            return self.keys
-        kid = header["kid"]
-        if not isinstance(kid, str):
-            raise AssertionRefused("token malformed")
-        named = [key for key in self.keys if key[0] == kid]
-        if not named:
-            raise AssertionRefused("unknown kid")
-        return named
+    def parse_event(self, body: str | bytes) -> dict[str, Any]:
+        """:func:`parse_event` with this origin's ``events_secret``, ``audience`` and
+        ``clock``; ``ValueError`` if ``EVENTS_SECRET`` is not set."""
+        if self.event_keys is None:
+            raise ValueError("EVENTS_SECRET (events_secret) is not set")
+        return _verify_event(body, self.event_keys, self.audience, int(self.clock()))
 
     def login_directive(self, nonce: Optional[str], sub: str, *, remember: bool = False,
                         ctx: Optional[Mapping[str, Any]] = None) -> str:
@@ -458,15 +470,48 @@ def _json_object(data: bytes) -> dict[str, Any]:
     return value
 
 
-def _check_header(header: dict[str, Any]) -> None:
+def _verify_jws(token: str, keys: list[tuple[str, bytes]], typ: str, audience: str, now: int,
+                max_lifetime: int) -> dict[str, Any]:
+    """The claims of a compact JWS signed by one of ``keys``, as the edge checks them
+    (``jws::verify``): its size, canonical base64url, the header (``typ`` the expected
+    one, given in lower case), the key its kid names, ``aud``, and the times at ``now``."""
+    if len(token) > MAX_TOKEN_LEN:
+        raise AssertionRefused("token too large")
+    parts = token.split(".")
+    if len(parts) != 3:
+        raise AssertionRefused("token malformed")
+    header_bytes, _, _ = [_base64url(part) for part in parts]  # all three, canonical
+    header = _json_object(header_bytes)
+    _check_header(header, typ)
+    payload = _verify_mac(token, _candidates(keys, header))
+    claims = _json_object(payload)
+    _check_times(claims, audience, now, max_lifetime)
+    return claims
+
+
+def _candidates(keys: list[tuple[str, bytes]], header: dict[str, Any]) -> list[tuple[str, bytes]]:
+    # A kid is a promise of which key signed: an unknown one is refused, even if another
+    # key of ours would verify. Without one, every key is tried (all are trusted alike).
+    if "kid" not in header:
+        return keys
+    kid = header["kid"]
+    if not isinstance(kid, str):
+        raise AssertionRefused("token malformed")
+    named = [key for key in keys if key[0] == kid]
+    if not named:
+        raise AssertionRefused("unknown kid")
+    return named
+
+
+def _check_header(header: dict[str, Any], typ: str) -> None:
     # `alg` exactly HS256 refuses `none` and algorithm confusion (RFC 8725 §3.1). `typ`
-    # JWT (in any ASCII case, RFC 7515 §4.1.9) keeps a login directive, signed with the
-    # same key, from passing as an assertion. A `crit` names extensions we do not
-    # implement, so we must refuse it (RFC 7515 §4.1.11).
+    # (in any ASCII case, RFC 7515 §4.1.9) keeps a login directive or an event, signed
+    # with the same key, from passing as an assertion, and the reverse (RFC 8725 §3.11).
+    # A `crit` names extensions we do not implement, so we must refuse it (RFC 7515 §4.1.11).
     if header.get("alg") != "HS256":
         raise AssertionRefused("alg is not HS256")
-    typ = header.get("typ")
-    if not (isinstance(typ, str) and typ.isascii() and typ.lower() == "jwt"):
+    given = header.get("typ")
+    if not (isinstance(given, str) and given.isascii() and given.lower() == typ):
         raise AssertionRefused("wrong typ")
     if "crit" in header:
         raise AssertionRefused("unsupported crit header")
@@ -483,8 +528,8 @@ def _verify_mac(token: str, keys: list[tuple[str, bytes]]) -> bytes:
     raise AssertionRefused("bad signature")
 
 
-def _check_claims(claims: dict[str, Any], audience: str, now: int) -> None:
-    """The claims, each as the edge checks them; ``now`` in Unix seconds."""
+def _check_times(claims: dict[str, Any], audience: str, now: int, max_lifetime: int) -> None:
+    """``aud`` and the times, as the edge checks them; ``now`` in Unix seconds."""
     aud = claims.get("aud")
     if not (aud == audience or (isinstance(aud, list) and audience in aud)):
         raise AssertionRefused("wrong aud")
@@ -495,12 +540,16 @@ def _check_claims(claims: dict[str, Any], audience: str, now: int) -> None:
         raise AssertionRefused("expired")
     if iat > now + CLOCK_SKEW:
         raise AssertionRefused("iat in the future")
-    if exp - iat > ASSERTION_MAX_LIFETIME:
+    if exp - iat > max_lifetime:
         raise AssertionRefused("lifetime too long")
     if "nbf" in claims:
         nbf = _numeric_date(claims["nbf"])
         if nbf is None or nbf > now + CLOCK_SKEW:
             raise AssertionRefused("not yet valid (nbf)")
+
+
+def _check_assertion_claims(claims: dict[str, Any]) -> None:
+    """An assertion's own claims, as the edge checks them."""
     if claims.get("iss") != ISSUER:
         raise AssertionRefused("iss is not edge-session")
     # Without a user and a session there is nobody to trust.
@@ -520,3 +569,55 @@ def _numeric_date(value: Any) -> Optional[int]:
     if isinstance(value, bool) or not isinstance(value, (int, float)):
         return None
     return int(value) if math.isfinite(value) and value >= 0 else None
+
+
+def _is_str(value: Any) -> bool:
+    return isinstance(value, str)
+
+
+def _is_object(value: Any) -> bool:
+    return isinstance(value, dict)
+
+
+# What an event's optional detail must be when present (None is absent, as the edge reads it).
+_EVENT_DETAIL: dict[str, Callable[[Any], bool]] = {
+    "revoked": lambda value: isinstance(value, bool), "by": _is_str, "previous": _is_object, "action": _is_str,
+}
+
+
+def _verify_event(body: str | bytes, keys: list[tuple[str, bytes]], audience: str, now: int) -> dict[str, Any]:
+    """The rules of the edge's ``SecurityEvent::verify`` (packages/conformance has them
+    all): the assertion's JWS checks with ``typ: edge-event+jwt`` and 300 s of life, then
+    the event's claims."""
+    if isinstance(body, bytes):
+        try:
+            body = body.decode("utf-8")
+        except UnicodeDecodeError:
+            raise AssertionRefused("token malformed") from None
+    claims = _verify_jws(body.strip(_WHITE_SPACE), keys, EVENT_TYPE, audience, now, EVENT_MAX_LIFETIME)
+    if claims.get("iss") != ISSUER:
+        raise AssertionRefused("iss is not edge-session")
+    sub, sid, t = claims.get("sub"), claims.get("sid"), claims.get("time")
+    # surrogatepass: a lone surrogate (JSON can escape one) must be refused, not raise.
+    if not (isinstance(sub, str) and sub and len(sub.encode("utf-8", "surrogatepass")) <= MAX_SUB_BYTES
+            and not any(unicodedata.category(c) == "Cc" for c in sub)):
+        raise AssertionRefused("sub must be 1 to 256 bytes without control characters")
+    if not (isinstance(sid, str) and _SESSION_ID.fullmatch(sid)):
+        raise AssertionRefused("sid is not a session id")
+    if not all(isinstance(claims.get(name), str) and claims[name] for name in ("jti", "type")):
+        raise AssertionRefused("jti or type missing")
+    if isinstance(t, bool) or not isinstance(t, int) or t < 0:  # bool is an int in Python, not in JSON
+        raise AssertionRefused("time is not a Unix time")
+    # Only the claims an event has: iss, aud and the times were checked, and a claim this
+    # version does not know is dropped (the edge's own parser does the same).
+    event = {name: claims[name] for name in ("jti", "type", "sub", "sid", "time")}
+    event["device"] = claims.get("device", {})
+    if not isinstance(event["device"], dict):
+        raise AssertionRefused("device is not an object")
+    for name, valid in _EVENT_DETAIL.items():
+        if claims.get(name) is None:
+            continue
+        if not valid(claims[name]):
+            raise AssertionRefused(f"{name} has the wrong type")
+        event[name] = claims[name]
+    return event
