@@ -57,13 +57,59 @@ defmodule LegacySession do
   defp mac(payload, secret), do: :crypto.mac(:hmac, :sha256, secret, "legacy-session:" <> payload)
 end
 
+# Security events: the edge POSTs each one to /events (its EVENTS_URL), signed with
+# EVENTS_SECRET, at least once. Both stores are ETS tables for the example only: in
+# production they live in the database the app's instances share (a unique jti column).
+defmodule Notices do
+  @day 86_400
+
+  @doc "The tables, owned by the calling (long-lived) process; httpd serves each request in its own."
+  def start do
+    :ets.new(:edge_event_jtis, [:named_table, :public])   # jti => when it came
+    :ets.new(:notices, [:named_table, :public, :bag])      # sub => a notice, one row each
+  end
+
+  @doc "Takes a verified event once: a redelivery has the same jti, for up to a day."
+  def take(event) do
+    now = System.os_time(:second)
+    :ets.select_delete(:edge_event_jtis, [{{:_, :"$1"}, [{:<, :"$1", now - @day}], [true]}])
+    text = text(event)
+
+    # insert_new: of two deliveries racing, one wins; a duplicate is dropped.
+    if :ets.insert_new(:edge_event_jtis, {event["jti"], now}) and text do
+      notice = %{jti: event["jti"], type: event["type"], text: text, sid: event["sid"], time: event["time"]}
+      :ets.insert(:notices, {event["sub"], notice})
+      # 50 per user: the oldest go.
+      for old <- event["sub"] |> of() |> Enum.drop(50), do: :ets.delete_object(:notices, {event["sub"], old})
+    end
+  end
+
+  @doc "A user's notices, newest first by the event's time (a retried one can arrive late)."
+  def of(sub) do
+    # A bag keeps a key's rows in the order they came: reversed, a tie lists the later first.
+    for({_sub, notice} <- :ets.lookup(:notices, sub), do: notice) |> Enum.reverse() |> Enum.sort_by(& &1.time, :desc)
+  end
+
+  # The notice an event becomes, or nil (session.revoked: the user or the app asked for it).
+  defp text(%{"type" => "session.created", "device" => device}), do: "New sign-in: #{where(device)}"
+
+  defp text(%{"type" => type, "device" => device})
+       when type in ["session.reuse_detected", "session.copied_jar", "session.context_changed"],
+       do: "Was this you? #{type} from #{where(device)}"
+
+  defp text(_event), do: nil   # and a type this app does not know (a later edge may add some)
+
+  defp where(device),
+    do: "#{device["browser"] || "unknown"} on #{device["os"] || "unknown"}, #{device["country"] || "unknown"}"
+end
+
 defmodule Origin do
   require Record
   Record.defrecord(:mod, Record.extract(:mod, from_lib: "inets/include/httpd.hrl"))
 
   # httpd calls Module:do/1 for each request; `do` is reserved in Elixir, hence unquote.
   def unquote(:do)(request) do
-    {keys, audience, edge_url, legacy_secret} = :persistent_term.get(__MODULE__)
+    {keys, audience, edge_url, legacy_secret, events} = :persistent_term.get(__MODULE__)
     # httpd lowercases header names; values are byte lists, kept byte for byte.
     header = fn name ->
       found = request |> mod(:parsed_header) |> List.keyfind(String.to_charlist(name), 0)
@@ -76,9 +122,11 @@ defmodule Origin do
     legacy = LegacySession.user(header.("cookie"), legacy_secret)
     method = List.to_string(mod(request, :method))
     path = List.to_string(mod(request, :request_uri))
-    form = URI.decode_query(:erlang.list_to_binary(mod(request, :entity_body)))
+    entity = :erlang.list_to_binary(mod(request, :entity_body))
+    # The webhook's body is a JWS, not a form.
+    form = if path == "/events", do: %{}, else: URI.decode_query(entity)
     ctx = %{user: edge.user, nonce: edge.nonce, keys: keys, edge_url: edge_url, form: form, legacy: legacy,
-            legacy_secret: legacy_secret}
+            legacy_secret: legacy_secret, entity: entity, audience: audience, events: events}
 
     {status, headers, body} = route(method, path, ctx)
     # Not on logout: its directive ends the session, and a login beside it would undo that.
@@ -127,7 +175,28 @@ defmodule Origin do
   defp route("GET", "/account", %{user: nil}), do: {303, [location: "/login"], ""}
   defp route("GET", "/account", %{user: user}), do: {200, [content_type: "text/plain"], "Account of #{user["sub"]}"}
 
+  # The webhook: verified with the EVENTS_SECRET ring, never ORIGIN_SECRET's.
+  defp route("POST", "/events", %{events: {events_keys, refusals}, entity: body, audience: audience}) do
+    # A test knob for "a receiver that is down for a while": the first EVENTS_FAIL_FIRST
+    # deliveries get a 503 unread, and the edge retries them (2 s, 5 s, 10 s, …).
+    cond do
+      :atomics.sub_get(refusals, 1, 1) >= 0 -> {503, [], ""}
+      events_keys == nil -> {500, [], "EVENTS_SECRET is not set"}
+      true ->
+        case EdgeSession.parse_event(body, events_keys, audience: audience, json: EdgeSession.JiffyJSON) do
+          {:ok, event} ->
+            Notices.take(event)
+            {204, [], ""}   # a 2xx, or the edge retries; a duplicate too (dropped)
+
+          {:error, _reason} ->
+            {401, [], ""}
+        end
+    end
+  end
+
   defp route(_method, "/api/" <> _, %{user: nil}), do: json(401, %{error: "not signed in"})
+
+  defp route("GET", "/api/notices", %{user: %{"sub" => sub}}), do: json(200, Notices.of(sub))
 
   defp route("GET", "/api/me", %{user: user}), do: json(200, Map.put(identity(user), :framework, "elixir"))
 
@@ -164,12 +233,20 @@ defmodule Origin do
   defp to_header({name, value}), do: {name, String.to_charlist(value)}
 end
 
+# The EVENTS_SECRET ring (nil without one: /events then answers 500), and how many
+# deliveries are still to be refused (EVENTS_FAIL_FIRST).
+events_keys = if secret = System.get_env("EVENTS_SECRET"), do: EdgeSession.parse_keys(secret, "EVENTS_SECRET")
+refusals = :atomics.new(1, [])
+:atomics.put(refusals, 1, String.to_integer(System.get_env("EVENTS_FAIL_FIRST", "0")))
+
 :persistent_term.put(Origin, {
   EdgeSession.parse_keys(System.fetch_env!("ORIGIN_SECRET")),
   System.get_env("ORIGIN_AUDIENCE", "origin"),
   System.get_env("EDGE_URL"),
-  System.get_env("LEGACY_SECRET", "dev-only-not-secret")
+  System.get_env("LEGACY_SECRET", "dev-only-not-secret"),
+  {events_keys, refusals}
 })
+Notices.start()
 
 {:ok, _} = Application.ensure_all_started(:inets)
 root = String.to_charlist(System.tmp_dir!())

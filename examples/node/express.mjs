@@ -6,11 +6,11 @@
 // user. From then on it is an edge session.
 import express from "express";
 import session from "express-session";
-import { EdgeSession } from "edge-session-origin";
+import { AssertionRefused, EdgeSession } from "edge-session-origin";
 import { edgeSession, requireUser } from "edge-session-origin/express";
 
 const LEGACY_COOKIE = "connect.sid"; // express-session's default name
-const edge = new EdgeSession(); // ORIGIN_SECRET, EDGE_URL from the environment
+const edge = new EdgeSession(); // ORIGIN_SECRET, EDGE_URL, EVENTS_SECRET from the environment
 const app = express();
 app.use(express.urlencoded({ extended: false }));
 // How this app kept users logged in before edge-session. The store keeps sessions
@@ -91,6 +91,51 @@ app.post("/api/devices/revoke", requireUser(), async (req, res) => {
 app.post("/api/devices/sign-out-others", requireUser(), async (req, res) => {
   res.json(await edge.revokeAll(req.edge.user.sub, { except: req.edge.user.sid }));
 });
+
+// Security events: the edge POSTs each one here (its EVENTS_URL), signed with
+// EVENTS_SECRET, at least once. Both stores are in memory for the example only: in
+// production they live in the database the app's instances share (a unique jti column).
+const DAY_MS = 86_400_000;
+const seenEvents = new Map(); // jti → when it came: a redelivery has the same jti, for up to a day
+const notices = new Map(); // sub → [{ jti, type, text, sid, time }], newest first
+// A test knob for "a receiver that is down for a while": the first n deliveries get a 503
+// unread, and the edge retries them (2 s, 5 s, 10 s, …).
+let failFirst = Number(process.env.EVENTS_FAIL_FIRST ?? 0);
+
+/** The notice an event becomes, or null (session.revoked: the user or the app asked for it). */
+function noticeOf({ type, device }) {
+  const where = `${device.browser ?? "unknown"} on ${device.os ?? "unknown"}, ${device.country ?? "unknown"}`;
+  if (type === "session.created") return `New sign-in: ${where}`;
+  if (["session.reuse_detected", "session.copied_jar", "session.context_changed"].includes(type)) {
+    return `Was this you? ${type} from ${where}`;
+  }
+  return null; // and a type this app does not know (a later edge may add some)
+}
+
+app.post("/events", express.text({ type: "application/jwt" }), async (req, res) => {
+  if (failFirst > 0) {
+    failFirst -= 1;
+    return res.status(503).end();
+  }
+  let event;
+  try {
+    event = await edge.parseEvent(req.body);
+  } catch (e) {
+    return res.status(e instanceof AssertionRefused ? 401 : 500).end();
+  }
+  for (const [jti, at] of seenEvents) if (at < Date.now() - DAY_MS) seenEvents.delete(jti);
+  if (seenEvents.has(event.jti)) return res.status(204).end(); // a duplicate: dropped
+  seenEvents.set(event.jti, Date.now());
+  const text = noticeOf(event);
+  if (text !== null) {
+    const list = [{ jti: event.jti, type: event.type, text, sid: event.sid, time: event.time }, ...(notices.get(event.sub) ?? [])];
+    // Newest first by the event's time (a retried one can arrive late); 50 per user.
+    notices.set(event.sub, list.sort((a, b) => b.time - a.time).slice(0, 50));
+  }
+  res.status(204).end(); // a 2xx, or the edge retries
+});
+
+app.get("/api/notices", requireUser(), (req, res) => res.json(notices.get(req.edge.user.sub) ?? []));
 
 const server = app.listen(Number(process.env.PORT ?? 8791), "127.0.0.1", () => {
   console.log(`express app on ${server.address().port}`);

@@ -16,7 +16,7 @@ require "rack"
 require "rack/session/cookie"
 require "edge_session/rack"
 
-EDGE = EdgeSession::Client.new # ORIGIN_SECRET, EDGE_URL from ENV
+EDGE = EdgeSession::Client.new # ORIGIN_SECRET, EDGE_URL, EVENTS_SECRET from ENV
 
 def json(status, value) = [status, { "Content-Type" => "application/json" }, [JSON.generate(value)]]
 def see_other(location) = [303, { "Location" => location }, []]
@@ -36,6 +36,47 @@ def bridge_legacy_session(request, edge)
   adopted = edge.adopt(legacy_user)
   request.session.clear if adopted || edge.user || edge.refusal
   legacy_user
+end
+
+# Security events: the edge POSTs each one to /events (its EVENTS_URL), signed with
+# EVENTS_SECRET, at least once. Both stores are in memory for the example only: in
+# production they live in the database the app's instances share (a unique jti column).
+EVENTS = Mutex.new # Puma runs requests on several threads
+SEEN_EVENTS = {} # jti => when it came: a redelivery has the same jti, for up to a day
+NOTICES = {} # sub => [{jti:, type:, text:, sid:, time:}], newest first
+# A test knob for "a receiver that is down for a while": the first n deliveries get a 503
+# unread, and the edge retries them (2 s, 5 s, 10 s, ...).
+fail_first = Integer(ENV.fetch("EVENTS_FAIL_FIRST", "0"))
+
+# The notice an event becomes, or nil (session.revoked: the user or the app asked for it).
+def notice_text(event)
+  device = event["device"]
+  where = "#{device["browser"] || "unknown"} on #{device["os"] || "unknown"}, #{device["country"] || "unknown"}"
+  case event["type"]
+  when "session.created" then "New sign-in: #{where}"
+  when "session.reuse_detected", "session.copied_jar", "session.context_changed" then "Was this you? #{event["type"]} from #{where}"
+  end # and nil for a type this app does not know (a later edge may add some)
+end
+
+RECEIVE_EVENT = lambda do |request|
+  return [503, {}, []] if EVENTS.synchronize { (fail_first -= 1) >= 0 }
+
+  event = EDGE.parse_event(request.body.read)
+  now = Time.now.to_i
+  EVENTS.synchronize do
+    SEEN_EVENTS.delete_if { |_, at| at < now - 86_400 }
+    next if SEEN_EVENTS.key?(event["jti"]) # a duplicate: dropped
+
+    SEEN_EVENTS[event["jti"]] = now
+    text = notice_text(event) or next
+    notice = { jti: event["jti"], type: event["type"], text: text, sid: event["sid"], time: event["time"] }
+    # Newest first by the event's time (a retried one can arrive late); 50 per user.
+    mine = [notice, *NOTICES.fetch(event["sub"], [])]
+    NOTICES[event["sub"]] = mine.sort_by.with_index { |n, i| [-n[:time], i] }.first(50)
+  end
+  [204, {}, []] # a 2xx, or the edge retries
+rescue EdgeSession::AssertionRefused
+  [401, {}, []]
 end
 
 APP = lambda do |env|
@@ -69,6 +110,10 @@ APP = lambda do |env|
     EdgeSession::Rack.require_user(env) || json(200, EDGE.revoke_session(user.sub, request.POST["sid"]))
   in ["POST", "/api/devices/sign-out-others"]
     EdgeSession::Rack.require_user(env) || json(200, EDGE.revoke_all(user.sub, except: user.sid))
+  in ["POST", "/events"]
+    RECEIVE_EVENT.call(request)
+  in ["GET", "/api/notices"]
+    EdgeSession::Rack.require_user(env) || json(200, EVENTS.synchronize { NOTICES.fetch(user.sub, []) })
   else
     json(404, { error: "not found" })
   end

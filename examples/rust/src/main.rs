@@ -4,11 +4,14 @@
 //! middleware bridges them to edge sessions (`Edge::adopt`).
 //!
 //! `ORIGIN_SECRET`, `EDGE_URL` (the app's public URL, for the admin API) and `PORT` come
-//! from the environment.
+//! from the environment; `EVENTS_SECRET` too, for the security events on `POST /events`.
 
 use std::collections::HashMap;
+use std::sync::atomic::{AtomicI64, Ordering};
 use std::sync::{Arc, Mutex};
+use std::time::SystemTime;
 
+use axum::body::Bytes;
 use axum::extract::{Form, Request, State};
 use axum::http::header::{COOKIE, SET_COOKIE};
 use axum::http::{HeaderValue, StatusCode};
@@ -17,8 +20,8 @@ use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use axum::{Extension, Json, Router};
 use edge_session_origin::tower::{Edge, EdgeLayer, RequirePageUser, RequireUser};
-use edge_session_origin::{AdminClient, AdminError, FamilyId, LogoutScope, Revoked};
-use serde::Deserialize;
+use edge_session_origin::{AdminClient, AdminError, FamilyId, KeyRing, LogoutScope, Revoked, SecurityEvent, Timestamp};
+use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
 #[derive(Clone)]
@@ -27,7 +30,38 @@ struct App {
     admin: AdminClient,
     /// The app's own sessions from before edge-session: session id → user.
     legacy: Arc<Mutex<HashMap<String, String>>>,
+    events: Events,
 }
+
+/// Security events: the edge POSTs each one to `/events` (its `EVENTS_URL`), signed with
+/// `EVENTS_SECRET`, at least once. The stores are in memory for the example only: in
+/// production they live in the database the app's instances share (a unique jti column).
+#[derive(Clone)]
+struct Events {
+    /// The `EVENTS_SECRET` ring (never `ORIGIN_SECRET`'s); without one, `/events` answers 500.
+    keys: Option<Arc<KeyRing>>,
+    /// The edge's `ORIGIN_AUDIENCE`.
+    audience: String,
+    /// jti → when it came: a redelivery has the same jti, for up to a day.
+    seen: Arc<Mutex<HashMap<String, u64>>>,
+    /// sub → the user's notices, newest first.
+    notices: Arc<Mutex<HashMap<String, Vec<Notice>>>>,
+    /// A test knob for "a receiver that is down for a while" (`EVENTS_FAIL_FIRST=n`): the
+    /// first n deliveries get a 503 unread, and the edge retries them (2 s, 5 s, 10 s, …).
+    fail_first: Arc<AtomicI64>,
+}
+
+#[derive(Clone, Serialize)]
+struct Notice {
+    jti: String,
+    #[serde(rename = "type")]
+    kind: String,
+    text: String,
+    sid: String,
+    time: u64,
+}
+
+const DAY_SECS: u64 = 86_400;
 
 const LEGACY_COOKIE: &str = "legacy_session";
 
@@ -139,10 +173,69 @@ async fn sign_out_others(State(app): State<App>, RequireUser(user): RequireUser)
     Ok(Json(app.admin.revoke_all(&user.sub, this_one).await.map_err(bad_gateway)?))
 }
 
+/// The notice an event becomes, or `None` (`session.revoked`: the user or the app asked for it).
+fn notice_text(event: &SecurityEvent) -> Option<String> {
+    let known = |field: &Option<String>| field.as_deref().unwrap_or("unknown").to_owned();
+    let device = &event.device;
+    let place = format!("{} on {}, {}", known(&device.browser), known(&device.os), known(&device.country));
+    match event.kind.as_str() {
+        "session.created" => Some(format!("New sign-in: {place}")),
+        "session.reuse_detected" | "session.copied_jar" | "session.context_changed" => {
+            Some(format!("Was this you? {} from {place}", event.kind))
+        }
+        _ => None, // and a type this app does not know (a later edge may add some)
+    }
+}
+
+/// `POST /events`: the webhook. The body is the JWS, as bytes (not UTF-8 does not verify).
+async fn receive_event(State(app): State<App>, body: Bytes) -> StatusCode {
+    let events = app.events;
+    if events.fail_first.fetch_sub(1, Ordering::SeqCst) > 0 {
+        return StatusCode::SERVICE_UNAVAILABLE;
+    }
+    let Some(keys) = &events.keys else { return StatusCode::INTERNAL_SERVER_ERROR };
+    let now = Timestamp::from(SystemTime::now());
+    let verified =
+        std::str::from_utf8(&body).ok().and_then(|body| SecurityEvent::verify(body, keys, &events.audience, now).ok());
+    let Some(event) = verified else { return StatusCode::UNAUTHORIZED };
+    {
+        let mut seen = events.seen.lock().expect("seen events");
+        seen.retain(|_, at| *at + DAY_SECS > now.as_secs());
+        if seen.insert(event.jti.clone(), now.as_secs()).is_some() {
+            return StatusCode::NO_CONTENT; // a duplicate: dropped (a 2xx, or the edge retries it)
+        }
+    }
+    if let Some(text) = notice_text(&event) {
+        let notice = Notice { jti: event.jti, kind: event.kind, text, sid: event.sid, time: event.time };
+        let mut notices = events.notices.lock().expect("notices");
+        let mine = notices.entry(event.sub).or_default();
+        mine.insert(0, notice);
+        // Newest first by the event's time (a retried one can arrive late); 50 per user.
+        mine.sort_by_key(|notice| std::cmp::Reverse(notice.time));
+        mine.truncate(50);
+    }
+    StatusCode::NO_CONTENT
+}
+
+async fn notices(State(app): State<App>, RequireUser(user): RequireUser) -> Json<Vec<Notice>> {
+    let notices = app.events.notices.lock().expect("notices");
+    Json(notices.get(&user.sub).cloned().unwrap_or_default())
+}
+
 #[tokio::main]
 async fn main() {
     let layer = EdgeLayer::from_env().expect("ORIGIN_SECRET").login_page("/login");
-    let app = App { admin: AdminClient::from_env().expect("EDGE_URL and ORIGIN_SECRET"), legacy: Arc::default() };
+    let events = Events {
+        keys: std::env::var("EVENTS_SECRET").ok().map(|s| Arc::new(KeyRing::parse(&s).expect("EVENTS_SECRET"))),
+        audience: std::env::var("ORIGIN_AUDIENCE").unwrap_or_else(|_| "origin".into()),
+        seen: Arc::default(),
+        notices: Arc::default(),
+        fail_first: Arc::new(AtomicI64::new(
+            std::env::var("EVENTS_FAIL_FIRST").map_or(0, |n| n.parse().expect("a number")),
+        )),
+    };
+    let admin = AdminClient::from_env().expect("EDGE_URL and ORIGIN_SECRET");
+    let app = App { admin, legacy: Arc::default(), events };
     let router = Router::new()
         .route("/", get(home))
         .route("/legacy-login", post(legacy_login))
@@ -153,6 +246,8 @@ async fn main() {
         .route("/api/devices", get(devices))
         .route("/api/devices/revoke", post(revoke))
         .route("/api/devices/sign-out-others", post(sign_out_others))
+        .route("/events", post(receive_event))
+        .route("/api/notices", get(notices))
         .route_layer(middleware::from_fn_with_state(app.clone(), bridge))
         .with_state(app)
         .layer(layer);
