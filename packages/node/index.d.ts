@@ -134,7 +134,7 @@ export interface SecurityEvent {
   readonly by?: string;
   /** `session.context_changed`: the context before. */
   readonly previous?: Device;
-  /** `session.context_changed`: "none", "flagged" or "ended". */
+  /** `session.context_changed`: "none" (reported only) or "ended" (ON_CONTEXT_CHANGE=end). */
   readonly action?: string;
 }
 

@@ -67,7 +67,7 @@ async function withApp(framework, story) {
   try {
     await story({ port, output: running.output });
   } catch (e) {
-    e.message += `\n--- ${framework} app output ---\n${output()}`;
+    e.message += `\n--- ${framework} app output ---\n${running.output()}`;
     throw e;
   } finally {
     board.target = null;

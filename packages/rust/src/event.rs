@@ -110,8 +110,8 @@ pub struct SecurityEvent {
     /// `session.context_changed`: the session's context before this request.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub previous: Option<Device>,
-    /// `session.context_changed`: `none`, `flagged` (the assertion says so from now on)
-    /// or `ended` (the session was revoked).
+    /// `session.context_changed`: `none` (reported only) or `ended` (the session was revoked:
+    /// `ON_CONTEXT_CHANGE=end`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub action: Option<String>,
 }
