@@ -110,7 +110,10 @@ impl Outbox {
             let victim = self.pending.remove(victim);
             self.drop_one(victim, "full")
         });
-        self.pending.push(Pending { event, queued_at: now, next_at: now, attempts: 0, sent: Vec::new() });
+        // Due at once, whatever clock decided it: a request's time may run ahead of the
+        // alarm's (EDGE_DEBUG's test clock), and a new event must not wait for it.
+        let next_at = Timestamp::from_millis(0);
+        self.pending.push(Pending { event, queued_at: now, next_at, attempts: 0, sent: Vec::new() });
         dropped
     }
 

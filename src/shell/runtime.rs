@@ -24,6 +24,9 @@ pub(crate) fn random<const N: usize>() -> [u8; N] {
 /// An absolute alarm time. (`set_alarm(i64)` would read the number as an offset from
 /// now: a deadline in Unix ms would fire in 56 years — caught by tests/e2e/lifecycle.)
 pub(crate) fn alarm_time(at: Timestamp) -> ScheduledTime {
+    // Never before now: an event is due "at once" (time zero), and the runtime refuses an
+    // alarm that far in the past.
+    let at = at.max(now());
     ScheduledTime::new(js_sys::Date::new(&JsValue::from_f64(at.as_millis() as f64)))
 }
 

@@ -185,7 +185,10 @@ impl SessionFamily {
         for delivery in &due {
             outcomes.push((delivery.event.jti.clone(), deliver::deliver(&self.env, config, delivery, now).await));
         }
-        let (row, dropped) = self.loaded(now)?.events_delivered(&outcomes, &transports, now);
+        // Retries are timed from when the attempts ended: a receiver that hung for its
+        // timeout must not shorten the backoff.
+        let after = runtime::now();
+        let (row, dropped) = self.loaded(after)?.events_delivered(&outcomes, &transports, after);
         log_dropped(&dropped);
         storage::save(&self.sql(), EVENTS_TABLE, row)?;
         Ok(())
