@@ -186,6 +186,28 @@ export async function startApp(command, args, { cwd, env = {}, ready, port, ms =
   return { output: () => output, stop };
 }
 
+/**
+ * Starts an example `app` ({ command, args, cwd (from the repository root), ready }) on a
+ * free port with `env` added (and PORT), points `board` (a switchboard) at it, and runs
+ * `story({ port, output })`; on failure the app's output is attached, and it always stops.
+ */
+export async function withApp(board, app, env, story) {
+  const port = await freePort();
+  const running = await startApp(app.command, app.args, {
+    cwd: `${root}${app.cwd}`, ready: app.ready, port, env: { PORT: String(port), ...env },
+  });
+  board.target = `http://127.0.0.1:${port}`;
+  try {
+    await story({ port, output: running.output });
+  } catch (e) {
+    e.message += `\n--- ${app.command} ${app.args.join(" ")} output ---\n${running.output()}`;
+    throw e;
+  } finally {
+    board.target = null;
+    await running.stop();
+  }
+}
+
 /** Whether something on loopback accepts a TCP connection at `port`. */
 function accepts(port) {
   return new Promise((resolve) => {

@@ -13,7 +13,9 @@ import assert from "node:assert/strict";
 import { createServer } from "node:http";
 import { randomBytes } from "node:crypto";
 import { SignJWT } from "jose";
-import { Client, ORIGIN_SECRET, freePort, root, sleep, startApp, startEdge, startSwitchboard } from "../../tools/harness.mjs";
+import {
+  Client, ORIGIN_SECRET, root, sleep, startEdge, startSwitchboard, withApp as withExampleApp,
+} from "../../tools/harness.mjs";
 
 const PYTHON = `${root}.venv/bin/python`;
 const EVENTS_SECRET = `e1:${randomBytes(32).toString("base64url")}`;
@@ -100,24 +102,9 @@ const deliver = (port, body) =>
  * Starts `framework`'s app (EVENTS_SECRET, EVENTS_FAIL_FIRST=3), points the switchboard at
  * it, and runs `story(port)`; on failure the app's output is attached, and it always stops.
  */
-async function withApp(framework, story) {
-  const app = APPS[framework];
-  const port = await freePort();
-  const running = await startApp(app.command, app.args, {
-    cwd: `${root}${app.cwd}`, ready: app.ready, port,
-    env: { PORT: String(port), ORIGIN_SECRET, EDGE_URL: edge.url, EVENTS_SECRET, EVENTS_FAIL_FIRST: "3" },
-  });
-  board.target = `http://127.0.0.1:${port}`;
-  try {
-    await story(port);
-  } catch (e) {
-    e.message += `\n--- ${framework} app output ---\n${running.output()}`;
-    throw e;
-  } finally {
-    board.target = null;
-    await running.stop();
-  }
-}
+const withApp = (framework, story) => withExampleApp(
+  board, APPS[framework], { ORIGIN_SECRET, EDGE_URL: edge.url, EVENTS_SECRET, EVENTS_FAIL_FIRST: "3" }, ({ port }) => story(port),
+);
 
 for (const framework of Object.keys(APPS)) {
   test(`${framework}: POST /events takes each event once, through retries; /api/notices shows New sign-in and Was this you?`, { timeout: 150_000 }, () => withApp(framework, async (port) => {

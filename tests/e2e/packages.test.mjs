@@ -14,8 +14,8 @@ import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
 import { randomBytes } from "node:crypto";
 import {
-  ACCESS_COOKIE, Client, ORIGIN_SECRET, REFRESH_COOKIE, directive, familyOf, freePort, root, sleep, startApp, startEdge,
-  startSwitchboard,
+  ACCESS_COOKIE, Client, ORIGIN_SECRET, REFRESH_COOKIE, directive, familyOf, root, sleep, startEdge, startSwitchboard,
+  withApp as withExampleApp,
 } from "../../tools/harness.mjs";
 import { deviceKey, registrationOffer } from "../../tools/dbsc-peer.mjs";
 
@@ -57,23 +57,7 @@ const form = (fields) => ({
  * Starts `framework`'s app, points the edge at it, and runs `story(app)` (`app.port`,
  * `app.output()`); on failure the app's output is attached, and the app always stops.
  */
-async function withApp(framework, story) {
-  const app = APPS[framework];
-  const port = await freePort();
-  const running = await startApp(app.command, app.args, {
-    cwd: `${root}${app.cwd}`, ready: app.ready, port, env: { PORT: String(port), ORIGIN_SECRET, EDGE_URL: edge.url },
-  });
-  board.target = `http://127.0.0.1:${port}`;
-  try {
-    await story({ port, output: running.output });
-  } catch (e) {
-    e.message += `\n--- ${framework} app output ---\n${running.output()}`;
-    throw e;
-  } finally {
-    board.target = null;
-    await running.stop();
-  }
-}
+const withApp = (framework, story) => withExampleApp(board, APPS[framework], { ORIGIN_SECRET, EDGE_URL: edge.url }, story);
 
 for (const framework of Object.keys(APPS)) {
   test(`${framework}: login, identity, rotation and grace, devices, revoke one, sign out others, logout, forgery`, { timeout: 60_000 }, () => withApp(framework, async ({ port, output }) => {
