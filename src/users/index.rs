@@ -103,17 +103,26 @@ impl FamilyEntry {
     }
 }
 
-/// `ua` without control characters, at most [`MAX_USER_AGENT_LEN`] bytes (whole
-/// characters): it is shown in admin screens and sent in events.
+/// `ua` without control or invisible formatting characters, at most
+/// [`MAX_USER_AGENT_LEN`] bytes (whole characters): it is shown in admin screens and sent
+/// in events, where a right-to-left override would make "Chrome" display as another name.
 pub fn clean_user_agent(ua: &str) -> String {
     let mut kept = String::new();
-    for c in ua.chars().filter(|c| !c.is_control()) {
+    for c in ua.chars().filter(|&c| !c.is_control() && !is_invisible_format(c)) {
         if kept.len() + c.len_utf8() > MAX_USER_AGENT_LEN {
             break;
         }
         kept.push(c);
     }
     kept
+}
+
+/// Unicode's format characters (category Cf) a header can carry once decoded: bidirectional
+/// overrides and isolates, zero-width characters, the soft hyphen, the byte order mark.
+fn is_invisible_format(c: char) -> bool {
+    matches!(c,
+        '\u{ad}' | '\u{61c}' | '\u{180e}' | '\u{200b}'..='\u{200f}' | '\u{202a}'..='\u{202e}'
+        | '\u{2060}'..='\u{2064}' | '\u{2066}'..='\u{206f}' | '\u{feff}' | '\u{fff9}'..='\u{fffb}')
 }
 
 /// An admin token being used: refused if its `jti` was already spent.
@@ -481,6 +490,18 @@ mod tests {
         // Pending revocations own the alarm (a retry every minute).
         stale.revoke_all(t, None, RevokedBy::Everywhere);
         assert_eq!(stale.cleanup_at(t, &policy), None);
+    }
+
+    #[test]
+    fn a_user_agent_keeps_no_control_or_invisible_formatting_character() {
+        // "Chrome" followed by a right-to-left override and "exe.", as a screen shows it.
+        assert_eq!(clean_user_agent("Chrome\u{202e}exe.\u{200b}\u{feff}\u{ad}\r\n\u{85}x"), "Chromeexe.x");
+        assert_eq!(
+            clean_user_agent("Mozilla/5.0 (X11; Linux x86_64) Gecko/20100101 Firefox/145.0 Ünïcode"),
+            "Mozilla/5.0 (X11; Linux x86_64) Gecko/20100101 Firefox/145.0 Ünïcode"
+        );
+        let long = "é".repeat(MAX_USER_AGENT_LEN);
+        assert_eq!(clean_user_agent(&long).len(), MAX_USER_AGENT_LEN, "whole characters, within the bound");
     }
 
     #[test]
