@@ -122,6 +122,10 @@ pub enum Dbsc {
 pub enum OnContextChange {
     /// Nothing but the `session.context_changed` event (the default).
     Ignore,
+    /// Keep the session, and tell the origin: from then on its assertions carry
+    /// `context_changed` (when), so the app can ask for the password again before a
+    /// sensitive action. Costs the user nothing until then.
+    Flag,
     /// End the session: the request goes on anonymous, the user signs in again.
     End,
 }
@@ -261,8 +265,10 @@ impl Config {
         let dbsc = reader.choice("DBSC", &[("offer", Dbsc::Offer), ("off", Dbsc::Off)]);
         let logout_origins = reader.logout_origins();
         let events = reader.events(session_keys.as_ref(), origin_secret.as_ref());
-        let on_context_change =
-            reader.choice("ON_CONTEXT_CHANGE", &[("ignore", OnContextChange::Ignore), ("end", OnContextChange::End)]);
+        let on_context_change = reader.choice(
+            "ON_CONTEXT_CHANGE",
+            &[("ignore", OnContextChange::Ignore), ("flag", OnContextChange::Flag), ("end", OnContextChange::End)],
+        );
         let debug_headers = reader.get("EDGE_DEBUG").is_some_and(|v| v == "1" || v == "true");
         match (session_keys, origin_secret) {
             (Some(session_keys), Some(origin_secret)) if reader.problems.is_empty() => Ok(Config {
@@ -559,7 +565,8 @@ mod tests {
         assert_eq!(variables(config(&[("EVENTS_SECRET", KEYS)]).unwrap_err()), ["SESSION_KEYS"]);
         assert_eq!(variables(config(&[("EVENTS_SECRET", ORIGIN)]).unwrap_err()), ["EVENTS_SECRET"]);
         assert_eq!(config(&[("ON_CONTEXT_CHANGE", "end")]).unwrap().on_context_change, OnContextChange::End);
-        assert_eq!(variables(config(&[("ON_CONTEXT_CHANGE", "flag")]).unwrap_err()), ["ON_CONTEXT_CHANGE"]);
+        assert_eq!(config(&[("ON_CONTEXT_CHANGE", "flag")]).unwrap().on_context_change, OnContextChange::Flag);
+        assert_eq!(variables(config(&[("ON_CONTEXT_CHANGE", "warn")]).unwrap_err()), ["ON_CONTEXT_CHANGE"]);
     }
 
     #[test]

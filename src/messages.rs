@@ -108,6 +108,10 @@ pub enum Verdict {
         cookies: GrantCookies,
         /// When the object decided, Unix ms.
         decided_at: u64,
+        /// When the family refreshed from another context, Unix seconds
+        /// (`ON_CONTEXT_CHANGE=flag`), for the assertion. Left out when never.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        context_changed: Option<u64>,
     },
     /// No identity: the request goes on anonymous, and no cookie is touched.
     Refused {
@@ -324,6 +328,17 @@ mod tests {
                 })
                 .unwrap(),
                 r#"{"refresh":{"cookie":"r1.x","context":{"user_agent":"curl/8","country":"CH","asn":3303}}}"#,
+            ),
+            (
+                serde_json::to_value(Verdict::Granted {
+                    identity: Identity { sub: "a".into(), ctx: None },
+                    state: SessionState::Rotated,
+                    cookies: GrantCookies { access: Some("a".into()), refresh: None },
+                    decided_at: 5,
+                    context_changed: Some(4),
+                })
+                .unwrap(),
+                r#"{"granted":{"identity":{"sub":"a"},"state":"Rotated","cookies":{"access":"a","refresh":null},"decided_at":5,"context_changed":4}}"#,
             ),
             (serde_json::to_value(UserCommand::List).unwrap(), r#""list""#),
             (

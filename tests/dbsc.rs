@@ -14,6 +14,7 @@ use edge_session::dbsc::{
     self, CHALLENGE_HEADER, DeviceStep, Proof, ProofError, bound_answer, challenge, instructions, refresh_step,
     refusal_answer, register_step,
 };
+use edge_session::events::Transport;
 use edge_session::messages::{FamilyCommand, Verdict};
 use edge_session::objects::{Event, FamilyHandled, FamilyObject};
 use edge_session::session::{
@@ -31,13 +32,16 @@ const ID: FamilyId = FamilyId::from_bytes([1; 16]);
 const OTHER: FamilyId = FamilyId::from_bytes([2; 16]);
 const NO_KILL_SWITCH: Timestamp = Timestamp::from_millis(0);
 
-fn config() -> Config {
-    Config::from_vars(|name| match name {
+fn config_var(name: &str) -> Option<String> {
+    match name {
         "SESSION_KEYS" => Some("k1:0123456789abcdef0123456789abcdef".into()),
         "ORIGIN_SECRET" => Some("o1:fedcba9876543210fedcba9876543210".into()),
         _ => None,
-    })
-    .unwrap()
+    }
+}
+
+fn config() -> Config {
+    Config::from_vars(config_var).unwrap()
 }
 
 fn secs(n: u64) -> Duration {
@@ -301,6 +305,29 @@ fn a_skipped_refresh_is_not_the_copied_jar_alarm() {
     assert_eq!(handled.verdict, Verdict::Refused { refusal: Refusal::DeviceBound }, "anonymous all the same");
     assert_eq!(event_names(&handled), ["dbsc_refresh_skipped"]);
     assert!(handled.events[0].fields.contains(&("reason", "server_error".to_owned())));
+}
+
+#[test]
+fn a_copied_jar_cannot_silence_its_security_event_by_saying_it_skipped() {
+    // `Secure-Session-Skipped` is the client's to send: a thief who read the spec sends it
+    // too. The event still goes out, with the reason, for the receiver to weigh.
+    let with_events = Config::from_vars(|name| match name {
+        "EVENTS_SECRET" => Some("e1:abcdefabcdefabcdefabcdefabcdefab".into()),
+        other => config_var(other),
+    })
+    .unwrap();
+    let (mut object, refresh) = bound(&Device::new(3));
+    for skipped in [Some("unreachable"), None] {
+        let command =
+            FamilyCommand::Refresh { cookie: refresh.clone(), skipped: skipped.map(str::to_owned), context: None };
+        let handled = object.handle(command, T0 + secs(400), &with_events, RefreshSecret::from_bytes([7; 32])).unwrap();
+        assert_eq!(handled.verdict, Verdict::Refused { refusal: Refusal::DeviceBound });
+    }
+    let due = object.due_events(T0 + secs(400), &[Transport::Webhook]);
+    let jars: Vec<_> = due.iter().filter(|d| d.event.kind == "session.copied_jar").map(|d| &d.event).collect();
+    assert_eq!(jars.len(), 1, "reported once: the same kind is not repeated within a quarter hour");
+    assert_eq!(jars[0].skipped.as_deref(), Some("unreachable"));
+    assert!(jars[0].device.bound);
 }
 
 #[test]

@@ -11,7 +11,9 @@ use edge_session::events::{FamilyEvents, RequestContext, Transport};
 use edge_session::messages::{FamilyCommand, Verdict};
 use edge_session::objects::{AfterUnregister, AlarmStep, FamilyHandled, FamilyObject};
 use edge_session::origin::SecurityEvent;
-use edge_session::session::{FamilyId, REFRESH_COOKIE, RefreshSecret, Refusal, RevokedBy};
+use edge_session::session::{
+    ACCESS_COOKIE, AccessCredential, FamilyId, REFRESH_COOKIE, RefreshSecret, Refusal, RevokedBy, family_row,
+};
 use edge_session::time::Timestamp;
 
 const T0: Timestamp = Timestamp::from_secs(1_700_000_000);
@@ -145,6 +147,43 @@ fn with_on_context_change_end_a_change_ends_the_session_and_says_why() {
     assert!(kinds.contains(&("session.revoked".into(), None, Some("context_changed".into()))));
     let after = object.handle(refresh(&cookie, from("CH", 3303, CHROME)), T0 + secs(2), &config, secret(3)).unwrap();
     assert_eq!(after.verdict, Verdict::Refused { refusal: Refusal::Revoked }, "and stays ended");
+}
+
+/// What the origin would be told of a granted request: the verdict's `context_changed`,
+/// and the access cookie's (the fast path's), which must agree.
+fn flagged(handled: &FamilyHandled, config: &Config, now: Timestamp) -> Option<u64> {
+    let Verdict::Granted { cookies, context_changed, .. } = &handled.verdict else { panic!("{:?}", handled.verdict) };
+    let line = cookies.access.as_ref().expect("an access cookie");
+    let value = line.split(';').next().unwrap().strip_prefix(&format!("{ACCESS_COOKIE}=")).unwrap();
+    let access = AccessCredential::decode(value, &config.session_keys, now).unwrap();
+    assert_eq!(access.context_changed, *context_changed, "the fast path tells the origin what the object does");
+    *context_changed
+}
+
+#[test]
+fn with_on_context_change_flag_a_change_keeps_the_session_and_every_later_grant_says_when() {
+    let config = config(&[("ON_CONTEXT_CHANGE", "flag")]);
+    let mut object = FamilyObject::loaded(None, T0);
+    let (login, cookie) = login(&mut object, &config, from("CH", 3303, CHROME));
+    assert_eq!(flagged(&login, &config, T0), None);
+    let same = object.handle(refresh(&cookie, from("CH", 3303, CHROME)), T0 + secs(1), &config, secret(2)).unwrap();
+    assert_eq!(flagged(&same, &config, T0 + secs(1)), None, "the same context is not flagged");
+    let at = T0 + secs(30);
+    let moved = object.handle(refresh(&cookie, from("US", 7018, CHROME)), at, &config, secret(3)).unwrap();
+    assert_eq!(flagged(&moved, &config, at), Some(at.as_secs()), "still signed in, and flagged");
+    let row = moved.row.as_ref().expect("the flag is written with the family");
+    assert_eq!(family_row::decode(row).unwrap().context_changed(), Some(at));
+    let change = queued(&object, T0).into_iter().find(|e| e.kind == "session.context_changed").unwrap();
+    assert_eq!(change.action.as_deref(), Some("flagged"));
+    // Back home, and after a restart (the object reloaded from its row): still flagged,
+    // at the time of the change. Only a new login starts without it.
+    let mut reloaded = FamilyObject::loaded(Some(family_row::decode(row).unwrap()), at + secs(1));
+    let Verdict::Granted { cookies, .. } = &moved.verdict else { panic!() };
+    let pair = cookies.refresh.as_ref().unwrap().split(';').next().unwrap();
+    let g2 = pair.strip_prefix(&format!("{REFRESH_COOKIE}=")).unwrap();
+    let later = at + secs(40);
+    let home = reloaded.handle(refresh(g2, from("CH", 3303, CHROME)), later, &config, secret(4)).unwrap();
+    assert_eq!(flagged(&home, &config, later), Some(at.as_secs()));
 }
 
 #[test]

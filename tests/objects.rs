@@ -82,7 +82,7 @@ fn a_login_creates_the_family_writes_it_and_arms_its_deadline() {
     let config = config(&[]);
     let mut object = FamilyObject::loaded(None, T0);
     let handled = object.handle(login_command(), T0, &config, secret(1)).unwrap();
-    let Verdict::Granted { identity, state, cookies, decided_at } = &handled.verdict else { panic!() };
+    let Verdict::Granted { identity, state, cookies, decided_at, .. } = &handled.verdict else { panic!() };
     assert_eq!((identity.sub.as_str(), *state, *decided_at), ("ada", SessionState::Fresh, T0.as_millis()));
     assert!(cookies.access.as_ref().unwrap().starts_with(ACCESS_COOKIE));
     let row = family_row::decode(handled.row.as_ref().unwrap()).unwrap();

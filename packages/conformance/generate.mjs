@@ -45,7 +45,11 @@ const claims = (over = {}) => ({
   iss: ISSUER, aud: AUDIENCE, sub: "alice", sid: SID, state: "fresh", iat: NOW, exp: NOW + 60, jti: JTI, ...over,
 });
 /** What a package must return for a valid assertion. */
-const identity = (c) => ({ sub: c.sub, sid: c.sid, state: c.state, ctx: c.ctx ?? null });
+// `context_changed` (ON_CONTEXT_CHANGE=flag): whole seconds, null when absent.
+const identity = (c) => ({
+  sub: c.sub, sid: c.sid, state: c.state, ctx: c.ctx ?? null,
+  context_changed: c.context_changed == null ? null : Math.floor(c.context_changed),
+});
 
 const assertions = [];
 function valid(name, { h = header(), c = claims(), key = KEY_O2, secret = RING, now = NOW, token } = {}) {
@@ -63,6 +67,11 @@ valid("valid: typ in lower case (jwt)", { h: header({ typ: "jwt" }) });
 valid("valid: aud an array containing ours", { c: claims({ aud: ["another-origin", AUDIENCE] }) });
 valid("valid: state grace, no ctx", { c: claims({ state: "grace" }) });
 valid("valid: ctx null is no ctx", { c: claims({ ctx: null }) });
+// ON_CONTEXT_CHANGE=flag: when the session refreshed from another context, a NumericDate.
+valid("valid: context_changed, a NumericDate", { c: claims({ context_changed: NOW - 600 }) });
+valid("valid: context_changed with a fraction (truncated)", { c: claims({ context_changed: NOW - 600.75 }) });
+valid("valid: context_changed null is none", { c: claims({ context_changed: null }) });
+valid("valid: context_changed 0", { c: claims({ context_changed: 0 }) });
 valid("valid: a secret and a sub outside ASCII (the HMAC key is the secret's UTF-8 bytes)", {
   h: header({ kid: "u1" }), c: claims({ sub: "zoë +1% 😀" }), key: KEY_UNICODE, secret: RING_UNICODE,
 });
@@ -120,6 +129,9 @@ invalid("invalid: sid not a string", { c: claims({ sid: 7 }) });
 invalid("invalid: state missing", { c: claims({ state: undefined }) });
 invalid("invalid: state not a string", { c: claims({ state: 1 }) });
 invalid("invalid: ctx not an object", { c: claims({ ctx: ["admin"] }) });
+invalid("invalid: context_changed a numeric string", { c: claims({ context_changed: String(NOW) }) });
+invalid("invalid: context_changed negative", { c: claims({ context_changed: -1 }) });
+invalid("invalid: context_changed true", { c: claims({ context_changed: true }) });
 invalid("invalid: payload a JSON array", { c: "[1,2,3]" });
 
 // Encoding: exactly three canonical base64url parts, or nothing.
@@ -186,7 +198,8 @@ function ofLength(length) {
 }
 
 // Security events (EVENTS_SECRET), as the edge's SecurityEvent::verify reads a webhook's
-// body: the assertion's JWS rules with typ edge-event+jwt and 300 s of life, then iss, sub,
+// body: the assertion's JWS rules with typ edge-event+jwt and up to 4 days of life (a
+// webhook delivery is signed for 300 s, a queue message for 4 days), then iss, sub,
 // sid (a session id), jti, type, time and the detail's types. Its own ring (whose secrets
 // hold SECRET_MARKER, below, so that no refusal may print them): the events secret is
 // never ORIGIN_SECRET.
@@ -194,7 +207,8 @@ const EVENT_KEY_E2 = "s3cr3t-events-e2-0123456789abcdefghijklm";
 const EVENT_KEY_E1 = "s3cr3t-events-e1-0123456789abcdefghijklm";
 const EVENT_RING = `e2:${EVENT_KEY_E2},e1:${EVENT_KEY_E1}`;
 const EVENT_TYP = "edge-event+jwt";
-const EVENT_LIFETIME = 300;
+const EVENT_LIFETIME = 300; // a webhook delivery's
+const EVENT_MAX_LIFETIME = 4 * 24 * 3600; // a queue message's: the queue's default retention
 // A session id as the edge writes one: 16 bytes, 22 characters of base64url.
 const EVENT_SID = b64u("conformance-sid!");
 const DEVICE = {
@@ -203,7 +217,7 @@ const DEVICE = {
 };
 // The claims a receiver gets back, in the edge's order; the rest (iss, aud, iat, exp, nbf
 // and claims this version does not know) are dropped. A null detail is an absent one.
-const EVENT_FIELDS = ["jti", "type", "sub", "sid", "time", "device", "revoked", "by", "previous", "action"];
+const EVENT_FIELDS = ["jti", "type", "sub", "sid", "time", "device", "revoked", "by", "previous", "action", "skipped"];
 
 /** The edge's event header, with `over` merged in (`undefined` removes a field). */
 const eventHeader = (over = {}) => ({ alg: "HS256", typ: EVENT_TYP, kid: "e2", ...over });
@@ -233,6 +247,9 @@ validEvent("valid: session.copied_jar, no kid, signed by the older key: every ke
   h: eventHeader({ kid: undefined }), key: EVENT_KEY_E1,
   c: eventClaims({ jti: `${EVENT_SID}.3`, type: "session.copied_jar", device: { country: "BR", asn: 28573, bound: true } }),
 });
+validEvent("valid: session.copied_jar with skipped (Secure-Session-Skipped's reason)", {
+  c: eventClaims({ jti: `${EVENT_SID}.6`, type: "session.copied_jar", skipped: "unreachable", device: { ...DEVICE, bound: true } }),
+});
 validEvent("valid: session.revoked with by", {
   c: eventClaims({ jti: `${EVENT_SID}.4`, type: "session.revoked", by: "admin" }),
 });
@@ -252,6 +269,10 @@ validEvent("valid: whitespace around the body (trimmed)", { body: `\r\n ${sign(e
 validEvent("valid: a sub of 256 UTF-8 bytes (128 characters)", { c: eventClaims({ sub: "é".repeat(128) }) });
 validEvent("valid: expired 29 s ago (within the skew)", { c: eventClaims({ iat: NOW - 329, exp: NOW - 29 }) });
 validEvent("valid: iat 30 s in the future (within the skew)", { c: eventClaims({ iat: NOW + 30, exp: NOW + 330 }) });
+validEvent("valid: a queue message, signed 3 days ago for 4 days", {
+  c: eventClaims({ iat: NOW - 3 * 24 * 3600, exp: NOW - 3 * 24 * 3600 + EVENT_MAX_LIFETIME }),
+});
+validEvent("valid: lifetime exactly 4 days", { c: eventClaims({ exp: NOW + EVENT_MAX_LIFETIME }) });
 
 // Invalid: another token type, or not the edge's.
 invalidEvent("invalid: typ JWT (an assertion is not an event)", { h: eventHeader({ typ: "JWT" }) });
@@ -261,10 +282,10 @@ invalidEvent("invalid: iss missing", { c: eventClaims({ iss: undefined }) });
 invalidEvent("invalid: iss not edge-session", { c: eventClaims({ iss: "someone-else" }) });
 invalidEvent("invalid: aud another origin's", { c: eventClaims({ aud: "another-origin" }) });
 invalidEvent("invalid: aud missing", { c: eventClaims({ aud: undefined }) });
-// Time: 30 s of skew either way, 300 s of life.
+// Time: 30 s of skew either way, at most 4 days of life.
 invalidEvent("invalid: expired 30 s ago", { c: eventClaims({ iat: NOW - 330, exp: NOW - 30 }) });
 invalidEvent("invalid: iat 31 s in the future", { c: eventClaims({ iat: NOW + 31, exp: NOW + 331 }) });
-invalidEvent("invalid: lifetime 301 s", { c: eventClaims({ exp: NOW + 301 }) });
+invalidEvent("invalid: lifetime 4 days and 1 s", { c: eventClaims({ exp: NOW + EVENT_MAX_LIFETIME + 1 }) });
 invalidEvent("invalid: nbf 31 s in the future", { c: eventClaims({ nbf: NOW + 31 }) });
 invalidEvent("invalid: exp missing", { c: eventClaims({ exp: undefined }) });
 // Keys and the header.
@@ -307,6 +328,7 @@ invalidEvent("invalid: revoked not a boolean", { c: eventClaims({ type: "session
 invalidEvent("invalid: by not a string", { c: eventClaims({ type: "session.revoked", by: 1 }) });
 invalidEvent("invalid: previous not an object", { c: eventClaims({ type: "session.context_changed", previous: "FR" }) });
 invalidEvent("invalid: action not a string", { c: eventClaims({ type: "session.context_changed", action: true }) });
+invalidEvent("invalid: skipped not a string", { c: eventClaims({ type: "session.copied_jar", skipped: ["unreachable"] }) });
 // Size: checked on the trimmed body, before anything is parsed.
 // A correctly signed event of exactly `length` bytes: a claim padded until it fits.
 const eventOfLength = (length) => {

@@ -26,6 +26,8 @@ pub(super) struct Reporter<'a> {
 pub(super) enum ContextVerdict {
     /// Nothing to do (the same context, or nothing to compare).
     Carry,
+    /// `ON_CONTEXT_CHANGE=flag`: keep the family, and flag it (its grants carry the time).
+    Flag,
     /// `ON_CONTEXT_CHANGE=end`: end the family; the request goes on anonymous.
     End,
 }
@@ -79,10 +81,11 @@ impl<'a> Reporter<'a> {
         self.report(EVENT_REUSE_DETECTED, family, device, |e| e.revoked = Some(revoked));
     }
 
-    /// A device-bound family's cookie came without a proof of its key.
-    pub(super) fn copied_jar(&mut self, family: &Family, context: Option<&RequestContext>) {
+    /// A device-bound family's cookie came without a proof of its key; `skipped`: the
+    /// request said its browser skipped the proof, for this reason (`Secure-Session-Skipped`).
+    pub(super) fn copied_jar(&mut self, family: &Family, context: Option<&RequestContext>, skipped: Option<&str>) {
         let device = self.request_device(family, context);
-        self.report(EVENT_COPIED_JAR, family, device, |_| {});
+        self.report(EVENT_COPIED_JAR, family, device, |e| e.skipped = skipped.map(str::to_owned));
     }
 
     /// `family` was ended by `by`.
@@ -93,8 +96,8 @@ impl<'a> Reporter<'a> {
 
     /// The context rule, for a refresh that identified the user: a family without device
     /// binding whose country, network or browser family differs from its last refresh's
-    /// (both known) reports `session.context_changed`, and with `ON_CONTEXT_CHANGE=end`
-    /// ends. A device-bound family is left alone: its key is a far stronger signal, and
+    /// (both known) reports `session.context_changed`, and with `ON_CONTEXT_CHANGE=flag` is
+    /// flagged, with `end` ends. A device-bound family is left alone: its key is a far stronger signal, and
     /// a copy of its cookies is refused anyway.
     pub(super) fn refreshed(&mut self, family: &Family, context: Option<&RequestContext>) -> ContextVerdict {
         let Some(context) = context.filter(|_| self.tracking() && family.device_key().is_none()) else {
@@ -109,17 +112,22 @@ impl<'a> Reporter<'a> {
         if !context_changed(&before, &now) {
             return ContextVerdict::Carry;
         }
-        let end = self.config.on_context_change == OnContextChange::End;
-        if !end && self.events.reported_recently(EVENT_CONTEXT_CHANGED, self.now) {
-            // Reported a moment ago: the baseline stays, and nothing is written.
+        let (verdict, action) = match self.config.on_context_change {
+            OnContextChange::Ignore => (ContextVerdict::Carry, "none"),
+            OnContextChange::Flag => (ContextVerdict::Flag, "flagged"),
+            OnContextChange::End => (ContextVerdict::End, "ended"),
+        };
+        if verdict == ContextVerdict::Carry && self.events.reported_recently(EVENT_CONTEXT_CHANGED, self.now) {
+            // Reported a moment ago: the baseline stays, and nothing is written. A policy
+            // that acts is never throttled: its family row is written anyway.
             return ContextVerdict::Carry;
         }
         self.seen(now.clone());
         self.report(EVENT_CONTEXT_CHANGED, family, now, |e| {
             e.previous = Some(before);
-            e.action = Some(if end { "ended" } else { "none" }.to_owned());
+            e.action = Some(action.to_owned());
         });
-        if end { ContextVerdict::End } else { ContextVerdict::Carry }
+        verdict
     }
 
     fn request_device(&self, family: &Family, context: Option<&RequestContext>) -> Device {

@@ -182,24 +182,33 @@ impl FamilyObject {
                 // Checked again here: the object trusts nothing the worker relays.
                 let presented =
                     RefreshCredential::decode(&cookie, &config.session_keys).map_err(|_| UnverifiableCookie)?;
-                let decision = family.handle_refresh(&presented, now, policy, fresh);
-                let (mut verdict, events) = verdict_for(&decision, family, config, now, skipped.as_deref());
-                let mut persist = decision.persist;
-                match decision.outcome {
-                    Outcome::Authenticated(_) => {
-                        if report.refreshed(family, context.as_ref()) == ContextVerdict::End {
-                            family.revoke();
-                            report.revoked(family, RevokedBy::ContextChanged);
-                            verdict = Verdict::Refused { refusal: Refusal::Revoked };
+                let mut decision = family.handle_refresh(&presented, now, policy, fresh);
+                let (mut persist, mut ended) = (decision.persist, false);
+                match &mut decision.outcome {
+                    Outcome::Authenticated(grant) => match report.refreshed(family, context.as_ref()) {
+                        ContextVerdict::Carry => {}
+                        ContextVerdict::Flag => {
+                            family.flag_context_change(now, grant);
                             persist = true;
                         }
-                    }
-                    Outcome::ReuseDetected { revoked } => report.reuse_detected(family, context.as_ref(), revoked),
+                        ContextVerdict::End => {
+                            family.revoke();
+                            report.revoked(family, RevokedBy::ContextChanged);
+                            (persist, ended) = (true, true);
+                        }
+                    },
+                    Outcome::ReuseDetected { revoked } => report.reuse_detected(family, context.as_ref(), *revoked),
                     // The owner's browser would have proved its key: a copied cookie jar.
-                    Outcome::Refused(Refusal::DeviceBound) if skipped.is_none() => {
-                        report.copied_jar(family, context.as_ref())
+                    // One that says it skipped is reported too, with its reason: the header
+                    // is the client's to send, so it must not silence a thief.
+                    Outcome::Refused(Refusal::DeviceBound) => {
+                        report.copied_jar(family, context.as_ref(), skipped.as_deref())
                     }
                     Outcome::Refused(_) => {}
+                }
+                let (mut verdict, events) = verdict_for(&decision, family, config, now, skipped.as_deref());
+                if ended {
+                    verdict = Verdict::Refused { refusal: Refusal::Revoked };
                 }
                 let mut handled = if persist { written(verdict, family, policy, now) } else { answer(verdict) };
                 handled.events = events;
@@ -222,6 +231,7 @@ impl FamilyObject {
                     state: grant.state,
                     cookies,
                     decided_at: now.as_millis(),
+                    context_changed: None,
                 };
                 let family = slot.insert(family);
                 report.created(family, context.as_ref());
@@ -453,6 +463,7 @@ fn verdict_for(
                 state: grant.state,
                 cookies,
                 decided_at: now.as_millis(),
+                context_changed: grant.context_changed.map(Timestamp::as_secs),
             };
             let events = if decision.dbsc_not_registered {
                 let fields = vec![("family", id()), ("sub", family.identity().sub.clone())];

@@ -90,8 +90,13 @@ impl UserIndex {
             // A spent token must be remembered even if nothing else changed.
             UserCommand::Revoke { family, token } => (UserReply::default(), self.revoke(family) || token.is_some()),
             UserCommand::RevokeAll { except, token } => {
-                // With a token it is the admin API; without, a "log out everywhere" directive.
-                let by = if token.is_some() { RevokedBy::Admin } else { RevokedBy::Everywhere };
+                // With a token it is the admin API (sparing a session: "sign out other
+                // devices"); without, a "log out everywhere" directive.
+                let by = match (&token, except) {
+                    (None, _) => RevokedBy::Everywhere,
+                    (Some(_), Some(_)) => RevokedBy::Others,
+                    (Some(_), None) => RevokedBy::Admin,
+                };
                 self.revoke_all(now, except, by);
                 (UserReply::default(), true)
             }
@@ -217,5 +222,21 @@ mod tests {
         let expired = t + Duration::from_secs(91);
         assert!(index.spend(&TokenUse { jti: "token-2".into(), valid_until: expired.as_millis() + 1 }, expired));
         assert_eq!(index.spent.len(), 1, "token-1 forgotten");
+    }
+
+    #[test]
+    fn sign_out_other_devices_is_told_apart_from_an_operators_revocation() {
+        let policy = Policy::default();
+        let t = Timestamp::from_secs(1_000);
+        let token =
+            |jti: &str| Some(TokenUse { jti: jti.into(), valid_until: (t + Duration::from_secs(90)).as_millis() });
+        let mine = FamilyId::from_bytes([1; 16]);
+        let mut index = UserIndex::default();
+        index.register(entry(1, t), t, &policy);
+        index.register(entry(2, t), t, &policy);
+        let others = index.handle(UserCommand::RevokeAll { except: Some(mine), token: token("a") }, t, &policy);
+        assert_eq!(others.revoke, vec![(FamilyId::from_bytes([2; 16]), RevokedBy::Others)]);
+        let all = index.handle(UserCommand::RevokeAll { except: None, token: token("b") }, t, &policy);
+        assert_eq!(all.revoke, vec![(mine, RevokedBy::Admin)]);
     }
 }

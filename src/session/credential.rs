@@ -217,6 +217,10 @@ pub struct AccessCredential {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     /// The login's claims.
     pub ctx: Option<serde_json::Map<String, serde_json::Value>>,
+    /// When the family refreshed from another context, Unix seconds
+    /// (`ON_CONTEXT_CHANGE=flag`): the fast path hands it to the origin like the object.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub context_changed: Option<u64>,
 }
 
 impl AccessCredential {
@@ -229,6 +233,7 @@ impl AccessCredential {
             iat: issued.as_millis(),
             exp: expires.as_millis(),
             ctx: identity.ctx.clone(),
+            context_changed: None,
         }
     }
 

@@ -101,6 +101,8 @@ pub struct Grant {
     /// The family's deadline as of this answer (idle or absolute): no access credential
     /// handed out with it may outlive it, so a revocation by expiry is never late.
     pub until: Timestamp,
+    /// When the family refreshed from another context, flagged (`ON_CONTEXT_CHANGE=flag`).
+    pub context_changed: Option<Timestamp>,
 }
 
 /// What a presented refresh credential amounts to.
@@ -167,6 +169,10 @@ pub struct Family {
     /// The login response offered device binding (DBSC), and the family has neither bound
     /// nor been reported as not binding yet.
     pub(crate) binding_offered: bool,
+    /// When it last refreshed from another context (crate::events::context_changed) under
+    /// `ON_CONTEXT_CHANGE=flag`: every credential it grants from then on carries the time
+    /// to the origin, which can ask for the password again before a sensitive action.
+    pub(crate) context_changed: Option<Timestamp>,
 }
 
 /// Read-only views of the state, for the objects that hold a family and for tests.
@@ -230,6 +236,11 @@ impl Family {
     pub fn device_key(&self) -> Option<&PublicKey> {
         self.device_key.as_ref()
     }
+
+    /// When it last refreshed from another context, flagged (`ON_CONTEXT_CHANGE=flag`).
+    pub fn context_changed(&self) -> Option<Timestamp> {
+        self.context_changed
+    }
 }
 
 impl Family {
@@ -260,6 +271,7 @@ impl Family {
             challenge_floor: Timestamp::from_millis(0),
             challenge_spent_at: Timestamp::from_millis(0),
             binding_offered: false,
+            context_changed: None,
         };
         let grant = family.grant(policy, SessionState::Fresh, true);
         (family, grant)
@@ -269,6 +281,13 @@ impl Family {
     /// back without binding, the decision says so once ([`Decision::dbsc_not_registered`]).
     pub fn offer_device_binding(&mut self) {
         self.binding_offered = true;
+    }
+
+    /// It refreshed from another context at `now` (`ON_CONTEXT_CHANGE=flag`): `grant`, the
+    /// refresh's own, and every later one carry the time. The caller writes the family.
+    pub fn flag_context_change(&mut self, now: Timestamp, grant: &mut Grant) {
+        self.context_changed = Some(now);
+        grant.context_changed = Some(now);
     }
 
     /// Decides one presented refresh credential (of this family) at `now`. `fresh` is
@@ -443,6 +462,7 @@ impl Family {
             refresh: with_refresh.then(|| self.current_credential()),
             remember_until: self.remember.then(|| self.created_at + policy.remember_lifetime),
             until: self.deadline(policy),
+            context_changed: self.context_changed,
         }
     }
 }

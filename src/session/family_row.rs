@@ -48,6 +48,9 @@ struct Row {
     /// before DBSC offers were recorded).
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     binding_offered: bool,
+    /// Absent unless `ON_CONTEXT_CHANGE=flag` flagged it: an unflagged row is unchanged.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    context_changed: Option<u64>,
 }
 
 fn is_zero(n: &u64) -> bool {
@@ -85,6 +88,7 @@ pub fn encode(family: &Family) -> String {
         challenge_floor: family.challenge_floor.as_millis(),
         challenge_spent_at: family.challenge_spent_at.as_millis(),
         binding_offered: family.binding_offered,
+        context_changed: family.context_changed.map(Timestamp::as_millis),
     };
     serde_json::to_string(&row).expect("row serializes")
 }
@@ -112,6 +116,7 @@ pub fn decode(text: &str) -> Result<Family, CorruptRow> {
         challenge_floor: Timestamp::from_millis(row.challenge_floor),
         challenge_spent_at: Timestamp::from_millis(row.challenge_spent_at),
         binding_offered: row.binding_offered,
+        context_changed: row.context_changed.map(Timestamp::from_millis),
     })
 }
 

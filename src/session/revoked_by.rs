@@ -10,14 +10,21 @@ pub enum RevokedBy {
     Logout,
     /// A "log out everywhere" directive from the origin.
     Everywhere,
-    /// The admin API ("sign out this device", "sign out all other devices").
+    /// The admin API: one session revoked, or all of them.
     Admin,
+    /// The admin API's revoke-all sparing one session: what the packages' "sign out
+    /// other devices" sends from the session it spares. Told apart from `Admin` so that a
+    /// receiver can say "you signed out your other devices", not "an administrator".
+    Others,
     /// A new login on the same browser replaced it.
     Login,
     /// The user held more sessions than allowed: the oldest went.
     Limit,
     /// `ON_CONTEXT_CHANGE=end`: it refreshed from another country, network or browser.
     ContextChanged,
+    /// Its login could not be recorded in the user's index (unreachable): the login
+    /// answered 503, and the session's cookies were never sent.
+    LoginFailed,
 }
 
 impl RevokedBy {
@@ -27,9 +34,11 @@ impl RevokedBy {
             RevokedBy::Logout => "logout",
             RevokedBy::Everywhere => "everywhere",
             RevokedBy::Admin => "admin",
+            RevokedBy::Others => "others",
             RevokedBy::Login => "login",
             RevokedBy::Limit => "limit",
             RevokedBy::ContextChanged => "context_changed",
+            RevokedBy::LoginFailed => "login_failed",
         }
     }
 }
@@ -41,7 +50,7 @@ mod tests {
     #[test]
     fn the_names_in_events_are_the_names_on_the_wire() {
         use RevokedBy::*;
-        for by in [Logout, Everywhere, Admin, Login, Limit, ContextChanged] {
+        for by in [Logout, Everywhere, Admin, Others, Login, Limit, ContextChanged, LoginFailed] {
             assert_eq!(serde_json::to_value(by).unwrap(), by.as_str());
         }
     }

@@ -72,8 +72,7 @@ impl GrantCookies {
     pub fn new(grant: &Grant, keys: &KeyRing, policy: &Policy, now: Timestamp) -> GrantCookies {
         let access = (!policy.access_ttl.is_zero()).then(|| {
             let expires = (now + policy.access_ttl).min(grant.until);
-            let cred = AccessCredential::new(&grant.identity, grant.family, now, expires);
-            set_cookie(ACCESS_COOKIE, &cred.encode(keys), Some(max_age(now, expires)))
+            set_cookie(ACCESS_COOKIE, &access(grant, now, expires).encode(keys), Some(max_age(now, expires)))
         });
         let refresh = grant.refresh.as_ref().map(|cred| {
             // A session cookie unless "remember me"; then it lives as long as the family.
@@ -92,10 +91,16 @@ impl GrantCookies {
     pub fn device_bound(grant: &Grant, keys: &KeyRing, policy: &Policy, now: Timestamp) -> GrantCookies {
         let cookie_expires = (now + policy.bound_access_ttl).min(grant.until);
         let expires = (now + policy.bound_access_ttl + policy.grace).min(grant.until);
-        let cred = AccessCredential::new(&grant.identity, grant.family, now, expires);
-        let line = set_cookie(ACCESS_COOKIE, &cred.encode(keys), Some(max_age(now, cookie_expires)));
+        let line =
+            set_cookie(ACCESS_COOKIE, &access(grant, now, expires).encode(keys), Some(max_age(now, cookie_expires)));
         GrantCookies { access: Some(line), refresh: None }
     }
+}
+
+/// The access credential of `grant`, issued `now`, valid until `expires`.
+fn access(grant: &Grant, now: Timestamp, expires: Timestamp) -> AccessCredential {
+    let context_changed = grant.context_changed.map(Timestamp::as_secs);
+    AccessCredential { context_changed, ..AccessCredential::new(&grant.identity, grant.family, now, expires) }
 }
 
 /// `Max-Age` for a cookie that must be gone by `expires`: whole seconds, rounded up so a

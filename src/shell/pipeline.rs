@@ -38,6 +38,8 @@ struct Identified {
     identity: Identity,
     family: FamilyId,
     state: SessionState,
+    /// When the family refreshed from another context (`ON_CONTEXT_CHANGE=flag`), Unix s.
+    context_changed: Option<u64>,
     /// Cookies the family's object handed out, and when it decided.
     grant: Option<(GrantCookies, Timestamp)>,
 }
@@ -95,6 +97,7 @@ pub(crate) async fn handle(req: Request, env: &Env, ctx: &Context, config: &Conf
                 identity: access.identity(),
                 family,
                 state: SessionState::Fresh,
+                context_changed: access.context_changed,
                 grant: None,
             });
             Decided { identified, outcome: RequestOutcome::Access, refused: None, not_registered: false }
@@ -202,14 +205,15 @@ async fn ask_the_family(
     }
     let refused = reply.verdict.anonymous_state();
     let identified = match reply.verdict {
-        Verdict::Granted { identity, state, cookies, decided_at } => {
+        Verdict::Granted { identity, state, cookies, decided_at, context_changed } => {
             if reply.writes > 0 {
                 // The family wrote (a rotation, or `last_seen` moved: ≤ once a minute):
                 // tell the user's index, after the response, off the request's path.
                 let at = Timestamp::from_millis(decided_at);
                 touch_index(env.clone(), ctx, identity.sub.clone(), family, at, false, debug);
             }
-            Some(Identified { identity, family, state, grant: Some((cookies, Timestamp::from_millis(decided_at))) })
+            let grant = Some((cookies, Timestamp::from_millis(decided_at)));
+            Some(Identified { identity, family, state, context_changed, grant })
         }
         _ => None,
     };
@@ -269,16 +273,17 @@ async fn apply_directives(
         let created_at = Timestamp::from_millis(decided_at);
         let entry =
             FamilyEntry::new(family, created_at, login.remember, sent.user_agent().as_deref(), country.as_deref());
-        let accepted = match ask_user(env, &sub, &UserCommand::Register { entry }, debug).await {
-            Ok(reply) => reply.accepted,
+        let refused_by = match ask_user(env, &sub, &UserCommand::Register { entry }, debug).await {
+            Ok(reply) if reply.accepted => None,
+            // The index refused it: a "log out everywhere" it raced.
+            Ok(_) => Some(RevokedBy::Everywhere),
             // The register may have landed before the call failed: end the family so no
             // device is listed whose cookies were never sent (best effort; else its alarm
             // ends and unregisters it).
-            Err(_) => false,
+            Err(_) => Some(RevokedBy::LoginFailed),
         };
-        if !accepted {
-            // The index refused it: almost always a "log out everywhere" it raced.
-            let end = FamilyCommand::Revoke { by: RevokedBy::Everywhere };
+        if let Some(by) = refused_by {
+            let end = FamilyCommand::Revoke { by };
             let _ = ask_family(env, family, &end, debug).await;
             return Err(EdgeError::Unavailable);
         }
@@ -382,8 +387,10 @@ fn origin_headers(
     }
     headers.set(origin::NONCE_HEADER, nonce.as_str())?;
     if let Some(s) = identified {
-        let assertion =
-            Assertion::new(&s.identity, s.family, s.state.as_str(), &config.origin_audience, now, runtime::random());
+        let assertion = Assertion {
+            context_changed: s.context_changed,
+            ..Assertion::new(&s.identity, s.family, s.state.as_str(), &config.origin_audience, now, runtime::random())
+        };
         headers.set(origin::USER_HEADER, &origin::encode_user(&s.identity.sub))?;
         headers.set(origin::SESSION_HEADER, &s.family.to_string())?;
         headers.set(origin::STATE_HEADER, s.state.as_str())?;

@@ -10,7 +10,8 @@ import { createServer } from "node:http";
 import { randomBytes } from "node:crypto";
 import { jwtVerify } from "jose";
 import {
-  Client, ORIGIN_SECRET, REFRESH_COOKIE, SESSION_KEYS, directive, loginLogoutRoutes, sleep, startEdge, startOrigin, until,
+  Client, ORIGIN_SECRET, REFRESH_COOKIE, SESSION_KEYS, debugOf, directive, loginLogoutRoutes, sleep, startEdge, startOrigin,
+  until, verifyAssertion,
 } from "../../tools/harness.mjs";
 
 const EVENTS_SECRET = `e1:${randomBytes(32).toString("base64url")}`;
@@ -19,8 +20,14 @@ const UA = "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML,
 const FIREFOX = "Mozilla/5.0 (X11; Linux x86_64; rv:145.0) Gecko/20100101 Firefox/145.0";
 const HOME = "country=CH; asn=3303; colo=ZRH";
 
-/** A webhook receiver: records every delivery; `down` answers 503 to the next n. */
-async function startReceiver() {
+const WEBHOOK_LIFETIME = 300;
+const QUEUE_LIFETIME = 4 * 24 * 3600;
+
+/**
+ * A webhook receiver: records every delivery; `down` answers 503 to the next n. Every
+ * body must live exactly `lifetime` seconds: a webhook delivery's, or a queue message's.
+ */
+async function startReceiver({ lifetime = WEBHOOK_LIFETIME } = {}) {
   const receiver = { deliveries: [], down: 0 };
   const server = createServer(async (req, res) => {
     const chunks = [];
@@ -38,7 +45,7 @@ async function startReceiver() {
   receiver.events = async () => {
     const seen = new Map();
     for (const d of receiver.deliveries.filter((d) => !d.refused)) {
-      const event = await verify(d.body);
+      const event = await verify(d.body, lifetime);
       seen.set(event.jti, event);
     }
     return [...seen.values()];
@@ -53,12 +60,12 @@ async function startReceiver() {
 }
 
 /** What a receiver does with a body: a JWT library, the secret, nothing else. */
-async function verify(body) {
+async function verify(body, lifetime) {
   const { payload, protectedHeader } = await jwtVerify(body, eventsKey, {
-    algorithms: ["HS256"], issuer: "edge-session", audience: "origin", typ: "edge-event+jwt", maxTokenAge: "5m",
+    algorithms: ["HS256"], issuer: "edge-session", audience: "origin", typ: "edge-event+jwt", maxTokenAge: lifetime,
   });
   assert.equal(protectedHeader.kid, "e1");
-  assert.ok(payload.exp - payload.iat <= 300);
+  assert.equal(payload.exp - payload.iat, lifetime);
   return payload;
 }
 
@@ -73,7 +80,7 @@ before(async () => {
     }
     return (await loginLogoutRoutes(req)) ?? {
       body: JSON.stringify({ user: req.headers["x-edge-user"] ?? null, sid: req.headers["x-edge-session"] ?? null,
-        state: req.headers["x-edge-session-state"] ?? null }),
+        state: req.headers["x-edge-session-state"] ?? null, assertion: req.headers["x-edge-assertion"] ?? null }),
     };
   };
   receiver = await startReceiver();
@@ -153,9 +160,9 @@ test("a refresh credential reused after grace: session.reuse_detected, the famil
   assertNoCredential([stolen, client.refresh, client.access]);
 });
 
-test("logout, logout everywhere and the admin API each report session.revoked with who asked", { timeout: 60_000 }, async () => {
+test("logout, logout everywhere, the admin API and sign out others each report session.revoked with who asked", { timeout: 60_000 }, async () => {
   const sub = newUser();
-  const [a, b, c] = [await browser(sub), await browser(sub), await browser(sub)];
+  const [a, b, c, d] = [await browser(sub), await browser(sub), await browser(sub), await browser(sub)];
   await a.fetch("/logout", { headers: { "Sec-Fetch-Site": "same-origin" } });
   const byLogout = await receiver.waitFor((e) => e.type === "session.revoked" && e.sid === a.sid);
   assert.equal(byLogout.by, "logout");
@@ -170,6 +177,11 @@ test("logout, logout everywhere and the admin API each report session.revoked wi
   const res = await fetch(`${edge.url}/__edge/admin`, { method: "POST", headers: { authorization: `Bearer ${token}` } });
   assert.equal(res.status, 200, await res.text());
   assert.equal((await receiver.waitFor((e) => e.type === "session.revoked" && e.sid === b.sid)).by, "admin");
+  // "Sign out other devices" from c: the admin API's revoke_all sparing c.
+  const others = await directive("edge-admin+jwt", { sub, act: "revoke_all", except: c.sid, jti: randomBytes(12).toString("base64url") }, { exp: now + 60 });
+  const spared = await fetch(`${edge.url}/__edge/admin`, { method: "POST", headers: { authorization: `Bearer ${others}` } });
+  assert.equal(spared.status, 200, await spared.text());
+  assert.equal((await receiver.waitFor((e) => e.type === "session.revoked" && e.sid === d.sid)).by, "others");
   await c.fetch(`/everywhere?${sub}`, { headers: { "Sec-Fetch-Site": "same-origin" } });
   assert.equal((await receiver.waitFor((e) => e.type === "session.revoked" && e.sid === c.sid)).by, "everywhere");
 });
@@ -223,8 +235,53 @@ test("ON_CONTEXT_CHANGE=end: the session ends on a change, reported as context_c
   }
 });
 
+test("ON_CONTEXT_CHANGE=flag: the session goes on, and every assertion from then on says when its context changed", { timeout: 90_000 }, async () => {
+  const flagging = await startEdge({
+    ORIGIN_URL: origin.url, EVENTS_URL: receiver.url, EVENTS_SECRET, ON_CONTEXT_CHANGE: "flag", ACCESS_TTL_SECS: "2",
+  });
+  try {
+    const sub = newUser();
+    const client = new Client(flagging.url);
+    const at = (where, ua = UA) => ({ headers: { "User-Agent": ua, "x-edge-debug-cf": where } });
+    const claims = async (res) => (await verifyAssertion(res.json().assertion)).payload;
+    await client.fetch(`/login?${sub}`, at(HOME));
+    const home = await client.fetch("/", at(HOME));
+    assert.equal((await claims(home)).context_changed, undefined, "not flagged at home");
+    await sleep(2_500); // the access cookie expired: the next request asks the family's object
+    const before = Math.floor(Date.now() / 1000);
+    const away = await client.fetch("/", at("country=US; asn=7018; colo=EWR"));
+    const after = Math.ceil(Date.now() / 1000);
+    assert.equal(debugOf(away).path, "object");
+    const flagged = await claims(away);
+    assert.equal(flagged.sub, sub, "still signed in");
+    assert.ok(flagged.context_changed >= before - 1 && flagged.context_changed <= after, `${flagged.context_changed} in [${before}, ${after}]`);
+    // The access cookie the object handed out carries it: the fast path says the same.
+    const fast = await client.fetch("/", at("country=US; asn=7018; colo=EWR"));
+    assert.equal(debugOf(fast).path, "access");
+    assert.equal((await claims(fast)).context_changed, flagged.context_changed);
+    // Back home, through the object: another change, so the flag moves to it.
+    await sleep(2_500);
+    const back = await client.fetch("/", at(HOME));
+    assert.equal(debugOf(back).path, "object");
+    const moved = (await claims(back)).context_changed;
+    assert.ok(moved > flagged.context_changed, `${moved} after ${flagged.context_changed}`);
+    // Staying home, through the object again: still flagged, at the time of that change.
+    await sleep(2_500);
+    const stay = await client.fetch("/", at(HOME));
+    assert.equal(debugOf(stay).path, "object");
+    assert.equal((await claims(stay)).context_changed, moved);
+    const event = await receiver.waitFor((e) => e.type === "session.context_changed" && e.sub === sub);
+    assert.equal(event.action, "flagged");
+    // A new login is a new session: not flagged.
+    await client.fetch(`/login?${sub}`, at(HOME));
+    assert.equal((await claims(await client.fetch("/", at(HOME)))).context_changed, undefined, "a new login starts clean");
+  } finally {
+    await flagging.stop();
+  }
+});
+
 test("the EVENTS queue carries the same signed events to a consumer Worker", { timeout: 90_000 }, async () => {
-  const consumer = await startReceiver();
+  const consumer = await startReceiver({ lifetime: QUEUE_LIFETIME });
   const queued = await startEdge({ ORIGIN_URL: origin.url, EVENTS_SECRET, ACCESS_TTL_SECS: "0" }, { eventsQueueTo: consumer.url });
   try {
     const sub = newUser();

@@ -59,6 +59,12 @@ pub struct Assertion {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     /// The login's `ctx`, when it gave one.
     pub ctx: Option<Map<String, Value>>,
+    /// When the session refreshed from another country, network or browser family than
+    /// before (Unix seconds), if it did and the edge runs `ON_CONTEXT_CHANGE=flag`. A
+    /// signal, not a verdict (a phone changes networks): before a sensitive action, ask
+    /// for the password again if this is later than the app's last check of it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub context_changed: Option<u64>,
 }
 
 impl Assertion {
@@ -82,6 +88,7 @@ impl Assertion {
             exp: now.as_secs() + ASSERTION_TTL_SECS,
             jti: base64url::encode(jti),
             ctx: identity.ctx.clone(),
+            context_changed: None,
         }
     }
 
@@ -115,6 +122,10 @@ impl Assertion {
             Some(Value::Object(ctx)) => Some(ctx.clone()),
             Some(_) => return Err(TokenError::BadClaims("ctx is not an object")),
         };
+        let context_changed = match claims.get("context_changed") {
+            None | Some(Value::Null) => None,
+            date => Some(jws::numeric_date(date).ok_or(TokenError::BadClaims("context_changed is not a NumericDate"))?),
+        };
         // `aud` may be an array and times may carry fractions (RFC 7519); jws::verify has
         // checked both, so what is kept is the audience it matched and whole seconds.
         let seconds = |name| jws::numeric_date(claims.get(name)).unwrap_or_default();
@@ -128,6 +139,7 @@ impl Assertion {
             exp: seconds("exp"),
             jti: text("jti").unwrap_or_default(),
             ctx,
+            context_changed,
         })
     }
 }

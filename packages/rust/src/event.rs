@@ -6,17 +6,17 @@
 //! or browser. Each becomes one [`SecurityEvent`], delivered at least once to the
 //! operator's webhook (`EVENTS_URL`) or queue as a compact JWS: HS256 under
 //! `EVENTS_SECRET`, header `typ: edge-event+jwt`, claims `iss: edge-session`, `aud` (the
-//! edge's `ORIGIN_AUDIENCE`), `iat` and `exp` five minutes apart (signed at each delivery
-//! attempt), and the event's own fields. A retried event keeps its `jti`: a receiver
+//! edge's `ORIGIN_AUDIENCE`), `iat` and `exp` (signed at each delivery attempt: five
+//! minutes apart for the webhook, four days for the queue), and the event's own fields. A retried event keeps its `jti`: a receiver
 //! drops one it has seen (an event is retried for up to a day, so remember `jti`s that
 //! long). No event ever carries a credential.
 //!
 //! ```
-//! use edge_session_origin::{KeyRing, SecurityEvent, Timestamp, EVENT_SESSION_CREATED};
+//! use edge_session_origin::{KeyRing, SecurityEvent, Timestamp, EVENT_SESSION_CREATED, EVENT_WEBHOOK_LIFETIME_SECS};
 //! let secret = KeyRing::parse("e1:0123456789abcdef0123456789abcdef").unwrap(); // EVENTS_SECRET
 //! let now = Timestamp::from_secs(1_700_000_000);
 //! let event = SecurityEvent::new("AQEBAQEBAQEBAQEBAQEBAQ.1", EVENT_SESSION_CREATED, "ada", "AQEBAQEBAQEBAQEBAQEBAQ", now);
-//! let body = event.sign(secret.signing(), "origin", now); // what the webhook receives
+//! let body = event.sign(secret.signing(), "origin", now, EVENT_WEBHOOK_LIFETIME_SECS); // what the webhook receives
 //! let received = SecurityEvent::verify(&body, &secret, "origin", now).unwrap();
 //! assert_eq!((received.kind.as_str(), received.sub.as_str()), ("session.created", "ada"));
 //! ```
@@ -32,10 +32,17 @@ use crate::token::{EDGE_ISSUER, TokenError, valid_sub};
 
 /// `typ` of an event.
 pub const EVENT_TYPE: &str = "edge-event+jwt";
-/// `exp - iat` of an event: it is signed again at each delivery attempt, so a captured
+/// `exp - iat` of a webhook delivery: it is signed again at each attempt, so a captured
 /// delivery replayed later than this is refused. Redeliveries of one event (a 2xx that
 /// was lost) come for up to a day: deduplicate by `jti` over a day.
-pub const EVENT_MAX_LIFETIME_SECS: u64 = 300;
+pub const EVENT_WEBHOOK_LIFETIME_SECS: u64 = 300;
+/// `exp - iat` of a queue message: four days, a Cloudflare Queue's default retention, so
+/// a consumer that fell behind still verifies what the queue kept for it. Only Workers of
+/// the operator's account can send to the queue; the signature is for the consumer that
+/// wants one check for both transports.
+pub const EVENT_QUEUE_LIFETIME_SECS: u64 = 4 * 24 * 3600;
+/// The longest `exp - iat` a verifier accepts: a queue message's.
+pub const EVENT_MAX_LIFETIME_SECS: u64 = EVENT_QUEUE_LIFETIME_SECS;
 
 /// A login created a session.
 pub const EVENT_SESSION_CREATED: &str = "session.created";
@@ -102,18 +109,27 @@ pub struct SecurityEvent {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub revoked: Option<bool>,
     /// `session.revoked`: `logout` (the user, on this session), `everywhere` (a logout
-    /// everywhere), `admin` (the admin API), `login` (a new login on the same browser),
-    /// `context_changed` (`ON_CONTEXT_CHANGE=end`) or `limit` (the user's oldest session,
-    /// past the most one user may hold).
+    /// everywhere), `admin` (the admin API), `others` (the admin API's revoke-all sparing
+    /// one session: "sign out other devices"), `login` (a new login on the same browser),
+    /// `context_changed` (`ON_CONTEXT_CHANGE=end`), `limit` (the user's oldest session,
+    /// past the most one user may hold) or `login_failed` (its login could not be
+    /// recorded; its cookies were never sent). Ignore a value you do not know.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub by: Option<String>,
     /// `session.context_changed`: the session's context before this request.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub previous: Option<Device>,
-    /// `session.context_changed`: `none` (reported only) or `ended` (the session was revoked:
-    /// `ON_CONTEXT_CHANGE=end`).
+    /// `session.context_changed`: `none` (reported only), `flagged` (the session's
+    /// assertions carry `context_changed` from now on: `ON_CONTEXT_CHANGE=flag`) or `ended`
+    /// (the session was revoked: `ON_CONTEXT_CHANGE=end`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub action: Option<String>,
+    /// `session.copied_jar`: the request said its browser skipped the key's proof, for this
+    /// reason (`Secure-Session-Skipped`: `unreachable`, `server_error`, `quota_exceeded`…).
+    /// The owner's browser may say so after a failure; so may a thief who read the spec.
+    /// Weigh it, do not trust it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub skipped: Option<String>,
 }
 
 impl SecurityEvent {
@@ -130,25 +146,27 @@ impl SecurityEvent {
             by: None,
             previous: None,
             action: None,
+            skipped: None,
         }
     }
 
-    /// The compact JWS a receiver gets, signed at `now` for `audience`.
-    pub fn sign(&self, key: &Key, audience: &str, now: Timestamp) -> String {
+    /// The compact JWS a receiver gets, signed at `now` for `audience`, valid
+    /// `lifetime_secs` ([`EVENT_WEBHOOK_LIFETIME_SECS`] or [`EVENT_QUEUE_LIFETIME_SECS`]).
+    pub fn sign(&self, key: &Key, audience: &str, now: Timestamp, lifetime_secs: u64) -> String {
         let Ok(Value::Object(mut claims)) = serde_json::to_value(self) else {
             unreachable!("a struct of strings and numbers serializes to an object")
         };
         claims.insert("iss".into(), EDGE_ISSUER.into());
         claims.insert("aud".into(), audience.into());
         claims.insert("iat".into(), now.as_secs().into());
-        claims.insert("exp".into(), (now.as_secs() + EVENT_MAX_LIFETIME_SECS).into());
+        claims.insert("exp".into(), (now.as_secs() + lifetime_secs.min(EVENT_MAX_LIFETIME_SECS)).into());
         jws::sign(key, EVENT_TYPE, &claims)
     }
 
     /// Verifies a delivery's body (`keys`: the ring of `EVENTS_SECRET`; `audience`: the
     /// edge's `ORIGIN_AUDIENCE`) and returns the event: HS256 with a key of the ring, `typ`
-    /// `edge-event+jwt`, `iss` `edge-session`, `aud`, `iat` and `exp` at most five
-    /// minutes apart and current at `now` (30 s of skew), a `jti`, a valid `sub` and `sid`.
+    /// `edge-event+jwt`, `iss` `edge-session`, `aud`, `iat` and `exp` at most four days
+    /// apart and current at `now` (30 s of skew), a `jti`, a valid `sub` and `sid`.
     pub fn verify(body: &str, keys: &KeyRing, audience: &str, now: Timestamp) -> Result<SecurityEvent, TokenError> {
         let expect = Expect { typ: EVENT_TYPE, aud: audience, max_lifetime_secs: Some(EVENT_MAX_LIFETIME_SECS) };
         let claims = jws::verify(body.trim(), keys, &expect, now).map_err(TokenError::Jws)?;
@@ -183,12 +201,12 @@ mod tests {
         let now = Timestamp::from_secs(1_700_000_000);
         let mut event = SecurityEvent::new("x.1", EVENT_REUSE_DETECTED, "ada", SID, now);
         event.revoked = Some(true);
-        let body = event.sign(ring().signing(), "origin", now);
+        let body = event.sign(ring().signing(), "origin", now, EVENT_WEBHOOK_LIFETIME_SECS);
         assert_eq!(SecurityEvent::verify(&body, &ring(), "origin", now).unwrap(), event);
         let other = KeyRing::parse("e1:fedcba9876543210fedcba9876543210").unwrap();
         assert!(SecurityEvent::verify(&body, &other, "origin", now).is_err());
         assert!(SecurityEvent::verify(&body, &ring(), "another-app", now).is_err());
-        let later = Timestamp::from_secs(now.as_secs() + EVENT_MAX_LIFETIME_SECS + 31);
+        let later = Timestamp::from_secs(now.as_secs() + EVENT_WEBHOOK_LIFETIME_SECS + 31);
         assert_eq!(
             SecurityEvent::verify(&body, &ring(), "origin", later),
             Err(TokenError::Jws(jws::JwsError::Expired))

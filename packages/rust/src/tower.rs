@@ -77,6 +77,10 @@ pub struct EdgeUser {
     pub state: String,
     /// The login directive's `ctx`, if any.
     pub ctx: Option<Map<String, Value>>,
+    /// When the session refreshed from another country, network or browser family (Unix
+    /// seconds; the edge's `ON_CONTEXT_CHANGE=flag`). Before a sensitive action, ask for
+    /// the password again if this is later than your last check of it.
+    pub context_changed: Option<u64>,
 }
 
 struct Settings {
@@ -190,7 +194,13 @@ impl Edge {
         let header = |name: &str| req.headers().get(name).and_then(|v| v.to_str().ok());
         let user = match header(ASSERTION_HEADER) {
             Some(token) => match Assertion::verify(token, &settings.keys, &settings.audience, now()) {
-                Ok(a) => Some(EdgeUser { sub: a.sub, sid: a.sid, state: a.state, ctx: a.ctx }),
+                Ok(a) => Some(EdgeUser {
+                    sub: a.sub,
+                    sid: a.sid,
+                    state: a.state,
+                    ctx: a.ctx,
+                    context_changed: a.context_changed,
+                }),
                 Err(e) => {
                     eprintln!("{}", serde_json::json!({"event": "edge_assertion_rejected", "reason": e.to_string()}));
                     None

@@ -31,7 +31,9 @@ fn assertions_verify_exactly_as_the_table_says() {
         let verified = Assertion::verify(text(row, "token"), &ring, text(row, "audience"), now);
         match (row["valid"].as_bool().expect("valid"), verified) {
             (true, Ok(a)) => {
-                let got = serde_json::json!({"sub": a.sub, "sid": a.sid, "state": a.state, "ctx": a.ctx});
+                let got = serde_json::json!({
+                    "sub": a.sub, "sid": a.sid, "state": a.state, "ctx": a.ctx, "context_changed": a.context_changed,
+                });
                 if got != row["claims"] {
                     wrong.push(format!("{}: claims {got}", text(row, "name")));
                 }

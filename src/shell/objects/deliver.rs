@@ -1,12 +1,14 @@
 //! Delivering a family's events (crate::events): each one signed at the attempt
-//! (`iat` now, `exp` five minutes on), to the webhook (`EVENTS_URL`) and the queue
-//! (`EVENTS`), whichever are configured. What took it is reported back to the outbox;
+//! (`iat` now; `exp` five minutes on for the webhook, four days for the queue, whose
+//! consumer may be days behind), to the webhook (`EVENTS_URL`) and the queue (`EVENTS`),
+//! whichever are configured. What took it is reported back to the outbox;
 //! nothing here retries or decides.
 
 use std::time::Duration;
 
 use crate::config::Config;
 use crate::events::{Delivery, Transport};
+use crate::origin::{EVENT_QUEUE_LIFETIME_SECS, EVENT_WEBHOOK_LIFETIME_SECS};
 use crate::time::Timestamp;
 use futures_util::future::{Either, select};
 use worker::js_sys::{Function, Promise, Reflect};
@@ -39,15 +41,15 @@ pub(crate) fn transports(env: &Env, config: &Config) -> Vec<Transport> {
 /// Tries each transport `delivery` still needs; returns those that took it.
 pub(crate) async fn deliver(env: &Env, config: &Config, delivery: &Delivery, now: Timestamp) -> Vec<Transport> {
     let Some(events) = config.events.as_ref() else { return Vec::new() };
-    let body = delivery.event.sign(events.secret.signing(), &config.origin_audience, now);
+    let signed = |lifetime| delivery.event.sign(events.secret.signing(), &config.origin_audience, now, lifetime);
     let mut took = Vec::new();
     for transport in &delivery.to {
         let result = match transport {
             Transport::Webhook => match &events.url {
-                Some(url) => post(url.as_str(), &body).await,
+                Some(url) => post(url.as_str(), &signed(EVENT_WEBHOOK_LIFETIME_SECS)).await,
                 None => Err("EVENTS_URL is not set".into()),
             },
-            Transport::Queue => enqueue(env, &body).await,
+            Transport::Queue => enqueue(env, &signed(EVENT_QUEUE_LIFETIME_SECS)).await,
         };
         match result {
             Ok(()) => took.push(*transport),
