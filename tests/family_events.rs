@@ -187,6 +187,27 @@ fn with_on_context_change_flag_a_change_keeps_the_session_and_every_later_grant_
 }
 
 #[test]
+fn under_flag_a_client_flipping_between_browsers_writes_once_per_quarter_hour_and_stays_flagged() {
+    let config = config(&[("ON_CONTEXT_CHANGE", "flag")]);
+    let mut object = FamilyObject::loaded(None, T0);
+    let (_, cookie) = login(&mut object, &config, from("CH", 3303, CHROME));
+    let firefox = "Mozilla/5.0 (X11; Linux x86_64; rv:145.0) Gecko/20100101 Firefox/145.0";
+    let first = T0 + secs(1);
+    let mut events_writes = 0;
+    for i in 0..20 {
+        let (ua, now) = (if i % 2 == 0 { firefox } else { CHROME }, first + secs(i));
+        let handled = object.handle(refresh(&cookie, from("CH", 3303, ua)), now, &config, secret(2)).unwrap();
+        events_writes += usize::from(handled.events_row.is_some());
+        assert_eq!(flagged(&handled, &config, now), Some(first.as_secs()), "flagged at the first change, request {i}");
+    }
+    assert_eq!(events_writes, 1, "the first change only");
+    let later = first + edge_session::events::REPEAT_AFTER + secs(30);
+    // The baseline is Firefox, the first change's.
+    let again = object.handle(refresh(&cookie, from("CH", 3303, CHROME)), later, &config, secret(3)).unwrap();
+    assert_eq!(flagged(&again, &config, later), Some(later.as_secs()), "a quarter of an hour on, a change moves it");
+}
+
+#[test]
 fn reuse_after_grace_reports_the_device_that_presented_it() {
     let config = config(&[]);
     let mut object = FamilyObject::loaded(None, T0);

@@ -198,8 +198,8 @@ function ofLength(length) {
 }
 
 // Security events (EVENTS_SECRET), as the edge's SecurityEvent::verify reads a webhook's
-// body: the assertion's JWS rules with typ edge-event+jwt and up to 4 days of life (a
-// webhook delivery is signed for 300 s, a queue message for 4 days), then iss, sub,
+// body: the assertion's JWS rules with typ edge-event+jwt and 300 s of life (a queue
+// message, verified as one, `queue: true`: 4 days), then iss, sub,
 // sid (a session id), jti, type, time and the detail's types. Its own ring (whose secrets
 // hold SECRET_MARKER, below, so that no refusal may print them): the events secret is
 // never ORIGIN_SECRET.
@@ -208,7 +208,7 @@ const EVENT_KEY_E1 = "s3cr3t-events-e1-0123456789abcdefghijklm";
 const EVENT_RING = `e2:${EVENT_KEY_E2},e1:${EVENT_KEY_E1}`;
 const EVENT_TYP = "edge-event+jwt";
 const EVENT_LIFETIME = 300; // a webhook delivery's
-const EVENT_MAX_LIFETIME = 4 * 24 * 3600; // a queue message's: the queue's default retention
+const QUEUE_LIFETIME = 4 * 24 * 3600; // a queue message's: the queue's default retention
 // A session id as the edge writes one: 16 bytes, 22 characters of base64url.
 const EVENT_SID = b64u("conformance-sid!");
 const DEVICE = {
@@ -230,11 +230,12 @@ const eventClaims = (over = {}) => ({
 const eventOf = (c) => Object.fromEntries(EVENT_FIELDS.filter((k) => c[k] != null).map((k) => [k, c[k]]));
 
 const events = [];
-function validEvent(name, { h = eventHeader(), c = eventClaims(), key = EVENT_KEY_E2, body } = {}) {
-  events.push({ name, secret: EVENT_RING, audience: AUDIENCE, now: NOW, body: body ?? sign(h, c, key), valid: true, event: eventOf(c) });
+// `queue`: verified as a queue message (the package's queue option), else as a webhook's body.
+function validEvent(name, { h = eventHeader(), c = eventClaims(), key = EVENT_KEY_E2, body, queue = false } = {}) {
+  events.push({ name, secret: EVENT_RING, audience: AUDIENCE, now: NOW, queue, body: body ?? sign(h, c, key), valid: true, event: eventOf(c) });
 }
-function invalidEvent(name, { h = eventHeader(), c = eventClaims(), key = EVENT_KEY_E2, body } = {}) {
-  events.push({ name, secret: EVENT_RING, audience: AUDIENCE, now: NOW, body: body ?? sign(h, c, key), valid: false });
+function invalidEvent(name, { h = eventHeader(), c = eventClaims(), key = EVENT_KEY_E2, body, queue = false } = {}) {
+  events.push({ name, secret: EVENT_RING, audience: AUDIENCE, now: NOW, queue, body: body ?? sign(h, c, key), valid: false });
 }
 
 // Valid: each type, with the detail it carries, and each key of the ring.
@@ -269,10 +270,16 @@ validEvent("valid: whitespace around the body (trimmed)", { body: `\r\n ${sign(e
 validEvent("valid: a sub of 256 UTF-8 bytes (128 characters)", { c: eventClaims({ sub: "é".repeat(128) }) });
 validEvent("valid: expired 29 s ago (within the skew)", { c: eventClaims({ iat: NOW - 329, exp: NOW - 29 }) });
 validEvent("valid: iat 30 s in the future (within the skew)", { c: eventClaims({ iat: NOW + 30, exp: NOW + 330 }) });
-validEvent("valid: a queue message, signed 3 days ago for 4 days", {
-  c: eventClaims({ iat: NOW - 3 * 24 * 3600, exp: NOW - 3 * 24 * 3600 + EVENT_MAX_LIFETIME }),
+// A queue message lives 4 days, verified as one; the same body POSTed to a webhook is refused.
+const queued = eventClaims({ iat: NOW - 3 * 24 * 3600, exp: NOW - 3 * 24 * 3600 + QUEUE_LIFETIME });
+validEvent("valid: a queue message signed 3 days ago for 4 days, verified as a queue message", { c: queued, queue: true });
+invalidEvent("invalid: the same queue message replayed to a webhook (300 s of life at most)", { c: queued });
+validEvent("valid: a queue message, lifetime exactly 4 days", { c: eventClaims({ exp: NOW + QUEUE_LIFETIME }), queue: true });
+invalidEvent("invalid: a queue message, lifetime 4 days and 1 s", { c: eventClaims({ exp: NOW + QUEUE_LIFETIME + 1 }), queue: true });
+validEvent("valid: a webhook body verified as a queue message (a shorter life is fine)", { queue: true });
+invalidEvent("invalid: a queue message expired 30 s ago", {
+  c: eventClaims({ iat: NOW - QUEUE_LIFETIME - 30, exp: NOW - 30 }), queue: true,
 });
-validEvent("valid: lifetime exactly 4 days", { c: eventClaims({ exp: NOW + EVENT_MAX_LIFETIME }) });
 
 // Invalid: another token type, or not the edge's.
 invalidEvent("invalid: typ JWT (an assertion is not an event)", { h: eventHeader({ typ: "JWT" }) });
@@ -282,10 +289,10 @@ invalidEvent("invalid: iss missing", { c: eventClaims({ iss: undefined }) });
 invalidEvent("invalid: iss not edge-session", { c: eventClaims({ iss: "someone-else" }) });
 invalidEvent("invalid: aud another origin's", { c: eventClaims({ aud: "another-origin" }) });
 invalidEvent("invalid: aud missing", { c: eventClaims({ aud: undefined }) });
-// Time: 30 s of skew either way, at most 4 days of life.
+// Time: 30 s of skew either way, 300 s of life.
 invalidEvent("invalid: expired 30 s ago", { c: eventClaims({ iat: NOW - 330, exp: NOW - 30 }) });
 invalidEvent("invalid: iat 31 s in the future", { c: eventClaims({ iat: NOW + 31, exp: NOW + 331 }) });
-invalidEvent("invalid: lifetime 4 days and 1 s", { c: eventClaims({ exp: NOW + EVENT_MAX_LIFETIME + 1 }) });
+invalidEvent("invalid: lifetime 301 s", { c: eventClaims({ exp: NOW + 301 }) });
 invalidEvent("invalid: nbf 31 s in the future", { c: eventClaims({ nbf: NOW + 31 }) });
 invalidEvent("invalid: exp missing", { c: eventClaims({ exp: undefined }) });
 // Keys and the header.

@@ -3,7 +3,7 @@
 //! family's outbox, to be written with the decision.
 
 use crate::config::{Config, OnContextChange};
-use crate::events::{Dropped, FamilyEvents, RequestContext, context_changed};
+use crate::events::{Dropped, FamilyEvents, REPEAT_AFTER, RequestContext, context_changed};
 use crate::origin::{
     Device, EVENT_CONTEXT_CHANGED, EVENT_COPIED_JAR, EVENT_REUSE_DETECTED, EVENT_REVOKED, EVENT_SESSION_CREATED,
 };
@@ -117,9 +117,16 @@ impl<'a> Reporter<'a> {
             OnContextChange::Flag => (ContextVerdict::Flag, "flagged"),
             OnContextChange::End => (ContextVerdict::End, "ended"),
         };
-        if verdict == ContextVerdict::Carry && self.events.reported_recently(EVENT_CONTEXT_CHANGED, self.now) {
-            // Reported a moment ago: the baseline stays, and nothing is written. A policy
-            // that acts is never throttled: its family row is written anyway.
+        let flagged_recently = family.context_changed().is_some_and(|at| self.now < at + REPEAT_AFTER);
+        let quiet = match verdict {
+            ContextVerdict::Carry => self.events.reported_recently(EVENT_CONTEXT_CHANGED, self.now),
+            // Still flagged from a change a moment ago: a client flipping between two
+            // networks (or User-Agents) must not write on every request.
+            ContextVerdict::Flag => flagged_recently,
+            ContextVerdict::End => false,
+        };
+        if quiet {
+            // The baseline stays, and nothing is written.
             return ContextVerdict::Carry;
         }
         self.seen(now.clone());

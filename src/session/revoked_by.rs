@@ -25,6 +25,11 @@ pub enum RevokedBy {
     /// Its login could not be recorded in the user's index (unreachable): the login
     /// answered 503, and the session's cookies were never sent.
     LoginFailed,
+    /// A reason this version does not know: sent by a newer worker or index during a
+    /// deploy, or stored by one before a rollback. The family still ends at once (a
+    /// revocation is never held back for its label), reported as `unknown`.
+    #[serde(other)]
+    Unknown,
 }
 
 impl RevokedBy {
@@ -39,6 +44,7 @@ impl RevokedBy {
             RevokedBy::Limit => "limit",
             RevokedBy::ContextChanged => "context_changed",
             RevokedBy::LoginFailed => "login_failed",
+            RevokedBy::Unknown => "unknown",
         }
     }
 }
@@ -50,8 +56,14 @@ mod tests {
     #[test]
     fn the_names_in_events_are_the_names_on_the_wire() {
         use RevokedBy::*;
-        for by in [Logout, Everywhere, Admin, Others, Login, Limit, ContextChanged, LoginFailed] {
+        for by in [Logout, Everywhere, Admin, Others, Login, Limit, ContextChanged, LoginFailed, Unknown] {
             assert_eq!(serde_json::to_value(by).unwrap(), by.as_str());
+            assert_eq!(serde_json::from_value::<RevokedBy>(by.as_str().into()).unwrap(), by);
         }
+    }
+
+    #[test]
+    fn a_reason_from_a_newer_version_still_revokes() {
+        assert_eq!(serde_json::from_str::<RevokedBy>(r#""a_later_reason""#).unwrap(), RevokedBy::Unknown);
     }
 }

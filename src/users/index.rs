@@ -117,12 +117,19 @@ pub fn clean_user_agent(ua: &str) -> String {
     kept
 }
 
-/// Unicode's format characters (category Cf) a header can carry once decoded: bidirectional
-/// overrides and isolates, zero-width characters, the soft hyphen, the byte order mark.
+/// Characters that display as nothing, or as a line break: Unicode's format characters
+/// (category Cf: bidirectional overrides, zero-width characters, the soft hyphen, the byte
+/// order mark, tag characters that smuggle hidden text), the line and paragraph
+/// separators (Zl, Zp), and the invisible letters (Hangul fillers, the combining grapheme
+/// joiner). Cf, Zl and Zp as of Unicode 16, listed by Python's `unicodedata` (Unicode 14)
+/// plus the Egyptian format controls Unicode 15 added (U+13439 to U+1343F).
 fn is_invisible_format(c: char) -> bool {
     matches!(c,
-        '\u{ad}' | '\u{61c}' | '\u{180e}' | '\u{200b}'..='\u{200f}' | '\u{202a}'..='\u{202e}'
-        | '\u{2060}'..='\u{2064}' | '\u{2066}'..='\u{206f}' | '\u{feff}' | '\u{fff9}'..='\u{fffb}')
+        '\u{ad}' | '\u{34f}' | '\u{600}'..='\u{605}' | '\u{61c}' | '\u{6dd}' | '\u{70f}' | '\u{890}'..='\u{891}'
+        | '\u{8e2}' | '\u{115f}'..='\u{1160}' | '\u{180e}' | '\u{200b}'..='\u{200f}' | '\u{2028}'..='\u{202e}'
+        | '\u{2060}'..='\u{2064}' | '\u{2066}'..='\u{206f}' | '\u{3164}' | '\u{feff}' | '\u{ffa0}'
+        | '\u{fff9}'..='\u{fffb}' | '\u{110bd}' | '\u{110cd}' | '\u{13430}'..='\u{1343f}' | '\u{1bca0}'..='\u{1bca3}'
+        | '\u{1d173}'..='\u{1d17a}' | '\u{e0001}' | '\u{e0020}'..='\u{e007f}')
 }
 
 /// An admin token being used: refused if its `jti` was already spent.
@@ -496,6 +503,8 @@ mod tests {
     fn a_user_agent_keeps_no_control_or_invisible_formatting_character() {
         // "Chrome" followed by a right-to-left override and "exe.", as a screen shows it.
         assert_eq!(clean_user_agent("Chrome\u{202e}exe.\u{200b}\u{feff}\u{ad}\r\n\u{85}x"), "Chromeexe.x");
+        // Line separators, tag characters (hidden text), an invisible Hangul letter.
+        assert_eq!(clean_user_agent("a\u{2028}b\u{2029}c\u{e0001}\u{e0068}\u{e0069}d\u{3164}e\u{13439}"), "abcde");
         assert_eq!(
             clean_user_agent("Mozilla/5.0 (X11; Linux x86_64) Gecko/20100101 Firefox/145.0 Ünïcode"),
             "Mozilla/5.0 (X11; Linux x86_64) Gecko/20100101 Firefox/145.0 Ünïcode"

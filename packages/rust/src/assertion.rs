@@ -62,7 +62,8 @@ pub struct Assertion {
     /// When the session refreshed from another country, network or browser family than
     /// before (Unix seconds), if it did and the edge runs `ON_CONTEXT_CHANGE=flag`. A
     /// signal, not a verdict (a phone changes networks): before a sensitive action, ask
-    /// for the password again if this is later than the app's last check of it.
+    /// for the password again unless this session (`sid`) re-entered it for this very
+    /// value (keep the value each step-up answered, per `sid`, and ask when it differs).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub context_changed: Option<u64>,
 }

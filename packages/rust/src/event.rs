@@ -37,12 +37,11 @@ pub const EVENT_TYPE: &str = "edge-event+jwt";
 /// was lost) come for up to a day: deduplicate by `jti` over a day.
 pub const EVENT_WEBHOOK_LIFETIME_SECS: u64 = 300;
 /// `exp - iat` of a queue message: four days, a Cloudflare Queue's default retention, so
-/// a consumer that fell behind still verifies what the queue kept for it. Only Workers of
-/// the operator's account can send to the queue; the signature is for the consumer that
-/// wants one check for both transports.
+/// a consumer that fell behind still verifies what the queue kept for it
+/// ([`SecurityEvent::verify_queued`]). [`SecurityEvent::verify`], a webhook's check,
+/// refuses it: a queue message read from a log or a dead-letter queue and replayed to the
+/// webhook would outlive the day its receiver remembers `jti`s.
 pub const EVENT_QUEUE_LIFETIME_SECS: u64 = 4 * 24 * 3600;
-/// The longest `exp - iat` a verifier accepts: a queue message's.
-pub const EVENT_MAX_LIFETIME_SECS: u64 = EVENT_QUEUE_LIFETIME_SECS;
 
 /// A login created a session.
 pub const EVENT_SESSION_CREATED: &str = "session.created";
@@ -159,16 +158,39 @@ impl SecurityEvent {
         claims.insert("iss".into(), EDGE_ISSUER.into());
         claims.insert("aud".into(), audience.into());
         claims.insert("iat".into(), now.as_secs().into());
-        claims.insert("exp".into(), (now.as_secs() + lifetime_secs.min(EVENT_MAX_LIFETIME_SECS)).into());
+        claims.insert("exp".into(), (now.as_secs() + lifetime_secs.min(EVENT_QUEUE_LIFETIME_SECS)).into());
         jws::sign(key, EVENT_TYPE, &claims)
     }
 
-    /// Verifies a delivery's body (`keys`: the ring of `EVENTS_SECRET`; `audience`: the
-    /// edge's `ORIGIN_AUDIENCE`) and returns the event: HS256 with a key of the ring, `typ`
-    /// `edge-event+jwt`, `iss` `edge-session`, `aud`, `iat` and `exp` at most four days
-    /// apart and current at `now` (30 s of skew), a `jti`, a valid `sub` and `sid`.
+    /// Verifies a webhook delivery's body (`keys`: the ring of `EVENTS_SECRET`; `audience`:
+    /// the edge's `ORIGIN_AUDIENCE`) and returns the event: HS256 with a key of the ring,
+    /// `typ` `edge-event+jwt`, `iss` `edge-session`, `aud`, `iat` and `exp` at most five
+    /// minutes apart and current at `now` (30 s of skew), a `jti`, a valid `sub` and `sid`.
+    /// A queue message (four days of life) is refused here: replayed to a webhook, it
+    /// would outlive the day a receiver remembers `jti`s.
     pub fn verify(body: &str, keys: &KeyRing, audience: &str, now: Timestamp) -> Result<SecurityEvent, TokenError> {
-        let expect = Expect { typ: EVENT_TYPE, aud: audience, max_lifetime_secs: Some(EVENT_MAX_LIFETIME_SECS) };
+        Self::verify_for(body, keys, audience, now, EVENT_WEBHOOK_LIFETIME_SECS)
+    }
+
+    /// [`verify`](Self::verify) for a message taken from the `EVENTS` queue: the same
+    /// rules, with up to four days between `iat` and `exp`. Keep its `jti` until its `exp`.
+    pub fn verify_queued(
+        body: &str,
+        keys: &KeyRing,
+        audience: &str,
+        now: Timestamp,
+    ) -> Result<SecurityEvent, TokenError> {
+        Self::verify_for(body, keys, audience, now, EVENT_QUEUE_LIFETIME_SECS)
+    }
+
+    fn verify_for(
+        body: &str,
+        keys: &KeyRing,
+        audience: &str,
+        now: Timestamp,
+        lifetime_secs: u64,
+    ) -> Result<SecurityEvent, TokenError> {
+        let expect = Expect { typ: EVENT_TYPE, aud: audience, max_lifetime_secs: Some(lifetime_secs) };
         let claims = jws::verify(body.trim(), keys, &expect, now).map_err(TokenError::Jws)?;
         if claims.get("iss").and_then(Value::as_str) != Some(EDGE_ISSUER) {
             return Err(TokenError::BadClaims("iss"));

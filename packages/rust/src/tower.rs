@@ -79,7 +79,7 @@ pub struct EdgeUser {
     pub ctx: Option<Map<String, Value>>,
     /// When the session refreshed from another country, network or browser family (Unix
     /// seconds; the edge's `ON_CONTEXT_CHANGE=flag`). Before a sensitive action, ask for
-    /// the password again if this is later than your last check of it.
+    /// the password again unless this session (`sid`) re-entered it for this very value.
     pub context_changed: Option<u64>,
 }
 
