@@ -259,17 +259,12 @@ test("ON_CONTEXT_CHANGE=flag: the session goes on, and every assertion from then
     const fast = await client.fetch("/", at("country=US; asn=7018; colo=EWR"));
     assert.equal(debugOf(fast).path, "access");
     assert.equal((await claims(fast)).context_changed, flagged.context_changed);
-    // Back home, through the object: another change, so the flag moves to it.
+    // Back home, through the object: still flagged, at the time of the change (a change
+    // within 15 minutes of the flag keeps it: a flipping client writes nothing more).
     await sleep(2_500);
     const back = await client.fetch("/", at(HOME));
     assert.equal(debugOf(back).path, "object");
-    const moved = (await claims(back)).context_changed;
-    assert.ok(moved > flagged.context_changed, `${moved} after ${flagged.context_changed}`);
-    // Staying home, through the object again: still flagged, at the time of that change.
-    await sleep(2_500);
-    const stay = await client.fetch("/", at(HOME));
-    assert.equal(debugOf(stay).path, "object");
-    assert.equal((await claims(stay)).context_changed, moved);
+    assert.equal((await claims(back)).context_changed, flagged.context_changed);
     const event = await receiver.waitFor((e) => e.type === "session.context_changed" && e.sub === sub);
     assert.equal(event.action, "flagged");
     // A new login is a new session: not flagged.
