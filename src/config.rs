@@ -147,8 +147,14 @@ pub struct Config {
     pub policy: Policy,
     /// Signs and verifies the edge's cookies.
     pub session_keys: KeyRing,
-    /// Signs assertions to the origin; verifies its directives.
+    /// Signs assertions to the origin; verifies its directives and admin tokens unless
+    /// those have their own secrets.
     pub origin_secret: KeyRing,
+    /// `DIRECTIVE_SECRET`: verifies the origin's login and logout directives; `None`:
+    /// `ORIGIN_SECRET` does ([`Config::directive_secret`]).
+    directive_secret: Option<KeyRing>,
+    /// `ADMIN_SECRET`: verifies admin tokens; `None`: `ORIGIN_SECRET` does.
+    admin_secret: Option<KeyRing>,
     /// Audience of the origin assertion.
     pub origin_audience: String,
     /// `EDGE_DEBUG=1`: add `X-Edge-Debug` to responses (which path decided the identity,
@@ -171,6 +177,16 @@ pub struct Config {
 }
 
 impl Config {
+    /// What verifies login and logout directives: `DIRECTIVE_SECRET`, else `ORIGIN_SECRET`.
+    pub fn directive_secret(&self) -> &KeyRing {
+        self.directive_secret.as_ref().unwrap_or(&self.origin_secret)
+    }
+
+    /// What verifies admin tokens: `ADMIN_SECRET`, else `ORIGIN_SECRET`.
+    pub fn admin_secret(&self) -> &KeyRing {
+        self.admin_secret.as_ref().unwrap_or(&self.origin_secret)
+    }
+
     /// Whether this login response offers DBSC registration. Never with the fast path off
     /// (`ACCESS_TTL_SECS=0`): a bound family is identified by its access cookie alone, and
     /// strict mode promises every request reaches the family's object.
@@ -264,7 +280,15 @@ impl Config {
         let metrics_window = reader.secs("METRICS_WINDOW_SECS", DEFAULT_METRICS_WINDOW, 1, MAX_DAY_SECS);
         let dbsc = reader.choice("DBSC", &[("offer", Dbsc::Offer), ("off", Dbsc::Off)]);
         let logout_origins = reader.logout_origins();
-        let events = reader.events(session_keys.as_ref(), origin_secret.as_ref());
+        let directive_secret = reader.job_secret("DIRECTIVE_SECRET", session_keys.as_ref(), origin_secret.as_ref());
+        let admin_secret = reader.job_secret("ADMIN_SECRET", session_keys.as_ref(), origin_secret.as_ref());
+        if let (Some(directive), Some(admin)) = (&directive_secret, &admin_secret)
+            && directive.shares_a_secret_with(admin)
+        {
+            reader.fail("ADMIN_SECRET", "must not share a secret with DIRECTIVE_SECRET (one job per secret)");
+        }
+        let signing_rings = [origin_secret.as_ref(), directive_secret.as_ref(), admin_secret.as_ref()];
+        let events = reader.events(session_keys.as_ref(), &signing_rings);
         let on_context_change = reader.choice(
             "ON_CONTEXT_CHANGE",
             &[("ignore", OnContextChange::Ignore), ("flag", OnContextChange::Flag), ("end", OnContextChange::End)],
@@ -275,6 +299,8 @@ impl Config {
                 policy,
                 session_keys,
                 origin_secret,
+                directive_secret,
+                admin_secret,
                 origin_audience,
                 debug_headers,
                 origin_url,
@@ -466,10 +492,36 @@ impl<F: Fn(&str) -> Option<String>> Reader<F> {
         audience
     }
 
+    /// `DIRECTIVE_SECRET` or `ADMIN_SECRET` (`variable`): its own ring when set, sharing no
+    /// key with `SESSION_KEYS`, and whose first key is not `ORIGIN_SECRET`'s (a service
+    /// that verifies assertions holds `ORIGIN_SECRET`; it must not be able to sign logins
+    /// or admin calls). An older key may be `ORIGIN_SECRET`'s for the switch-over
+    /// (`d1:new,o1:<ORIGIN_SECRET's key>`), so that what the signers send while they move
+    /// to the new key still verifies (docs/upgrades.md). `None` when unset:
+    /// `ORIGIN_SECRET` does the job, as before the variable existed.
+    fn job_secret(
+        &mut self,
+        variable: &'static str,
+        session_keys: Option<&KeyRing>,
+        origin_secret: Option<&KeyRing>,
+    ) -> Option<KeyRing> {
+        self.get(variable)?;
+        let ring = self.keys(variable)?;
+        if session_keys.is_some_and(|keys| keys.shares_a_secret_with(&ring)) {
+            self.fail("SESSION_KEYS", format!("must not share a secret with {variable}"));
+        }
+        if origin_secret.is_some_and(|origin| ring.signs_with_a_secret_of(origin)) {
+            let problem = "must not start with a key of ORIGIN_SECRET (whoever verifies assertions could sign with it)";
+            self.fail(variable, problem);
+        }
+        Some(ring)
+    }
+
     /// `EVENTS_SECRET` and `EVENTS_URL`. The secret is its own ring, sharing no key with
-    /// `SESSION_KEYS` or `ORIGIN_SECRET`: a receiver (often someone else's service) that
-    /// verifies events can then mint no cookie, login, assertion or admin token.
-    fn events(&mut self, session_keys: Option<&KeyRing>, origin_secret: Option<&KeyRing>) -> Option<EventsConfig> {
+    /// `SESSION_KEYS`, `ORIGIN_SECRET`, `DIRECTIVE_SECRET` or `ADMIN_SECRET`: a receiver
+    /// (often someone else's service) that verifies events can then mint no cookie, login,
+    /// assertion or admin token.
+    fn events(&mut self, session_keys: Option<&KeyRing>, signing: &[Option<&KeyRing>]) -> Option<EventsConfig> {
         let url = self.get("EVENTS_URL").and_then(|text| {
             let parsed = EventsUrl::parse(&text);
             if parsed.is_none() {
@@ -488,8 +540,10 @@ impl<F: Fn(&str) -> Option<String>> Reader<F> {
         if session_keys.is_some_and(|keys| keys.shares_a_secret_with(&secret)) {
             self.fail("SESSION_KEYS", "must not share a secret with EVENTS_SECRET");
         }
-        if origin_secret.is_some_and(|origin| origin.shares_a_secret_with(&secret)) {
-            self.fail("EVENTS_SECRET", "must not share a secret with ORIGIN_SECRET (a receiver could sign logins)");
+        if signing.iter().flatten().any(|ring| ring.shares_a_secret_with(&secret)) {
+            let problem = "must not share a secret with ORIGIN_SECRET, DIRECTIVE_SECRET or ADMIN_SECRET \
+                (a receiver could sign logins)";
+            self.fail("EVENTS_SECRET", problem);
         }
         Some(EventsConfig { secret, url })
     }
@@ -520,6 +574,32 @@ mod tests {
 
     fn variables(err: ConfigError) -> Vec<&'static str> {
         err.problems.into_iter().map(|p| p.variable).collect()
+    }
+
+    #[test]
+    fn a_secret_per_job_falls_back_to_origin_secret_and_shares_no_key() {
+        const DIRECTIVE: &str = "d1:0123456789abcdef0123456789abcdeX";
+        const ADMIN: &str = "a1:0123456789abcdef0123456789abcdeY";
+        const EVENTS: &str = "e1:0123456789abcdef0123456789abcdeZ";
+        let origin = KeyRing::parse(ORIGIN).unwrap();
+        let c = config(&[]).unwrap();
+        assert!(c.directive_secret().shares_a_secret_with(&origin) && c.admin_secret().shares_a_secret_with(&origin));
+        let c = config(&[("DIRECTIVE_SECRET", DIRECTIVE), ("ADMIN_SECRET", ADMIN)]).unwrap();
+        assert!(c.directive_secret().shares_a_secret_with(&KeyRing::parse(DIRECTIVE).unwrap()));
+        assert!(!c.directive_secret().shares_a_secret_with(&origin));
+        assert!(c.admin_secret().shares_a_secret_with(&KeyRing::parse(ADMIN).unwrap()));
+        let refused = |vars: &[(&str, &str)]| variables(config(vars).unwrap_err());
+        assert_eq!(refused(&[("DIRECTIVE_SECRET", ORIGIN)]), ["DIRECTIVE_SECRET"]);
+        assert_eq!(refused(&[("ADMIN_SECRET", &format!("{ORIGIN},{ADMIN}"))]), ["ADMIN_SECRET"]);
+        // The switch-over: the new key first, ORIGIN_SECRET's still verifying.
+        let switching = config(&[("DIRECTIVE_SECRET", &format!("{DIRECTIVE},{ORIGIN}"))]).unwrap();
+        assert!(switching.directive_secret().shares_a_secret_with(&origin));
+        assert!(config(&[("DIRECTIVE_SECRET", DIRECTIVE), ("ADMIN_SECRET", "a1:too-short")]).is_err());
+        assert_eq!(refused(&[("DIRECTIVE_SECRET", KEYS)]), ["SESSION_KEYS"]);
+        assert_eq!(refused(&[("DIRECTIVE_SECRET", DIRECTIVE), ("ADMIN_SECRET", DIRECTIVE)]), ["ADMIN_SECRET"]);
+        assert_eq!(refused(&[("ADMIN_SECRET", ADMIN), ("EVENTS_SECRET", ADMIN)]), ["EVENTS_SECRET"]);
+        assert_eq!(refused(&[("DIRECTIVE_SECRET", "d1:short")]), ["DIRECTIVE_SECRET"], "a ring's own rules");
+        assert!(config(&[("DIRECTIVE_SECRET", DIRECTIVE), ("EVENTS_SECRET", EVENTS)]).is_ok());
     }
 
     #[test]

@@ -44,7 +44,7 @@ async fn answer_call(
     let Some(token) = bearer_token(&req) else {
         return answer_unauthorized("missing bearer token");
     };
-    let request = match AdminRequest::verify(&token, &config.origin_secret, runtime::now()) {
+    let request = match AdminRequest::verify(&token, config.admin_secret(), runtime::now()) {
         Ok(request) => request,
         // Signed with the secret, but asking for something malformed (a session id that
         // is not one): the caller holds the secret, so it may learn what was wrong.

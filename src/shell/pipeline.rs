@@ -138,7 +138,7 @@ pub(crate) async fn handle(req: Request, env: &Env, ctx: &Context, config: &Conf
             headers.append(&name, &value)?;
         }
     }
-    let secret = &config.origin_secret;
+    let secret = config.directive_secret();
     let login = directive(&response, origin::LOGIN_HEADER, |t| Login::verify(t, secret, after, &nonce));
     let logout = directive(&response, origin::LOGOUT_HEADER, |t| Logout::verify(t, secret, after, &nonce));
     let logout = logout.filter(|_| match logout_allowed(&SiteHeaders::of(&sent).view(), &config.logout_origins) {
