@@ -8,6 +8,13 @@ export interface Identity {
   readonly state: "fresh" | "rotated" | "grace" | "recovered";
   /** The login directive's `ctx`, if any. */
   readonly ctx: Record<string, unknown> | null;
+  /**
+   * When the session refreshed from another country, network (ASN) or browser family, in
+   * Unix seconds; null if it did not, or unless the edge runs `ON_CONTEXT_CHANGE=flag`. A
+   * signal, not a verdict (a phone changes networks): before a sensitive action, ask for
+   * the password again unless this session (`sid`) re-entered it for this very value.
+   */
+  readonly context_changed: number | null;
 }
 
 export interface LoginOptions {
@@ -134,8 +141,17 @@ export interface SecurityEvent {
   readonly by?: string;
   /** `session.context_changed`: the context before. */
   readonly previous?: Device;
-  /** `session.context_changed`: "none" (reported only) or "ended" (ON_CONTEXT_CHANGE=end). */
+  /**
+   * `session.context_changed`: "none" (reported only), "flagged" (the session's assertions
+   * carry `context_changed` from now on: ON_CONTEXT_CHANGE=flag) or "ended" (ON_CONTEXT_CHANGE=end).
+   */
   readonly action?: string;
+  /**
+   * `session.copied_jar`: the request said its browser skipped the device key's proof, for
+   * this reason (`Secure-Session-Skipped`: "unreachable", "server_error", "quota_exceeded"…).
+   * The owner's browser may say so after a failure; so may a thief. Weigh it, do not trust it.
+   */
+  readonly skipped?: string;
 }
 
 export interface ParseEventOptions {
@@ -145,12 +161,19 @@ export interface ParseEventOptions {
   audience?: string;
   /** The time in Unix seconds (default: the system clock). */
   clock?: () => number;
+  /**
+   * `true`: `body` is a message taken from the `EVENTS` Cloudflare Queue, signed for 4
+   * days (keep its `jti` until its `exp`). Default: a webhook's body, 5 minutes, which
+   * refuses a queue message replayed to the webhook.
+   */
+  queue?: boolean;
 }
 
 /**
- * A webhook delivery's raw body as the event it carries. Rejects with `AssertionRefused`
- * (the reason) unless the edge signed it with `EVENTS_SECRET` for this audience, within
- * its 5 minutes; with a `TypeError` for a missing or malformed secret.
+ * A webhook delivery's raw body (or, with `queue: true`, a queue message's) as the event
+ * it carries. Rejects with `AssertionRefused` (the reason) unless the edge signed it with
+ * `EVENTS_SECRET` for this audience, within its 5 minutes (a queue message's 4 days);
+ * with a `TypeError` for a missing or malformed secret.
  */
 export declare function parseEvent(body: string | Uint8Array, options?: ParseEventOptions): Promise<SecurityEvent>;
 
@@ -166,8 +189,8 @@ export declare class EdgeSession {
   identify(header: (name: string) => string | null | undefined): Promise<Identity | null>;
   /** The claims of a valid assertion at `clock()`; throws `AssertionRefused` otherwise. */
   verifyAssertion(token: string): Promise<Record<string, unknown>>;
-  /** `parseEvent(body)` with `eventsSecret`, `audience` and `clock`; rejects with a `TypeError` without `eventsSecret`. */
-  parseEvent(body: string | Uint8Array): Promise<SecurityEvent>;
+  /** `parseEvent(body, { queue })` with `eventsSecret`, `audience` and `clock`; rejects with a `TypeError` without `eventsSecret`. */
+  parseEvent(body: string | Uint8Array, options?: Pick<ParseEventOptions, "queue">): Promise<SecurityEvent>;
   loginDirective(nonce: string | null, sub: string, options?: LoginOptions): Promise<string>;
   /** Throws a `TypeError` ("scope everywhere needs sub") for `scope: "everywhere"` without `sub`: the edge would refuse it. */
   logoutDirective(nonce: string | null, options?: LogoutOptions): Promise<string>;

@@ -22,9 +22,13 @@ const ISSUER = "edge-session";
 const ADMIN_MAX_LIFETIME = 60;
 // The edge issues assertions for 60 s; one claiming longer was not made by it.
 const ASSERTION_MAX_LIFETIME = 60;
-// The edge signs an event again at each delivery attempt, valid 300 s: a captured delivery
-// replayed later is refused. (A redelivery, same jti, can come for up to a day.)
-const EVENT_MAX_LIFETIME = 300;
+// The edge signs an event again at each webhook delivery attempt, valid 300 s: a captured
+// delivery replayed later is refused. (A redelivery, same jti, can come for up to a day.)
+const EVENT_WEBHOOK_LIFETIME = 300;
+// A queue message is signed for 4 days (a Cloudflare Queue's default retention), so a
+// consumer that fell behind still verifies it; only `{ queue: true }` accepts that much, so
+// a queue message replayed to a webhook is refused.
+const EVENT_QUEUE_LIFETIME = 4 * 24 * 3600;
 const EVENT_TYPE = "edge-event+jwt";
 // The edge's rule for a sub it carries (it goes into a header): 1 to 256 UTF-8 bytes.
 const MAX_SUB_BYTES = 256;
@@ -117,7 +121,10 @@ export class EdgeSession {
   }
 
   /**
-   * Who a request is: `{ sub, sid, state, ctx }` from a valid assertion, or null. A bad
+   * Who a request is: `{ sub, sid, state, ctx, context_changed }` from a valid assertion,
+   * or null. `context_changed` (Unix seconds, else null) is set when the edge runs
+   * `ON_CONTEXT_CHANGE=flag` and the session refreshed from another country, network or
+   * browser family: a signal for a step-up before a sensitive action, not a verdict. A bad
    * assertion, or identity headers without one (a request that went around the edge),
    * is anonymous and logged; it never throws. `header(name)` reads a request header.
    */
@@ -129,7 +136,10 @@ export class EdgeSession {
     }
     try {
       const claims = await this.verifyAssertion(token);
-      return Object.freeze({ sub: claims.sub, sid: claims.sid, state: claims.state, ctx: claims.ctx ?? null });
+      return Object.freeze({
+        sub: claims.sub, sid: claims.sid, state: claims.state, ctx: claims.ctx ?? null,
+        context_changed: numericDate(claims.context_changed),
+      });
     } catch (e) {
       if (!(e instanceof AssertionRefused)) throw e;
       this.log("edge_assertion_rejected", { reason: e.message });
@@ -151,12 +161,12 @@ export class EdgeSession {
   }
 
   /**
-   * `parseEvent(body)` with this origin's `eventsSecret`, `audience` and `clock`; a
-   * `TypeError` if `EVENTS_SECRET` is not set.
+   * `parseEvent(body, { queue })` with this origin's `eventsSecret`, `audience` and
+   * `clock`; a `TypeError` if `EVENTS_SECRET` is not set.
    */
-  async parseEvent(body) {
+  async parseEvent(body, { queue = false } = {}) {
     if (!this.eventKeys) throw new TypeError("EVENTS_SECRET (eventsSecret) is not set");
-    return verifyEvent(body, this.eventKeys, this.audience, Math.floor(this.clock()));
+    return verifyEvent(body, this.eventKeys, this.audience, Math.floor(this.clock()), queue);
   }
 
   /** `X-Edge-Login` answering the request whose `X-Edge-Nonce` is `nonce`. */
@@ -243,16 +253,18 @@ export class AssertionRefused extends Error {}
 
 /**
  * A security event the edge POSTed to the operator's webhook (`EVENTS_URL`), verified:
- * `{ jti, type, sub, sid, time, device }`, and `revoked`, `by`, `previous`, `action` when
- * its type has them. `body` is the request's raw body (text or bytes). Throws
- * `AssertionRefused` with the reason for anything the edge did not sign with
+ * `{ jti, type, sub, sid, time, device }`, and `revoked`, `by`, `previous`, `action`,
+ * `skipped` when its type has them. `body` is the request's raw body (text or bytes).
+ * Throws `AssertionRefused` with the reason for anything the edge did not sign with
  * `EVENTS_SECRET` for this audience in the last 5 minutes; a `TypeError` for a missing or
  * malformed `secret`. `secret` is `EVENTS_SECRET`, never `ORIGIN_SECRET`: a receiver that
- * holds it can verify events and mint nothing.
+ * holds it can verify events and mint nothing. `queue: true` verifies the body of a
+ * message taken from the `EVENTS` Cloudflare Queue instead, which the edge signs for 4
+ * days; without it such a message is refused (one replayed to a webhook).
  */
 export async function parseEvent(body, { secret = process.env.EVENTS_SECRET, audience = process.env.ORIGIN_AUDIENCE || "origin",
-  clock = () => Date.now() / 1000 } = {}) {
-  return verifyEvent(body, parseKeys(secret, "EVENTS_SECRET"), audience, Math.floor(clock()));
+  clock = () => Date.now() / 1000, queue = false } = {}) {
+  return verifyEvent(body, parseKeys(secret, "EVENTS_SECRET"), audience, Math.floor(clock()), queue);
 }
 
 // What an event's optional detail must be when present (null is absent, as the edge reads it).
@@ -261,15 +273,19 @@ const EVENT_DETAIL = {
   by: (v) => typeof v === "string",
   previous: (v) => isObject(v),
   action: (v) => typeof v === "string",
+  skipped: (v) => typeof v === "string",
 };
 
 // The rules of the edge's SecurityEvent::verify (packages/conformance has them all): the
-// assertion's JWS checks with typ edge-event+jwt and 300 s of life, then the event's claims.
-async function verifyEvent(body, keys, audience, now) {
+// assertion's JWS checks with typ edge-event+jwt and 300 s of life (a queue message's, 4
+// days: SecurityEvent::verify_queued), then the event's claims.
+async function verifyEvent(body, keys, audience, now, queue) {
   if (body instanceof Uint8Array) body = eventText(body);
   if (typeof body !== "string") throw new TypeError("an event is the request's raw body: a string or bytes");
   const token = body.replace(AROUND_WHITE_SPACE, "");
-  const claims = await verifyJws(token, keys, { typ: EVENT_TYPE, audience, now, maxLifetime: EVENT_MAX_LIFETIME });
+  // Only `true` widens the window: a stray truthy value keeps the webhook's.
+  const maxLifetime = queue === true ? EVENT_QUEUE_LIFETIME : EVENT_WEBHOOK_LIFETIME;
+  const claims = await verifyJws(token, keys, { typ: EVENT_TYPE, audience, now, maxLifetime });
   if (claims.iss !== ISSUER) throw new AssertionRefused("iss is not edge-session");
   const { jti, type, sub, sid, time, device = {} } = claims;
   if (!(typeof sub === "string" && sub !== "" && Buffer.byteLength(sub) <= MAX_SUB_BYTES && !/\p{Cc}/u.test(sub))) {
@@ -396,6 +412,9 @@ function checkAssertionClaims(claims) {
   if (typeof claims.sid !== "string") throw new AssertionRefused("sid missing");
   if (typeof claims.state !== "string") throw new AssertionRefused("state missing");
   if (claims.ctx != null && !isObject(claims.ctx)) throw new AssertionRefused("ctx is not an object");
+  if (claims.context_changed != null && numericDate(claims.context_changed) === null) {
+    throw new AssertionRefused("context_changed is not a NumericDate");
+  }
 }
 
 /** A NumericDate (RFC 7519 §2) as the edge reads one: seconds ≥ 0, fractions truncated. */

@@ -4,7 +4,7 @@ defmodule EdgeSession do
   every identified request, and sign the `X-Edge-Login` / `X-Edge-Logout` directives
   the edge applies (docs/design.md §4), call the edge's admin API (`admin_token/4`,
   `admin_call/5`), and read the security events the edge POSTs to the operator's webhook
-  (`parse_event/3`). Only OTP's `:crypto` is needed (and `:inets` for `admin_call/5`); JSON
+  (`parse_event/2`). Only OTP's `:crypto` is needed (and `:inets` for `admin_call/5`); JSON
   goes through a
   module with `encode!/1` and `decode/1` (Jason by default: a Phoenix app has it; pass
   `json: MyAdapter` or set `config :edge_session, json: MyAdapter` otherwise).
@@ -25,12 +25,16 @@ defmodule EdgeSession do
   @skew 30
   # The edge issues assertions for 60 s; anything claiming longer was not made by it.
   @assertion_max_lifetime 60
-  # The edge signs an event again at each delivery attempt, valid 300 s: a captured delivery
-  # replayed later is refused. (A redelivery, same jti, can come for up to a day.)
-  @event_max_lifetime 300
+  # The edge signs an event again at each webhook delivery attempt, valid 300 s: a captured
+  # delivery replayed later is refused. (A redelivery, same jti, can come for up to a day.)
+  @event_webhook_lifetime 300
+  # A queue message is signed for 4 days (a Cloudflare Queue's default retention), so a
+  # consumer that fell behind still verifies it; only `queue: true` accepts that much, so a
+  # queue message replayed to a webhook is refused.
+  @event_queue_lifetime 4 * 24 * 3600
   @event_type "edge-event+jwt"
   # An event's optional detail, each checked by detail_ok?/2 when present.
-  @event_detail ~w(revoked by previous action)
+  @event_detail ~w(revoked by previous action skipped)
   # The edge's rule for a sub it carries (it goes into a header): 1 to 256 UTF-8 bytes.
   @max_sub_bytes 256
   # The edge refuses directives whose exp - iat exceeds 5 minutes.
@@ -136,14 +140,21 @@ defmodule EdgeSession do
   own, as every origin package applies them (packages/conformance/vectors.json): the
   MAC, compared in constant time; `alg` exactly HS256, `typ` JWT, no `crit`; the key
   named by `kid`, or each key without one; `aud`, `iss`, `exp`, `iat`, `nbf` with 30 s of
-  skew and at most 60 s of life; `sub`, `sid` and `state` strings, `ctx` a map.
+  skew and at most 60 s of life; `sub`, `sid` and `state` strings, `ctx` a map,
+  `context_changed` a NumericDate.
+
+  `claims["context_changed"]` is set when the edge runs `ON_CONTEXT_CHANGE=flag` and the
+  session refreshed from another country, network (ASN) or browser family: the time of
+  that change, in whole Unix seconds; else `nil`. A signal, not a verdict (a phone changes
+  networks): before a sensitive action, ask for the password again unless this session
+  (`"sid"`) re-entered it for this very value.
   """
   def check_assertion(token, keys, opts \\ [])
 
   def check_assertion(token, keys, opts) when is_binary(token) do
     with {:ok, claims} <- verify_jws(token, keys, "jwt", @assertion_max_lifetime, opts),
          :ok <- check_assertion_claims(claims),
-         do: {:ok, claims}
+         do: {:ok, whole_seconds(claims, "context_changed")}
   end
 
   def check_assertion(_token, _keys, _opts), do: {:error, "no token"}
@@ -151,20 +162,41 @@ defmodule EdgeSession do
   @doc """
   A security event the edge POSTed to the operator's webhook (`EVENTS_URL`), verified:
   `{:ok, event}`, a map with `"jti"`, `"type"`, `"sub"`, `"sid"`, `"time"`, `"device"`,
-  and `"revoked"`, `"by"`, `"previous"`, `"action"` when its type has them; else
-  `{:error, reason}`, for anything the edge did not sign with `keys` for this audience in
-  the last 5 minutes. `body` is the request's raw body. `keys` is the ring of
-  `EVENTS_SECRET` (`parse_keys(System.fetch_env!("EVENTS_SECRET"), "EVENTS_SECRET")`),
-  never `ORIGIN_SECRET`'s: a receiver holding it can verify events and mint nothing.
-  Options as `verify_assertion/3`. The rules are the edge's `SecurityEvent::verify`.
-  """
-  def parse_event(body, keys, opts \\ [])
+  and `"revoked"`, `"by"`, `"previous"`, `"action"`, `"skipped"` when its type has them;
+  else `{:error, reason}`, for anything the edge did not sign with `EVENTS_SECRET` for
+  this audience in the last 5 minutes. `body` is the request's raw body.
 
+  `EVENTS_SECRET` and `ORIGIN_AUDIENCE` (default `"origin"`) are read from the
+  environment on each call, as `EdgeSession.Plug` reads `ORIGIN_SECRET`; an unset or
+  malformed `EVENTS_SECRET` raises `ArgumentError`. `parse_event/3` takes the ring
+  instead. Options: `audience:`, `queue:`, `json:`, `now:`. `queue: true` verifies the
+  body of a message taken from the `EVENTS` Cloudflare Queue, which the edge signs for 4
+  days; without it such a message is refused (one replayed to a webhook). The rules are
+  the edge's `SecurityEvent::verify` (`verify_queued` with `queue: true`).
+  """
+  def parse_event(body, opts \\ [])
+
+  def parse_event(body, [{kid, _secret} | _] = keys) when is_binary(kid), do: parse_event(body, keys, [])
+
+  def parse_event(body, opts) when is_list(opts) do
+    keys = parse_keys(System.get_env("EVENTS_SECRET"), "EVENTS_SECRET")
+    audience = opts[:audience] || System.get_env("ORIGIN_AUDIENCE", "origin")
+    parse_event(body, keys, Keyword.put(opts, :audience, audience))
+  end
+
+  @doc """
+  `parse_event/2` with `keys`, the ring of `EVENTS_SECRET`
+  (`parse_keys(System.fetch_env!("EVENTS_SECRET"), "EVENTS_SECRET")`), never
+  `ORIGIN_SECRET`'s: a receiver holding it can verify events and mint nothing. Options as
+  `parse_event/2`, but `audience:` defaults to `"origin"`, as in `verify_assertion/3`.
+  """
   def parse_event(body, keys, opts) when is_binary(body) do
     # Trimmed as the edge trims (Unicode White_Space); bytes that are not UTF-8 are no JWS.
     token = if String.valid?(body), do: Regex.replace(@around_white_space, body, ""), else: ""
+    # Only `true` widens the window: a stray truthy value keeps the webhook's.
+    max_lifetime = if opts[:queue] == true, do: @event_queue_lifetime, else: @event_webhook_lifetime
 
-    with {:ok, claims} <- verify_jws(token, keys, @event_type, @event_max_lifetime, opts),
+    with {:ok, claims} <- verify_jws(token, keys, @event_type, max_lifetime, opts),
          :ok <- check_event_claims(claims) do
       # Only the claims an event has: iss, aud and the times were checked, and a claim this
       # version does not know is dropped (the edge's own parser does the same).
@@ -610,7 +642,17 @@ defmodule EdgeSession do
       not is_binary(claims["sid"]) -> {:error, "sid missing"}
       not is_binary(claims["state"]) -> {:error, "state missing"}
       not (is_nil(claims["ctx"]) or is_map(claims["ctx"])) -> {:error, "ctx is not an object"}
+      not (is_nil(claims["context_changed"]) or numeric_date(claims["context_changed"]) != nil) ->
+        {:error, "context_changed is not a NumericDate"}
       true -> :ok
+    end
+  end
+
+  # A NumericDate claim as whole seconds (it may carry a fraction), when present.
+  defp whole_seconds(claims, name) do
+    case claims[name] do
+      nil -> claims
+      date -> Map.put(claims, name, numeric_date(date))
     end
   end
 
@@ -649,7 +691,7 @@ defmodule EdgeSession do
   # What an event's optional detail must be when present (nil is absent, as the edge reads it).
   defp detail_ok?("revoked", value), do: is_boolean(value)
   defp detail_ok?("previous", value), do: is_map(value)
-  defp detail_ok?(_by_or_action, value), do: is_binary(value)
+  defp detail_ok?(_by_action_or_skipped, value), do: is_binary(value)
 
   # `aud` is ours, or a list containing ours.
   defp audience_ok?(aud, audience) when is_list(aud), do: audience in aud

@@ -77,10 +77,12 @@ for (const v of table.user_header) {
 
 for (const v of table.events) {
   test(`event: ${v.name}`, async () => {
-    // The function, and the method of an origin whose eventsSecret it is (its own ring).
-    const viaFunction = () => parseEvent(v.body, { secret: v.secret, audience: v.audience, clock: () => v.now });
+    // The function, and the method of an origin whose eventsSecret it is (its own ring); a
+    // queue message with the queue option, a webhook's body without it.
+    const options = v.queue ? { queue: true } : {};
+    const viaFunction = () => parseEvent(v.body, { secret: v.secret, audience: v.audience, clock: () => v.now, ...options });
     const edge = new EdgeSession({ secret: identified.secret, eventsSecret: v.secret, audience: v.audience, clock: () => v.now });
-    for (const parse of [viaFunction, () => edge.parseEvent(v.body), () => edge.parseEvent(Buffer.from(v.body))]) {
+    for (const parse of [viaFunction, () => edge.parseEvent(v.body, options), () => edge.parseEvent(Buffer.from(v.body), options)]) {
       if (v.valid) {
         assert.deepEqual({ ...(await parse()) }, v.event);
       } else {

@@ -105,11 +105,15 @@ class Conformance(unittest.TestCase):
         origin_secret = TABLE["assertions"][0]["secret"]
         for v in TABLE["events"]:
             with self.subTest(v["name"]):
-                # The function, and the method of an origin whose events_secret it is (its own ring).
+                # The function, and the method of an origin whose events_secret it is (its own
+                # ring); a queue message with the queue option, a webhook's body without it.
                 edge = EdgeSession(secret=origin_secret, events_secret=v["secret"], audience=v["audience"],
                                    clock=lambda: v["now"])
-                for parse in (lambda: parse_event(v["body"], secret=v["secret"], audience=v["audience"], now=v["now"]),
-                              lambda: edge.parse_event(v["body"]), lambda: edge.parse_event(v["body"].encode())):
+                queue = v["queue"]
+                for parse in (lambda: parse_event(v["body"], secret=v["secret"], audience=v["audience"], now=v["now"],
+                                                  queue=queue),
+                              lambda: edge.parse_event(v["body"], queue=queue),
+                              lambda: edge.parse_event(v["body"].encode(), queue=queue)):
                     if v["valid"]:
                         self.assertEqual(parse(), v["event"])
                     else:

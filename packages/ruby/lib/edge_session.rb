@@ -18,9 +18,13 @@ module EdgeSession
   ALGORITHM = "HS256" # never `none` or another algorithm family
   ADMIN_MAX_LIFETIME = 60 # the edge refuses admin tokens whose exp - iat is longer
   ASSERTION_MAX_LIFETIME = 60 # the edge issues assertions for 60 s; longer was not made by it
-  # The edge signs an event again at each delivery attempt, valid 300 s: a captured delivery
-  # replayed later is refused. (A redelivery, same jti, can come for up to a day.)
-  EVENT_MAX_LIFETIME = 300
+  # The edge signs an event again at each webhook delivery attempt, valid 300 s: a captured
+  # delivery replayed later is refused. (A redelivery, same jti, can come for up to a day.)
+  EVENT_WEBHOOK_LIFETIME = 300
+  # A queue message is signed for 4 days (a Cloudflare Queue's default retention), so a
+  # consumer that fell behind still verifies it; only `queue: true` accepts that much, so a
+  # queue message replayed to a webhook is refused.
+  EVENT_QUEUE_LIFETIME = 4 * 24 * 3600
   EVENT_TYPE = "edge-event+jwt"
   MAX_SUB_BYTES = 256 # the edge's rule for a sub it carries (it goes into a header): 1 to 256 UTF-8 bytes
   CLOCK_SKEW = 30 # seconds of disagreement allowed between the edge's clock and ours
@@ -43,9 +47,13 @@ module EdgeSession
   # characters whose last holds 2 bits and 4 zero bits (the Rust crate's FamilyId::parse).
   SESSION_ID = /\A[A-Za-z0-9_-]{21}[AQgw]\z/
 
-  # Who a request is, from the verified assertion.
-  Identity = Struct.new(:sub, :sid, :state, :ctx, keyword_init: true) do
-    def to_h = { sub: sub, sid: sid, state: state, ctx: ctx }
+  # Who a request is, from the verified assertion. `context_changed`: when the session
+  # refreshed from another country, network (ASN) or browser family, in Unix seconds; nil
+  # if it did not, or unless the edge runs ON_CONTEXT_CHANGE=flag. A signal, not a verdict
+  # (a phone changes networks): before a sensitive action, ask for the password again
+  # unless this session (`sid`) re-entered it for this very value.
+  Identity = Struct.new(:sub, :sid, :state, :ctx, :context_changed, keyword_init: true) do
+    def to_h = { sub: sub, sid: sid, state: state, ctx: ctx, context_changed: context_changed }
   end
 
   # Why Client#verify_assertion (or EdgeSession.parse_event) refused a token; the message
@@ -103,14 +111,16 @@ module EdgeSession
 
   # A security event the edge POSTed to the operator's webhook (EVENTS_URL), verified: a
   # hash with string keys "jti", "type", "sub", "sid", "time", "device", and "revoked",
-  # "by", "previous", "action" when its type has them. `body` is the request's raw body.
-  # Raises AssertionRefused with the reason for anything the edge did not sign with
-  # `secret` for `audience` in the last 5 minutes, and ArgumentError for a missing or
+  # "by", "previous", "action", "skipped" when its type has them. `body` is the request's
+  # raw body. Raises AssertionRefused with the reason for anything the edge did not sign
+  # with `secret` for `audience` in the last 5 minutes, and ArgumentError for a missing or
   # malformed `secret`: EVENTS_SECRET, never ORIGIN_SECRET (a receiver holding it can
-  # verify events and mint nothing). `now`: Unix seconds.
+  # verify events and mint nothing). `now`: Unix seconds. `queue: true` verifies the body
+  # of a message taken from the EVENTS Cloudflare Queue instead, which the edge signs for
+  # 4 days; without it such a message is refused (one replayed to a webhook).
   def self.parse_event(body, secret: ENV["EVENTS_SECRET"], audience: ENV.fetch("ORIGIN_AUDIENCE", "origin"),
-                       now: Time.now.to_i)
-    JWS.event(body, parse_keys(secret, "EVENTS_SECRET"), audience, now.to_i)
+                       now: Time.now.to_i, queue: false)
+    JWS.event(body, parse_keys(secret, "EVENTS_SECRET"), audience, now.to_i, queue: queue)
   end
 
   # The checks every token from the edge gets (the edge's jws::verify), and an event's.
@@ -140,16 +150,19 @@ module EdgeSession
     # What an event's optional detail must be when present (nil is absent, as the edge reads
     # it), as a pattern for `===`.
     EVENT_DETAIL = { "revoked" => ->(v) { [true, false].include?(v) }, "by" => String, "previous" => Hash,
-                     "action" => String }.freeze
+                     "action" => String, "skipped" => String }.freeze
 
     # The rules of the edge's SecurityEvent::verify (packages/conformance has them all): the
-    # JWS checks with typ edge-event+jwt and 300 s of life, then the event's claims.
-    def event(body, keys, audience, now)
+    # JWS checks with typ edge-event+jwt and 300 s of life (a queue message's, 4 days:
+    # SecurityEvent::verify_queued), then the event's claims.
+    def event(body, keys, audience, now, queue: false)
       text = body.to_s.dup.force_encoding(Encoding::UTF_8)
       raise AssertionRefused, "token malformed" unless text.valid_encoding?
 
+      # Only `true` widens the window: a stray truthy value keeps the webhook's.
+      max_lifetime = queue == true ? EVENT_QUEUE_LIFETIME : EVENT_WEBHOOK_LIFETIME
       claims = verify(text.gsub(AROUND_WHITE_SPACE, ""), keys, typ: EVENT_TYPE, audience: audience, now: now,
-                                                              max_lifetime: EVENT_MAX_LIFETIME)
+                                                              max_lifetime: max_lifetime)
       raise AssertionRefused, "iss is not edge-session" unless claims["iss"] == ISSUER
 
       sub, sid, time = claims.values_at("sub", "sid", "time")
@@ -284,7 +297,8 @@ module EdgeSession
         return nil
       end
       claims = verify_assertion(token)
-      Identity.new(sub: claims["sub"], sid: claims["sid"], state: claims["state"], ctx: claims["ctx"])
+      Identity.new(sub: claims["sub"], sid: claims["sid"], state: claims["state"], ctx: claims["ctx"],
+                   context_changed: JWS.numeric_date(claims["context_changed"]))
     rescue AssertionRefused => e
       log_event("edge_assertion_rejected", reason: e.message)
       nil
@@ -304,12 +318,13 @@ module EdgeSession
       claims
     end
 
-    # EdgeSession.parse_event with this client's events_secret (EVENTS_SECRET), audience
-    # and clock; ArgumentError if EVENTS_SECRET is not set.
-    def parse_event(body)
+    # EdgeSession.parse_event (`queue: true`: a queue message's body) with this client's
+    # events_secret (EVENTS_SECRET), audience and clock; ArgumentError if EVENTS_SECRET is
+    # not set.
+    def parse_event(body, queue: false)
       raise ArgumentError, "EVENTS_SECRET (events_secret:) is not set" unless @event_keys
 
-      JWS.event(body, @event_keys, @audience, @clock.call.to_i)
+      JWS.event(body, @event_keys, @audience, @clock.call.to_i, queue: queue)
     end
 
     # Where events go: `logger.warn` if given, else a JSON line on stderr.
@@ -378,6 +393,9 @@ module EdgeSession
       raise AssertionRefused, "sid missing" unless claims["sid"].is_a?(String)
       raise AssertionRefused, "state missing" unless claims["state"].is_a?(String)
       raise AssertionRefused, "ctx is not an object" unless claims["ctx"].nil? || claims["ctx"].is_a?(Hash)
+      return if claims["context_changed"].nil? || JWS.numeric_date(claims["context_changed"])
+
+      raise AssertionRefused, "context_changed is not a NumericDate"
     end
 
     def admin(sub, act, **params)

@@ -76,11 +76,13 @@ class ConformanceTest < Minitest::Test
 
   TABLE["events"].each do |v|
     define_method("test_event: #{v["name"]}") do
-      # The function, and the method of a client whose events_secret it is (its own ring).
+      # The function, and the method of a client whose events_secret it is (its own ring); a
+      # queue message with the queue option, a webhook's body without it.
       client = EdgeSession::Client.new(secret: IDENTIFIED["secret"], events_secret: v["secret"], audience: v["audience"],
                                        clock: -> { v["now"] })
-      [-> { EdgeSession.parse_event(v["body"], secret: v["secret"], audience: v["audience"], now: v["now"]) },
-       -> { client.parse_event(v["body"]) }, -> { client.parse_event(v["body"].b) }].each do |parse|
+      queue = v["queue"]
+      [-> { EdgeSession.parse_event(v["body"], secret: v["secret"], audience: v["audience"], now: v["now"], queue: queue) },
+       -> { client.parse_event(v["body"], queue: queue) }, -> { client.parse_event(v["body"].b, queue: queue) }].each do |parse|
         if v["valid"]
           assert_equal(v["event"], parse.call)
         else

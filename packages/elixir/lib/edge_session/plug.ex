@@ -3,8 +3,9 @@ if Code.ensure_loaded?(Plug.Conn) do
   defmodule EdgeSession.Plug do
     @moduledoc """
     Assigns the identity the edge asserted to `conn.assigns.edge_session`: the verified
-    claims (`"sub"`, `"sid"`, `"state"`, `"ctx"`…) or `nil`. Never trust `X-Edge-User`:
-    the origin may be reachable around the edge, and only the signature proves anything.
+    claims (`"sub"`, `"sid"`, `"state"`, `"ctx"`, `"context_changed"`…) or `nil`. Never
+    trust `X-Edge-User`: the origin may be reachable around the edge, and only the
+    signature proves anything.
     Also assigns `conn.assigns.edge_nonce`, the request's `X-Edge-Nonce`: pass it as
     `nonce:` to `EdgeSession.login_directive/3` and `logout_directive/2`;
     `conn.assigns.edge_refusal`, why the edge refused an anonymous request's edge cookie

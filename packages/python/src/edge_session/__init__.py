@@ -51,9 +51,13 @@ ISSUER = "edge-session"
 ALGORITHMS = ["HS256"]  # never accept `none` or another algorithm family
 ADMIN_MAX_LIFETIME = 60  # the edge refuses admin tokens whose exp - iat is longer
 ASSERTION_MAX_LIFETIME = 60  # the edge issues assertions for 60 s; longer was not made by it
-# The edge signs an event again at each delivery attempt, valid 300 s: a captured delivery
-# replayed later is refused. (A redelivery, same jti, can come for up to a day.)
-EVENT_MAX_LIFETIME = 300
+# The edge signs an event again at each webhook delivery attempt, valid 300 s: a captured
+# delivery replayed later is refused. (A redelivery, same jti, can come for up to a day.)
+EVENT_WEBHOOK_LIFETIME = 300
+# A queue message is signed for 4 days (a Cloudflare Queue's default retention), so a
+# consumer that fell behind still verifies it; only ``queue=True`` accepts that much, so a
+# queue message replayed to a webhook is refused.
+EVENT_QUEUE_LIFETIME = 4 * 24 * 3600
 EVENT_TYPE = "edge-event+jwt"
 MAX_SUB_BYTES = 256  # the edge's rule for a sub it carries (it goes into a header): 1 to 256 UTF-8 bytes
 CLOCK_SKEW = 30  # seconds of disagreement allowed between the edge's clock and ours
@@ -132,9 +136,16 @@ class Identity:
     """How the edge identified the request: ``fresh``, ``rotated``, ``grace`` or ``recovered``."""
     ctx: Optional[dict[str, Any]]
     """The login directive's ``ctx``, if any."""
+    context_changed: Optional[int] = None
+    """When the session refreshed from another country, network (ASN) or browser family,
+    in Unix seconds; ``None`` if it did not, or unless the edge runs
+    ``ON_CONTEXT_CHANGE=flag``. A signal, not a verdict (a phone changes networks): before
+    a sensitive action, ask for the password again unless this session (``sid``)
+    re-entered it for this very value."""
 
     def as_dict(self) -> dict[str, Any]:
-        return {"sub": self.sub, "sid": self.sid, "state": self.state, "ctx": self.ctx}
+        return {"sub": self.sub, "sid": self.sid, "state": self.state, "ctx": self.ctx,
+                "context_changed": self.context_changed}
 
 
 class EdgeAdminError(Exception):
@@ -152,18 +163,21 @@ class AssertionRefused(Exception):
 
 
 def parse_event(body: str | bytes, secret: Optional[str] = None, audience: Optional[str] = None,
-                now: Optional[float] = None) -> dict[str, Any]:
+                now: Optional[float] = None, *, queue: bool = False) -> dict[str, Any]:
     """A security event the edge POSTed to the operator's webhook (``EVENTS_URL``),
     verified: a dict with ``jti``, ``type``, ``sub``, ``sid``, ``time``, ``device``, and
-    ``revoked``, ``by``, ``previous``, ``action`` when its type has them. ``body`` is the
-    request's raw body (text or bytes). Raises :class:`AssertionRefused` with the reason for
-    anything the edge did not sign with ``secret`` for ``audience`` in the last 5 minutes,
-    and ``ValueError`` for a missing or malformed ``secret``. Defaults: ``EVENTS_SECRET``
-    (never ``ORIGIN_SECRET``: a receiver holding it can verify events and mint nothing),
-    ``ORIGIN_AUDIENCE`` (else ``origin``), and the system clock (``now``, Unix seconds)."""
+    ``revoked``, ``by``, ``previous``, ``action``, ``skipped`` when its type has them.
+    ``body`` is the request's raw body (text or bytes). Raises :class:`AssertionRefused`
+    with the reason for anything the edge did not sign with ``secret`` for ``audience`` in
+    the last 5 minutes, and ``ValueError`` for a missing or malformed ``secret``.
+    ``queue=True`` verifies the body of a message taken from the ``EVENTS`` Cloudflare Queue
+    instead, which the edge signs for 4 days; without it such a message is refused (one
+    replayed to a webhook). Defaults: ``EVENTS_SECRET`` (never ``ORIGIN_SECRET``: a
+    receiver holding it can verify events and mint nothing), ``ORIGIN_AUDIENCE`` (else
+    ``origin``), and the system clock (``now``, Unix seconds)."""
     keys = parse_keys(secret if secret is not None else os.environ.get("EVENTS_SECRET"), "EVENTS_SECRET")
     audience = audience or os.environ.get("ORIGIN_AUDIENCE") or "origin"
-    return _verify_event(body, keys, audience, int(time.time() if now is None else now))
+    return _verify_event(body, keys, audience, int(time.time() if now is None else now), queue)
 
 
 class EdgeSession:
@@ -200,7 +214,8 @@ class EdgeSession:
         except AssertionRefused as refused:
             log.warning("edge_assertion_rejected: %s", refused)
             return None
-        return Identity(sub=claims["sub"], sid=claims["sid"], state=claims["state"], ctx=claims.get("ctx"))
+        return Identity(sub=claims["sub"], sid=claims["sid"], state=claims["state"], ctx=claims.get("ctx"),
+                        context_changed=_numeric_date(claims.get("context_changed")))
 
     def verify_assertion(self, token: str) -> dict[str, Any]:
         """The claims of a valid ``X-Edge-Assertion`` at ``clock()``; raises
@@ -211,12 +226,13 @@ class EdgeSession:
         _check_assertion_claims(claims)
         return claims
 
-    def parse_event(self, body: str | bytes) -> dict[str, Any]:
-        """:func:`parse_event` with this origin's ``events_secret``, ``audience`` and
-        ``clock``; ``ValueError`` if ``EVENTS_SECRET`` is not set."""
+    def parse_event(self, body: str | bytes, *, queue: bool = False) -> dict[str, Any]:
+        """:func:`parse_event` (``queue=True``: a queue message's body) with this origin's
+        ``events_secret``, ``audience`` and ``clock``; ``ValueError`` if ``EVENTS_SECRET``
+        is not set."""
         if self.event_keys is None:
             raise ValueError("EVENTS_SECRET (events_secret) is not set")
-        return _verify_event(body, self.event_keys, self.audience, int(self.clock()))
+        return _verify_event(body, self.event_keys, self.audience, int(self.clock()), queue)
 
     def login_directive(self, nonce: Optional[str], sub: str, *, remember: bool = False,
                         ctx: Optional[Mapping[str, Any]] = None) -> str:
@@ -561,6 +577,8 @@ def _check_assertion_claims(claims: dict[str, Any]) -> None:
         raise AssertionRefused("state missing")
     if claims.get("ctx") is not None and not isinstance(claims["ctx"], dict):
         raise AssertionRefused("ctx is not an object")
+    if claims.get("context_changed") is not None and _numeric_date(claims["context_changed"]) is None:
+        raise AssertionRefused("context_changed is not a NumericDate")
 
 
 def _numeric_date(value: Any) -> Optional[int]:
@@ -582,19 +600,23 @@ def _is_object(value: Any) -> bool:
 # What an event's optional detail must be when present (None is absent, as the edge reads it).
 _EVENT_DETAIL: dict[str, Callable[[Any], bool]] = {
     "revoked": lambda value: isinstance(value, bool), "by": _is_str, "previous": _is_object, "action": _is_str,
+    "skipped": _is_str,
 }
 
 
-def _verify_event(body: str | bytes, keys: list[tuple[str, bytes]], audience: str, now: int) -> dict[str, Any]:
+def _verify_event(body: str | bytes, keys: list[tuple[str, bytes]], audience: str, now: int,
+                  queue: bool) -> dict[str, Any]:
     """The rules of the edge's ``SecurityEvent::verify`` (packages/conformance has them
-    all): the assertion's JWS checks with ``typ: edge-event+jwt`` and 300 s of life, then
-    the event's claims."""
+    all): the assertion's JWS checks with ``typ: edge-event+jwt`` and 300 s of life (a
+    queue message's, 4 days: ``SecurityEvent::verify_queued``), then the event's claims."""
     if isinstance(body, bytes):
         try:
             body = body.decode("utf-8")
         except UnicodeDecodeError:
             raise AssertionRefused("token malformed") from None
-    claims = _verify_jws(body.strip(_WHITE_SPACE), keys, EVENT_TYPE, audience, now, EVENT_MAX_LIFETIME)
+    # Only True widens the window: a stray truthy value keeps the webhook's.
+    max_lifetime = EVENT_QUEUE_LIFETIME if queue is True else EVENT_WEBHOOK_LIFETIME
+    claims = _verify_jws(body.strip(_WHITE_SPACE), keys, EVENT_TYPE, audience, now, max_lifetime)
     if claims.get("iss") != ISSUER:
         raise AssertionRefused("iss is not edge-session")
     sub, sid, t = claims.get("sub"), claims.get("sid"), claims.get("time")
