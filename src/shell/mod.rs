@@ -17,8 +17,9 @@ mod telemetry;
 use objects::call::{SESSION_FAMILY_BINDING, USER_SESSIONS_BINDING};
 use worker::{Context, Env, Request, Response, Result, event};
 
-/// Path answered by the edge itself, never forwarded.
+/// Paths answered by the edge itself, never forwarded.
 const HEALTH_PATH: &str = "/__edge/health";
+const JWKS_PATH: &str = "/__edge/jwks.json";
 
 /// Why the edge answered instead of the origin.
 pub(crate) enum EdgeError {
@@ -50,7 +51,9 @@ async fn fetch(req: Request, env: Env, ctx: Context) -> Result<Response> {
         // Fail closed, naming the variable (never a secret's value).
         Err(e) => return Response::error(e.to_string(), 500),
     };
-    let handled = if req.path() == admin_api::ADMIN_PATH {
+    let handled = if req.path() == JWKS_PATH {
+        return jwks(&config);
+    } else if req.path() == admin_api::ADMIN_PATH {
         admin_api::handle(req, &env, &config).await
     } else if dbsc::is_dbsc_path(&req.path()) {
         dbsc::handle(req, &env, &ctx, &config).await
@@ -78,6 +81,22 @@ async fn fetch(req: Request, env: Env, ctx: Context) -> Result<Response> {
             Response::error("internal error", 500)
         }
     }
+}
+
+/// `/__edge/jwks.json`: the public keys that verify ES256 assertions, every key of
+/// `ASSERTION_KEYS` (so one being rotated in or out still verifies), never a private
+/// part. Cacheable for five minutes: a new key must be listed (second in the ring) at
+/// least that long before it signs. With HS256 there is no public key: 404, saying why.
+fn jwks(config: &crate::config::Config) -> Result<Response> {
+    let Some(keys) = &config.assertion_keys else {
+        let mut response = Response::error("edge-session: assertions are HS256 (ORIGIN_SECRET); no public keys", 404)?;
+        response.headers_mut().set("Cache-Control", "no-store")?;
+        return Ok(response);
+    };
+    let mut response = Response::from_json(&keys.jwks())?;
+    response.headers_mut().set("Content-Type", "application/jwk-set+json")?;
+    response.headers_mut().set("Cache-Control", "public, max-age=300")?;
+    Ok(response)
 }
 
 /// `/__edge/health`: `ok` only when the worker could serve a request, i.e. its

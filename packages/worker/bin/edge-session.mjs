@@ -3,7 +3,7 @@
 // with wrangler. Node built-ins only; nothing here needs Rust.
 import { parseArgs } from "node:util";
 import { init } from "../lib/init.mjs";
-import { freshSecret, writeSecretsFile } from "../lib/secrets.mjs";
+import { freshAssertionKey, freshSecret, writeSecretsFile } from "../lib/secrets.mjs";
 
 const USAGE = `Usage:
   npx edge-session init [--origin URL | --service NAME] [--name NAME] [--wrap] [--force]
@@ -23,6 +23,10 @@ const USAGE = `Usage:
   npx edge-session secret [KID]
       Prints a fresh key ring entry (KID:random, default KID k1), e.g. for
       \`npx wrangler secret put SESSION_KEYS\` when rotating keys.
+  npx edge-session secret --es256 [KID]
+      Prints a fresh ASSERTION_KEYS entry (KID:P-256 private key, PKCS#8, base64url;
+      default KID a1) for ASSERTION_ALG=ES256, then on stderr the public JWK the worker
+      will publish at /__edge/jwks.json.
 `;
 
 function main(argv) {
@@ -49,8 +53,15 @@ function main(argv) {
       return;
     }
     case "secret": {
-      const kid = rest[0] ?? "k1";
-      process.stdout.write(`${freshSecret(kid)}\n`);
+      const { values, positionals } = parseArgs({ args: rest, allowPositionals: true, options: { es256: { type: "boolean", default: false } } });
+      if (positionals.length > 1) throw new UsageError("secret takes at most one KID");
+      if (values.es256) {
+        const { entry, jwk } = freshAssertionKey(positionals[0] ?? "a1");
+        process.stdout.write(`${entry}\n`);
+        process.stderr.write(`edge-session: its public key, as /__edge/jwks.json will list it:\n${JSON.stringify(jwk)}\n`);
+        return;
+      }
+      process.stdout.write(`${freshSecret(positionals[0] ?? "k1")}\n`);
       return;
     }
     case undefined:
