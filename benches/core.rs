@@ -42,7 +42,7 @@ fn origin_secret() -> KeyRing {
 
 fn identity() -> Identity {
     let ctx = serde_json::json!({"role": "admin", "tenant": "acme"});
-    Identity { sub: "user-1234567890".into(), ctx: ctx.as_object().cloned() }
+    Identity { sub: "user-1234567890".into(), ctx: ctx.as_object().cloned(), auth_time: None, amr: None }
 }
 
 fn state_of(decision: &edge_session::session::Decision) -> SessionState {
@@ -180,8 +180,11 @@ fn jws(c: &mut Criterion) {
     });
 
     let nonce = RequestNonce::from_bytes([5; 16]);
-    let login =
-        Login { sub: "user-1234567890".into(), remember: true, ctx: identity().ctx }.sign(&origin, now, nonce.as_str());
+    let login = Login { sub: "user-1234567890".into(), remember: true, ctx: identity().ctx, amr: None }.sign(
+        &origin,
+        now,
+        nonce.as_str(),
+    );
     c.bench_function("login/verify", |b| b.iter(|| Login::verify(black_box(&login), &origin, now, &nonce).unwrap()));
 }
 

@@ -21,6 +21,7 @@ use std::fmt;
 use std::time::Duration;
 
 use crate::crypto::KeyRing;
+use crate::crypto::assertion_keys::AssertionKeys;
 use crate::time::Timestamp;
 
 /// Longest accepted grace window: grace is exactly the time in which a thief is
@@ -155,6 +156,9 @@ pub struct Config {
     directive_secret: Option<KeyRing>,
     /// `ADMIN_SECRET`: verifies admin tokens; `None`: `ORIGIN_SECRET` does.
     admin_secret: Option<KeyRing>,
+    /// `ASSERTION_ALG=ES256`: `ASSERTION_KEYS`, the private keys that sign assertions
+    /// (published at `/__edge/jwks.json`). `None`: HS256 with `ORIGIN_SECRET`.
+    pub assertion_keys: Option<AssertionKeys>,
     /// Audience of the origin assertion.
     pub origin_audience: String,
     /// `EDGE_DEBUG=1`: add `X-Edge-Debug` to responses (which path decided the identity,
@@ -287,6 +291,7 @@ impl Config {
         {
             reader.fail("ADMIN_SECRET", "must not share a secret with DIRECTIVE_SECRET (one job per secret)");
         }
+        let assertion_keys = reader.assertion_keys();
         let signing_rings = [origin_secret.as_ref(), directive_secret.as_ref(), admin_secret.as_ref()];
         let events = reader.events(session_keys.as_ref(), &signing_rings);
         let on_context_change = reader.choice(
@@ -301,6 +306,7 @@ impl Config {
                 origin_secret,
                 directive_secret,
                 admin_secret,
+                assertion_keys,
                 origin_audience,
                 debug_headers,
                 origin_url,
@@ -517,6 +523,27 @@ impl<F: Fn(&str) -> Option<String>> Reader<F> {
         Some(ring)
     }
 
+    /// `ASSERTION_ALG` (`HS256`, the default, or `ES256`) and, for ES256, `ASSERTION_KEYS`.
+    fn assertion_keys(&mut self) -> Option<AssertionKeys> {
+        let es256 = self.choice("ASSERTION_ALG", &[("HS256", false), ("ES256", true)]);
+        match (es256, self.get("ASSERTION_KEYS")) {
+            (false, None) => None,
+            (false, Some(_)) => {
+                self.fail("ASSERTION_KEYS", "is set but ASSERTION_ALG is not ES256 (set both, or neither)");
+                None
+            }
+            (true, None) => {
+                let problem =
+                    "is not set: ES256 needs kid:<base64url PKCS#8 P-256 key> (npx edge-session secret --es256)";
+                self.fail("ASSERTION_KEYS", problem);
+                None
+            }
+            (true, Some(text)) => {
+                AssertionKeys::parse(&text).map_err(|e| self.fail("ASSERTION_KEYS", e.to_string())).ok()
+            }
+        }
+    }
+
     /// `EVENTS_SECRET` and `EVENTS_URL`. The secret is its own ring, sharing no key with
     /// `SESSION_KEYS`, `ORIGIN_SECRET`, `DIRECTIVE_SECRET` or `ADMIN_SECRET`: a receiver
     /// (often someone else's service) that verifies events can then mint no cookie, login,
@@ -574,6 +601,22 @@ mod tests {
 
     fn variables(err: ConfigError) -> Vec<&'static str> {
         err.problems.into_iter().map(|p| p.variable).collect()
+    }
+
+    #[test]
+    fn es256_assertions_need_their_keys_and_nothing_else_takes_them() {
+        const P256: &str = "MIGHAgEAMBMGByqGSM49AgEGCCqGSM49AwEHBG0wawIBAQQguIYSJrGQB6Xr7KQFTONGCuu1jNG1K7cVJlGRUazBoPGhRANCAASAlEMqS806ithe5aS0FxSZX1uVEoFEC_nMG5aNBdEGFLhARdzs4cDNWAJDYnvZ7lpgl0614GTVCjwdO35EKQH0";
+        let keys = format!("a1:{P256}");
+        assert!(config(&[]).unwrap().assertion_keys.is_none(), "HS256 by default");
+        let es256 = config(&[("ASSERTION_ALG", "ES256"), ("ASSERTION_KEYS", &keys)]).unwrap();
+        assert_eq!(es256.assertion_keys.unwrap().signing_kid(), "a1");
+        let refused = |vars: &[(&str, &str)]| variables(config(vars).unwrap_err());
+        assert_eq!(refused(&[("ASSERTION_ALG", "ES256")]), ["ASSERTION_KEYS"]);
+        assert_eq!(refused(&[("ASSERTION_KEYS", &keys)]), ["ASSERTION_KEYS"], "keys without the algorithm");
+        assert_eq!(refused(&[("ASSERTION_ALG", "RS256")]), ["ASSERTION_ALG"]);
+        assert_eq!(refused(&[("ASSERTION_ALG", "ES256"), ("ASSERTION_KEYS", "a1:bm90IGEga2V5")]), ["ASSERTION_KEYS"]);
+        let err = config(&[("ASSERTION_ALG", "ES256"), ("ASSERTION_KEYS", &format!("{keys},a1:{P256}"))]).unwrap_err();
+        assert!(!err.to_string().contains(&P256[20..40]), "{err}");
     }
 
     #[test]

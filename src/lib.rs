@@ -61,7 +61,7 @@
 //!
 //! let policy = Policy::default(); // rotate after 15 min, grace 30 s
 //! let t0 = Timestamp::from_secs(1_700_000_000);
-//! let ada = Identity { sub: "ada".into(), ctx: None };
+//! let ada = Identity { sub: "ada".into(), ctx: None, auth_time: None, amr: None };
 //! // A login: generation 1. Fresh secrets come from the caller (the shell's CSPRNG).
 //! let (mut family, login) = Family::login(FamilyId::from_bytes([1; 16]), ada, false, t0, RefreshSecret::from_bytes([2; 32]), &policy);
 //! let g1 = login.refresh.unwrap();

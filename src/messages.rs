@@ -58,6 +58,9 @@ pub enum FamilyCommand {
         /// The login request's device. Left out when unknown.
         #[serde(default, skip_serializing_if = "Option::is_none")]
         context: Option<RequestContext>,
+        /// How the user proved who they are (the directive's `amr`). Left out when absent.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        amr: Option<Vec<String>>,
     },
     /// End this family: its user logged out of it.
     Logout,
@@ -277,6 +280,7 @@ mod tests {
                     remember: true,
                     dbsc_offered: false,
                     context: None,
+                    amr: None,
                 })
                 .unwrap(),
                 r#"{"login":{"family":"AQEBAQEBAQEBAQEBAQEBAQ","sub":"a","ctx":null,"remember":true}}"#,
@@ -289,6 +293,7 @@ mod tests {
                     remember: false,
                     dbsc_offered: true,
                     context: None,
+                    amr: None,
                 })
                 .unwrap(),
                 r#"{"login":{"family":"AQEBAQEBAQEBAQEBAQEBAQ","sub":"a","ctx":null,"remember":false,"dbsc_offered":true}}"#,
@@ -331,7 +336,7 @@ mod tests {
             ),
             (
                 serde_json::to_value(Verdict::Granted {
-                    identity: Identity { sub: "a".into(), ctx: None },
+                    identity: Identity { sub: "a".into(), ctx: None, auth_time: None, amr: None },
                     state: SessionState::Rotated,
                     cookies: GrantCookies { access: Some("a".into()), refresh: None },
                     decided_at: 5,

@@ -105,6 +105,7 @@ fn logged_in(config: &Config) -> (FamilyObject, String) {
         remember: false,
         dbsc_offered: false,
         context: None,
+        amr: None,
     };
     let handled = object.handle(login, T0, config, RefreshSecret::from_bytes([9; 32])).unwrap();
     let Verdict::Granted { cookies, .. } = handled.verdict else { panic!("login") };
@@ -263,6 +264,7 @@ fn a_family_offered_binding_that_comes_back_unbound_is_reported_once() {
         remember: false,
         dbsc_offered: offered,
         context: None,
+        amr: None,
     };
     let refresh_cookie = |handled: &FamilyHandled| {
         let Verdict::Granted { cookies, .. } = &handled.verdict else { panic!("login") };

@@ -53,6 +53,7 @@ fn login(object: &mut FamilyObject, config: &Config, context: Option<RequestCont
         remember: false,
         dbsc_offered: false,
         context,
+        amr: None,
     };
     let handled = object.handle(command, T0, config, secret(1)).unwrap();
     let Verdict::Granted { cookies, .. } = &handled.verdict else { panic!("login") };

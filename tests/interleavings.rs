@@ -114,7 +114,7 @@ impl Sim {
     fn new(access_ttl_ms: u64) -> Sim {
         let t0 = Timestamp::from_secs(1_700_000_000);
         let policy = policy(access_ttl_ms);
-        let alice = Identity { sub: "alice".into(), ctx: None };
+        let alice = Identity { sub: "alice".into(), ctx: None, auth_time: None, amr: None };
         let (family, grant) = Family::login(FamilyId::from_bytes([7; 16]), alice, false, t0, secret(0), &policy);
         let jar = Jar { refresh: grant.refresh.unwrap(), access_until: None };
         Sim {

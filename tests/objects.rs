@@ -46,6 +46,7 @@ fn login_command() -> FamilyCommand {
         remember: false,
         dbsc_offered: false,
         context: None,
+        amr: None,
     }
 }
 
@@ -329,6 +330,13 @@ fn identity_survives_the_row() {
     let config = config(&[]);
     let (object, _) = logged_in(&config);
     let family = object.family().unwrap();
-    assert_eq!(family.identity(), &Identity { sub: "ada".into(), ctx: None });
+    let authenticated = Identity { sub: "ada".into(), ctx: None, auth_time: Some(T0.as_secs()), amr: None };
+    assert_eq!(family.identity(), &authenticated, "authenticated at the login, by the object's clock");
     assert_eq!(family_row::decode(&family_row::encode(family)).unwrap(), *family);
+    // A row from before auth_time was kept: the family's creation stands in for it.
+    let mut old: serde_json::Value = serde_json::from_str(&family_row::encode(family)).unwrap();
+    old["identity"].as_object_mut().unwrap().remove("auth_time");
+    old["created_at"] = (T0.as_millis() - 5_000).into();
+    let decoded = family_row::decode(&old.to_string()).unwrap();
+    assert_eq!(decoded.identity().auth_time, Some(T0.as_secs() - 5));
 }

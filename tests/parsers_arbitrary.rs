@@ -21,7 +21,7 @@ use edge_session::crypto::jws::{self, CLOCK_SKEW, Expect};
 use edge_session::crypto::{KeyRing, MAX_KEYS, MAX_SECRET_LEN, MIN_SECRET_LEN, is_valid_kid};
 use edge_session::origin::{
     ASSERTION_TTL_SECS, ASSERTION_TYPE, Assertion, DIRECTIVE_MAX_LIFETIME_SECS, EDGE_AUDIENCE, EDGE_ISSUER, LOGIN_TYPE,
-    LOGOUT_TYPE, Login, Logout, LogoutScope, RequestNonce,
+    LOGOUT_TYPE, Login, Logout, LogoutScope, MAX_AMR, MAX_AMR_LEN, RequestNonce,
 };
 use edge_session::session::SessionState;
 use edge_session::session::{
@@ -122,7 +122,7 @@ fn valid_ctx() -> impl Strategy<Value = Option<Map<String, Value>>> {
 }
 
 fn identity() -> impl Strategy<Value = Identity> {
-    (valid_sub(), valid_ctx()).prop_map(|(sub, ctx)| Identity { sub, ctx })
+    (valid_sub(), valid_ctx()).prop_map(|(sub, ctx)| Identity { sub, ctx, auth_time: None, amr: None })
 }
 
 /// Secrets a key ring accepts (no whitespace, control characters or commas).
@@ -162,7 +162,7 @@ fn genuine_refresh() -> String {
 }
 
 fn genuine_access() -> String {
-    let alice = Identity { sub: "alice".into(), ctx: None };
+    let alice = Identity { sub: "alice".into(), ctx: None, auth_time: None, amr: None };
     AccessCredential::new(&alice, FamilyId::from_bytes([1; 16]), t0(), t0() + Duration::from_secs(60)).encode(&ring())
 }
 
@@ -486,7 +486,7 @@ proptest! {
         remember in any::<bool>(),
         age in 0..DIRECTIVE_MAX_LIFETIME_SECS + CLOCK_SKEW,
     ) {
-        let login = Login { sub: identity.sub, remember, ctx: identity.ctx };
+        let login = Login { sub: identity.sub, remember, ctx: identity.ctx, amr: None };
         let token = login.sign(&ring(), t0(), NONCE);
         prop_assert_eq!(Login::verify(&token, &ring(), Timestamp::from_secs(T0 + age), &nonce()), Ok(login));
     }
@@ -668,13 +668,15 @@ fn worst_case_identity_fits_an_access_cookie() {
         let Value::String(s) = ctx.get_mut("k").unwrap() else { unreachable!() };
         s.pop();
     }
-    let identity = Identity { sub: "\"".repeat(MAX_SUB_LEN), ctx: Some(ctx) };
-    let cred = AccessCredential::new(
+    let amr = Some(vec!["x".repeat(MAX_AMR_LEN); MAX_AMR]);
+    let identity = Identity { sub: "\"".repeat(MAX_SUB_LEN), ctx: Some(ctx), auth_time: Some(u64::MAX), amr };
+    let mut cred = AccessCredential::new(
         &identity,
         FamilyId::from_bytes([0xff; 16]),
         Timestamp::from_millis(u64::MAX),
         Timestamp::from_millis(u64::MAX),
     );
+    cred.context_changed = Some(u64::MAX);
     let value = cred.encode(&KeyRing::parse(&format!("{}:{SECRET}", "k".repeat(16))).unwrap());
     assert!(value.len() <= MAX_ACCESS_LEN, "{} bytes", value.len());
 }

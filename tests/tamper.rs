@@ -440,7 +440,7 @@ mod access_cookie {
     use super::*;
 
     fn issue() -> String {
-        let alice = Identity { sub: "alice".into(), ctx: None };
+        let alice = Identity { sub: "alice".into(), ctx: None, auth_time: None, amr: None };
         AccessCredential::new(&alice, FamilyId::from_bytes([1; 16]), t0(), t0() + Duration::from_secs(60))
             .encode(&ring())
     }
@@ -561,7 +561,12 @@ mod assertion {
     use super::*;
 
     fn issue() -> String {
-        let alice = Identity { sub: "alice".into(), ctx: Some(json!({"role": "admin"}).as_object().unwrap().clone()) };
+        let alice = Identity {
+            sub: "alice".into(),
+            ctx: Some(json!({"role": "admin"}).as_object().unwrap().clone()),
+            auth_time: None,
+            amr: None,
+        };
         Assertion::new(
             &alice,
             FamilyId::from_bytes([1; 16]),
@@ -635,7 +640,7 @@ mod login_directive {
 
     fn issue() -> String {
         let ctx = json!({"role": "admin"}).as_object().unwrap().clone();
-        Login { sub: "alice".into(), remember: true, ctx: Some(ctx) }.sign(&ring(), t0(), nonce().as_str())
+        Login { sub: "alice".into(), remember: true, ctx: Some(ctx), amr: None }.sign(&ring(), t0(), nonce().as_str())
     }
 
     use super::verify_login as verify;
@@ -749,7 +754,7 @@ mod logout_directive {
 /// reflected request assertion into a directive: `typ` alone separates them.
 #[test]
 fn reflected_assertion_with_the_edge_audience_is_not_a_directive() {
-    let alice = Identity { sub: "alice".into(), ctx: None };
+    let alice = Identity { sub: "alice".into(), ctx: None, auth_time: None, amr: None };
     let assertion = Assertion::new(
         &alice,
         FamilyId::from_bytes([1; 16]),
@@ -767,7 +772,7 @@ fn reflected_assertion_with_the_edge_audience_is_not_a_directive() {
 /// (the conformance table), and the assertion reads as the audience it matched.
 #[test]
 fn assertion_audience_list_naming_us_is_accepted_everywhere() {
-    let alice = Identity { sub: "alice".into(), ctx: None };
+    let alice = Identity { sub: "alice".into(), ctx: None, auth_time: None, amr: None };
     let mut claims = serde_json::to_value(Assertion::new(
         &alice,
         FamilyId::from_bytes([1; 16]),

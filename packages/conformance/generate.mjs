@@ -45,10 +45,12 @@ const claims = (over = {}) => ({
   iss: ISSUER, aud: AUDIENCE, sub: "alice", sid: SID, state: "fresh", iat: NOW, exp: NOW + 60, jti: JTI, ...over,
 });
 /** What a package must return for a valid assertion. */
-// `context_changed` (ON_CONTEXT_CHANGE=flag): whole seconds, null when absent.
+// `context_changed` (ON_CONTEXT_CHANGE=flag) and `auth_time`: whole seconds, null when
+// absent; `amr` as sent, null when absent.
+const seconds = (t) => (t == null ? null : Math.floor(t));
 const identity = (c) => ({
   sub: c.sub, sid: c.sid, state: c.state, ctx: c.ctx ?? null,
-  context_changed: c.context_changed == null ? null : Math.floor(c.context_changed),
+  context_changed: seconds(c.context_changed), auth_time: seconds(c.auth_time), amr: c.amr ?? null,
 });
 
 const assertions = [];
@@ -72,6 +74,10 @@ valid("valid: context_changed, a NumericDate", { c: claims({ context_changed: NO
 valid("valid: context_changed with a fraction (truncated)", { c: claims({ context_changed: NOW - 600.75 }) });
 valid("valid: context_changed null is none", { c: claims({ context_changed: null }) });
 valid("valid: context_changed 0", { c: claims({ context_changed: 0 }) });
+// auth_time (when the user logged in) and amr (how), as OIDC's ID token has them.
+valid("valid: auth_time and amr", { c: claims({ auth_time: NOW - 3600, amr: ["pwd", "otp"] }) });
+valid("valid: auth_time with a fraction (truncated), amr null is none", { c: claims({ auth_time: NOW - 0.5, amr: null }) });
+valid("valid: amr a value this version does not know", { c: claims({ amr: ["some-future-method"] }) });
 valid("valid: a secret and a sub outside ASCII (the HMAC key is the secret's UTF-8 bytes)", {
   h: header({ kid: "u1" }), c: claims({ sub: "zoë +1% 😀" }), key: KEY_UNICODE, secret: RING_UNICODE,
 });
@@ -132,6 +138,10 @@ invalid("invalid: ctx not an object", { c: claims({ ctx: ["admin"] }) });
 invalid("invalid: context_changed a numeric string", { c: claims({ context_changed: String(NOW) }) });
 invalid("invalid: context_changed negative", { c: claims({ context_changed: -1 }) });
 invalid("invalid: context_changed true", { c: claims({ context_changed: true }) });
+invalid("invalid: auth_time a numeric string", { c: claims({ auth_time: String(NOW) }) });
+invalid("invalid: auth_time negative", { c: claims({ auth_time: -5 }) });
+invalid("invalid: amr a string, not an array", { c: claims({ amr: "pwd" }) });
+invalid("invalid: amr with a number in it", { c: claims({ amr: ["pwd", 2] }) });
 invalid("invalid: payload a JSON array", { c: "[1,2,3]" });
 
 // Encoding: exactly three canonical base64url parts, or nothing.

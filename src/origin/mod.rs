@@ -24,7 +24,7 @@ pub use edge_session_origin::{
     AdminRequest, Adoption, Assertion, DIRECTIVE_MAX_LIFETIME_SECS, Device, EDGE_AUDIENCE, EDGE_ISSUER,
     EVENT_CONTEXT_CHANGED, EVENT_COPIED_JAR, EVENT_QUEUE_LIFETIME_SECS, EVENT_REUSE_DETECTED, EVENT_REVOKED,
     EVENT_SESSION_CREATED, EVENT_WEBHOOK_LIFETIME_SECS, LOGIN_HEADER, LOGIN_TYPE, LOGOUT_HEADER, LOGOUT_TYPE, Login,
-    Logout, LogoutScope, NONCE_HEADER, RequestNonce, Revoked, SESSION_HEADER, STATE_HEADER, SecurityEvent, Session,
-    TokenError, USER_HEADER, adoption, encode_user,
+    Logout, LogoutScope, MAX_AMR, MAX_AMR_LEN, NONCE_HEADER, RequestNonce, Revoked, SESSION_HEADER, STATE_HEADER,
+    SecurityEvent, Session, TokenError, USER_HEADER, adoption, encode_user,
 };
 pub use headers::{CACHE_HEADERS, CREDENTIAL_CACHE_CONTROL, is_identity_header, sets_edge_cookie};

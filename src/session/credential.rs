@@ -221,6 +221,12 @@ pub struct AccessCredential {
     /// (`ON_CONTEXT_CHANGE=flag`): the fast path hands it to the origin like the object.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub context_changed: Option<u64>,
+    /// When the user last proved who they are, Unix seconds (the identity's).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub auth_time: Option<u64>,
+    /// How (the login directive's `amr`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub amr: Option<Vec<String>>,
 }
 
 impl AccessCredential {
@@ -234,12 +240,14 @@ impl AccessCredential {
             exp: expires.as_millis(),
             ctx: identity.ctx.clone(),
             context_changed: None,
+            auth_time: identity.auth_time,
+            amr: identity.amr.clone(),
         }
     }
 
     /// Who it identifies.
     pub fn identity(&self) -> Identity {
-        Identity { sub: self.sub.clone(), ctx: self.ctx.clone() }
+        Identity { sub: self.sub.clone(), ctx: self.ctx.clone(), auth_time: self.auth_time, amr: self.amr.clone() }
     }
 
     /// Its family, if `sid` is well formed.
@@ -318,7 +326,7 @@ mod tests {
     }
 
     fn access(exp: u64) -> AccessCredential {
-        let id = Identity { sub: "alice".into(), ctx: None };
+        let id = Identity { sub: "alice".into(), ctx: None, auth_time: None, amr: None };
         AccessCredential::new(
             &id,
             FamilyId::from_bytes([1; 16]),

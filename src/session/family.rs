@@ -17,7 +17,7 @@
 //!
 //! let policy = Policy::default();
 //! let t0 = Timestamp::from_secs(1_700_000_000);
-//! let alice = Identity { sub: "alice".into(), ctx: None };
+//! let alice = Identity { sub: "alice".into(), ctx: None, auth_time: None, amr: None };
 //! let (mut family, login) =
 //!     Family::login(FamilyId::from_bytes([1; 16]), alice, false, t0, RefreshSecret::from_bytes([2; 32]), &policy);
 //! let g1 = login.refresh.unwrap();
@@ -107,6 +107,8 @@ pub struct Grant {
 
 /// What a presented refresh credential amounts to.
 #[derive(Debug, Clone, PartialEq, Eq)]
+// One per decision, moved once and never stored in bulk: boxing the grant buys nothing.
+#[allow(clippy::large_enum_variant)]
 pub enum Outcome {
     /// The request is this user.
     Authenticated(Grant),

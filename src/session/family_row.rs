@@ -9,7 +9,7 @@
 //! use edge_session::config::Policy;
 //! use edge_session::session::{family_row, Family, FamilyId, Identity, RefreshSecret};
 //! use edge_session::time::Timestamp;
-//! let (family, _) = Family::login(FamilyId::from_bytes([1; 16]), Identity { sub: "a".into(), ctx: None },
+//! let (family, _) = Family::login(FamilyId::from_bytes([1; 16]), Identity { sub: "a".into(), ctx: None, auth_time: None, amr: None },
 //!     false, Timestamp::from_secs(1), RefreshSecret::from_bytes([2; 32]), &Policy::default());
 //! assert_eq!(family_row::decode(&family_row::encode(&family)).unwrap(), family);
 //! ```
@@ -98,7 +98,8 @@ pub fn decode(text: &str) -> Result<Family, CorruptRow> {
     let row: Row = serde_json::from_str(text).map_err(|_| CorruptRow)?;
     Ok(Family {
         id: FamilyId::parse(&row.id).ok_or(CorruptRow)?,
-        identity: row.identity,
+        // A row from before `auth_time` was kept: its login is when the family began.
+        identity: Identity { auth_time: row.identity.auth_time.or(Some(row.created_at / 1000)), ..row.identity },
         remember: row.remember,
         created_at: Timestamp::from_millis(row.created_at),
         last_seen: Timestamp::from_millis(row.last_seen),

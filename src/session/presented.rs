@@ -101,7 +101,7 @@ mod tests {
 
     fn cookies(expires: Timestamp) -> (String, String) {
         let family = FamilyId::from_bytes([1; 16]);
-        let ada = Identity { sub: "ada".into(), ctx: None };
+        let ada = Identity { sub: "ada".into(), ctx: None, auth_time: None, amr: None };
         let access = AccessCredential::new(&ada, family, T, expires).encode(&keys());
         let refresh =
             RefreshCredential { family, generation: 1, secret: RefreshSecret::from_bytes([2; 32]) }.encode(&keys());

@@ -263,6 +263,7 @@ async fn apply_directives(
             remember: login.remember,
             dbsc_offered: config.offers_dbsc(),
             context,
+            amr: login.amr,
         };
         let reply = ask_family(env, family, &command, debug).await?;
         let Verdict::Granted { cookies, decided_at, .. } = reply.verdict else {
@@ -394,7 +395,11 @@ fn origin_headers(
         headers.set(origin::USER_HEADER, &origin::encode_user(&s.identity.sub))?;
         headers.set(origin::SESSION_HEADER, &s.family.to_string())?;
         headers.set(origin::STATE_HEADER, s.state.as_str())?;
-        headers.set(origin::ASSERTION_HEADER, &assertion.sign(&config.origin_secret))?;
+        let signed = match &config.assertion_keys {
+            Some(keys) => keys.sign(origin::ASSERTION_TYPE, &assertion),
+            None => assertion.sign(&config.origin_secret),
+        };
+        headers.set(origin::ASSERTION_HEADER, &signed)?;
     } else if let Some(refused) = refused {
         // Signed in, and that ended: an app that can log users in by other means (a
         // migration bridge) must not log this jar back in (crate::session::AnonymousState).

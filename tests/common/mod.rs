@@ -33,7 +33,7 @@ pub fn keys() -> KeyRing {
 }
 
 pub fn alice() -> Identity {
-    Identity { sub: "alice".into(), ctx: None }
+    Identity { sub: "alice".into(), ctx: None, auth_time: None, amr: None }
 }
 
 /// The secret a login or rotation is given: distinct for each `n`.

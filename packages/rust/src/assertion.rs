@@ -12,7 +12,7 @@
 //! let secret = KeyRing::parse("o1:0123456789abcdef0123456789abcdef").unwrap(); // ORIGIN_SECRET
 //! let now = Timestamp::from(SystemTime::now());
 //! // What the edge sends (in a test, what you send):
-//! let alice = Identity { sub: "alice".into(), ctx: None };
+//! let alice = Identity { sub: "alice".into(), ctx: None, auth_time: None, amr: None };
 //! let header = Assertion::new(&alice, FamilyId::from_bytes([1; 16]), "fresh", "origin", now, [2; 16]).sign(&secret);
 //! // What the origin does with `X-Edge-Assertion`:
 //! match Assertion::verify(&header, &secret, "origin", now) {
@@ -66,6 +66,14 @@ pub struct Assertion {
     /// value (keep the value each step-up answered, per `sid`, and ask when it differs).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub context_changed: Option<u64>,
+    /// When the user last proved who they are (the login), Unix seconds: OIDC's
+    /// `auth_time`. Before a sensitive action, ask for the password again if it is older
+    /// than you allow. Absent only from an edge older than this claim.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub auth_time: Option<u64>,
+    /// How they proved it (RFC 8176 values), when the login directive said.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub amr: Option<Vec<String>>,
 }
 
 impl Assertion {
@@ -90,6 +98,8 @@ impl Assertion {
             jti: base64url::encode(jti),
             ctx: identity.ctx.clone(),
             context_changed: None,
+            auth_time: identity.auth_time,
+            amr: identity.amr.clone(),
         }
     }
 
@@ -123,9 +133,22 @@ impl Assertion {
             Some(Value::Object(ctx)) => Some(ctx.clone()),
             Some(_) => return Err(TokenError::BadClaims("ctx is not an object")),
         };
-        let context_changed = match claims.get("context_changed") {
+        let date = |name, refusal| match claims.get(name) {
+            None | Some(Value::Null) => Ok(None),
+            date => jws::numeric_date(date).map(Some).ok_or(TokenError::BadClaims(refusal)),
+        };
+        let context_changed = date("context_changed", "context_changed is not a NumericDate")?;
+        let auth_time = date("auth_time", "auth_time is not a NumericDate")?;
+        let amr = match claims.get("amr") {
             None | Some(Value::Null) => None,
-            date => Some(jws::numeric_date(date).ok_or(TokenError::BadClaims("context_changed is not a NumericDate"))?),
+            Some(Value::Array(values)) => Some(
+                values
+                    .iter()
+                    .map(|v| v.as_str().map(str::to_owned))
+                    .collect::<Option<Vec<_>>>()
+                    .ok_or(TokenError::BadClaims("amr is not an array of strings"))?,
+            ),
+            Some(_) => return Err(TokenError::BadClaims("amr is not an array of strings")),
         };
         // `aud` may be an array and times may carry fractions (RFC 7519); jws::verify has
         // checked both, so what is kept is the audience it matched and whole seconds.
@@ -141,6 +164,8 @@ impl Assertion {
             jti: text("jti").unwrap_or_default(),
             ctx,
             context_changed,
+            auth_time,
+            amr,
         })
     }
 }

@@ -22,7 +22,7 @@
 //! let now = Timestamp::from(SystemTime::now());
 //! let nonce = "AAAAAAAAAAAAAAAAAAAAAA"; // the request's X-Edge-Nonce
 //! // X-Edge-Login: log alice in, "remember me".
-//! let login = Login { sub: "alice".into(), remember: true, ctx: None };
+//! let login = Login { sub: "alice".into(), remember: true, ctx: None, amr: None };
 //! let header = login.sign(&secret, now, nonce);
 //! // X-Edge-Logout: end this session (LogoutScope::Everywhere with a sub: all of them).
 //! let _logout = Logout { sub: None, scope: LogoutScope::Session }.sign(&secret, now, nonce).unwrap();
@@ -90,6 +90,37 @@ pub struct Login {
     pub remember: bool,
     /// Claims to carry in the access cookie and every assertion (≤ 1 KiB).
     pub ctx: Option<Map<String, Value>>,
+    /// How the user proved who they are (RFC 8176: `pwd`, `otp`, `mfa`…): carried to the
+    /// origin as the assertion's `amr`. At most [`MAX_AMR`] values of at most
+    /// [`MAX_AMR_LEN`] characters from `[A-Za-z0-9_.:-]`.
+    pub amr: Option<Vec<String>>,
+}
+
+/// Most `amr` values a login may carry.
+pub const MAX_AMR: usize = 8;
+/// Longest `amr` value (RFC 8176's are at most five characters).
+pub const MAX_AMR_LEN: usize = 16;
+
+/// `amr` as a login directive may carry it: an array of 1 to [`MAX_AMR`] short names.
+pub(crate) fn valid_amr(value: Option<&Value>) -> Result<Option<Vec<String>>, TokenError> {
+    let Some(Value::Array(values)) = value else {
+        return match value {
+            None | Some(Value::Null) => Ok(None),
+            Some(_) => Err(TokenError::BadClaims("amr is not an array")),
+        };
+    };
+    let name = |v: &Value| {
+        v.as_str()
+            .filter(|s| {
+                (1..=MAX_AMR_LEN).contains(&s.len())
+                    && s.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'.' | b':' | b'-'))
+            })
+            .map(str::to_owned)
+    };
+    match values.iter().map(name).collect::<Option<Vec<_>>>() {
+        Some(amr) if (1..=MAX_AMR).contains(&amr.len()) => Ok(Some(amr)),
+        _ => Err(TokenError::BadClaims("amr must be 1 to 8 names of [A-Za-z0-9_.:-]{1,16}")),
+    }
 }
 
 impl Login {
@@ -101,6 +132,9 @@ impl Login {
         claims.insert("remember".into(), self.remember.into());
         if let Some(ctx) = &self.ctx {
             claims.insert("ctx".into(), Value::Object(ctx.clone()));
+        }
+        if let Some(amr) = &self.amr {
+            claims.insert("amr".into(), amr.clone().into());
         }
         jws::sign(origin_secret.signing(), LOGIN_TYPE, &claims)
     }
@@ -128,12 +162,13 @@ impl Login {
             Some(Value::Object(_)) => return Err(TokenError::BadClaims("ctx is larger than 1 KiB")),
             Some(_) => return Err(TokenError::BadClaims("ctx is not an object")),
         };
-        Ok(Login { sub, remember, ctx })
+        let amr = valid_amr(claims.get("amr"))?;
+        Ok(Login { sub, remember, ctx, amr })
     }
 
-    /// The identity the new family will carry.
-    pub fn identity(&self) -> Identity {
-        Identity { sub: self.sub.clone(), ctx: self.ctx.clone() }
+    /// The identity the new family will carry, authenticated at `now`.
+    pub fn identity(&self, now: Timestamp) -> Identity {
+        Identity { sub: self.sub.clone(), ctx: self.ctx.clone(), auth_time: Some(now.as_secs()), amr: self.amr.clone() }
     }
 }
 
@@ -223,6 +258,7 @@ fn directive_claims(now: Timestamp, nonce: &str) -> Claims {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use serde_json::json;
 
     fn secret() -> KeyRing {
         KeyRing::parse("o1:0123456789abcdef0123456789abcdef").unwrap()
@@ -254,8 +290,19 @@ mod tests {
         let now = Timestamp::from_secs(1_700_000_000);
         let nonce = RequestNonce::from_bytes([5; 16]);
         let ctx = serde_json::json!({"role": "admin"}).as_object().cloned();
-        let login = Login { sub: "ada".into(), remember: false, ctx: ctx.clone() };
-        assert_eq!(login.identity(), Identity { sub: "ada".into(), ctx });
+        let amr = Some(vec!["pwd".to_owned(), "otp".to_owned()]);
+        let login = Login { sub: "ada".into(), remember: false, ctx: ctx.clone(), amr: amr.clone() };
+        let identity = Identity { sub: "ada".into(), ctx, auth_time: Some(now.as_secs()), amr: amr.clone() };
+        assert_eq!(login.identity(now), identity);
+        let token = login.sign(&secret(), now, nonce.as_str());
+        assert_eq!(Login::verify(&token, &secret(), now, &nonce).unwrap().amr, amr);
+        for bad in [json!("pwd"), json!([]), json!([1]), json!(["a b"]), json!(["x".repeat(17)]), json!(vec!["a"; 9])] {
+            let mut claims = directive_claims(now, nonce.as_str());
+            claims.insert("sub".into(), "ada".into());
+            claims.insert("amr".into(), bad.clone());
+            let token = jws::sign(secret().signing(), LOGIN_TYPE, &claims);
+            assert!(Login::verify(&token, &secret(), now, &nonce).is_err(), "amr {bad}");
+        }
         let big = serde_json::json!({"x": "y".repeat(MAX_CTX_LEN)}).as_object().cloned();
         let token = Login { ctx: big, ..login }.sign(&secret(), now, nonce.as_str());
         assert!(matches!(Login::verify(&token, &secret(), now, &nonce), Err(TokenError::BadClaims(_))));

@@ -69,7 +69,8 @@ impl fmt::Debug for FamilyId {
     }
 }
 
-/// Who a session belongs to: `sub` and the optional `ctx` object the login supplied.
+/// Who a session belongs to: `sub` and the optional `ctx` object the login supplied, and
+/// how they last proved it: when (`auth_time`) and by what means (`amr`).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Identity {
     /// The user, as the login named them.
@@ -77,6 +78,13 @@ pub struct Identity {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     /// Claims the login attached, carried to the origin.
     pub ctx: Option<serde_json::Map<String, serde_json::Value>>,
+    /// When the user last proved who they are (the login), Unix seconds (OIDC's
+    /// `auth_time`). The edge sets it; `None` only in what older versions stored.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub auth_time: Option<u64>,
+    /// How (RFC 8176 values: `pwd`, `otp`, `mfa`, `hwk`…), as the login directive said.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub amr: Option<Vec<String>>,
 }
 
 #[cfg(test)]

@@ -27,7 +27,7 @@
 //! use edge_session_origin::{Assertion, KeyRing, Timestamp};
 //! let secret = KeyRing::parse("o1:0123456789abcdef0123456789abcdef")?; // ORIGIN_SECRET
 //! # let now = Timestamp::from(SystemTime::now());
-//! # let alice = edge_session_origin::Identity { sub: "alice".into(), ctx: None };
+//! # let alice = edge_session_origin::Identity { sub: "alice".into(), ctx: None, auth_time: None, amr: None };
 //! # let header = Assertion::new(&alice, edge_session_origin::FamilyId::from_bytes([1; 16]), "fresh", "origin", now, [2; 16]).sign(&secret);
 //! // `header` is the request's X-Edge-Assertion; "origin" is ORIGIN_AUDIENCE.
 //! match Assertion::verify(&header, &secret, "origin", Timestamp::from(SystemTime::now())) {
@@ -45,7 +45,7 @@
 //! let secret = KeyRing::parse("o1:0123456789abcdef0123456789abcdef")?;
 //! let now = Timestamp::from(SystemTime::now());
 //! let nonce = "AAAAAAAAAAAAAAAAAAAAAA"; // this request's X-Edge-Nonce
-//! let login = Login { sub: "alice".into(), remember: true, ctx: None }.sign(&secret, now, nonce);
+//! let login = Login { sub: "alice".into(), remember: true, ctx: None, amr: None }.sign(&secret, now, nonce);
 //! // LogoutScope::Everywhere needs a sub (whose sessions all end): without one, sign refuses.
 //! let logout = Logout { sub: None, scope: LogoutScope::Session }.sign(&secret, now, nonce)?;
 //! // Put one of them on the response: (LOGIN_HEADER, login) or (LOGOUT_HEADER, logout).
@@ -107,7 +107,8 @@ pub use assertion::{ASSERTION_TTL_SECS, ASSERTION_TYPE, Assertion};
 #[cfg(feature = "client")]
 pub use client::{AdminClient, AdminError, ClientConfigError};
 pub use directives::{
-    DIRECTIVE_MAX_LIFETIME_SECS, EverywhereNeedsSub, LOGIN_TYPE, LOGOUT_TYPE, Login, Logout, LogoutScope, RequestNonce,
+    DIRECTIVE_MAX_LIFETIME_SECS, EverywhereNeedsSub, LOGIN_TYPE, LOGOUT_TYPE, Login, Logout, LogoutScope, MAX_AMR,
+    MAX_AMR_LEN, RequestNonce,
 };
 pub use event::{
     Device, EVENT_CONTEXT_CHANGED, EVENT_COPIED_JAR, EVENT_QUEUE_LIFETIME_SECS, EVENT_REUSE_DETECTED, EVENT_REVOKED,

@@ -236,7 +236,7 @@ impl Edge {
     /// did not come through the edge (no `X-Edge-Nonce`).
     pub fn login(&self, sub: &str, remember: bool, ctx: Option<Map<String, Value>>) -> Result<(), NotThroughTheEdge> {
         let nonce = self.nonce.as_deref().ok_or(NotThroughTheEdge)?;
-        let token = Login { sub: sub.into(), remember, ctx }.sign(&self.settings.keys, now(), nonce);
+        let token = Login { sub: sub.into(), remember, ctx, amr: None }.sign(&self.settings.keys, now(), nonce);
         // The app's own login replaces any the bridge put there: a logout beside it is then
         // an account switch, and keeps it.
         let mut directives = self.directives.lock().expect("directives lock");

@@ -33,6 +33,7 @@ fn assertions_verify_exactly_as_the_table_says() {
             (true, Ok(a)) => {
                 let got = serde_json::json!({
                     "sub": a.sub, "sid": a.sid, "state": a.state, "ctx": a.ctx, "context_changed": a.context_changed,
+                    "auth_time": a.auth_time, "amr": a.amr,
                 });
                 if got != row["claims"] {
                     wrong.push(format!("{}: claims {got}", text(row, "name")));

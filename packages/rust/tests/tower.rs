@@ -82,7 +82,7 @@ fn now() -> Timestamp {
 
 fn assertion(secret: &str) -> String {
     let keys = KeyRing::parse(secret).unwrap();
-    let ada = Identity { sub: "ada".into(), ctx: None };
+    let ada = Identity { sub: "ada".into(), ctx: None, auth_time: None, amr: None };
     Assertion::new(&ada, FamilyId::from_bytes([1; 16]), "grace", "origin", now(), [2; 16]).sign(&keys)
 }
 
