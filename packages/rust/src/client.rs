@@ -59,12 +59,19 @@ impl AdminClient {
         Ok(AdminClient { endpoint: endpoint.into(), keys, http })
     }
 
-    /// From `EDGE_URL` and `ORIGIN_SECRET`.
+    /// From `EDGE_URL` and `ADMIN_SECRET` (the edge's, when it has one), else
+    /// `ORIGIN_SECRET`.
     pub fn from_env() -> Result<AdminClient, String> {
         let url =
             std::env::var("EDGE_URL").map_err(|_| "EDGE_URL is not set: the admin API is on the app's public URL")?;
-        let secret = std::env::var("ORIGIN_SECRET").map_err(|_| "ORIGIN_SECRET is not set".to_owned())?;
-        AdminClient::new(&url, &secret).map_err(|e| e.to_string())
+        let (name, secret) = match std::env::var("ADMIN_SECRET") {
+            Ok(admin) => ("ADMIN_SECRET", admin),
+            Err(_) => ("ORIGIN_SECRET", std::env::var("ORIGIN_SECRET").map_err(|_| "ORIGIN_SECRET is not set")?),
+        };
+        AdminClient::new(&url, &secret).map_err(|e| match e {
+            ClientConfigError::OriginSecret(ring) => format!("{name}: {ring}"),
+            other => other.to_string(),
+        })
     }
 
     /// The same client, sending through `http` (your TLS, proxy or pool settings). Build it

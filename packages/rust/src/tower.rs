@@ -81,12 +81,42 @@ pub struct EdgeUser {
     /// seconds; the edge's `ON_CONTEXT_CHANGE=flag`). Before a sensitive action, ask for
     /// the password again unless this session (`sid`) re-entered it for this very value.
     pub context_changed: Option<u64>,
+    /// When the user last proved who they are (the login), Unix seconds.
+    pub auth_time: Option<u64>,
+    /// How (RFC 8176 names), when the login said.
+    pub amr: Option<Vec<String>>,
+}
+
+impl EdgeUser {
+    /// Whether the user proved who they are at most `max_age_secs` ago, and the session
+    /// has not refreshed from another context since (`context_changed`): what a sensitive
+    /// action asks. Otherwise send them to sign in again.
+    pub fn signed_in_within(&self, max_age_secs: u64) -> bool {
+        let now = now().as_secs();
+        self.auth_time.is_some_and(|at| now.saturating_sub(at) <= max_age_secs)
+            && self.context_changed.is_none_or(|changed| Some(changed) <= self.auth_time)
+    }
 }
 
 struct Settings {
+    /// `ORIGIN_SECRET`: verifies assertions.
     keys: KeyRing,
+    /// `DIRECTIVE_SECRET`: signs logins and logouts; `None`: `keys` does.
+    directive_keys: Option<KeyRing>,
+    /// `ADMIN_SECRET`: signs admin tokens; `None`: `keys` does.
+    admin_keys: Option<KeyRing>,
     audience: String,
     login_page: String,
+}
+
+impl Settings {
+    fn directive_keys(&self) -> &KeyRing {
+        self.directive_keys.as_ref().unwrap_or(&self.keys)
+    }
+
+    fn admin_keys(&self) -> &KeyRing {
+        self.admin_keys.as_ref().unwrap_or(&self.keys)
+    }
 }
 
 /// The layer: `Router::new()…layer(EdgeLayer::from_env()?)`.
@@ -98,22 +128,53 @@ pub struct EdgeLayer {
 impl EdgeLayer {
     /// A layer verifying with `origin_secret` (the edge's `ORIGIN_SECRET`) for `audience`.
     pub fn new(origin_secret: &str, audience: &str) -> Result<EdgeLayer, KeyRingError> {
-        let settings =
-            Settings { keys: KeyRing::parse(origin_secret)?, audience: audience.into(), login_page: "/login".into() };
+        let settings = Settings {
+            keys: KeyRing::parse(origin_secret)?,
+            directive_keys: None,
+            admin_keys: None,
+            audience: audience.into(),
+            login_page: "/login".into(),
+        };
         Ok(EdgeLayer { settings: Arc::new(settings) })
     }
 
-    /// From `ORIGIN_SECRET` and `ORIGIN_AUDIENCE` (default `origin`).
+    /// Sign logins and logouts with `directive_secret` (the edge's `DIRECTIVE_SECRET`)
+    /// rather than `ORIGIN_SECRET`. Call it while building the layer.
+    pub fn directive_secret(mut self, directive_secret: &str) -> Result<EdgeLayer, KeyRingError> {
+        self.settings_mut().directive_keys = Some(KeyRing::parse(directive_secret)?);
+        Ok(self)
+    }
+
+    /// Sign admin tokens with `admin_secret` (the edge's `ADMIN_SECRET`) rather than
+    /// `ORIGIN_SECRET`. Call it while building the layer.
+    pub fn admin_secret(mut self, admin_secret: &str) -> Result<EdgeLayer, KeyRingError> {
+        self.settings_mut().admin_keys = Some(KeyRing::parse(admin_secret)?);
+        Ok(self)
+    }
+
+    /// From `ORIGIN_SECRET` and `ORIGIN_AUDIENCE` (default `origin`), and
+    /// `DIRECTIVE_SECRET` and `ADMIN_SECRET` when set.
     pub fn from_env() -> Result<EdgeLayer, String> {
         let secret = std::env::var("ORIGIN_SECRET").map_err(|_| "ORIGIN_SECRET is not set".to_owned())?;
         let audience = std::env::var("ORIGIN_AUDIENCE").unwrap_or_else(|_| "origin".into());
-        EdgeLayer::new(&secret, &audience).map_err(|e| format!("ORIGIN_SECRET: {e}"))
+        let mut layer = EdgeLayer::new(&secret, &audience).map_err(|e| format!("ORIGIN_SECRET: {e}"))?;
+        if let Ok(directive) = std::env::var("DIRECTIVE_SECRET") {
+            layer = layer.directive_secret(&directive).map_err(|e| format!("DIRECTIVE_SECRET: {e}"))?;
+        }
+        if let Ok(admin) = std::env::var("ADMIN_SECRET") {
+            layer = layer.admin_secret(&admin).map_err(|e| format!("ADMIN_SECRET: {e}"))?;
+        }
+        Ok(layer)
+    }
+
+    fn settings_mut(&mut self) -> &mut Settings {
+        Arc::get_mut(&mut self.settings).expect("configure the layer before it is shared")
     }
 
     /// Where [`RequirePageUser`] redirects an anonymous request (default `/login`). Call it
     /// while building the layer, before it is cloned into a router.
     pub fn login_page(mut self, path: &str) -> EdgeLayer {
-        Arc::get_mut(&mut self.settings).expect("login_page() before the layer is shared").login_page = path.into();
+        self.settings_mut().login_page = path.into();
         self
     }
 
@@ -121,7 +182,7 @@ impl EdgeLayer {
     /// Send it with your HTTP client (or use `AdminClient`, feature `client`); the answer
     /// is JSON (`sessions`, or `revoked`).
     pub fn admin_token(&self, sub: &str, action: AdminAction) -> String {
-        admin_token(&self.settings.keys, sub, action)
+        admin_token(self.settings.admin_keys(), sub, action)
     }
 }
 
@@ -200,6 +261,8 @@ impl Edge {
                     state: a.state,
                     ctx: a.ctx,
                     context_changed: a.context_changed,
+                    auth_time: a.auth_time,
+                    amr: a.amr,
                 }),
                 Err(e) => {
                     eprintln!("{}", serde_json::json!({"event": "edge_assertion_rejected", "reason": e.to_string()}));
@@ -235,8 +298,14 @@ impl Edge {
     /// Logs `sub` in when the response reaches the edge. Fails only for a request that
     /// did not come through the edge (no `X-Edge-Nonce`).
     pub fn login(&self, sub: &str, remember: bool, ctx: Option<Map<String, Value>>) -> Result<(), NotThroughTheEdge> {
+        self.login_with(Login { sub: sub.into(), remember, ctx, amr: None })
+    }
+
+    /// [`login`](Self::login) with every field of the directive, `amr` (how the user
+    /// proved it, RFC 8176: `pwd`, `otp`…) included; the edge refuses a malformed `amr`.
+    pub fn login_with(&self, login: Login) -> Result<(), NotThroughTheEdge> {
         let nonce = self.nonce.as_deref().ok_or(NotThroughTheEdge)?;
-        let token = Login { sub: sub.into(), remember, ctx, amr: None }.sign(&self.settings.keys, now(), nonce);
+        let token = login.sign(self.settings.directive_keys(), now(), nonce);
         // The app's own login replaces any the bridge put there: a logout beside it is then
         // an account switch, and keeps it.
         let mut directives = self.directives.lock().expect("directives lock");
@@ -256,7 +325,7 @@ impl Edge {
             (LogoutScope::Everywhere, None) => self.user.as_ref().map(|user| user.sub.as_str()),
             _ => sub,
         };
-        let token = Logout { scope, sub: sub.map(str::to_owned) }.sign(&self.settings.keys, now(), nonce)?;
+        let token = Logout { scope, sub: sub.map(str::to_owned) }.sign(self.settings.directive_keys(), now(), nonce)?;
         let mut directives = self.directives.lock().expect("directives lock");
         // A bridge in a global hook adopts before the logout handler runs; the edge would
         // apply the logout, then that login: clicking "log out" would log the user in.
@@ -302,7 +371,7 @@ impl Edge {
     /// An admin token for this request's user (`None` when anonymous): `list`, revoke one
     /// session, or revoke every session but one.
     pub fn admin_token(&self, action: AdminAction) -> Option<String> {
-        Some(admin_token(&self.settings.keys, &self.user()?.sub, action))
+        Some(admin_token(self.settings.admin_keys(), &self.user()?.sub, action))
     }
 
     /// "Sign out all other devices": `revoke_all` except this request's session.
@@ -409,6 +478,26 @@ mod extract {
         }
     }
 
+    /// The signed-in user, signed in at most `MAX_AGE_SECS` ago and not seen from another
+    /// context since ([`EdgeUser::signed_in_within`]), else `401 {"error":"recent sign-in
+    /// required"}`: for sensitive actions ("sign out other devices", a password change).
+    /// The app then sends the user to sign in again.
+    pub struct RequireRecentAuth<const MAX_AGE_SECS: u64>(pub EdgeUser);
+
+    impl<S: Send + Sync, const MAX_AGE_SECS: u64> FromRequestParts<S> for RequireRecentAuth<MAX_AGE_SECS> {
+        type Rejection = Response;
+
+        async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Response> {
+            let RequireUser(user) = RequireUser::from_request_parts(parts, state).await?;
+            if user.signed_in_within(MAX_AGE_SECS) {
+                return Ok(RequireRecentAuth(user));
+            }
+            let body = r#"{"error":"recent sign-in required"}"#;
+            Err((StatusCode::UNAUTHORIZED, [("content-type", "application/json"), ("cache-control", "no-store")], body)
+                .into_response())
+        }
+    }
+
     /// The signed-in user, else a 303 to the layer's login page: for pages.
     pub struct RequirePageUser(pub EdgeUser);
 
@@ -427,4 +516,4 @@ mod extract {
 }
 
 #[cfg(feature = "axum")]
-pub use extract::{RequirePageUser, RequireUser};
+pub use extract::{RequirePageUser, RequireRecentAuth, RequireUser};

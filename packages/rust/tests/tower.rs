@@ -219,3 +219,72 @@ fn the_extractors_answer_401_for_an_api_and_a_redirect_for_a_page() {
         &format!("{} {} {:?}", StatusCode::UNAUTHORIZED, StatusCode::SEE_OTHER, Some("/sign-in"))
     );
 }
+
+#[test]
+fn with_a_directive_and_an_admin_secret_the_layer_signs_with_them_and_verifies_with_origin_secret() {
+    const DIRECTIVE: &str = "d1:directive-0123456789abcdef0123456789";
+    const ADMIN: &str = "a1:admin-0123456789abcdef0123456789abcd";
+    let layer =
+        EdgeLayer::new(SECRET, "origin").unwrap().directive_secret(DIRECTIVE).unwrap().admin_secret(ADMIN).unwrap();
+    let token = layer.admin_token("ada", edge_session_origin::AdminAction::List);
+    let now = now();
+    assert!(edge_session_origin::AdminRequest::verify(&token, &KeyRing::parse(ADMIN).unwrap(), now).is_ok());
+    assert!(edge_session_origin::AdminRequest::verify(&token, &KeyRing::parse(SECRET).unwrap(), now).is_err());
+    let nonce = RequestNonce::from_bytes([5; 16]);
+    let req = Request::builder()
+        .header("x-edge-nonce", nonce.as_str())
+        .header("x-edge-assertion", assertion(SECRET))
+        .body("login".to_owned())
+        .unwrap();
+    let response = futures_executor(layer.layer(Handler).call(req)).unwrap();
+    let login = response.headers().get("x-edge-login").unwrap().to_str().unwrap();
+    assert!(Login::verify(login, &KeyRing::parse(DIRECTIVE).unwrap(), now, &nonce).is_ok());
+    assert!(Login::verify(login, &KeyRing::parse(SECRET).unwrap(), now, &nonce).is_err(), "not ORIGIN_SECRET's");
+}
+
+#[test]
+fn a_sensitive_action_needs_a_recent_sign_in_with_no_context_change_since() {
+    use edge_session_origin::tower::RequireRecentAuth;
+    let keys = KeyRing::parse(SECRET).unwrap();
+    let signed = |auth_ago: Option<u64>, changed_ago: Option<u64>| {
+        let now = now();
+        let ada = Identity { sub: "ada".into(), ctx: None, auth_time: auth_ago.map(|a| now.as_secs() - a), amr: None };
+        let mut a = Assertion::new(&ada, FamilyId::from_bytes([1; 16]), "fresh", "origin", now, [2; 16]);
+        a.context_changed = changed_ago.map(|c| now.as_secs() - c);
+        a.sign(&keys)
+    };
+    #[derive(Clone)]
+    struct Sensitive;
+    impl Service<Request<String>> for Sensitive {
+        type Response = Response<String>;
+        type Error = Infallible;
+        type Future = std::pin::Pin<Box<dyn std::future::Future<Output = Result<Response<String>, Infallible>> + Send>>;
+        fn poll_ready(&mut self, _: &mut Context<'_>) -> Poll<Result<(), Infallible>> {
+            Poll::Ready(Ok(()))
+        }
+        fn call(&mut self, req: Request<String>) -> Self::Future {
+            Box::pin(async move {
+                let (mut parts, _) = req.into_parts();
+                Ok(match RequireRecentAuth::<300>::from_request_parts(&mut parts, &()).await {
+                    Ok(RequireRecentAuth(user)) => Response::new(format!("ok {}", user.sub)),
+                    Err(refused) => Response::new(format!("{}", refused.status())),
+                })
+            })
+        }
+    }
+    let ask = |token: Option<String>| {
+        let mut req = Request::builder();
+        if let Some(token) = token {
+            req = req.header("x-edge-assertion", token);
+        }
+        let mut service = EdgeLayer::new(SECRET, "origin").unwrap().layer(Sensitive);
+        futures_executor(service.call(req.body(String::new()).unwrap())).unwrap().into_body()
+    };
+    assert_eq!(ask(Some(signed(Some(60), None))), "ok ada");
+    assert_eq!(ask(Some(signed(Some(60), Some(120)))), "ok ada", "signed in again after the change");
+    let refused = StatusCode::UNAUTHORIZED.to_string();
+    assert_eq!(ask(Some(signed(Some(301), None))), refused, "too long ago");
+    assert_eq!(ask(Some(signed(Some(60), Some(30)))), refused, "the context changed since");
+    assert_eq!(ask(Some(signed(None, None))), refused, "an edge too old to say");
+    assert_eq!(ask(None), refused, "anonymous");
+}
