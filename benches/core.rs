@@ -13,6 +13,7 @@ use std::time::Duration;
 use criterion::{BatchSize, Criterion, criterion_group, criterion_main};
 
 use edge_session::config::Policy;
+use edge_session::crypto::assertion_keys::AssertionKeys;
 use edge_session::crypto::es256::PublicKey;
 use edge_session::crypto::{KeyRing, base64url};
 use edge_session::dbsc::Proof;
@@ -39,6 +40,9 @@ fn keys() -> KeyRing {
 fn origin_secret() -> KeyRing {
     KeyRing::parse("o1:fedcba9876543210fedcba9876543210").unwrap()
 }
+
+/// A P-256 key made for this benchmark only (PKCS#8 DER, base64url).
+const P256_PKCS8: &str = "MIGHAgEAMBMGByqGSM49AgEGCCqGSM49AwEHBG0wawIBAQQguIYSJrGQB6Xr7KQFTONGCuu1jNG1K7cVJlGRUazBoPGhRANCAASAlEMqS806ithe5aS0FxSZX1uVEoFEC_nMG5aNBdEGFLhARdzs4cDNWAJDYnvZ7lpgl0614GTVCjwdO35EKQH0";
 
 fn identity() -> Identity {
     let ctx = serde_json::json!({"role": "admin", "tenant": "acme"});
@@ -178,6 +182,9 @@ fn jws(c: &mut Criterion) {
     c.bench_function("assertion/sign+verify", |b| {
         b.iter(|| Assertion::verify(&black_box(&assertion).sign(&origin), &origin, "origin", now).unwrap())
     });
+    // ASSERTION_ALG=ES256: p256's deterministic ECDSA, beside HS256's sign above.
+    let es256 = AssertionKeys::parse(&format!("a1:{P256_PKCS8}")).unwrap();
+    c.bench_function("assertion/sign_es256", |b| b.iter(|| es256.sign("JWT", black_box(&assertion))));
 
     let nonce = RequestNonce::from_bytes([5; 16]);
     let login = Login { sub: "user-1234567890".into(), remember: true, ctx: identity().ctx, amr: None }.sign(
