@@ -5,10 +5,12 @@
 #![cfg(feature = "axum")]
 
 use std::convert::Infallible;
-use std::future::{Ready, ready};
+use std::future::{Future, Ready, ready};
+use std::pin::Pin;
 use std::task::{Context, Poll};
 
 use axum::extract::FromRequestParts;
+use axum::http::request::Parts;
 use axum::http::{Request, Response, StatusCode};
 use edge_session_origin::tower::{Edge, EdgeLayer, RequirePageUser, RequireUser};
 use edge_session_origin::{
@@ -90,6 +92,27 @@ fn call(req: Request<String>) -> Response<String> {
     let mut service = EdgeLayer::new(SECRET, "origin").unwrap().layer(Handler);
     let future = service.call(req);
     futures_executor(future).unwrap()
+}
+
+/// A service answering with what its function makes of the request's parts: for the
+/// extractors, which run on parts.
+#[derive(Clone)]
+struct Inspect(fn(Parts) -> Pin<Box<dyn Future<Output = String> + Send>>);
+
+impl Service<Request<String>> for Inspect {
+    type Response = Response<String>;
+    type Error = Infallible;
+    type Future = Pin<Box<dyn Future<Output = Result<Response<String>, Infallible>> + Send>>;
+
+    fn poll_ready(&mut self, _: &mut Context<'_>) -> Poll<Result<(), Infallible>> {
+        Poll::Ready(Ok(()))
+    }
+
+    fn call(&mut self, req: Request<String>) -> Self::Future {
+        let (parts, _) = req.into_parts();
+        let inspect = self.0;
+        Box::pin(async move { Ok(Response::new(inspect(parts).await)) })
+    }
 }
 
 /// Polls a future to completion on this thread (the handler is synchronous).
@@ -193,26 +216,13 @@ fn a_directive_without_a_nonce_is_refused_not_sent() {
 #[test]
 fn the_extractors_answer_401_for_an_api_and_a_redirect_for_a_page() {
     let layer = EdgeLayer::new(SECRET, "origin").unwrap().login_page("/sign-in");
-    #[derive(Clone)]
-    struct Capture;
-    impl Service<Request<String>> for Capture {
-        type Response = Response<String>;
-        type Error = Infallible;
-        type Future = std::pin::Pin<Box<dyn std::future::Future<Output = Result<Response<String>, Infallible>> + Send>>;
-        fn poll_ready(&mut self, _: &mut Context<'_>) -> Poll<Result<(), Infallible>> {
-            Poll::Ready(Ok(()))
-        }
-        fn call(&mut self, req: Request<String>) -> Self::Future {
-            Box::pin(async move {
-                let (mut parts, _) = req.into_parts();
-                let api = RequireUser::from_request_parts(&mut parts, &()).await.err().unwrap();
-                let page = RequirePageUser::from_request_parts(&mut parts, &()).await.err().unwrap();
-                let summary = format!("{} {} {:?}", api.status(), page.status(), page.headers().get("location"));
-                Ok(Response::new(summary))
-            })
-        }
-    }
-    let mut service = layer.layer(Capture);
+    let mut service = layer.layer(Inspect(|mut parts| {
+        Box::pin(async move {
+            let api = RequireUser::from_request_parts(&mut parts, &()).await.err().unwrap();
+            let page = RequirePageUser::from_request_parts(&mut parts, &()).await.err().unwrap();
+            format!("{} {} {:?}", api.status(), page.status(), page.headers().get("location"))
+        })
+    }));
     let response = futures_executor(service.call(Request::builder().body(String::new()).unwrap())).unwrap();
     assert_eq!(
         response.body(),
@@ -253,31 +263,20 @@ fn a_sensitive_action_needs_a_recent_sign_in_with_no_context_change_since() {
         a.context_changed = changed_ago.map(|c| now.as_secs() - c);
         a.sign(&keys)
     };
-    #[derive(Clone)]
-    struct Sensitive;
-    impl Service<Request<String>> for Sensitive {
-        type Response = Response<String>;
-        type Error = Infallible;
-        type Future = std::pin::Pin<Box<dyn std::future::Future<Output = Result<Response<String>, Infallible>> + Send>>;
-        fn poll_ready(&mut self, _: &mut Context<'_>) -> Poll<Result<(), Infallible>> {
-            Poll::Ready(Ok(()))
-        }
-        fn call(&mut self, req: Request<String>) -> Self::Future {
-            Box::pin(async move {
-                let (mut parts, _) = req.into_parts();
-                Ok(match RequireRecentAuth::<300>::from_request_parts(&mut parts, &()).await {
-                    Ok(RequireRecentAuth(user)) => Response::new(format!("ok {}", user.sub)),
-                    Err(refused) => Response::new(format!("{}", refused.status())),
-                })
-            })
-        }
-    }
+    let sensitive = Inspect(|mut parts| {
+        Box::pin(async move {
+            match RequireRecentAuth::<300>::from_request_parts(&mut parts, &()).await {
+                Ok(RequireRecentAuth(user)) => format!("ok {}", user.sub),
+                Err(refused) => refused.status().to_string(),
+            }
+        })
+    });
     let ask = |token: Option<String>| {
         let mut req = Request::builder();
         if let Some(token) = token {
             req = req.header("x-edge-assertion", token);
         }
-        let mut service = EdgeLayer::new(SECRET, "origin").unwrap().layer(Sensitive);
+        let mut service = EdgeLayer::new(SECRET, "origin").unwrap().layer(sensitive.clone());
         futures_executor(service.call(req.body(String::new()).unwrap())).unwrap().into_body()
     };
     assert_eq!(ask(Some(signed(Some(60), None))), "ok ada");
