@@ -187,11 +187,12 @@ fn jws(c: &mut Criterion) {
     c.bench_function("assertion/sign_es256", |b| b.iter(|| es256.sign("JWT", black_box(&assertion))));
 
     let nonce = RequestNonce::from_bytes([5; 16]);
-    let login = Login { sub: "user-1234567890".into(), remember: true, ctx: identity().ctx, amr: None }.sign(
-        &origin,
-        now,
-        nonce.as_str(),
-    );
+    let login =
+        Login { sub: "user-1234567890".into(), remember: true, ctx: identity().ctx, amr: None, auth_time: None }.sign(
+            &origin,
+            now,
+            nonce.as_str(),
+        );
     c.bench_function("login/verify", |b| b.iter(|| Login::verify(black_box(&login), &origin, now, &nonce).unwrap()));
 }
 

@@ -499,25 +499,31 @@ impl<F: Fn(&str) -> Option<String>> Reader<F> {
     }
 
     /// `DIRECTIVE_SECRET` or `ADMIN_SECRET` (`variable`): its own ring when set, sharing no
-    /// key with `SESSION_KEYS`, and whose first key is not `ORIGIN_SECRET`'s (a service
-    /// that verifies assertions holds `ORIGIN_SECRET`; it must not be able to sign logins
-    /// or admin calls). An older key may be `ORIGIN_SECRET`'s for the switch-over
-    /// (`d1:new,o1:<ORIGIN_SECRET's key>`), so that what the signers send while they move
-    /// to the new key still verifies (docs/upgrades.md). `None` when unset:
-    /// `ORIGIN_SECRET` does the job, as before the variable existed.
+    /// key with `SESSION_KEYS` or `ORIGIN_SECRET` (a service that verifies assertions
+    /// holds `ORIGIN_SECRET`; it must not be able to sign logins or admin calls). Every key
+    /// of a ring verifies, so no position in it makes a shared key safe; the switch-over
+    /// with no refused login goes the other way round, the new key added to
+    /// `ORIGIN_SECRET` first (docs/upgrades.md). Set but blank is an error, not a quiet
+    /// fall back. `None` when unset: `ORIGIN_SECRET` does the job, as before the variable
+    /// existed.
     fn job_secret(
         &mut self,
         variable: &'static str,
         session_keys: Option<&KeyRing>,
         origin_secret: Option<&KeyRing>,
     ) -> Option<KeyRing> {
-        self.get(variable)?;
+        if self.get(variable).is_none() {
+            if (self.lookup)(variable).is_some() {
+                self.fail(variable, "is set but empty (unset it to use ORIGIN_SECRET)");
+            }
+            return None;
+        }
         let ring = self.keys(variable)?;
         if session_keys.is_some_and(|keys| keys.shares_a_secret_with(&ring)) {
             self.fail("SESSION_KEYS", format!("must not share a secret with {variable}"));
         }
-        if origin_secret.is_some_and(|origin| ring.signs_with_a_secret_of(origin)) {
-            let problem = "must not start with a key of ORIGIN_SECRET (whoever verifies assertions could sign with it)";
+        if origin_secret.is_some_and(|origin| ring.shares_a_secret_with(origin)) {
+            let problem = "must not share a key with ORIGIN_SECRET (whoever verifies assertions could sign with it)";
             self.fail(variable, problem);
         }
         Some(ring)
@@ -634,9 +640,12 @@ mod tests {
         let refused = |vars: &[(&str, &str)]| variables(config(vars).unwrap_err());
         assert_eq!(refused(&[("DIRECTIVE_SECRET", ORIGIN)]), ["DIRECTIVE_SECRET"]);
         assert_eq!(refused(&[("ADMIN_SECRET", &format!("{ORIGIN},{ADMIN}"))]), ["ADMIN_SECRET"]);
-        // The switch-over: the new key first, ORIGIN_SECRET's still verifying.
-        let switching = config(&[("DIRECTIVE_SECRET", &format!("{DIRECTIVE},{ORIGIN}"))]).unwrap();
-        assert!(switching.directive_secret().shares_a_secret_with(&origin));
+        // Every key of a ring verifies: an ORIGIN_SECRET key anywhere in it is refused.
+        assert_eq!(refused(&[("DIRECTIVE_SECRET", &format!("{DIRECTIVE},{ORIGIN}"))]), ["DIRECTIVE_SECRET"]);
+        assert_eq!(refused(&[("DIRECTIVE_SECRET", "  ")]), ["DIRECTIVE_SECRET"], "set but blank");
+        // The switch-over: the new key added to ORIGIN_SECRET's ring first.
+        let switching = config(&[("ORIGIN_SECRET", &format!("{ORIGIN},{DIRECTIVE}"))]).unwrap();
+        assert!(switching.directive_secret().shares_a_secret_with(&KeyRing::parse(DIRECTIVE).unwrap()));
         assert!(config(&[("DIRECTIVE_SECRET", DIRECTIVE), ("ADMIN_SECRET", "a1:too-short")]).is_err());
         assert_eq!(refused(&[("DIRECTIVE_SECRET", KEYS)]), ["SESSION_KEYS"]);
         assert_eq!(refused(&[("DIRECTIVE_SECRET", DIRECTIVE), ("ADMIN_SECRET", DIRECTIVE)]), ["ADMIN_SECRET"]);

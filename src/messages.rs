@@ -61,6 +61,10 @@ pub enum FamilyCommand {
         /// How the user proved who they are (the directive's `amr`). Left out when absent.
         #[serde(default, skip_serializing_if = "Option::is_none")]
         amr: Option<Vec<String>>,
+        /// When, if earlier than now (the directive's `auth_time`: a bridge's adoption
+        /// says 0). Left out when absent.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        auth_time: Option<u64>,
     },
     /// End this family: its user logged out of it.
     Logout,
@@ -281,6 +285,7 @@ mod tests {
                     dbsc_offered: false,
                     context: None,
                     amr: None,
+                    auth_time: None,
                 })
                 .unwrap(),
                 r#"{"login":{"family":"AQEBAQEBAQEBAQEBAQEBAQ","sub":"a","ctx":null,"remember":true}}"#,
@@ -294,6 +299,7 @@ mod tests {
                     dbsc_offered: true,
                     context: None,
                     amr: None,
+                    auth_time: None,
                 })
                 .unwrap(),
                 r#"{"login":{"family":"AQEBAQEBAQEBAQEBAQEBAQ","sub":"a","ctx":null,"remember":false,"dbsc_offered":true}}"#,

@@ -106,6 +106,7 @@ fn logged_in(config: &Config) -> (FamilyObject, String) {
         dbsc_offered: false,
         context: None,
         amr: None,
+        auth_time: None,
     };
     let handled = object.handle(login, T0, config, RefreshSecret::from_bytes([9; 32])).unwrap();
     let Verdict::Granted { cookies, .. } = handled.verdict else { panic!("login") };
@@ -265,6 +266,7 @@ fn a_family_offered_binding_that_comes_back_unbound_is_reported_once() {
         dbsc_offered: offered,
         context: None,
         amr: None,
+        auth_time: None,
     };
     let refresh_cookie = |handled: &FamilyHandled| {
         let Verdict::Granted { cookies, .. } = &handled.verdict else { panic!("login") };

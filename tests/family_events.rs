@@ -54,6 +54,7 @@ fn login(object: &mut FamilyObject, config: &Config, context: Option<RequestCont
         dbsc_offered: false,
         context,
         amr: None,
+        auth_time: None,
     };
     let handled = object.handle(command, T0, config, secret(1)).unwrap();
     let Verdict::Granted { cookies, .. } = &handled.verdict else { panic!("login") };

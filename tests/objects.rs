@@ -47,6 +47,7 @@ fn login_command() -> FamilyCommand {
         dbsc_offered: false,
         context: None,
         amr: None,
+        auth_time: None,
     }
 }
 

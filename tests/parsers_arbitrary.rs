@@ -486,7 +486,7 @@ proptest! {
         remember in any::<bool>(),
         age in 0..DIRECTIVE_MAX_LIFETIME_SECS + CLOCK_SKEW,
     ) {
-        let login = Login { sub: identity.sub, remember, ctx: identity.ctx, amr: None };
+        let login = Login { sub: identity.sub, remember, ctx: identity.ctx, amr: None, auth_time: None };
         let token = login.sign(&ring(), t0(), NONCE);
         prop_assert_eq!(Login::verify(&token, &ring(), Timestamp::from_secs(T0 + age), &nonce()), Ok(login));
     }

@@ -329,7 +329,7 @@ fn login_revokes_the_family_it_replaces() {
     let (old, login) = Object::login(short(), false, T0);
     let presented = login.refresh.unwrap();
     // A response to a request that presented the old family carries a login directive.
-    let directive = Login { sub: "alice".into(), remember: false, ctx: None, amr: None };
+    let directive = Login { sub: "alice".into(), remember: false, ctx: None, amr: None, auth_time: None };
     let plan = DirectivePlan::new(Some(directive), None, Some(presented.family), true).unwrap();
     assert_eq!(plan.end_family, Some(FAMILY), "the plan ends the presented family");
     assert!(plan.login.is_some() && !plan.clear_cookies, "a login replaces cookies, it does not delete them");

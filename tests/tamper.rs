@@ -640,7 +640,11 @@ mod login_directive {
 
     fn issue() -> String {
         let ctx = json!({"role": "admin"}).as_object().unwrap().clone();
-        Login { sub: "alice".into(), remember: true, ctx: Some(ctx), amr: None }.sign(&ring(), t0(), nonce().as_str())
+        Login { sub: "alice".into(), remember: true, ctx: Some(ctx), amr: None, auth_time: None }.sign(
+            &ring(),
+            t0(),
+            nonce().as_str(),
+        )
     }
 
     use super::verify_login as verify;

@@ -13,6 +13,14 @@ export interface EdgeSessionEnv {
   SESSION_KEYS: string;
   /** Secret: `kid:secret[,…]`, shared with the origin (assertions, directives, admin). */
   ORIGIN_SECRET: string;
+  /** Secret: `kid:secret[,…]`: verifies login/logout directives instead of ORIGIN_SECRET. */
+  DIRECTIVE_SECRET?: string;
+  /** Secret: `kid:secret[,…]`: verifies admin tokens instead of ORIGIN_SECRET. */
+  ADMIN_SECRET?: string;
+  /** `HS256` (default, ORIGIN_SECRET) or `ES256` (ASSERTION_KEYS; public keys at /__edge/jwks.json). */
+  ASSERTION_ALG?: "HS256" | "ES256";
+  /** Secret, with ES256: `kid:<base64url PKCS#8 P-256 key>[,…]`; `npx edge-session secret --es256`. */
+  ASSERTION_KEYS?: string;
   /** Durable Object namespace bound to the `SessionFamily` class. */
   SESSION_FAMILY: unknown;
   /** Durable Object namespace bound to the `UserSessions` class. */
@@ -34,6 +42,14 @@ export interface EdgeSessionEnv {
   LOGOUT_ORIGINS?: string;
   SESSIONS_NOT_BEFORE?: string;
   METRICS_WINDOW_SECS?: string;
+  /** Secret: `kid:secret[,…]`: signs security events (its own, never ORIGIN_SECRET's). */
+  EVENTS_SECRET?: string;
+  /** Where events are POSTed (https; http for this machine only). */
+  EVENTS_URL?: string;
+  /** A Queue producer binding that receives the same events. */
+  EVENTS?: { send(body: string): Promise<void> };
+  ON_CONTEXT_CHANGE?: "ignore" | "flag" | "end";
+  DBSC?: "offer" | "off";
 }
 
 /** Anything with a Worker's fetch handler: a plain object, a Hono app, a router. */

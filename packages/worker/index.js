@@ -50,7 +50,10 @@ export function withEdgeSession(handler) {
  * can still `import { env } from "cloudflare:workers"` (SECURITY.md, "In-process").
  */
 function appEnv(env) {
-  const { SESSION_KEYS, SESSION_FAMILY, USER_SESSIONS, ...rest } = env;
+  // ASSERTION_KEYS too: with them the app could mint ES256 assertions every other
+  // service trusts. The app keeps what it signs with (ORIGIN_SECRET, DIRECTIVE_SECRET,
+  // ADMIN_SECRET) and EVENTS_SECRET, which it verifies events with.
+  const { SESSION_KEYS, ASSERTION_KEYS, SESSION_FAMILY, USER_SESSIONS, ...rest } = env;
   return rest;
 }
 

@@ -19,7 +19,7 @@
 //! }).unwrap();
 //! let now = Timestamp::from_secs(1_700_000_000);
 //! let mut object = FamilyObject::loaded(None, now);
-//! let login = FamilyCommand::Login { family: FamilyId::from_bytes([1; 16]), sub: "ada".into(), ctx: None, remember: false, dbsc_offered: false, context: None, amr: None };
+//! let login = FamilyCommand::Login { family: FamilyId::from_bytes([1; 16]), sub: "ada".into(), ctx: None, remember: false, dbsc_offered: false, context: None, amr: None, auth_time: None };
 //! let handled = object.handle(login, now, &config, RefreshSecret::from_bytes([2; 32])).unwrap();
 //! assert!(matches!(handled.verdict, Verdict::Granted { .. }) && handled.row.is_some());
 //! // A second logout is harmless: nothing to write.
@@ -215,14 +215,16 @@ impl FamilyObject {
                 handled.dbsc_not_registered = decision.dbsc_not_registered;
                 handled
             }
-            FamilyCommand::Login { family: id, sub, ctx, remember, dbsc_offered, context, amr } => {
+            FamilyCommand::Login { family: id, sub, ctx, remember, dbsc_offered, context, amr, auth_time } => {
                 if slot.is_some() {
                     // 128 random bits never collide: this is a replayed or forged login
                     // message. Refuse it rather than overwrite a live family.
                     return Ok(answer(Verdict::Refused { refusal: Refusal::Revoked }));
                 }
-                // Authenticated now: the object's clock decides `auth_time`, not the directive.
-                let identity = Identity { sub, ctx, auth_time: Some(now.as_secs()), amr };
+                // Authenticated now, by the object's clock, unless the directive says earlier
+                // (never later: no login claims a proof from the future).
+                let auth_time = Some(auth_time.map_or(now.as_secs(), |at| at.min(now.as_secs())));
+                let identity = Identity { sub, ctx, auth_time, amr };
                 let (mut family, grant) = Family::login(id, identity, remember, now, fresh, policy);
                 if dbsc_offered {
                     family.offer_device_binding();

@@ -19,7 +19,7 @@ use crate::session::FamilyId;
 /// use edge_session::origin::{DirectivePlan, Login};
 /// use edge_session::session::FamilyId;
 /// let old = FamilyId::from_bytes([1; 16]);
-/// let login = Login { sub: "ada".into(), remember: false, ctx: None, amr: None };
+/// let login = Login { sub: "ada".into(), remember: false, ctx: None, amr: None, auth_time: None };
 /// let plan = DirectivePlan::new(Some(login), None, Some(old), true).unwrap();
 /// assert_eq!(plan.end_family, Some(old), "a login revokes the family it replaces");
 /// assert!(!plan.clear_cookies, "only a logout deletes cookies");
@@ -302,7 +302,7 @@ mod tests {
 
     #[test]
     fn everywhere_revokes_the_user_and_a_login_may_follow() {
-        let login = Login { sub: "bob".into(), remember: true, ctx: None, amr: None };
+        let login = Login { sub: "bob".into(), remember: true, ctx: None, amr: None, auth_time: None };
         let plan =
             DirectivePlan::new(Some(login.clone()), Some(logout(LogoutScope::Everywhere)), Some(OLD), true).unwrap();
         assert_eq!(

@@ -264,6 +264,7 @@ async fn apply_directives(
             dbsc_offered: config.offers_dbsc(),
             context,
             amr: login.amr,
+            auth_time: login.auth_time,
         };
         let reply = ask_family(env, family, &command, debug).await?;
         let Verdict::Granted { cookies, decided_at, .. } = reply.verdict else {

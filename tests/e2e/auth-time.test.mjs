@@ -14,7 +14,9 @@ before(async () => {
     if (url.pathname === "/login") {
       const amr = url.searchParams.has("amr-json") ? JSON.parse(url.searchParams.get("amr-json"))
         : url.searchParams.get("amr")?.split(",");
-      return { headers: { "X-Edge-Login": await loginDirective(req, url.searchParams.get("sub"), amr ? { amr } : {}) } };
+      const extra = { ...(amr ? { amr } : {}) };
+      if (url.searchParams.has("auth_time")) extra.auth_time = Number(url.searchParams.get("auth_time"));
+      return { headers: { "X-Edge-Login": await loginDirective(req, url.searchParams.get("sub"), extra) } };
     }
     return { body: JSON.stringify({ assertion: req.headers["x-edge-assertion"] ?? null }) };
   };
@@ -53,6 +55,16 @@ test("a new login on the same browser moves auth_time; without amr, none is clai
   assert.notEqual(second.sid, first.sid, "a new session");
   assert.ok(second.auth_time > first.auth_time, `${second.auth_time} after ${first.auth_time}`);
   assert.equal(second.amr, undefined);
+});
+
+test("a login without a password (a bridge's adoption: auth_time 0) is never recent; one from the future is now", async () => {
+  const adopted = new Client(edge.url);
+  await adopted.fetch("/login?sub=lee&auth_time=0");
+  assert.equal((await claims(adopted)).auth_time, 0);
+  const ahead = new Client(edge.url);
+  await ahead.fetch(`/login?sub=lee&auth_time=${Math.floor(Date.now() / 1000) + 86_400}`);
+  const { auth_time: at } = await claims(ahead);
+  assert.ok(at <= Math.ceil(Date.now() / 1000), `${at} is not in the future`);
 });
 
 test("a login whose amr is malformed is ignored: nobody is logged in", async () => {

@@ -210,8 +210,11 @@ mod tests {
     fn directives_are_not_admin_tokens_and_vice_versa() {
         let now = Timestamp::from_secs(1_700_000_000);
         let nonce = RequestNonce::from_bytes([5; 16]);
-        let login =
-            Login { sub: "ada".into(), remember: false, ctx: None, amr: None }.sign(&secret(), now, nonce.as_str());
+        let login = Login { sub: "ada".into(), remember: false, ctx: None, amr: None, auth_time: None }.sign(
+            &secret(),
+            now,
+            nonce.as_str(),
+        );
         let logout = Logout { sub: Some("ada".into()), scope: LogoutScope::Everywhere }
             .sign(&secret(), now, nonce.as_str())
             .unwrap();

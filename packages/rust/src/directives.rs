@@ -22,7 +22,7 @@
 //! let now = Timestamp::from(SystemTime::now());
 //! let nonce = "AAAAAAAAAAAAAAAAAAAAAA"; // the request's X-Edge-Nonce
 //! // X-Edge-Login: log alice in, "remember me".
-//! let login = Login { sub: "alice".into(), remember: true, ctx: None, amr: None };
+//! let login = Login { sub: "alice".into(), remember: true, ctx: None, amr: None, auth_time: None };
 //! let header = login.sign(&secret, now, nonce);
 //! // X-Edge-Logout: end this session (LogoutScope::Everywhere with a sub: all of them).
 //! let _logout = Logout { sub: None, scope: LogoutScope::Session }.sign(&secret, now, nonce).unwrap();
@@ -94,6 +94,11 @@ pub struct Login {
     /// origin as the assertion's `amr`. At most [`MAX_AMR`] values of at most
     /// [`MAX_AMR_LEN`] characters from `[A-Za-z0-9_.:-]`.
     pub amr: Option<Vec<String>>,
+    /// When the user last proved who they are, if not now (Unix seconds): a login the app
+    /// makes without a password (a migration bridge adopting its old session, a
+    /// remember-me token) says when that proof was, or `0` (never recent), so that a
+    /// sensitive action still asks for one. The edge takes the earlier of it and now.
+    pub auth_time: Option<u64>,
 }
 
 /// Most `amr` values a login may carry.
@@ -136,6 +141,9 @@ impl Login {
         if let Some(amr) = &self.amr {
             claims.insert("amr".into(), amr.clone().into());
         }
+        if let Some(auth_time) = self.auth_time {
+            claims.insert("auth_time".into(), auth_time.into());
+        }
         jws::sign(origin_secret.signing(), LOGIN_TYPE, &claims)
     }
 
@@ -163,12 +171,18 @@ impl Login {
             Some(_) => return Err(TokenError::BadClaims("ctx is not an object")),
         };
         let amr = valid_amr(claims.get("amr"))?;
-        Ok(Login { sub, remember, ctx, amr })
+        let auth_time = match claims.get("auth_time") {
+            None | Some(Value::Null) => None,
+            date => Some(jws::numeric_date(date).ok_or(TokenError::BadClaims("auth_time is not a NumericDate"))?),
+        };
+        Ok(Login { sub, remember, ctx, amr, auth_time })
     }
 
-    /// The identity the new family will carry, authenticated at `now`.
+    /// The identity the new family will carry, logged in at `now`: authenticated then, or
+    /// at the directive's earlier `auth_time`.
     pub fn identity(&self, now: Timestamp) -> Identity {
-        Identity { sub: self.sub.clone(), ctx: self.ctx.clone(), auth_time: Some(now.as_secs()), amr: self.amr.clone() }
+        let auth_time = self.auth_time.map_or(now.as_secs(), |at| at.min(now.as_secs()));
+        Identity { sub: self.sub.clone(), ctx: self.ctx.clone(), auth_time: Some(auth_time), amr: self.amr.clone() }
     }
 }
 
@@ -291,11 +305,17 @@ mod tests {
         let nonce = RequestNonce::from_bytes([5; 16]);
         let ctx = serde_json::json!({"role": "admin"}).as_object().cloned();
         let amr = Some(vec!["pwd".to_owned(), "otp".to_owned()]);
-        let login = Login { sub: "ada".into(), remember: false, ctx: ctx.clone(), amr: amr.clone() };
+        let login = Login { sub: "ada".into(), remember: false, ctx: ctx.clone(), amr: amr.clone(), auth_time: None };
         let identity = Identity { sub: "ada".into(), ctx, auth_time: Some(now.as_secs()), amr: amr.clone() };
         assert_eq!(login.identity(now), identity);
         let token = login.sign(&secret(), now, nonce.as_str());
         assert_eq!(Login::verify(&token, &secret(), now, &nonce).unwrap().amr, amr);
+        // An earlier proof is kept; a later one is now.
+        let adopted = Login { auth_time: Some(0), ..login.clone() };
+        let token = adopted.sign(&secret(), now, nonce.as_str());
+        assert_eq!(Login::verify(&token, &secret(), now, &nonce).unwrap().identity(now).auth_time, Some(0));
+        let future = Login { auth_time: Some(now.as_secs() + 999), ..login.clone() };
+        assert_eq!(future.identity(now).auth_time, Some(now.as_secs()));
         for bad in [json!("pwd"), json!([]), json!([1]), json!(["a b"]), json!(["x".repeat(17)]), json!(vec!["a"; 9])] {
             let mut claims = directive_claims(now, nonce.as_str());
             claims.insert("sub".into(), "ada".into());

@@ -215,19 +215,11 @@ impl KeyRing {
     /// their ids. Compared through their MACs of one fixed message: equal secrets give
     /// equal tags, and no key byte is ever read back.
     pub fn shares_a_secret_with(&self, other: &KeyRing) -> bool {
-        self.keys.iter().any(|mine| other.has_the_secret_of(mine))
-    }
-
-    /// Whether the signing key's secret is one of `other`'s keys (as
-    /// [`shares_a_secret_with`](Self::shares_a_secret_with), for the first key only).
-    pub fn signs_with_a_secret_of(&self, other: &KeyRing) -> bool {
-        other.has_the_secret_of(self.signing())
-    }
-
-    fn has_the_secret_of(&self, key: &Key) -> bool {
         const PROBE: &[u8] = b"edge-session: do these key rings share a secret?";
-        let tag = key.mac(&[PROBE]);
-        self.keys.iter().any(|mine| mine.verify(&[PROBE], &tag))
+        self.keys.iter().any(|mine| {
+            let tag = mine.mac(&[PROBE]);
+            other.keys.iter().any(|theirs| theirs.verify(&[PROBE], &tag))
+        })
     }
 }
 

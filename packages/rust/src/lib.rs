@@ -45,7 +45,7 @@
 //! let secret = KeyRing::parse("o1:0123456789abcdef0123456789abcdef")?;
 //! let now = Timestamp::from(SystemTime::now());
 //! let nonce = "AAAAAAAAAAAAAAAAAAAAAA"; // this request's X-Edge-Nonce
-//! let login = Login { sub: "alice".into(), remember: true, ctx: None, amr: None }.sign(&secret, now, nonce);
+//! let login = Login { sub: "alice".into(), remember: true, ctx: None, amr: None, auth_time: None }.sign(&secret, now, nonce);
 //! // LogoutScope::Everywhere needs a sub (whose sessions all end): without one, sign refuses.
 //! let logout = Logout { sub: None, scope: LogoutScope::Session }.sign(&secret, now, nonce)?;
 //! // Put one of them on the response: (LOGIN_HEADER, login) or (LOGOUT_HEADER, logout).

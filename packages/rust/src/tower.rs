@@ -92,8 +92,10 @@ impl EdgeUser {
     /// has not refreshed from another context since (`context_changed`): what a sensitive
     /// action asks. Otherwise send them to sign in again.
     pub fn signed_in_within(&self, max_age_secs: u64) -> bool {
+        // 30 s of clock skew either way, as for the assertion's own times; an `auth_time`
+        // further ahead is no proof (nothing the edge signs should say so).
         let now = now().as_secs();
-        self.auth_time.is_some_and(|at| now.saturating_sub(at) <= max_age_secs)
+        self.auth_time.is_some_and(|at| at <= now + 30 && now.saturating_sub(at) <= max_age_secs)
             && self.context_changed.is_none_or(|changed| Some(changed) <= self.auth_time)
     }
 }
@@ -298,7 +300,7 @@ impl Edge {
     /// Logs `sub` in when the response reaches the edge. Fails only for a request that
     /// did not come through the edge (no `X-Edge-Nonce`).
     pub fn login(&self, sub: &str, remember: bool, ctx: Option<Map<String, Value>>) -> Result<(), NotThroughTheEdge> {
-        self.login_with(Login { sub: sub.into(), remember, ctx, amr: None })
+        self.login_with(Login { sub: sub.into(), remember, ctx, amr: None, auth_time: None })
     }
 
     /// [`login`](Self::login) with every field of the directive, `amr` (how the user
@@ -352,7 +354,16 @@ impl Edge {
         }
         match adoption(self.user.is_some(), self.refusal(), self.nonce.as_deref(), sub) {
             Adoption::Login => {
-                let adopted = self.login(sub.unwrap_or_default(), false, None).is_ok();
+                // The app's old session is no proof of presence now: `auth_time` 0, so a
+                // sensitive action (RequireRecentAuth) still asks for the password.
+                let login = Login {
+                    sub: sub.unwrap_or_default().into(),
+                    remember: false,
+                    ctx: None,
+                    amr: None,
+                    auth_time: Some(0),
+                };
+                let adopted = self.login_with(login).is_ok();
                 self.directives.lock().expect("directives lock").adopted |= adopted;
                 adopted
             }
