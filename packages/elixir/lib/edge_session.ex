@@ -14,7 +14,11 @@ defmodule EdgeSession do
 
       keys = EdgeSession.parse_keys(System.fetch_env!("ORIGIN_SECRET"))
       claims = EdgeSession.verify_assertion(header_value, keys)   # map or nil
-      login = EdgeSession.login_directive("ada", keys, nonce: request_nonce, remember: true)
+      login = EdgeSession.login_directive("ada", EdgeSession.directive_keys(), nonce: request_nonce, remember: true)
+
+  `ORIGIN_SECRET` verifies assertions. Directives are signed with `directive_keys/0`
+  (`DIRECTIVE_SECRET`, else `ORIGIN_SECRET`) and admin tokens with `admin_keys/0`
+  (`ADMIN_SECRET`, else `ORIGIN_SECRET`), the rings the edge verifies them with.
   """
 
   require Logger
@@ -59,6 +63,9 @@ defmodule EdgeSession do
   # A session id (the edge's family id, `sid`): 16 bytes as canonical base64url, 22
   # characters whose last holds 2 bits and 4 zero bits (the Rust crate's FamilyId::parse).
   @session_id ~r/\A[A-Za-z0-9_-]{21}[AQgw]\z/
+  # A login's `amr` as the edge takes it (RFC 8176 method names): 1 to 8 of these.
+  @max_amr 8
+  @amr_name ~r/\A[A-Za-z0-9_.:-]{1,16}\z/
 
   defmodule Request do
     @moduledoc """
@@ -104,6 +111,29 @@ defmodule EdgeSession do
 
   def parse_keys(_text, name), do: raise(ArgumentError, "#{name} is not set")
 
+  @doc """
+  The ring that signs login and logout directives (`login_directive/3`,
+  `logout_directive/2`, `put_login/4`, `put_logout/3`, `adopt/4`, `put_adopt/4`):
+  `DIRECTIVE_SECRET`, else (unset or empty) `ORIGIN_SECRET`, as the edge verifies them.
+  Read from the environment on each call; a malformed ring raises `ArgumentError`
+  naming its variable, as `parse_keys/2` does.
+  """
+  def directive_keys, do: job_keys("DIRECTIVE_SECRET")
+
+  @doc """
+  The ring that signs admin tokens (`admin_token/4`, `admin_call/5`, `list_sessions/4`,
+  `revoke_session/5`, `revoke_all/4`): `ADMIN_SECRET`, else (unset or empty)
+  `ORIGIN_SECRET`, as the edge verifies them. Like `directive_keys/0`.
+  """
+  def admin_keys, do: job_keys("ADMIN_SECRET")
+
+  defp job_keys(name) do
+    case System.get_env(name) do
+      secret when secret in [nil, ""] -> parse_keys(System.get_env("ORIGIN_SECRET"))
+      secret -> parse_keys(secret, name)
+    end
+  end
+
   defp parse_key(pair, which) do
     case String.split(pair, ":", parts: 2) do
       [kid, secret] ->
@@ -141,20 +171,24 @@ defmodule EdgeSession do
   MAC, compared in constant time; `alg` exactly HS256, `typ` JWT, no `crit`; the key
   named by `kid`, or each key without one; `aud`, `iss`, `exp`, `iat`, `nbf` with 30 s of
   skew and at most 60 s of life; `sub`, `sid` and `state` strings, `ctx` a map,
-  `context_changed` a NumericDate.
+  `context_changed` and `auth_time` NumericDates, `amr` a list of strings.
 
   `claims["context_changed"]` is set when the edge runs `ON_CONTEXT_CHANGE=flag` and the
   session refreshed from another country, network (ASN) or browser family: the time of
   that change, in whole Unix seconds; else `nil`. A signal, not a verdict (a phone changes
   networks): before a sensitive action, ask for the password again unless this session
   (`"sid"`) re-entered it for this very value.
+
+  `claims["auth_time"]` is when the user logged in (whole Unix seconds; `nil` only from
+  an edge older than the claim), `claims["amr"]` how (RFC 8176 names, as the login said),
+  else `nil`: `signed_in_within?/3` reads both.
   """
   def check_assertion(token, keys, opts \\ [])
 
   def check_assertion(token, keys, opts) when is_binary(token) do
     with {:ok, claims} <- verify_jws(token, keys, "jwt", @assertion_max_lifetime, opts),
          :ok <- check_assertion_claims(claims),
-         do: {:ok, whole_seconds(claims, "context_changed")}
+         do: {:ok, claims |> whole_seconds("context_changed") |> whole_seconds("auth_time")}
   end
 
   def check_assertion(_token, _keys, _opts), do: {:error, "no token"}
@@ -210,6 +244,23 @@ defmodule EdgeSession do
   end
 
   def parse_event(_body, _keys, _opts), do: {:error, "no body"}
+
+  @doc """
+  Whether the user of `claims` (`verify_assertion/3`'s, the plug's
+  `conn.assigns.edge_session`) signed in (`"auth_time"`) at most `max_age` seconds ago,
+  and the session has not refreshed from another context since (`"context_changed"`):
+  what a sensitive action asks. `false` for `nil` claims or no `auth_time`. Options:
+  `now:` (Unix seconds, default the system clock). `EdgeSession.Plug.require_recent_auth/2`
+  answers the request when it is `false`.
+  """
+  def signed_in_within?(claims, max_age, opts \\ [])
+
+  def signed_in_within?(%{"auth_time" => auth_time} = claims, max_age, opts) when is_integer(auth_time) do
+    changed = claims["context_changed"]
+    now(opts) - auth_time <= max_age and (changed == nil or changed <= auth_time)
+  end
+
+  def signed_in_within?(_claims, _max_age, _opts), do: false
 
   @doc """
   Who a request is: the claims of its assertion (`token`, the `X-Edge-Assertion` value),
@@ -275,7 +326,8 @@ defmodule EdgeSession do
         nil
 
       true ->
-        login_directive(legacy_sub, keys, Keyword.put(opts, :nonce, request.nonce))
+        # The app's old session is no proof of presence now: auth_time 0, never recent.
+        login_directive(legacy_sub, keys, opts |> Keyword.put(:nonce, request.nonce) |> Keyword.put(:auth_time, 0))
     end
   end
 
@@ -331,22 +383,35 @@ defmodule EdgeSession do
 
   @doc """
   Value for the `X-Edge-Login` response header: the edge starts a session for `sub`.
-  `nonce:` (required) is the `X-Edge-Nonce` header of the request this response answers.
-  Options: `remember:` (default false), `ctx:` (a map, ≤ 1 KiB as JSON), `lifetime:`
-  (seconds, default 120), `json:`, `now:`.
+  `keys`: `directive_keys/0`. `nonce:` (required) is the `X-Edge-Nonce` header of the
+  request this response answers. Options: `remember:` (default false), `ctx:` (a map,
+  ≤ 1 KiB as JSON), `amr:` (how the user proved who they are, RFC 8176: `["pwd"]`,
+  `["pwd", "otp"]`…; 1 to 8 names of `[A-Za-z0-9_.:-]{1,16}`, else `ArgumentError`),
+  `lifetime:` (seconds, default 120), `json:`, `now:`.
   """
   def login_directive(sub, keys, opts \\ []) when is_binary(sub) do
+    amr = opts[:amr]
+
+    # The edge would ignore the whole login (directive_rejected): refused here, by name.
+    unless amr == nil or
+             (is_list(amr) and length(amr) in 1..@max_amr and Enum.all?(amr, &(is_binary(&1) and Regex.match?(@amr_name, &1)))),
+           do: raise(ArgumentError, "amr must be 1 to #{@max_amr} names of [A-Za-z0-9_.:-]{1,16}")
+
     claims = %{"sub" => sub, "remember" => Keyword.get(opts, :remember, false), "nonce" => nonce!(opts)}
     claims = if ctx = opts[:ctx], do: Map.put(claims, "ctx", ctx), else: claims
+    claims = if amr, do: Map.put(claims, "amr", amr), else: claims
+    # When the user proved who they are, if not now (the bridge's adoption: 0).
+    claims = if auth_time = opts[:auth_time], do: Map.put(claims, "auth_time", auth_time), else: claims
     directive("edge-login+jwt", claims, keys, opts)
   end
 
   @doc """
-  Value for the `X-Edge-Logout` response header. `nonce:` (required) is the request's
-  `X-Edge-Nonce`. Options: `scope:` (`"session"`, the default, or `"everywhere"`, which
-  needs `sub:`, the user whose sessions all end: without it this raises `ArgumentError`,
-  "scope everywhere needs sub", since the edge would refuse the directive), `sub:`,
-  `lifetime:`, `json:`, `now:`. `put_logout/3` fills `sub:` in from the request's user.
+  Value for the `X-Edge-Logout` response header, signed with `keys` (`directive_keys/0`).
+  `nonce:` (required) is the request's `X-Edge-Nonce`. Options: `scope:` (`"session"`,
+  the default, or `"everywhere"`, which needs `sub:`, the user whose sessions all end:
+  without it this raises `ArgumentError`, "scope everywhere needs sub", since the edge
+  would refuse the directive), `sub:`, `lifetime:`, `json:`, `now:`. `put_logout/3`
+  fills `sub:` in from the request's user.
   """
   def logout_directive(keys, opts \\ []) do
     scope = Keyword.get(opts, :scope, "session")
@@ -377,11 +442,12 @@ defmodule EdgeSession do
   end
 
   @doc """
-  Bearer token for `POST /__edge/admin`. `act` is `:list`, `:revoke` (needs `sid:`) or
-  `:revoke_all` (`except:` a sid to keep). Every parameter is a signed claim. Options:
-  `sid:`, `except:`, `lifetime:` (seconds, default and at most 60), `json:`, `now:`. A
-  `sid:` or `except:` that is not a session id (22 characters of canonical base64url)
-  raises `ArgumentError` ("not a session id: …"): the edge would refuse the whole token.
+  Bearer token for `POST /__edge/admin`, signed with `keys` (`admin_keys/0`). `act` is
+  `:list`, `:revoke` (needs `sid:`) or `:revoke_all` (`except:` a sid to keep). Every
+  parameter is a signed claim. Options: `sid:`, `except:`, `lifetime:` (seconds, default
+  and at most 60), `json:`, `now:`. A `sid:` or `except:` that is not a session id (22
+  characters of canonical base64url) raises `ArgumentError` ("not a session id: …"): the
+  edge would refuse the whole token.
   """
   def admin_token(sub, act, keys, opts \\ [])
       when is_binary(sub) and act in [:list, :revoke, :revoke_all] do
@@ -644,6 +710,10 @@ defmodule EdgeSession do
       not (is_nil(claims["ctx"]) or is_map(claims["ctx"])) -> {:error, "ctx is not an object"}
       not (is_nil(claims["context_changed"]) or numeric_date(claims["context_changed"]) != nil) ->
         {:error, "context_changed is not a NumericDate"}
+      not (is_nil(claims["auth_time"]) or numeric_date(claims["auth_time"]) != nil) ->
+        {:error, "auth_time is not a NumericDate"}
+      not (is_nil(claims["amr"]) or (is_list(claims["amr"]) and Enum.all?(claims["amr"], &is_binary/1))) ->
+        {:error, "amr is not a list of strings"}
       true -> :ok
     end
   end

@@ -22,6 +22,13 @@ defmodule EdgeSession.AdoptLogoutTest do
     assert names(request) == ["x-edge-logout"]
   end
 
+  test "an adopted login is never a recent sign-in: auth_time 0" do
+    {true, request} = EdgeSession.put_adopt(anonymous_request(), "lee", @keys, json: EdgeSession.JiffyJSON)
+    {_, login} = Enum.find(request.resp_headers, &(elem(&1, 0) == "x-edge-login"))
+    payload = login |> String.split(".") |> Enum.at(1) |> Base.url_decode64!(padding: false)
+    assert payload =~ ~s("auth_time":0)
+  end
+
   test "logout, then adopt: adopt does nothing and returns false" do
     request = EdgeSession.put_logout(anonymous_request(), @keys, json: EdgeSession.JiffyJSON)
     assert {false, request} = EdgeSession.put_adopt(request, "lee", @keys, json: EdgeSession.JiffyJSON)

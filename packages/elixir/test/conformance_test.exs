@@ -15,7 +15,7 @@ defmodule EdgeSession.ConformanceTest do
   defp opts(vector), do: [audience: vector["audience"], now: vector["now"], json: EdgeSession.JiffyJSON]
 
   defp identity(nil), do: nil
-  defp identity(claims), do: Map.new(~w(sub sid state ctx context_changed), &{&1, claims[&1]})
+  defp identity(claims), do: Map.new(~w(sub sid state ctx context_changed auth_time amr), &{&1, claims[&1]})
 
   for v <- table["assertions"] do
     @v v

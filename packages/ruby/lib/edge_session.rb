@@ -46,14 +46,21 @@ module EdgeSession
   # A session id (the edge's family id, `sid`): 16 bytes as canonical base64url, 22
   # characters whose last holds 2 bits and 4 zero bits (the Rust crate's FamilyId::parse).
   SESSION_ID = /\A[A-Za-z0-9_-]{21}[AQgw]\z/
+  # A login's `amr` as the edge takes it (RFC 8176 method names): 1 to 8 of these.
+  MAX_AMR = 8
+  AMR_NAME = /\A[A-Za-z0-9_.:-]{1,16}\z/
 
   # Who a request is, from the verified assertion. `context_changed`: when the session
   # refreshed from another country, network (ASN) or browser family, in Unix seconds; nil
   # if it did not, or unless the edge runs ON_CONTEXT_CHANGE=flag. A signal, not a verdict
   # (a phone changes networks): before a sensitive action, ask for the password again
-  # unless this session (`sid`) re-entered it for this very value.
-  Identity = Struct.new(:sub, :sid, :state, :ctx, :context_changed, keyword_init: true) do
-    def to_h = { sub: sub, sid: sid, state: state, ctx: ctx, context_changed: context_changed }
+  # unless this session (`sid`) re-entered it for this very value. `auth_time`: when the
+  # user logged in (Unix seconds; nil only from an edge older than the claim); `amr`: how
+  # (RFC 8176 names, as the login directive said), else nil. Request#signed_in_within? and
+  # Rack.require_recent_auth use both for sensitive actions.
+  Identity = Struct.new(:sub, :sid, :state, :ctx, :context_changed, :auth_time, :amr, keyword_init: true) do
+    def to_h = { sub: sub, sid: sid, state: state, ctx: ctx, context_changed: context_changed, auth_time: auth_time,
+                 amr: amr }
   end
 
   # Why Client#verify_assertion (or EdgeSession.parse_event) refused a token; the message
@@ -271,14 +278,21 @@ module EdgeSession
   private_constant :JWS
 
   # One origin's view of the edge: its keys, audience and public URL (defaults from
-  # ORIGIN_SECRET, ORIGIN_AUDIENCE or "origin", EDGE_URL). `clock` returns the time in Unix
-  # seconds (default: the system clock); tests pass their own to verify at a given time.
+  # ORIGIN_SECRET, ORIGIN_AUDIENCE or "origin", EDGE_URL). ORIGIN_SECRET verifies
+  # assertions; DIRECTIVE_SECRET (directive_secret:) signs logins and logouts and
+  # ADMIN_SECRET (admin_secret:) admin tokens, each ORIGIN_SECRET when unset, as the edge
+  # verifies them. `clock` returns the time in Unix seconds (default: the system clock);
+  # tests pass their own to verify at a given time.
   class Client
     attr_reader :audience, :edge_url
 
     def initialize(secret: ENV["ORIGIN_SECRET"], audience: ENV.fetch("ORIGIN_AUDIENCE", "origin"),
-                   edge_url: ENV["EDGE_URL"], events_secret: ENV["EVENTS_SECRET"], logger: nil, clock: -> { Time.now.to_f })
+                   edge_url: ENV["EDGE_URL"], events_secret: ENV["EVENTS_SECRET"],
+                   directive_secret: ENV["DIRECTIVE_SECRET"], admin_secret: ENV["ADMIN_SECRET"], logger: nil,
+                   clock: -> { Time.now.to_f })
       @keys = EdgeSession.parse_keys(secret)
+      @directive_keys = unset?(directive_secret) ? @keys : EdgeSession.parse_keys(directive_secret, "DIRECTIVE_SECRET")
+      @admin_keys = unset?(admin_secret) ? @keys : EdgeSession.parse_keys(admin_secret, "ADMIN_SECRET")
       @audience = audience
       @edge_url = edge_url
       admin_uri(edge_url) unless unset?(edge_url) # only the admin client needs it, but a malformed one fails at startup
@@ -298,7 +312,8 @@ module EdgeSession
       end
       claims = verify_assertion(token)
       Identity.new(sub: claims["sub"], sid: claims["sid"], state: claims["state"], ctx: claims["ctx"],
-                   context_changed: JWS.numeric_date(claims["context_changed"]))
+                   context_changed: JWS.numeric_date(claims["context_changed"]),
+                   auth_time: JWS.numeric_date(claims["auth_time"]), amr: claims["amr"])
     rescue AssertionRefused => e
       log_event("edge_assertion_rejected", reason: e.message)
       nil
@@ -312,7 +327,7 @@ module EdgeSession
     # The claims of a valid X-Edge-Assertion at the clock's time; raises AssertionRefused
     # otherwise, with the edge's own rules (JWS.verify).
     def verify_assertion(token)
-      claims = JWS.verify(token, @keys, typ: "jwt", audience: @audience, now: @clock.call.to_i,
+      claims = JWS.verify(token, @keys, typ: "jwt", audience: @audience, now: now,
                                         max_lifetime: ASSERTION_MAX_LIFETIME)
       check_assertion_claims(claims)
       claims
@@ -324,8 +339,11 @@ module EdgeSession
     def parse_event(body, queue: false)
       raise ArgumentError, "EVENTS_SECRET (events_secret:) is not set" unless @event_keys
 
-      JWS.event(body, @event_keys, @audience, @clock.call.to_i, queue: queue)
+      JWS.event(body, @event_keys, @audience, now, queue: queue)
     end
+
+    # The clock's time, in whole Unix seconds.
+    def now = @clock.call.to_i
 
     # Where events go: `logger.warn` if given, else a JSON line on stderr.
     def log_event(event, **detail)
@@ -333,12 +351,24 @@ module EdgeSession
       @logger ? @logger.warn(line) : warn(line)
     end
 
-    def login_directive(nonce, sub, remember: false, ctx: nil)
+    # X-Edge-Login answering the request whose X-Edge-Nonce is `nonce`. `amr`: how the user
+    # proved who they are (RFC 8176: ["pwd"], ["pwd", "otp"]…), which every assertion of the
+    # session then carries; 1 to 8 names of [A-Za-z0-9_.:-]{1,16}, else ArgumentError.
+    # auth_time: when the user proved who they are, if not now (a login without a
+    # password, as the bridge's: 0, so require_recent_auth still asks for one).
+    def login_directive(nonce, sub, remember: false, ctx: nil, amr: nil, auth_time: nil)
       raise ArgumentError, "login needs a non-empty sub" if sub.nil? || sub.empty?
+      # The edge would ignore the whole login (directive_rejected): refused here, by name.
+      unless amr.nil? || (amr.is_a?(Array) && amr.length.between?(1, MAX_AMR) &&
+                          amr.all? { |name| name.is_a?(String) && name.ascii_only? && AMR_NAME.match?(name) })
+        raise ArgumentError, "amr must be 1 to #{MAX_AMR} names of [A-Za-z0-9_.:-]{1,16}"
+      end
 
       claims = { "sub" => sub, "remember" => remember, "nonce" => require_nonce(nonce) }
       claims["ctx"] = ctx if ctx
-      sign("edge-login+jwt", claims)
+      claims["amr"] = amr if amr
+      claims["auth_time"] = auth_time if auth_time
+      sign("edge-login+jwt", claims, @directive_keys)
     end
 
     # X-Edge-Logout answering that request. scope: "everywhere" needs `sub`, whose sessions
@@ -350,7 +380,7 @@ module EdgeSession
 
       claims = { "scope" => scope, "nonce" => require_nonce(nonce) }
       claims["sub"] = sub if sub
-      sign("edge-logout+jwt", claims)
+      sign("edge-logout+jwt", claims, @directive_keys)
     end
 
     # A bearer token for POST /__edge/admin: single-use (random jti), at most 60 s. A `sid`
@@ -368,7 +398,7 @@ module EdgeSession
       claims = { "sub" => sub, "act" => act, "jti" => SecureRandom.urlsafe_base64(12) }
       claims["sid"] = sid if sid
       claims["except"] = except if except
-      sign("edge-admin+jwt", claims, lifetime)
+      sign("edge-admin+jwt", claims, @admin_keys, lifetime)
     end
 
     # The user's live sessions, oldest first: hashes with string keys "sid", "created_at",
@@ -393,9 +423,11 @@ module EdgeSession
       raise AssertionRefused, "sid missing" unless claims["sid"].is_a?(String)
       raise AssertionRefused, "state missing" unless claims["state"].is_a?(String)
       raise AssertionRefused, "ctx is not an object" unless claims["ctx"].nil? || claims["ctx"].is_a?(Hash)
-      return if claims["context_changed"].nil? || JWS.numeric_date(claims["context_changed"])
-
-      raise AssertionRefused, "context_changed is not a NumericDate"
+      %w[context_changed auth_time].each do |name|
+        raise AssertionRefused, "#{name} is not a NumericDate" unless claims[name].nil? || JWS.numeric_date(claims[name])
+      end
+      amr = claims["amr"]
+      raise AssertionRefused, "amr is not an array of strings" unless amr.nil? || (amr.is_a?(Array) && amr.all?(String))
     end
 
     def admin(sub, act, **params)
@@ -414,7 +446,7 @@ module EdgeSession
       body
     end
 
-    def unset?(edge_url) = edge_url.nil? || edge_url.empty?
+    def unset?(value) = value.nil? || value.empty?
 
     # {edge_url}/__edge/admin, parsed rather than joined: URI.join kept a query or
     # credentials in EDGE_URL and dropped a path without a word. The rule is the Rust
@@ -438,10 +470,11 @@ module EdgeSession
       uri.dup.tap { |endpoint| endpoint.path = "/__edge/admin" }
     end
 
-    def sign(typ, claims, lifetime = 120)
-      kid, key = @keys.first
-      now = @clock.call.to_i
-      JWT.encode({ "aud" => "edge-session", "iat" => now, "exp" => now + lifetime }.merge(claims), key, ALGORITHM,
+    # Signed with the first key of `keys`: the directive ring or the admin ring.
+    def sign(typ, claims, keys, lifetime = 120)
+      kid, key = keys.first
+      iat = now
+      JWT.encode({ "aud" => "edge-session", "iat" => iat, "exp" => iat + lifetime }.merge(claims), key, ALGORITHM,
                  { "typ" => typ, "kid" => kid })
     end
 
@@ -477,10 +510,20 @@ module EdgeSession
     # "reused", "device_bound", "invalid"), else nil.
     def refusal = @user ? nil : @state
 
+    # Whether the user signed in (`auth_time`) at most `max_age` seconds ago by the client's
+    # clock, and the session has not refreshed from another context since
+    # (`context_changed`): what a sensitive action asks. Else send them to sign in again.
+    def signed_in_within?(max_age)
+      auth_time = @user&.auth_time
+      return false if auth_time.nil?
+
+      @client.now - auth_time <= max_age && (@user.context_changed.nil? || @user.context_changed <= auth_time)
+    end
+
     # Replaces a login that `adopt` put on this response; a `logout` beside it keeps it (an
     # account switch).
-    def login(sub, remember: false, ctx: nil)
-      @response_headers["X-Edge-Login"] = @client.login_directive(@nonce, sub, remember: remember, ctx: ctx)
+    def login(sub, remember: false, ctx: nil, amr: nil)
+      @response_headers["X-Edge-Login"] = @client.login_directive(@nonce, sub, remember: remember, ctx: ctx, amr: amr)
       # The app's own login replaced the bridge's: a logout must no longer take it back.
       # (adopt calls this, then marks its own login again.)
       @adopted = false
@@ -517,7 +560,8 @@ module EdgeSession
         @client.log_event("edge_adopt_no_nonce", reason: "no X-Edge-Nonce: the request did not come through the edge")
         return false
       end
-      login(sub, remember: remember)
+      # The app's old session is no proof of presence now: auth_time 0 (never recent).
+      @response_headers["X-Edge-Login"] = @client.login_directive(@nonce, sub, remember: remember, auth_time: 0)
       @adopted = true
       true
     end

@@ -25,6 +25,20 @@ class AdoptLogoutTest < Minitest::Test
     assert_equal(["X-Edge-Logout"], request.response_headers.keys.sort)
   end
 
+  def login_claims(request)
+    part = request.response_headers["X-Edge-Login"].split(".")[1]
+    JSON.parse(Base64.urlsafe_decode64(part + ("=" * ((4 - (part.length % 4)) % 4))))
+  end
+
+  def test_an_adopted_login_is_never_a_recent_sign_in
+    request = anonymous_request
+    assert request.adopt("lee")
+    assert_equal(0, login_claims(request)["auth_time"], "the old session proves nothing now")
+    request = anonymous_request
+    request.login("lee")
+    refute login_claims(request).key?("auth_time")
+  end
+
   def test_logout_then_adopt_does_nothing
     request = anonymous_request
     request.logout

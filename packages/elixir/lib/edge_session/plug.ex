@@ -3,9 +3,9 @@ if Code.ensure_loaded?(Plug.Conn) do
   defmodule EdgeSession.Plug do
     @moduledoc """
     Assigns the identity the edge asserted to `conn.assigns.edge_session`: the verified
-    claims (`"sub"`, `"sid"`, `"state"`, `"ctx"`, `"context_changed"`…) or `nil`. Never
-    trust `X-Edge-User`: the origin may be reachable around the edge, and only the
-    signature proves anything.
+    claims (`"sub"`, `"sid"`, `"state"`, `"ctx"`, `"context_changed"`, `"auth_time"`,
+    `"amr"`…) or `nil`. Never trust `X-Edge-User`: the origin may be reachable around
+    the edge, and only the signature proves anything.
     Also assigns `conn.assigns.edge_nonce`, the request's `X-Edge-Nonce`: pass it as
     `nonce:` to `EdgeSession.login_directive/3` and `logout_directive/2`;
     `conn.assigns.edge_refusal`, why the edge refused an anonymous request's edge cookie
@@ -17,6 +17,11 @@ if Code.ensure_loaded?(Plug.Conn) do
 
     The secret is read from the environment per request, not in `init/1`: Phoenix runs
     `init/1` at compile time, which would bake the secret into the compiled release.
+
+    For a sensitive action, `require_recent_auth/2` after it:
+
+        import EdgeSession.Plug, only: [require_recent_auth: 2]
+        plug :require_recent_auth, max_age: 600   # signed in within 10 minutes, else 401
     """
     @behaviour Plug
     import Plug.Conn
@@ -36,6 +41,44 @@ if Code.ensure_loaded?(Plug.Conn) do
       |> assign(:edge_nonce, request.nonce)
       |> assign(:edge_refusal, EdgeSession.refusal(request))
       |> assign(:edge_request, request)
+    end
+
+    @doc """
+    A function plug for a sensitive action ("sign out other devices", a password change),
+    after `EdgeSession.Plug`: passes the conn on when the user signed in at most `max_age:`
+    seconds ago and the session has not refreshed from another context since
+    (`EdgeSession.signed_in_within?/3`). Otherwise it halts with `401
+    {"error":"recent sign-in required"}` (JSON, `cache-control: no-store`), or `401
+    {"error":"not signed in"}` when nobody is; with `mode: :page`, a 303 to `login_url:`
+    (default `"/login"`) instead. Send the user to sign in again, which sets a new
+    `auth_time`. Options: `max_age:` (seconds, required), `mode:` (`:api`, the default, or
+    `:page`), `login_url:`, `now:` (Unix seconds, for tests).
+    """
+    def require_recent_auth(conn, opts) do
+      max_age = Keyword.fetch!(opts, :max_age)
+
+      case Map.fetch(conn.assigns, :edge_session) do
+        :error -> raise "require_recent_auth needs plug EdgeSession.Plug first"
+        {:ok, nil} -> deny(conn, opts, "not signed in")
+        {:ok, claims} ->
+          if EdgeSession.signed_in_within?(claims, max_age, Keyword.take(opts, [:now])),
+            do: conn,
+            else: deny(conn, opts, "recent sign-in required")
+      end
+    end
+
+    # What an app's "signed in?" clause answers: 401 JSON for an API, a 303 for a page.
+    defp deny(conn, opts, error) do
+      conn = put_resp_header(conn, "cache-control", "no-store")
+
+      conn =
+        if opts[:mode] == :page do
+          conn |> put_resp_header("location", Keyword.get(opts, :login_url, "/login")) |> send_resp(303, "")
+        else
+          conn |> put_resp_header("content-type", "application/json") |> send_resp(401, ~s({"error":"#{error}"}))
+        end
+
+      halt(conn)
     end
   end
 end

@@ -8,6 +8,7 @@ module EdgeSession
   #
   #   use EdgeSession::Rack::Middleware                  # ORIGIN_SECRET, EDGE_URL from ENV
   #   denied = EdgeSession::Rack.require_user(env)       # nil, or a 401 / redirect response
+  #   denied = EdgeSession::Rack.require_recent_auth(env, 600) # also nil only if signed in within 10 min
   module Rack
     ENV_KEY = "edge_session"
 
@@ -38,11 +39,29 @@ module EdgeSession
     def self.require_user(env, mode: :api, login_url: "/login")
       return nil if edge(env).user
 
+      denied(mode, login_url, "not signed in")
+    end
+
+    # For a sensitive action: nil when the user signed in at most `max_age` seconds ago
+    # (`auth_time`, by the client's clock) and the session has not refreshed from another
+    # context since (`context_changed`); else what require_user answers, with "recent
+    # sign-in required" (an anonymous request gets require_user's own answer). Send the
+    # user to sign in again.
+    def self.require_recent_auth(env, max_age, mode: :api, login_url: "/login")
+      anonymous = require_user(env, mode: mode, login_url: login_url)
+      return anonymous if anonymous
+      return nil if edge(env).signed_in_within?(max_age)
+
+      denied(mode, login_url, "recent sign-in required")
+    end
+
+    def self.denied(mode, login_url, error)
       if mode == :page
         [303, { "Location" => login_url, "Cache-Control" => "no-store" }, []]
       else
-        [401, { "Content-Type" => "application/json", "Cache-Control" => "no-store" }, ['{"error":"not signed in"}']]
+        [401, { "Content-Type" => "application/json", "Cache-Control" => "no-store" }, [JSON.generate(error: error)]]
       end
     end
+    private_class_method :denied
   end
 end
