@@ -1,6 +1,6 @@
 // Express middleware: `app.use(edgeSession())` gives every request `req.edge`, and
-// `requireUser()` guards a route.
-import { EdgeSession, anonymousAnswer, edgeRequest } from "./index.js";
+// `requireUser()` (or, for a sensitive action, `requireRecentAuth(maxAgeSecs)`) guards a route.
+import { EdgeSession, anonymousAnswer, edgeRequest, recentAuthAnswer } from "./index.js";
 
 /** Sets `req.edge` = `{ user, nonce, login, logout, adopt }` on every request. */
 export function edgeSession(options) {
@@ -22,6 +22,23 @@ export function requireUser(options) {
   return (req, res, next) => {
     if (req.edge === undefined) return next(new Error("requireUser() needs app.use(edgeSession()) first"));
     if (req.edge.user) return next();
+    res.status(answer.status).set(answer.headers).send(answer.body);
+  };
+}
+
+/**
+ * For a sensitive action: lets a request through only if its user signed in at most
+ * `maxAgeSecs` ago with no context change since (`req.edge.signedInWithin`). Otherwise
+ * `requireUser`'s answer, and for a signed-in user 401 `{"error":"recent sign-in required"}`
+ * (or, `mode: "page"`, the redirect): send them to sign in again.
+ */
+export function requireRecentAuth(maxAgeSecs, options) {
+  if (typeof maxAgeSecs !== "number" || !(maxAgeSecs >= 0)) throw new TypeError("requireRecentAuth(maxAgeSecs) needs a number of seconds ≥ 0");
+  const [anonymous, stale] = [anonymousAnswer(options), recentAuthAnswer(options)];
+  return (req, res, next) => {
+    if (req.edge === undefined) return next(new Error("requireRecentAuth() needs app.use(edgeSession()) first"));
+    if (req.edge.signedInWithin(maxAgeSecs)) return next();
+    const answer = req.edge.user ? stale : anonymous;
     res.status(answer.status).set(answer.headers).send(answer.body);
   };
 }

@@ -10,3 +10,8 @@ declare module "fastify" {
 
 export declare const edgeSession: FastifyPluginAsync<EdgeSessionOptions & { edge?: EdgeSession }>;
 export declare function requireUser(options?: RequireUserOptions): preHandlerAsyncHookHandler;
+/**
+ * For a sensitive action: `requireUser`'s answer unless signed in, and 401 `{"error":"recent sign-in required"}`
+ * (or, `mode: "page"`, the redirect) unless the user signed in at most `maxAgeSecs` ago with no context change since.
+ */
+export declare function requireRecentAuth(maxAgeSecs: number, options?: RequireUserOptions): preHandlerAsyncHookHandler;

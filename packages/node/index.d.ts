@@ -15,6 +15,14 @@ export interface Identity {
    * the password again unless this session (`sid`) re-entered it for this very value.
    */
   readonly context_changed: number | null;
+  /**
+   * When the user last proved who they are (the login), Unix seconds: OIDC's `auth_time`;
+   * null only from an edge older than the claim. `EdgeRequest.signedInWithin` and
+   * `requireRecentAuth` compare it with the clock before a sensitive action.
+   */
+  readonly auth_time: number | null;
+  /** How they proved it: the login's RFC 8176 names (`["pwd", "otp"]`), else null. */
+  readonly amr: readonly string[] | null;
 }
 
 export interface LoginOptions {
@@ -22,6 +30,17 @@ export interface LoginOptions {
   remember?: boolean;
   /** Claims carried in the access cookie and every assertion (≤ 1 KiB of JSON). */
   ctx?: Record<string, unknown>;
+  /**
+   * How the user proved who they are (RFC 8176: `["pwd"]`, `["pwd", "otp"]`…), carried by
+   * every assertion of the session as `amr`: 1 to 8 names of `[A-Za-z0-9_.:-]{1,16}`;
+   * anything else throws a `TypeError` ("amr must be …") rather than sign a login the edge refuses.
+   */
+  amr?: readonly string[];
+  /**
+   * When the user proved who they are, if not now (Unix seconds): a login without a
+   * password (the bridge's `adopt` sends 0) is then never a recent sign-in.
+   */
+  authTime?: number;
 }
 
 export interface LogoutOptions {
@@ -36,8 +55,18 @@ export interface LogoutOptions {
 }
 
 export interface EdgeSessionOptions {
-  /** `ORIGIN_SECRET`, `kid:secret[,kid:secret…]` (default: the environment's). */
+  /** `ORIGIN_SECRET`, `kid:secret[,kid:secret…]` (default: the environment's): verifies assertions. */
   secret?: string;
+  /**
+   * `DIRECTIVE_SECRET`, `kid:secret[,kid:secret…]`: signs login and logout directives
+   * (default: the environment's; unset or blank, `secret`). Malformed, it throws at construction.
+   */
+  directiveSecret?: string;
+  /**
+   * `ADMIN_SECRET`, `kid:secret[,kid:secret…]`: signs admin tokens (default: the
+   * environment's; unset or blank, `secret`). Malformed, it throws at construction.
+   */
+  adminSecret?: string;
   /** The assertion's `aud` (default `ORIGIN_AUDIENCE` or "origin"). */
   audience?: string;
   /**
@@ -191,10 +220,17 @@ export declare class EdgeSession {
   verifyAssertion(token: string): Promise<Record<string, unknown>>;
   /** `parseEvent(body, { queue })` with `eventsSecret`, `audience` and `clock`; rejects with a `TypeError` without `eventsSecret`. */
   parseEvent(body: string | Uint8Array, options?: Pick<ParseEventOptions, "queue">): Promise<SecurityEvent>;
+  /** Signed with `directiveSecret` (else `secret`); a malformed `amr` throws a `TypeError`. */
   loginDirective(nonce: string | null, sub: string, options?: LoginOptions): Promise<string>;
-  /** Throws a `TypeError` ("scope everywhere needs sub") for `scope: "everywhere"` without `sub`: the edge would refuse it. */
+  /**
+   * Signed with `directiveSecret` (else `secret`). Throws a `TypeError` ("scope everywhere needs sub") for
+   * `scope: "everywhere"` without `sub`: the edge would refuse it.
+   */
   logoutDirective(nonce: string | null, options?: LogoutOptions): Promise<string>;
-  /** Throws a `TypeError` ("not a session id: …") for a `sid` or `except` that is not 22 characters of canonical base64url. */
+  /**
+   * Signed with `adminSecret` (else `secret`), as are the calls below. Throws a `TypeError` ("not a session id: …")
+   * for a `sid` or `except` that is not 22 characters of canonical base64url.
+   */
   adminToken(sub: string, act: "list" | "revoke" | "revoke_all", options?: { sid?: string; except?: string; lifetime?: number }): Promise<string>;
   /** The user's live sessions, oldest first. */
   listSessions(sub: string): Promise<SessionInfo[]>;
@@ -219,6 +255,12 @@ export interface EdgeRequest {
    * null. (`string & {}`: a reason added by a later edge still arrives.)
    */
   readonly refusal: Refusal | (string & {}) | null;
+  /**
+   * Whether the user signed in (`auth_time`) at most `maxAgeSecs` ago by the `clock`, and the session
+   * has not refreshed from another context since (`context_changed` null or not after `auth_time`):
+   * what a sensitive action asks. False when anonymous. Throws a `TypeError` unless `maxAgeSecs` is a number ≥ 0.
+   */
+  signedInWithin(maxAgeSecs: number): boolean;
   /** Logs `sub` in; replaces a login that `adopt` put on this response, and a `logout` beside it keeps it (an account switch). */
   login(sub: string, options?: LoginOptions): Promise<void>;
   /**
@@ -256,3 +298,5 @@ export interface RequireUserOptions {
 
 /** The answer `requireUser` gives an anonymous request: 401 JSON, or a 303 to the login page. */
 export declare function anonymousAnswer(options?: RequireUserOptions): { status: number; headers: Record<string, string>; body: string };
+/** The answer `requireRecentAuth` gives a signed-in request without a recent sign-in: 401 `{"error":"recent sign-in required"}`, or the 303. */
+export declare function recentAuthAnswer(options?: RequireUserOptions): { status: number; headers: Record<string, string>; body: string };

@@ -49,6 +49,9 @@ const KID = /^[A-Za-z0-9_-]{1,16}$/;
 const WHITE_SPACE = "\\t\\n\\v\\f\\r \\u0085\\u00a0\\u1680\\u2000-\\u200a\\u2028\\u2029\\u202f\\u205f\\u3000";
 const AROUND_WHITE_SPACE = new RegExp(`^[${WHITE_SPACE}]+|[${WHITE_SPACE}]+$`, "gu");
 const WHITE_SPACE_OR_CONTROL = new RegExp(`[${WHITE_SPACE}\\p{Cc}]`, "u");
+// A login's `amr` as the edge takes it (RFC 8176 method names): 1 to 8 of these.
+const MAX_AMR = 8;
+const AMR_NAME = /^[A-Za-z0-9_.:-]{1,16}$/;
 
 /**
  * The edge's secret format, `kid:secret[,kid:secret…]`: the first signs, all verify. The
@@ -100,7 +103,10 @@ export class EdgeAdminError extends Error {
 export class EdgeSession {
   /**
    * @param {object} [options]
-   * @param {string} [options.secret] `ORIGIN_SECRET` (default: the environment's)
+   * @param {string} [options.secret] `ORIGIN_SECRET` (default: the environment's): verifies assertions
+   * @param {string} [options.directiveSecret] `DIRECTIVE_SECRET`: signs logins and logouts (default: the
+   *   environment's, else `secret`)
+   * @param {string} [options.adminSecret] `ADMIN_SECRET`: signs admin tokens (default: the environment's, else `secret`)
    * @param {string} [options.audience] the assertion's `aud` (default `ORIGIN_AUDIENCE` or "origin")
    * @param {string} [options.edgeUrl] where the admin API is: the app's public URL (default `EDGE_URL`)
    * @param {string} [options.eventsSecret] `EVENTS_SECRET`, for `parseEvent` (default: the environment's)
@@ -108,9 +114,13 @@ export class EdgeSession {
    * @param {() => number} [options.clock] the time in Unix seconds (default: the system clock); for tests
    */
   constructor({ secret = process.env.ORIGIN_SECRET, audience = process.env.ORIGIN_AUDIENCE || "origin",
-    edgeUrl = process.env.EDGE_URL, eventsSecret = process.env.EVENTS_SECRET, log = defaultLog,
-    clock = () => Date.now() / 1000 } = {}) {
+    edgeUrl = process.env.EDGE_URL, eventsSecret = process.env.EVENTS_SECRET, directiveSecret = process.env.DIRECTIVE_SECRET,
+    adminSecret = process.env.ADMIN_SECRET, log = defaultLog, clock = () => Date.now() / 1000 } = {}) {
     this.keys = parseKeys(secret);
+    // What the edge verifies each job with: DIRECTIVE_SECRET and ADMIN_SECRET when set,
+    // else ORIGIN_SECRET (unset or blank, as the edge reads them). `keys` only verifies.
+    this.directiveKeys = isUnset(directiveSecret) ? this.keys : parseKeys(directiveSecret, "DIRECTIVE_SECRET");
+    this.adminKeys = isUnset(adminSecret) ? this.keys : parseKeys(adminSecret, "ADMIN_SECRET");
     this.audience = audience;
     this.edgeUrl = edgeUrl;
     if (edgeUrl) adminEndpoint(edgeUrl); // only the admin client needs it, but a malformed one fails at startup
@@ -121,10 +131,12 @@ export class EdgeSession {
   }
 
   /**
-   * Who a request is: `{ sub, sid, state, ctx, context_changed }` from a valid assertion,
-   * or null. `context_changed` (Unix seconds, else null) is set when the edge runs
-   * `ON_CONTEXT_CHANGE=flag` and the session refreshed from another country, network or
-   * browser family: a signal for a step-up before a sensitive action, not a verdict. A bad
+   * Who a request is: `{ sub, sid, state, ctx, context_changed, auth_time, amr }` from a
+   * valid assertion, or null. `context_changed` (Unix seconds, else null) is set when the
+   * edge runs `ON_CONTEXT_CHANGE=flag` and the session refreshed from another country,
+   * network or browser family: a signal for a step-up before a sensitive action, not a
+   * verdict. `auth_time` is when the user logged in (Unix seconds; null only from an edge
+   * older than the claim), `amr` how (the login's RFC 8176 names, else null). A bad
    * assertion, or identity headers without one (a request that went around the edge),
    * is anonymous and logged; it never throws. `header(name)` reads a request header.
    */
@@ -138,7 +150,7 @@ export class EdgeSession {
       const claims = await this.verifyAssertion(token);
       return Object.freeze({
         sub: claims.sub, sid: claims.sid, state: claims.state, ctx: claims.ctx ?? null,
-        context_changed: numericDate(claims.context_changed),
+        context_changed: numericDate(claims.context_changed), auth_time: numericDate(claims.auth_time), amr: claims.amr ?? null,
       });
     } catch (e) {
       if (!(e instanceof AssertionRefused)) throw e;
@@ -169,10 +181,24 @@ export class EdgeSession {
     return verifyEvent(body, this.eventKeys, this.audience, Math.floor(this.clock()), queue);
   }
 
-  /** `X-Edge-Login` answering the request whose `X-Edge-Nonce` is `nonce`. */
-  loginDirective(nonce, sub, { remember = false, ctx } = {}) {
+  /**
+   * `X-Edge-Login` answering the request whose `X-Edge-Nonce` is `nonce`, signed with
+   * `DIRECTIVE_SECRET` (else `ORIGIN_SECRET`). `amr`: how the user proved who they are
+   * (RFC 8176: ["pwd"], ["pwd", "otp"]…), which every assertion of the session then
+   * carries; 1 to 8 names of [A-Za-z0-9_.:-]{1,16}, else a TypeError.
+   */
+  loginDirective(nonce, sub, { remember = false, ctx, amr, authTime } = {}) {
     if (typeof sub !== "string" || sub === "") throw new TypeError("login needs a non-empty sub");
-    return this.#directive("edge-login+jwt", { sub, remember, nonce: requireNonce(nonce), ...(ctx ? { ctx } : {}) });
+    // The edge would ignore the whole login (directive_rejected): refused here, by name.
+    if (amr != null && !(Array.isArray(amr) && amr.length >= 1 && amr.length <= MAX_AMR
+      && amr.every((name) => typeof name === "string" && AMR_NAME.test(name)))) {
+      throw new TypeError(`amr must be 1 to ${MAX_AMR} names of [A-Za-z0-9_.:-]{1,16}`);
+    }
+    return this.#directive("edge-login+jwt", {
+      sub, remember, nonce: requireNonce(nonce), ...(ctx ? { ctx } : {}), ...(amr != null ? { amr: [...amr] } : {}),
+      // When the proof was, if not now: the bridge's adoption says 0 (never recent).
+      ...(authTime != null ? { auth_time: authTime } : {}),
+    }, this.directiveKeys);
   }
 
   /**
@@ -182,10 +208,10 @@ export class EdgeSession {
   logoutDirective(nonce, { scope = "session", sub } = {}) {
     if (scope !== "session" && scope !== "everywhere") throw new TypeError('scope is "session" or "everywhere"');
     if (scope === "everywhere" && (typeof sub !== "string" || sub === "")) throw new TypeError("scope everywhere needs sub");
-    return this.#directive("edge-logout+jwt", { scope, nonce: requireNonce(nonce), ...(sub ? { sub } : {}) });
+    return this.#directive("edge-logout+jwt", { scope, nonce: requireNonce(nonce), ...(sub ? { sub } : {}) }, this.directiveKeys);
   }
 
-  /** A bearer token for `POST /__edge/admin`: single-use (random `jti`), at most 60 s. */
+  /** A bearer token for `POST /__edge/admin` signed with `ADMIN_SECRET` (else `ORIGIN_SECRET`): single-use (random `jti`), at most 60 s. */
   adminToken(sub, act, { sid, except, lifetime = ADMIN_MAX_LIFETIME } = {}) {
     if (!(lifetime > 0 && lifetime <= ADMIN_MAX_LIFETIME)) throw new RangeError(`lifetime must be 1..${ADMIN_MAX_LIFETIME} s: the edge refuses longer`);
     if (act === "revoke" && sid == null) throw new TypeError("revoke needs sid");
@@ -194,7 +220,8 @@ export class EdgeSession {
     if (sid != null) requireSessionId(sid);
     if (except != null) requireSessionId(except);
     const jti = randomBytes(12).toString("base64url");
-    return this.#directive("edge-admin+jwt", { sub, act, jti, ...(sid != null ? { sid } : {}), ...(except != null ? { except } : {}) }, lifetime);
+    const claims = { sub, act, jti, ...(sid != null ? { sid } : {}), ...(except != null ? { except } : {}) };
+    return this.#directive("edge-admin+jwt", claims, this.adminKeys, lifetime);
   }
 
   /**
@@ -235,8 +262,9 @@ export class EdgeSession {
     return body;
   }
 
-  #directive(typ, claims, lifetime = 120) {
-    const { kid, key } = this.keys[0];
+  /** Signed with the first key of `keys`: the directive ring or the admin ring. */
+  #directive(typ, claims, keys, lifetime = 120) {
+    const { kid, key } = keys[0];
     // One clock reading: jose's relative setExpirationTime reads the clock again, and a
     // second ticking in between would make exp - iat exceed an admin token's 60 s.
     const now = Math.floor(this.clock());
@@ -412,10 +440,32 @@ function checkAssertionClaims(claims) {
   if (typeof claims.sid !== "string") throw new AssertionRefused("sid missing");
   if (typeof claims.state !== "string") throw new AssertionRefused("state missing");
   if (claims.ctx != null && !isObject(claims.ctx)) throw new AssertionRefused("ctx is not an object");
-  if (claims.context_changed != null && numericDate(claims.context_changed) === null) {
-    throw new AssertionRefused("context_changed is not a NumericDate");
+  for (const name of ["context_changed", "auth_time"]) {
+    if (claims[name] != null && numericDate(claims[name]) === null) throw new AssertionRefused(`${name} is not a NumericDate`);
+  }
+  if (claims.amr != null && !(Array.isArray(claims.amr) && claims.amr.every((name) => typeof name === "string"))) {
+    throw new AssertionRefused("amr is not an array of strings");
   }
 }
+
+/**
+ * Whether `user` signed in (`auth_time`) at most `maxAgeSecs` before `now` and the session
+ * has not refreshed from another context since (`context_changed`), as the Rust crate's
+ * `EdgeUser::signed_in_within`.
+ */
+function signedInWithin(user, maxAgeSecs, now) {
+  requireMaxAge(maxAgeSecs);
+  if (!user || user.auth_time == null) return false;
+  return now - user.auth_time <= maxAgeSecs && (user.context_changed == null || user.context_changed <= user.auth_time);
+}
+
+/** Throws unless `maxAgeSecs` is a number of seconds ≥ 0 (NaN, undefined and strings are not). */
+function requireMaxAge(maxAgeSecs) {
+  if (typeof maxAgeSecs !== "number" || !(maxAgeSecs >= 0)) throw new TypeError("maxAgeSecs must be a number of seconds ≥ 0");
+}
+
+/** An optional secret (DIRECTIVE_SECRET, ADMIN_SECRET) unset as the edge reads it: absent, or only White_Space. */
+const isUnset = (text) => text == null || (typeof text === "string" && text.replace(AROUND_WHITE_SPACE, "") === "");
 
 /** A NumericDate (RFC 7519 §2) as the edge reads one: seconds ≥ 0, fractions truncated. */
 function numericDate(value) {
@@ -455,9 +505,16 @@ export async function edgeRequest(edge, header, setHeader, removeHeader = (name)
   return {
     user,
     nonce,
+    /**
+     * Whether the user signed in at most `maxAgeSecs` ago (by the edge's `clock`) and the
+     * session has not refreshed from another context since: what a sensitive action asks.
+     */
+    signedInWithin(maxAgeSecs) {
+      return signedInWithin(user, maxAgeSecs, Math.floor(edge.clock()));
+    },
     /** Why the edge refused this anonymous request's edge cookie (`ended`, `expired`, `reused`, `device_bound`, `invalid`), or null. */
     refusal: user ? null : state,
-    /** Logs `sub` in when this response reaches the edge. */
+    /** Logs `sub` in when this response reaches the edge (`{ remember, ctx, amr }`). */
     async login(sub, options) {
       setHeader(LOGIN_HEADER, await edge.loginDirective(nonce, sub, options));
       // The app's own login replaced the bridge's: a logout beside it is then an account
@@ -501,7 +558,9 @@ export async function edgeRequest(edge, header, setHeader, removeHeader = (name)
         edge.log("edge_adopt_no_nonce", { reason: "no X-Edge-Nonce: the request did not come through the edge" });
         return false;
       }
-      const directive = await edge.loginDirective(nonce, sub, options);
+      // The app's old session is no proof of presence now: auth_time 0, so
+      // requireRecentAuth still asks for a password.
+      const directive = await edge.loginDirective(nonce, sub, { ...options, authTime: 0 });
       if (loggedOut) return false; // a logout on this request wins, even one begun while signing
       setHeader(LOGIN_HEADER, directive);
       adopted = true;
@@ -511,10 +570,22 @@ export async function edgeRequest(edge, header, setHeader, removeHeader = (name)
 }
 
 /** The answer `requireUser` gives an anonymous request: 401 for an API, a redirect for a page. */
-export function anonymousAnswer({ mode = "api", loginUrl = "/login" } = {}) {
+export function anonymousAnswer(options) {
+  return refusalAnswer(options, "not signed in");
+}
+
+/**
+ * The answer `requireRecentAuth` gives a signed-in request without a recent sign-in: as
+ * `anonymousAnswer`, with the error "recent sign-in required" (send the user to sign in again).
+ */
+export function recentAuthAnswer(options) {
+  return refusalAnswer(options, "recent sign-in required");
+}
+
+function refusalAnswer({ mode = "api", loginUrl = "/login" } = {}, error) {
   return mode === "page"
     ? { status: 303, headers: { location: loginUrl, "cache-control": "no-store" }, body: "" }
-    : { status: 401, headers: { "content-type": "application/json", "cache-control": "no-store" }, body: JSON.stringify({ error: "not signed in" }) };
+    : { status: 401, headers: { "content-type": "application/json", "cache-control": "no-store" }, body: JSON.stringify({ error }) };
 }
 
 /**

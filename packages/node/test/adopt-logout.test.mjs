@@ -25,6 +25,16 @@ async function anonymousRequest() {
 /** The `sub` a login directive carries. */
 const subOf = (token) => JSON.parse(Buffer.from(token.split(".")[1], "base64url")).sub;
 
+test("an adopted login is never a recent sign-in: auth_time 0; the app's own login says nothing", async () => {
+  const claims = (token) => JSON.parse(Buffer.from(token.split(".")[1], "base64url"));
+  const adopted = await anonymousRequest();
+  assert.equal(await adopted.request.adopt("lee"), true);
+  assert.equal(claims(adopted.response.get(LOGIN_HEADER)).auth_time, 0);
+  const own = await anonymousRequest();
+  await own.request.login("lee");
+  assert.equal("auth_time" in claims(own.response.get(LOGIN_HEADER)), false);
+});
+
 test("adopt, then logout: only the logout is on the response", async () => {
   const { request, headers } = await anonymousRequest();
   assert.equal(await request.adopt("lee"), true);

@@ -29,6 +29,19 @@ def sub_of(token: str) -> str:
 
 
 class AdoptLogout(unittest.TestCase):
+    def test_an_adopted_login_is_never_a_recent_sign_in(self) -> None:
+        def claims(request: EdgeRequest) -> dict[str, object]:
+            payload = request.response_headers[LOGIN_HEADER].split(".")[1]
+            decoded: dict[str, object] = json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))
+            return decoded
+
+        adopted = anonymous_request()
+        self.assertTrue(adopted.adopt("lee"))
+        self.assertEqual(claims(adopted)["auth_time"], 0, "the old session proves nothing now")
+        own = anonymous_request()
+        own.login("lee")
+        self.assertNotIn("auth_time", claims(own))
+
     def test_adopt_then_logout_leaves_only_the_logout(self) -> None:
         request = anonymous_request()
         self.assertTrue(request.adopt("lee"))

@@ -30,7 +30,7 @@ import urllib.parse
 import urllib.request
 from dataclasses import dataclass
 from http.client import HTTPMessage
-from typing import IO, Any, Callable, Literal, Mapping, Optional
+from typing import IO, Any, Callable, Literal, Mapping, Optional, Sequence
 
 import jwt  # PyJWT
 
@@ -78,6 +78,9 @@ _BASE64URL = re.compile(r"[A-Za-z0-9_-]*")
 # A session id (the edge's family id, ``sid``): 16 bytes as canonical base64url, 22
 # characters whose last holds 2 bits and 4 zero bits (the Rust crate's FamilyId::parse).
 _SESSION_ID = re.compile(r"[A-Za-z0-9_-]{21}[AQgw]")
+# A login's ``amr`` as the edge takes it (RFC 8176 method names): 1 to 8 of these.
+MAX_AMR = 8
+_AMR_NAME = re.compile(r"[A-Za-z0-9_.:-]{1,16}")
 
 log = logging.getLogger("edge_session")
 
@@ -142,10 +145,17 @@ class Identity:
     ``ON_CONTEXT_CHANGE=flag``. A signal, not a verdict (a phone changes networks): before
     a sensitive action, ask for the password again unless this session (``sid``)
     re-entered it for this very value."""
+    auth_time: Optional[int] = None
+    """When the user last proved who they are (the login), Unix seconds: OIDC's
+    ``auth_time``; ``None`` only from an edge older than the claim.
+    :meth:`EdgeRequest.signed_in_within` and ``require_recent_auth`` compare it with the
+    clock before a sensitive action."""
+    amr: Optional[list[str]] = None
+    """How they proved it: the login's RFC 8176 names (``["pwd", "otp"]``), else ``None``."""
 
     def as_dict(self) -> dict[str, Any]:
         return {"sub": self.sub, "sid": self.sid, "state": self.state, "ctx": self.ctx,
-                "context_changed": self.context_changed}
+                "context_changed": self.context_changed, "auth_time": self.auth_time, "amr": self.amr}
 
 
 class EdgeAdminError(Exception):
@@ -182,15 +192,22 @@ def parse_event(body: str | bytes, secret: Optional[str] = None, audience: Optio
 
 class EdgeSession:
     """One origin's view of the edge: its keys, audience and public URL. Every argument
-    defaults to the environment: ``ORIGIN_SECRET``, ``ORIGIN_AUDIENCE`` (else ``origin``),
-    ``EDGE_URL`` (the app's public URL, where the edge answers ``/__edge/admin``) and
-    ``EVENTS_SECRET`` (for :meth:`parse_event`). ``clock`` returns the time in Unix seconds
-    (default ``time.time``); tests pass their own to verify at a given time."""
+    defaults to the environment: ``ORIGIN_SECRET`` (verifies assertions),
+    ``ORIGIN_AUDIENCE`` (else ``origin``), ``EDGE_URL`` (the app's public URL, where the
+    edge answers ``/__edge/admin``), ``EVENTS_SECRET`` (for :meth:`parse_event`),
+    ``DIRECTIVE_SECRET`` (signs logins and logouts) and ``ADMIN_SECRET`` (signs admin
+    tokens); the last two, unset or blank, are ``ORIGIN_SECRET``, as the edge reads them.
+    ``clock`` returns the time in Unix seconds (default ``time.time``); tests pass their own
+    to verify at a given time."""
 
     def __init__(self, secret: Optional[str] = None, audience: Optional[str] = None,
                  edge_url: Optional[str] = None, clock: Optional[Clock] = None,
-                 events_secret: Optional[str] = None):
+                 events_secret: Optional[str] = None, directive_secret: Optional[str] = None,
+                 admin_secret: Optional[str] = None):
         self.keys = parse_keys(secret if secret is not None else os.environ.get("ORIGIN_SECRET"))
+        # What the edge verifies each job with; ``keys`` only verifies assertions.
+        self.directive_keys = self._job_keys(directive_secret, "DIRECTIVE_SECRET")
+        self.admin_keys = self._job_keys(admin_secret, "ADMIN_SECRET")
         self.audience = audience or os.environ.get("ORIGIN_AUDIENCE") or "origin"
         self.edge_url = edge_url if edge_url is not None else os.environ.get("EDGE_URL")
         if self.edge_url:  # only the admin client needs it, but a malformed one fails at startup
@@ -199,6 +216,14 @@ class EdgeSession:
         # Only parse_event needs it, but a malformed one fails at startup too.
         self.event_keys = parse_keys(events, "EVENTS_SECRET") if events else None
         self.clock: Clock = clock or time.time
+
+    def _job_keys(self, given: Optional[str], name: str) -> list[tuple[str, bytes]]:
+        """``DIRECTIVE_SECRET`` or ``ADMIN_SECRET`` (``name``): its own ring when set, else
+        ``ORIGIN_SECRET``'s. Malformed, it raises ``ValueError`` naming the variable."""
+        text = given if given is not None else os.environ.get(name)
+        if text is None or not text.strip(_WHITE_SPACE):
+            return self.keys
+        return parse_keys(text, name)
 
     def identify(self, header: HeaderGetter) -> Optional[Identity]:
         """The identity of a request whose headers ``header(name)`` reads, or ``None``. A
@@ -215,7 +240,8 @@ class EdgeSession:
             log.warning("edge_assertion_rejected: %s", refused)
             return None
         return Identity(sub=claims["sub"], sid=claims["sid"], state=claims["state"], ctx=claims.get("ctx"),
-                        context_changed=_numeric_date(claims.get("context_changed")))
+                        context_changed=_numeric_date(claims.get("context_changed")),
+                        auth_time=_numeric_date(claims.get("auth_time")), amr=claims.get("amr"))
 
     def verify_assertion(self, token: str) -> dict[str, Any]:
         """The claims of a valid ``X-Edge-Assertion`` at ``clock()``; raises
@@ -235,20 +261,34 @@ class EdgeSession:
         return _verify_event(body, self.event_keys, self.audience, int(self.clock()), queue)
 
     def login_directive(self, nonce: Optional[str], sub: str, *, remember: bool = False,
-                        ctx: Optional[Mapping[str, Any]] = None) -> str:
-        """``X-Edge-Login`` answering the request whose ``X-Edge-Nonce`` is ``nonce``."""
+                        ctx: Optional[Mapping[str, Any]] = None, amr: Optional[Sequence[str]] = None,
+                        auth_time: Optional[int] = None) -> str:
+        """``X-Edge-Login`` answering the request whose ``X-Edge-Nonce`` is ``nonce``, signed
+        with ``DIRECTIVE_SECRET`` (else ``ORIGIN_SECRET``). ``amr``: how the user proved who
+        they are (RFC 8176: ``["pwd"]``, ``["pwd", "otp"]``…), which every assertion of the
+        session then carries; 1 to 8 names of ``[A-Za-z0-9_.:-]{1,16}``, else ``ValueError``."""
         if not isinstance(sub, str) or not sub:
             raise ValueError("login needs a non-empty sub")
+        # The edge would ignore the whole login (directive_rejected): refused here, by name.
+        if amr is not None and not (isinstance(amr, (list, tuple)) and 1 <= len(amr) <= MAX_AMR
+                                    and all(isinstance(name, str) and _AMR_NAME.fullmatch(name) for name in amr)):
+            raise ValueError(f"amr must be 1 to {MAX_AMR} names of [A-Za-z0-9_.:-]{{1,16}}")
         claims: dict[str, Any] = {"sub": sub, "remember": remember, "nonce": _nonce(nonce)}
         if ctx is not None:
             claims["ctx"] = dict(ctx)
-        return self._sign("edge-login+jwt", claims)
+        if amr is not None:
+            claims["amr"] = list(amr)
+        if auth_time is not None:
+            # When the proof was, if not now: the bridge's adoption says 0 (never recent).
+            claims["auth_time"] = auth_time
+        return self._sign("edge-login+jwt", claims, self.directive_keys)
 
     def logout_directive(self, nonce: Optional[str], *, scope: Literal["session", "everywhere"] = "session",
                          sub: Optional[str] = None) -> str:
-        """``X-Edge-Logout`` answering that request; ``scope="everywhere"`` with ``sub``
-        signs out every session of the user. ``scope="everywhere"`` without ``sub`` raises
-        ``ValueError`` ("scope everywhere needs sub"): the edge would refuse it."""
+        """``X-Edge-Logout`` answering that request, signed with ``DIRECTIVE_SECRET`` (else
+        ``ORIGIN_SECRET``); ``scope="everywhere"`` with ``sub`` signs out every session of the
+        user. ``scope="everywhere"`` without ``sub`` raises ``ValueError`` ("scope everywhere
+        needs sub"): the edge would refuse it."""
         if scope not in ("session", "everywhere"):
             raise ValueError('scope is "session" or "everywhere"')
         if scope == "everywhere" and not (isinstance(sub, str) and sub):
@@ -256,13 +296,14 @@ class EdgeSession:
         claims: dict[str, Any] = {"scope": scope, "nonce": _nonce(nonce)}
         if sub is not None:
             claims["sub"] = sub
-        return self._sign("edge-logout+jwt", claims)
+        return self._sign("edge-logout+jwt", claims, self.directive_keys)
 
     def admin_token(self, sub: str, act: Literal["list", "revoke", "revoke_all"], *, sid: Optional[str] = None,
                     except_sid: Optional[str] = None, lifetime: int = ADMIN_MAX_LIFETIME) -> str:
-        """A bearer token for ``POST /__edge/admin``: every parameter a signed claim, a
-        random ``jti`` (single use for revocations), at most 60 s. A ``sid`` or
-        ``except_sid`` that is not a session id raises ``ValueError`` ("not a session id")."""
+        """A bearer token for ``POST /__edge/admin``, signed with ``ADMIN_SECRET`` (else
+        ``ORIGIN_SECRET``): every parameter a signed claim, a random ``jti`` (single use for
+        revocations), at most 60 s. A ``sid`` or ``except_sid`` that is not a session id
+        raises ``ValueError`` ("not a session id")."""
         if not 0 < lifetime <= ADMIN_MAX_LIFETIME:
             raise ValueError(f"lifetime must be 1..{ADMIN_MAX_LIFETIME} s: the edge refuses longer")
         if act == "revoke" and sid is None:
@@ -277,7 +318,7 @@ class EdgeSession:
             claims["sid"] = sid
         if except_sid is not None:
             claims["except"] = except_sid
-        return self._sign("edge-admin+jwt", claims, lifetime)
+        return self._sign("edge-admin+jwt", claims, self.admin_keys, lifetime)
 
     def list_sessions(self, sub: str) -> list[dict[str, Any]]:
         """The user's live sessions, oldest first, each a dict: ``sid``, ``created_at``,
@@ -318,8 +359,9 @@ class EdgeSession:
                 pass
             raise EdgeAdminError(error.code, body) from None
 
-    def _sign(self, typ: str, claims: dict[str, Any], lifetime: int = 120) -> str:
-        kid, key = self.keys[0]
+    def _sign(self, typ: str, claims: dict[str, Any], keys: list[tuple[str, bytes]], lifetime: int = 120) -> str:
+        """Signed with the first key of ``keys``: the directive ring or the admin ring."""
+        kid, key = keys[0]
         now = int(self.clock())
         payload = {"aud": "edge-session", "iat": now, "exp": now + lifetime, **claims}
         return jwt.encode(payload, key, algorithm="HS256", headers={"typ": typ, "kid": kid})
@@ -356,10 +398,25 @@ class EdgeRequest:
         ``expired``, ``reused``, ``device_bound``, ``invalid``), else ``None``."""
         return self.state if self.user is None else None
 
-    def login(self, sub: str, *, remember: bool = False, ctx: Optional[Mapping[str, Any]] = None) -> None:
-        """Logs ``sub`` in when this response reaches the edge. It replaces a login that
+    def signed_in_within(self, max_age: float) -> bool:
+        """Whether the user signed in (``auth_time``) at most ``max_age`` seconds ago by the
+        edge's ``clock``, and the session has not refreshed from another context since
+        (``context_changed`` is ``None`` or not after ``auth_time``): what a sensitive
+        action asks. ``False`` when anonymous."""
+        _require_max_age(max_age)
+        user = self.user
+        if user is None or user.auth_time is None:
+            return False
+        return (int(self.edge.clock()) - user.auth_time <= max_age
+                and (user.context_changed is None or user.context_changed <= user.auth_time))
+
+    def login(self, sub: str, *, remember: bool = False, ctx: Optional[Mapping[str, Any]] = None,
+              amr: Optional[Sequence[str]] = None) -> None:
+        """Logs ``sub`` in when this response reaches the edge (``amr``: how the user proved
+        who they are, see :meth:`EdgeSession.login_directive`). It replaces a login that
         :meth:`adopt` put there, and a :meth:`logout` beside it keeps it (an account switch)."""
-        self.response_headers[LOGIN_HEADER] = self.edge.login_directive(self.nonce, sub, remember=remember, ctx=ctx)
+        self.response_headers[LOGIN_HEADER] = self.edge.login_directive(self.nonce, sub, remember=remember, ctx=ctx,
+                                                                        amr=amr)
         # The app's own login replaced the bridge's: a logout must no longer take it back.
         # (adopt() calls this, then marks its own login again.)
         self._adopted = False
@@ -395,7 +452,9 @@ class EdgeRequest:
         if not self.nonce:
             log.warning("edge_adopt_no_nonce: no X-Edge-Nonce, the request did not come through the edge")
             return False
-        self.login(sub, remember=remember)
+        # The app's old session is no proof of presence now: auth_time 0, so
+        # require_recent_auth still asks for a password.
+        self.response_headers[LOGIN_HEADER] = self.edge.login_directive(self.nonce, sub, remember=remember, auth_time=0)
         self._adopted = True
         return True
 
@@ -445,6 +504,12 @@ class _RefuseRedirects(urllib.request.HTTPRedirectHandler):
 
 
 _ADMIN_OPENER = urllib.request.build_opener(_RefuseRedirects)
+
+
+def _require_max_age(max_age: Any) -> None:
+    """Raises unless ``max_age`` is a number of seconds >= 0 (a bool is not one)."""
+    if isinstance(max_age, bool) or not isinstance(max_age, (int, float)) or not max_age >= 0:
+        raise ValueError("max_age must be a number of seconds >= 0")
 
 
 def _require_session_id(sid: Any) -> None:
@@ -577,8 +642,12 @@ def _check_assertion_claims(claims: dict[str, Any]) -> None:
         raise AssertionRefused("state missing")
     if claims.get("ctx") is not None and not isinstance(claims["ctx"], dict):
         raise AssertionRefused("ctx is not an object")
-    if claims.get("context_changed") is not None and _numeric_date(claims["context_changed"]) is None:
-        raise AssertionRefused("context_changed is not a NumericDate")
+    for name in ("context_changed", "auth_time"):
+        if claims.get(name) is not None and _numeric_date(claims[name]) is None:
+            raise AssertionRefused(f"{name} is not a NumericDate")
+    amr = claims.get("amr")
+    if amr is not None and not (isinstance(amr, list) and all(isinstance(name, str) for name in amr)):
+        raise AssertionRefused("amr is not an array of strings")
 
 
 def _numeric_date(value: Any) -> Optional[int]:

@@ -7,15 +7,16 @@
         return user.as_dict()
 
 A handler logs in with ``request.state.edge.login(sub)``; the middleware puts the
-directive on the response, whatever the handler returns.
+directive on the response, whatever the handler returns. A sensitive action asks for a
+recent sign-in: ``Depends(require_recent_auth(600))``.
 """
 
 
 from typing import Any, Awaitable, Callable, Literal, MutableMapping, Optional
 
-from . import EdgeRequest, EdgeSession, Identity
+from . import EdgeRequest, EdgeSession, Identity, _require_max_age
 
-__all__ = ["EdgeSessionMiddleware", "require_user"]
+__all__ = ["EdgeSessionMiddleware", "require_recent_auth", "require_user"]
 
 Scope = MutableMapping[str, Any]
 Message = MutableMapping[str, Any]
@@ -67,5 +68,30 @@ def require_user(mode: Literal["api", "page"] = "api", login_url: str = "/login"
         if mode == "page":
             raise HTTPException(status_code=303, headers={"Location": login_url, "Cache-Control": "no-store"})
         raise HTTPException(status_code=401, detail="not signed in", headers={"Cache-Control": "no-store"})
+
+    return dependency
+
+
+def require_recent_auth(max_age: float, mode: Literal["api", "page"] = "api",
+                        login_url: str = "/login") -> Callable[..., Identity]:
+    """A FastAPI dependency for a sensitive action: the :class:`Identity` of a user who
+    signed in at most ``max_age`` seconds ago with no context change since
+    (:meth:`EdgeRequest.signed_in_within`). Otherwise :func:`require_user`'s answer, and for
+    a signed-in user 401 with ``detail`` "recent sign-in required" (or, ``mode="page"``, the
+    303 to ``login_url``): send them to sign in again."""
+    from starlette.exceptions import HTTPException
+    from starlette.requests import Request
+
+    _require_max_age(max_age)
+    signed_in = require_user(mode, login_url)
+
+    def dependency(request: Request) -> Identity:
+        user = signed_in(request)
+        edge: EdgeRequest = request.state.edge
+        if edge.signed_in_within(max_age):
+            return user
+        if mode == "page":
+            raise HTTPException(status_code=303, headers={"Location": login_url, "Cache-Control": "no-store"})
+        raise HTTPException(status_code=401, detail="recent sign-in required", headers={"Cache-Control": "no-store"})
 
     return dependency
