@@ -9,7 +9,7 @@
 //! use edge_session::config::Policy;
 //! use edge_session::session::{family_row, Family, FamilyId, Identity, RefreshSecret};
 //! use edge_session::time::Timestamp;
-//! let (family, _) = Family::login(FamilyId::from_bytes([1; 16]), Identity { sub: "a".into(), ctx: None, auth_time: None, amr: None },
+//! let (family, _) = Family::login(FamilyId::from_bytes([1; 16]), Identity { sub: "a".into(), ctx: None, auth_time: Some(1), amr: None },
 //!     false, Timestamp::from_secs(1), RefreshSecret::from_bytes([2; 32]), &Policy::default());
 //! assert_eq!(family_row::decode(&family_row::encode(&family)).unwrap(), family);
 //! ```
