@@ -7,7 +7,8 @@
 // from node:crypto and Buffer alone, never jose or a package's code. Secrets, times and
 // jti are fixed, so the output is byte for byte the same on every run.
 import { createHmac } from "node:crypto";
-import { readFileSync, writeFileSync } from "node:fs";
+import { existsSync, readFileSync, writeFileSync } from "node:fs";
+import { es256Assertions } from "./es256.mjs";
 
 const OUT = new URL("vectors.json", import.meta.url);
 
@@ -160,6 +161,14 @@ invalid("invalid: a header nested 3000 deep", { token: `${b64u("[".repeat(3000) 
 invalid("invalid: empty", { token: "" });
 valid(`valid: exactly ${MAX_TOKEN_LEN} bytes`, ofLength(MAX_TOKEN_LEN));
 invalid(`invalid: ${MAX_TOKEN_LEN + 1} bytes, correctly signed`, ofLength(MAX_TOKEN_LEN + 1));
+
+// ASSERTION_ALG=ES256: verified with the edge's JWKS (es256.mjs). A vector's `jwks` is
+// the JWKS the package is configured with (null: none), its `secret` the ring (null: none).
+assertions.push(...es256Assertions({
+  header, claims, identity, hmac: (h, c, key) => sign(h, c, key), ring: RING, hmacKey: KEY_O2, now: NOW, audience: AUDIENCE,
+  previous: existsSync(OUT) ? JSON.parse(readFileSync(OUT, "utf8")) : null,
+}));
+for (const v of assertions) v.jwks ??= null;
 
 /** `text` with the character at `i` replaced by another of the alphabet. */
 function flip(text, i) {
