@@ -54,17 +54,47 @@ export interface LogoutOptions {
   sub?: string;
 }
 
+/** A JSON Web Key Set, as the edge serves it at `/__edge/jwks.json`. */
+export interface Jwks {
+  keys: readonly Record<string, unknown>[];
+}
+
+/**
+ * At least one of `secret`, `jwks` and `jwksUrl` (or its environment variable) must be
+ * set, else the constructor throws a `TypeError` naming all three.
+ */
 export interface EdgeSessionOptions {
-  /** `ORIGIN_SECRET`, `kid:secret[,kid:secret…]` (default: the environment's): verifies assertions. */
+  /**
+   * `ORIGIN_SECRET`, `kid:secret[,kid:secret…]` (default: the environment's): verifies HS256
+   * assertions. Optional with `jwks` or `jwksUrl`; unset or blank, HS256 assertions are refused.
+   */
   secret?: string;
   /**
+   * `EDGE_JWKS`: the edge's JWKS, as JSON text or the object it parses to (default: the
+   * environment's); verifies ES256 assertions. Parsed at construction: not JSON, not
+   * `{"keys": [...]}`, no usable key (EC P-256, `use` sig and `alg` ES256 when present) or
+   * any key with a private part (`d`) throws a `TypeError`. Not with `jwksUrl`.
+   */
+  jwks?: string | Jwks;
+  /**
+   * `EDGE_JWKS_URL`: where the edge serves its JWKS, `https://<app>/__edge/jwks.json`
+   * (default: the environment's); verifies ES256 assertions. `https:`, or `http:` to
+   * localhost, 127.0.0.0/8 or [::1] only: anything else throws a `TypeError` at
+   * construction. Fetched on the first ES256 assertion and kept 5 minutes; an unknown
+   * `kid` fetches it again, at most once per 30 s. A failed fetch is logged
+   * (`edge_jwks_unavailable`) and keeps the keys fetched before. Not with `jwks`.
+   */
+  jwksUrl?: string;
+  /**
    * `DIRECTIVE_SECRET`, `kid:secret[,kid:secret…]`: signs login and logout directives
-   * (default: the environment's; unset or blank, `secret`). Malformed, it throws at construction.
+   * (default: the environment's; unset or blank, `secret`). Malformed, it throws at construction;
+   * with neither set, signing throws a `TypeError` ("DIRECTIVE_SECRET is not set: …").
    */
   directiveSecret?: string;
   /**
    * `ADMIN_SECRET`, `kid:secret[,kid:secret…]`: signs admin tokens (default: the
-   * environment's; unset or blank, `secret`). Malformed, it throws at construction.
+   * environment's; unset or blank, `secret`). Malformed, it throws at construction; with
+   * neither set, signing throws a `TypeError` ("ADMIN_SECRET is not set: …").
    */
   adminSecret?: string;
   /** The assertion's `aud` (default `ORIGIN_AUDIENCE` or "origin"). */
@@ -80,9 +110,16 @@ export interface EdgeSessionOptions {
    * environment's; unset, `parseEvent` throws). Malformed, it throws at construction.
    */
   eventsSecret?: string;
-  /** Where rejected assertions and refused adoptions are reported (default: a JSON line on stderr). */
+  /**
+   * Where rejected assertions (`edge_assertion_rejected`), JWKS fetch failures
+   * (`edge_jwks_unavailable`, with `reason`) and refused adoptions are reported (default: a
+   * JSON line on stderr).
+   */
   log?: (event: string, detail: Record<string, unknown>) => void;
-  /** The time in Unix seconds (default: the system clock). For tests: verify at a given time. */
+  /**
+   * The time in Unix seconds (default: the system clock). For tests: verify at a given
+   * time; the JWKS cache's 5 minutes and cooldown's 30 s are counted on it too.
+   */
   clock?: () => number;
 }
 
@@ -215,12 +252,19 @@ export declare class EdgeSession {
   constructor(options?: EdgeSessionOptions);
   readonly audience: string;
   readonly edgeUrl: string | undefined;
+  /** Who the request is, or null (logged): a bad assertion or an unreachable JWKS never rejects. */
   identify(header: (name: string) => string | null | undefined): Promise<Identity | null>;
-  /** The claims of a valid assertion at `clock()`; throws `AssertionRefused` otherwise. */
+  /**
+   * The claims of a valid assertion (HS256 with `secret`, ES256 with the JWKS) at `clock()`;
+   * rejects with `AssertionRefused` otherwise, a JWKS that could not be fetched included.
+   */
   verifyAssertion(token: string): Promise<Record<string, unknown>>;
   /** `parseEvent(body, { queue })` with `eventsSecret`, `audience` and `clock`; rejects with a `TypeError` without `eventsSecret`. */
   parseEvent(body: string | Uint8Array, options?: Pick<ParseEventOptions, "queue">): Promise<SecurityEvent>;
-  /** Signed with `directiveSecret` (else `secret`); a malformed `amr` throws a `TypeError`. */
+  /**
+   * Signed with `directiveSecret` (else `secret`); a malformed `amr` throws a `TypeError`, and
+   * so does a service with neither ("DIRECTIVE_SECRET is not set: …").
+   */
   loginDirective(nonce: string | null, sub: string, options?: LoginOptions): Promise<string>;
   /**
    * Signed with `directiveSecret` (else `secret`). Throws a `TypeError` ("scope everywhere needs sub") for
@@ -229,7 +273,8 @@ export declare class EdgeSession {
   logoutDirective(nonce: string | null, options?: LogoutOptions): Promise<string>;
   /**
    * Signed with `adminSecret` (else `secret`), as are the calls below. Throws a `TypeError` ("not a session id: …")
-   * for a `sid` or `except` that is not 22 characters of canonical base64url.
+   * for a `sid` or `except` that is not 22 characters of canonical base64url, and ("ADMIN_SECRET is not set: …")
+   * in a service with neither secret.
    */
   adminToken(sub: string, act: "list" | "revoke" | "revoke_all", options?: { sid?: string; except?: string; lifetime?: number }): Promise<string>;
   /** The user's live sessions, oldest first. */

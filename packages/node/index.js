@@ -10,6 +10,7 @@
 // applies them identically: packages/conformance/vectors.json is the table they all pass.
 import { randomBytes } from "node:crypto";
 import { SignJWT, compactVerify } from "jose";
+import { RemoteJwks, StaticJwks, isEs256Signature, jwksEndpoint, parseJwks } from "./jwks.js";
 
 export const ASSERTION_HEADER = "x-edge-assertion";
 export const NONCE_HEADER = "x-edge-nonce";
@@ -101,24 +102,42 @@ export class EdgeAdminError extends Error {
 
 /** One origin's view of the edge: its keys, audience and public URL. */
 export class EdgeSession {
+  #jwks;
+
   /**
+   * At least one of `secret`, `jwks`, `jwksUrl` must be set (or its variable): HS256
+   * assertions are verified with the first, ES256 ones with the JWKS.
+   *
    * @param {object} [options]
-   * @param {string} [options.secret] `ORIGIN_SECRET` (default: the environment's): verifies assertions
+   * @param {string} [options.secret] `ORIGIN_SECRET` (default: the environment's): verifies HS256 assertions
+   * @param {string | { keys: object[] }} [options.jwks] `EDGE_JWKS`: the edge's JWKS, JSON text or parsed,
+   *   verifies ES256 assertions (default: the environment's)
+   * @param {string} [options.jwksUrl] `EDGE_JWKS_URL`: where the edge serves it, `https://<app>/__edge/jwks.json`
+   *   (default: the environment's); `http:` only to a loopback host
    * @param {string} [options.directiveSecret] `DIRECTIVE_SECRET`: signs logins and logouts (default: the
    *   environment's, else `secret`)
    * @param {string} [options.adminSecret] `ADMIN_SECRET`: signs admin tokens (default: the environment's, else `secret`)
    * @param {string} [options.audience] the assertion's `aud` (default `ORIGIN_AUDIENCE` or "origin")
    * @param {string} [options.edgeUrl] where the admin API is: the app's public URL (default `EDGE_URL`)
    * @param {string} [options.eventsSecret] `EVENTS_SECRET`, for `parseEvent` (default: the environment's)
-   * @param {(event: string, detail: object) => void} [options.log] where rejected assertions are reported
+   * @param {(event: string, detail: object) => void} [options.log] where rejected assertions and JWKS failures are reported
    * @param {() => number} [options.clock] the time in Unix seconds (default: the system clock); for tests
    */
-  constructor({ secret = process.env.ORIGIN_SECRET, audience = process.env.ORIGIN_AUDIENCE || "origin",
+  constructor({ secret = process.env.ORIGIN_SECRET, jwks = process.env.EDGE_JWKS, jwksUrl = process.env.EDGE_JWKS_URL,
+    audience = process.env.ORIGIN_AUDIENCE || "origin",
     edgeUrl = process.env.EDGE_URL, eventsSecret = process.env.EVENTS_SECRET, directiveSecret = process.env.DIRECTIVE_SECRET,
     adminSecret = process.env.ADMIN_SECRET, log = defaultLog, clock = () => Date.now() / 1000 } = {}) {
-    this.keys = parseKeys(secret);
+    this.log = log;
+    this.clock = clock;
+    this.#jwks = jwksSource(jwks, jwksUrl, { clock, log: (event, detail) => this.log(event, detail) });
+    if (isUnset(secret) && !this.#jwks) {
+      throw new TypeError("ORIGIN_SECRET, EDGE_JWKS_URL or EDGE_JWKS must be set: nothing could verify an assertion");
+    }
+    // Null in a service that verifies with the JWKS alone: it holds no secret, and HS256 is refused.
+    this.keys = isUnset(secret) ? null : parseKeys(secret);
     // What the edge verifies each job with: DIRECTIVE_SECRET and ADMIN_SECRET when set,
     // else ORIGIN_SECRET (unset or blank, as the edge reads them). `keys` only verifies.
+    // Null when neither is set: signing then throws, naming the variable.
     this.directiveKeys = isUnset(directiveSecret) ? this.keys : parseKeys(directiveSecret, "DIRECTIVE_SECRET");
     this.adminKeys = isUnset(adminSecret) ? this.keys : parseKeys(adminSecret, "ADMIN_SECRET");
     this.audience = audience;
@@ -126,8 +145,6 @@ export class EdgeSession {
     if (edgeUrl) adminEndpoint(edgeUrl); // only the admin client needs it, but a malformed one fails at startup
     // Only parseEvent needs it, but a malformed one fails at startup too.
     this.eventKeys = eventsSecret ? parseKeys(eventsSecret, "EVENTS_SECRET") : null;
-    this.log = log;
-    this.clock = clock;
   }
 
   /**
@@ -161,15 +178,50 @@ export class EdgeSession {
 
   /**
    * The claims of a valid `X-Edge-Assertion`, at `clock()`; throws `AssertionRefused` with
-   * the reason otherwise. jose checks the MAC and the algorithm; the rest is here, so that
-   * each rule is exactly the edge's (jose would take `typ: application/jwt`, a `crit` it
-   * knows, lenient base64, and no future `iat` check).
+   * the reason otherwise. jose checks the signature and the algorithm; the rest is here, so
+   * that each rule is exactly the edge's (jose would take `typ: application/jwt`, a `crit`
+   * it knows, lenient base64, and no future `iat` check).
    */
   async verifyAssertion(token) {
     const now = Math.floor(this.clock());
-    const claims = await verifyJws(token, this.keys, { typ: "jwt", audience: this.audience, now, maxLifetime: ASSERTION_MAX_LIFETIME });
+    const verify = (t, header) => this.#verifySignature(t, header);
+    const claims = await verifyJws(token, verify, { typ: "jwt", audience: this.audience, now, maxLifetime: ASSERTION_MAX_LIFETIME });
     checkAssertionClaims(claims);
     return claims;
+  }
+
+  // Each algorithm with its own keys only (RFC 8725 §3.1): HS256 with the ring, ES256 with
+  // the JWKS. A public key is never an HMAC secret, and the ring never verifies ES256.
+  #verifySignature(token, header) {
+    if (header.alg === "HS256") {
+      if (!this.keys) throw new AssertionRefused("alg HS256, but no ORIGIN_SECRET is configured");
+      return verifyWithKeys(token, this.keys, header, "HS256");
+    }
+    if (header.alg === "ES256") {
+      if (!this.#jwks) throw new AssertionRefused("alg ES256, but no EDGE_JWKS or EDGE_JWKS_URL is configured");
+      return this.#verifyEs256(token, header);
+    }
+    throw new AssertionRefused("alg is not HS256 or ES256");
+  }
+
+  // The cached keys first; a key they lack (an unknown kid, or no kid and none verifies)
+  // may be one the edge has just rotated in: fetch the set again (at most once per 30 s,
+  // RemoteJwks's cooldown) and try what came. A kid we hold whose signature fails is just
+  // refused: fetching again would not change that key.
+  async #verifyEs256(token, header) {
+    // Before any key, so that no malformed token makes this package fetch the JWKS.
+    if (!isEs256Signature(Buffer.from(token.split(".")[2], "base64url"))) {
+      throw new AssertionRefused("signature is not r || s (64 bytes, each in [1, N - 1])");
+    }
+    const tried = await this.#jwks.current();
+    try {
+      return await verifyWithKeys(token, tried ?? [], header, "ES256");
+    } catch (e) {
+      if (!(e instanceof KeyMissing)) throw e;
+      await this.#jwks.refresh();
+      if (this.#jwks.keys === tried) throw tried ? e : new AssertionRefused("no JWKS key: the JWKS could not be fetched");
+    }
+    return verifyWithKeys(token, this.#jwks.keys, header, "ES256");
   }
 
   /**
@@ -264,6 +316,11 @@ export class EdgeSession {
 
   /** Signed with the first key of `keys`: the directive ring or the admin ring. */
   #directive(typ, claims, keys, lifetime = 120) {
+    if (!keys) {
+      // A verify-only service (JWKS, no ORIGIN_SECRET): say which variable signing needs.
+      const name = typ === "edge-admin+jwt" ? "ADMIN_SECRET" : "DIRECTIVE_SECRET";
+      throw new TypeError(`${name} is not set: this service only verifies identities (no ORIGIN_SECRET to sign with either)`);
+    }
     const { kid, key } = keys[0];
     // One clock reading: jose's relative setExpirationTime reads the clock again, and a
     // second ticking in between would make exp - iat exceed an admin token's 60 s.
@@ -313,7 +370,11 @@ async function verifyEvent(body, keys, audience, now, queue) {
   const token = body.replace(AROUND_WHITE_SPACE, "");
   // Only `true` widens the window: a stray truthy value keeps the webhook's.
   const maxLifetime = queue === true ? EVENT_QUEUE_LIFETIME : EVENT_WEBHOOK_LIFETIME;
-  const claims = await verifyJws(token, keys, { typ: EVENT_TYPE, audience, now, maxLifetime });
+  const verify = (t, header) => {
+    if (header.alg !== "HS256") throw new AssertionRefused("alg is not HS256");
+    return verifyWithKeys(t, keys, header, "HS256");
+  };
+  const claims = await verifyJws(token, verify, { typ: EVENT_TYPE, audience, now, maxLifetime });
   if (claims.iss !== ISSUER) throw new AssertionRefused("iss is not edge-session");
   const { jti, type, sub, sid, time, device = {} } = claims;
   if (!(typeof sub === "string" && sub !== "" && Buffer.byteLength(sub) <= MAX_SUB_BYTES && !/\p{Cc}/u.test(sub))) {
@@ -365,55 +426,62 @@ function jsonObject(part) {
 const isObject = (value) => typeof value === "object" && value !== null && !Array.isArray(value);
 
 /**
- * The claims of a compact JWS `token` signed by one of `keys`, as the edge checks them
- * (`jws::verify`): its size, canonical base64url, the header (`typ` is the expected one,
- * in lower case), the key its kid names, `aud`, and the times at `now` (Unix seconds).
+ * The claims of a compact JWS `token`, as the edge checks them (`jws::verify`): its size,
+ * canonical base64url, the header (`typ` is the expected one, in lower case), the
+ * signature (`verifySignature(token, header)`: the payload's bytes, or it throws), `aud`,
+ * and the times at `now` (Unix seconds).
  */
-async function verifyJws(token, keys, { typ, audience, now, maxLifetime }) {
+async function verifyJws(token, verifySignature, { typ, audience, now, maxLifetime }) {
   if (token.length > MAX_TOKEN_LEN) throw new AssertionRefused("token too large");
   const parts = token.split(".");
   if (parts.length !== 3 || !parts.every(isCanonicalBase64url)) throw new AssertionRefused("token malformed");
   const header = jsonObject(parts[0]);
   checkHeader(header, typ);
-  const payload = await verifyMac(token, candidates(keys, header));
-  const claims = jsonObject(payload);
+  const claims = jsonObject(await verifySignature(token, header));
   checkTimes(claims, audience, now, maxLifetime);
   return claims;
 }
 
+/** No key of ours could have signed it: its kid names none, or without a kid none verifies. */
+class KeyMissing extends AssertionRefused {}
+
 // A kid is a promise of which key signed: an unknown one is refused, even if another key
-// of ours would verify. Without a kid, every key is tried (all are trusted alike).
+// of ours would verify. Without a kid, every key is tried (all are trusted alike). (A JWKS
+// may repeat a kid; each key it names is tried.)
 function candidates(keys, header) {
   if (!Object.hasOwn(header, "kid")) return keys;
   if (typeof header.kid !== "string") throw new AssertionRefused("token malformed");
-  const key = keys.find((k) => k.kid === header.kid);
-  if (!key) throw new AssertionRefused("unknown kid");
-  return [key];
+  const named = keys.filter((k) => k.kid === header.kid);
+  if (named.length === 0) throw new KeyMissing("unknown kid");
+  return named;
 }
 
-// `alg` exactly HS256 refuses `none` and algorithm confusion (RFC 8725 §3.1). `typ` (in
+/**
+ * The verified payload's bytes, if one of `keys` (the ring's secrets, or the JWKS's public
+ * keys) signed `token` with `alg`, the only algorithm jose is allowed.
+ */
+async function verifyWithKeys(token, keys, header, alg) {
+  for (const { key } of candidates(keys, header)) {
+    try {
+      return (await compactVerify(token, key, { algorithms: [alg] })).payload;
+    } catch {
+      // Not this key: try the next.
+    }
+  }
+  throw Object.hasOwn(header, "kid") ? new AssertionRefused("bad signature") : new KeyMissing("no key verifies");
+}
+
+// `alg` (checked by the verifier: exactly HS256, or ES256 for an assertion) refuses `none`
+// and algorithm confusion (RFC 8725 §3.1). `typ` (in
 // any ASCII case, RFC 7515 §4.1.9) keeps a login directive or an event, signed with the
 // same key, from passing as an assertion, and the reverse (RFC 8725 §3.11). A `crit`
 // names extensions we do not implement, so we must refuse it (RFC 7515 §4.1.11).
 function checkHeader(header, typ) {
-  if (header.alg !== "HS256") throw new AssertionRefused("alg is not HS256");
   // ASCII case only: toLowerCase alone would also fold, say, the Kelvin sign into "k".
   if (typeof header.typ !== "string" || !/^[\x20-\x7e]*$/.test(header.typ) || header.typ.toLowerCase() !== typ) {
     throw new AssertionRefused("wrong typ");
   }
   if (Object.hasOwn(header, "crit")) throw new AssertionRefused("unsupported crit header");
-}
-
-/** The verified payload's bytes, if one of `keys` made the MAC. */
-async function verifyMac(token, keys) {
-  for (const { key } of keys) {
-    try {
-      return (await compactVerify(token, key, { algorithms: ["HS256"] })).payload;
-    } catch {
-      // Not this key: try the next.
-    }
-  }
-  throw new AssertionRefused("bad signature");
 }
 
 // `aud` and the times, as the edge checks them; `now` in Unix seconds.
@@ -466,6 +534,20 @@ function requireMaxAge(maxAgeSecs) {
 
 /** An optional secret (DIRECTIVE_SECRET, ADMIN_SECRET) unset as the edge reads it: absent, or only White_Space. */
 const isUnset = (text) => text == null || (typeof text === "string" && text.replace(AROUND_WHITE_SPACE, "") === "");
+
+/**
+ * Where ES256 keys come from: `EDGE_JWKS` (parsed now: a bad one fails at startup) or
+ * `EDGE_JWKS_URL` (checked now, fetched on first use); null when neither is set.
+ */
+function jwksSource(jwks, jwksUrl, { clock, log }) {
+  const hasJwks = typeof jwks === "object" ? jwks !== null : !isUnset(jwks);
+  const hasUrl = !isUnset(jwksUrl);
+  // Two sources would leave it unclear which keys are trusted.
+  if (hasJwks && hasUrl) throw new TypeError("EDGE_JWKS and EDGE_JWKS_URL are both set: give one");
+  if (hasJwks) return new StaticJwks(parseJwks(jwks));
+  if (hasUrl) return new RemoteJwks(jwksEndpoint(jwksUrl), { clock, log });
+  return null;
+}
 
 /** A NumericDate (RFC 7519 §2) as the edge reads one: seconds ≥ 0, fractions truncated. */
 function numericDate(value) {

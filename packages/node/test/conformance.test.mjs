@@ -12,9 +12,14 @@ import {
 
 const table = JSON.parse(readFileSync(new URL("../../conformance/vectors.json", import.meta.url), "utf8"));
 
-/** An EdgeSession at the vector's time, its log kept in `events`. */
-function edgeAt({ secret, audience, now }, events) {
-  return new EdgeSession({ secret, audience, clock: () => now, log: (event) => events.push(event) });
+/**
+ * An EdgeSession at the vector's time, its log kept in `events`: `secret` its ORIGIN_SECRET
+ * and `jwks` its static EDGE_JWKS (null: not configured; the environment is never read).
+ */
+function edgeAt({ secret, jwks, audience, now }, events) {
+  return new EdgeSession({
+    secret: secret ?? "", jwks: jwks ?? "", jwksUrl: "", audience, clock: () => now, log: (event) => events.push(event),
+  });
 }
 
 /** A header reader over a plain object (absent and null both read as absent). */
@@ -25,7 +30,8 @@ const payloadOf = (jws) => JSON.parse(Buffer.from(jws.split(".")[1], "base64url"
 for (const v of table.assertions) {
   test(`assertion: ${v.name}`, async () => {
     const events = [];
-    const user = await edgeAt(v, events).identify(reader({ [ASSERTION_HEADER]: v.token }));
+    const edge = edgeAt(v, events);
+    const user = await edge.identify(reader({ [ASSERTION_HEADER]: v.token }));
     assert.deepEqual(user && { ...user }, v.valid ? v.claims : null);
     // A refused token is logged, never thrown (an empty header is no token at all).
     assert.deepEqual(events, v.valid || v.token === "" ? [] : ["edge_assertion_rejected"]);
