@@ -7,9 +7,11 @@
 import express from "express";
 import session from "express-session";
 import { AssertionRefused, EdgeSession } from "edge-session-origin";
-import { edgeSession, requireUser } from "edge-session-origin/express";
+import { edgeSession, requireRecentAuth, requireUser } from "edge-session-origin/express";
 
 const LEGACY_COOKIE = "connect.sid"; // express-session's default name
+// Signing other devices out asks for a sign-in this recent (seconds; 10 minutes).
+const RECENT_AUTH_SECS = Number(process.env.RECENT_AUTH_SECS ?? 600);
 const edge = new EdgeSession(); // ORIGIN_SECRET, EDGE_URL, EVENTS_SECRET from the environment
 const app = express();
 app.use(express.urlencoded({ extended: false }));
@@ -63,7 +65,8 @@ app.post("/legacy-login", (req, res, next) => {
 });
 
 app.post("/login", async (req, res) => {
-  await req.edge.login(req.body.username, { remember: req.body.remember === "on" });
+  // … after checking the password:
+  await req.edge.login(req.body.username, { remember: req.body.remember === "on", amr: ["pwd"] });
   res.redirect(303, "/");
 });
 
@@ -84,12 +87,19 @@ app.get("/api/devices", requireUser(), async (req, res) => {
   res.json({ current: req.edge.user.sid, sessions: await edge.listSessions(req.edge.user.sub) });
 });
 
-app.post("/api/devices/revoke", requireUser(), async (req, res) => {
+app.post("/api/devices/revoke", requireRecentAuth(RECENT_AUTH_SECS), async (req, res) => {
   res.json(await edge.revokeSession(req.edge.user.sub, req.body.sid));
 });
 
-app.post("/api/devices/sign-out-others", requireUser(), async (req, res) => {
+app.post("/api/devices/sign-out-others", requireRecentAuth(RECENT_AUTH_SECS), async (req, res) => {
   res.json(await edge.revokeAll(req.edge.user.sub, { except: req.edge.user.sid }));
+});
+
+// "Confirm it's you": where a sensitive action sends a user whose sign-in is not recent.
+// After checking the password again, the step-up moves this session's auth_time to now.
+app.post("/confirm", requireUser(), async (req, res) => {
+  await req.edge.stepUp({ amr: ["pwd"] });
+  res.redirect(303, "/");
 });
 
 // Security events: the edge POSTs each one here (its EVENTS_URL), signed with

@@ -2,7 +2,10 @@
 import Fastify from "fastify";
 import formbody from "@fastify/formbody";
 import { EdgeSession } from "edge-session-origin";
-import { edgeSession, requireUser } from "edge-session-origin/fastify";
+import { edgeSession, requireRecentAuth, requireUser } from "edge-session-origin/fastify";
+
+// Signing other devices out asks for a sign-in this recent (seconds; 10 minutes).
+const RECENT_AUTH_SECS = Number(process.env.RECENT_AUTH_SECS ?? 600);
 
 const edge = new EdgeSession();
 const app = Fastify();
@@ -12,7 +15,7 @@ await app.register(edgeSession, { edge });
 app.get("/", async (request) => ({ framework: "fastify", user: request.edge.user }));
 
 app.post("/login", async (request, reply) => {
-  await request.edge.login(request.body.username, { remember: request.body.remember === "on" });
+  await request.edge.login(request.body.username, { remember: request.body.remember === "on", amr: ["pwd"] });
   return reply.redirect("/", 303);
 });
 
@@ -32,13 +35,19 @@ app.get("/api/devices", { preHandler: requireUser() }, async (request) => {
   return { current: sid, sessions: await edge.listSessions(sub) };
 });
 
-app.post("/api/devices/revoke", { preHandler: requireUser() }, async (request) => {
+app.post("/api/devices/revoke", { preHandler: requireRecentAuth(RECENT_AUTH_SECS) }, async (request) => {
   return edge.revokeSession(request.edge.user.sub, request.body.sid);
 });
 
-app.post("/api/devices/sign-out-others", { preHandler: requireUser() }, async (request) => {
+app.post("/api/devices/sign-out-others", { preHandler: requireRecentAuth(RECENT_AUTH_SECS) }, async (request) => {
   const { sub, sid } = request.edge.user;
   return edge.revokeAll(sub, { except: sid });
+});
+
+// "Confirm it's you": after checking the password again, a step-up moves auth_time to now.
+app.post("/confirm", { preHandler: requireUser() }, async (request, reply) => {
+  await request.edge.stepUp({ amr: ["pwd"] });
+  return reply.redirect("/", 303);
 });
 
 const address = await app.listen({ port: Number(process.env.PORT ?? 8793), host: "127.0.0.1" });

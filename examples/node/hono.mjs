@@ -2,7 +2,10 @@
 import { Hono } from "hono";
 import { serve } from "@hono/node-server";
 import { EdgeSession } from "edge-session-origin";
-import { edgeSession, requireUser } from "edge-session-origin/hono";
+import { edgeSession, requireRecentAuth, requireUser } from "edge-session-origin/hono";
+
+// Signing other devices out asks for a sign-in this recent (seconds; 10 minutes).
+const RECENT_AUTH_SECS = Number(process.env.RECENT_AUTH_SECS ?? 600);
 
 const edge = new EdgeSession();
 const app = new Hono();
@@ -12,7 +15,7 @@ app.get("/", (c) => c.json({ framework: "hono", user: c.var.edge.user }));
 
 app.post("/login", async (c) => {
   const form = await c.req.parseBody();
-  await c.var.edge.login(String(form.username ?? ""), { remember: form.remember === "on" });
+  await c.var.edge.login(String(form.username ?? ""), { remember: form.remember === "on", amr: ["pwd"] });
   return c.redirect("/", 303);
 });
 
@@ -30,14 +33,20 @@ app.get("/api/devices", requireUser(), async (c) => {
   return c.json({ current: sid, sessions: await edge.listSessions(sub) });
 });
 
-app.post("/api/devices/revoke", requireUser(), async (c) => {
+app.post("/api/devices/revoke", requireRecentAuth(RECENT_AUTH_SECS), async (c) => {
   const form = await c.req.parseBody();
   return c.json(await edge.revokeSession(c.var.edge.user.sub, String(form.sid)));
 });
 
-app.post("/api/devices/sign-out-others", requireUser(), async (c) => {
+app.post("/api/devices/sign-out-others", requireRecentAuth(RECENT_AUTH_SECS), async (c) => {
   const { sub, sid } = c.var.edge.user;
   return c.json(await edge.revokeAll(sub, { except: sid }));
+});
+
+// "Confirm it's you": after checking the password again, a step-up moves auth_time to now.
+app.post("/confirm", requireUser(), async (c) => {
+  await c.var.edge.stepUp({ amr: ["pwd"] });
+  return c.redirect("/", 303);
 });
 
 serve({ fetch: app.fetch, port: Number(process.env.PORT ?? 8792), hostname: "127.0.0.1" }, (info) => {

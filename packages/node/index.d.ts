@@ -43,6 +43,11 @@ export interface LoginOptions {
   authTime?: number;
 }
 
+export interface StepUpOptions {
+  /** How the user proved who they are just now (`["pwd"]`, `["otp"]`…): the session's `amr` from then on. */
+  amr?: readonly string[];
+}
+
 export interface LogoutOptions {
   /** "session" (this one) or "everywhere" (every session of `sub`). */
   scope?: "session" | "everywhere";
@@ -162,6 +167,7 @@ export declare const USER_HEADER: "x-edge-user";
 export declare const STATE_HEADER: "x-edge-session-state";
 export declare const LOGIN_HEADER: "X-Edge-Login";
 export declare const LOGOUT_HEADER: "X-Edge-Logout";
+export declare const STEP_UP_HEADER: "X-Edge-Step-Up";
 
 /** `name` is the variable a refusal names (default "ORIGIN_SECRET"). */
 export declare function parseKeys(text: string, name?: string): { kid: string; key: Uint8Array }[];
@@ -267,6 +273,12 @@ export declare class EdgeSession {
    */
   loginDirective(nonce: string | null, sub: string, options?: LoginOptions): Promise<string>;
   /**
+   * `X-Edge-Step-Up`: `sub`, the user of that request's session, just proved who they are
+   * again; the edge moves the session's `auth_time` to now and rotates its credential in
+   * place. Signed with `directiveSecret` (else `secret`); throws as `loginDirective` does.
+   */
+  stepUpDirective(nonce: string | null, sub: string, options?: StepUpOptions): Promise<string>;
+  /**
    * Signed with `directiveSecret` (else `secret`). Throws a `TypeError` ("scope everywhere needs sub") for
    * `scope: "everywhere"` without `sub`: the edge would refuse it.
    */
@@ -308,6 +320,12 @@ export interface EdgeRequest {
   signedInWithin(maxAgeSecs: number): boolean;
   /** Logs `sub` in; replaces a login that `adopt` put on this response, and a `logout` beside it keeps it (an account switch). */
   login(sub: string, options?: LoginOptions): Promise<void>;
+  /**
+   * Records a step-up (the password or a second factor just re-entered): this session's
+   * `auth_time` moves to now when the response reaches the edge, so `signedInWithin` and
+   * `requireRecentAuth` pass from the next request on. Rejects with a `TypeError` on an anonymous request.
+   */
+  stepUp(options?: StepUpOptions): Promise<void>;
   /**
    * Logs this session out; takes back a login that `adopt` put on this response (an explicit `login` stays).
    * `{ scope: "everywhere" }` ends every session of `sub`, by default this request's user; on an anonymous

@@ -18,6 +18,7 @@ export const USER_HEADER = "x-edge-user";
 export const STATE_HEADER = "x-edge-session-state";
 export const LOGIN_HEADER = "X-Edge-Login";
 export const LOGOUT_HEADER = "X-Edge-Logout";
+export const STEP_UP_HEADER = "X-Edge-Step-Up";
 const ISSUER = "edge-session";
 // The edge refuses admin tokens whose exp - iat is longer.
 const ADMIN_MAX_LIFETIME = 60;
@@ -241,16 +242,26 @@ export class EdgeSession {
    */
   loginDirective(nonce, sub, { remember = false, ctx, amr, authTime } = {}) {
     if (typeof sub !== "string" || sub === "") throw new TypeError("login needs a non-empty sub");
-    // The edge would ignore the whole login (directive_rejected): refused here, by name.
-    if (amr != null && !(Array.isArray(amr) && amr.length >= 1 && amr.length <= MAX_AMR
-      && amr.every((name) => typeof name === "string" && AMR_NAME.test(name)))) {
-      throw new TypeError(`amr must be 1 to ${MAX_AMR} names of [A-Za-z0-9_.:-]{1,16}`);
-    }
+    requireAmr(amr);
     return this.#directive("edge-login+jwt", {
       sub, remember, nonce: requireNonce(nonce), ...(ctx ? { ctx } : {}), ...(amr != null ? { amr: [...amr] } : {}),
       // When the proof was, if not now: the bridge's adoption says 0 (never recent).
       ...(authTime != null ? { auth_time: authTime } : {}),
     }, this.directiveKeys);
+  }
+
+  /**
+   * `X-Edge-Step-Up` answering the request whose `X-Edge-Nonce` is `nonce`: `sub`, the user
+   * of that request's session, just proved who they are again (a password re-entered, a
+   * second factor), by `amr`. The edge moves the session's `auth_time` to now and rotates
+   * its credential, keeping the session (same `sid`, same place in "your devices"); it
+   * ignores a step-up for any other user's session, or for an anonymous request.
+   */
+  stepUpDirective(nonce, sub, { amr } = {}) {
+    if (typeof sub !== "string" || sub === "") throw new TypeError("a step-up needs a non-empty sub");
+    requireAmr(amr);
+    return this.#directive("edge-step-up+jwt", { sub, nonce: requireNonce(nonce), ...(amr != null ? { amr: [...amr] } : {}) },
+      this.directiveKeys);
   }
 
   /**
@@ -604,6 +615,16 @@ export async function edgeRequest(edge, header, setHeader, removeHeader = (name)
       adopted = false;
     },
     /**
+     * Records that this request's user just proved who they are again (`{ amr }`: how, e.g.
+     * ["pwd"]): when this response reaches the edge, the session's `auth_time` moves to now
+     * and its credential rotates, so `requireRecentAuth` passes on the next request. Throws
+     * on an anonymous request (a step-up is not a login).
+     */
+    async stepUp(options) {
+      if (!user) throw new TypeError("stepUp needs a signed-in request: use login for an anonymous one");
+      setHeader(STEP_UP_HEADER, await edge.stepUpDirective(nonce, user.sub, options));
+    },
+    /**
      * Logs this session out. `scope: "everywhere"`: every session of `sub`, by default this
      * request's user (on an anonymous request without `sub`, it throws).
      */
@@ -706,6 +727,15 @@ const SESSION_ID = /^[A-Za-z0-9_-]{21}[AQgw]$/;
 function requireSessionId(sid) {
   if (typeof sid !== "string" || !SESSION_ID.test(sid)) {
     throw new TypeError(`not a session id: ${typeof sid === "string" ? JSON.stringify(sid) : String(sid)}`);
+  }
+}
+
+// A login's or step-up's `amr`: the edge would ignore the whole directive
+// (directive_rejected), so it is refused here, by name.
+function requireAmr(amr) {
+  if (amr != null && !(Array.isArray(amr) && amr.length >= 1 && amr.length <= MAX_AMR
+    && amr.every((name) => typeof name === "string" && AMR_NAME.test(name)))) {
+    throw new TypeError(`amr must be 1 to ${MAX_AMR} names of [A-Za-z0-9_.:-]{1,16}`);
   }
 }
 

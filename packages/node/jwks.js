@@ -147,7 +147,11 @@ export class RemoteJwks {
 
   async #fetch() {
     try {
-      this.keys = usableKeys(await fetchJwks(this.#url));
+      const keys = usableKeys(await fetchJwks(this.#url));
+      // The edge always publishes its signing key: a set with none is a misconfigured
+      // server (or not the edge), so the keys held go on verifying.
+      if (keys.length === 0) throw new JwksUnavailable("the JWKS holds no usable key");
+      this.keys = keys;
       this.#fetchedAt = this.#clock();
     } catch (e) {
       // The reason is one of fetchJwks's own messages or the network's error code, never

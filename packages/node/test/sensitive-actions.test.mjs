@@ -10,7 +10,7 @@ import assert from "node:assert/strict";
 import { createHmac } from "node:crypto";
 import { createRequire } from "node:module";
 import { once } from "node:events";
-import { ASSERTION_HEADER, LOGIN_HEADER, LOGOUT_HEADER, NONCE_HEADER, EdgeSession, edgeRequest } from "../index.js";
+import { ASSERTION_HEADER, LOGIN_HEADER, LOGOUT_HEADER, NONCE_HEADER, STEP_UP_HEADER, EdgeSession, edgeRequest } from "../index.js";
 import * as expressAdapter from "../express.js";
 import * as fastifyAdapter from "../fastify.js";
 import * as honoAdapter from "../hono.js";
@@ -102,6 +102,23 @@ test("a login carries amr, checked as the edge checks it before signing", async 
   const { ctx: other, response: untouched } = await request(edge);
   await assert.rejects(other.login("ada", { amr: ["no spaces"] }), AMR);
   assert.equal(untouched.size, 0);
+});
+
+test("stepUp: a step-up directive for this request's user, signed with DIRECTIVE_SECRET; never on an anonymous request", async () => {
+  const edge = edgeAt({ directiveSecret: DIRECTIVE });
+  const { ctx, response } = await request(edge, assertion());
+  await ctx.stepUp({ amr: ["pwd", "otp"] });
+  const token = response.get(STEP_UP_HEADER);
+  assert.ok(signedBy(token, DIRECTIVE_KEY), "signed with DIRECTIVE_SECRET's first key");
+  assert.deepEqual(part(token, 0), { alg: "HS256", typ: "edge-step-up+jwt", kid: "d2" });
+  const { aud, sub, nonce, amr, iat, exp } = part(token, 1);
+  assert.deepEqual({ aud, sub, nonce, amr }, { aud: "edge-session", sub: "alice", nonce: "n0nce", amr: ["pwd", "otp"] });
+  assert.ok(exp > iat && exp - iat <= 300);
+  assert.equal(response.has(LOGIN_HEADER), false, "a step-up is not a login");
+  const anonymous = await request(edge, undefined);
+  await assert.rejects(anonymous.ctx.stepUp(), TypeError);
+  assert.equal(anonymous.response.size, 0);
+  await assert.rejects(ctx.stepUp({ amr: ["has space"] }), /amr must be/);
 });
 
 test("DIRECTIVE_SECRET signs logins, logouts and the bridge's login; ORIGIN_SECRET still verifies assertions", async () => {
