@@ -4,7 +4,8 @@ Gem::Specification.new do |spec|
   spec.summary = "Origin side of edge-session: verify the edge's signed identity, log users in and out, list and revoke sessions. Rack middleware."
   spec.description = "The origin side of edge-session, the Cloudflare Worker that rotates session " \
                      "credentials at the edge: verifies the edge's signed X-Edge-Assertion with the " \
-                     "edge's own rules, answers login and logout with X-Edge-Login / X-Edge-Logout, " \
+                     "edge's own rules (HS256, or ES256 with the edge's public JWKS), answers login " \
+                     "and logout with X-Edge-Login / X-Edge-Logout, " \
                      "lists and revokes a user's sessions through the edge's admin API, and bridges " \
                      "an app's own sessions. Rack middleware; ruby-jwt for the JWTs."
   spec.license = "Apache-2.0"

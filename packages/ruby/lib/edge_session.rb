@@ -3,7 +3,9 @@
 # edge-session for Ruby origins (ruby-jwt): who a request is (the edge's verified
 # X-Edge-Assertion), logging users in and out (X-Edge-Login / X-Edge-Logout, bound to the
 # request's X-Edge-Nonce), "your devices" (the edge's admin API), and the security events
-# the edge POSTs to the operator's webhook (EdgeSession.parse_event).
+# the edge POSTs to the operator's webhook (EdgeSession.parse_event). Assertions are HS256
+# (ORIGIN_SECRET) or ES256 (the edge's public JWKS: EDGE_JWKS_URL or EDGE_JWKS, so that a
+# service that only verifies identities holds no secret).
 #
 # Trust rule: only the verified assertion proves who a request is. X-Edge-User is a
 # convenience, safe only if the origin is reachable through the edge alone.
@@ -12,10 +14,11 @@ require "jwt"
 require "net/http"
 require "securerandom"
 require "uri"
+require "edge_session/jwks"
 
 module EdgeSession
   ISSUER = "edge-session"
-  ALGORITHM = "HS256" # never `none` or another algorithm family
+  ALGORITHM = "HS256" # what this package signs (directives, admin tokens) and events carry
   ADMIN_MAX_LIFETIME = 60 # the edge refuses admin tokens whose exp - iat is longer
   ASSERTION_MAX_LIFETIME = 60 # the edge issues assertions for 60 s; longer was not made by it
   # The edge signs an event again at each webhook delivery attempt, valid 300 s: a captured
@@ -134,21 +137,28 @@ module EdgeSession
   module JWS
     module_function
 
-    # The claims of a compact JWS signed by one of `keys`: its size, canonical base64url,
-    # the header (`typ` the expected one, given in lower case), the key its kid names,
-    # `aud`, and the times at `now` (Unix seconds). ruby-jwt checks the MAC; the rest is
-    # here, so that each rule is exactly the edge's (ruby-jwt 2.5 alone would take a `crit`
-    # header, `alg: hs256` and lenient base64, and would refuse an `iat` within the skew).
-    def verify(token, keys, typ:, audience:, now:, max_lifetime:)
+    # The claims of a compact JWS: its size, canonical base64url, the header (`typ` the
+    # expected one, given in lower case), the signature, `aud`, and the times at `now`
+    # (Unix seconds). HS256 is verified with the key its kid names in `ring` (an
+    # ORIGIN_SECRET-style ring), ES256 with `jwks` (a Jwks); each algorithm with its own
+    # keys only, and one whose keys are nil is refused. ruby-jwt checks the signature; the
+    # rest is here, so that each rule is exactly the edge's (ruby-jwt 2.5 alone would take
+    # a `crit` header, `alg: hs256` and lenient base64, and would refuse an `iat` within the
+    # skew).
+    def verify(token, typ:, audience:, now:, max_lifetime:, ring: nil, jwks: nil)
       raise AssertionRefused, "token too large" if token.bytesize > MAX_TOKEN_LEN
 
       parts = token.split(".", -1)
       raise AssertionRefused, "token malformed" unless parts.length == 3
 
-      header_bytes, payload_bytes, = parts.map { |part| base64url(part) } # all three, canonical
+      header_bytes, payload_bytes, signature = parts.map { |part| base64url(part) } # all three, canonical
       header = json_object(header_bytes)
-      check_header(header, typ)
-      verify_mac(token, candidates(keys, header))
+      check_header(header, typ, { "HS256" => ring, "ES256" => jwks }.compact.keys)
+      if header["alg"] == "ES256"
+        jwks.verify!(token, header, signature, now)
+      else
+        verify_mac(token, candidates(ring, header))
+      end
       claims = json_object(payload_bytes)
       check_times(claims, audience, now, max_lifetime)
       claims
@@ -168,8 +178,8 @@ module EdgeSession
 
       # Only `true` widens the window: a stray truthy value keeps the webhook's.
       max_lifetime = queue == true ? EVENT_QUEUE_LIFETIME : EVENT_WEBHOOK_LIFETIME
-      claims = verify(text.gsub(AROUND_WHITE_SPACE, ""), keys, typ: EVENT_TYPE, audience: audience, now: now,
-                                                              max_lifetime: max_lifetime)
+      claims = verify(text.gsub(AROUND_WHITE_SPACE, ""), ring: keys, typ: EVENT_TYPE, audience: audience, now: now,
+                                                          max_lifetime: max_lifetime)
       raise AssertionRefused, "iss is not edge-session" unless claims["iss"] == ISSUER
 
       sub, sid, time = claims.values_at("sub", "sid", "time")
@@ -207,17 +217,22 @@ module EdgeSession
       named
     end
 
-    # ruby-jwt checks the MAC (and `alg`, again); its claim checks are off, being ours.
+    # ruby-jwt checks the MAC (and `alg`, again).
     def verify_mac(token, keys)
-      verified = keys.any? do |_, key|
-        JWT.decode(token, key, true, algorithm: ALGORITHM, verify_expiration: false, verify_not_before: false,
-                                     verify_iat: false, verify_aud: false, verify_iss: false, verify_jti: false,
-                                     verify_sub: false)
-        true
-      rescue JWT::DecodeError
-        false
-      end
-      raise AssertionRefused, "bad signature" unless verified
+      raise AssertionRefused, "bad signature" unless keys.any? { |_, key| signed_by?(token, key, ALGORITHM) }
+    end
+
+    # ruby-jwt's claim checks are off, being ours (JWS.verify).
+    NO_CLAIM_CHECKS = { verify_expiration: false, verify_not_before: false, verify_iat: false, verify_aud: false,
+                        verify_iss: false, verify_jti: false, verify_sub: false }.freeze
+
+    # Whether ruby-jwt finds `token` signed with `key` (an HMAC secret, or an OpenSSL EC key)
+    # by `algorithm`, and with that `alg` in its header.
+    def signed_by?(token, key, algorithm)
+      JWT.decode(token, key, true, algorithm: algorithm, **NO_CLAIM_CHECKS)
+      true
+    rescue JWT::DecodeError, OpenSSL::PKey::PKeyError
+      false
     end
 
     # Exactly the edge's base64url: the URL alphabet, no padding, no stray bits in the last
@@ -242,12 +257,14 @@ module EdgeSession
       raise AssertionRefused, "token malformed"
     end
 
-    # `alg` exactly HS256 refuses `none` and algorithm confusion (RFC 8725 §3.1). `typ` (in
-    # any ASCII case, RFC 7515 §4.1.9) keeps a login directive or an event, signed with the
-    # same key, from passing as an assertion, and the reverse (RFC 8725 §3.11). A `crit`
-    # names extensions we do not implement, so we must refuse it (RFC 7515 §4.1.11).
-    def check_header(header, typ)
-      raise AssertionRefused, "alg is not HS256" unless header["alg"] == ALGORITHM
+    # `alg` exactly one of `algorithms` (those we hold keys for) refuses `none` and
+    # algorithm confusion (RFC 8725 §3.1): HS256 never with a public key as its secret,
+    # ES256 never without the JWKS. `typ` (in any ASCII case, RFC 7515 §4.1.9) keeps a
+    # login directive or an event, signed with the same key, from passing as an assertion,
+    # and the reverse (RFC 8725 §3.11). A `crit` names extensions we do not implement, so
+    # we must refuse it (RFC 7515 §4.1.11).
+    def check_header(header, typ, algorithms)
+      raise AssertionRefused, "alg is not #{algorithms.join(" or ")}" unless algorithms.include?(header["alg"])
       # casecmp (not casecmp?) folds ASCII only.
       raise AssertionRefused, "wrong typ" unless header["typ"].is_a?(String) && header["typ"].casecmp(typ).zero?
       raise AssertionRefused, "unsupported crit header" if header.key?("crit")
@@ -278,19 +295,32 @@ module EdgeSession
   private_constant :JWS
 
   # One origin's view of the edge: its keys, audience and public URL (defaults from
-  # ORIGIN_SECRET, ORIGIN_AUDIENCE or "origin", EDGE_URL). ORIGIN_SECRET verifies
-  # assertions; DIRECTIVE_SECRET (directive_secret:) signs logins and logouts and
+  # ORIGIN_SECRET, EDGE_JWKS_URL, EDGE_JWKS, ORIGIN_AUDIENCE or "origin", EDGE_URL).
+  # ORIGIN_SECRET verifies HS256 assertions; the edge's public JWKS, fetched from
+  # EDGE_JWKS_URL (jwks_url:) or given as EDGE_JWKS (jwks:, the JSON text or a parsed
+  # Hash), ES256 ones; at least one of the three must be set, and neither JWKS needs a
+  # secret. DIRECTIVE_SECRET (directive_secret:) signs logins and logouts and
   # ADMIN_SECRET (admin_secret:) admin tokens, each ORIGIN_SECRET when unset, as the edge
-  # verifies them. `clock` returns the time in Unix seconds (default: the system clock);
-  # tests pass their own to verify at a given time.
+  # verifies them; with neither, a call that signs raises ArgumentError naming the
+  # variable. `clock` returns the time in Unix seconds (default: the system clock); tests
+  # pass their own to verify at a given time. Unset means nil or "".
   class Client
     attr_reader :audience, :edge_url
 
     def initialize(secret: ENV["ORIGIN_SECRET"], audience: ENV.fetch("ORIGIN_AUDIENCE", "origin"),
                    edge_url: ENV["EDGE_URL"], events_secret: ENV["EVENTS_SECRET"],
-                   directive_secret: ENV["DIRECTIVE_SECRET"], admin_secret: ENV["ADMIN_SECRET"], logger: nil,
+                   directive_secret: ENV["DIRECTIVE_SECRET"], admin_secret: ENV["ADMIN_SECRET"],
+                   jwks: ENV["EDGE_JWKS"], jwks_url: ENV["EDGE_JWKS_URL"], logger: nil,
                    clock: -> { Time.now.to_f })
-      @keys = EdgeSession.parse_keys(secret)
+      @logger = logger
+      @clock = clock
+      @keys = EdgeSession.parse_keys(secret) unless unset?(secret)
+      @jwks = Jwks.configure(jwks: jwks, url: jwks_url, log: method(:log_event))
+      if @keys.nil? && @jwks.nil?
+        raise ArgumentError, "ORIGIN_SECRET, EDGE_JWKS_URL or EDGE_JWKS must be set: nothing could verify an assertion"
+      end
+
+      # nil when neither is set: this service only verifies, and a call that signs says so.
       @directive_keys = unset?(directive_secret) ? @keys : EdgeSession.parse_keys(directive_secret, "DIRECTIVE_SECRET")
       @admin_keys = unset?(admin_secret) ? @keys : EdgeSession.parse_keys(admin_secret, "ADMIN_SECRET")
       @audience = audience
@@ -298,8 +328,6 @@ module EdgeSession
       admin_uri(edge_url) unless unset?(edge_url) # only the admin client needs it, but a malformed one fails at startup
       # Only parse_event needs it, but a malformed one fails at startup too.
       @event_keys = EdgeSession.parse_keys(events_secret, "EVENTS_SECRET") unless unset?(events_secret)
-      @logger = logger
-      @clock = clock
     end
 
     # The Identity of a request whose headers `header.call(name)` reads, or nil. A bad
@@ -325,10 +353,12 @@ module EdgeSession
     end
 
     # The claims of a valid X-Edge-Assertion at the clock's time; raises AssertionRefused
-    # otherwise, with the edge's own rules (JWS.verify).
+    # otherwise, with the edge's own rules (JWS.verify). HS256 needs ORIGIN_SECRET and
+    # ES256 the JWKS; a JWKS that cannot be fetched refuses (and logs
+    # edge_jwks_unavailable), never raises anything else.
     def verify_assertion(token)
-      claims = JWS.verify(token, @keys, typ: "jwt", audience: @audience, now: now,
-                                        max_lifetime: ASSERTION_MAX_LIFETIME)
+      claims = JWS.verify(token, ring: @keys, jwks: @jwks, typ: "jwt", audience: @audience, now: now,
+                                 max_lifetime: ASSERTION_MAX_LIFETIME)
       check_assertion_claims(claims)
       claims
     end
@@ -368,7 +398,7 @@ module EdgeSession
       claims["ctx"] = ctx if ctx
       claims["amr"] = amr if amr
       claims["auth_time"] = auth_time if auth_time
-      sign("edge-login+jwt", claims, @directive_keys)
+      sign("edge-login+jwt", claims, signing_ring(@directive_keys, "DIRECTIVE_SECRET", "sign logins and logouts"))
     end
 
     # X-Edge-Logout answering that request. scope: "everywhere" needs `sub`, whose sessions
@@ -380,7 +410,7 @@ module EdgeSession
 
       claims = { "scope" => scope, "nonce" => require_nonce(nonce) }
       claims["sub"] = sub if sub
-      sign("edge-logout+jwt", claims, @directive_keys)
+      sign("edge-logout+jwt", claims, signing_ring(@directive_keys, "DIRECTIVE_SECRET", "sign logins and logouts"))
     end
 
     # A bearer token for POST /__edge/admin: single-use (random jti), at most 60 s. A `sid`
@@ -398,7 +428,7 @@ module EdgeSession
       claims = { "sub" => sub, "act" => act, "jti" => SecureRandom.urlsafe_base64(12) }
       claims["sid"] = sid if sid
       claims["except"] = except if except
-      sign("edge-admin+jwt", claims, @admin_keys, lifetime)
+      sign("edge-admin+jwt", claims, signing_ring(@admin_keys, "ADMIN_SECRET", "call the admin API"), lifetime)
     end
 
     # The user's live sessions, oldest first: hashes with string keys "sid", "created_at",
@@ -446,7 +476,14 @@ module EdgeSession
       body
     end
 
-    def unset?(value) = value.nil? || value.empty?
+    def unset?(value) = value.nil? || value == ""
+
+    # A verify-only service (the JWKS, no ORIGIN_SECRET) holds no key to sign with: said by
+    # name when it is asked to, not at construction.
+    def signing_ring(ring, name, job)
+      ring || raise(ArgumentError, "#{name} is not set: this service only verifies identities " \
+                                   "(set #{name}, or ORIGIN_SECRET, to #{job})")
+    end
 
     # {edge_url}/__edge/admin, parsed rather than joined: URI.join kept a query or
     # credentials in EDGE_URL and dropped a path without a word. The rule is the Rust
@@ -458,7 +495,7 @@ module EdgeSession
                           "or credentials: #{rule}")
       end
       # Not raised in the rescue: the InvalidURIError, which quotes the value, would be its cause.
-      uri = (URI.parse(edge_url) rescue nil) if edge_url.is_a?(String) && !edge_url.match?(/[[:space:][:cntrl:]]/)
+      uri = (URI.parse(edge_url) rescue nil) if edge_url.is_a?(String) && !edge_url.match?(/[[:space:]]|[[:cntrl:]]/)
       raise refused.call("it is not a URL") if uri.nil?
       raise refused.call("the scheme is not http or https") unless uri.is_a?(URI::HTTP)
       raise refused.call("it has credentials") if uri.userinfo

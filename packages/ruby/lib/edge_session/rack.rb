@@ -6,7 +6,7 @@ module EdgeSession
   # Rack middleware: env["edge_session"] is an EdgeSession::Request on every request, and
   # its directives are put on the response.
   #
-  #   use EdgeSession::Rack::Middleware                  # ORIGIN_SECRET, EDGE_URL from ENV
+  #   use EdgeSession::Rack::Middleware                  # ORIGIN_SECRET and/or EDGE_JWKS_URL, EDGE_URL from ENV
   #   denied = EdgeSession::Rack.require_user(env)       # nil, or a 401 / redirect response
   #   denied = EdgeSession::Rack.require_recent_auth(env, 600) # also nil only if signed in within 10 min
   module Rack
