@@ -12,6 +12,7 @@
 //
 // `node scripts/bench.mjs origin` is the origin itself (see runOrigin).
 import { execSync, spawn } from "node:child_process";
+import { generateKeyPairSync } from "node:crypto";
 import { createServer, request as httpRequest, Agent } from "node:http";
 import { appendFileSync, readdirSync, readFileSync, statSync } from "node:fs";
 import { cpus } from "node:os";
@@ -30,9 +31,14 @@ const BURST = num("BENCH_BURST", 200);
 const SAMPLE = num("BENCH_SAMPLE", 200); // sequential requests for the writes figure
 const USER = "bench-user";
 
-// ACCESS_TTL_SECS at its maximum (600): the access cookie outlives the whole run (≤ 170 s).
+// ACCESS_TTL_SECS at its maximum (600): the access cookie outlives the whole run (≤ 200 s).
 const STEADY = { ACCESS_TTL_SECS: "600", ROTATE_AFTER_SECS: "3600", GRACE_SECS: "30" };
 const ROTATION = { ACCESS_TTL_SECS: "0", ROTATE_AFTER_SECS: "3", GRACE_SECS: "2" };
+// The steady instance again, signing its assertions with ES256 (a fresh P-256 key).
+const ES256 = {
+  ...STEADY, ASSERTION_ALG: "ES256",
+  ASSERTION_KEYS: `a1:${generateKeyPairSync("ec", { namedCurve: "P-256" }).privateKey.export({ type: "pkcs8", format: "der" }).toString("base64url")}`,
+};
 
 // ---------------------------------------------------------------------------------
 // The origin: 200 with a tiny JSON body echoing the identity the edge forwarded.
@@ -348,8 +354,9 @@ async function main() {
     // groups so that bench.sh can end it even if this process is killed.
     const edge = (name, vars) => startEdge({ ORIGIN_URL: origin.url, ...vars }, { logLevel: "error", onSpawn: adopt })
       .then((e) => Object.assign(e, { name }));
-    const [steady, rotation] = await Promise.all([edge("steady", STEADY), edge("rotation", ROTATION)]);
-    edges.push(steady, rotation);
+    const [steady, rotation, es256] =
+      await Promise.all([edge("steady", STEADY), edge("rotation", ROTATION), edge("es256", ES256)]);
+    edges.push(steady, rotation, es256);
     console.error(`bench: edges up in ${((Date.now() - started) / 1000).toFixed(1)}s; running phases`);
 
     const jar = await login(steady);
@@ -363,6 +370,10 @@ async function main() {
       if (r.debug.path !== want) throw new Error(`expected path=${want}, got ${JSON.stringify(r.debug)} ${r.text}`);
     }
     const sample = await writesSample(steady, refreshOnly); // also does the first confirmation
+    const esJar = await login(es256);
+    const esBoth = `${ACCESS}=${esJar[ACCESS]}; ${REFRESH}=${esJar[REFRESH]}`;
+    const esCheck = await get(`${es256.url}/`, esBoth);
+    if (esCheck.debug.path !== "access") throw new Error(`ES256 instance: expected path=access, got ${JSON.stringify(esCheck.debug)}`);
 
     // Two reference rows bracket the edge: the origin alone, and the worker alone.
     const roles = edgeRoles(steady, origin);
@@ -371,9 +382,10 @@ async function main() {
     const a = await phase("(a) no cookies", `${steady.url}/`, origin, null, roles);
     const b = await phase("(b) access cookie (fast path)", `${steady.url}/`, origin, both, roles);
     const c = await phase("(c) refresh cookie only (object)", `${steady.url}/`, origin, refreshOnly, roles);
+    const e = await phase("(e) access cookie, ES256 assertions", `${es256.url}/`, origin, esBoth, edgeRoles(es256, origin));
     const d = await rotationBurst(rotation, origin);
 
-    const { lines, problems } = report({ direct, health, a, b, c, d, sample, rotation });
+    const { lines, problems } = report({ direct, health, a, b, c, d, e, sample, rotation });
     lines.push("", `Total time ${((Date.now() - started) / 1000).toFixed(0)} s.`);
     console.log(lines.join("\n"));
     process.exitCode = problems.length ? 1 : 0;
@@ -384,7 +396,7 @@ async function main() {
 }
 
 /** The markdown report of one run. */
-function report({ direct, health, a, b, c, d, sample, rotation }) {
+function report({ direct, health, a, b, c, d, e, sample, rotation }) {
   const wrangler = JSON.parse(readFileSync(join(root, "node_modules/wrangler/package.json"), "utf8")).version;
   const cpu = cpus()[0]?.model ?? "?";
   const out = [];
@@ -394,7 +406,7 @@ function report({ direct, health, a, b, c, d, sample, rotation }) {
   out.push(`wrk: ${THREADS} threads, ${CONNECTIONS} connections, ${DURATION} s per path after ${WARMUP} s of warm-up; same instance for (a)(b)(c) (ACCESS_TTL_SECS=600, ROTATE_AFTER_SECS=3600).`, "");
   out.push("| path | req/s | p50 ms | p99 ms | requests | non-2xx | socket errors | origin saw |");
   out.push("|---|---:|---:|---:|---:|---:|---:|---|");
-  for (const r of [direct, health, a, b, c]) {
+  for (const r of [direct, health, a, b, c, e]) {
     out.push(`| ${r.label} | ${fmt(r.rps, 0)} | ${fmt(r.p50)} | ${fmt(r.p99)} | ${r.requests} | ${r.non2xx} | ${r.socketErrors} | ${counts(r.origin)} |`);
   }
   out.push("", "`origin saw` counts what the origin received during the run, by the session state the edge forwarded",
@@ -406,13 +418,14 @@ function report({ direct, health, a, b, c, d, sample, rotation }) {
   const sum = (r) => cols.reduce((acc, k) => acc + (r.cpu[k] ?? 0), 0);
   out.push(`| path | ${cols.join(" | ")} | sum | other |`);
   out.push(`|---|${cols.map(() => "---:").join("|")}|---:|---:|`);
-  for (const r of [direct, health, a, b, c]) {
+  for (const r of [direct, health, a, b, c, e]) {
     out.push(`| ${r.label} | ${cols.map((k) => fmt(r.cpu[k] ?? 0, 3)).join(" | ")} | ${fmt(sum(r), 3)} | ${fmt(r.cpu.machine - sum(r), 3)} |`);
   }
   out.push("");
-  out.push(`Ratios of req/s: (b)/(a) = ${fmt(b.rps / a.rps)} (target ≥ 0.95), (c)/(a) = ${fmt(c.rps / a.rps)}.`);
+  out.push(`Ratios of req/s: (b)/(a) = ${fmt(b.rps / a.rps)} (target ≥ 0.95), (c)/(a) = ${fmt(c.rps / a.rps)}, ` +
+    `(e)/(a) = ${fmt(e.rps / a.rps)} (ES256 on the fast path; target ≥ 0.90; (e) runs on its own instance, same settings).`);
   out.push(`Ratios of CPU per request, inverted (what the req/s ratios would be on a CPU-bound machine with nothing else running; ` +
-    `less sensitive to other jobs): (a)/(b) = ${fmt(sum(a) / sum(b))}, (a)/(c) = ${fmt(sum(a) / sum(c))}; ` +
+    `less sensitive to other jobs): (a)/(b) = ${fmt(sum(a) / sum(b))}, (a)/(c) = ${fmt(sum(a) / sum(c))}, (a)/(e) = ${fmt(sum(a) / sum(e))}; ` +
     `the worker's workerd alone: ${fmt(a.cpu.worker / b.cpu.worker)} and ${fmt(a.cpu.worker / c.cpu.worker)}.`);
   out.push(`DO writes on path (c): ${sample.writes} in ${sample.n} sequential requests = ${fmt(sample.writes / sample.n, 3)} per request (target 0), ` +
     `after the first request after login, which confirmed the credential (writes=${sample.first}, excluded). ` +
@@ -428,19 +441,19 @@ function report({ direct, health, a, b, c, d, sample, rotation }) {
   if (!d.edgeAlive) out.push(`The rotation instance's wrangler dev exited after the burst; its output ends:\n\n\`\`\`\n${rotation.logs.join("").split("\n").slice(-40).join("\n")}\n\`\`\``);
   out.push(`Origin saw during the burst: ${counts(d.seenByOrigin)}. ` +
     (d.after ? `The new refresh cookie alone afterwards: ${d.after.status}, ${d.after.state}, writes=${d.after.writes}.` : "No single new refresh cookie to check."));
-  const problems = problemsOf({ direct, health, a, b, c, d, sample });
+  const problems = problemsOf({ direct, health, a, b, c, d, e, sample });
   out.push("", problems.length ? `PROBLEMS:\n- ${problems.join("\n- ")}` : "No errors, no non-2xx, every loaded request authenticated as expected.");
   return { lines: out, problems };
 }
 
 /** What would be a bug: errors, wrong identities, writes between rotations, a bad burst. */
-function problemsOf({ direct, health, a, b, c, d, sample }) {
+function problemsOf({ direct, health, a, b, c, d, e, sample }) {
   const problems = [];
-  for (const r of [direct, health, a, b, c]) {
+  for (const r of [direct, health, a, b, c, e]) {
     if (r.non2xx || r.socketErrors) problems.push(`${r.label}: ${r.non2xx} non-2xx, ${r.socketErrors} socket errors`);
   }
   if (Object.keys(a.origin).some((k) => k !== "anonymous")) problems.push(`(a): origin saw ${counts(a.origin)}`);
-  for (const r of [b, c]) if (Object.keys(r.origin).some((k) => k !== "fresh")) problems.push(`${r.label}: origin saw ${counts(r.origin)}`);
+  for (const r of [b, c, e]) if (Object.keys(r.origin).some((k) => k !== "fresh")) problems.push(`${r.label}: origin saw ${counts(r.origin)}`);
   if (sample.writes) problems.push(`path (c) wrote ${sample.writes} times in ${sample.n} requests`);
   if (sample.states.fresh !== sample.n) problems.push(`path (c) sample: ${counts(sample.states)}, statuses ${counts(sample.statuses)}`);
   const authenticated = (d.states.rotated ?? 0) + (d.states.grace ?? 0) + (d.states.fresh ?? 0) + (d.states.recovered ?? 0);

@@ -3,9 +3,10 @@
 # EDGE_SESSION_PREBUILT=1 when build/ exists), installs wrk if missing, then runs
 # scripts/bench.mjs: wrk against one local `wrangler dev` for (a) no cookies,
 # (b) the access-cookie fast path, (c) the refresh cookie through the Durable Object,
-# and (d) a 200-request burst at a rotation on a second, short-window instance.
+# and (d) a 200-request burst at a rotation on a second, short-window instance, and (e)
+# the fast path again on a third instance signing ES256 assertions.
 # Prints a markdown table. Bounded: the measurement is killed after BENCH_TIMEOUT
-# seconds (default 170); every process it started is ended on exit.
+# seconds (default 200); every process it started is ended on exit.
 # Knobs: BENCH_DURATION (10), BENCH_CONNECTIONS (16), BENCH_THREADS (2), BENCH_BURST (200).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -36,4 +37,4 @@ trap cleanup EXIT
 # wrangler's state dirs go under $tmp too, so nothing is left behind. wrangler writes
 # every debug message to a log file whatever --log-level says (here: each request's
 # devtools events, bodies included); keep those in $tmp as well.
-TMPDIR="$tmp" WRANGLER_LOG_PATH="$tmp/wrangler-logs" timeout --kill-after=10 "${BENCH_TIMEOUT:-170}" node scripts/bench.mjs
+TMPDIR="$tmp" WRANGLER_LOG_PATH="$tmp/wrangler-logs" timeout --kill-after=10 "${BENCH_TIMEOUT:-200}" node scripts/bench.mjs
