@@ -1,7 +1,8 @@
 //! `X-Edge-Assertion`: the identity the edge hands the origin with every identified
 //! request, as a compact JWS any JWT library verifies (`alg: HS256`, `typ: "JWT"`, signed
-//! with `ORIGIN_SECRET`). It lives 60 s and carries a fresh `jti`, so one that leaks into a
-//! log is soon useless.
+//! with `ORIGIN_SECRET`; or, with the edge's `ASSERTION_ALG=ES256`, `alg: ES256`, verified
+//! with the edge's public JWKS: `Assertion::verify_with`, feature `es256`). It lives 60 s
+//! and carries a fresh `jti`, so one that leaks into a log is soon useless.
 //!
 //! An origin verifies the header on every request (the layer of feature `tower` does
 //! it for you); a test of an origin mints one as the edge would:
@@ -26,6 +27,8 @@ use serde_json::{Map, Value};
 
 use crate::base64url;
 use crate::identity::{FamilyId, Identity};
+#[cfg(feature = "es256")]
+use crate::jwks::Jwks;
 use crate::jws::{self, Expect};
 use crate::keys::KeyRing;
 use crate::time::Timestamp;
@@ -118,54 +121,103 @@ impl Assertion {
         audience: &str,
         now: Timestamp,
     ) -> Result<Assertion, TokenError> {
-        let expect = Expect { typ: ASSERTION_TYPE, aud: audience, max_lifetime_secs: Some(ASSERTION_TTL_SECS) };
-        let claims = jws::verify(token, origin_secret, &expect, now)?;
-        if claims.get("iss").and_then(Value::as_str) != Some(EDGE_ISSUER) {
-            return Err(TokenError::BadClaims("iss is not edge-session"));
-        }
-        let text = |name: &str| claims.get(name).and_then(Value::as_str).map(str::to_owned);
-        let sub = text("sub").filter(|sub| !sub.is_empty()).ok_or(TokenError::BadClaims("sub missing or empty"))?;
-        let (Some(sid), Some(state)) = (text("sid"), text("state")) else {
-            return Err(TokenError::BadClaims("sid or state missing"));
-        };
-        let ctx = match claims.get("ctx") {
-            None | Some(Value::Null) => None,
-            Some(Value::Object(ctx)) => Some(ctx.clone()),
-            Some(_) => return Err(TokenError::BadClaims("ctx is not an object")),
-        };
-        let date = |name, refusal| match claims.get(name) {
-            None | Some(Value::Null) => Ok(None),
-            date => jws::numeric_date(date).map(Some).ok_or(TokenError::BadClaims(refusal)),
-        };
-        let context_changed = date("context_changed", "context_changed is not a NumericDate")?;
-        let auth_time = date("auth_time", "auth_time is not a NumericDate")?;
-        let amr = match claims.get("amr") {
-            None | Some(Value::Null) => None,
-            Some(Value::Array(values)) => Some(
-                values
-                    .iter()
-                    .map(|v| v.as_str().map(str::to_owned))
-                    .collect::<Option<Vec<_>>>()
-                    .ok_or(TokenError::BadClaims("amr is not an array of strings"))?,
-            ),
-            Some(_) => return Err(TokenError::BadClaims("amr is not an array of strings")),
-        };
-        // `aud` may be an array and times may carry fractions (RFC 7519); jws::verify has
-        // checked both, so what is kept is the audience it matched and whole seconds.
-        let seconds = |name| jws::numeric_date(claims.get(name)).unwrap_or_default();
-        Ok(Assertion {
-            iss: EDGE_ISSUER.into(),
-            aud: audience.into(),
-            sub,
-            sid,
-            state,
-            iat: seconds("iat"),
-            exp: seconds("exp"),
-            jti: text("jti").unwrap_or_default(),
-            ctx,
-            context_changed,
-            auth_time,
-            amr,
-        })
+        verify_with_keys(token, jws::Keys::hs256(origin_secret), audience, now)
     }
+
+    /// [`verify`](Self::verify) with the keys the origin holds (feature `es256`): `HS256`
+    /// with `ORIGIN_SECRET`'s ring, `ES256` with the edge's JWKS, or both while the edge
+    /// switches from one to the other. Each algorithm is verified with its own keys only;
+    /// the other is refused.
+    ///
+    /// ```
+    /// use edge_session_origin::{Assertion, AssertionKeys, Jwks, Timestamp};
+    /// let jwks = Jwks::parse(r#"{"keys":[{"kty":"EC","crv":"P-256","kid":"a2",
+    ///     "x":"IStGseY_waoLb5O1YCS1RXwz-3OoAYiATJ443RtmAx4","y":"-x5Ao_2cs7e3A7Yp8M16W6kdQTVYAlRIyjOhfFhxEC0"}]}"#)?; // EDGE_JWKS
+    /// # let header = "e30.e30.e30";
+    /// // `header` is the request's X-Edge-Assertion; "origin" is ORIGIN_AUDIENCE.
+    /// match Assertion::verify_with(header, AssertionKeys::Jwks(&jwks), "origin", Timestamp::from(std::time::SystemTime::now())) {
+    ///     Ok(user) => println!("{} in session {}", user.sub, user.sid),
+    ///     Err(why) => println!("anonymous: {why}"), // log it; never an error page
+    /// }
+    /// # Ok::<(), edge_session_origin::JwksError>(())
+    /// ```
+    #[cfg(feature = "es256")]
+    pub fn verify_with(
+        token: &str,
+        keys: AssertionKeys<'_>,
+        audience: &str,
+        now: Timestamp,
+    ) -> Result<Assertion, TokenError> {
+        let (hs256, es256) = match keys {
+            AssertionKeys::Secret(ring) => (Some(ring), None),
+            AssertionKeys::Jwks(jwks) => (None, Some(jwks)),
+            AssertionKeys::Both(ring, jwks) => (Some(ring), Some(jwks)),
+        };
+        verify_with_keys(token, jws::Keys { hs256, es256 }, audience, now)
+    }
+}
+
+/// The keys an origin verifies assertions with (feature `es256`): see
+/// [`Assertion::verify_with`].
+#[cfg(feature = "es256")]
+#[derive(Debug, Clone, Copy)]
+pub enum AssertionKeys<'a> {
+    /// `ORIGIN_SECRET` only: `HS256`, as [`Assertion::verify`].
+    Secret(&'a KeyRing),
+    /// The edge's JWKS only (`EDGE_JWKS`): `ES256`, and no secret held.
+    Jwks(&'a Jwks),
+    /// Both, while the edge moves from `HS256` to `ES256`: each with its own keys.
+    Both(&'a KeyRing, &'a Jwks),
+}
+
+fn verify_with_keys(token: &str, keys: jws::Keys<'_>, audience: &str, now: Timestamp) -> Result<Assertion, TokenError> {
+    let expect = Expect { typ: ASSERTION_TYPE, aud: audience, max_lifetime_secs: Some(ASSERTION_TTL_SECS) };
+    let claims = jws::verify_with(token, keys, &expect, now)?;
+    if claims.get("iss").and_then(Value::as_str) != Some(EDGE_ISSUER) {
+        return Err(TokenError::BadClaims("iss is not edge-session"));
+    }
+    let text = |name: &str| claims.get(name).and_then(Value::as_str).map(str::to_owned);
+    let sub = text("sub").filter(|sub| !sub.is_empty()).ok_or(TokenError::BadClaims("sub missing or empty"))?;
+    let (Some(sid), Some(state)) = (text("sid"), text("state")) else {
+        return Err(TokenError::BadClaims("sid or state missing"));
+    };
+    let ctx = match claims.get("ctx") {
+        None | Some(Value::Null) => None,
+        Some(Value::Object(ctx)) => Some(ctx.clone()),
+        Some(_) => return Err(TokenError::BadClaims("ctx is not an object")),
+    };
+    let date = |name, refusal| match claims.get(name) {
+        None | Some(Value::Null) => Ok(None),
+        date => jws::numeric_date(date).map(Some).ok_or(TokenError::BadClaims(refusal)),
+    };
+    let context_changed = date("context_changed", "context_changed is not a NumericDate")?;
+    let auth_time = date("auth_time", "auth_time is not a NumericDate")?;
+    let amr = match claims.get("amr") {
+        None | Some(Value::Null) => None,
+        Some(Value::Array(values)) => Some(
+            values
+                .iter()
+                .map(|v| v.as_str().map(str::to_owned))
+                .collect::<Option<Vec<_>>>()
+                .ok_or(TokenError::BadClaims("amr is not an array of strings"))?,
+        ),
+        Some(_) => return Err(TokenError::BadClaims("amr is not an array of strings")),
+    };
+    // `aud` may be an array and times may carry fractions (RFC 7519); jws::verify has
+    // checked both, so what is kept is the audience it matched and whole seconds.
+    let seconds = |name| jws::numeric_date(claims.get(name)).unwrap_or_default();
+    Ok(Assertion {
+        iss: EDGE_ISSUER.into(),
+        aud: audience.into(),
+        sub,
+        sid,
+        state,
+        iat: seconds("iat"),
+        exp: seconds("exp"),
+        jti: text("jti").unwrap_or_default(),
+        ctx,
+        context_changed,
+        auth_time,
+        amr,
+    })
 }

@@ -11,7 +11,7 @@ use serde::Deserialize;
 use serde::de::DeserializeOwned;
 use serde_json::Value;
 
-use crate::system::admin_token;
+use crate::system::{admin_token, now};
 use crate::{AdminAction, FamilyId, KeyRing, KeyRingError, Revoked, Session};
 use reqwest::Url;
 
@@ -66,7 +66,12 @@ impl AdminClient {
             std::env::var("EDGE_URL").map_err(|_| "EDGE_URL is not set: the admin API is on the app's public URL")?;
         let (name, secret) = match std::env::var("ADMIN_SECRET") {
             Ok(admin) => ("ADMIN_SECRET", admin),
-            Err(_) => ("ORIGIN_SECRET", std::env::var("ORIGIN_SECRET").map_err(|_| "ORIGIN_SECRET is not set")?),
+            Err(_) => (
+                "ORIGIN_SECRET",
+                // A verify-only service (EDGE_JWKS, no ORIGIN_SECRET) has nothing to sign with.
+                std::env::var("ORIGIN_SECRET")
+                    .map_err(|_| "ADMIN_SECRET is not set (nor ORIGIN_SECRET): the admin API needs one of them")?,
+            ),
         };
         AdminClient::new(&url, &secret).map_err(|e| match e {
             ClientConfigError::OriginSecret(ring) => format!("{name}: {ring}"),
@@ -106,7 +111,7 @@ impl AdminClient {
     }
 
     async fn call<T: DeserializeOwned>(&self, sub: &str, action: AdminAction) -> Result<T, AdminError> {
-        let token = admin_token(&self.keys, sub, action);
+        let token = admin_token(&self.keys, sub, action, now());
         let request = self.http.post(&*self.endpoint).bearer_auth(token).timeout(TIMEOUT);
         let response = request.send().await.map_err(AdminError::Http)?;
         let status = response.status().as_u16();

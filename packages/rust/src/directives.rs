@@ -73,7 +73,7 @@ impl RequestNonce {
 
     /// Whether a directive's claims carry this nonce. Not a secret comparison: the nonce
     /// travelled to the origin in the clear; what makes it binding is the MAC over it.
-    fn check(&self, claims: &Claims) -> Result<(), TokenError> {
+    pub(crate) fn check(&self, claims: &Claims) -> Result<(), TokenError> {
         match claims.get("nonce").and_then(Value::as_str) {
             Some(nonce) if nonce == self.0 => Ok(()),
             _ => Err(TokenError::WrongNonce),
@@ -259,11 +259,11 @@ impl fmt::Display for EverywhereNeedsSub {
 
 impl std::error::Error for EverywhereNeedsSub {}
 
-fn directive_expect(typ: &str) -> Expect<'_> {
+pub(crate) fn directive_expect(typ: &str) -> Expect<'_> {
     Expect { typ, aud: EDGE_AUDIENCE, max_lifetime_secs: Some(DIRECTIVE_MAX_LIFETIME_SECS) }
 }
 
-fn directive_claims(now: Timestamp, nonce: &str) -> Claims {
+pub(crate) fn directive_claims(now: Timestamp, nonce: &str) -> Claims {
     let mut claims = claims_for_edge(now, DIRECTIVE_MAX_LIFETIME_SECS);
     claims.insert("nonce".into(), nonce.into());
     claims

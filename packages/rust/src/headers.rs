@@ -20,6 +20,8 @@ pub const ASSERTION_HEADER: &str = "X-Edge-Assertion";
 pub const LOGIN_HEADER: &str = "X-Edge-Login";
 /// The origin's [`Logout`](crate::Logout) directive.
 pub const LOGOUT_HEADER: &str = "X-Edge-Logout";
+/// The origin's [`StepUp`](crate::StepUp) directive.
+pub const STEP_UP_HEADER: &str = "X-Edge-Step-Up";
 /// The [`RequestNonce`](crate::RequestNonce) of a forwarded request.
 pub const NONCE_HEADER: &str = "X-Edge-Nonce";
 

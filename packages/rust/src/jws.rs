@@ -9,6 +9,10 @@
 //! allowance. The clock is an
 //! argument. Claims are parsed only after the MAC is good.
 //!
+//! An assertion may also be ES256 (feature `es256`, `Assertion::verify_with`): the same
+//! checks, its signature verified with the edge's public keys (`Jwks`) instead of a ring,
+//! and each algorithm only ever with its own keys.
+//!
 //! Why not the `jsonwebtoken` crate: its validation reads the system clock (which panics
 //! on wasm32 and breaks the sans-IO core), it does not check `typ`, and it pulls in a
 //! crypto backend choice; this file is a thin, fully tested layer over `hmac`.
@@ -62,7 +66,8 @@ pub enum JwsError {
     TooLarge,
     /// Not three base64url parts of JSON objects.
     Malformed,
-    /// `alg` is not `HS256` (including `none`).
+    /// `alg` is not one the verifier holds keys for: not `HS256` (including `none`), or
+    /// `ES256` verified with the edge's JWKS (feature `es256`).
     UnsupportedAlgorithm,
     /// `typ` missing or not the expected one.
     WrongType,
@@ -91,7 +96,7 @@ impl fmt::Display for JwsError {
         f.write_str(match self {
             Self::TooLarge => "token too large",
             Self::Malformed => "token malformed",
-            Self::UnsupportedAlgorithm => "alg is not HS256",
+            Self::UnsupportedAlgorithm => "alg not accepted",
             Self::WrongType => "wrong typ",
             Self::CriticalHeader => "unsupported crit header",
             Self::UnknownKey => "unknown kid",
@@ -118,13 +123,82 @@ pub fn sign(key: &Key, typ: &str, claims: &impl Serialize) -> String {
     format!("{signing_input}.{}", base64url::encode(tag))
 }
 
-/// Verifies `token` against `keys` and `expect` at `now`; returns its claims.
+/// Verifies `token` against `keys` and `expect` at `now`; returns its claims. HS256 only.
 pub fn verify(token: &str, keys: &KeyRing, expect: &Expect<'_>, now: Timestamp) -> Result<Claims, JwsError> {
+    verify_with(token, Keys::hs256(keys), expect, now)
+}
+
+/// The keys a verification accepts, one set per algorithm: each algorithm is verified with
+/// its own keys only (RFC 8725 §3.1), so a public key is never taken as an HMAC secret.
+#[derive(Clone, Copy)]
+pub(crate) struct Keys<'a> {
+    /// `HS256`: the ring (`ORIGIN_SECRET`).
+    pub(crate) hs256: Option<&'a KeyRing>,
+    /// `ES256`: the edge's public keys.
+    #[cfg(feature = "es256")]
+    pub(crate) es256: Option<&'a crate::jwks::Jwks>,
+}
+
+impl<'a> Keys<'a> {
+    /// `HS256` with `ring`, and no other algorithm.
+    pub(crate) fn hs256(ring: &'a KeyRing) -> Keys<'a> {
+        Keys {
+            hs256: Some(ring),
+            #[cfg(feature = "es256")]
+            es256: None,
+        }
+    }
+}
+
+/// The keys that check one token's signature, chosen by its `alg`.
+enum Signer<'a> {
+    Hmac(&'a KeyRing),
+    #[cfg(feature = "es256")]
+    Ecdsa(&'a crate::jwks::Jwks),
+}
+
+/// [`verify`] with the keys of every algorithm the caller accepts.
+pub(crate) fn verify_with(
+    token: &str,
+    keys: Keys<'_>,
+    expect: &Expect<'_>,
+    now: Timestamp,
+) -> Result<Claims, JwsError> {
+    let (header_b64, payload_b64, signature_b64) = split(token)?;
+    let header = decode_object(header_b64)?;
+    // The algorithm is the header's, but only among those the caller holds keys for:
+    // `none`, and any algorithm without keys here, is refused before the signature.
+    let (alg, signer) = match header.get("alg").and_then(Value::as_str) {
+        Some("HS256") => keys.hs256.map(|ring| ("HS256", Signer::Hmac(ring))),
+        #[cfg(feature = "es256")]
+        Some("ES256") => keys.es256.map(|jwks| ("ES256", Signer::Ecdsa(jwks))),
+        _ => None,
+    }
+    .ok_or(JwsError::UnsupportedAlgorithm)?;
+    check_header(&header, alg, expect.typ)?;
+    let kid = match header.get("kid") {
+        Some(Value::String(kid)) => Some(kid.as_str()),
+        Some(_) => return Err(JwsError::Malformed),
+        None => None,
+    };
+    let signing_input = &token.as_bytes()[..header_b64.len() + 1 + payload_b64.len()];
+    match signer {
+        Signer::Hmac(ring) => verify_mac(ring, kid, signing_input, signature_b64)?,
+        #[cfg(feature = "es256")]
+        Signer::Ecdsa(jwks) => jwks.verify(kid, signing_input, signature_b64)?,
+    }
+    let claims = decode_object(payload_b64)?;
+    check_claims(&claims, expect, now)?;
+    Ok(claims)
+}
+
+/// The three parts of a compact JWS, after the size checks that come before any parsing.
+fn split(token: &str) -> Result<(&str, &str, &str), JwsError> {
     if token.len() > MAX_JWS_LEN {
         return Err(JwsError::TooLarge);
     }
     let mut parts = token.split('.');
-    let (Some(header_b64), Some(payload_b64), Some(tag_b64), None) =
+    let (Some(header_b64), Some(payload_b64), Some(signature_b64), None) =
         (parts.next(), parts.next(), parts.next(), parts.next())
     else {
         return Err(JwsError::Malformed);
@@ -132,27 +206,30 @@ pub fn verify(token: &str, keys: &KeyRing, expect: &Expect<'_>, now: Timestamp) 
     if header_b64.len() > MAX_HEADER_LEN * 4 / 3 + 4 {
         return Err(JwsError::Malformed);
     }
-    let header = decode_object(header_b64)?;
-    check_header(&header, expect.typ)?;
-    let tag = base64url::decode(tag_b64).ok_or(JwsError::Malformed)?;
-    let signing_input = &token[..header_b64.len() + 1 + payload_b64.len()];
-    let key_matches = |key: &Key| key.verify(&[signing_input.as_bytes()], &tag);
-    let verified = match header.get("kid") {
-        Some(Value::String(kid)) => key_matches(keys.get(kid).ok_or(JwsError::UnknownKey)?),
-        Some(_) => return Err(JwsError::Malformed),
-        // A JWS without `kid` is tried against each key: all are ours and trusted alike.
-        None => keys.iter().any(key_matches),
-    };
-    if !verified {
-        return Err(JwsError::BadSignature);
-    }
-    let claims = decode_object(payload_b64)?;
-    check_claims(&claims, expect, now)?;
-    Ok(claims)
+    Ok((header_b64, payload_b64, signature_b64))
 }
 
-fn check_header(header: &Claims, typ: &str) -> Result<(), JwsError> {
-    check_protected_header(header, "HS256", typ).map_err(|problem| match problem {
+/// The protected header of a token [`verify_with`] would parse, or `None`: what the layer
+/// reads to know whether an assertion asks for the JWKS (`alg`) and which key (`kid`).
+#[cfg(all(feature = "es256", feature = "tower", feature = "client"))]
+pub(crate) fn header_of(token: &str) -> Option<Claims> {
+    split(token).ok().and_then(|(header_b64, _, _)| json_object(header_b64))
+}
+
+/// HS256: the MAC by the ring key `kid` names, or, without `kid`, by any key.
+fn verify_mac(ring: &KeyRing, kid: Option<&str>, signing_input: &[u8], tag_b64: &str) -> Result<(), JwsError> {
+    let tag = base64url::decode(tag_b64).ok_or(JwsError::Malformed)?;
+    let key_matches = |key: &Key| key.verify(&[signing_input], &tag);
+    let verified = match kid {
+        Some(kid) => key_matches(ring.get(kid).ok_or(JwsError::UnknownKey)?),
+        // A JWS without `kid` is tried against each key: all are ours and trusted alike.
+        None => ring.iter().any(key_matches),
+    };
+    verified.then_some(()).ok_or(JwsError::BadSignature)
+}
+
+fn check_header(header: &Claims, alg: &str, typ: &str) -> Result<(), JwsError> {
+    check_protected_header(header, alg, typ).map_err(|problem| match problem {
         HeaderProblem::Algorithm => JwsError::UnsupportedAlgorithm,
         HeaderProblem::Type => JwsError::WrongType,
         HeaderProblem::Critical => JwsError::CriticalHeader,

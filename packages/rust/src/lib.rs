@@ -7,14 +7,17 @@
 //! request's `X-Edge-Nonce`, and calls the edge's admin API with signed tokens
 //! ([`AdminRequest`]). All are HS256 JWS under `ORIGIN_SECRET` (a [`KeyRing`]), told
 //! apart by `typ` so that none passes for another (RFC 8725 §3.11). The edge itself is
-//! built on this crate, so both sides apply the same code.
+//! built on this crate, so both sides apply the same code. An edge with
+//! `ASSERTION_ALG=ES256` signs the assertion with a private key instead, and a service
+//! that only verifies identities holds its public JWKS and no secret (feature `es256`).
 //!
 //! | feature | adds |
 //! |---|---|
 //! | (none) | the protocol: [`Assertion::verify`], [`Login::sign`], [`Logout::sign`], [`AdminRequest::sign`], [`adoption`] |
-//! | `tower` | `tower::EdgeLayer`: an `Edge` per request, directives put on the response |
+//! | `es256` | `Jwks` (`EDGE_JWKS`) and `Assertion::verify_with`: ES256 assertions (p256) |
+//! | `tower` | `tower::EdgeLayer`: an `Edge` per request, directives put on the response; with `es256`, ES256 too |
 //! | `axum` | `tower` plus the extractors `Edge`, `RequireUser` (401) and `RequirePageUser` (303) |
-//! | `client` | `AdminClient`: `list_sessions`, `revoke_session`, `revoke_all` (reqwest, async) |
+//! | `client` | `AdminClient`: `list_sessions`, `revoke_session`, `revoke_all` (reqwest, async); with `tower` and `es256`, `EdgeLayer` fetches `EDGE_JWKS_URL` |
 //! | `rustls-tls` | `client` with TLS, for an https `EDGE_URL` |
 //!
 //! Nothing here reads the clock or draws randomness unless a feature says so: the protocol
@@ -91,11 +94,16 @@ mod directives;
 mod event;
 mod headers;
 mod identity;
+mod step_up;
 mod time;
 mod token;
 
 #[cfg(feature = "client")]
 mod client;
+#[cfg(feature = "es256")]
+mod jwks;
+#[cfg(all(feature = "tower", feature = "es256", feature = "client"))]
+mod remote_jwks;
 #[cfg(any(feature = "tower", feature = "client"))]
 mod system;
 #[cfg(feature = "tower")]
@@ -103,6 +111,8 @@ pub mod tower;
 
 pub use admin::{ADMIN_MAX_LIFETIME_SECS, ADMIN_TYPE, AdminAction, AdminRequest, Revoked, Session};
 pub use adopt::{Adoption, adoption};
+#[cfg(feature = "es256")]
+pub use assertion::AssertionKeys;
 pub use assertion::{ASSERTION_TTL_SECS, ASSERTION_TYPE, Assertion};
 #[cfg(feature = "client")]
 pub use client::{AdminClient, AdminError, ClientConfigError};
@@ -115,15 +125,18 @@ pub use event::{
     EVENT_SESSION_CREATED, EVENT_TYPE, EVENT_WEBHOOK_LIFETIME_SECS, SecurityEvent,
 };
 pub use headers::{
-    ASSERTION_HEADER, LOGIN_HEADER, LOGOUT_HEADER, NONCE_HEADER, SESSION_HEADER, STATE_HEADER, USER_HEADER,
-    decode_user, encode_user,
+    ASSERTION_HEADER, LOGIN_HEADER, LOGOUT_HEADER, NONCE_HEADER, SESSION_HEADER, STATE_HEADER, STEP_UP_HEADER,
+    USER_HEADER, decode_user, encode_user,
 };
 pub use identity::{FamilyId, Identity, MAX_CTX_LEN, MAX_SUB_LEN};
+#[cfg(feature = "es256")]
+pub use jwks::{Jwks, JwksError};
 pub use keys::{Key, KeyRing, KeyRingError};
+pub use step_up::{STEP_UP_TYPE, StepUp};
 pub use time::Timestamp;
 pub use token::{EDGE_AUDIENCE, EDGE_ISSUER, TokenError};
 
 // The README's code blocks compile as doc tests: what a newcomer copies builds.
-#[cfg(all(doctest, feature = "axum", feature = "client"))]
+#[cfg(all(doctest, feature = "axum", feature = "client", feature = "es256"))]
 #[doc = include_str!("../README.md")]
 struct ReadmeDoctests;

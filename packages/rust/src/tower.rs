@@ -35,7 +35,8 @@
 //!     Ok("signed out everywhere")
 //! }
 //!
-//! // In main: EdgeLayer::from_env()? reads ORIGIN_SECRET and ORIGIN_AUDIENCE.
+//! // In main: EdgeLayer::from_env()? reads ORIGIN_SECRET (or, with feature es256,
+//! // EDGE_JWKS_URL or EDGE_JWKS) and ORIGIN_AUDIENCE.
 //! let layer = EdgeLayer::new("o1:0123456789abcdef0123456789abcdef", "origin").unwrap();
 //! let app: Router = Router::new()
 //!     .route("/api/me", get(me))
@@ -46,6 +47,12 @@
 //!     .layer(layer.login_page("/login"));
 //! # let _ = app; }
 //! ```
+//!
+//! With feature `es256`, the layer verifies ES256 assertions too, with the edge's public
+//! keys: `EdgeLayer::from_jwks` (`EDGE_JWKS`) or, with feature `client` as well,
+//! `EdgeLayer::from_jwks_url` (`EDGE_JWKS_URL`, fetched and cached). Such a layer holds
+//! no secret; `EdgeLayer::jwks` and `EdgeLayer::jwks_url` add the keys to a layer that
+//! has `ORIGIN_SECRET`, while the edge switches from HS256.
 //!
 //! Trust rule: only the verified assertion proves who a request is; `X-Edge-User` is a
 //! convenience, safe only if the origin is reachable through the edge alone.
@@ -60,11 +67,18 @@ use serde_json::{Map, Value};
 use tower_layer::Layer;
 use tower_service::Service;
 
+#[cfg(all(feature = "es256", feature = "client"))]
+pub use crate::remote_jwks::JwksUrlError;
+#[cfg(all(feature = "es256", feature = "client"))]
+use crate::remote_jwks::RemoteJwks;
 use crate::system::{admin_token, now};
 use crate::{
     ASSERTION_HEADER, AdminAction, Adoption, Assertion, EverywhereNeedsSub, FamilyId, KeyRing, KeyRingError,
-    LOGIN_HEADER, LOGOUT_HEADER, Login, Logout, LogoutScope, NONCE_HEADER, STATE_HEADER, USER_HEADER, adoption,
+    LOGIN_HEADER, LOGOUT_HEADER, Login, Logout, LogoutScope, NONCE_HEADER, STATE_HEADER, Timestamp, TokenError,
+    USER_HEADER, adoption, jws::JwsError,
 };
+#[cfg(feature = "es256")]
+use crate::{AssertionKeys, Jwks};
 
 /// Who a request is, from the edge's verified `X-Edge-Assertion`.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
@@ -100,24 +114,123 @@ impl EdgeUser {
     }
 }
 
+/// What the layer reads the time from (the system clock, or a test's).
+type Clock = Arc<dyn Fn() -> Timestamp + Send + Sync>;
+/// Where the layer's events go (a JSON line on stderr, or the app's logger).
+type Log = Arc<dyn Fn(&Value) + Send + Sync>;
+
+impl From<Assertion> for EdgeUser {
+    fn from(a: Assertion) -> EdgeUser {
+        EdgeUser {
+            sub: a.sub,
+            sid: a.sid,
+            state: a.state,
+            ctx: a.ctx,
+            context_changed: a.context_changed,
+            auth_time: a.auth_time,
+            amr: a.amr,
+        }
+    }
+}
+
 struct Settings {
-    /// `ORIGIN_SECRET`: verifies assertions.
-    keys: KeyRing,
+    /// `ORIGIN_SECRET`: verifies HS256 assertions, and signs what has no secret of its own.
+    /// `None`: a service that only verifies identities, with the edge's JWKS.
+    keys: Option<KeyRing>,
+    /// `EDGE_JWKS` or `EDGE_JWKS_URL`: verifies ES256 assertions.
+    #[cfg(feature = "es256")]
+    jwks: Option<JwksSource>,
     /// `DIRECTIVE_SECRET`: signs logins and logouts; `None`: `keys` does.
     directive_keys: Option<KeyRing>,
     /// `ADMIN_SECRET`: signs admin tokens; `None`: `keys` does.
     admin_keys: Option<KeyRing>,
     audience: String,
     login_page: String,
+    clock: Clock,
+    log: Log,
+}
+
+/// The edge's public keys, as configured.
+#[cfg(feature = "es256")]
+enum JwksSource {
+    /// `EDGE_JWKS`: the JWKS itself.
+    Static(Jwks),
+    /// `EDGE_JWKS_URL`: fetched, cached, refreshed.
+    #[cfg(feature = "client")]
+    Remote(Arc<RemoteJwks>),
 }
 
 impl Settings {
+    fn new(keys: Option<KeyRing>, audience: &str) -> Settings {
+        Settings {
+            keys,
+            #[cfg(feature = "es256")]
+            jwks: None,
+            directive_keys: None,
+            admin_keys: None,
+            audience: audience.into(),
+            login_page: "/login".into(),
+            clock: Arc::new(now),
+            log: Arc::new(|event| eprintln!("{event}")),
+        }
+    }
+
+    fn now(&self) -> Timestamp {
+        (self.clock)()
+    }
+
+    fn log(&self, event: &Value) {
+        (self.log)(event)
+    }
+
+    /// A service that verifies with the JWKS alone signs nothing until it is given a
+    /// secret: asking it to is a deployment mistake, named here rather than shipped as a
+    /// directive the edge would refuse.
     fn directive_keys(&self) -> &KeyRing {
-        self.directive_keys.as_ref().unwrap_or(&self.keys)
+        self.directive_keys.as_ref().or(self.keys.as_ref()).unwrap_or_else(|| {
+            panic!(
+                "DIRECTIVE_SECRET is not set: this service only verifies identities \
+                 (set DIRECTIVE_SECRET, or ORIGIN_SECRET, to sign logins and logouts)"
+            )
+        })
     }
 
     fn admin_keys(&self) -> &KeyRing {
-        self.admin_keys.as_ref().unwrap_or(&self.keys)
+        self.admin_keys.as_ref().or(self.keys.as_ref()).unwrap_or_else(|| {
+            panic!(
+                "ADMIN_SECRET is not set: this service only verifies identities \
+                 (set ADMIN_SECRET, or ORIGIN_SECRET, to sign admin tokens)"
+            )
+        })
+    }
+
+    /// The verified assertion `token`, or why it is refused.
+    async fn identify(&self, token: &str) -> Result<Assertion, TokenError> {
+        #[cfg(feature = "es256")]
+        if let Some(jwks) = &self.jwks {
+            return self.identify_with(token, jwks).await;
+        }
+        match &self.keys {
+            Some(ring) => Assertion::verify(token, ring, &self.audience, self.now()),
+            None => Err(JwsError::UnsupportedAlgorithm.into()),
+        }
+    }
+
+    /// ES256 with the JWKS, and HS256 with `ORIGIN_SECRET` when it is set (a switch-over).
+    #[cfg(feature = "es256")]
+    async fn identify_with(&self, token: &str, source: &JwksSource) -> Result<Assertion, TokenError> {
+        let verify = |jwks: &Jwks| {
+            let keys = match &self.keys {
+                Some(ring) => AssertionKeys::Both(ring, jwks),
+                None => AssertionKeys::Jwks(jwks),
+            };
+            Assertion::verify_with(token, keys, &self.audience, self.now())
+        };
+        match source {
+            JwksSource::Static(jwks) => verify(jwks),
+            #[cfg(feature = "client")]
+            JwksSource::Remote(remote) => remote.verify(token, verify, &self.clock, &self.log).await,
+        }
     }
 }
 
@@ -130,14 +243,47 @@ pub struct EdgeLayer {
 impl EdgeLayer {
     /// A layer verifying with `origin_secret` (the edge's `ORIGIN_SECRET`) for `audience`.
     pub fn new(origin_secret: &str, audience: &str) -> Result<EdgeLayer, KeyRingError> {
-        let settings = Settings {
-            keys: KeyRing::parse(origin_secret)?,
-            directive_keys: None,
-            admin_keys: None,
-            audience: audience.into(),
-            login_page: "/login".into(),
-        };
-        Ok(EdgeLayer { settings: Arc::new(settings) })
+        let keys = KeyRing::parse(origin_secret)?;
+        Ok(EdgeLayer { settings: Arc::new(Settings::new(Some(keys), audience)) })
+    }
+
+    /// A layer verifying ES256 assertions with the edge's JWKS alone (feature `es256`):
+    /// it holds no secret, and refuses HS256 assertions. It signs nothing unless given a
+    /// [`directive_secret`](Self::directive_secret) or an [`admin_secret`](Self::admin_secret).
+    /// `jwks` is `EDGE_JWKS` ([`Jwks::parse`], or [`Jwks::from_value`]).
+    #[cfg(feature = "es256")]
+    pub fn from_jwks(jwks: Jwks, audience: &str) -> EdgeLayer {
+        EdgeLayer { settings: Arc::new(Settings::new(None, audience)) }.jwks(jwks)
+    }
+
+    /// Verify ES256 assertions with `jwks` too (feature `es256`), while the edge moves from
+    /// HS256 to ES256: each algorithm with its own keys. Replaces a `jwks_url`. Call it
+    /// while building the layer.
+    #[cfg(feature = "es256")]
+    pub fn jwks(mut self, jwks: Jwks) -> EdgeLayer {
+        self.settings_mut().jwks = Some(JwksSource::Static(jwks));
+        self
+    }
+
+    /// A layer verifying ES256 assertions with the JWKS at `url` (the edge's
+    /// `https://<app>/__edge/jwks.json`; features `es256` and `client`), and holding no
+    /// secret. The keys are fetched on the first ES256 assertion, kept 5 minutes, and
+    /// fetched again for a `kid` they lack at most every 30 s; a failed fetch is logged
+    /// (`edge_jwks_unavailable`) and the keys already fetched go on verifying. `url` must
+    /// be `https:` (feature `rustls-tls`, or TLS of your own in reqwest), or `http:` to
+    /// `localhost`, `127.0.0.0/8` or `[::1]`.
+    #[cfg(all(feature = "es256", feature = "client"))]
+    pub fn from_jwks_url(url: &str, audience: &str) -> Result<EdgeLayer, JwksUrlError> {
+        EdgeLayer { settings: Arc::new(Settings::new(None, audience)) }.jwks_url(url)
+    }
+
+    /// Verify ES256 assertions with the JWKS at `url` too, as
+    /// [`from_jwks_url`](Self::from_jwks_url) does (features `es256` and `client`).
+    /// Replaces a [`jwks`](Self::jwks). Call it while building the layer.
+    #[cfg(all(feature = "es256", feature = "client"))]
+    pub fn jwks_url(mut self, url: &str) -> Result<EdgeLayer, JwksUrlError> {
+        self.settings_mut().jwks = Some(JwksSource::Remote(Arc::new(RemoteJwks::new(url)?)));
+        Ok(self)
     }
 
     /// Sign logins and logouts with `directive_secret` (the edge's `DIRECTIVE_SECRET`)
@@ -154,16 +300,40 @@ impl EdgeLayer {
         Ok(self)
     }
 
-    /// From `ORIGIN_SECRET` and `ORIGIN_AUDIENCE` (default `origin`), and
-    /// `DIRECTIVE_SECRET` and `ADMIN_SECRET` when set.
+    /// From the environment: `ORIGIN_SECRET`, `EDGE_JWKS_URL` or `EDGE_JWKS` (at least one
+    /// of them; the last two need feature `es256`, and `EDGE_JWKS_URL` feature `client`),
+    /// `ORIGIN_AUDIENCE` (default `origin`), and `DIRECTIVE_SECRET` and `ADMIN_SECRET`
+    /// when set. The error names the variable and what is wrong with it, never its value.
     pub fn from_env() -> Result<EdgeLayer, String> {
-        let secret = std::env::var("ORIGIN_SECRET").map_err(|_| "ORIGIN_SECRET is not set".to_owned())?;
-        let audience = std::env::var("ORIGIN_AUDIENCE").unwrap_or_else(|_| "origin".into());
-        let mut layer = EdgeLayer::new(&secret, &audience).map_err(|e| format!("ORIGIN_SECRET: {e}"))?;
-        if let Ok(directive) = std::env::var("DIRECTIVE_SECRET") {
+        EdgeLayer::from_vars(|name| std::env::var(name).ok())
+    }
+
+    /// [`from_env`](Self::from_env) with the variables `lookup` gives (a secret manager's,
+    /// a test's) rather than the process environment's.
+    pub fn from_vars(lookup: impl Fn(&str) -> Option<String>) -> Result<EdgeLayer, String> {
+        let secret = lookup("ORIGIN_SECRET");
+        let (jwks, jwks_url) = (lookup("EDGE_JWKS"), lookup("EDGE_JWKS_URL"));
+        if secret.is_none() && jwks.is_none() && jwks_url.is_none() {
+            return Err("none of ORIGIN_SECRET, EDGE_JWKS_URL and EDGE_JWKS is set: set ORIGIN_SECRET (the edge's, \
+                        for HS256), or EDGE_JWKS_URL or EDGE_JWKS (the edge's public keys, for ES256)"
+                .into());
+        }
+        if jwks.is_some() && jwks_url.is_some() {
+            return Err("EDGE_JWKS_URL and EDGE_JWKS are both set: set one".into());
+        }
+        let audience = lookup("ORIGIN_AUDIENCE").unwrap_or_else(|| "origin".into());
+        let keys = secret.map(|s| KeyRing::parse(&s)).transpose().map_err(|e| format!("ORIGIN_SECRET: {e}"))?;
+        let mut layer = EdgeLayer { settings: Arc::new(Settings::new(keys, &audience)) };
+        if let Some(text) = jwks {
+            layer = with_env_jwks(layer, &text)?;
+        }
+        if let Some(url) = jwks_url {
+            layer = with_env_jwks_url(layer, &url)?;
+        }
+        if let Some(directive) = lookup("DIRECTIVE_SECRET") {
             layer = layer.directive_secret(&directive).map_err(|e| format!("DIRECTIVE_SECRET: {e}"))?;
         }
-        if let Ok(admin) = std::env::var("ADMIN_SECRET") {
+        if let Some(admin) = lookup("ADMIN_SECRET") {
             layer = layer.admin_secret(&admin).map_err(|e| format!("ADMIN_SECRET: {e}"))?;
         }
         Ok(layer)
@@ -180,11 +350,54 @@ impl EdgeLayer {
         self
     }
 
+    /// The clock the layer verifies and signs by, and times its JWKS cache with (default:
+    /// the system clock). For tests. Call it while building the layer.
+    pub fn clock(mut self, clock: impl Fn() -> Timestamp + Send + Sync + 'static) -> EdgeLayer {
+        self.settings_mut().clock = Arc::new(clock);
+        self
+    }
+
+    /// Where the layer's events go, each a JSON object whose `event` is
+    /// `edge_assertion_rejected` (with `reason`), `edge_assertion_missing`,
+    /// `edge_adopt_refused`, `edge_adopt_no_nonce` or `edge_jwks_unavailable` (with
+    /// `reason`). Default: one JSON line on stderr. Call it while building the layer.
+    pub fn on_event(mut self, log: impl Fn(&Value) + Send + Sync + 'static) -> EdgeLayer {
+        self.settings_mut().log = Arc::new(log);
+        self
+    }
+
     /// A bearer token for `POST {EDGE_URL}/__edge/admin`: single-use (random `jti`), 60 s.
     /// Send it with your HTTP client (or use `AdminClient`, feature `client`); the answer
     /// is JSON (`sessions`, or `revoked`).
+    ///
+    /// # Panics
+    ///
+    /// On a layer with neither `ADMIN_SECRET` nor `ORIGIN_SECRET` (one that only verifies
+    /// identities, with the edge's JWKS), naming `ADMIN_SECRET`.
     pub fn admin_token(&self, sub: &str, action: AdminAction) -> String {
-        admin_token(self.settings.admin_keys(), sub, action)
+        admin_token(self.settings.admin_keys(), sub, action, self.settings.now())
+    }
+}
+
+/// `EDGE_JWKS`, parsed at startup.
+fn with_env_jwks(layer: EdgeLayer, text: &str) -> Result<EdgeLayer, String> {
+    #[cfg(feature = "es256")]
+    return Jwks::parse(text).map(|jwks| layer.jwks(jwks)).map_err(|e| format!("EDGE_JWKS: {e}"));
+    #[cfg(not(feature = "es256"))]
+    {
+        let _ = (layer, text);
+        Err("EDGE_JWKS is set, but edge-session-origin was built without its feature es256".into())
+    }
+}
+
+/// `EDGE_JWKS_URL`, checked at startup and fetched on the first ES256 assertion.
+fn with_env_jwks_url(layer: EdgeLayer, url: &str) -> Result<EdgeLayer, String> {
+    #[cfg(all(feature = "es256", feature = "client"))]
+    return layer.jwks_url(url).map_err(|e| e.to_string());
+    #[cfg(not(all(feature = "es256", feature = "client")))]
+    {
+        let _ = (layer, url);
+        Err("EDGE_JWKS_URL is set, but edge-session-origin was built without its features es256 and client".into())
     }
 }
 
@@ -205,8 +418,9 @@ pub struct EdgeService<S> {
 
 impl<S, B, R> Service<Request<B>> for EdgeService<S>
 where
-    S: Service<Request<B>, Response = Response<R>> + Send + 'static,
+    S: Service<Request<B>, Response = Response<R>> + Clone + Send + 'static,
     S::Future: Send + 'static,
+    B: Send + 'static,
 {
     type Response = Response<R>;
     type Error = S::Error;
@@ -217,17 +431,44 @@ where
     }
 
     fn call(&mut self, mut req: Request<B>) -> Self::Future {
-        let edge = Edge::of(&req, self.settings.clone());
-        let directives = edge.directives.clone();
-        req.extensions_mut().insert(edge);
-        let response = self.inner.call(req);
+        let seen = Seen::of(&req);
+        let settings = self.settings.clone();
+        // Identifying may wait for the JWKS: the service poll_ready readied answers this
+        // request, and a clone takes its place for the next (tower's rule).
+        let clone = self.inner.clone();
+        let mut inner = std::mem::replace(&mut self.inner, clone);
         Box::pin(async move {
-            let mut response = response.await?;
+            let edge = Edge::of(seen, settings).await;
+            let directives = edge.directives.clone();
+            req.extensions_mut().insert(edge);
+            let mut response = inner.call(req).await?;
             for (name, value) in directives.lock().expect("directives lock").headers.drain(..) {
                 response.headers_mut().insert(name, value);
             }
             Ok(response)
         })
+    }
+}
+
+/// The edge's headers on a request, read before anything is awaited.
+struct Seen {
+    assertion: Option<String>,
+    user_header: bool,
+    nonce: Option<String>,
+    /// `X-Edge-Session-State`, as raw bytes too: a refusal the adapter cannot read as text
+    /// still refuses.
+    state: Option<String>,
+}
+
+impl Seen {
+    fn of<B>(req: &Request<B>) -> Seen {
+        let header = |name: &str| req.headers().get(name).and_then(|v| v.to_str().ok());
+        Seen {
+            assertion: header(ASSERTION_HEADER).map(str::to_owned),
+            user_header: header(USER_HEADER).is_some(),
+            nonce: header(NONCE_HEADER).map(str::to_owned),
+            state: req.headers().get(STATE_HEADER).map(|v| String::from_utf8_lossy(v.as_bytes()).into_owned()),
+        }
     }
 }
 
@@ -253,36 +494,24 @@ struct Directives {
 }
 
 impl Edge {
-    fn of<B>(req: &Request<B>, settings: Arc<Settings>) -> Edge {
-        let header = |name: &str| req.headers().get(name).and_then(|v| v.to_str().ok());
-        let user = match header(ASSERTION_HEADER) {
-            Some(token) => match Assertion::verify(token, &settings.keys, &settings.audience, now()) {
-                Ok(a) => Some(EdgeUser {
-                    sub: a.sub,
-                    sid: a.sid,
-                    state: a.state,
-                    ctx: a.ctx,
-                    context_changed: a.context_changed,
-                    auth_time: a.auth_time,
-                    amr: a.amr,
-                }),
+    async fn of(seen: Seen, settings: Arc<Settings>) -> Edge {
+        let user = match &seen.assertion {
+            Some(token) => match settings.identify(token).await {
+                Ok(assertion) => Some(EdgeUser::from(assertion)),
                 Err(e) => {
-                    eprintln!("{}", serde_json::json!({"event": "edge_assertion_rejected", "reason": e.to_string()}));
+                    settings.log(&serde_json::json!({"event": "edge_assertion_rejected", "reason": e.to_string()}));
                     None
                 }
             },
             None => {
-                if header(USER_HEADER).is_some() {
-                    eprintln!("{}", serde_json::json!({"event": "edge_assertion_missing"}));
+                if seen.user_header {
+                    settings.log(&serde_json::json!({"event": "edge_assertion_missing"}));
                 }
                 None
             }
         };
-        let nonce = header(NONCE_HEADER).map(str::to_owned);
-        // Raw bytes too: a refusal the adapter cannot read as text still refuses.
-        let refusal = req.headers().get(STATE_HEADER).map(|v| String::from_utf8_lossy(v.as_bytes()).into_owned());
-        let refusal = refusal.filter(|_| user.is_none());
-        Edge { user, refusal, nonce, settings, directives: Arc::default() }
+        let refusal = seen.state.filter(|_| user.is_none());
+        Edge { user, refusal, nonce: seen.nonce, settings, directives: Arc::default() }
     }
 
     /// The signed-in user, if the edge identified the request.
@@ -299,15 +528,25 @@ impl Edge {
 
     /// Logs `sub` in when the response reaches the edge. Fails only for a request that
     /// did not come through the edge (no `X-Edge-Nonce`).
+    ///
+    /// # Panics
+    ///
+    /// On a layer with neither `DIRECTIVE_SECRET` nor `ORIGIN_SECRET` (one that only
+    /// verifies identities, with the edge's JWKS), naming `DIRECTIVE_SECRET`.
     pub fn login(&self, sub: &str, remember: bool, ctx: Option<Map<String, Value>>) -> Result<(), NotThroughTheEdge> {
         self.login_with(Login { sub: sub.into(), remember, ctx, amr: None, auth_time: None })
     }
 
     /// [`login`](Self::login) with every field of the directive, `amr` (how the user
     /// proved it, RFC 8176: `pwd`, `otp`…) included; the edge refuses a malformed `amr`.
+    ///
+    /// # Panics
+    ///
+    /// On a layer with neither `DIRECTIVE_SECRET` nor `ORIGIN_SECRET` (one that only
+    /// verifies identities, with the edge's JWKS), naming `DIRECTIVE_SECRET`.
     pub fn login_with(&self, login: Login) -> Result<(), NotThroughTheEdge> {
         let nonce = self.nonce.as_deref().ok_or(NotThroughTheEdge)?;
-        let token = login.sign(self.settings.directive_keys(), now(), nonce);
+        let token = login.sign(self.settings.directive_keys(), self.settings.now(), nonce);
         // The app's own login replaces any the bridge put there: a logout beside it is then
         // an account switch, and keeps it.
         let mut directives = self.directives.lock().expect("directives lock");
@@ -321,13 +560,22 @@ impl Edge {
     /// Logs this session out. `LogoutScope::Everywhere`: every session of `sub`, by default
     /// (`None`) this request's user. Fails for a request that did not come through the edge
     /// (no `X-Edge-Nonce`), and for `Everywhere` without `sub` on an anonymous request.
+    ///
+    /// # Panics
+    ///
+    /// On a layer with neither `DIRECTIVE_SECRET` nor `ORIGIN_SECRET` (one that only
+    /// verifies identities, with the edge's JWKS), naming `DIRECTIVE_SECRET`.
     pub fn logout(&self, scope: LogoutScope, sub: Option<&str>) -> Result<(), LogoutError> {
         let nonce = self.nonce.as_deref().ok_or(NotThroughTheEdge)?;
         let sub = match (scope, sub) {
             (LogoutScope::Everywhere, None) => self.user.as_ref().map(|user| user.sub.as_str()),
             _ => sub,
         };
-        let token = Logout { scope, sub: sub.map(str::to_owned) }.sign(self.settings.directive_keys(), now(), nonce)?;
+        let token = Logout { scope, sub: sub.map(str::to_owned) }.sign(
+            self.settings.directive_keys(),
+            self.settings.now(),
+            nonce,
+        )?;
         let mut directives = self.directives.lock().expect("directives lock");
         // A bridge in a global hook adopts before the logout handler runs; the edge would
         // apply the logout, then that login: clicking "log out" would log the user in.
@@ -348,6 +596,11 @@ impl Edge {
     /// whether it did; refusals are logged.
     /// After `logout` on the same request it does nothing, and a later `logout` takes
     /// back the login it put there.
+    ///
+    /// # Panics
+    ///
+    /// When it would log in, on a layer with neither `DIRECTIVE_SECRET` nor
+    /// `ORIGIN_SECRET`, naming `DIRECTIVE_SECRET`.
     pub fn adopt(&self, sub: Option<&str>) -> bool {
         if self.directives.lock().expect("directives lock").logged_out {
             return false;
@@ -369,11 +622,11 @@ impl Edge {
             }
             Adoption::Skip => false,
             Adoption::Refused => {
-                eprintln!("{}", serde_json::json!({"event": "edge_adopt_refused", "refusal": self.refusal()}));
+                self.settings.log(&serde_json::json!({"event": "edge_adopt_refused", "refusal": self.refusal()}));
                 false
             }
             Adoption::NotThroughTheEdge => {
-                eprintln!("{}", serde_json::json!({"event": "edge_adopt_no_nonce"}));
+                self.settings.log(&serde_json::json!({"event": "edge_adopt_no_nonce"}));
                 false
             }
         }
@@ -381,11 +634,19 @@ impl Edge {
 
     /// An admin token for this request's user (`None` when anonymous): `list`, revoke one
     /// session, or revoke every session but one.
+    ///
+    /// # Panics
+    ///
+    /// On a layer with neither `ADMIN_SECRET` nor `ORIGIN_SECRET`, naming `ADMIN_SECRET`.
     pub fn admin_token(&self, action: AdminAction) -> Option<String> {
-        Some(admin_token(self.settings.admin_keys(), &self.user()?.sub, action))
+        Some(admin_token(self.settings.admin_keys(), &self.user()?.sub, action, self.settings.now()))
     }
 
     /// "Sign out all other devices": `revoke_all` except this request's session.
+    ///
+    /// # Panics
+    ///
+    /// On a layer with neither `ADMIN_SECRET` nor `ORIGIN_SECRET`, naming `ADMIN_SECRET`.
     pub fn sign_out_others_token(&self) -> Option<String> {
         let except = FamilyId::parse(&self.user()?.sid);
         self.admin_token(AdminAction::RevokeAll { except })
