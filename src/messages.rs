@@ -66,6 +66,16 @@ pub enum FamilyCommand {
         #[serde(default, skip_serializing_if = "Option::is_none")]
         auth_time: Option<u64>,
     },
+    /// Its user proved who they are again (the origin's step-up directive): move
+    /// `auth_time` to now and rotate (crate::session::Family::step_up). An object older
+    /// than this message answers 400, and the step-up is lost, never misapplied.
+    StepUp {
+        /// The user the worker found the session to be; checked again by the object.
+        sub: String,
+        /// How they proved it (the directive's `amr`). Left out when absent.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        amr: Option<Vec<String>>,
+    },
     /// End this family: its user logged out of it.
     Logout,
     /// End this family for another reason than its own logout (`session.revoked`'s `by`).

@@ -7,8 +7,10 @@
 //! origin (sometimes longer than the grace window: the slow rule), and some responses
 //! are never read (S2). The family decides arrivals one at a time, as its Durable
 //! Object does. Invariants: nobody holding what they were given is ever refused, at
-//! most one rotation per window, the jar never moves back a generation, nothing older
-//! than the rules allow is accepted, and a replay after grace revokes the family.
+//! most one rotation per window (besides those a step-up asks for), the jar never moves
+//! back a generation, nothing older than the rules allow is accepted, and a replay after
+//! grace revokes the family. Some responses carry a step-up (the origin's
+//! `X-Edge-Step-Up`), applied when the origin answers: it must keep every rule too.
 
 use std::cmp::Reverse;
 use std::collections::{BTreeMap, BinaryHeap};
@@ -46,6 +48,8 @@ struct Req {
     origin_ms: u64,
     /// The browser aborts the request and never reads the response.
     unread: bool,
+    /// The origin answers with a step-up (a password re-entered).
+    step_up: bool,
 }
 
 #[derive(Debug, Clone)]
@@ -57,12 +61,8 @@ struct Burst {
 fn req() -> impl Strategy<Value = Req> {
     let queue = prop_oneof![8 => 0..20u64, 2 => 0..(GRACE_MS * 9 / 10)];
     let origin = prop_oneof![97 => 1..300u64, 3 => 0..(GRACE_MS * 5 / 2)];
-    (queue, 2..60u64, origin, prop::bool::weighted(0.07)).prop_map(|(queue_ms, net_ms, origin_ms, unread)| Req {
-        queue_ms,
-        net_ms,
-        origin_ms,
-        unread,
-    })
+    (queue, 2..60u64, origin, prop::bool::weighted(0.07), prop::bool::weighted(0.05))
+        .prop_map(|(queue_ms, net_ms, origin_ms, unread, step_up)| Req { queue_ms, net_ms, origin_ms, unread, step_up })
 }
 
 fn bursts() -> impl Strategy<Value = Vec<Burst>> {
@@ -83,13 +83,18 @@ enum Event {
     Arrive { jar: Jar, req: Req },
     /// The browser reads a response.
     Read { refresh: Option<RefreshCredential>, access_until: Option<Timestamp> },
+    /// The origin answered with a step-up: the edge applies it to the family, then the
+    /// response goes back with the step-up's cookies (or what the refresh `earned`).
+    StepUp { earned: Option<RefreshCredential>, decided: Timestamp, req: Req },
 }
 
 /// What a run observed, for the invariants.
 #[derive(Default)]
 struct Run {
     refused: Vec<String>,
+    /// Rotations by `ROTATE_AFTER` (a step-up's, at once or when its hold ended, apart).
     rotations: Vec<Timestamp>,
+    step_up_rotations: u32,
     jar_regressions: u32,
     too_old_accepted: u32,
     /// Generation → when the browser first presented it to the family.
@@ -163,6 +168,7 @@ impl Sim {
             match self.events.remove(&seq).unwrap() {
                 Event::Arrive { jar, req } => self.arrive(at, jar, req),
                 Event::Read { refresh, access_until } => self.read(refresh, access_until),
+                Event::StepUp { earned, decided, req } => self.step_up(at, earned, decided, req),
             }
         }
     }
@@ -174,6 +180,7 @@ impl Sim {
         let presented = jar.refresh.generation;
         let g_before = self.family.generation();
         let issued_before = self.family.issued_at();
+        let due_by_step_up = self.family.rotation_due();
         self.first_presented.entry(presented).or_insert(now);
         self.secrets = self.secrets.wrapping_add(1);
         let decision = self.family.handle_refresh(&jar.refresh, now, &self.policy, secret(self.secrets));
@@ -186,7 +193,11 @@ impl Sim {
             return;
         };
         if self.family.generation() > g_before {
-            self.run.rotations.push(now);
+            if due_by_step_up {
+                self.run.step_up_rotations += 1;
+            } else {
+                self.run.rotations.push(now);
+            }
         }
         // Never accept anything older than the previous generation, nor the previous
         // generation once its successor has been out for longer than recovery allows.
@@ -194,12 +205,33 @@ impl Sim {
             self.run.too_old_accepted += 1;
         }
         let responded = now + Duration::from_millis(req.origin_ms);
+        if req.step_up {
+            self.schedule(responded, Event::StepUp { earned: grant.refresh, decided: now, req });
+            return;
+        }
         // The slow rule, applied where the edge applies it: when the origin answers.
         let refresh = grant.refresh.filter(|_| may_set_refresh(now, responded, &self.policy));
         let access_until = (!self.policy.access_ttl.is_zero()).then(|| now + self.policy.access_ttl);
         if !req.unread {
             let read_at = responded + Duration::from_millis(req.net_ms);
             self.schedule(read_at, Event::Read { refresh, access_until });
+        }
+    }
+
+    /// The edge applies the origin's step-up at `now`, as `shell::pipeline` does: the
+    /// step-up's refresh cookie if it rotated, else the one the request's own refresh
+    /// earned, under the slow rule.
+    fn step_up(&mut self, now: Timestamp, earned: Option<RefreshCredential>, decided: Timestamp, req: Req) {
+        let g_before = self.family.generation();
+        self.secrets = self.secrets.wrapping_add(1);
+        let grant = self.family.step_up(None, now, &self.policy, secret(self.secrets)).expect("a live family");
+        if self.family.generation() > g_before {
+            self.run.step_up_rotations += 1;
+        }
+        let refresh = grant.refresh.or_else(|| earned.filter(|_| may_set_refresh(decided, now, &self.policy)));
+        let access_until = (!self.policy.access_ttl.is_zero()).then(|| now + self.policy.access_ttl);
+        if !req.unread {
+            self.schedule(now + Duration::from_millis(req.net_ms), Event::Read { refresh, access_until });
         }
     }
 

@@ -225,6 +225,73 @@ fn a_family_loaded_from_storage_holds_its_generation_for_grace() {
     assert_eq!(state(&rotated.verdict), SessionState::Rotated, "and rotates once grace has passed");
 }
 
+fn step_up(sub: &str) -> FamilyCommand {
+    FamilyCommand::StepUp { sub: sub.into(), amr: Some(vec!["pwd".into(), "otp".into()]) }
+}
+
+fn auth_time(verdict: &Verdict) -> Option<u64> {
+    let Verdict::Granted { identity, .. } = verdict else { panic!("expected a grant, got {verdict:?}") };
+    identity.auth_time
+}
+
+#[test]
+fn a_step_up_moves_auth_time_and_rotates_so_a_copy_taken_before_it_is_reuse() {
+    let config = config(&[]);
+    let (mut object, g1) = logged_in(&config);
+    object.handle(refresh(&g1), T0 + secs(1), &config, secret(2)).unwrap(); // g1 confirmed; not yet due
+    let at = T0 + secs(5); // the hold (GRACE 2 s after the login handed g1 out) is over
+    let stepped = object.handle(step_up("ada"), at, &config, secret(3)).unwrap();
+    assert_eq!(state(&stepped.verdict), SessionState::Rotated, "rotated at once, though ROTATE_AFTER is 10 s");
+    assert_eq!(auth_time(&stepped.verdict), Some(at.as_secs()));
+    let Verdict::Granted { identity, .. } = &stepped.verdict else { unreachable!() };
+    assert_eq!(identity.amr, Some(vec!["pwd".to_owned(), "otp".to_owned()]));
+    let row = family_row::decode(stepped.row.as_ref().expect("a step-up writes")).unwrap();
+    assert_eq!((row.id(), row.generation(), row.identity().auth_time), (ID, 2, Some(at.as_secs())));
+    assert_eq!(stepped.events[0].name, "step_up");
+    let g2 = refresh_value(&stepped.verdict).expect("the rotated credential is handed out");
+    // The owner's browser goes on with g2; a jar copied before the step-up holds g1.
+    object.handle(refresh(&g2), at + secs(1), &config, secret(4)).unwrap();
+    let copy = object.handle(refresh(&g1), at + secs(30), &config, secret(5)).unwrap();
+    assert_eq!(copy.verdict, Verdict::ReuseDetected { revoked: true });
+}
+
+#[test]
+fn a_step_up_within_the_hold_rotates_on_the_next_presentation_after_it() {
+    let config = config(&[]);
+    let (mut object, g1) = logged_in(&config);
+    let at = T0 + secs(1); // g1 was handed out 1 s ago: it may still be landing (S10)
+    let stepped = object.handle(step_up("ada"), at, &config, secret(2)).unwrap();
+    assert_eq!(state(&stepped.verdict), SessionState::Fresh);
+    assert_eq!((refresh_value(&stepped.verdict), auth_time(&stepped.verdict)), (None, Some(at.as_secs())));
+    assert!(family_row::decode(stepped.row.as_ref().unwrap()).unwrap().generation() == 1);
+    let held = object.handle(refresh(&g1), at + Duration::from_millis(500), &config, secret(3)).unwrap();
+    assert_eq!(state(&held.verdict), SessionState::Fresh, "still held (g1 handed out at T0, GRACE 2 s)");
+    let due = object.handle(refresh(&g1), at + secs(3), &config, secret(4)).unwrap();
+    assert_eq!(state(&due.verdict), SessionState::Rotated, "due since the step-up, not ROTATE_AFTER");
+    assert_eq!(auth_time(&due.verdict), Some(at.as_secs()), "a later rotation keeps the step-up's time");
+    let stored = family_row::decode(due.row.as_ref().unwrap()).unwrap();
+    let g2 = refresh_value(&due.verdict).unwrap();
+    let mut woken = FamilyObject::loaded(Some(stored), at + secs(3));
+    let next = woken.handle(refresh(&g2), at + secs(6), &config, secret(5)).unwrap();
+    assert_eq!(state(&next.verdict), SessionState::Fresh, "rotated once for the step-up, not again");
+}
+
+#[test]
+fn a_step_up_for_another_user_or_an_ended_family_changes_nothing() {
+    let config = config(&[]);
+    let (mut object, g1) = logged_in(&config);
+    let other = object.handle(step_up("eve"), T0 + secs(5), &config, secret(2)).unwrap();
+    assert_eq!((other.verdict, other.row), (Verdict::Refused { refusal: Refusal::UnknownFamily }, None));
+    assert_eq!(object.family().unwrap().identity().sub, "ada");
+    let none = FamilyObject::loaded(None, T0).handle(step_up("ada"), T0, &config, secret(3)).unwrap();
+    assert_eq!(none.verdict, Verdict::Refused { refusal: Refusal::UnknownFamily });
+    object.handle(FamilyCommand::Logout, T0 + secs(6), &config, secret(4)).unwrap();
+    let ended = object.handle(step_up("ada"), T0 + secs(7), &config, secret(5)).unwrap();
+    assert_eq!((ended.verdict, ended.row), (Verdict::Refused { refusal: Refusal::Expired }, None));
+    let refused = object.handle(refresh(&g1), T0 + secs(8), &config, secret(6)).unwrap();
+    assert_eq!(refused.verdict, Verdict::Refused { refusal: Refusal::Revoked }, "a step-up revives nothing");
+}
+
 #[test]
 fn the_alarm_rearms_until_the_deadline_then_unregisters_then_deletes() {
     let config = config(&[]);

@@ -30,6 +30,9 @@ use super::{MAX_KEYS, base64url, is_valid_kid};
 struct AssertionKey {
     kid: String,
     key: SigningKey,
+    /// The PKCS#8 DER as given, for the shell's WebCrypto (its native signing is some
+    /// thirty times faster than `p256` compiled to wasm: BENCHMARKS.md).
+    pkcs8: Vec<u8>,
 }
 
 /// The ring of `ASSERTION_KEYS`: the first signs, all are published.
@@ -79,7 +82,7 @@ impl AssertionKeys {
             }
             let der = base64url::decode(der.trim()).ok_or(AssertionKeysError::NotAP256Key(i))?;
             let key = SigningKey::from_pkcs8_der(&der).map_err(|_| AssertionKeysError::NotAP256Key(i))?;
-            keys.push(AssertionKey { kid: kid.to_owned(), key });
+            keys.push(AssertionKey { kid: kid.to_owned(), key, pkcs8: der });
         }
         Ok(AssertionKeys { keys })
     }
@@ -90,15 +93,30 @@ impl AssertionKeys {
     }
 
     /// A compact JWS of `claims`, header `{"alg":"ES256","typ":typ,"kid":…}`, signed with
-    /// the first key: the 64-byte `r || s` of RFC 7518 §3.4.
+    /// the first key by `p256`: the 64-byte `r || s` of RFC 7518 §3.4.
     pub fn sign(&self, typ: &str, claims: &impl Serialize) -> String {
-        let key = &self.keys[0];
-        let header = json!({"alg": "ES256", "typ": typ, "kid": key.kid});
+        let input = self.signing_input(typ, claims);
+        let signature: Signature = self.keys[0].key.sign(input.as_bytes());
+        Self::finish(input, &signature.to_bytes())
+    }
+
+    /// What [`sign`](AssertionKeys::sign) signs: `header.payload`, the header naming the
+    /// first key. For a signer outside the core (the shell's WebCrypto).
+    pub fn signing_input(&self, typ: &str, claims: &impl Serialize) -> String {
+        let header = json!({"alg": "ES256", "typ": typ, "kid": self.keys[0].kid});
         let header = base64url::encode(serde_json::to_vec(&header).expect("JSON value serializes"));
         let payload = base64url::encode(serde_json::to_vec(claims).expect("claims serialize to JSON"));
-        let input = format!("{header}.{payload}");
-        let signature: Signature = key.key.sign(input.as_bytes());
-        format!("{input}.{}", base64url::encode(signature.to_bytes()))
+        format!("{header}.{payload}")
+    }
+
+    /// The compact JWS of a signing input and its 64-byte `r || s` signature.
+    pub fn finish(input: String, signature: &[u8]) -> String {
+        format!("{input}.{}", base64url::encode(signature))
+    }
+
+    /// The signing key's PKCS#8 DER, for a signer outside the core.
+    pub fn signing_pkcs8(&self) -> &[u8] {
+        &self.keys[0].pkcs8
     }
 
     /// `{"keys": [...]}`: every key's public part as a JWK (RFC 7517, RFC 7518 §6.2.1),

@@ -40,7 +40,7 @@ use crate::events::{Delivery, Dropped, FamilyEvents, Transport};
 use crate::messages::{FamilyCommand, UserCommand, Verdict};
 use crate::session::{
     Decision, DeviceRefusal, Family, Grant, GrantCookies, Identity, Outcome, RefreshCredential, RefreshSecret, Refusal,
-    RevokedBy, family_row,
+    RevokedBy, SessionState, family_row,
 };
 use crate::time::Timestamp;
 use crate::users::outlived;
@@ -255,6 +255,21 @@ impl FamilyObject {
                 let handled = device_handled(refreshed, "dbsc_refreshed", "dbsc_refresh_failed", family, config, now);
                 written_if(killed, handled, family, policy, now)
             }
+            FamilyCommand::StepUp { sub, amr } => {
+                // The worker matched the session to the directive's user; checked again
+                // here, since the object trusts nothing the worker relays: a step-up never
+                // makes a session someone else's.
+                let Some(family) = slot.as_mut().filter(|f| f.identity().sub == sub) else {
+                    return Ok(answer(Verdict::Refused { refusal: Refusal::UnknownFamily }));
+                };
+                let killed = family.end_if_killed(policy);
+                match family.step_up(amr, now, policy, fresh) {
+                    Some(grant) => stepped_up(&grant, family, config, now),
+                    None => {
+                        written_if(killed, answer(Verdict::Refused { refusal: Refusal::Expired }), family, policy, now)
+                    }
+                }
+            }
             FamilyCommand::Logout => end(slot.as_mut(), RevokedBy::Logout, &mut report, policy, now),
             FamilyCommand::Revoke { by } => end(slot.as_mut(), by, &mut report, policy, now),
         };
@@ -384,6 +399,33 @@ fn device_handled(
             handled
         }
     }
+}
+
+/// A step-up's answer: the family written, and its cookies (a bound family's access
+/// cookie only: its key, not a refresh cookie, keeps it going).
+fn stepped_up(grant: &Grant, family: &Family, config: &Config, now: Timestamp) -> FamilyHandled {
+    let keys = &config.session_keys;
+    let cookies = if family.device_key().is_some() {
+        GrantCookies::device_bound(grant, keys, &config.policy, now)
+    } else {
+        GrantCookies::new(grant, keys, &config.policy, now)
+    };
+    let verdict = Verdict::Granted {
+        identity: grant.identity.clone(),
+        state: grant.state,
+        cookies,
+        decided_at: now.as_millis(),
+        context_changed: grant.context_changed.map(Timestamp::as_secs),
+    };
+    let mut handled = written(verdict, family, &config.policy, now);
+    let rotated = if grant.state == SessionState::Rotated { "true" } else { "false" };
+    let fields = vec![
+        ("family", family.id().to_string()),
+        ("sub", family.identity().sub.clone()),
+        ("rotated", rotated.to_owned()),
+    ];
+    handled.events = vec![Event::new("step_up", fields)];
+    handled
 }
 
 fn device_refused(refusal: DeviceRefusal) -> FamilyHandled {

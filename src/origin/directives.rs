@@ -63,6 +63,55 @@ impl DirectivePlan {
     }
 }
 
+/// Why a verified step-up directive changed nothing (logged as `directive_rejected`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum StepUpRefused {
+    /// A login or logout answered the same request: it ends the session a step-up would
+    /// have moved, so it wins.
+    Superseded,
+    /// The request was anonymous: there is no session to step up (a login makes one).
+    NoSession,
+    /// The session is another user's: a step-up never changes who a session is.
+    OtherUser,
+}
+
+impl fmt::Display for StepUpRefused {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            StepUpRefused::Superseded => "superseded: a login or logout answered the same request",
+            StepUpRefused::NoSession => "no_session: the request was not identified",
+            StepUpRefused::OtherUser => "other_user: the request's session is another user's",
+        })
+    }
+}
+
+/// The family a step-up for `sub` applies to: the one that identified the request
+/// (`current`, with its user), if it is `sub`'s, and no login or logout answered too.
+///
+/// ```
+/// use edge_session::origin::{StepUpRefused, step_up_target};
+/// use edge_session::session::FamilyId;
+/// let family = FamilyId::from_bytes([1; 16]);
+/// assert_eq!(step_up_target("ada", Some((family, "ada")), false), Ok(family));
+/// assert_eq!(step_up_target("ada", Some((family, "eve")), false), Err(StepUpRefused::OtherUser));
+/// assert_eq!(step_up_target("ada", None, false), Err(StepUpRefused::NoSession));
+/// assert_eq!(step_up_target("ada", Some((family, "ada")), true), Err(StepUpRefused::Superseded));
+/// ```
+pub fn step_up_target(
+    sub: &str,
+    current: Option<(FamilyId, &str)>,
+    other_directive: bool,
+) -> Result<FamilyId, StepUpRefused> {
+    if other_directive {
+        return Err(StepUpRefused::Superseded);
+    }
+    match current {
+        None => Err(StepUpRefused::NoSession),
+        Some((family, owner)) if owner == sub => Ok(family),
+        Some(_) => Err(StepUpRefused::OtherUser),
+    }
+}
+
 /// Where a request came from, as its browser says: its method, Fetch Metadata, `Origin`
 /// and `Referer`, and the origin the request itself was sent to.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]

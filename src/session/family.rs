@@ -175,6 +175,9 @@ pub struct Family {
     /// `ON_CONTEXT_CHANGE=flag`: every credential it grants from then on carries the time
     /// to the origin, which can ask for the password again before a sensitive action.
     pub(crate) context_changed: Option<Timestamp>,
+    /// A step-up came while the hold kept the generation from rotating: the next
+    /// presentation after the hold rotates, whatever `ROTATE_AFTER` says.
+    pub(crate) rotation_due: bool,
 }
 
 /// Read-only views of the state, for the objects that hold a family and for tests.
@@ -243,6 +246,11 @@ impl Family {
     pub fn context_changed(&self) -> Option<Timestamp> {
         self.context_changed
     }
+
+    /// A step-up waits for the hold to end: the next presentation rotates.
+    pub fn rotation_due(&self) -> bool {
+        self.rotation_due
+    }
 }
 
 impl Family {
@@ -274,6 +282,7 @@ impl Family {
             challenge_spent_at: Timestamp::from_millis(0),
             binding_offered: false,
             context_changed: None,
+            rotation_due: false,
         };
         let grant = family.grant(policy, SessionState::Fresh, true);
         (family, grant)
@@ -356,7 +365,7 @@ impl Family {
                 self.confirmed_at = Some(now);
                 *persist = true;
             }
-            let due = now.since(self.issued_at) >= policy.rotate_after;
+            let due = self.rotation_due || now.since(self.issued_at) >= policy.rotate_after;
             // Hold: never rotate while g may still be on its way to the browser, so every
             // response carrying g lands before g+1 exists (jar monotonicity, S10).
             let held = now.since(self.delivered_at) < policy.grace;
@@ -397,6 +406,45 @@ impl Family {
         self.issued_at = now;
         self.confirmed_at = None;
         self.delivered_at = now;
+        self.rotation_due = false;
+    }
+
+    /// The user proved who they are again at `now` (the origin's step-up directive, by
+    /// `amr`): `auth_time` moves to now, and the credential rotates, so that a copy taken
+    /// before the proof (a cookie jar stolen earlier) is a retired generation, and using it
+    /// is reuse. The family keeps its id, its place in "your devices" and its device key.
+    ///
+    /// It rotates at once unless the hold forbids it (the generation was handed out less
+    /// than `GRACE_SECS` ago and may still be landing: S10); then the next presentation
+    /// rotates. A bound family (DBSC) does not rotate: its refresh cookie identifies no one,
+    /// its device key does. `None` when the family can no longer be used. Persist after.
+    pub fn step_up(
+        &mut self,
+        amr: Option<Vec<String>>,
+        now: Timestamp,
+        policy: &Policy,
+        fresh: RefreshSecret,
+    ) -> Option<Grant> {
+        self.end_if_killed(policy);
+        if self.revoked || now >= self.deadline(policy) {
+            return None;
+        }
+        // Never backwards: a clock that stepped back must not make an old proof look newer.
+        let auth_time = now.as_secs().max(self.identity.auth_time.unwrap_or(0));
+        self.identity.auth_time = Some(auth_time);
+        self.identity.amr = amr;
+        if now >= self.last_seen + self.last_seen_resolution(policy) {
+            self.last_seen = now;
+        }
+        if self.device_key.is_some() {
+            return Some(self.grant(policy, SessionState::Fresh, false));
+        }
+        if now.since(self.delivered_at) < policy.grace {
+            self.rotation_due = true;
+            return Some(self.grant(policy, SessionState::Fresh, false));
+        }
+        self.rotate(now, fresh);
+        Some(self.grant(policy, SessionState::Rotated, true))
     }
 
     /// The family was just loaded from storage. Its object may have been reset (every

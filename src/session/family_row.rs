@@ -51,6 +51,9 @@ struct Row {
     /// Absent unless `ON_CONTEXT_CHANGE=flag` flagged it: an unflagged row is unchanged.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     context_changed: Option<u64>,
+    /// Absent unless a step-up waits for the hold to end (an unstepped row is unchanged).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    rotation_due: bool,
 }
 
 fn is_zero(n: &u64) -> bool {
@@ -89,6 +92,7 @@ pub fn encode(family: &Family) -> String {
         challenge_spent_at: family.challenge_spent_at.as_millis(),
         binding_offered: family.binding_offered,
         context_changed: family.context_changed.map(Timestamp::as_millis),
+        rotation_due: family.rotation_due,
     };
     serde_json::to_string(&row).expect("row serializes")
 }
@@ -118,6 +122,7 @@ pub fn decode(text: &str) -> Result<Family, CorruptRow> {
         challenge_spent_at: Timestamp::from_millis(row.challenge_spent_at),
         binding_offered: row.binding_offered,
         context_changed: row.context_changed.map(Timestamp::from_millis),
+        rotation_due: row.rotation_due,
     })
 }
 

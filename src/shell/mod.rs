@@ -13,6 +13,7 @@ mod objects;
 mod pipeline;
 mod runtime;
 mod telemetry;
+mod webcrypto;
 
 use objects::call::{SESSION_FAMILY_BINDING, USER_SESSIONS_BINDING};
 use worker::{Context, Env, Request, Response, Result, event};

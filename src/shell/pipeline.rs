@@ -11,7 +11,9 @@ use crate::dbsc::{self, challenge, challenge::Purpose};
 use crate::events::RequestContext;
 use crate::messages::{FamilyCommand, UserCommand, Verdict};
 use crate::metrics::RequestOutcome;
-use crate::origin::{self, Assertion, DirectivePlan, Login, Logout, RequestNonce, RequestSite, logout_allowed};
+use crate::origin::{
+    self, Assertion, DirectivePlan, Login, Logout, RequestNonce, RequestSite, StepUp, logout_allowed, step_up_target,
+};
 use crate::session::{
     ACCESS_COOKIE, AnonymousState, Claim, EndedFamilies, FamilyId, GrantCookies, Identity, REFRESH_COOKIE, RevokedBy,
     SessionState, clear_cookie, may_set_refresh, presented, strip_edge_cookies,
@@ -27,6 +29,7 @@ use super::forward;
 use super::objects::call::{ask_family, ask_user, touch_index};
 use super::runtime::{self, log_event};
 use super::telemetry;
+use super::webcrypto;
 
 thread_local! {
     /// Families this isolate has heard are over: their cookies wake no object again.
@@ -127,7 +130,12 @@ pub(crate) async fn handle(req: Request, env: &Env, ctx: &Context, config: &Conf
     // Every forwarded request, identified or not, gets its own nonce: a directive counts
     // only if it echoes it, so a cached or captured one logs nobody else in.
     let nonce = RequestNonce::from_bytes(runtime::random());
-    let forwarded_headers = origin_headers(&req, &cookie_header, identified.as_ref(), refused, &nonce, config, now)?;
+    let assertion = match &identified {
+        Some(s) => Some(sign_assertion(s, config, now).await),
+        None => None,
+    };
+    let forwarded_headers =
+        origin_headers(&req, &cookie_header, identified.as_ref().zip(assertion.as_deref()), refused, &nonce)?;
     let sent = Sent::of(&req);
     let response = forward::forward(env, config, req, forwarded_headers, identified.is_some()).await?;
     let after = debug.now();
@@ -156,10 +164,27 @@ pub(crate) async fn handle(req: Request, env: &Env, ctx: &Context, config: &Conf
             false
         }
     });
+    let step_up = directive(&response, origin::STEP_UP_HEADER, |t| StepUp::verify(t, secret, after, &nonce));
     // Only the family that identified the request: a refused cookie chooses nothing.
     let current = identified.as_ref().map(|s| s.family);
-    let sets_cookie = if let Some(plan) = DirectivePlan::new(login, logout, current, presented.cookies.presented) {
+    let plan = DirectivePlan::new(login, logout, current, presented.cookies.presented);
+    let stepped_up = match step_up {
+        Some(step_up) => {
+            apply_step_up(env, ctx, step_up, identified.as_ref(), plan.is_some(), &debug.clock_only()).await
+        }
+        None => None,
+    };
+    let sets_cookie = if let Some(plan) = plan {
         apply_directives(env, &headers, plan, sent, config, &debug.clock_only()).await?
+    } else if let Some(mut cookies) = stepped_up {
+        // A step-up the hold kept from rotating hands out no refresh cookie: the one this
+        // request's own refresh earned (a rotation, a grace alias) must still land, or the
+        // browser is left a generation behind.
+        let earned = identified.as_ref().and_then(|s| s.grant.as_ref());
+        if let Some((earned, _)) = earned.filter(|(_, at)| may_set_refresh(*at, after, &config.policy)) {
+            cookies.refresh = cookies.refresh.or_else(|| earned.refresh.clone());
+        }
+        append_cookies(&headers, &cookies, true)?
     } else if let Some((cookies, decided_at)) = identified.as_ref().and_then(|s| s.grant.as_ref()) {
         // Slow rule: a refresh value decided more than GRACE ago must not land (S10).
         append_cookies(&headers, cookies, may_set_refresh(*decided_at, after, &config.policy))?
@@ -218,6 +243,38 @@ async fn ask_the_family(
         _ => None,
     };
     Ok(Decided { identified, outcome, refused, not_registered: reply.dbsc_not_registered })
+}
+
+/// Carries out a verified step-up on the session that identified the request, if it is
+/// the directive's user's: its cookies, or `None` when nothing changed (logged; never an
+/// error: the origin's answer goes out either way).
+async fn apply_step_up(
+    env: &Env,
+    ctx: &Context,
+    step_up: StepUp,
+    identified: Option<&Identified>,
+    other_directive: bool,
+    debug: &DebugAsk,
+) -> Option<GrantCookies> {
+    let current = identified.map(|s| (s.family, s.identity.sub.as_str()));
+    let family = match step_up_target(&step_up.sub, current, other_directive) {
+        Ok(family) => family,
+        Err(refused) => {
+            log_event("directive_rejected", &[("header", origin::STEP_UP_HEADER), ("reason", &refused.to_string())]);
+            return None;
+        }
+    };
+    let command = FamilyCommand::StepUp { sub: step_up.sub.clone(), amr: step_up.amr };
+    // Fails closed and quietly: the origin's answer still goes out, and its next check of
+    // auth_time asks again. (An object of the previous version, mid-deploy, answers 400.)
+    let verdict = ask_family(env, family, &command, debug).await.map(|reply| reply.verdict);
+    let Ok(Verdict::Granted { cookies, decided_at, .. }) = verdict else {
+        let reason = if verdict.is_ok() { "ended" } else { "unavailable" };
+        log_event("directive_rejected", &[("header", origin::STEP_UP_HEADER), ("reason", reason)]);
+        return None;
+    };
+    touch_index(env.clone(), ctx, step_up.sub, family, Timestamp::from_millis(decided_at), false, debug);
+    Some(cookies)
 }
 
 /// Carries out a [`DirectivePlan`]. Returns whether any `Set-Cookie` was added.
@@ -371,11 +428,9 @@ impl SiteHeaders {
 fn origin_headers(
     req: &Request,
     cookie_header: &str,
-    identified: Option<&Identified>,
+    identified: Option<(&Identified, &str)>,
     refused: Option<AnonymousState>,
     nonce: &RequestNonce,
-    config: &Config,
-    now: Timestamp,
 ) -> worker::Result<Headers> {
     let headers = Headers::new();
     for (name, value) in req.headers().entries() {
@@ -388,25 +443,30 @@ fn origin_headers(
         headers.set("Cookie", &kept)?;
     }
     headers.set(origin::NONCE_HEADER, nonce.as_str())?;
-    if let Some(s) = identified {
-        let assertion = Assertion {
-            context_changed: s.context_changed,
-            ..Assertion::new(&s.identity, s.family, s.state.as_str(), &config.origin_audience, now, runtime::random())
-        };
+    if let Some((s, assertion)) = identified {
         headers.set(origin::USER_HEADER, &origin::encode_user(&s.identity.sub))?;
         headers.set(origin::SESSION_HEADER, &s.family.to_string())?;
         headers.set(origin::STATE_HEADER, s.state.as_str())?;
-        let signed = match &config.assertion_keys {
-            Some(keys) => keys.sign(origin::ASSERTION_TYPE, &assertion),
-            None => assertion.sign(&config.origin_secret),
-        };
-        headers.set(origin::ASSERTION_HEADER, &signed)?;
+        headers.set(origin::ASSERTION_HEADER, assertion)?;
     } else if let Some(refused) = refused {
         // Signed in, and that ended: an app that can log users in by other means (a
         // migration bridge) must not log this jar back in (crate::session::AnonymousState).
         headers.set(origin::STATE_HEADER, refused.as_str())?;
     }
     Ok(headers)
+}
+
+/// The signed `X-Edge-Assertion` for an identified request: HS256 with `ORIGIN_SECRET`,
+/// or ES256 with `ASSERTION_KEYS` (by WebCrypto).
+async fn sign_assertion(s: &Identified, config: &Config, now: Timestamp) -> String {
+    let assertion = Assertion {
+        context_changed: s.context_changed,
+        ..Assertion::new(&s.identity, s.family, s.state.as_str(), &config.origin_audience, now, runtime::random())
+    };
+    match &config.assertion_keys {
+        Some(keys) => webcrypto::sign(keys, origin::ASSERTION_TYPE, &assertion).await,
+        None => assertion.sign(&config.origin_secret),
+    }
 }
 
 /// A directive header, verified; a bad one is ignored and logged.
