@@ -4,6 +4,7 @@
 // each step asserts what the framework's handler saw:
 //   anonymous → 401 for an API, a redirect for a page; login; identified (`fresh`);
 //   rotation (`rotated`) and a racing tab (`grace`); "your devices" with three sessions;
+//   signing one out refused until a step-up ("confirm it's you") makes the sign-in recent;
 //   one revoked by sid; "sign out the others"; logout; and around the edge, a forged assertion is anonymous
 //   and logged, never a 500. The apps with a legacy session bridge (one per language:
 //   Flask, Express, Rack, Elixir, axum) walk a legacy user to an edge session, and a jar
@@ -57,7 +58,11 @@ const form = (fields) => ({
  * Starts `framework`'s app, points the edge at it, and runs `story(app)` (`app.port`,
  * `app.output()`); on failure the app's output is attached, and the app always stops.
  */
-const withApp = (framework, story) => withExampleApp(board, APPS[framework], { ORIGIN_SECRET, EDGE_URL: edge.url }, story);
+// Signing other devices out asks for a sign-in at most this old (each app's
+// require-recent-auth guard): shorter than the story's wait for a rotation.
+const RECENT_AUTH_SECS = 3;
+const withApp = (framework, story) =>
+  withExampleApp(board, APPS[framework], { ORIGIN_SECRET, EDGE_URL: edge.url, RECENT_AUTH_SECS: String(RECENT_AUTH_SECS) }, story);
 
 for (const framework of Object.keys(APPS)) {
   test(`${framework}: login, identity, rotation and grace, devices, revoke one, sign out others, logout, forgery`, { timeout: 60_000 }, () => withApp(framework, async ({ port, output }) => {
@@ -105,6 +110,19 @@ for (const framework of Object.keys(APPS)) {
     const devices = (await a.fetch("/api/devices")).json();
     assert.equal(devices.current, me.sid);
     assert.deepEqual(devices.sessions.map((s) => s.sid).sort(), [me.sid, bSid, cSid].sort());
+    // Signing a device out needs a recent sign-in: a's is older than RECENT_AUTH_SECS (the
+    // rotation's wait). The app asks again ("confirm it's you"), and records it with a
+    // step-up: the same session, its auth_time moved.
+    const stale = await a.fetch("/api/devices/revoke", form({ sid: bSid }));
+    assert.equal(stale.status, 401, stale.text);
+    assert.match(stale.text, /recent sign-in required/);
+    assert.equal((await c.fetch("/api/me")).status, 200, "nobody was signed out");
+    const confirm = await a.fetch("/confirm", { method: "POST" });
+    assert.equal(confirm.status, 303, confirm.text);
+    const confirmed = (await a.fetch("/api/me")).json();
+    assert.equal(confirmed.sid, me.sid, "a step-up keeps the session");
+    assert.ok(confirmed.auth_time > me.auth_time, `auth_time ${confirmed.auth_time} after ${me.auth_time}`);
+    assert.deepEqual(confirmed.amr, ["pwd"]);
     const one = await a.fetch("/api/devices/revoke", form({ sid: bSid }));
     assert.equal(one.status, 200, one.text);
     assert.equal(one.json().revoked, 1);
