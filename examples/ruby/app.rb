@@ -17,6 +17,8 @@ require "rack/session/cookie"
 require "edge_session/rack"
 
 EDGE = EdgeSession::Client.new # ORIGIN_SECRET, EDGE_URL, EVENTS_SECRET from ENV
+# Signing other devices out asks for a sign-in this recent (seconds; 10 minutes).
+RECENT_AUTH_SECS = Integer(ENV.fetch("RECENT_AUTH_SECS", "600"))
 
 def json(status, value) = [status, { "Content-Type" => "application/json" }, [JSON.generate(value)]]
 def see_other(location) = [303, { "Location" => location }, []]
@@ -93,7 +95,8 @@ APP = lambda do |env|
     request.session["user_id"] = request.POST["username"]
     see_other("/")
   in ["POST", "/login"]
-    edge.login(request.POST["username"], remember: request.POST["remember"] == "on")
+    # … after checking the password:
+    edge.login(request.POST["username"], remember: request.POST["remember"] == "on", amr: ["pwd"])
     see_other("/")
   in ["POST", "/logout"]
     edge.logout
@@ -107,9 +110,18 @@ APP = lambda do |env|
   in ["GET", "/api/devices"]
     EdgeSession::Rack.require_user(env) || json(200, { current: user.sid, sessions: EDGE.list_sessions(user.sub) })
   in ["POST", "/api/devices/revoke"]
-    EdgeSession::Rack.require_user(env) || json(200, EDGE.revoke_session(user.sub, request.POST["sid"]))
+    EdgeSession::Rack.require_recent_auth(env, RECENT_AUTH_SECS) ||
+      json(200, EDGE.revoke_session(user.sub, request.POST["sid"]))
   in ["POST", "/api/devices/sign-out-others"]
-    EdgeSession::Rack.require_user(env) || json(200, EDGE.revoke_all(user.sub, except: user.sid))
+    EdgeSession::Rack.require_recent_auth(env, RECENT_AUTH_SECS) || json(200, EDGE.revoke_all(user.sub, except: user.sid))
+  in ["POST", "/confirm"]
+    # "Confirm it's you": where a sensitive action sends a user whose sign-in is not
+    # recent. After checking the password again, the step-up moves this session's
+    # auth_time to now.
+    EdgeSession::Rack.require_user(env) || begin
+      edge.step_up(amr: ["pwd"])
+      see_other("/")
+    end
   in ["POST", "/events"]
     RECEIVE_EVENT.call(request)
   in ["GET", "/api/notices"]

@@ -2,7 +2,8 @@
 
 # edge-session for Ruby origins (ruby-jwt): who a request is (the edge's verified
 # X-Edge-Assertion), logging users in and out (X-Edge-Login / X-Edge-Logout, bound to the
-# request's X-Edge-Nonce), "your devices" (the edge's admin API), and the security events
+# request's X-Edge-Nonce), a step-up (X-Edge-Step-Up: the user just proved who they are
+# again), "your devices" (the edge's admin API), and the security events
 # the edge POSTs to the operator's webhook (EdgeSession.parse_event). Assertions are HS256
 # (ORIGIN_SECRET) or ES256 (the edge's public JWKS: EDGE_JWKS_URL or EDGE_JWKS, so that a
 # service that only verifies identities holds no secret).
@@ -52,6 +53,8 @@ module EdgeSession
   # A login's `amr` as the edge takes it (RFC 8176 method names): 1 to 8 of these.
   MAX_AMR = 8
   AMR_NAME = /\A[A-Za-z0-9_.:-]{1,16}\z/
+  # The response header of a step-up (Client#step_up_directive, Request#step_up).
+  STEP_UP_HEADER = "X-Edge-Step-Up"
 
   # Who a request is, from the verified assertion. `context_changed`: when the session
   # refreshed from another country, network (ASN) or browser family, in Unix seconds; nil
@@ -299,7 +302,7 @@ module EdgeSession
   # ORIGIN_SECRET verifies HS256 assertions; the edge's public JWKS, fetched from
   # EDGE_JWKS_URL (jwks_url:) or given as EDGE_JWKS (jwks:, the JSON text or a parsed
   # Hash), ES256 ones; at least one of the three must be set, and neither JWKS needs a
-  # secret. DIRECTIVE_SECRET (directive_secret:) signs logins and logouts and
+  # secret. DIRECTIVE_SECRET (directive_secret:) signs logins, logouts and step-ups, and
   # ADMIN_SECRET (admin_secret:) admin tokens, each ORIGIN_SECRET when unset, as the edge
   # verifies them; with neither, a call that signs raises ArgumentError naming the
   # variable. `clock` returns the time in Unix seconds (default: the system clock); tests
@@ -388,17 +391,29 @@ module EdgeSession
     # password, as the bridge's: 0, so require_recent_auth still asks for one).
     def login_directive(nonce, sub, remember: false, ctx: nil, amr: nil, auth_time: nil)
       raise ArgumentError, "login needs a non-empty sub" if sub.nil? || sub.empty?
-      # The edge would ignore the whole login (directive_rejected): refused here, by name.
-      unless amr.nil? || (amr.is_a?(Array) && amr.length.between?(1, MAX_AMR) &&
-                          amr.all? { |name| name.is_a?(String) && name.ascii_only? && AMR_NAME.match?(name) })
-        raise ArgumentError, "amr must be 1 to #{MAX_AMR} names of [A-Za-z0-9_.:-]{1,16}"
-      end
 
+      require_amr(amr)
       claims = { "sub" => sub, "remember" => remember, "nonce" => require_nonce(nonce) }
       claims["ctx"] = ctx if ctx
       claims["amr"] = amr if amr
       claims["auth_time"] = auth_time if auth_time
-      sign("edge-login+jwt", claims, signing_ring(@directive_keys, "DIRECTIVE_SECRET", "sign logins and logouts"))
+      sign("edge-login+jwt", claims, directive_ring)
+    end
+
+    # X-Edge-Step-Up answering the request whose X-Edge-Nonce is `nonce`: `sub`, the user of
+    # that request's session, just proved who they are again (a password re-entered, a
+    # second factor), by `amr` (as a login's, else ArgumentError). Signed like a login, and
+    # typed apart from one, so neither passes for the other. The edge moves the session's
+    # auth_time to now and rotates its credential, keeping the session (same sid); it
+    # ignores a step-up on an anonymous request, or whose sub is not the session's user, so
+    # a step-up never changes who a browser is.
+    def step_up_directive(nonce, sub, amr: nil)
+      raise ArgumentError, "a step-up needs a non-empty sub" if sub.nil? || sub.empty?
+
+      require_amr(amr)
+      claims = { "sub" => sub, "nonce" => require_nonce(nonce) }
+      claims["amr"] = amr if amr
+      sign("edge-step-up+jwt", claims, directive_ring)
     end
 
     # X-Edge-Logout answering that request. scope: "everywhere" needs `sub`, whose sessions
@@ -410,7 +425,7 @@ module EdgeSession
 
       claims = { "scope" => scope, "nonce" => require_nonce(nonce) }
       claims["sub"] = sub if sub
-      sign("edge-logout+jwt", claims, signing_ring(@directive_keys, "DIRECTIVE_SECRET", "sign logins and logouts"))
+      sign("edge-logout+jwt", claims, directive_ring)
     end
 
     # A bearer token for POST /__edge/admin: single-use (random jti), at most 60 s. A `sid`
@@ -480,6 +495,8 @@ module EdgeSession
 
     # A verify-only service (the JWKS, no ORIGIN_SECRET) holds no key to sign with: said by
     # name when it is asked to, not at construction.
+    def directive_ring = signing_ring(@directive_keys, "DIRECTIVE_SECRET", "sign logins, logouts and step-ups")
+
     def signing_ring(ring, name, job)
       ring || raise(ArgumentError, "#{name} is not set: this service only verifies identities " \
                                    "(set #{name}, or ORIGIN_SECRET, to #{job})")
@@ -513,6 +530,15 @@ module EdgeSession
       iat = now
       JWT.encode({ "aud" => "edge-session", "iat" => iat, "exp" => iat + lifetime }.merge(claims), key, ALGORITHM,
                  { "typ" => typ, "kid" => kid })
+    end
+
+    # A login's or step-up's `amr`: the edge would ignore the whole directive
+    # (directive_rejected), so it is refused here, by name.
+    def require_amr(amr)
+      return if amr.nil? || (amr.is_a?(Array) && amr.length.between?(1, MAX_AMR) &&
+                             amr.all? { |name| name.is_a?(String) && name.ascii_only? && AMR_NAME.match?(name) })
+
+      raise ArgumentError, "amr must be 1 to #{MAX_AMR} names of [A-Za-z0-9_.:-]{1,16}"
     end
 
     # The edge ignores a directive that does not echo the X-Edge-Nonce of the request it
@@ -564,6 +590,18 @@ module EdgeSession
       # The app's own login replaced the bridge's: a logout must no longer take it back.
       # (adopt calls this, then marks its own login again.)
       @adopted = false
+    end
+
+    # Records that this request's user just proved who they are again (`amr`: how, e.g.
+    # ["pwd"]): when this response reaches the edge, the session's auth_time moves to now
+    # and its credential rotates in place, so require_recent_auth passes on the next
+    # request. A step-up is not a login: on an anonymous request it raises ArgumentError
+    # and sets nothing. (A login or logout on the same response wins: the edge then
+    # ignores the step-up.)
+    def step_up(amr: nil)
+      raise ArgumentError, "step_up needs a signed-in request: use login for an anonymous one" unless @user
+
+      @response_headers[STEP_UP_HEADER] = @client.step_up_directive(@nonce, @user.sub, amr: amr)
     end
 
     # Takes back a login that `adopt` put on this response; an explicit `login` stays (an

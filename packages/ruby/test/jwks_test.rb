@@ -235,6 +235,27 @@ class JwksTest < Minitest::Test
     @server = JwksServer.new # for teardown
   end
 
+  # An edge that is down is not asked on every request: a failed fetch (a 500, or a set
+  # with no usable key) starts the cooldown as a successful one does.
+  def test_the_cooldown_counts_from_a_failed_fetch_too
+    { "a 500" => JwksServer.json(500, { error: MARKER }),
+      "no usable key" => JwksServer.json(200, { keys: [jwk(@a1, "a1", crv: "P-384")] }) }.each do |name, reply|
+      @server.reply = reply
+      edge = client
+      hits = @server.hits
+      assert_nil(sub_of(edge, assertion(@a1, "a1")), name)
+      assert_equal(hits + 1, @server.hits, "#{name}: the first use fetches")
+      @server.reply = JwksServer.json(200, { keys: [jwk(@a1, "a1")] })
+      @now += 29
+      5.times { assert_nil(sub_of(edge, assertion(@a1, "a1")), "#{name}: within 30 s of the failed attempt") }
+      assert_equal(hits + 1, @server.hits, "#{name}: no fetch within the cooldown of a failed one")
+      @now += 1
+      assert_equal("ada", sub_of(edge, assertion(@a1, "a1")), "#{name}: 30 s after it, fetched again")
+      assert_equal(hits + 2, @server.hits, name)
+      assert_equal(["edge_jwks_unavailable"] + (["edge_assertion_rejected"] * 6), events, name)
+    end
+  end
+
   def test_a_body_of_exactly_64_kib_is_taken
     body = JSON.generate({ keys: [jwk(@a1, "a1")] })
     @server.reply = JwksServer.http("200 OK", body + (" " * ((64 * 1024) - body.bytesize)))

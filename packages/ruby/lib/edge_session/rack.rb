@@ -9,6 +9,7 @@ module EdgeSession
   #   use EdgeSession::Rack::Middleware                  # ORIGIN_SECRET and/or EDGE_JWKS_URL, EDGE_URL from ENV
   #   denied = EdgeSession::Rack.require_user(env)       # nil, or a 401 / redirect response
   #   denied = EdgeSession::Rack.require_recent_auth(env, 600) # also nil only if signed in within 10 min
+  #   EdgeSession::Rack.edge(env).step_up(amr: ["pwd"])  # password checked again: auth_time moves to now
   module Rack
     ENV_KEY = "edge_session"
 
@@ -46,7 +47,7 @@ module EdgeSession
     # (`auth_time`, by the client's clock) and the session has not refreshed from another
     # context since (`context_changed`); else what require_user answers, with "recent
     # sign-in required" (an anonymous request gets require_user's own answer). Send the
-    # user to sign in again.
+    # user to confirm it is them (Request#step_up records it), or to sign in again.
     def self.require_recent_auth(env, max_age, mode: :api, login_url: "/login")
       anonymous = require_user(env, mode: mode, login_url: login_url)
       return anonymous if anonymous
