@@ -14,24 +14,17 @@ import { createServer } from "node:http";
 import { randomBytes } from "node:crypto";
 import { SignJWT } from "jose";
 import {
-  Client, ORIGIN_SECRET, root, sleep, startEdge, startSwitchboard, withApp as withExampleApp,
+  Client, ORIGIN_SECRET, sleep, startEdge, startSwitchboard, withApp as withExampleApp,
 } from "../../tools/harness.mjs";
+import { APPS as ALL_APPS } from "../../tools/example-apps.mjs";
 
-const PYTHON = `${root}.venv/bin/python`;
 const EVENTS_SECRET = `e1:${randomBytes(32).toString("base64url")}`;
 const CHROME = "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/142.0.0.0 Safari/537.36";
 const FIREFOX = "Mozilla/5.0 (X11; Linux x86_64; rv:145.0) Gecko/20100101 Firefox/145.0";
 const HOME = "country=CH; asn=3303; colo=ZRH";
 
-/** Each app: how to start it (in examples/), and the line it prints once it listens (as in packages.test.mjs). */
-const APPS = {
-  express: { cwd: "examples/node", command: process.execPath, args: ["express.mjs"], ready: "express app on" },
-  fastapi: { cwd: "examples/python", command: PYTHON, args: ["fastapi_app.py"], ready: "fastapi app on" },
-  rack: { cwd: "examples/ruby", command: "ruby", args: ["-I", "../../packages/ruby/lib", "app.rb"], ready: "rack app on" },
-  elixir: { cwd: "examples/elixir", command: "elixir", args: ["origin.exs"], ready: "elixir app on" },
-  // Built by `cargo build -p edge-session-axum-example`.
-  axum: { cwd: "", command: `${root}target/debug/edge-session-axum-example`, args: [], ready: "axum app on" },
-};
+/** The apps with a security events receiver. */
+const APPS = Object.fromEntries(["express", "fastapi", "rack", "elixir", "axum"].map((name) => [name, ALL_APPS[name]]));
 
 /** A webhook receiver that takes every delivery (204) and keeps its body. */
 async function startRecorder() {

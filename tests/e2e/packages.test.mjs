@@ -15,28 +15,13 @@ import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
 import { randomBytes } from "node:crypto";
 import {
-  ACCESS_COOKIE, Client, ORIGIN_SECRET, REFRESH_COOKIE, directive, familyOf, root, sleep, startEdge, startSwitchboard,
+  ACCESS_COOKIE, Client, ORIGIN_SECRET, REFRESH_COOKIE, directive, familyOf, sleep, startEdge, startSwitchboard,
   withApp as withExampleApp,
 } from "../../tools/harness.mjs";
+import { APPS, form } from "../../tools/example-apps.mjs";
 import { deviceKey, registrationOffer } from "../../tools/dbsc-peer.mjs";
 
-const PYTHON = `${root}.venv/bin/python`;
 const WINDOWS = { ROTATE_AFTER_SECS: "3", GRACE_SECS: "2", ACCESS_TTL_SECS: "1", RECOVERY_SECS: "30" };
-
-/** Each app: how to start it (in examples/), and the line it prints once it listens. */
-const APPS = {
-  express: { cwd: "examples/node", command: process.execPath, args: ["express.mjs"], ready: "express app on" },
-  hono: { cwd: "examples/node", command: process.execPath, args: ["hono.mjs"], ready: "hono app on" },
-  fastify: { cwd: "examples/node", command: process.execPath, args: ["fastify.mjs"], ready: "fastify app on" },
-  fastapi: { cwd: "examples/python", command: PYTHON, args: ["fastapi_app.py"], ready: "fastapi app on" },
-  django: { cwd: "examples/python", command: PYTHON, args: ["django_app.py"], ready: "django app on" },
-  flask: { cwd: "examples/python", command: PYTHON, args: ["flask_app.py"], ready: "flask app on" },
-  // Built by scripts/test.sh (cargo build -p edge-session-axum-example) before the e2e stage.
-  rack: { cwd: "examples/ruby", command: "ruby", args: ["-I", "../../packages/ruby/lib", "app.rb"], ready: "rack app on" },
-  // Mix.install compiles the package on first run (a few seconds).
-  elixir: { cwd: "examples/elixir", command: "elixir", args: ["origin.exs"], ready: "elixir app on" },
-  axum: { cwd: "", command: `${root}target/debug/edge-session-axum-example`, args: [], ready: "axum app on" },
-};
 
 let board, edge;
 before(async () => {
@@ -48,11 +33,6 @@ after(async () => {
   await board?.close();
 });
 
-const form = (fields) => ({
-  method: "POST",
-  headers: { "content-type": "application/x-www-form-urlencoded" },
-  body: new URLSearchParams(fields).toString(),
-});
 
 /**
  * Starts `framework`'s app, points the edge at it, and runs `story(app)` (`app.port`,
