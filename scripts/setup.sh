@@ -83,7 +83,7 @@ fi
 #    FastAPI, Django, Flask) in a project venv, pinned. The package is installed as a
 #    user would (`pip install ./packages/python`), again whenever its source changes.
 stamp=.venv/.edge-session-package
-if ! .venv/bin/python -c 'import fastapi, django, flask, jwt, mypy' 2>/dev/null; then
+if ! .venv/bin/python -c 'import fastapi, django, flask, jwt, cryptography, mypy' 2>/dev/null; then
   say "python venv for examples/python"
   python3 -m venv .venv
   .venv/bin/pip install --quiet --disable-pip-version-check -r examples/python/requirements.txt

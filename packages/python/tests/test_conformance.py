@@ -9,9 +9,11 @@ from __future__ import annotations
 import base64
 import json
 import logging
+import os
 import unittest
 from pathlib import Path
 from typing import Any, Optional
+from unittest import mock
 
 from edge_session import (
     ASSERTION_HEADER, LOGIN_HEADER, NONCE_HEADER, STATE_HEADER, AssertionRefused, EdgeSession, decode_user,
@@ -33,8 +35,15 @@ class Events(logging.Handler):
         self.events.append(record.getMessage().split(":")[0])
 
 
-def edge_at(vector: dict[str, Any]) -> EdgeSession:
-    return EdgeSession(secret=vector["secret"], audience=vector["audience"], clock=lambda: vector["now"])
+def edge_at(vector: dict[str, Any], jwks_as_text: bool = True) -> EdgeSession:
+    """An origin configured as the vector says: ``secret`` its ORIGIN_SECRET (null: none),
+    ``jwks`` its static EDGE_JWKS (null: none), given as the JSON text the environment
+    would hold, or as the parsed dict. "" is unset (the environment is cleared in setUp)."""
+    jwks = vector.get("jwks")
+    if jwks is not None and jwks_as_text:
+        jwks = json.dumps(jwks)
+    return EdgeSession(secret=vector["secret"] or "", jwks=jwks, audience=vector["audience"],
+                       clock=lambda: vector["now"])
 
 
 def reader(headers: dict[str, Optional[str]]) -> Any:
@@ -45,6 +54,12 @@ def reader(headers: dict[str, Optional[str]]) -> Any:
 
 class Conformance(unittest.TestCase):
     def setUp(self) -> None:
+        # The vectors say what is configured; nothing may come from this machine's environment.
+        environment = mock.patch.dict(os.environ, {})
+        environment.start()
+        self.addCleanup(environment.stop)
+        for name in ("ORIGIN_SECRET", "EDGE_JWKS", "EDGE_JWKS_URL", "DIRECTIVE_SECRET", "ADMIN_SECRET"):
+            os.environ.pop(name, None)
         self.log = Events()
         logger = logging.getLogger("edge_session")
         logger.addHandler(self.log)
@@ -57,10 +72,10 @@ class Conformance(unittest.TestCase):
         return events
 
     def test_assertions(self) -> None:
-        for v in TABLE["assertions"]:
-            with self.subTest(v["name"]):
+        for v, as_text in [(v, as_text) for v in TABLE["assertions"] for as_text in (True, False)]:
+            with self.subTest(v["name"], jwks_as_text=as_text):
                 self.events()
-                user = edge_at(v).identify(reader({ASSERTION_HEADER: v["token"]}))
+                user = edge_at(v, as_text).identify(reader({ASSERTION_HEADER: v["token"]}))
                 self.assertEqual(user.as_dict() if user else None, v["claims"] if v["valid"] else None)
                 # A refused token is logged, never raised (an empty header is no token at all).
                 rejected = [] if v["valid"] or v["token"] == "" else ["edge_assertion_rejected"]

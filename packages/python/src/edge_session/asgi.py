@@ -1,6 +1,6 @@
 """ASGI middleware (Starlette, FastAPI): ``request.state.edge`` on every request.
 
-    app.add_middleware(EdgeSessionMiddleware)          # ORIGIN_SECRET, EDGE_URL from env
+    app.add_middleware(EdgeSessionMiddleware)          # ORIGIN_SECRET or EDGE_JWKS_URL, EDGE_URL from env
 
     @app.get("/api/me")
     def me(user: Identity = Depends(require_user())):  # 401 unless signed in
@@ -11,10 +11,10 @@ directive on the response, whatever the handler returns. A sensitive action asks
 recent sign-in: ``Depends(require_recent_auth(600))``.
 """
 
+import asyncio
+from typing import Any, Awaitable, Callable, Literal, MutableMapping, Optional, TypeVar
 
-from typing import Any, Awaitable, Callable, Literal, MutableMapping, Optional
-
-from . import EdgeRequest, EdgeSession, Identity, _require_max_age
+from . import ASSERTION_HEADER, EdgeRequest, EdgeSession, Identity, _require_max_age
 
 __all__ = ["EdgeSessionMiddleware", "require_recent_auth", "require_user"]
 
@@ -38,7 +38,15 @@ class EdgeSessionMiddleware:
         headers: dict[str, str] = {}
         for name, value in scope["headers"]:
             headers.setdefault(name.decode("latin-1").lower(), value.decode("latin-1"))
-        edge = self.edge.request(lambda name: headers.get(name.lower()))
+        def identify() -> EdgeRequest:
+            return self.edge.request(lambda name: headers.get(name.lower()))
+
+        # Fetching the JWKS (EDGE_JWKS_URL) blocks for up to 5 s: a request that could
+        # fetch is verified in a thread, so the event loop goes on serving the others.
+        if self.edge._may_fetch_jwks(headers.get(ASSERTION_HEADER.lower())):
+            edge = await _in_thread(identify)
+        else:
+            edge = identify()
         scope.setdefault("state", {})["edge"] = edge
 
         async def send_with_directives(message: Message) -> None:
@@ -48,6 +56,19 @@ class EdgeSessionMiddleware:
             await send(message)
 
         await self.app(scope, receive, send_with_directives)
+
+
+_T = TypeVar("_T")
+
+
+async def _in_thread(call: Callable[[], _T]) -> _T:
+    """``call()`` in a worker thread: anyio's (Starlette's, under asyncio or trio) when it
+    is installed, else asyncio's."""
+    try:
+        import anyio.to_thread
+    except ImportError:
+        return await asyncio.to_thread(call)
+    return await anyio.to_thread.run_sync(call)
 
 
 def require_user(mode: Literal["api", "page"] = "api", login_url: str = "/login") -> Callable[..., Identity]:

@@ -9,9 +9,10 @@
     @edge_recent_auth_required(600)      # signed in at most 10 minutes ago
     def sign_out_others(request): ...
 
-Configuration comes from the environment (``ORIGIN_SECRET``, ``ORIGIN_AUDIENCE``,
-``EDGE_URL``, ``DIRECTIVE_SECRET``, ``ADMIN_SECRET``), or from ``settings.EDGE_SESSION =
-{"secret": …, "audience": …, "edge_url": …, "directive_secret": …, "admin_secret": …}``.
+Configuration comes from the environment (``ORIGIN_SECRET``, ``EDGE_JWKS_URL``,
+``EDGE_JWKS``, ``ORIGIN_AUDIENCE``, ``EDGE_URL``, ``DIRECTIVE_SECRET``, ``ADMIN_SECRET``),
+or from ``settings.EDGE_SESSION = {"secret": …, "jwks_url": …, "audience": …, "edge_url":
+…, "directive_secret": …, "admin_secret": …}``.
 """
 
 from __future__ import annotations

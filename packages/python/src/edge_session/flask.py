@@ -1,6 +1,6 @@
 """Flask extension: ``g.edge`` on every request, and a view decorator.
 
-    edge = EdgeSessionExtension(app)     # ORIGIN_SECRET, EDGE_URL from env or app.config
+    edge = EdgeSessionExtension(app)     # ORIGIN_SECRET or EDGE_JWKS_URL, EDGE_URL from env or app.config
 
     @app.get("/api/me")
     @require_user()
@@ -11,8 +11,8 @@
     @require_recent_auth(600)            # signed in at most 10 minutes ago
     def sign_out_others(): ...
 
-Configuration: ``app.config["EDGE_SESSION"] = {"secret": …, "audience": …, "edge_url":
-…, "directive_secret": …, "admin_secret": …}``, else the environment.
+Configuration: ``app.config["EDGE_SESSION"] = {"secret": …, "jwks_url": …, "audience": …,
+"edge_url": …, "directive_secret": …, "admin_secret": …}``, else the environment.
 """
 
 from __future__ import annotations
