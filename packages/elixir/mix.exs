@@ -3,8 +3,8 @@ defmodule EdgeSessionOrigin.MixProject do
 
   @source_url "https://github.com/OWNER/edge-session"
 
-  # The origin side of edge-session for Elixir: OTP's :crypto for HS256, :httpc for the
-  # admin API, and the JSON library you pass (`json:`; Jason by default). `EdgeSession.Plug`
+  # The origin side of edge-session for Elixir: OTP's :crypto for HS256 and ES256, :httpc
+  # for the admin API and the edge's JWKS, and the JSON library you pass (`json:`; Jason by default). `EdgeSession.Plug`
   # is compiled when your project has Plug.
   def project do
     [
@@ -12,6 +12,8 @@ defmodule EdgeSessionOrigin.MixProject do
       version: "0.1.0",
       elixir: "~> 1.14",
       deps: deps(),
+      # EdgeSession.JiffyJSON calls :jiffy, which only the apps that pick that adapter have.
+      xref: [exclude: [:jiffy]],
       description: "Verify edge-session's signed identity, log users in and out, list and revoke sessions; a Plug.",
       package: package(),
       source_url: @source_url,
@@ -32,7 +34,11 @@ defmodule EdgeSessionOrigin.MixProject do
     ]
   end
 
-  def application, do: [extra_applications: [:logger, :crypto, :inets, :ssl]]
+  # The application supervises the JWKS caches (EdgeSession.JWKS.Cache), one per
+  # EDGE_JWKS_URL, each started on its first ES256 assertion.
+  def application do
+    [mod: {EdgeSession.Application, []}, extra_applications: [:logger, :crypto, :public_key, :inets, :ssl]]
+  end
 
   # Optional: EdgeSession.Plug compiles only against Plug, and Jason is the default JSON
   # library. Declared only where Hex is installed, because Mix cannot resolve even an

@@ -12,13 +12,16 @@ defmodule EdgeSession do
   Secrets use the edge's format `kid:secret[,kid:secret…]`: the first signs, all
   verify, and the HMAC key is the UTF-8 text of `secret` as written.
 
-      keys = EdgeSession.parse_keys(System.fetch_env!("ORIGIN_SECRET"))
+      keys = EdgeSession.assertion_keys()   # ORIGIN_SECRET, EDGE_JWKS_URL, EDGE_JWKS
       claims = EdgeSession.verify_assertion(header_value, keys)   # map or nil
       login = EdgeSession.login_directive("ada", EdgeSession.directive_keys(), nonce: request_nonce, remember: true)
 
-  `ORIGIN_SECRET` verifies assertions. Directives are signed with `directive_keys/0`
-  (`DIRECTIVE_SECRET`, else `ORIGIN_SECRET`) and admin tokens with `admin_keys/0`
-  (`ADMIN_SECRET`, else `ORIGIN_SECRET`), the rings the edge verifies them with.
+  Assertions are verified with `assertion_keys/1`: the `ORIGIN_SECRET` ring for HS256,
+  the edge's JWKS (`EDGE_JWKS_URL`, fetched, or `EDGE_JWKS`) for ES256, or both during a
+  switch-over; a ring from `parse_keys/1` still verifies HS256 alone. Directives are
+  signed with `directive_keys/0` (`DIRECTIVE_SECRET`, else `ORIGIN_SECRET`) and admin
+  tokens with `admin_keys/0` (`ADMIN_SECRET`, else `ORIGIN_SECRET`), the rings the edge
+  verifies them with.
   """
 
   require Logger
@@ -66,6 +69,19 @@ defmodule EdgeSession do
   # A login's `amr` as the edge takes it (RFC 8176 method names): 1 to 8 of these.
   @max_amr 8
   @amr_name ~r/\A[A-Za-z0-9_.:-]{1,16}\z/
+
+  defmodule Keys do
+    @moduledoc """
+    What verifies assertions (`EdgeSession.assertion_keys/1`): `ring`, the
+    `ORIGIN_SECRET` ring for HS256 (or `nil`); `jwks`, the usable keys of a static
+    `EDGE_JWKS` (or `nil`); `jwks_url`, the `EDGE_JWKS_URL` whose keys
+    `EdgeSession.JWKS.Cache` fetches (or `nil`). Build it with
+    `EdgeSession.assertion_keys/1`, which checks each. Inspecting it never shows the ring.
+    """
+    # A crash report or an IEx session that prints the keys must not print the secrets.
+    @derive {Inspect, except: [:ring]}
+    defstruct ring: nil, jwks: nil, jwks_url: nil
+  end
 
   defmodule Request do
     @moduledoc """
@@ -127,12 +143,74 @@ defmodule EdgeSession do
   """
   def admin_keys, do: job_keys("ADMIN_SECRET")
 
+  # A verify-only service (EDGE_JWKS_URL or EDGE_JWKS, no ORIGIN_SECRET) starts fine, and
+  # says what is missing only when it is asked to sign.
   defp job_keys(name) do
-    case System.get_env(name) do
-      secret when secret in [nil, ""] -> parse_keys(System.get_env("ORIGIN_SECRET"))
-      secret -> parse_keys(secret, name)
+    cond do
+      (secret = System.get_env(name)) not in [nil, ""] -> parse_keys(secret, name)
+      (secret = System.get_env("ORIGIN_SECRET")) not in [nil, ""] -> parse_keys(secret)
+      true -> raise ArgumentError, signing_unset(name)
     end
   end
+
+  defp signing_unset(name), do: "#{name} is not set (nor ORIGIN_SECRET): this service only verifies identities"
+
+  @doc """
+  What verifies `X-Edge-Assertion` (the `keys` of `identify/3`, `verify_assertion/3`,
+  `request/3`): an `EdgeSession.Keys`. Each option given (even `nil`) replaces its
+  variable, read from the environment otherwise; an empty value is unset:
+
+    * `origin_secret:` (`ORIGIN_SECRET`): the ring that verifies HS256 assertions, as
+      text (`parse_keys/1` reads it) or a ring it returned;
+    * `jwks_url:` (`EDGE_JWKS_URL`): the edge's `https://<app>/__edge/jwks.json`, whose
+      keys verify ES256 assertions. It must be `https:`, or `http:` to a loopback host
+      (`localhost`, `127.0.0.0/8`, `[::1]`). Fetched on the first ES256 assertion, kept
+      5 minutes, fetched again for a `kid` it lacks at most once every 30 s; a failed
+      fetch logs `edge_jwks_unavailable` and keeps the keys it had
+      (`EdgeSession.JWKS.Cache`);
+    * `jwks:` (`EDGE_JWKS`): the JWKS itself, as its JSON text or the map it decodes to;
+    * `json:` decodes `EDGE_JWKS` and the fetched JWKS (default Jason).
+
+  Each algorithm verifies with its own keys only: HS256 with the ring, ES256 with the
+  JWKS (never a public key as an HMAC secret). Configure both while the edge moves to
+  `ASSERTION_ALG=ES256`, then drop `ORIGIN_SECRET` from services that only verify.
+
+  Raises `ArgumentError`, naming the variable and never a secret, when none of the three
+  is set, when both `EDGE_JWKS` and `EDGE_JWKS_URL` are (which should win is not
+  guessed), for a malformed ring, for an `EDGE_JWKS` that is not a JWKS, has no usable key
+  or has a private key (`d`), and for an `EDGE_JWKS_URL` not allowed above. Nothing is
+  fetched here.
+  """
+  def assertion_keys(opts \\ []) do
+    {secret, jwks, url} =
+      {setting(opts, :origin_secret, "ORIGIN_SECRET"), setting(opts, :jwks, "EDGE_JWKS"),
+       setting(opts, :jwks_url, "EDGE_JWKS_URL")}
+
+    cond do
+      secret == nil and jwks == nil and url == nil ->
+        raise ArgumentError,
+              "none of ORIGIN_SECRET, EDGE_JWKS_URL and EDGE_JWKS is set: ORIGIN_SECRET verifies HS256 assertions, " <>
+                "EDGE_JWKS_URL (or EDGE_JWKS) the edge's ES256 ones"
+
+      jwks != nil and url != nil ->
+        raise ArgumentError, "EDGE_JWKS and EDGE_JWKS_URL are both set: set one"
+
+      true ->
+        %Keys{
+          ring: secret && ring(secret),
+          jwks: jwks && EdgeSession.JWKS.parse!(jwks, json(opts)),
+          jwks_url: url && EdgeSession.JWKS.check_url!(url)
+        }
+    end
+  end
+
+  defp setting(opts, key, variable) do
+    value = if Keyword.has_key?(opts, key), do: opts[key], else: System.get_env(variable)
+    if value in [nil, ""], do: nil, else: value
+  end
+
+  defp ring([{kid, _secret} | _] = ring) when is_binary(kid), do: ring
+  defp ring(text), do: parse_keys(text)
 
   defp parse_key(pair, which) do
     case String.split(pair, ":", parts: 2) do
@@ -154,9 +232,11 @@ defmodule EdgeSession do
   end
 
   @doc """
-  The claims of a valid assertion, or `nil`; `check_assertion/3` says why not. Options:
+  The claims of a valid assertion, or `nil`; `check_assertion/3` says why not. `keys`:
+  `assertion_keys/1`'s, or a ring from `parse_keys/1` (HS256 only). Options:
   `audience:` (default `"origin"`, the edge's `ORIGIN_AUDIENCE`), `json:`, `now:` (Unix
-  seconds, default the system clock; tests pass their own).
+  seconds, default the system clock; tests pass their own, and the JWKS cache's 5
+  minutes and 30 s are counted in it).
   """
   def verify_assertion(token, keys, opts \\ []) do
     case check_assertion(token, keys, opts) do
@@ -167,8 +247,9 @@ defmodule EdgeSession do
 
   @doc """
   `{:ok, claims}` for a valid assertion, else `{:error, reason}`. The rules are the edge's
-  own, as every origin package applies them (packages/conformance/vectors.json): the
-  MAC, compared in constant time; `alg` exactly HS256, `typ` JWT, no `crit`; the key
+  own, as every origin package applies them (packages/conformance/vectors.json): `alg`
+  exactly HS256 (the ring's MAC, compared in constant time) or ES256 (the JWKS's ECDSA,
+  64 bytes of r || s), each with its own keys only; `typ` JWT, no `crit`; the key
   named by `kid`, or each key without one; `aud`, `iss`, `exp`, `iat`, `nbf` with 30 s of
   skew and at most 60 s of life; `sub`, `sid` and `state` strings, `ctx` a map,
   `context_changed` and `auth_time` NumericDates, `amr` a list of strings.
@@ -224,6 +305,10 @@ defmodule EdgeSession do
   `ORIGIN_SECRET`'s: a receiver holding it can verify events and mint nothing. Options as
   `parse_event/2`, but `audience:` defaults to `"origin"`, as in `verify_assertion/3`.
   """
+  # Events are HS256 with EVENTS_SECRET only: never ES256, never the assertion keys.
+  def parse_event(_body, %Keys{}, _opts),
+    do: raise(ArgumentError, ~s{parse_event/3 takes the EVENTS_SECRET ring (parse_keys(text, "EVENTS_SECRET")), not assertion keys})
+
   def parse_event(body, keys, opts) when is_binary(body) do
     # Trimmed as the edge trims (Unicode White_Space); bytes that are not UTF-8 are no JWS.
     token = if String.valid?(body), do: Regex.replace(@around_white_space, body, ""), else: ""
@@ -291,6 +376,17 @@ defmodule EdgeSession do
       nonce: header.("x-edge-nonce"),
       state: header.("x-edge-session-state")
     }
+  end
+
+  @doc """
+  `request/3` configured from the environment, read on each call (what `EdgeSession.Plug`
+  does): `assertion_keys/1` (`ORIGIN_SECRET`, `EDGE_JWKS_URL`, `EDGE_JWKS`) and
+  `ORIGIN_AUDIENCE` (default `"origin"`). Options: `audience:`, `json:`, `now:`.
+  """
+  def request_from_env(header, opts \\ []) when is_function(header, 1) do
+    keys = assertion_keys(Keyword.take(opts, [:json]))
+    audience = opts[:audience] || System.get_env("ORIGIN_AUDIENCE", "origin")
+    request(header, keys, Keyword.put(opts, :audience, audience))
   end
 
   @doc """
@@ -500,7 +596,7 @@ defmodule EdgeSession do
     request = {url, [{~c"authorization", String.to_charlist("Bearer " <> token)}], ~c"text/plain", ""}
     # The admin API never redirects, and :httpc would follow one with the token: a 3xx is
     # an error, the token goes nowhere else.
-    http = [timeout: Keyword.get(opts, :timeout, 10_000), autoredirect: false] ++ tls(url)
+    http = [timeout: Keyword.get(opts, :timeout, 10_000), autoredirect: false] ++ tls_options(url)
 
     with {:ok, {{_version, status, _reason}, _headers, body}} <-
            :httpc.request(:post, request, http, body_format: :binary),
@@ -575,12 +671,20 @@ defmodule EdgeSession do
 
   # Before OTP 26, :httpc does not check the server's certificate unless told to; the
   # bearer token must reach only the real edge.
-  defp tls(~c"https:" ++ _) do
+  @doc false
+  def tls_options(~c"https:" ++ _) do
     [ssl: [verify: :verify_peer, cacerts: :public_key.cacerts_get(),
            customize_hostname_check: [match_fun: :public_key.pkix_verify_hostname_match_fun(:https)]]]
   end
 
-  defp tls(_url), do: []
+  def tls_options(_url), do: []
+
+  # Given assertion_keys/1's keys, the ring of ORIGIN_SECRET signs, as a ring from
+  # parse_keys/1 did; without one, the call names what is missing.
+  defp directive(typ, _claims, %Keys{ring: nil}, _opts),
+    do: raise(ArgumentError, signing_unset(if typ == "edge-admin+jwt", do: "ADMIN_SECRET", else: "DIRECTIVE_SECRET"))
+
+  defp directive(typ, claims, %Keys{ring: ring}, opts), do: directive(typ, claims, ring, opts)
 
   defp directive(typ, claims, [{kid, key} | _], opts) do
     lifetime = Keyword.get(opts, :lifetime, 120)
@@ -610,7 +714,8 @@ defmodule EdgeSession do
     end
   end
 
-  defp base64url(text) do
+  @doc false
+  def base64url(text) do
     with true <- Regex.match?(@base64url, text),
          {:ok, bytes} <- Base.url_decode64(text, padding: false),
          true <- b64(bytes) == text do
@@ -635,28 +740,60 @@ defmodule EdgeSession do
     json = json(opts)
 
     with :ok <- if(byte_size(token) > @max_token_len, do: {:error, "token too large"}, else: :ok),
-         {:ok, {input, header_bytes, payload_bytes, mac}} <- split(token),
+         {:ok, {input, header_bytes, payload_bytes, signature}} <- split(token),
          {:ok, header} <- json_object(header_bytes, json),
          :ok <- check_header(header, typ),
-         {:ok, candidates} <- candidates(keys, header),
-         :ok <- check_mac(candidates, input, mac),
+         :ok <- check_signature(header, input, signature, keys, opts),
          {:ok, claims} <- json_object(payload_bytes, json),
          :ok <- check_times(claims, Keyword.get(opts, :audience, "origin"), now(opts), max_lifetime),
          do: {:ok, claims}
   end
 
-  # `alg` exactly HS256 refuses `none` and algorithm confusion (RFC 8725 §3.1). `typ` (in
-  # any ASCII case, RFC 7515 §4.1.9) keeps a login directive or an event, signed with the
-  # same key, from passing as an assertion, and the reverse (RFC 8725 §3.11). A `crit`
-  # names extensions we do not implement, so we must refuse it (RFC 7515 §4.1.11).
+  # `alg` exactly HS256 or ES256 refuses `none` and every other (RFC 8725 §3.1); which keys
+  # each may use is check_signature/5's. `typ` (in any ASCII case, RFC 7515 §4.1.9) keeps a
+  # login directive or an event, signed with the same key, from passing as an assertion,
+  # and the reverse (RFC 8725 §3.11). A `crit` names extensions we do not implement, so we
+  # must refuse it (RFC 7515 §4.1.11).
   defp check_header(header, expected) do
     typ = header["typ"]
 
     cond do
-      header["alg"] != "HS256" -> {:error, "alg is not HS256"}
+      header["alg"] not in ["HS256", "ES256"] -> {:error, "alg is not HS256 or ES256"}
       not (is_binary(typ) and String.downcase(typ, :ascii) == expected) -> {:error, "wrong typ"}
       Map.has_key?(header, "crit") -> {:error, "unsupported crit header"}
       true -> :ok
+    end
+  end
+
+  # Each algorithm with its own keys only, so no key is ever read as the other kind
+  # (RFC 8725 §3.1: a public key used as an HMAC secret lets anyone sign): HS256 with the
+  # ORIGIN_SECRET ring (or EVENTS_SECRET's, for events), ES256 with the JWKS, which only
+  # assertion_keys/1 carries (an event is never ES256).
+  defp check_signature(%{"alg" => "HS256"} = header, input, mac, keys, _opts) do
+    with {:ok, ring} <- hs256_ring(keys),
+         {:ok, candidates} <- candidates(ring, header),
+         do: check_mac(candidates, input, mac)
+  end
+
+  defp check_signature(%{"alg" => "ES256"} = header, input, signature, %Keys{} = keys, opts)
+       when keys.jwks != nil or keys.jwks_url != nil,
+       do: check_es256(header, input, signature, keys, opts)
+
+  defp check_signature(%{"alg" => "ES256"}, _input, _signature, _keys, _opts),
+    do: {:error, "ES256, and no JWKS is configured (EDGE_JWKS_URL or EDGE_JWKS)"}
+
+  defp hs256_ring(%Keys{ring: nil}), do: {:error, "HS256, and no ORIGIN_SECRET is configured"}
+  defp hs256_ring(%Keys{ring: ring}), do: {:ok, ring}
+  defp hs256_ring(ring) when is_list(ring), do: {:ok, ring}
+
+  # The signature's shape first (64 bytes, r and s in range): a malformed one never
+  # causes a fetch.
+  defp check_es256(header, input, signature, keys, opts) do
+    with {:ok, der} <- EdgeSession.JWKS.der_signature(signature) do
+      case keys do
+        %Keys{jwks: jwks} when is_list(jwks) -> EdgeSession.JWKS.verify(jwks, header, input, der)
+        %Keys{jwks_url: url} -> EdgeSession.JWKS.Cache.verify(url, header, input, der, now(opts), json(opts))
+      end
     end
   end
 

@@ -106,8 +106,13 @@ defmodule EdgeSession.SensitiveActionsTest do
       refute Exception.message(refused) =~ "s3cr3t"
     end
 
+    # Nothing to sign with (a verify-only service): the call names the variable it needs.
     env(%{})
-    assert_raise ArgumentError, "ORIGIN_SECRET is not set", fn -> EdgeSession.directive_keys() end
+    assert_raise ArgumentError, "DIRECTIVE_SECRET is not set (nor ORIGIN_SECRET): this service only verifies identities", fn ->
+      EdgeSession.directive_keys()
+    end
+
+    assert_raise ArgumentError, ~r/\AADMIN_SECRET is not set/, fn -> EdgeSession.admin_keys() end
   end
 
   test "a login with amr" do

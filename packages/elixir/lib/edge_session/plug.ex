@@ -12,11 +12,17 @@ if Code.ensure_loaded?(Plug.Conn) do
     (`EdgeSession.refusal/1`); and `conn.assigns.edge_request`, the
     `EdgeSession.Request` that `EdgeSession.adopt/4` (the migration bridge) takes.
 
-        plug EdgeSession.Plug                       # ORIGIN_SECRET, ORIGIN_AUDIENCE or "origin"
+        plug EdgeSession.Plug                       # ORIGIN_SECRET, EDGE_JWKS_URL or EDGE_JWKS; ORIGIN_AUDIENCE or "origin"
         plug EdgeSession.Plug, audience: "app"      # also: json: MyJSON (default Jason)
 
-    The secret is read from the environment per request, not in `init/1`: Phoenix runs
-    `init/1` at compile time, which would bake the secret into the compiled release.
+    The configuration is read from the environment per request, not in `init/1`
+    (`EdgeSession.request_from_env/2`): Phoenix runs `init/1` at compile time, which would
+    bake the secret into the compiled release. `ORIGIN_SECRET` verifies HS256 assertions;
+    `EDGE_JWKS_URL` (or `EDGE_JWKS`) ES256 ones, with no secret at all
+    (`EdgeSession.assertion_keys/1`). The keys fetched from `EDGE_JWKS_URL` are cached
+    across requests by the package's own application (`EdgeSession.JWKS.Cache`); a fetch
+    that fails leaves the request anonymous and logs `edge_jwks_unavailable`. None of the
+    three set raises `ArgumentError`, naming them.
 
     For a sensitive action, `require_recent_auth/2` after it:
 
@@ -31,10 +37,8 @@ if Code.ensure_loaded?(Plug.Conn) do
 
     @impl true
     def call(conn, opts) do
-      keys = EdgeSession.parse_keys(System.fetch_env!("ORIGIN_SECRET"))
-      audience = opts[:audience] || System.get_env("ORIGIN_AUDIENCE", "origin")
       header = fn name -> conn |> get_req_header(name) |> List.first() end
-      request = EdgeSession.request(header, keys, [audience: audience] ++ Keyword.take(opts, [:json]))
+      request = EdgeSession.request_from_env(header, Keyword.take(opts, [:audience, :json]))
 
       conn
       |> assign(:edge_session, request.user)
