@@ -108,6 +108,11 @@ pub struct FamilyReply {
     /// family). Left out when false.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub dbsc_not_registered: bool,
+    /// Tell the user's index the family's `last_seen` (at most every 15 minutes:
+    /// crate::session::INDEX_STEP). Left out when false; an older object leaves it out,
+    /// and its families' "last seen" then waits for the next deploy's first touch.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub touch_index: bool,
 }
 
 /// What a family's object decided.
@@ -315,14 +320,24 @@ mod tests {
                 r#"{"login":{"family":"AQEBAQEBAQEBAQEBAQEBAQ","sub":"a","ctx":null,"remember":false,"dbsc_offered":true}}"#,
             ),
             (
-                serde_json::to_value(FamilyReply { verdict: Verdict::Done, writes: 1, dbsc_not_registered: false })
-                    .unwrap(),
+                serde_json::to_value(FamilyReply {
+                    verdict: Verdict::Done,
+                    writes: 1,
+                    dbsc_not_registered: false,
+                    touch_index: false,
+                })
+                .unwrap(),
                 r#"{"verdict":"done","writes":1}"#,
             ),
             (
-                serde_json::to_value(FamilyReply { verdict: Verdict::Done, writes: 1, dbsc_not_registered: true })
-                    .unwrap(),
-                r#"{"verdict":"done","writes":1,"dbsc_not_registered":true}"#,
+                serde_json::to_value(FamilyReply {
+                    verdict: Verdict::Done,
+                    writes: 1,
+                    dbsc_not_registered: true,
+                    touch_index: true,
+                })
+                .unwrap(),
+                r#"{"verdict":"done","writes":1,"dbsc_not_registered":true,"touch_index":true}"#,
             ),
             (
                 serde_json::to_value(Verdict::Refused { refusal: Refusal::Expired }).unwrap(),

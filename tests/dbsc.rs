@@ -343,7 +343,7 @@ fn no_family_or_an_ended_one_cannot_be_bound() {
     ask(&mut object, FamilyCommand::Logout, T0);
     assert_eq!(refused(&bind(&mut object, &device, &offer(ID, T0, 1), T0 + secs(1))), DeviceRefusal::Ended);
     let (mut idle, _) = logged_in(&config());
-    let late = T0 + secs(1800);
+    let late = T0 + secs(1980); // idle (1800 s) and its step (180 s) after the login
     assert_eq!(refused(&bind(&mut idle, &device, &offer(ID, late, 1), late)), DeviceRefusal::Ended);
 }
 
@@ -461,7 +461,7 @@ fn every_refresh_refusal_branch() {
     ask(&mut out, FamilyCommand::Logout, at);
     assert_eq!(refused(&refresh_with(&mut out, device.refresh(&challenge), at)), DeviceRefusal::Ended);
     let (mut idle, _) = bound(&device);
-    let late = T0 + secs(1801);
+    let late = T0 + secs(1981); // idle (1800 s) and its step (180 s) after the binding
     assert_eq!(refused(&refresh_with(&mut idle, device.refresh(&mint(ID, late, 5)), late)), DeviceRefusal::Ended);
     let mut empty = FamilyObject::loaded(None, at);
     assert_eq!(refused(&refresh_with(&mut empty, device.refresh(&challenge), at)), DeviceRefusal::Ended);

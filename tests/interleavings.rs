@@ -294,6 +294,41 @@ proptest! {
         check_browser_invariants(&sim)?;
     }
 
+    /// The idle deadline, after any history of uses, is never before the last use the
+    /// family saw plus the idle timeout, and at most a tenth of it later (the step
+    /// `last_seen` may lag, docs/cost.md); the user's index hears of `last_seen` at most
+    /// once per 15 minutes.
+    #[test]
+    fn the_idle_deadline_is_never_early_and_at_most_a_tenth_late(gaps in prop::collection::vec(1..400_000u64, 1..80)) {
+        let policy = Policy { idle_timeout: Duration::from_secs(1800), ..policy(60_000) };
+        let alice = Identity { sub: "alice".into(), ctx: None, auth_time: None, amr: None };
+        let t0 = Timestamp::from_secs(1_700_000_000);
+        let (mut family, grant) = Family::login(FamilyId::from_bytes([7; 16]), alice, false, t0, secret(0), &policy);
+        let mut jar = grant.refresh.unwrap();
+        let (mut now, mut last_use, mut touches) = (t0, t0, Vec::new());
+        for (i, gap) in gaps.iter().enumerate() {
+            now = now + Duration::from_millis(*gap);
+            let decision = family.handle_refresh(&jar, now, &policy, secret(i as u8 + 1));
+            match decision.outcome {
+                Outcome::Authenticated(grant) => {
+                    if let Some(next) = grant.refresh { jar = next; }
+                    last_use = now;
+                    if decision.touch_index { touches.push(now); }
+                }
+                _ => {
+                    prop_assert!(now >= last_use + policy.idle_timeout, "ended early: {} ms after the last use", now.since(last_use).as_millis());
+                    break;
+                }
+            }
+            let deadline = family.deadline(&policy);
+            prop_assert!(deadline >= last_use + policy.idle_timeout, "the deadline is early");
+            prop_assert!(deadline <= last_use + policy.idle_timeout + policy.idle_timeout / 10, "the deadline is more than a tenth late");
+        }
+        for pair in touches.windows(2) {
+            prop_assert!(pair[1].since(pair[0]) >= Duration::from_secs(15 * 60), "the index was told twice in 15 minutes");
+        }
+    }
+
     /// A copy of the jar replayed after its owner has used a newer credential for longer
     /// than grace is refused and revokes the family; the owner is logged out (S9).
     #[test]

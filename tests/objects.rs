@@ -89,7 +89,8 @@ fn a_login_creates_the_family_writes_it_and_arms_its_deadline() {
     assert!(cookies.access.as_ref().unwrap().starts_with(ACCESS_COOKIE));
     let row = family_row::decode(handled.row.as_ref().unwrap()).unwrap();
     assert_eq!((row.id(), row.generation()), (ID, 1));
-    assert_eq!(handled.alarm, Some(T0 + config.policy.idle_timeout), "the idle deadline comes first");
+    let idle = config.policy.idle_timeout;
+    assert_eq!(handled.alarm, Some(T0 + idle + idle / 10), "the idle deadline (and its step) comes first");
     assert!(handled.events.is_empty());
 }
 
@@ -298,7 +299,7 @@ fn the_alarm_rearms_until_the_deadline_then_unregisters_then_deletes() {
     let policy = &config.policy;
     assert_eq!(FamilyObject::loaded(None, T0).on_alarm(T0, policy), AlarmStep::Nothing);
     let (mut object, _) = logged_in(&config);
-    let deadline = T0 + policy.idle_timeout;
+    let deadline = T0 + policy.idle_timeout + policy.idle_timeout / 10;
     assert_eq!(object.on_alarm(T0 + secs(1), policy), AlarmStep::RearmAt(deadline));
     let expected = UserCommand::Unregister { family: ID, created_at: T0.as_millis() };
     assert_eq!(

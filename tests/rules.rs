@@ -33,9 +33,9 @@ const REUSE_REVOKED: Outcome = Outcome::ReuseDetected { revoked: true };
 fn unknown_family_is_anonymous() {
     let (mut obj, login) = Object::login(short(), false, T0);
     let g1 = login.refresh.unwrap();
-    let d = obj.present(&g1, T0 + secs(1));
-    assert_eq!(d.deadline, T0 + secs(1800));
-    assert_eq!(state(&obj.clone().present(&g1, T0 + ms(1_799_999))), SessionState::Rotated);
+    let d = obj.present(&g1, T0 + secs(1)); // the confirmation writes last_seen
+    assert_eq!(d.deadline, T0 + secs(1 + 1800 + 180));
+    assert_eq!(state(&obj.clone().present(&g1, T0 + ms(1_980_999))), SessionState::Rotated);
     assert_eq!(obj.present(&g1, d.deadline).outcome, Outcome::Refused(Refusal::Expired));
 }
 
@@ -52,15 +52,16 @@ fn revoked_family_is_anonymous() {
     assert_eq!(obj.family, before);
 }
 
-// Row 1, idle-expired: IDLE_TIMEOUT_SECS (1800) after the last seen request.
+// Row 1, idle-expired: IDLE_TIMEOUT_SECS (1800) after the last seen request, plus the step
+// `last_seen` may lag it (a tenth: 180 s), so never early and at most a tenth late.
 #[test]
 fn idle_expired_family_is_anonymous() {
     let (mut obj, login) = Object::login(short(), false, T0);
     let g1 = login.refresh.unwrap();
-    assert_eq!(obj.present(&g1, T0 + secs(1)).deadline, T0 + secs(1800));
-    assert!(matches!(obj.clone().present(&g1, T0 + ms(1_799_999)).outcome, Outcome::Authenticated(_)));
+    assert_eq!(obj.present(&g1, T0 + secs(1)).deadline, T0 + secs(1 + 1800 + 180));
+    assert!(matches!(obj.clone().present(&g1, T0 + ms(1_980_999)).outcome, Outcome::Authenticated(_)));
     let before = obj.family.clone();
-    let d = obj.present(&g1, T0 + secs(1800));
+    let d = obj.present(&g1, T0 + secs(1981));
     assert_eq!(d.outcome, Outcome::Refused(Refusal::Expired));
     assert!(!d.persist);
     assert_eq!(obj.family, before);
@@ -75,7 +76,7 @@ fn absolute_expired_family_is_anonymous() {
     for t in [50, 100, 150, 200, 250] {
         let d = obj.present(&jar.refresh.clone(), T0 + secs(t));
         jar.read(&d);
-        assert_eq!(d.deadline, T0 + secs((t + 100).min(300)), "at {t}s");
+        assert_eq!(d.deadline, T0 + secs((t + 100 + 10).min(300)), "at {t}s"); // idle 100 s, step 10 s
     }
     assert_eq!(state(&obj.clone().present(&jar.refresh, T0 + ms(299_999))), SessionState::Rotated);
     let d = obj.present(&jar.refresh, T0 + secs(300));
@@ -91,7 +92,7 @@ fn remember_family_has_its_own_idle_limit_and_lifetime() {
     let g1 = login.refresh.clone().unwrap();
     let d = obj.present(&g1, T0 + secs(1800 + 3600));
     assert_eq!((state(&d), handed(&d)), (SessionState::Rotated, Some(2)));
-    assert_eq!(d.deadline, T0 + secs(1800 + 3600) + secs(1_296_000), "idle from the last use");
+    assert_eq!(d.deadline, T0 + secs(1800 + 3600) + secs(1_296_000 + 129_600), "idle from the last use, and its step");
     let mut jar = Jar::new(&login);
     jar.read(&d);
     // Used every 14 days, it lives its whole 30 days, and not a moment more.
@@ -111,10 +112,10 @@ fn remember_family_unused_past_its_idle_limit_is_anonymous() {
     let (mut obj, login) = Object::login(policy, true, T0);
     let g1 = login.refresh.unwrap();
     let d = obj.present(&g1, T0 + secs(600));
-    assert_eq!(d.deadline, T0 + secs(600 + 3600));
+    assert_eq!(d.deadline, T0 + secs(600 + 3600 + 360));
     let g2 = grant(&d).refresh.clone().unwrap();
-    assert!(matches!(obj.clone().present(&g2, T0 + ms(4_199_999)).outcome, Outcome::Authenticated(_)));
-    assert_eq!(obj.present(&g2, T0 + secs(4200)).outcome, Outcome::Refused(Refusal::Expired));
+    assert!(matches!(obj.clone().present(&g2, T0 + ms(4_559_999)).outcome, Outcome::Authenticated(_)));
+    assert_eq!(obj.present(&g2, T0 + secs(4560)).outcome, Outcome::Refused(Refusal::Expired));
 }
 
 // The kill switch: a family created before SESSIONS_NOT_BEFORE has ended, whatever its
@@ -368,26 +369,25 @@ fn persist_only_when_the_durable_state_changes() {
     assert!(step(&g1, 18_000)); // reuse: revocation
 }
 
-// Persist: last_seen is coarsened, written at most once a minute (the defaults).
+// Persist: last_seen is written with anything else, else once it is a step behind: a tenth
+// of the idle timeout (180 s at the defaults), which the idle deadline adds back.
 #[test]
-fn last_seen_is_persisted_at_most_once_a_minute() {
+fn last_seen_is_persisted_at_most_once_a_step() {
     let (mut obj, login) = Object::login(Policy::default(), false, T0);
     let g1 = login.refresh.unwrap();
-    assert!(obj.present(&g1, T0 + secs(1)).persist); // first confirmation
-    for (t, written) in
-        [(30_000, false), (59_999, false), (60_000, true), (61_000, false), (119_999, false), (120_000, true)]
-    {
+    assert!(obj.present(&g1, T0 + secs(1)).persist); // first confirmation: last_seen moves with it
+    for (t, written, last_seen) in [
+        (60_000, false, 1_000),
+        (180_999, false, 1_000),
+        (181_000, true, 181_000),
+        (200_000, false, 181_000),
+        (360_999, false, 181_000),
+        (361_000, true, 361_000),
+    ] {
         let d = obj.present(&g1, T0 + ms(t));
         assert_eq!(d.persist, written, "at {t} ms");
-        let last_seen = if t < 60_000 {
-            0
-        } else if t < 120_000 {
-            60_000
-        } else {
-            120_000
-        };
         assert_eq!(obj.family.last_seen(), T0 + ms(last_seen), "at {t} ms");
-        assert_eq!(d.deadline, T0 + ms(last_seen) + secs(1800), "at {t} ms");
+        assert_eq!(d.deadline, T0 + ms(last_seen) + secs(1800 + 180), "at {t} ms");
     }
 }
 
@@ -396,11 +396,11 @@ fn last_seen_is_persisted_at_most_once_a_minute() {
 fn deadline_is_idle_absolute_remember_or_now() {
     let policy = Policy { session_lifetime: secs(3000), ..short() };
     let (mut obj, login) = Object::login(policy, false, T0);
-    assert_eq!(obj.family.deadline(&policy), T0 + secs(1800)); // idle
+    assert_eq!(obj.family.deadline(&policy), T0 + secs(1800 + 180)); // idle, and its step
     let d = obj.present(&login.refresh.unwrap(), T0 + secs(1500));
-    assert_eq!(d.deadline, T0 + secs(3000)); // absolute (idle would be 3300)
+    assert_eq!(d.deadline, T0 + secs(3000)); // absolute (idle would be 3480)
     let (remember, _) = Object::login(policy, true, T0);
-    assert_eq!(remember.family.deadline(&policy), T0 + secs(1_296_000)); // remember idle
+    assert_eq!(remember.family.deadline(&policy), T0 + secs(1_296_000 + 129_600)); // remember idle
     let long_idle = Policy { remember_idle_timeout: secs(3_000_000), ..policy };
     assert_eq!(remember.family.deadline(&long_idle), T0 + secs(2_592_000)); // remember lifetime
     obj.family.revoke();

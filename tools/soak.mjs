@@ -120,7 +120,7 @@ class Browser {
       // to the user's object (after the response), which writes its index.
       this.stats.objectCalls++;
       this.stats.familyWrites += Number(debug.writes);
-      if (Number(debug.writes) > 0) this.stats.userTouches++;
+      if (debug.touched === "1") this.stats.userTouches++; // the family told the user's index
     }
     if (abort) { this.stats.aborted++; res.body?.cancel(); return; } // response never read
     if (unread) { this.stats.unread++; await res.arrayBuffer(); return; }

@@ -85,6 +85,8 @@ pub struct FamilyHandled {
     /// Report `dbsc_not_registered` to the worker's counters
     /// ([`Decision::dbsc_not_registered`]).
     pub dbsc_not_registered: bool,
+    /// Tell the user's index the family's `last_seen` ([`Family::index_due`]).
+    pub touch_index: bool,
 }
 
 /// What the alarm should do first.
@@ -213,6 +215,7 @@ impl FamilyObject {
                 let mut handled = if persist { written(verdict, family, policy, now) } else { answer(verdict) };
                 handled.events = events;
                 handled.dbsc_not_registered = decision.dbsc_not_registered;
+                handled.touch_index = decision.touch_index && !ended;
                 handled
             }
             FamilyCommand::Login { family: id, sub, ctx, remember, dbsc_offered, context, amr, auth_time } => {
@@ -245,7 +248,11 @@ impl FamilyObject {
                 let Some(family) = slot.as_mut() else { return Ok(device_refused(DeviceRefusal::Ended)) };
                 let killed = family.end_if_killed(policy);
                 let bound = bind_device(family, &proof, config, now);
-                let handled = device_handled(bound, "dbsc_registered", "dbsc_registration_failed", family, config, now);
+                let registered = bound.is_ok();
+                let mut handled =
+                    device_handled(bound, "dbsc_registered", "dbsc_registration_failed", family, config, now);
+                // A registration always reaches the index: "your devices" shows the binding.
+                handled.touch_index |= registered;
                 written_if(killed, handled, family, policy, now)
             }
             FamilyCommand::RefreshDevice { proof } => {
@@ -380,7 +387,7 @@ fn device_handled(
     outcome: Result<Grant, DeviceRefusal>,
     success: &'static str,
     failure: &'static str,
-    family: &Family,
+    family: &mut Family,
     config: &Config,
     now: Timestamp,
 ) -> FamilyHandled {
@@ -389,7 +396,9 @@ fn device_handled(
         Ok(grant) => {
             let cookies = GrantCookies::device_bound(&grant, &config.session_keys, &config.policy, now);
             let verdict = Verdict::DeviceBound { identity: grant.identity, cookies, decided_at: now.as_millis() };
+            let touch_index = family.index_due(now);
             let mut handled = written(verdict, family, &config.policy, now);
+            handled.touch_index = touch_index;
             handled.events = vec![Event::new(success, vec![("family", id), ("sub", family.identity().sub.clone())])];
             handled
         }
@@ -403,7 +412,7 @@ fn device_handled(
 
 /// A step-up's answer: the family written, and its cookies (a bound family's access
 /// cookie only: its key, not a refresh cookie, keeps it going).
-fn stepped_up(grant: &Grant, family: &Family, config: &Config, now: Timestamp) -> FamilyHandled {
+fn stepped_up(grant: &Grant, family: &mut Family, config: &Config, now: Timestamp) -> FamilyHandled {
     let keys = &config.session_keys;
     let cookies = if family.device_key().is_some() {
         GrantCookies::device_bound(grant, keys, &config.policy, now)
@@ -417,7 +426,9 @@ fn stepped_up(grant: &Grant, family: &Family, config: &Config, now: Timestamp) -
         decided_at: now.as_millis(),
         context_changed: grant.context_changed.map(Timestamp::as_secs),
     };
+    let touch_index = family.index_due(now);
     let mut handled = written(verdict, family, &config.policy, now);
+    handled.touch_index = touch_index;
     let rotated = if grant.state == SessionState::Rotated { "true" } else { "false" };
     let fields = vec![
         ("family", family.id().to_string()),
@@ -457,6 +468,7 @@ fn answer(verdict: Verdict) -> FamilyHandled {
         events: Vec::new(),
         dropped: Vec::new(),
         dbsc_not_registered: false,
+        touch_index: false,
     }
 }
 

@@ -39,9 +39,9 @@ use crate::config::{OnReuse, Policy};
 use crate::crypto::es256::PublicKey;
 use crate::time::Timestamp;
 
-/// `last_seen` is persisted at most this often: a steady stream of requests must not write
-/// each time.
-const LAST_SEEN_RESOLUTION: Duration = Duration::from_secs(60);
+/// The user's index ("your devices") hears of a family's `last_seen` at most this often:
+/// with every family write it would cost as many writes again (docs/cost.md).
+pub const INDEX_STEP: Duration = Duration::from_secs(15 * 60);
 
 /// How the origin is told the request was identified (`X-Edge-Session-State`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
@@ -135,6 +135,8 @@ pub struct Decision {
     /// binding: reported once per family (`dbsc_not_registered`), so a downgrade (a
     /// sibling stripping the registration, a browser that lost it) shows on a dashboard.
     pub dbsc_not_registered: bool,
+    /// Tell the user's index the family's `last_seen` ([`Family::index_due`]).
+    pub touch_index: bool,
 }
 
 /// The state of one session family (docs/design.md §3).
@@ -144,9 +146,12 @@ pub struct Family {
     pub(crate) identity: Identity,
     pub(crate) remember: bool,
     pub(crate) created_at: Timestamp,
-    /// Coarsened to [`LAST_SEEN_RESOLUTION`] (a tenth of the idle timeout when that is
-    /// finer), so a steady stream of requests writes at most once per step.
+    /// Moved when the family is written anyway, else once it is a step (a tenth of the
+    /// idle timeout) behind, so a steady stream of requests writes at most once per step;
+    /// the idle deadline adds the step back, so it is late by at most the step, never early.
     pub(crate) last_seen: Timestamp,
+    /// When the user's index was last told `last_seen` ([`INDEX_STEP`]).
+    pub(crate) index_seen: Timestamp,
     pub(crate) generation: u64,
     /// Kept (not only hashed) so it can be re-delivered to racing or recovering requests.
     pub(crate) secret: RefreshSecret,
@@ -270,6 +275,7 @@ impl Family {
             remember,
             created_at: now,
             last_seen: now,
+            index_seen: now,
             generation: 1,
             secret,
             issued_at: now,
@@ -314,7 +320,9 @@ impl Family {
         let mut outcome = self.decide(presented, now, policy, fresh, &mut persist);
         let mut dbsc_not_registered = false;
         if let Outcome::Authenticated(grant) = &mut outcome {
-            if now >= self.last_seen + self.last_seen_resolution(policy) {
+            // Written anyway (a confirmation, a rotation), or a step behind: `last_seen`
+            // moves to now.
+            if persist || now >= self.last_seen + self.last_seen_step(policy) {
                 self.last_seen = now;
                 persist = true;
             }
@@ -327,7 +335,8 @@ impl Family {
                 persist = true;
             }
         }
-        Decision { outcome, persist, deadline: self.deadline(policy), dbsc_not_registered }
+        let touch_index = persist && matches!(outcome, Outcome::Authenticated(_)) && self.index_due(now);
+        Decision { outcome, persist, deadline: self.deadline(policy), dbsc_not_registered, touch_index }
     }
 
     fn decide(
@@ -433,9 +442,7 @@ impl Family {
         let auth_time = now.as_secs().max(self.identity.auth_time.unwrap_or(0));
         self.identity.auth_time = Some(auth_time);
         self.identity.amr = amr;
-        if now >= self.last_seen + self.last_seen_resolution(policy) {
-            self.last_seen = now;
-        }
+        self.last_seen = now; // it is written
         if self.device_key.is_some() {
             return Some(self.grant(policy, SessionState::Fresh, false));
         }
@@ -474,7 +481,7 @@ impl Family {
         } else {
             (policy.session_lifetime, policy.idle_timeout)
         };
-        (self.created_at + lifetime).min(self.last_seen + idle)
+        (self.created_at + lifetime).min(self.last_seen + idle + self.last_seen_step(policy))
     }
 
     /// Created before the operator's kill switch: ended, whatever its state says.
@@ -491,12 +498,22 @@ impl Family {
         ends
     }
 
-    /// `last_seen` is persisted at most this often: a minute, or a tenth of the family's
-    /// idle limit when that is finer, so coarsening shortens an idle limit by at most a
-    /// tenth (and by at most a minute).
-    fn last_seen_resolution(&self, policy: &Policy) -> Duration {
+    /// How far `last_seen` may lag the last use before it is written: a tenth of the
+    /// family's idle limit. The idle deadline adds it back, so a session ends at most a
+    /// tenth of its idle limit late, and never early.
+    fn last_seen_step(&self, policy: &Policy) -> Duration {
         let idle = if self.remember { policy.remember_idle_timeout } else { policy.idle_timeout };
-        LAST_SEEN_RESOLUTION.min(idle / 10)
+        idle / 10
+    }
+
+    /// The family is being written at `now`: whether the user's index should hear of its
+    /// `last_seen` too (at most every [`INDEX_STEP`]). `true` marks it told.
+    pub fn index_due(&mut self, now: Timestamp) -> bool {
+        let due = now >= self.index_seen + INDEX_STEP;
+        if due {
+            self.index_seen = now;
+        }
+        due
     }
 
     /// The refresh credential of the current generation.

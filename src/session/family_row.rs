@@ -54,6 +54,9 @@ struct Row {
     /// Absent unless a step-up waits for the hold to end (an unstepped row is unchanged).
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     rotation_due: bool,
+    /// Absent in rows written before the index was told less often: read as `last_seen`.
+    #[serde(default)]
+    index_seen: Option<u64>,
 }
 
 fn is_zero(n: &u64) -> bool {
@@ -93,6 +96,7 @@ pub fn encode(family: &Family) -> String {
         binding_offered: family.binding_offered,
         context_changed: family.context_changed.map(Timestamp::as_millis),
         rotation_due: family.rotation_due,
+        index_seen: Some(family.index_seen.as_millis()),
     };
     serde_json::to_string(&row).expect("row serializes")
 }
@@ -123,6 +127,7 @@ pub fn decode(text: &str) -> Result<Family, CorruptRow> {
         binding_offered: row.binding_offered,
         context_changed: row.context_changed.map(Timestamp::from_millis),
         rotation_due: row.rotation_due,
+        index_seen: Timestamp::from_millis(row.index_seen.unwrap_or(row.last_seen)),
     })
 }
 

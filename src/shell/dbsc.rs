@@ -66,7 +66,8 @@ pub(crate) async fn handle(req: Request, env: &Env, ctx: &Context, config: &Conf
             let reply = ask_family(env, family, &command, &debug).await?;
             let trace = format!("object; writes={}; verdict={}", reply.writes, reply.verdict.label());
             let rechallenge = (!registering).then_some(family);
-            (object_answer(reply.verdict, family, rechallenge, env, ctx, &debug, &mint)?, trace)
+            let touch = reply.touch_index.then_some((env, ctx));
+            (object_answer(reply.verdict, family, rechallenge, touch, &debug, &mint)?, trace)
         }
     };
     let mut response = Response::ok(answer.body)?.with_status(answer.status);
@@ -87,15 +88,18 @@ fn object_answer(
     verdict: Verdict,
     family: FamilyId,
     rechallenge: Option<FamilyId>,
-    env: &Env,
-    ctx: &Context,
+    touch: Option<(&Env, &Context)>,
     debug: &DebugAsk,
     mint: &impl Fn(FamilyId) -> String,
 ) -> Result<DeviceAnswer, EdgeError> {
     match verdict {
         Verdict::DeviceBound { identity, cookies, decided_at } => {
-            // "Your devices" shows the binding; last_seen moves with it.
-            touch_index(env.clone(), ctx, identity.sub, family, Timestamp::from_millis(decided_at), true, debug);
+            // "Your devices" shows the binding (always told), and last_seen with it (at
+            // most every 15 minutes: the family decides).
+            if let Some((env, ctx)) = touch {
+                let at = Timestamp::from_millis(decided_at);
+                touch_index(env.clone(), ctx, identity.sub, family, at, true, debug);
+            }
             Ok(bound_answer(family, &cookies, &mint(family)))
         }
         Verdict::DeviceRefused { refusal } => Ok(refusal_answer(refusal, rechallenge, &mint(family))),

@@ -61,6 +61,8 @@ struct Decided {
 struct Trace {
     path: &'static str,
     writes: u32,
+    /// Whether the user's index was told `last_seen` (one write there).
+    touched: bool,
     /// The object's verdict, e.g. `Refused(Expired)`, when it was asked.
     verdict: Option<String>,
     /// The request's outcome label (`crate::metrics`).
@@ -74,7 +76,7 @@ struct Trace {
 impl Trace {
     /// `path=object; writes=1; verdict=Granted(rotated); outcome=rotated; forged=0; analytics=0`.
     fn header(&self) -> String {
-        let mut text = format!("path={}; writes={}", self.path, self.writes);
+        let mut text = format!("path={}; writes={}; touched={}", self.path, self.writes, u8::from(self.touched));
         if let Some(verdict) = &self.verdict {
             text.push_str(&format!("; verdict={verdict}"));
         }
@@ -92,7 +94,7 @@ pub(crate) async fn handle(req: Request, env: &Env, ctx: &Context, config: &Conf
     let presented = presented(&cookie_header, &config.session_keys, now, config.policy.not_before);
     let forged = presented.forged;
 
-    let mut trace = Trace { path: "none", writes: 0, verdict: None, outcome: "", forged, analytics: false };
+    let mut trace = Trace { path: "none", writes: 0, touched: false, verdict: None, outcome: "", forged, analytics: false };
     let decided = match presented.claim {
         Claim::Access(access) => {
             trace.path = "access";
@@ -223,6 +225,7 @@ async fn ask_the_family(
     let command = FamilyCommand::Refresh { cookie: cookie.to_owned(), skipped: skipped.map(str::to_owned), context };
     let reply = ask_family(env, family, &command, debug).await?;
     trace.writes = reply.writes;
+    trace.touched = reply.touch_index;
     trace.verdict = Some(reply.verdict.label());
     let outcome = RequestOutcome::of_verdict(&reply.verdict, skipped.is_some());
     if reply.verdict.family_gone() {
@@ -231,9 +234,9 @@ async fn ask_the_family(
     let refused = reply.verdict.anonymous_state();
     let identified = match reply.verdict {
         Verdict::Granted { identity, state, cookies, decided_at, context_changed } => {
-            if reply.writes > 0 {
-                // The family wrote (a rotation, or `last_seen` moved: ≤ once a minute):
-                // tell the user's index, after the response, off the request's path.
+            if reply.touch_index {
+                // "Your devices" hears of `last_seen` at most every 15 minutes (the family
+                // decides), after the response, off the request's path.
                 let at = Timestamp::from_millis(decided_at);
                 touch_index(env.clone(), ctx, identity.sub.clone(), family, at, false, debug);
             }
@@ -267,13 +270,15 @@ async fn apply_step_up(
     let command = FamilyCommand::StepUp { sub: step_up.sub.clone(), amr: step_up.amr };
     // Fails closed and quietly: the origin's answer still goes out, and its next check of
     // auth_time asks again. (An object of the previous version, mid-deploy, answers 400.)
-    let verdict = ask_family(env, family, &command, debug).await.map(|reply| reply.verdict);
-    let Ok(Verdict::Granted { cookies, decided_at, .. }) = verdict else {
-        let reason = if verdict.is_ok() { "ended" } else { "unavailable" };
+    let reply = ask_family(env, family, &command, debug).await.map(|reply| (reply.verdict, reply.touch_index));
+    let Ok((Verdict::Granted { cookies, decided_at, .. }, touch)) = reply else {
+        let reason = if reply.is_ok() { "ended" } else { "unavailable" };
         log_event("directive_rejected", &[("header", origin::STEP_UP_HEADER), ("reason", reason)]);
         return None;
     };
-    touch_index(env.clone(), ctx, step_up.sub, family, Timestamp::from_millis(decided_at), false, debug);
+    if touch {
+        touch_index(env.clone(), ctx, step_up.sub, family, Timestamp::from_millis(decided_at), false, debug);
+    }
     Some(cookies)
 }
 

@@ -104,6 +104,7 @@ impl DurableObject for SessionFamily {
             verdict: handled.verdict,
             writes,
             dbsc_not_registered: handled.dbsc_not_registered,
+            touch_index: handled.touch_index,
         })
     }
 
