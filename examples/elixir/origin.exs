@@ -5,6 +5,11 @@
 #   ORIGIN_SECRET=o1:… EDGE_URL=https://app.example PORT=8799 elixir origin.exs
 #
 # EDGE_URL is where the admin API is reached: in production, the app's own public URL.
+# Assertions are verified with EdgeSession.assertion_keys/1: ORIGIN_SECRET (HS256), or
+# EDGE_JWKS_URL / EDGE_JWKS (ES256, no secret at all). Logins, logouts and step-ups are
+# signed with DIRECTIVE_SECRET, admin calls with ADMIN_SECRET, each ORIGIN_SECRET's ring
+# when unset (EdgeSession.directive_keys/0, admin_keys/0, read on each call).
+# RECENT_AUTH_SECS (default 600): how recent a sign-in signing other devices out asks for.
 #
 # Mid-migration: it still accepts its own (legacy) session, and the first request that
 # carries one without an edge identity is answered with a login directive for that user.
@@ -109,7 +114,7 @@ defmodule Origin do
 
   # httpd calls Module:do/1 for each request; `do` is reserved in Elixir, hence unquote.
   def unquote(:do)(request) do
-    {keys, audience, edge_url, legacy_secret, events} = :persistent_term.get(__MODULE__)
+    {keys, audience, edge_url, legacy_secret, events, recent_auth_secs} = :persistent_term.get(__MODULE__)
     # httpd lowercases header names; values are byte lists, kept byte for byte.
     header = fn name ->
       found = request |> mod(:parsed_header) |> List.keyfind(String.to_charlist(name), 0)
@@ -125,12 +130,13 @@ defmodule Origin do
     entity = :erlang.list_to_binary(mod(request, :entity_body))
     # The webhook's body is a JWS, not a form.
     form = if path == "/events", do: %{}, else: URI.decode_query(entity)
-    ctx = %{user: edge.user, nonce: edge.nonce, keys: keys, edge_url: edge_url, form: form, legacy: legacy,
-            legacy_secret: legacy_secret, entity: entity, audience: audience, events: events}
+    ctx = %{user: edge.user, nonce: edge.nonce, edge: edge, edge_url: edge_url, form: form, legacy: legacy,
+            legacy_secret: legacy_secret, entity: entity, audience: audience, events: events,
+            recent_auth_secs: recent_auth_secs}
 
     {status, headers, body} = route(method, path, ctx)
     # Not on logout: its directive ends the session, and a login beside it would undo that.
-    bridge = if path == "/logout", do: [], else: bridge_legacy_session(edge, legacy, keys)
+    bridge = if path == "/logout", do: [], else: bridge_legacy_session(edge, legacy)
     # The route's own directives and cookies win over the bridge's.
     headers = Keyword.merge(bridge, headers)
     head = [code: status, cache_control: "no-store", content_length: Integer.to_string(byte_size(body))] ++ headers
@@ -144,10 +150,10 @@ defmodule Origin do
   # or when the edge refused the edge cookie beside it (that jar was logged out, revoked
   # or copied). It is kept only when the request did not come through the edge. Remove
   # this, and /legacy-login, once your users have moved.
-  defp bridge_legacy_session(_edge, nil, _keys), do: []
+  defp bridge_legacy_session(_edge, nil), do: []
 
-  defp bridge_legacy_session(edge, legacy, keys) do
-    directive = EdgeSession.adopt(edge, legacy, keys, json: EdgeSession.JiffyJSON)
+  defp bridge_legacy_session(edge, legacy) do
+    directive = EdgeSession.adopt(edge, legacy, EdgeSession.directive_keys(), json: EdgeSession.JiffyJSON)
     login = if directive, do: ["x-edge-login": directive], else: []
     ended? = directive != nil or edge.user != nil or EdgeSession.refusal(edge) != nil
     login ++ if(ended?, do: ["set-cookie": LegacySession.clear()], else: [])
@@ -160,14 +166,20 @@ defmodule Origin do
   defp route("POST", "/legacy-login", %{form: form, legacy_secret: secret}),
     do: {303, [location: "/", "set-cookie": LegacySession.cookie(form["username"], secret)], ""}
 
-  defp route("POST", "/login", %{form: form, nonce: nonce, keys: keys}) do
+  defp route("POST", "/login", %{form: form, nonce: nonce}) do
+    # … after checking the password:
     remember = form["remember"] == "on"
-    directive = EdgeSession.login_directive(form["username"], keys, nonce: nonce, remember: remember, json: EdgeSession.JiffyJSON)
+
+    directive =
+      EdgeSession.login_directive(form["username"], EdgeSession.directive_keys(),
+        nonce: nonce, remember: remember, amr: ["pwd"], json: EdgeSession.JiffyJSON)
+
     {303, [location: "/", "x-edge-login": directive], ""}
   end
 
-  defp route("POST", "/logout", %{nonce: nonce, keys: keys, legacy: legacy}) do
-    logout = [location: "/", "x-edge-logout": EdgeSession.logout_directive(keys, nonce: nonce, json: EdgeSession.JiffyJSON)]
+  defp route("POST", "/logout", %{nonce: nonce, legacy: legacy}) do
+    directive = EdgeSession.logout_directive(EdgeSession.directive_keys(), nonce: nonce, json: EdgeSession.JiffyJSON)
+    logout = [location: "/", "x-edge-logout": directive]
     # Else the bridge would log the legacy user straight back in.
     {303, logout ++ if(legacy, do: ["set-cookie": LegacySession.clear()], else: []), ""}
   end
@@ -201,30 +213,53 @@ defmodule Origin do
   defp route("GET", "/api/me", %{user: user}), do: json(200, Map.put(identity(user), :framework, "elixir"))
 
   defp route("GET", "/api/devices", %{user: %{"sub" => sub, "sid" => sid}} = ctx) do
-    case EdgeSession.admin_call(ctx.edge_url, sub, :list, ctx.keys, json: EdgeSession.JiffyJSON) do
+    case EdgeSession.admin_call(ctx.edge_url, sub, :list, EdgeSession.admin_keys(), json: EdgeSession.JiffyJSON) do
       {:ok, 200, %{"sessions" => sessions}} -> json(200, %{current: sid, sessions: sessions})
       failed -> json(502, %{error: inspect(failed)})
     end
   end
 
   defp route("POST", "/api/devices/revoke", %{user: %{"sub" => sub}, form: %{"sid" => sid}} = ctx) do
-    case EdgeSession.admin_call(ctx.edge_url, sub, :revoke, ctx.keys, sid: sid, json: EdgeSession.JiffyJSON) do
-      {:ok, 200, answer} -> json(200, answer)
-      failed -> json(502, %{error: inspect(failed)})
-    end
+    require_recent_auth(ctx, fn ->
+      admin_answer(EdgeSession.admin_call(ctx.edge_url, sub, :revoke, EdgeSession.admin_keys(), sid: sid, json: EdgeSession.JiffyJSON))
+    end)
   end
 
   defp route("POST", "/api/devices/sign-out-others", %{user: %{"sub" => sub, "sid" => sid}} = ctx) do
-    case EdgeSession.admin_call(ctx.edge_url, sub, :revoke_all, ctx.keys, except: sid, json: EdgeSession.JiffyJSON) do
-      {:ok, 200, answer} -> json(200, answer)
-      failed -> json(502, %{error: inspect(failed)})
-    end
+    require_recent_auth(ctx, fn ->
+      admin_answer(EdgeSession.admin_call(ctx.edge_url, sub, :revoke_all, EdgeSession.admin_keys(), except: sid, json: EdgeSession.JiffyJSON))
+    end)
+  end
+
+  # "Confirm it's you": where a sensitive action sends a user whose sign-in is not recent.
+  # After checking the password again, the step-up moves this session's auth_time to now
+  # (same session, its credential rotated in place).
+  defp route("POST", "/confirm", %{user: nil}), do: json(401, %{error: "not signed in"})
+
+  defp route("POST", "/confirm", %{edge: edge}) do
+    answered = EdgeSession.put_step_up(edge, EdgeSession.directive_keys(), amr: ["pwd"], json: EdgeSession.JiffyJSON)
+    {303, [location: "/"] ++ directives(answered), ""}
   end
 
   defp route(_method, _path, _ctx), do: json(404, %{error: "not found"})
 
+  # A sensitive action runs only for a sign-in within RECENT_AUTH_SECS with no context
+  # change since (with Plug: `plug :require_recent_auth, max_age: …`); else the answer
+  # that sends the user to "confirm it's you" (POST /confirm).
+  defp require_recent_auth(%{user: user, recent_auth_secs: max_age}, action) do
+    if EdgeSession.signed_in_within?(user, max_age), do: action.(), else: json(401, %{error: "recent sign-in required"})
+  end
+
+  defp admin_answer({:ok, 200, answer}), do: json(200, answer)
+  defp admin_answer(failed), do: json(502, %{error: inspect(failed)})
+
+  # The directives an EdgeSession.Request holds, as this app's headers (httpd names them
+  # with atoms; the package's names are a fixed few).
+  defp directives(request), do: for({name, value} <- request.resp_headers, do: {String.to_atom(name), value})
+
   defp identity(nil), do: nil
-  defp identity(claims), do: %{sub: claims["sub"], sid: claims["sid"], state: claims["state"], ctx: claims["ctx"]}
+  defp identity(claims),
+    do: Map.new(~w(sub sid state ctx context_changed auth_time amr)a, &{&1, claims[Atom.to_string(&1)]})
 
   defp json(status, value), do: {status, [content_type: "application/json"], EdgeSession.JiffyJSON.encode!(value)}
 
@@ -240,11 +275,13 @@ refusals = :atomics.new(1, [])
 :atomics.put(refusals, 1, String.to_integer(System.get_env("EVENTS_FAIL_FIRST", "0")))
 
 :persistent_term.put(Origin, {
-  EdgeSession.parse_keys(System.fetch_env!("ORIGIN_SECRET")),
+  # ORIGIN_SECRET, EDGE_JWKS_URL or EDGE_JWKS: checked here, at startup.
+  EdgeSession.assertion_keys(json: EdgeSession.JiffyJSON),
   System.get_env("ORIGIN_AUDIENCE", "origin"),
   System.get_env("EDGE_URL"),
   System.get_env("LEGACY_SECRET", "dev-only-not-secret"),
-  {events_keys, refusals}
+  {events_keys, refusals},
+  String.to_integer(System.get_env("RECENT_AUTH_SECS", "600"))
 })
 Notices.start()
 

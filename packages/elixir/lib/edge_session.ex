@@ -1,8 +1,8 @@
 defmodule EdgeSession do
   @moduledoc """
   edge-session origin kit for Elixir: verify the `X-Edge-Assertion` the edge adds to
-  every identified request, and sign the `X-Edge-Login` / `X-Edge-Logout` directives
-  the edge applies (docs/design.md §4), call the edge's admin API (`admin_token/4`,
+  every identified request, and sign the `X-Edge-Login` / `X-Edge-Logout` /
+  `X-Edge-Step-Up` directives the edge applies (docs/design.md §4), call the edge's admin API (`admin_token/4`,
   `admin_call/5`), and read the security events the edge POSTs to the operator's webhook
   (`parse_event/2`). Only OTP's `:crypto` is needed (and `:inets` for `admin_call/5`); JSON
   goes through a
@@ -66,7 +66,7 @@ defmodule EdgeSession do
   # A session id (the edge's family id, `sid`): 16 bytes as canonical base64url, 22
   # characters whose last holds 2 bits and 4 zero bits (the Rust crate's FamilyId::parse).
   @session_id ~r/\A[A-Za-z0-9_-]{21}[AQgw]\z/
-  # A login's `amr` as the edge takes it (RFC 8176 method names): 1 to 8 of these.
+  # A login's or step-up's `amr` as the edge takes it (RFC 8176 method names): 1 to 8 of these.
   @max_amr 8
   @amr_name ~r/\A[A-Za-z0-9_.:-]{1,16}\z/
 
@@ -91,8 +91,8 @@ defmodule EdgeSession do
     identified request it is the assertion's state; on an anonymous one, why the edge
     refused the edge cookie it carried (`EdgeSession.refusal/1`). It is absent (`nil`)
     when there was no edge cookie. `resp_headers` are the directives that
-    `EdgeSession.put_login/4`, `put_logout/3` and `put_adopt/4` put on its response,
-    `[{name, value}]` as Plug's: copy them onto the response.
+    `EdgeSession.put_login/4`, `put_logout/3`, `put_adopt/4` and `put_step_up/3` put on
+    its response, `[{name, value}]` as Plug's: copy them onto the response.
     """
     # adopted: the login among resp_headers came from put_adopt/4; logged_out: put_logout/3 was called.
     defstruct user: nil, nonce: nil, state: nil, resp_headers: [], adopted: false, logged_out: false
@@ -128,8 +128,9 @@ defmodule EdgeSession do
   def parse_keys(_text, name), do: raise(ArgumentError, "#{name} is not set")
 
   @doc """
-  The ring that signs login and logout directives (`login_directive/3`,
-  `logout_directive/2`, `put_login/4`, `put_logout/3`, `adopt/4`, `put_adopt/4`):
+  The ring that signs login, logout and step-up directives (`login_directive/3`,
+  `logout_directive/2`, `step_up_directive/3`, `put_login/4`, `put_logout/3`,
+  `put_step_up/3`, `adopt/4`, `put_adopt/4`):
   `DIRECTIVE_SECRET`, else (unset or empty) `ORIGIN_SECRET`, as the edge verifies them.
   Read from the environment on each call; a malformed ring raises `ArgumentError`
   naming its variable, as `parse_keys/2` does.
@@ -257,8 +258,9 @@ defmodule EdgeSession do
   `claims["context_changed"]` is set when the edge runs `ON_CONTEXT_CHANGE=flag` and the
   session refreshed from another country, network (ASN) or browser family: the time of
   that change, in whole Unix seconds; else `nil`. A signal, not a verdict (a phone changes
-  networks): before a sensitive action, ask for the password again unless this session
-  (`"sid"`) re-entered it for this very value.
+  networks): `signed_in_within?/3` is already `false` when the change came after
+  `auth_time`, and `put_step_up/3` records the password asked again in this session (its
+  `auth_time` moves past the change).
 
   `claims["auth_time"]` is when the user logged in (whole Unix seconds; `nil` only from
   an edge older than the claim), `claims["amr"]` how (RFC 8176 names, as the login said),
@@ -336,7 +338,8 @@ defmodule EdgeSession do
   and the session has not refreshed from another context since (`"context_changed"`):
   what a sensitive action asks. `false` for `nil` claims or no `auth_time`. Options:
   `now:` (Unix seconds, default the system clock). `EdgeSession.Plug.require_recent_auth/2`
-  answers the request when it is `false`.
+  answers the request when it is `false`; ask for the password again, then
+  `put_step_up/3` moves the session's `auth_time` to now.
   """
   def signed_in_within?(claims, max_age, opts \\ [])
 
@@ -486,13 +489,7 @@ defmodule EdgeSession do
   `lifetime:` (seconds, default 120), `json:`, `now:`.
   """
   def login_directive(sub, keys, opts \\ []) when is_binary(sub) do
-    amr = opts[:amr]
-
-    # The edge would ignore the whole login (directive_rejected): refused here, by name.
-    unless amr == nil or
-             (is_list(amr) and length(amr) in 1..@max_amr and Enum.all?(amr, &(is_binary(&1) and Regex.match?(@amr_name, &1)))),
-           do: raise(ArgumentError, "amr must be 1 to #{@max_amr} names of [A-Za-z0-9_.:-]{1,16}")
-
+    amr = amr!(opts[:amr])
     claims = %{"sub" => sub, "remember" => Keyword.get(opts, :remember, false), "nonce" => nonce!(opts)}
     claims = if ctx = opts[:ctx], do: Map.put(claims, "ctx", ctx), else: claims
     claims = if amr, do: Map.put(claims, "amr", amr), else: claims
@@ -500,6 +497,50 @@ defmodule EdgeSession do
     claims = if auth_time = opts[:auth_time], do: Map.put(claims, "auth_time", auth_time), else: claims
     directive("edge-login+jwt", claims, keys, opts)
   end
+
+  @doc """
+  The name of the step-up directive's response header, `"x-edge-step-up"` (lower case, as
+  Plug's headers are): the edge reads `X-Edge-Step-Up` in any case.
+  """
+  def step_up_header, do: "x-edge-step-up"
+
+  @doc """
+  Value for the `X-Edge-Step-Up` response header (`step_up_header/0`): `sub`, the user of
+  the request's session, just proved who they are again (a password re-entered, a second
+  factor). The edge moves that session's `auth_time` to now, sets its `amr`, and rotates
+  its credential in place (the same `sid`); it ignores a step-up on an anonymous request
+  or one whose `sub` is not the session's user, so a step-up never logs anyone in.
+  `keys`: `directive_keys/0`. `nonce:` (required) is the request's `X-Edge-Nonce`.
+  Options: `amr:` (as `login_directive/3`'s; a bad one raises `ArgumentError`),
+  `lifetime:`, `json:`, `now:`. `put_step_up/3` fills in `sub` and `nonce` from the request.
+  """
+  def step_up_directive(sub, keys, opts \\ [])
+
+  def step_up_directive(sub, keys, opts) when is_binary(sub) and sub != "" do
+    amr = amr!(opts[:amr])
+    claims = %{"sub" => sub, "nonce" => nonce!(opts)}
+    claims = if amr, do: Map.put(claims, "amr", amr), else: claims
+    directive("edge-step-up+jwt", claims, keys, opts)
+  end
+
+  def step_up_directive(_sub, _keys, _opts), do: raise(ArgumentError, "a step-up needs a non-empty sub")
+
+  @doc """
+  `step_up_directive/3` for the request's user, answering `request`, in its
+  `resp_headers`: call it once the user re-entered their password (`amr: ["pwd"]`), and
+  `signed_in_within?/3` passes from the next request on. On an anonymous request it
+  raises `ArgumentError` and signs nothing: a step-up is not a login (`put_login/4` is).
+  Options as `step_up_directive/3`.
+  """
+  def put_step_up(request, keys, opts \\ [])
+
+  def put_step_up(%Request{user: %{"sub" => sub}} = request, keys, opts) do
+    step_up = step_up_directive(sub, keys, Keyword.put(opts, :nonce, request.nonce))
+    %{request | resp_headers: put_header(request.resp_headers, step_up_header(), step_up)}
+  end
+
+  def put_step_up(%Request{}, _keys, _opts),
+    do: raise(ArgumentError, "put_step_up needs a signed-in request: use put_login/4 for an anonymous one")
 
   @doc """
   Value for the `X-Edge-Logout` response header, signed with `keys` (`directive_keys/0`).
@@ -527,6 +568,16 @@ defmodule EdgeSession do
   """
   def decode_user(nil), do: nil
   def decode_user(header) when is_binary(header), do: URI.decode(header)
+
+  # A login's or step-up's `amr`, or nil. The edge would ignore the whole directive
+  # (directive_rejected): refused here, by name.
+  defp amr!(amr) do
+    unless amr == nil or
+             (is_list(amr) and length(amr) in 1..@max_amr and Enum.all?(amr, &(is_binary(&1) and Regex.match?(@amr_name, &1)))),
+           do: raise(ArgumentError, "amr must be 1 to #{@max_amr} names of [A-Za-z0-9_.:-]{1,16}")
+
+    amr
+  end
 
   # The edge ignores a directive that does not echo the X-Edge-Nonce of the request it
   # answers, so a cached or captured response can never log anyone else in.

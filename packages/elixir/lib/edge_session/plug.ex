@@ -7,7 +7,8 @@ if Code.ensure_loaded?(Plug.Conn) do
     `"amr"`…) or `nil`. Never trust `X-Edge-User`: the origin may be reachable around
     the edge, and only the signature proves anything.
     Also assigns `conn.assigns.edge_nonce`, the request's `X-Edge-Nonce`: pass it as
-    `nonce:` to `EdgeSession.login_directive/3` and `logout_directive/2`;
+    `nonce:` to `EdgeSession.login_directive/3`, `logout_directive/2` and
+    `step_up_directive/3`;
     `conn.assigns.edge_refusal`, why the edge refused an anonymous request's edge cookie
     (`EdgeSession.refusal/1`); and `conn.assigns.edge_request`, the
     `EdgeSession.Request` that `EdgeSession.adopt/4` (the migration bridge) takes.
@@ -54,8 +55,10 @@ if Code.ensure_loaded?(Plug.Conn) do
     (`EdgeSession.signed_in_within?/3`). Otherwise it halts with `401
     {"error":"recent sign-in required"}` (JSON, `cache-control: no-store`), or `401
     {"error":"not signed in"}` when nobody is; with `mode: :page`, a 303 to `login_url:`
-    (default `"/login"`) instead. Send the user to sign in again, which sets a new
-    `auth_time`. Options: `max_age:` (seconds, required), `mode:` (`:api`, the default, or
+    (default `"/login"`) instead. Ask for the password again, then record it with
+    `EdgeSession.put_step_up/3` (or `EdgeSession.step_up_directive/3` in an
+    `x-edge-step-up` response header): the edge moves this session's `auth_time` to now,
+    same `sid`. Options: `max_age:` (seconds, required), `mode:` (`:api`, the default, or
     `:page`), `login_url:`, `now:` (Unix seconds, for tests).
     """
     def require_recent_auth(conn, opts) do
