@@ -59,8 +59,9 @@ fi
 export WRANGLER_SEND_METRICS=${WRANGLER_SEND_METRICS:-false}
 export CLOUDFLARE_CF_FETCH_ENABLED=${CLOUDFLARE_CF_FETCH_ENABLED:-false}
 # Once the worker answers (after its build, and only then), the banner.
-secret=$(sed -n 's/^ORIGIN_SECRET="\{0,1\}\([^"]*\)"\{0,1\}$/\1/p' .dev.vars | head -n 1)
-events_secret=$(sed -n 's/^EVENTS_SECRET="\{0,1\}\([^"]*\)"\{0,1\}$/\1/p' .dev.vars | head -n 1)
+# A value from .dev.vars (quoted or not), or nothing.
+dev_var() { sed -n "s/^$1=\"\{0,1\}\([^\"]*\)\"\{0,1\}\$/\1/p" .dev.vars | head -n 1; }
+secret=$(dev_var ORIGIN_SECRET)
 health=http://127.0.0.1:$port/__edge/health
 ( until code=$(curl -s -o /dev/null -w '%{http_code}' "$health" 2>/dev/null) && [ "$code" != 000 ]; do sleep 0.5; done
   if [ "$code" != 200 ]; then
@@ -71,7 +72,15 @@ health=http://127.0.0.1:$port/__edge/health
   printf 'dev: your app needs these, exported in the shell that starts it (restart it if it\n' >&2
   printf 'dev: runs with other values: a different secret makes every login directive_rejected):\n' >&2
   printf '  export ORIGIN_SECRET=%s\n  export EDGE_URL=http://127.0.0.1:%s\n' "$secret" "$port" >&2
-  if [ -n "$events_secret" ]; then printf '  export EVENTS_SECRET=%s\n' "$events_secret" >&2; fi
+  # The secret per job and ES256, when .dev.vars sets them: the app signs its logins with
+  # DIRECTIVE_SECRET and its admin calls with ADMIN_SECRET, and verifies with the JWKS.
+  for name in DIRECTIVE_SECRET ADMIN_SECRET EVENTS_SECRET; do
+    value=$(dev_var "$name")
+    if [ -n "$value" ]; then printf '  export %s=%s\n' "$name" "$value" >&2; fi
+  done
+  if [ "$(dev_var ASSERTION_ALG)" = ES256 ]; then
+    printf '  export EDGE_JWKS_URL=http://127.0.0.1:%s/__edge/jwks.json\n' "$port" >&2
+  fi
   printf 'dev: windows: rotate %ss, grace %ss, access cookie %ss. Editing src/ rebuilds the worker (~3 min).\n\n' \
     "$ROTATE_AFTER_SECS" "$GRACE_SECS" "$ACCESS_TTL_SECS" >&2
 ) & pids="$pids $!"
