@@ -40,7 +40,7 @@ after(async () => {
  */
 // Signing other devices out asks for a sign-in at most this old (each app's
 // require-recent-auth guard): shorter than the story's wait for a rotation.
-const RECENT_AUTH_SECS = 3;
+const RECENT_AUTH_SECS = 2;
 const withApp = (framework, story) =>
   withExampleApp(board, APPS[framework], { ORIGIN_SECRET, EDGE_URL: edge.url, RECENT_AUTH_SECS: String(RECENT_AUTH_SECS) }, story);
 

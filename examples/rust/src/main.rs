@@ -4,7 +4,8 @@
 //! middleware bridges them to edge sessions (`Edge::adopt`).
 //!
 //! `ORIGIN_SECRET`, `EDGE_URL` (the app's public URL, for the admin API) and `PORT` come
-//! from the environment; `EVENTS_SECRET` too, for the security events on `POST /events`.
+//! from the environment; `EVENTS_SECRET` too, for the security events on `POST /events`,
+//! and `RECENT_AUTH_SECS` (default 600), how recent a sign-in signing devices out needs.
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicI64, Ordering};
@@ -19,8 +20,10 @@ use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use axum::{Extension, Json, Router};
-use edge_session_origin::tower::{Edge, EdgeLayer, RequirePageUser, RequireUser};
-use edge_session_origin::{AdminClient, AdminError, FamilyId, KeyRing, LogoutScope, Revoked, SecurityEvent, Timestamp};
+use edge_session_origin::tower::{Edge, EdgeLayer, RequirePageUser, RequireUser, require_recent_auth};
+use edge_session_origin::{
+    AdminClient, AdminError, FamilyId, KeyRing, Login, LogoutScope, Revoked, SecurityEvent, Timestamp,
+};
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
@@ -31,6 +34,8 @@ struct App {
     /// The app's own sessions from before edge-session: session id → user.
     legacy: Arc<Mutex<HashMap<String, String>>>,
     events: Events,
+    /// Signing other devices out asks for a sign-in at most this old (seconds).
+    recent_auth_secs: u64,
 }
 
 /// Security events: the edge POSTs each one to `/events` (its `EVENTS_URL`), signed with
@@ -118,7 +123,10 @@ async fn legacy_login(State(app): State<App>, Form(form): Form<LoginForm>) -> Re
 }
 
 async fn login(edge: Edge, Form(form): Form<LoginForm>) -> Response {
-    match edge.login(&form.username, form.remember.as_deref() == Some("on"), None) {
+    // … after checking the password: `amr` says how the user proved who they are.
+    let remember = form.remember.as_deref() == Some("on");
+    let login = Login { sub: form.username, remember, ctx: None, amr: Some(vec!["pwd".into()]), auth_time: None };
+    match edge.login_with(login) {
         Ok(()) => Redirect::to("/").into_response(), // 303 See Other
         Err(e) => (StatusCode::BAD_REQUEST, e.to_string()).into_response(),
     }
@@ -136,7 +144,10 @@ async fn logout(State(app): State<App>, edge: Edge, req: Request) -> Response {
 }
 
 async fn me(RequireUser(user): RequireUser) -> Json<Value> {
-    Json(json!({ "framework": "axum", "sub": user.sub, "sid": user.sid, "state": user.state, "ctx": user.ctx }))
+    // sub, sid, state, ctx, context_changed, auth_time and amr.
+    let mut me = serde_json::to_value(user).expect("a user serializes");
+    me["framework"] = "axum".into();
+    Json(me)
 }
 
 async fn account(RequirePageUser(user): RequirePageUser) -> String {
@@ -158,19 +169,29 @@ struct RevokeForm {
     sid: String,
 }
 
-async fn revoke(
-    State(app): State<App>,
-    RequireUser(user): RequireUser,
-    Form(form): Form<RevokeForm>,
-) -> Result<Json<Revoked>, Response> {
+/// Signing a device out needs a recent sign-in (`RECENT_AUTH_SECS`): else 401
+/// `{"error":"recent sign-in required"}`, and the app asks "confirm it's you" (`/confirm`).
+async fn revoke(State(app): State<App>, edge: Edge, Form(form): Form<RevokeForm>) -> Result<Json<Revoked>, Response> {
+    let user = require_recent_auth(&edge, app.recent_auth_secs)?;
     let sid = FamilyId::parse(&form.sid).ok_or_else(|| (StatusCode::BAD_REQUEST, "not a sid").into_response())?;
     Ok(Json(app.admin.revoke_session(&user.sub, sid).await.map_err(bad_gateway)?))
 }
 
 /// "Sign out all other devices": every session of the user but this request's.
-async fn sign_out_others(State(app): State<App>, RequireUser(user): RequireUser) -> Result<Json<Revoked>, Response> {
+async fn sign_out_others(State(app): State<App>, edge: Edge) -> Result<Json<Revoked>, Response> {
+    let user = require_recent_auth(&edge, app.recent_auth_secs)?;
     let this_one = FamilyId::parse(&user.sid);
     Ok(Json(app.admin.revoke_all(&user.sub, this_one).await.map_err(bad_gateway)?))
+}
+
+/// "Confirm it's you": where a sensitive action sends a user whose sign-in is not recent.
+/// After checking the password again, the step-up moves this session's `auth_time` to now
+/// (the same session: its sid, its place in "your devices").
+async fn confirm(RequireUser(_): RequireUser, edge: Edge) -> Response {
+    match edge.step_up(Some(vec!["pwd".into()])) {
+        Ok(()) => Redirect::to("/").into_response(),
+        Err(e) => (StatusCode::BAD_REQUEST, e.to_string()).into_response(),
+    }
 }
 
 /// The notice an event becomes, or `None` (`session.revoked`: the user or the app asked for it).
@@ -235,7 +256,8 @@ async fn main() {
         )),
     };
     let admin = AdminClient::from_env().expect("EDGE_URL and ORIGIN_SECRET");
-    let app = App { admin, legacy: Arc::default(), events };
+    let recent_auth_secs = std::env::var("RECENT_AUTH_SECS").map_or(600, |secs| secs.parse().expect("a number"));
+    let app = App { admin, legacy: Arc::default(), events, recent_auth_secs };
     let router = Router::new()
         .route("/", get(home))
         .route("/legacy-login", post(legacy_login))
@@ -246,6 +268,7 @@ async fn main() {
         .route("/api/devices", get(devices))
         .route("/api/devices/revoke", post(revoke))
         .route("/api/devices/sign-out-others", post(sign_out_others))
+        .route("/confirm", post(confirm))
         .route("/events", post(receive_event))
         .route("/api/notices", get(notices))
         .route_layer(middleware::from_fn_with_state(app.clone(), bridge))

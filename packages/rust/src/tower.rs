@@ -1,7 +1,7 @@
 //! A tower layer for Rust origins behind the edge (feature `tower`): every request gets
 //! an [`Edge`] in its extensions (who it is, from the verified assertion), and the
-//! directives a handler asks for ([`Edge::login`], [`Edge::logout`]) are put on its
-//! response. With feature `axum`, `Edge`, `RequireUser` and `RequirePageUser` are
+//! directives a handler asks for ([`Edge::login`], [`Edge::logout`], [`Edge::step_up`])
+//! are put on its response. With feature `axum`, `Edge`, `RequireUser` and `RequirePageUser` are
 //! extractors:
 //!
 //! ```
@@ -74,8 +74,8 @@ use crate::remote_jwks::RemoteJwks;
 use crate::system::{admin_token, now};
 use crate::{
     ASSERTION_HEADER, AdminAction, Adoption, Assertion, EverywhereNeedsSub, FamilyId, KeyRing, KeyRingError,
-    LOGIN_HEADER, LOGOUT_HEADER, Login, Logout, LogoutScope, NONCE_HEADER, STATE_HEADER, Timestamp, TokenError,
-    USER_HEADER, adoption, jws::JwsError,
+    LOGIN_HEADER, LOGOUT_HEADER, Login, Logout, LogoutScope, NONCE_HEADER, STATE_HEADER, STEP_UP_HEADER, StepUp,
+    Timestamp, TokenError, USER_HEADER, adoption, directives::valid_amr, jws::JwsError,
 };
 #[cfg(feature = "es256")]
 use crate::{AssertionKeys, Jwks};
@@ -187,12 +187,12 @@ impl Settings {
     /// secret: asking it to is a deployment mistake, named here rather than shipped as a
     /// directive the edge would refuse.
     fn directive_keys(&self) -> &KeyRing {
-        self.directive_keys.as_ref().or(self.keys.as_ref()).unwrap_or_else(|| {
-            panic!(
-                "DIRECTIVE_SECRET is not set: this service only verifies identities \
-                 (set DIRECTIVE_SECRET, or ORIGIN_SECRET, to sign logins and logouts)"
-            )
-        })
+        self.try_directive_keys().unwrap_or_else(|missing| panic!("{missing}"))
+    }
+
+    /// `DIRECTIVE_SECRET`, else `ORIGIN_SECRET`; neither: the error naming it.
+    fn try_directive_keys(&self) -> Result<&KeyRing, NoDirectiveSecret> {
+        self.directive_keys.as_ref().or(self.keys.as_ref()).ok_or(NoDirectiveSecret)
     }
 
     fn admin_keys(&self) -> &KeyRing {
@@ -557,6 +557,32 @@ impl Edge {
         Ok(())
     }
 
+    /// Records that this request's user just proved who they are again (a password
+    /// re-entered, a second factor; `amr` says how, RFC 8176: `["pwd"]`): puts
+    /// `X-Edge-Step-Up` on this response, and when it reaches the edge the session's
+    /// `auth_time` moves to now and its credential rotates in place (same `sid`): from the
+    /// next request on, the user has [signed in within](EdgeUser::signed_in_within) the
+    /// max age a sensitive action asks (`RequireRecentAuth`).
+    ///
+    /// Signed for this request's user only, and refused on an anonymous request: a step-up
+    /// never logs anyone in (the edge also ignores one whose `sub` is not the session's).
+    /// Fails as well for a malformed `amr`, for a request that did not come through the
+    /// edge, and, rather than panic, on a layer with no `DIRECTIVE_SECRET` nor
+    /// `ORIGIN_SECRET`; nothing is put on the response then.
+    pub fn step_up(&self, amr: Option<Vec<String>>) -> Result<(), StepUpError> {
+        let user = self.user.as_ref().ok_or(StepUpError::Anonymous)?;
+        // The login directive's rule, checked here: the edge would drop the whole
+        // directive, and the user would be asked for the password again, for nothing.
+        if let Some(names) = &amr {
+            valid_amr(Some(&Value::from(names.clone()))).map_err(|_| StepUpError::BadAmr)?;
+        }
+        let nonce = self.nonce.as_deref().ok_or(NotThroughTheEdge)?;
+        let keys = self.settings.try_directive_keys()?;
+        let token = StepUp { sub: user.sub.clone(), amr }.sign(keys, self.settings.now(), nonce);
+        self.set(STEP_UP_HEADER, token);
+        Ok(())
+    }
+
     /// Logs this session out. `LogoutScope::Everywhere`: every session of `sub`, by default
     /// (`None`) this request's user. Fails for a request that did not come through the edge
     /// (no `X-Edge-Nonce`), and for `Everywhere` without `sub` on an anonymous request.
@@ -680,6 +706,64 @@ impl std::fmt::Display for NotThroughTheEdge {
 
 impl std::error::Error for NotThroughTheEdge {}
 
+/// A layer with neither `DIRECTIVE_SECRET` nor `ORIGIN_SECRET` (one that only verifies
+/// identities, with the edge's JWKS) was asked to sign a directive.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct NoDirectiveSecret;
+
+impl std::fmt::Display for NoDirectiveSecret {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(
+            "DIRECTIVE_SECRET is not set: this service only verifies identities \
+             (set DIRECTIVE_SECRET, or ORIGIN_SECRET, to sign logins, logouts and step-ups)",
+        )
+    }
+}
+
+impl std::error::Error for NoDirectiveSecret {}
+
+/// Why [`Edge::step_up`] put no directive on the response.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum StepUpError {
+    /// The request is anonymous: there is no session to step up, and a step-up is not a
+    /// login (use [`Edge::login`]).
+    Anonymous,
+    /// `amr` is not 1 to [`MAX_AMR`](crate::MAX_AMR) names of `[A-Za-z0-9_.:-]{1,16}`: the
+    /// edge would ignore the whole directive.
+    BadAmr,
+    /// The request did not come through the edge: no `X-Edge-Nonce` to answer.
+    NotThroughTheEdge,
+    /// The layer has neither `DIRECTIVE_SECRET` nor `ORIGIN_SECRET` to sign with.
+    NoDirectiveSecret,
+}
+
+impl From<NotThroughTheEdge> for StepUpError {
+    fn from(_: NotThroughTheEdge) -> Self {
+        StepUpError::NotThroughTheEdge
+    }
+}
+
+impl From<NoDirectiveSecret> for StepUpError {
+    fn from(_: NoDirectiveSecret) -> Self {
+        StepUpError::NoDirectiveSecret
+    }
+}
+
+impl std::fmt::Display for StepUpError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            StepUpError::Anonymous => {
+                f.write_str("a step-up needs a signed-in request: use login for an anonymous one")
+            }
+            StepUpError::BadAmr => f.write_str("amr must be 1 to 8 names of [A-Za-z0-9_.:-]{1,16}"),
+            StepUpError::NotThroughTheEdge => std::fmt::Display::fmt(&NotThroughTheEdge, f),
+            StepUpError::NoDirectiveSecret => std::fmt::Display::fmt(&NoDirectiveSecret, f),
+        }
+    }
+}
+
+impl std::error::Error for StepUpError {}
+
 /// Why [`Edge::logout`] put no directive on the response.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum LogoutError {
@@ -742,32 +826,52 @@ mod extract {
 
         async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<RequireUser, Response> {
             let edge = Edge::from_request_parts(parts, state).await?;
-            edge.user().cloned().map(RequireUser).ok_or_else(|| {
-                let body = r#"{"error":"not signed in"}"#;
-                (StatusCode::UNAUTHORIZED, [("content-type", "application/json"), ("cache-control", "no-store")], body)
-                    .into_response()
-            })
+            edge.user().cloned().map(RequireUser).ok_or_else(not_signed_in)
         }
+    }
+
+    /// `RequireUser`'s answer, and `RequireRecentAuth`'s to an anonymous request.
+    fn not_signed_in() -> Response {
+        unauthorized(r#"{"error":"not signed in"}"#)
+    }
+
+    /// A 401 with a JSON body, never cached.
+    fn unauthorized(body: &'static str) -> Response {
+        (StatusCode::UNAUTHORIZED, [("content-type", "application/json"), ("cache-control", "no-store")], body)
+            .into_response()
     }
 
     /// The signed-in user, signed in at most `MAX_AGE_SECS` ago and not seen from another
     /// context since ([`EdgeUser::signed_in_within`]), else `401 {"error":"recent sign-in
     /// required"}`: for sensitive actions ("sign out other devices", a password change).
-    /// The app then sends the user to sign in again.
+    /// The app then asks for the password again, and records it with
+    /// [`Edge::step_up`]. For a max age read at startup, [`require_recent_auth`].
     pub struct RequireRecentAuth<const MAX_AGE_SECS: u64>(pub EdgeUser);
 
     impl<S: Send + Sync, const MAX_AGE_SECS: u64> FromRequestParts<S> for RequireRecentAuth<MAX_AGE_SECS> {
         type Rejection = Response;
 
         async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Response> {
-            let RequireUser(user) = RequireUser::from_request_parts(parts, state).await?;
-            if user.signed_in_within(MAX_AGE_SECS) {
-                return Ok(RequireRecentAuth(user));
-            }
-            let body = r#"{"error":"recent sign-in required"}"#;
-            Err((StatusCode::UNAUTHORIZED, [("content-type", "application/json"), ("cache-control", "no-store")], body)
-                .into_response())
+            let edge = Edge::from_request_parts(parts, state).await?;
+            require_recent_auth(&edge, MAX_AGE_SECS).map(RequireRecentAuth)
         }
+    }
+
+    /// [`RequireRecentAuth`] with a max age known only at run time (from configuration):
+    /// the request's user, else the answer the extractor gives, which is this one's
+    /// (`RequireUser`'s 401 when anonymous, `401 {"error":"recent sign-in required"}` when
+    /// the sign-in is too old or the context changed since). In a handler:
+    /// `let user = require_recent_auth(&edge, app.recent_auth_secs)?;`.
+    #[allow(
+        clippy::result_large_err,
+        reason = "the refusal is the answer itself, made once per refused request, as a handler returns it"
+    )]
+    pub fn require_recent_auth(edge: &Edge, max_age_secs: u64) -> Result<EdgeUser, Response> {
+        let user = edge.user().ok_or_else(not_signed_in)?;
+        if user.signed_in_within(max_age_secs) {
+            return Ok(user.clone());
+        }
+        Err(unauthorized(r#"{"error":"recent sign-in required"}"#))
     }
 
     /// The signed-in user, else a 303 to the layer's login page: for pages.
@@ -788,4 +892,4 @@ mod extract {
 }
 
 #[cfg(feature = "axum")]
-pub use extract::{RequirePageUser, RequireRecentAuth, RequireUser};
+pub use extract::{RequirePageUser, RequireRecentAuth, RequireUser, require_recent_auth};

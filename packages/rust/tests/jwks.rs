@@ -19,7 +19,7 @@ use axum::routing::get;
 use axum::{Json, Router};
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD as B64;
-use edge_session_origin::tower::{Edge, EdgeLayer, EdgeService, EdgeUser, JwksUrlError, RequireUser};
+use edge_session_origin::tower::{Edge, EdgeLayer, EdgeService, EdgeUser, JwksUrlError, RequireUser, StepUpError};
 use edge_session_origin::{
     AdminAction, Assertion, FamilyId, Identity, Jwks, JwksError, KeyRing, Login, RequestNonce, Timestamp,
 };
@@ -503,6 +503,10 @@ async fn a_verify_only_origin_verifies_es256_refuses_hs256_and_signs_nothing() {
         let _ = edge.admin_token(AdminAction::List);
     });
     assert!(admin.starts_with("ADMIN_SECRET is not set"), "{admin}");
+    // A step-up is an error the handler sees, not a panic.
+    let step_up = edge.step_up(Some(vec!["pwd".into()])).unwrap_err();
+    assert_eq!(step_up, StepUpError::NoDirectiveSecret);
+    assert!(step_up.to_string().starts_with("DIRECTIVE_SECRET is not set: this service only verifies"), "{step_up}");
 
     // With a DIRECTIVE_SECRET of its own, it logs users in.
     let layer = EdgeLayer::from_jwks(Jwks::parse(&jwks(&["a2"]).to_string()).unwrap(), "origin");

@@ -12,10 +12,15 @@ use std::task::{Context, Poll};
 use axum::extract::FromRequestParts;
 use axum::http::request::Parts;
 use axum::http::{Request, Response, StatusCode};
-use edge_session_origin::tower::{Edge, EdgeLayer, RequirePageUser, RequireUser};
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD as B64;
+use edge_session_origin::tower::{Edge, EdgeLayer, RequirePageUser, RequireUser, StepUpError};
 use edge_session_origin::{
-    Assertion, FamilyId, Identity, KeyRing, Login, Logout, LogoutScope, RequestNonce, Timestamp,
+    Assertion, FamilyId, Identity, KeyRing, Login, Logout, LogoutScope, RequestNonce, StepUp, Timestamp,
 };
+use hmac::{Hmac, Mac};
+use serde_json::{Value, json};
+use sha2::Sha256;
 use tower_layer::Layer;
 use tower_service::Service;
 
@@ -70,6 +75,17 @@ impl Service<Request<String>> for Handler {
                 edge.login("bob", false, None).unwrap();
                 edge.logout(LogoutScope::Session, None).unwrap();
                 "switched".to_owned()
+            }
+            "step up" => format!("{:?}", edge.step_up(Some(vec!["pwd".into()]))),
+            "step up, no amr" => format!("{:?}", edge.step_up(None)),
+            "step up, bad amr" => {
+                let long = "x".repeat(17);
+                let bad = [vec![], vec![""], vec!["has space"], vec![long.as_str()], vec!["a"; 9], vec!["pwd\u{e9}"]];
+                let refused = bad.iter().map(|amr| {
+                    let amr = amr.iter().map(|name| name.to_string()).collect();
+                    format!("{:?}", edge.step_up(Some(amr)))
+                });
+                refused.collect::<Vec<_>>().join(" ")
             }
             "adopt" => format!("adopted {} refusal {:?}", edge.adopt(Some("lee")), edge.refusal()),
             _ => edge.user().map_or("anonymous".to_owned(), |u| format!("{} {} {}", u.sub, u.sid, u.state)),
@@ -254,7 +270,7 @@ fn with_a_directive_and_an_admin_secret_the_layer_signs_with_them_and_verifies_w
 
 #[test]
 fn a_sensitive_action_needs_a_recent_sign_in_with_no_context_change_since() {
-    use edge_session_origin::tower::RequireRecentAuth;
+    use edge_session_origin::tower::{RequireRecentAuth, require_recent_auth};
     let keys = KeyRing::parse(SECRET).unwrap();
     let signed = |auth_ago: Option<u64>, changed_ago: Option<u64>| {
         let now = now();
@@ -263,11 +279,25 @@ fn a_sensitive_action_needs_a_recent_sign_in_with_no_context_change_since() {
         a.context_changed = changed_ago.map(|c| now.as_secs() - c);
         a.sign(&keys)
     };
+    // The extractor, and the same check with a max age read at run time: the same answers.
     let sensitive = Inspect(|mut parts| {
         Box::pin(async move {
+            let edge = parts.extensions.get::<Edge>().cloned().expect("the layer");
+            let at_run_time = require_recent_auth(&edge, 300);
             match RequireRecentAuth::<300>::from_request_parts(&mut parts, &()).await {
-                Ok(RequireRecentAuth(user)) => format!("ok {}", user.sub),
-                Err(refused) => refused.status().to_string(),
+                Ok(RequireRecentAuth(user)) => {
+                    assert_eq!(at_run_time.ok(), Some(user.clone()));
+                    format!("ok {}", user.sub)
+                }
+                Err(refused) => {
+                    let other = at_run_time.expect_err("refused at run time too");
+                    assert_eq!(other.status(), refused.status());
+                    assert_eq!(other.headers(), refused.headers());
+                    let body = |r: axum::response::Response| axum::body::to_bytes(r.into_body(), 1024);
+                    let (mine, theirs) = (body(refused).await.unwrap(), body(other).await.unwrap());
+                    assert_eq!(mine, theirs);
+                    format!("{} {}", StatusCode::UNAUTHORIZED, String::from_utf8_lossy(&mine))
+                }
             }
         })
     });
@@ -281,9 +311,71 @@ fn a_sensitive_action_needs_a_recent_sign_in_with_no_context_change_since() {
     };
     assert_eq!(ask(Some(signed(Some(60), None))), "ok ada");
     assert_eq!(ask(Some(signed(Some(60), Some(120)))), "ok ada", "signed in again after the change");
-    let refused = StatusCode::UNAUTHORIZED.to_string();
+    let refused = format!(r#"{} {{"error":"recent sign-in required"}}"#, StatusCode::UNAUTHORIZED);
     assert_eq!(ask(Some(signed(Some(301), None))), refused, "too long ago");
     assert_eq!(ask(Some(signed(Some(60), Some(30)))), refused, "the context changed since");
     assert_eq!(ask(Some(signed(None, None))), refused, "an edge too old to say");
-    assert_eq!(ask(None), refused, "anonymous");
+    let anonymous = format!(r#"{} {{"error":"not signed in"}}"#, StatusCode::UNAUTHORIZED);
+    assert_eq!(ask(None), anonymous, "anonymous: RequireUser's answer");
+}
+
+#[test]
+fn a_step_up_is_signed_for_the_requests_user_as_an_independent_check_computes_it() {
+    const DIRECTIVE: &str = "d1:directive-0123456789abcdef0123456789";
+    let layer = EdgeLayer::new(SECRET, "origin").unwrap().directive_secret(DIRECTIVE).unwrap();
+    let nonce = RequestNonce::from_bytes([5; 16]);
+    let ask = |body: &str, signed_in: bool, through_the_edge: bool| {
+        let mut req = Request::builder();
+        if through_the_edge {
+            req = req.header("x-edge-nonce", nonce.as_str());
+        }
+        if signed_in {
+            req = req.header("x-edge-assertion", assertion(SECRET));
+        }
+        futures_executor(layer.clone().layer(Handler).call(req.body(body.to_owned()).unwrap())).unwrap()
+    };
+
+    let response = ask("step up", true, true);
+    assert_eq!(response.body(), "Ok(())");
+    let token = response.headers().get("x-edge-step-up").expect("a step-up directive").to_str().unwrap();
+    // The oracle: HMAC-SHA256 over `header.payload` keyed with the UTF-8 bytes written
+    // after the kid, and the JSON of each part read back here, not through the crate.
+    let [header, payload, tag] = token.split('.').collect::<Vec<_>>()[..] else { panic!("not a JWS: {token}") };
+    let mut mac = Hmac::<Sha256>::new_from_slice(b"directive-0123456789abcdef0123456789").unwrap();
+    mac.update(format!("{header}.{payload}").as_bytes());
+    assert_eq!(B64.decode(tag).unwrap(), mac.finalize().into_bytes().to_vec(), "signed with DIRECTIVE_SECRET's d1");
+    let part = |text: &str| serde_json::from_slice::<Value>(&B64.decode(text).unwrap()).unwrap();
+    assert_eq!(part(header), json!({"alg": "HS256", "typ": "edge-step-up+jwt", "kid": "d1"}));
+    let claims = part(payload);
+    assert_eq!(claims["aud"], "edge-session");
+    assert_eq!(claims["sub"], "ada", "the request's user");
+    assert_eq!(claims["nonce"], nonce.as_str(), "bound to the request");
+    assert_eq!(claims["amr"], json!(["pwd"]));
+    let (iat, exp) = (claims["iat"].as_u64().unwrap(), claims["exp"].as_u64().unwrap());
+    assert!(exp > iat && exp - iat <= 300, "iat {iat}, exp {exp}: a login's five minutes at most");
+    assert!(iat.abs_diff(now().as_secs()) <= 5, "issued now");
+    assert_eq!(claims.as_object().unwrap().len(), 6, "nothing else: {claims}");
+    // And the edge's own check takes it.
+    let step_up = StepUp::verify(token, &KeyRing::parse(DIRECTIVE).unwrap(), now(), &nonce).unwrap();
+    assert_eq!(step_up, StepUp { sub: "ada".into(), amr: Some(vec!["pwd".into()]) });
+
+    let bare = ask("step up, no amr", true, true);
+    let token = bare.headers().get("x-edge-step-up").expect("a step-up without amr").to_str().unwrap();
+    assert_eq!(part(token.split('.').nth(1).unwrap()).get("amr"), None);
+
+    // Refused, with nothing on the response: an anonymous request (a step-up never logs
+    // anyone in), a malformed amr, a request from around the edge.
+    let refused = |body: &str, signed_in, through_the_edge| {
+        let response = ask(body, signed_in, through_the_edge);
+        assert!(!response.headers().contains_key("x-edge-step-up"), "{body}: nothing sent");
+        response.into_body()
+    };
+    assert_eq!(refused("step up", false, true), "Err(Anonymous)");
+    assert_eq!(refused("step up", true, false), "Err(NotThroughTheEdge)");
+    assert_eq!(refused("step up, bad amr", true, true), ["Err(BadAmr)"; 6].join(" "));
+    assert_eq!(
+        StepUpError::Anonymous.to_string(),
+        "a step-up needs a signed-in request: use login for an anonymous one"
+    );
+    assert_eq!(StepUpError::BadAmr.to_string(), "amr must be 1 to 8 names of [A-Za-z0-9_.:-]{1,16}");
 }
