@@ -14,7 +14,8 @@ settings.configure(
         "django.middleware.common.CommonMiddleware",
         "edge_session.django.EdgeSessionMiddleware",
     ],
-    # ORIGIN_SECRET and EDGE_URL come from the environment; or:
+    # ORIGIN_SECRET (or EDGE_JWKS_URL, with DIRECTIVE_SECRET and ADMIN_SECRET) and
+    # EDGE_URL come from the environment; or:
     # EDGE_SESSION={"secret": ..., "edge_url": "https://app.example"},
 )
 
@@ -22,7 +23,10 @@ from django.http import HttpResponse, HttpResponseRedirect, JsonResponse  # noqa
 from django.urls import path  # noqa: E402
 from django.views.decorators.http import require_GET, require_POST  # noqa: E402
 
-from edge_session.django import edge_login_required  # noqa: E402
+from edge_session.django import edge_login_required, edge_recent_auth_required  # noqa: E402
+
+# Signing other devices out asks for a sign-in this recent (seconds; 10 minutes).
+RECENT_AUTH_SECS = int(os.environ.get("RECENT_AUTH_SECS", "600"))
 
 
 def see_other(url):
@@ -39,7 +43,8 @@ def home(request):
 
 @require_POST
 def login(request):
-    request.edge.login(request.POST["username"], remember=request.POST.get("remember") == "on")
+    # … after checking the password:
+    request.edge.login(request.POST["username"], remember=request.POST.get("remember") == "on", amr=["pwd"])
     return see_other("/")
 
 
@@ -69,16 +74,25 @@ def devices(request):
 
 
 @require_POST
-@edge_login_required()
+@edge_recent_auth_required(RECENT_AUTH_SECS)
 def revoke(request):
     return JsonResponse(request.edge.edge.revoke_session(request.edge.user.sub, request.POST["sid"]))
 
 
 @require_POST
-@edge_login_required()
+@edge_recent_auth_required(RECENT_AUTH_SECS)
 def sign_out_others(request):
     user = request.edge.user
     return JsonResponse(request.edge.edge.revoke_all(user.sub, except_sid=user.sid))
+
+
+# "Confirm it's you": where a sensitive action sends a user whose sign-in is not recent.
+# After checking the password again, the step-up moves this session's auth_time to now.
+@require_POST
+@edge_login_required()
+def confirm(request):
+    request.edge.step_up(amr=["pwd"])
+    return see_other("/")
 
 
 urlpatterns = [
@@ -90,6 +104,7 @@ urlpatterns = [
     path("api/devices", devices),
     path("api/devices/revoke", revoke),
     path("api/devices/sign-out-others", sign_out_others),
+    path("confirm", confirm),
 ]
 
 if __name__ == "__main__":

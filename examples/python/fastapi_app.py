@@ -11,9 +11,13 @@ from fastapi import Depends, FastAPI, Form, HTTPException, Request, Response
 from fastapi.responses import PlainTextResponse, RedirectResponse
 
 from edge_session import AssertionRefused, EdgeSession, Identity
-from edge_session.asgi import EdgeSessionMiddleware, require_user
+from edge_session.asgi import EdgeSessionMiddleware, require_recent_auth, require_user
 
-edge = EdgeSession()  # ORIGIN_SECRET, EDGE_URL, EVENTS_SECRET from the environment
+# Signing other devices out asks for a sign-in this recent (seconds; 10 minutes).
+RECENT_AUTH_SECS = int(os.environ.get("RECENT_AUTH_SECS", "600"))
+# ORIGIN_SECRET (or EDGE_JWKS_URL, with DIRECTIVE_SECRET and ADMIN_SECRET), EDGE_URL and
+# EVENTS_SECRET from the environment.
+edge = EdgeSession()
 app = FastAPI()
 app.add_middleware(EdgeSessionMiddleware, edge=edge)
 
@@ -26,7 +30,8 @@ def home(request: Request):
 
 @app.post("/login")
 def login(request: Request, username: str = Form(), remember: str = Form("")):
-    request.state.edge.login(username, remember=remember == "on")
+    # … after checking the password:
+    request.state.edge.login(username, remember=remember == "on", amr=["pwd"])
     return RedirectResponse("/", status_code=303)
 
 
@@ -53,13 +58,21 @@ def devices(user: Identity = Depends(require_user())):
 
 
 @app.post("/api/devices/revoke")
-def revoke(sid: str = Form(), user: Identity = Depends(require_user())):
+def revoke(sid: str = Form(), user: Identity = Depends(require_recent_auth(RECENT_AUTH_SECS))):
     return edge.revoke_session(user.sub, sid)
 
 
 @app.post("/api/devices/sign-out-others")
-def sign_out_others(user: Identity = Depends(require_user())):
+def sign_out_others(user: Identity = Depends(require_recent_auth(RECENT_AUTH_SECS))):
     return edge.revoke_all(user.sub, except_sid=user.sid)
+
+
+# "Confirm it's you": where a sensitive action sends a user whose sign-in is not recent.
+# After checking the password again, the step-up moves this session's auth_time to now.
+@app.post("/confirm")
+def confirm(request: Request, user: Identity = Depends(require_user())):
+    request.state.edge.step_up(amr=["pwd"])
+    return RedirectResponse("/", status_code=303)
 
 
 # Security events: the edge POSTs each one here (its EVENTS_URL), signed with

@@ -10,11 +10,13 @@ import os
 from flask import Flask, g, jsonify, redirect, request, session
 
 from edge_session import EdgeSession
-from edge_session.flask import EdgeSessionExtension, require_user
+from edge_session.flask import EdgeSessionExtension, require_recent_auth, require_user
 
+# Signing other devices out asks for a sign-in this recent (seconds; 10 minutes).
+RECENT_AUTH_SECS = int(os.environ.get("RECENT_AUTH_SECS", "600"))
 app = Flask(__name__)
 app.secret_key = os.environ.get("FLASK_SECRET_KEY", "dev-only-not-secret")
-edge = EdgeSession()
+edge = EdgeSession()  # ORIGIN_SECRET (or EDGE_JWKS_URL, with DIRECTIVE_SECRET and ADMIN_SECRET), EDGE_URL
 EdgeSessionExtension(app, edge=edge)
 
 
@@ -54,7 +56,8 @@ def legacy_login():
 
 @app.post("/login")
 def login():
-    g.edge.login(request.form["username"], remember=request.form.get("remember") == "on")
+    # … after checking the password:
+    g.edge.login(request.form["username"], remember=request.form.get("remember") == "on", amr=["pwd"])
     return redirect("/", code=303)
 
 
@@ -84,15 +87,24 @@ def devices():
 
 
 @app.post("/api/devices/revoke")
-@require_user()
+@require_recent_auth(RECENT_AUTH_SECS)
 def revoke():
     return jsonify(edge.revoke_session(g.edge.user.sub, request.form["sid"]))
 
 
 @app.post("/api/devices/sign-out-others")
-@require_user()
+@require_recent_auth(RECENT_AUTH_SECS)
 def sign_out_others():
     return jsonify(edge.revoke_all(g.edge.user.sub, except_sid=g.edge.user.sid))
+
+
+# "Confirm it's you": where a sensitive action sends a user whose sign-in is not recent.
+# After checking the password again, the step-up moves this session's auth_time to now.
+@app.post("/confirm")
+@require_user()
+def confirm():
+    g.edge.step_up(amr=["pwd"])
+    return redirect("/", code=303)
 
 
 if __name__ == "__main__":

@@ -2,7 +2,8 @@
 
 Who a request is (the edge's verified ``X-Edge-Assertion``), logging users in and out
 (the ``X-Edge-Login`` / ``X-Edge-Logout`` directives, bound to the request's
-``X-Edge-Nonce``), "your devices" (the edge's admin API), and the security events the
+``X-Edge-Nonce``), recording that a user proved who they are again (``X-Edge-Step-Up``),
+"your devices" (the edge's admin API), and the security events the
 edge POSTs to the operator's webhook (:func:`parse_event`). The framework adapters
 (:mod:`edge_session.asgi`, :mod:`edge_session.django`, :mod:`edge_session.flask`) are thin
 layers over :class:`EdgeSession` and :class:`EdgeRequest`.
@@ -39,6 +40,7 @@ from . import _jwks
 
 __all__ = [
     "ASSERTION_HEADER", "NONCE_HEADER", "USER_HEADER", "STATE_HEADER", "LOGIN_HEADER", "LOGOUT_HEADER",
+    "STEP_UP_HEADER",
     "AssertionRefused", "EdgeAdminError", "EdgeRequest", "EdgeSession", "Identity", "decode_user", "parse_event",
     "parse_keys",
 ]
@@ -49,6 +51,7 @@ USER_HEADER = "X-Edge-User"
 STATE_HEADER = "X-Edge-Session-State"
 LOGIN_HEADER = "X-Edge-Login"
 LOGOUT_HEADER = "X-Edge-Logout"
+STEP_UP_HEADER = "X-Edge-Step-Up"
 
 ISSUER = "edge-session"
 ALGORITHMS = ["HS256"]  # never accept `none` or another algorithm family
@@ -82,7 +85,7 @@ _WHITE_SPACE = "\t\n\v\f\r \x85\xa0\u1680\u2000\u2001\u2002\u2003\u2004\u2005\u2
 # A session id (the edge's family id, ``sid``): 16 bytes as canonical base64url, 22
 # characters whose last holds 2 bits and 4 zero bits (the Rust crate's FamilyId::parse).
 _SESSION_ID = re.compile(r"[A-Za-z0-9_-]{21}[AQgw]")
-# A login's ``amr`` as the edge takes it (RFC 8176 method names): 1 to 8 of these.
+# A login's or step-up's ``amr`` as the edge takes it (RFC 8176 method names): 1 to 8 of these.
 MAX_AMR = 8
 _AMR_NAME = re.compile(r"[A-Za-z0-9_.:-]{1,16}")
 
@@ -146,16 +149,18 @@ class Identity:
     context_changed: Optional[int] = None
     """When the session refreshed from another country, network (ASN) or browser family,
     in Unix seconds; ``None`` if it did not, or unless the edge runs
-    ``ON_CONTEXT_CHANGE=flag``. A signal, not a verdict (a phone changes networks): before
-    a sensitive action, ask for the password again unless this session (``sid``)
-    re-entered it for this very value."""
+    ``ON_CONTEXT_CHANGE=flag``. A signal, not a verdict (a phone changes networks):
+    ``require_recent_auth`` refuses a change after ``auth_time``, and
+    :meth:`EdgeRequest.step_up` records the password asked again in this session (its
+    ``auth_time`` moves past the change)."""
     auth_time: Optional[int] = None
-    """When the user last proved who they are (the login), Unix seconds: OIDC's
+    """When the user last proved who they are (the login, or a later step-up), Unix seconds: OIDC's
     ``auth_time``; ``None`` only from an edge older than the claim.
     :meth:`EdgeRequest.signed_in_within` and ``require_recent_auth`` compare it with the
     clock before a sensitive action."""
     amr: Optional[list[str]] = None
-    """How they proved it: the login's RFC 8176 names (``["pwd", "otp"]``), else ``None``."""
+    """How they proved it: the RFC 8176 names (``["pwd", "otp"]``) that the login, or the
+    last step-up since, gave; else ``None``."""
 
     def as_dict(self) -> dict[str, Any]:
         return {"sub": self.sub, "sid": self.sid, "state": self.state, "ctx": self.ctx,
@@ -364,10 +369,7 @@ class EdgeSession:
         session then carries; 1 to 8 names of ``[A-Za-z0-9_.:-]{1,16}``, else ``ValueError``."""
         if not isinstance(sub, str) or not sub:
             raise ValueError("login needs a non-empty sub")
-        # The edge would ignore the whole login (directive_rejected): refused here, by name.
-        if amr is not None and not (isinstance(amr, (list, tuple)) and 1 <= len(amr) <= MAX_AMR
-                                    and all(isinstance(name, str) and _AMR_NAME.fullmatch(name) for name in amr)):
-            raise ValueError(f"amr must be 1 to {MAX_AMR} names of [A-Za-z0-9_.:-]{{1,16}}")
+        _require_amr(amr)
         claims: dict[str, Any] = {"sub": sub, "remember": remember, "nonce": _nonce(nonce)}
         if ctx is not None:
             claims["ctx"] = dict(ctx)
@@ -377,6 +379,23 @@ class EdgeSession:
             # When the proof was, if not now: the bridge's adoption says 0 (never recent).
             claims["auth_time"] = auth_time
         return self._sign("edge-login+jwt", claims, self.directive_keys, "DIRECTIVE_SECRET")
+
+    def step_up_directive(self, nonce: Optional[str], sub: str, *, amr: Optional[Sequence[str]] = None) -> str:
+        """``X-Edge-Step-Up`` answering the request whose ``X-Edge-Nonce`` is ``nonce``:
+        ``sub``, the user of that request's session, just proved who they are again (a
+        password re-entered, a second factor), by ``amr`` (checked as a login's, else
+        ``ValueError``). Signed as a login is (``DIRECTIVE_SECRET``, else ``ORIGIN_SECRET``),
+        typed ``edge-step-up+jwt`` so that no login or logout passes for one. The edge moves
+        the session's ``auth_time`` to now and rotates its credential in place (same
+        ``sid``); it ignores a step-up on an anonymous request, or whose ``sub`` is not the
+        session's user: a step-up never changes who a browser is."""
+        if not isinstance(sub, str) or not sub:
+            raise ValueError("a step-up needs a non-empty sub")
+        _require_amr(amr)
+        claims: dict[str, Any] = {"sub": sub, "nonce": _nonce(nonce)}
+        if amr is not None:
+            claims["amr"] = list(amr)
+        return self._sign("edge-step-up+jwt", claims, self.directive_keys, "DIRECTIVE_SECRET")
 
     def logout_directive(self, nonce: Optional[str], *, scope: Literal["session", "everywhere"] = "session",
                          sub: Optional[str] = None) -> str:
@@ -472,8 +491,8 @@ class EdgeSession:
 
 class EdgeRequest:
     """One request, whatever the framework: ``user`` (an :class:`Identity` or ``None``),
-    ``refusal``, and ``login`` / ``logout`` / ``adopt``, which put a directive on this
-    request's response. The adapters copy :attr:`response_headers` onto the response.
+    ``refusal``, and ``login`` / ``logout`` / ``step_up`` / ``adopt``, which put a directive
+    on this request's response. The adapters copy :attr:`response_headers` onto the response.
 
     ``state`` is the request's ``X-Edge-Session-State``. The edge strips it from every
     client request and sets it itself: on an identified request it is the assertion's
@@ -519,6 +538,18 @@ class EdgeRequest:
         # The app's own login replaced the bridge's: a logout must no longer take it back.
         # (adopt() calls this, then marks its own login again.)
         self._adopted = False
+
+    def step_up(self, *, amr: Optional[Sequence[str]] = None) -> None:
+        """Records that this request's user just proved who they are again (``amr``: how,
+        e.g. ``["pwd"]``): when this response reaches the edge, the session's ``auth_time``
+        moves to now and its credential rotates in place (same ``sid``), so
+        ``require_recent_auth`` passes on the next request. Call it after checking the
+        password again. On an anonymous request it raises ``ValueError`` and sets nothing:
+        a step-up is not a login. Beside a login or logout on the same response, the edge
+        ignores it (they end this session)."""
+        if self.user is None:
+            raise ValueError("step_up needs a signed-in request: use login for an anonymous one")
+        self.response_headers[STEP_UP_HEADER] = self.edge.step_up_directive(self.nonce, self.user.sub, amr=amr)
 
     def logout(self, *, scope: Literal["session", "everywhere"] = "session", sub: Optional[str] = None) -> None:
         """Logs this session out (``scope="everywhere"``: every session of ``sub``, by
@@ -609,6 +640,15 @@ def _require_max_age(max_age: Any) -> None:
     """Raises unless ``max_age`` is a number of seconds >= 0 (a bool is not one)."""
     if isinstance(max_age, bool) or not isinstance(max_age, (int, float)) or not max_age >= 0:
         raise ValueError("max_age must be a number of seconds >= 0")
+
+
+def _require_amr(amr: Any) -> None:
+    """Raises unless ``amr`` is ``None`` or a list (or tuple) of 1 to ``MAX_AMR`` names of
+    ``[A-Za-z0-9_.:-]{1,16}``: the edge would ignore the whole directive (login or
+    step-up) as ``directive_rejected``, so it is refused here, by name, before signing."""
+    if amr is not None and not (isinstance(amr, (list, tuple)) and 1 <= len(amr) <= MAX_AMR
+                                and all(isinstance(name, str) and _AMR_NAME.fullmatch(name) for name in amr)):
+        raise ValueError(f"amr must be 1 to {MAX_AMR} names of [A-Za-z0-9_.:-]{{1,16}}")
 
 
 def _require_session_id(sid: Any) -> None:

@@ -8,7 +8,8 @@
 
 A handler logs in with ``request.state.edge.login(sub)``; the middleware puts the
 directive on the response, whatever the handler returns. A sensitive action asks for a
-recent sign-in: ``Depends(require_recent_auth(600))``.
+recent sign-in: ``Depends(require_recent_auth(600))``; after asking for the password
+again, ``request.state.edge.step_up(amr=["pwd"])`` makes it recent.
 """
 
 import asyncio
@@ -99,7 +100,8 @@ def require_recent_auth(max_age: float, mode: Literal["api", "page"] = "api",
     signed in at most ``max_age`` seconds ago with no context change since
     (:meth:`EdgeRequest.signed_in_within`). Otherwise :func:`require_user`'s answer, and for
     a signed-in user 401 with ``detail`` "recent sign-in required" (or, ``mode="page"``, the
-    303 to ``login_url``): send them to sign in again."""
+    303 to ``login_url``): ask for the password again, then
+    ``request.state.edge.step_up(amr=["pwd"])`` makes the sign-in recent (same session)."""
     from starlette.exceptions import HTTPException
     from starlette.requests import Request
 

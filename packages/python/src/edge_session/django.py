@@ -51,7 +51,9 @@ def edge_recent_auth_required(max_age: float, mode: Literal["api", "page"] = "ap
     """For a sensitive action: lets a request through only if its user signed in at most
     ``max_age`` seconds ago with no context change since (``request.edge.signed_in_within``).
     Otherwise :func:`edge_login_required`'s answer, and for a signed-in user 401
-    ``{"error": "recent sign-in required"}`` (or the redirect): send them to sign in again."""
+    ``{"error": "recent sign-in required"}`` (or the redirect): ask for the password
+    again, then ``request.edge.step_up(amr=["pwd"])`` makes the sign-in recent (same
+    session)."""
     _require_max_age(max_age)
     return _guard("edge_recent_auth_required", max_age, mode, login_url)
 

@@ -62,7 +62,8 @@ def require_recent_auth(max_age: float, mode: Literal["api", "page"] = "api",
     """For a sensitive action: lets a request through only if its user signed in at most
     ``max_age`` seconds ago with no context change since (``g.edge.signed_in_within``).
     Otherwise :func:`require_user`'s answer, and for a signed-in user 401
-    ``{"error": "recent sign-in required"}`` (or the redirect): send them to sign in again."""
+    ``{"error": "recent sign-in required"}`` (or the redirect): ask for the password
+    again, then ``g.edge.step_up(amr=["pwd"])`` makes the sign-in recent (same session)."""
     _require_max_age(max_age)
     return _guard("require_recent_auth()", max_age, mode, login_url)
 
