@@ -87,7 +87,8 @@ export interface EdgeSessionOptions {
    * localhost, 127.0.0.0/8 or [::1] only: anything else throws a `TypeError` at
    * construction. Fetched on the first ES256 assertion and kept 5 minutes; an unknown
    * `kid` fetches it again, at most once per 30 s. A failed fetch is logged
-   * (`edge_jwks_unavailable`) and keeps the keys fetched before. Not with `jwks`.
+   * (`edge_jwks_unavailable`) and keeps the keys fetched before, for at most 24 h after
+   * the last good fetch; a 404 drops them at once. Not with `jwks`.
    */
   jwksUrl?: string;
   /**
@@ -315,7 +316,7 @@ export interface EdgeRequest {
   /**
    * Whether the user signed in (`auth_time`) at most `maxAgeSecs` ago by the `clock`, and the session
    * has not refreshed from another context since (`context_changed` null or not after `auth_time`):
-   * what a sensitive action asks. False when anonymous. Throws a `TypeError` unless `maxAgeSecs` is a number ≥ 0.
+   * what a sensitive action asks. An `auth_time` more than 30 s ahead of the `clock` is refused. False when anonymous. Throws a `TypeError` unless `maxAgeSecs` is a number ≥ 0.
    */
   signedInWithin(maxAgeSecs: number): boolean;
   /** Logs `sub` in; replaces a login that `adopt` put on this response, and a `logout` beside it keeps it (an account switch). */

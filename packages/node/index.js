@@ -208,7 +208,8 @@ export class EdgeSession {
   // The cached keys first; a key they lack (an unknown kid, or no kid and none verifies)
   // may be one the edge has just rotated in: fetch the set again (at most once per 30 s,
   // RemoteJwks's cooldown) and try what came. A kid we hold whose signature fails is just
-  // refused: fetching again would not change that key.
+  // refused: fetching again would not change that key. `keys` is null when there are none
+  // to try: never fetched, dropped after a 404, or last fetched over 24 h ago.
   async #verifyEs256(token, header) {
     // Before any key, so that no malformed token makes this package fetch the JWKS.
     if (!isEs256Signature(Buffer.from(token.split(".")[2], "base64url"))) {
@@ -220,9 +221,11 @@ export class EdgeSession {
     } catch (e) {
       if (!(e instanceof KeyMissing)) throw e;
       await this.#jwks.refresh();
-      if (this.#jwks.keys === tried) throw tried ? e : new AssertionRefused("no JWKS key: the JWKS could not be fetched");
+      const fetched = this.#jwks.keys;
+      if (fetched === null) throw new AssertionRefused("no JWKS key held (none fetched, a 404, or fetched over 24 h ago)");
+      if (fetched === tried) throw e;
+      return verifyWithKeys(token, fetched, header, "ES256");
     }
-    return verifyWithKeys(token, this.#jwks.keys, header, "ES256");
   }
 
   /**
@@ -530,12 +533,15 @@ function checkAssertionClaims(claims) {
 /**
  * Whether `user` signed in (`auth_time`) at most `maxAgeSecs` before `now` and the session
  * has not refreshed from another context since (`context_changed`), as the Rust crate's
- * `EdgeUser::signed_in_within`.
+ * `EdgeUser::signed_in_within`. An `auth_time` more than the clock skew allowance ahead
+ * is no proof: on an origin whose clock lags, it would stay "recent" longer than
+ * `maxAgeSecs` (nothing the edge signs says so).
  */
 function signedInWithin(user, maxAgeSecs, now) {
   requireMaxAge(maxAgeSecs);
   if (!user || user.auth_time == null) return false;
-  return now - user.auth_time <= maxAgeSecs && (user.context_changed == null || user.context_changed <= user.auth_time);
+  return user.auth_time <= now + CLOCK_TOLERANCE_SECS && now - user.auth_time <= maxAgeSecs
+    && (user.context_changed == null || user.context_changed <= user.auth_time);
 }
 
 /** Throws unless `maxAgeSecs` is a number of seconds ≥ 0 (NaN, undefined and strings are not). */

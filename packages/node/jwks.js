@@ -13,6 +13,10 @@ import { createPublicKey } from "node:crypto";
 
 const CACHE_SECS = 300; // the edge serves the JWKS with max-age=300
 const COOLDOWN_SECS = 30;
+// How long keys kept through failed fetches go on verifying after the last good one. A key
+// the edge stopped publishing (perhaps because it leaked) must not verify forever while the
+// URL is down; a day rides out an outage of the edge without logging everyone out.
+const MAX_KEEP_SECS = 24 * 3600;
 const FETCH_TIMEOUT_MS = 5000;
 const MAX_BODY_BYTES = 64 * 1024;
 // The order of P-256's group: an ECDSA signature's r and s are in [1, N - 1].
@@ -109,13 +113,16 @@ export class StaticJwks {
  * again, but at most once per 30 s cooldown, counted from every attempt, failed ones too:
  * an attacker sending random kids, or an edge that is down, costs one fetch per 30 s.
  * Concurrent callers share the fetch under way. A failed fetch is logged
- * (`edge_jwks_unavailable`) and keeps the keys already held, which go on verifying.
- * `keys` is null until a fetch succeeds. Time is the package's `clock` (Unix seconds).
+ * (`edge_jwks_unavailable`) and keeps the keys already held, which go on verifying for
+ * at most 24 h after the last fetch that succeeded. A 404 is the edge saying it publishes
+ * no JWKS (it signs HS256 again): the keys held are dropped at once.
+ * Time is the package's `clock` (Unix seconds).
  */
 export class RemoteJwks {
   #url;
   #clock;
   #log;
+  #keys = null;
   #fetchedAt = -Infinity;
   #attemptedAt = -Infinity;
   #pending = null;
@@ -124,7 +131,19 @@ export class RemoteJwks {
     this.#url = url;
     this.#clock = clock;
     this.#log = log;
-    this.keys = null;
+  }
+
+  /**
+   * The keys of the last fetch that succeeded, or null: none yet, a 404 dropped them, or
+   * that fetch is over 24 h old. Checked on every read, not only when a fetch fails: the
+   * cooldown may hold the next attempt back past the 24 h.
+   */
+  get keys() {
+    return this.#isTooOld() ? null : this.#keys;
+  }
+
+  #isTooOld() {
+    return this.#clock() - this.#fetchedAt > MAX_KEEP_SECS;
   }
 
   /** The keys, fetched first if there are none yet or they are five minutes old. */
@@ -149,20 +168,33 @@ export class RemoteJwks {
     try {
       const keys = usableKeys(await fetchJwks(this.#url));
       // The edge always publishes its signing key: a set with none is a misconfigured
-      // server (or not the edge), so the keys held go on verifying.
+      // server (or not the edge), so the keys held go on verifying (within their 24 h).
       if (keys.length === 0) throw new JwksUnavailable("the JWKS holds no usable key");
-      this.keys = keys;
+      this.#keys = keys;
       this.#fetchedAt = this.#clock();
     } catch (e) {
       // The reason is one of fetchJwks's own messages or the network's error code, never
       // the body: it could be anything a misconfigured server sends.
       const reason = e instanceof JwksUnavailable ? e.message : networkReason(e);
-      this.#log("edge_jwks_unavailable", { reason });
+      const dropped = this.#dropKeys(e instanceof JwksGone);
+      this.#log("edge_jwks_unavailable", dropped ? { reason, dropped } : { reason });
     }
+  }
+
+  /**
+   * After a failed fetch: forgets the keys held if the edge answered 404 (`gone`) or the
+   * last good fetch is over 24 h old, and says why (for the log), once; else null.
+   */
+  #dropKeys(gone) {
+    if (this.#keys === null || !(gone || this.#isTooOld())) return null;
+    this.#keys = null;
+    return gone ? "the keys held: the edge publishes no JWKS" : `the keys held: last fetched over ${MAX_KEEP_SECS / 3600} h ago`;
   }
 }
 
 class JwksUnavailable extends Error {}
+/** A 404: no JWKS at all (the edge signs HS256), an answer rather than an outage. */
+class JwksGone extends JwksUnavailable {}
 
 function networkReason(e) {
   if (e?.name === "TimeoutError") return `no answer within ${FETCH_TIMEOUT_MS / 1000} s`;
@@ -177,7 +209,7 @@ async function fetchJwks(url) {
   const res = await fetch(url, { signal, redirect: "manual", headers: { accept: "application/jwk-set+json, application/json" } });
   if (res.status !== 200) {
     await res.body?.cancel();
-    throw new JwksUnavailable(`status ${res.status}`);
+    throw new (res.status === 404 ? JwksGone : JwksUnavailable)(`status ${res.status}`);
   }
   const text = await readCapped(res);
   let jwks;

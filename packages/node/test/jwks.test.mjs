@@ -244,6 +244,86 @@ test("EDGE_JWKS_URL: a server that is down is logged, and the keys held go on ve
   assert.deepEqual(down.names(), ["edge_jwks_unavailable", "edge_assertion_rejected"]);
 });
 
+test("EDGE_JWKS_URL: with the server down, the keys held verify for 24 h after the last good fetch, then are dropped", async () => {
+  const a2 = keyPair("a2");
+  const server = await jwksServer([a2.jwk]);
+  const { clock, identify, events, names } = verifier(server.url);
+  assert.equal((await identify(es256(a2, clock.now))).sub, "ada");
+  const lastGood = clock.now;
+  server.close();
+
+  clock.now = lastGood + 23 * 3600 + 59 * 60;
+  assert.equal((await identify(es256(a2, clock.now))).sub, "ada", "23 h 59 min on, the key still verifies");
+  assert.deepEqual(names(), ["edge_jwks_unavailable"]);
+  assert.equal(events[0].dropped, undefined);
+
+  clock.now = lastGood + 24 * 3600 + 1;
+  assert.equal(await identify(es256(a2, clock.now)), null, "24 h + 1 s on, it does not");
+  assert.deepEqual(names(), ["edge_jwks_unavailable", "edge_jwks_unavailable", "edge_assertion_rejected"]);
+  assert.match(events[1].reason, /^fetch failed/);
+  assert.equal(events[1].dropped, "the keys held: last fetched over 24 h ago");
+  // Dropped even when the cooldown holds the next fetch back (it counts from the last attempt).
+  assert.equal(await identify(es256(a2, clock.now)), null);
+  assert.equal(names().at(-1), "edge_assertion_rejected");
+});
+
+test("EDGE_JWKS_URL: the 24 h are checked on every use, not only when a fetch fails", async (t) => {
+  const a2 = keyPair("a2");
+  const server = await jwksServer([a2.jwk]);
+  t.after(server.close);
+  const { clock, identify, names } = verifier(server.url);
+  assert.equal((await identify(es256(a2, clock.now))).sub, "ada");
+  const lastGood = clock.now;
+  server.answer = (req, res) => res.writeHead(503).end();
+  // A failed attempt 10 s before the 24 h: its cooldown covers the 24 h + 1 s.
+  clock.now = lastGood + 24 * 3600 - 10;
+  assert.equal((await identify(es256(a2, clock.now))).sub, "ada");
+  const fetches = server.fetches;
+  clock.now = lastGood + 24 * 3600 + 1;
+  assert.equal(await identify(es256(a2, clock.now)), null);
+  assert.equal(server.fetches, fetches, "no fetch within the cooldown, and still refused");
+  assert.deepEqual(names(), ["edge_jwks_unavailable", "edge_assertion_rejected"]);
+});
+
+for (const [trigger, move] of [
+  ["an unknown kid", async ({ clock, identify }) => {
+    clock.now += 30;
+    assert.equal(await identify(es256(keyPair("zz"), clock.now)), null);
+  }],
+  ["the 5-minute expiry", async ({ clock }) => {
+    clock.now += 300;
+  }],
+]) {
+  test(`EDGE_JWKS_URL: a 404 (the edge signs HS256 again) drops the keys held at once; refetched by ${trigger}`, async (t) => {
+    const a2 = keyPair("a2");
+    const server = await jwksServer([a2.jwk]);
+    t.after(server.close);
+    const edge = verifier(server.url);
+    const { clock, identify, events, names } = edge;
+    assert.equal((await identify(es256(a2, clock.now))).sub, "ada");
+    clock.now += 1;
+    assert.equal((await identify(es256(a2, clock.now))).sub, "ada", "a moment before the 404");
+
+    server.answer = (req, res) => res.writeHead(404, { "content-type": "text/plain" }).end(BODY_MARKER);
+    await move(edge);
+    assert.equal(await identify(es256(a2, clock.now)), null, "right after the fetch that got the 404");
+    assert.equal(server.fetches, 2, "one fetch: the 404");
+    const unavailable = events.filter((e) => e.event === "edge_jwks_unavailable");
+    assert.deepEqual(unavailable, [{ event: "edge_jwks_unavailable", reason: "status 404", dropped: "the keys held: the edge publishes no JWKS" }]);
+    assert.ok(names().slice(-1)[0] === "edge_assertion_rejected");
+    assert.ok(!JSON.stringify(events).includes(BODY_MARKER), "the log never holds the body");
+
+    // The cooldown still holds (a 404 is an attempt); then a 200 again restores verification.
+    clock.now += 10;
+    assert.equal(await identify(es256(a2, clock.now)), null);
+    assert.equal(server.fetches, 2, "within the cooldown");
+    server.answer = (req, res) => serveJson(res, { keys: server.keys });
+    clock.now += 20;
+    assert.equal((await identify(es256(a2, clock.now))).sub, "ada", "the URL answers 200 again");
+    assert.equal(server.fetches, 3);
+  });
+}
+
 test("EDGE_JWKS_URL: a JWKS of exactly 64 KiB is read", async (t) => {
   const a2 = keyPair("a2");
   const server = await jwksServer([a2.jwk]);

@@ -212,6 +212,20 @@ test("signedInWithin: auth_time within maxAgeSecs by the clock, and no context c
   for (const bad of [undefined, "600", -1, NaN]) assert.throws(() => ctx.signedInWithin(bad), TypeError, String(bad));
 });
 
+test("signedInWithin: an auth_time more than 30 s ahead of the clock is no proof (an origin whose clock lags)", async () => {
+  const within = async (claims, maxAgeSecs, now = NOW) =>
+    (await request(edgeAt({ clock: () => now }), assertion(claims))).ctx.signedInWithin(maxAgeSecs);
+  assert.equal(await within({ auth_time: NOW + 30 }, 600), true, "30 s ahead: clock skew");
+  assert.equal(await within({ auth_time: NOW + 31 }, 600), false, "31 s ahead");
+  assert.equal(await within({ auth_time: NOW + 31 }, 0), false);
+  // Ahead by more than maxAgeSecs: now - auth_time is negative, so "at most maxAgeSecs ago"
+  // alone would hold for longer than maxAgeSecs.
+  assert.equal(await within({ auth_time: NOW + 3600 }, 7200), false, "an hour ahead");
+  // The clock in whole seconds, as for maxAgeSecs: NOW - 9.5 reads NOW - 10, NOW - 10.5 reads NOW - 11.
+  assert.equal(await within({ auth_time: NOW + 20 }, 600, NOW - 9.5), true, "30 s ahead of the whole-second clock");
+  assert.equal(await within({ auth_time: NOW + 20 }, 600, NOW - 10.5), false, "31 s ahead of it");
+});
+
 // The frameworks, as examples/node installs them (scripts/setup.sh).
 const examples = createRequire(new URL("../../../examples/node/package.json", import.meta.url));
 const load = (name) => {
@@ -233,6 +247,7 @@ const CASES = [
   ["signed in, then a context change before it", { auth_time: NOW - 60, context_changed: NOW - 61 }, undefined, 200, null],
   ["anonymous", null, undefined, 401, "not signed in"],
   ["signed in 601 s ago", { auth_time: NOW - 601 }, undefined, 401, "recent sign-in required"],
+  ["an auth_time 31 s ahead of the clock", { auth_time: NOW + 31 }, undefined, 401, "recent sign-in required"],
   ["no auth_time (an older edge)", {}, undefined, 401, "recent sign-in required"],
   ["a context change since the sign-in", { auth_time: NOW - 60, context_changed: NOW - 30 }, undefined, 401, "recent sign-in required"],
   ["a page, signed in too long ago", { auth_time: NOW - 601 }, { mode: "page", loginUrl: "/login?again=1" }, 303, "/login?again=1"],

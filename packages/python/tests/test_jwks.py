@@ -6,7 +6,8 @@ alone.
 The keys are made here with ``cryptography`` and tokens signed with it directly (DER
 signature turned into ``r || s`` by hand), not with the package's code or PyJWT, so the
 oracle shares nothing with the verifier but the curve. The package's clock is moved by
-hand, so the 5-minute cache and the 30 s cooldown are crossed without sleeping.
+hand, so the 5-minute cache, the 30 s cooldown and the 24 hours that kept keys verify
+are crossed without sleeping.
 
     PYTHONPATH=packages/python/src .venv/bin/python -m unittest discover -s packages/python/tests -p test_jwks.py
 """
@@ -39,6 +40,7 @@ import edge_session._jwks
 from edge_session import ASSERTION_HEADER, LOGIN_HEADER, NONCE_HEADER, EdgeSession, Identity
 
 T0 = 1_700_000_000.0
+DAY = 24 * 3600.0
 SID = "AAAAAAAAAAAAAAAAAAAAAA"
 MARKER = "leak-me-not"  # in every failing answer's body: it must never reach the log
 CONFIG_NAMES = ("ORIGIN_SECRET", "EDGE_JWKS", "EDGE_JWKS_URL", "DIRECTIVE_SECRET", "ADMIN_SECRET")
@@ -384,6 +386,8 @@ class Failures(JwksTest):
             server.stop()
         elif how == "status 500":
             server.status, server.body = 500, f"internal error {MARKER}".encode()
+        elif how == "status 404":  # not in FAILURES: an answer, which drops the keys (below)
+            server.status, server.body = 404, f"not found {MARKER}".encode()
         elif how == "a redirect, not followed":
             server.status, server.body, server.location = 302, jwks_of(self.k1, self.k2).encode(), "/elsewhere/jwks.json"
         elif how == "not JSON":
@@ -423,12 +427,86 @@ class Failures(JwksTest):
                     self.assertEqual(server.hits, 4)
 
     def test_a_first_fetch_that_fails_is_anonymous_and_logged(self) -> None:
-        for how in self.FAILURES:
+        for how in [*self.FAILURES, "status 404"]:
             with self.subTest(how), serving(self.k1) as server:
                 self.break_server(server, how)
                 edge = self.edge(jwks_url=server.url)
                 self.assertIsNone(self.user(edge, self.k1.sign(self.clock())))
                 self.assertEqual(self.events(), ["edge_jwks_unavailable", "edge_assertion_rejected"])
+
+    def test_kept_keys_verify_for_24_hours_after_the_last_fetch_that_succeeded_then_are_dropped(self) -> None:
+        # The edge stopped publishing the key (it leaked, the operator moved back to HS256)
+        # and the URL is down: the key must not verify forged assertions forever.
+        with serving(self.k1) as server:
+            edge = self.edge(jwks_url=server.url)
+            self.assertEqual(self.user(edge, self.k1.sign(self.clock())), "alice")
+            self.at(3600)  # a stale cache fetched again, successfully: the 24 h count from here
+            self.assertEqual(self.user(edge, self.k1.sign(self.clock())), "alice")
+            self.assertEqual(server.hits, 2)
+        # The server is down now (stopped: connections refused).
+        self.at(3600 + DAY - 60)  # 23 h 59 min after the last good fetch
+        self.assertEqual(self.user(edge, self.k1.sign(self.clock())), "alice", "dropped before 24 h")
+        self.assertEqual(self.events(), ["edge_jwks_unavailable"])
+        self.assertIn("request failed", self.last_failure)
+        self.assertIn("still verify", self.last_failure)
+        self.at(3600 + DAY + 1)  # 24 h + 1 s: fetched again, fails, and the keys are dropped
+        self.assertIsNone(self.user(edge, self.k1.sign(self.clock())), "a key verified over 24 h after its fetch")
+        self.assertEqual(self.events(), ["edge_jwks_unavailable", "edge_assertion_rejected"])
+        self.assertIn("dropped", self.last_failure)
+        self.at(3600 + DAY + 100)
+        self.assertIsNone(self.user(edge, self.k1.sign(self.clock(), kid=None)), "a token without kid")
+        self.assertEqual(self.events(), ["edge_jwks_unavailable", "edge_assertion_rejected"])
+
+    def test_kept_keys_are_refused_after_24_hours_even_within_a_cooldown_then_a_good_fetch_restores_them(self) -> None:
+        with serving(self.k1) as server:
+            edge = self.edge(jwks_url=server.url)
+            self.assertEqual(self.user(edge, self.k1.sign(self.clock())), "alice")
+            self.break_server(server, "status 500")
+            self.at(DAY - 10)  # a failed attempt 10 s before the 24 h: the next 30 s fetch nothing
+            self.assertEqual(self.user(edge, self.k1.sign(self.clock())), "alice")
+            self.assertEqual(self.events(), ["edge_jwks_unavailable"])
+            self.at(DAY + 1)
+            self.assertIsNone(self.user(edge, self.k1.sign(self.clock())), "kept past 24 h in a cooldown")
+            self.assertEqual((server.hits, self.events()), (2, ["edge_assertion_rejected"]))
+            server.serve(self.k1)  # the edge is back, still signing with k1
+            self.at(DAY + 21)
+            self.assertEqual(self.user(edge, self.k1.sign(self.clock())), "alice")
+            self.assertEqual((server.hits, self.events()), (3, []))
+            self.at(2 * DAY + 20)  # 24 h after that fetch, which was good
+            self.assertEqual(self.user(edge, self.k1.sign(self.clock())), "alice")
+
+    def test_a_404_drops_the_keys_at_once_and_a_200_restores_them(self) -> None:
+        # A 404 is the edge's answer that it serves no JWKS (back on HS256, perhaps after the
+        # ES256 key leaked): the keys held stop verifying at the refetch that gets it.
+        for trigger in ("an unknown kid", "the 5-minute expiry"):
+            with self.subTest(trigger), serving(self.k1) as server:
+                self.at(0)
+                edge = self.edge(jwks_url=server.url)
+                self.assertEqual(self.user(edge, self.k1.sign(self.clock())), "alice")
+                self.break_server(server, "status 404")
+                if trigger == "an unknown kid":
+                    self.at(31)
+                    self.assertEqual(self.user(edge, self.k1.sign(self.clock())), "alice", "fetched without cause")
+                    self.assertIsNone(self.user(edge, self.k2.sign(self.clock())))  # kid k2: the refetch
+                    self.assertEqual(self.events(), ["edge_jwks_unavailable", "edge_assertion_rejected"])
+                else:
+                    self.at(299)
+                    self.assertEqual(self.user(edge, self.k1.sign(self.clock())), "alice", "fetched without cause")
+                    self.at(300)  # this request's refetch gets the 404: refused at once
+                    self.assertIsNone(self.user(edge, self.k1.sign(self.clock())), "verified after the 404")
+                    self.assertEqual(self.events(), ["edge_jwks_unavailable", "edge_assertion_rejected"])
+                self.assertIn("status 404", self.last_failure)
+                self.assertIn("dropped", self.last_failure)
+                self.assertEqual(server.hits, 2)
+                refetched = self.clock.now
+                for token in (self.k1.sign(self.clock()), self.k1.sign(self.clock(), kid=None)):
+                    self.assertIsNone(self.user(edge, token), "a key dropped by the 404 still verifies")
+                self.assertEqual(self.events(), ["edge_assertion_rejected"] * 2)
+                self.assertEqual(server.hits, 2, "the 404 did not count for the cooldown")
+                server.serve(self.k1)  # the URL answers 200 again (back on ES256)
+                self.at(refetched - T0 + 30)
+                self.assertEqual(self.user(edge, self.k1.sign(self.clock())), "alice", "not restored by a 200")
+                self.assertEqual((server.hits, self.events()), (3, []))
 
     def test_a_fetch_gives_up_after_its_timeout_however_the_server_trickles(self) -> None:
         # Every byte comes within the socket's timeout, the whole never: the deadline is for

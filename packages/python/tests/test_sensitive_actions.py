@@ -231,6 +231,17 @@ class SignedInWithin(unittest.TestCase):
             with self.subTest(max_age=bad), self.assertRaisesRegex(ValueError, "max_age"):
                 request(edge_at(), assertion(auth_time=NOW)).signed_in_within(bad)  # type: ignore[arg-type]
 
+    def test_an_auth_time_more_than_30_s_ahead_is_refused(self) -> None:
+        # 30 s of clock skew either way, as for the assertion's own times (the Rust crate's
+        # EdgeUser::signed_in_within). Beyond it, an origin whose clock lags would take the
+        # sign-in as recent for longer than max_age: here for the hour its clock is behind.
+        self.assertTrue(self.within(600, auth_time=NOW + 30), "within the skew")
+        self.assertFalse(self.within(600, auth_time=NOW + 31))
+        self.assertFalse(self.within(600, auth_time=NOW + 3600), "an origin an hour behind the edge")
+        self.assertFalse(self.within(10**9, auth_time=NOW + 31), "however large max_age")
+        self.assertTrue(self.within(600, NOW + 0.9, auth_time=NOW + 30), "the clock in whole seconds")
+        self.assertTrue(self.within(600, NOW + 1, auth_time=NOW + 31))
+
 
 # The cases every integration answers alike: (name, assertion claims (None: anonymous),
 # mode, status, error or location), guarded by a recent sign-in of 600 s at NOW.
@@ -243,6 +254,7 @@ CASES: list[tuple[str, Optional[dict[str, Any]], str, int, Optional[str]]] = [
     ("no auth_time (an older edge)", {}, "api", 401, "recent sign-in required"),
     ("a context change since the sign-in", {"auth_time": NOW - 60, "context_changed": NOW - 30}, "api", 401,
      "recent sign-in required"),
+    ("an auth_time 31 s ahead of the clock", {"auth_time": NOW + 31}, "api", 401, "recent sign-in required"),
     ("a page, signed in too long ago", {"auth_time": NOW - 601}, "page", 303, "/login?again=1"),
     ("a page, anonymous", None, "page", 303, "/login?again=1"),
 ]

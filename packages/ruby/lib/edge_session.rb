@@ -576,11 +576,16 @@ module EdgeSession
     # Whether the user signed in (`auth_time`) at most `max_age` seconds ago by the client's
     # clock, and the session has not refreshed from another context since
     # (`context_changed`): what a sensitive action asks. Else send them to sign in again.
+    # An auth_time more than 30 s ahead (the skew the assertion's own times get) is no
+    # proof: on an origin whose clock lags, it would pass for longer than max_age.
     def signed_in_within?(max_age)
       auth_time = @user&.auth_time
       return false if auth_time.nil?
 
-      @client.now - auth_time <= max_age && (@user.context_changed.nil? || @user.context_changed <= auth_time)
+      now = @client.now
+      return false if auth_time > now + CLOCK_SKEW
+
+      now - auth_time <= max_age && (@user.context_changed.nil? || @user.context_changed <= auth_time)
     end
 
     # Replaces a login that `adopt` put on this response; a `logout` beside it keeps it (an

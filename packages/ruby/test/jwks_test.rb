@@ -18,8 +18,9 @@ class JwksServer
   attr_accessor :reply
   attr_reader :port
 
-  def initialize
-    @listener = TCPServer.new("127.0.0.1", 0)
+  # `port`: 0 for any; a stopped server's own, to bring it back at the same URL.
+  def initialize(port = 0)
+    @listener = TCPServer.new("127.0.0.1", port)
     @port = @listener.addr[1]
     @lock = Mutex.new
     @paths = []
@@ -288,6 +289,96 @@ class JwksTest < Minitest::Test
     edge = client
     assert_equal("ada", sub_of(edge, assertion(@b2, "b2")))
     assert_nil(sub_of(edge, assertion(@a1, "a1")))
+  end
+
+  # The attack: the edge's ES256 key leaked, the operator moved back to HS256, and the
+  # JWKS URL now fails. A key kept through failed fetches verifies for at most 24 hours
+  # after the last fetch that succeeded.
+  def test_keys_kept_through_failed_fetches_verify_for_24_hours_after_the_last_good_one
+    edge = client
+    fetched_at = @now
+    assert_equal("ada", sub_of(edge, assertion(@a1, "a1")))
+    port = @server.port
+    @server.stop # connection refused from now on
+
+    @now = fetched_at + (23 * 3600) + (59 * 60)
+    assert_equal("ada", sub_of(edge, assertion(@a1, "a1")), "23 h 59 min after the good fetch: still kept")
+    assert_equal(["edge_jwks_unavailable"], events)
+    @now = fetched_at + (24 * 3600)
+    assert_equal("ada", sub_of(edge, assertion(@a1, "a1")), "24 h: at most 24 hours, so still kept")
+    assert_equal(["edge_jwks_unavailable"], events)
+
+    @now = fetched_at + (24 * 3600) + 1 # within the cooldown of the last attempt: no fetch, dropped all the same
+    assert_nil(sub_of(edge, assertion(@a1, "a1")), "24 h + 1 s: dropped")
+    lines = @log.lines
+    assert_equal(%w[edge_jwks_unavailable edge_assertion_rejected], lines.map { |l| l["event"] })
+    assert_match(/24 h/, lines.first["reason"])
+    @now += 60 # a fetch is tried, and fails: still refused, the drop not logged again
+    assert_nil(sub_of(edge, assertion(@a1, "a1")))
+    assert_nil(sub_of(edge, assertion(@a1, nil)), "without a kid either")
+    assert_equal(%w[edge_jwks_unavailable edge_assertion_rejected edge_assertion_rejected], events)
+
+    @server = JwksServer.new(port) # the edge publishes again (for teardown too)
+    @server.reply = JwksServer.json(200, { keys: [jwk(@a1, "a1")] })
+    @now += 30
+    assert_equal("ada", sub_of(edge, assertion(@a1, "a1")), "a fetch that succeeds restores them")
+    assert_equal(1, @server.hits)
+    assert_empty(events)
+  end
+
+  # Pinned by the operator, not fetched: nothing to expire.
+  def test_a_static_jwks_does_not_expire
+    edge = client(jwks_url: nil, jwks: { keys: [jwk(@a1, "a1")] })
+    @now += 7 * 24 * 3600
+    assert_equal("ada", sub_of(edge, assertion(@a1, "a1")))
+    assert_empty(events)
+  end
+
+  # A 404 is the edge's answer that it publishes no JWKS (it signs HS256 again): the keys
+  # held are dropped at once, whichever refetch got it.
+  def test_a_404_drops_the_keys_at_once
+    { "an unknown kid" => [31, @stranger, "zz"], "the 5-minute expiry" => [300, @a1, "a1"] }.each do |trigger, (wait, key, kid)|
+      @server.reply = JwksServer.json(200, { keys: [jwk(@a1, "a1")] })
+      edge = client
+      hits = @server.hits
+      assert_equal("ada", sub_of(edge, assertion(@a1, "a1")), trigger)
+      assert_equal(hits + 1, @server.hits, trigger)
+
+      @server.reply = JwksServer.http("404 Not Found", MARKER)
+      @now += wait
+      assert_nil(sub_of(edge, assertion(key, kid)), trigger)
+      assert_equal(hits + 2, @server.hits, "#{trigger}: refetched, and got the 404")
+      assert_nil(sub_of(edge, assertion(@a1, "a1")), "#{trigger}: the key that verified a moment ago is refused")
+      assert_nil(sub_of(edge, assertion(@a1, nil)), "#{trigger}: without a kid too")
+      lines = @log.lines
+      assert_equal(%w[edge_jwks_unavailable] + (%w[edge_assertion_rejected] * 3), lines.map { |l| l["event"] }, trigger)
+      assert_match(/404/, lines.first["reason"], "#{trigger}: the status is logged")
+      refute_includes(JSON.generate(lines), MARKER, "#{trigger}: never the body")
+
+      # The URL answers 200 again: after the cooldown (a 404 is an attempt too), the keys are back.
+      @server.reply = JwksServer.json(200, { keys: [jwk(@a1, "a1")] })
+      @now += 29
+      assert_nil(sub_of(edge, assertion(@a1, "a1")), "#{trigger}: within 30 s of the 404, no fetch")
+      assert_equal(hits + 2, @server.hits, trigger)
+      @now += 1
+      assert_equal("ada", sub_of(edge, assertion(@a1, "a1")), "#{trigger}: a 200 again restores verification")
+      assert_equal(hits + 3, @server.hits, trigger)
+      assert_equal(["edge_assertion_rejected"], events, trigger)
+    end
+  end
+
+  # A 404 on the first use: anonymous and logged, as any failure, and not cached.
+  def test_a_404_on_first_use
+    @server.reply = JwksServer.http("404 Not Found", MARKER)
+    edge = client
+    assert_nil(sub_of(edge, assertion(@a1, "a1")))
+    lines = @log.lines
+    assert_equal(%w[edge_jwks_unavailable edge_assertion_rejected], lines.map { |l| l["event"] })
+    assert_match(/404/, lines.first["reason"])
+    @server.reply = JwksServer.json(200, { keys: [jwk(@a1, "a1")] })
+    @now += 30
+    assert_equal("ada", sub_of(edge, assertion(@a1, "a1")))
+    assert_equal(2, @server.hits)
   end
 
   def test_the_jwks_url_is_https_or_http_to_loopback

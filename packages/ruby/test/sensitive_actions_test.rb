@@ -170,6 +170,22 @@ class SensitiveActionsTest < Minitest::Test
     assert_nil recent({ auth_time: NOW }, mode: :page)
   end
 
+  # An origin whose clock lags the edge's: an auth_time more than 30 s ahead of ours (the
+  # skew the assertion's own times get) is no proof of a recent sign-in, else it would
+  # pass for max_age plus however far ahead it is. (The client's clock reads NOW.)
+  def test_an_auth_time_in_the_future_is_not_recent
+    signed_in = ->(auth_time) { client(secret: ORIGIN).request(reader(assertion(ORIGIN, auth_time: auth_time))) }
+    assert signed_in.call(NOW + 30).signed_in_within?(600), "30 s ahead: within the skew"
+    refute signed_in.call(NOW + 31).signed_in_within?(600), "31 s ahead"
+    refute signed_in.call(NOW + 3600).signed_in_within?(600), "an hour ahead"
+    refute signed_in.call(NOW + 3600).signed_in_within?(86_400), "whatever max_age"
+    assert_equal("ada", signed_in.call(NOW + 3600).user&.sub, "the assertion itself is valid: only the test refuses")
+    stale = [401, { "Content-Type" => "application/json", "Cache-Control" => "no-store" }, ['{"error":"recent sign-in required"}']]
+    assert_nil recent({ auth_time: NOW + 30 })
+    assert_equal(stale, recent({ auth_time: NOW + 31 }))
+    assert_equal(stale, recent({ auth_time: NOW + 3600 }, max_age: 86_400))
+  end
+
   def reader(headers) = ->(name) { { "X-Edge-Assertion" => headers }[name] }
 
   # An assertion as the edge signs one (ORIGIN_SECRET's first key), at NOW, with `claims`.

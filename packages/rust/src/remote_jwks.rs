@@ -15,7 +15,12 @@
 //! - A fetch gives up after [`TIMEOUT`], reads at most [`MAX_BODY`] bytes, and takes only
 //!   a 200 with the JWKS shape. On failure the layer logs `edge_jwks_unavailable` (the
 //!   reason, never the body) and keeps the keys it had: they go on verifying until a
-//!   fetch succeeds.
+//!   fetch succeeds, for at most [`MAX_KEPT`] after the last one that did, then they are
+//!   dropped (a key the edge stopped publishing, perhaps because it leaked, must not
+//!   verify forever while the URL is down).
+//! - A 404 is an answer, not a failure: the edge serves no JWKS under HS256 (an operator
+//!   who moved back from ES256, perhaps after a key leaked), so the keys held are dropped
+//!   at once (and `edge_jwks_unavailable` logged with the status).
 
 use std::fmt;
 use std::net::Ipv4Addr;
@@ -35,6 +40,9 @@ use crate::{Assertion, TokenError};
 pub(crate) const MAX_AGE: Duration = Duration::from_secs(300);
 /// The least time between two fetches, whatever asks for them.
 pub(crate) const COOLDOWN: Duration = Duration::from_secs(30);
+/// How long fetched keys go on verifying while every fetch fails, counted from the last
+/// fetch that succeeded.
+pub(crate) const MAX_KEPT: Duration = Duration::from_secs(24 * 60 * 60);
 /// A fetch that takes longer gives up.
 const TIMEOUT: Duration = Duration::from_secs(5);
 /// The largest JWKS read (the edge's, with a few keys, is under 1 KiB).
@@ -77,12 +85,13 @@ pub(crate) struct RemoteJwks {
 }
 
 struct Cache {
-    /// What the last successful fetch brought; none before the first.
+    /// What the last successful fetch brought; none before the first, after a 404, and
+    /// once [`MAX_KEPT`] has passed since that fetch.
     keys: Arc<Jwks>,
-    /// How many times `keys` was replaced: a request that saw one generation and finds
-    /// another knows to look again.
+    /// How many times `keys` was replaced (or dropped): a request that saw one generation
+    /// and finds another knows to look again.
     generation: u64,
-    /// When that fetch was.
+    /// When that fetch was; `None` while no keys are held.
     fetched_at: Option<Timestamp>,
     /// When the last fetch began, whatever became of it: the cooldown counts from it.
     tried_at: Option<Timestamp>,
@@ -116,6 +125,8 @@ impl RemoteJwks {
         if self.stale(clock()) {
             self.refresh(self.keys().1, clock, log).await;
         }
+        // After the refresh: a fetch that just succeeded keeps them, one that failed does not.
+        self.drop_expired(clock(), log);
         let (keys, generation) = self.keys();
         let verified = verify(&keys);
         let lacks_the_key = match &verified {
@@ -130,6 +141,20 @@ impl RemoteJwks {
     fn keys(&self) -> (Arc<Jwks>, u64) {
         let cache = self.cache.lock().expect("JWKS cache lock");
         (cache.keys.clone(), cache.generation)
+    }
+
+    /// Drops the keys when no fetch has succeeded for [`MAX_KEPT`] (whether or not one was
+    /// tried meanwhile): an edge that stopped publishing a key, while its URL is down,
+    /// must not leave that key verifying until the process restarts.
+    fn drop_expired(&self, now: Timestamp, log: &Log) {
+        let mut cache = self.cache.lock().expect("JWKS cache lock");
+        // A clock that went back reads as no time passed (`since` saturates).
+        if cache.fetched_at.is_some_and(|at| now.since(at) > MAX_KEPT) {
+            cache.drop_keys();
+            drop(cache);
+            let reason = format!("no fetch succeeded for {} h: the keys held are dropped", MAX_KEPT.as_secs() / 3600);
+            log(&json!({"event": "edge_jwks_unavailable", "reason": reason}));
+        }
     }
 
     fn stale(&self, now: Timestamp) -> bool {
@@ -174,14 +199,23 @@ impl RemoteJwks {
         runtime.spawn(fetch).await.unwrap_or(false)
     }
 
-    /// One fetch into the cache; whether it brought keys.
+    /// One fetch into the cache; whether it changed the keys (brought some, or a 404
+    /// dropped them).
     async fn fetch(&self, now: Timestamp, log: &Log) -> bool {
         match self.download().await {
-            Ok(keys) => {
+            Ok(Some(keys)) => {
                 let mut cache = self.cache.lock().expect("JWKS cache lock");
                 cache.keys = Arc::new(keys);
                 cache.generation += 1;
                 cache.fetched_at = Some(now);
+                true
+            }
+            // The edge serves no JWKS (it signs HS256 again, perhaps because the ES256 key
+            // leaked): the keys held are no longer the edge's, so they go at once. The
+            // cache is as before the first fetch; the cooldown still counts this attempt.
+            Ok(None) => {
+                self.cache.lock().expect("JWKS cache lock").drop_keys();
+                log(&json!({"event": "edge_jwks_unavailable", "reason": "status 404"}));
                 true
             }
             // The keys already held stay: an outage of the edge's JWKS must not log out
@@ -193,11 +227,15 @@ impl RemoteJwks {
         }
     }
 
-    /// One GET of the JWKS, or why it failed. The reason never holds the body: a server
-    /// that answers with something else than a JWKS is not one to quote in a log.
-    async fn download(&self) -> Result<Jwks, String> {
+    /// One GET of the JWKS (`None`: a 404, the edge serves none), or why it failed. The
+    /// reason never holds the body: a server that answers with something else than a JWKS
+    /// is not one to quote in a log.
+    async fn download(&self) -> Result<Option<Jwks>, String> {
         let request = self.http.get(self.url.clone()).timeout(TIMEOUT);
         let mut response = request.send().await.map_err(failure)?;
+        if response.status() == reqwest::StatusCode::NOT_FOUND {
+            return Ok(None);
+        }
         if response.status() != reqwest::StatusCode::OK {
             return Err(format!("status {}", response.status().as_u16()));
         }
@@ -213,7 +251,17 @@ impl RemoteJwks {
             }
             body.extend_from_slice(&chunk);
         }
-        Jwks::fetched(&body).map_err(|refused| refused.to_string())
+        Jwks::fetched(&body).map(Some).map_err(|refused| refused.to_string())
+    }
+}
+
+impl Cache {
+    /// No keys held, as before the first fetch (a new generation: requests waiting for a
+    /// fetch look again, and find none).
+    fn drop_keys(&mut self) {
+        self.keys = Arc::new(Jwks::empty());
+        self.generation += 1;
+        self.fetched_at = None;
     }
 }
 

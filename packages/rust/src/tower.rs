@@ -269,7 +269,9 @@ impl EdgeLayer {
     /// `https://<app>/__edge/jwks.json`; features `es256` and `client`), and holding no
     /// secret. The keys are fetched on the first ES256 assertion, kept 5 minutes, and
     /// fetched again for a `kid` they lack at most every 30 s; a failed fetch is logged
-    /// (`edge_jwks_unavailable`) and the keys already fetched go on verifying. `url` must
+    /// (`edge_jwks_unavailable`) and the keys already fetched go on verifying, for at most
+    /// 24 hours after the last fetch that succeeded; a 404 (the edge serves no JWKS)
+    /// drops them at once. `url` must
     /// be `https:` (feature `rustls-tls`, or TLS of your own in reqwest), or `http:` to
     /// `localhost`, `127.0.0.0/8` or `[::1]`.
     #[cfg(all(feature = "es256", feature = "client"))]
@@ -893,3 +895,36 @@ mod extract {
 
 #[cfg(feature = "axum")]
 pub use extract::{RequirePageUser, RequireRecentAuth, RequireUser, require_recent_auth};
+
+#[cfg(test)]
+mod tests {
+    use super::{EdgeUser, now};
+
+    fn ada(auth_time: Option<u64>, context_changed: Option<u64>) -> EdgeUser {
+        EdgeUser {
+            sub: "ada".into(),
+            sid: "AQEBAQEBAQEBAQEBAQEBAQ".into(),
+            state: "fresh".into(),
+            ctx: None,
+            context_changed,
+            auth_time,
+            amr: None,
+        }
+    }
+
+    #[test]
+    fn an_auth_time_more_than_30_s_ahead_is_no_recent_sign_in() {
+        // Margins of 10 s around the 30 s of skew: `signed_in_within` reads the clock again.
+        let t = now().as_secs();
+        assert!(ada(Some(t - 60), None).signed_in_within(300));
+        assert!(ada(Some(t + 20), None).signed_in_within(300), "within the clock skew");
+        assert!(ada(Some(t + 20), Some(t + 20)).signed_in_within(300), "a change at the sign-in itself");
+        // An origin whose clock lags must not take it as recent for longer than max_age:
+        // an hour ahead would read as "now" for an hour more than asked.
+        assert!(!ada(Some(t + 40), None).signed_in_within(300), "40 s ahead");
+        assert!(!ada(Some(t + 3600), None).signed_in_within(300), "an hour ahead");
+        assert!(!ada(Some(t + 3600), None).signed_in_within(u64::MAX), "whatever the max age");
+        assert!(!ada(Some(u64::MAX), None).signed_in_within(u64::MAX), "no overflow");
+        assert!(!ada(None, None).signed_in_within(u64::MAX));
+    }
+}

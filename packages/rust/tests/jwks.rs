@@ -397,6 +397,116 @@ async fn a_failed_fetch_is_logged_and_the_keys_already_fetched_go_on_verifying()
     assert!(events.len() == 2 && events[0].starts_with("edge_jwks_unavailable: "), "{events:?}");
 }
 
+/// What `events` says when a failed fetch was a refused connection (the server down).
+fn is_down(event: &str) -> bool {
+    event.starts_with("edge_jwks_unavailable: ") && !event.contains("status") && !event.contains("dropped")
+}
+
+const MINUTE: u64 = 60;
+const HOUR: u64 = 60 * MINUTE;
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn kept_keys_verify_for_24_hours_after_the_last_good_fetch_then_are_dropped() {
+    let server = Server::start(Answer::Jwks(jwks(&["a2"]))).await;
+    let origin = Origin::new(EdgeLayer::from_jwks_url(&server.url, "origin").unwrap());
+    let ada = || es256("a2", Some("a2"), origin.now());
+    assert_eq!(origin.who(&ada()).await, "ada");
+    // Twelve hours later the keys are fetched again: the 24 hours count from this fetch,
+    // the last one that succeeds.
+    origin.advance(12 * HOUR);
+    assert_eq!(origin.who(&ada()).await, "ada");
+    assert_eq!((server.fetches(), origin.events()), (2, vec![]));
+
+    // The server down: each failed fetch is logged, and the key goes on verifying.
+    server.stop().await;
+    for _ in 0..3 {
+        origin.advance(6 * HOUR);
+        assert_eq!(origin.who(&ada()).await, "ada");
+        let events = origin.events();
+        assert!(matches!(&events[..], [event] if is_down(event)), "{events:?}");
+    }
+    // 23 h 59 min after the last good fetch: still verifying.
+    origin.advance(6 * HOUR - MINUTE);
+    assert_eq!(origin.now(), T0 + 12 * HOUR + 24 * HOUR - MINUTE);
+    assert_eq!(origin.who(&ada()).await, "ada", "23 h 59 min: kept");
+    let events = origin.events();
+    assert!(matches!(&events[..], [event] if is_down(event)), "{events:?}");
+
+    // 24 h and 1 s: dropped, and the assertion is anonymous, logged.
+    origin.advance(MINUTE + 1);
+    assert_eq!(origin.who(&ada()).await, "anonymous", "24 h 1 s: dropped");
+    let events = origin.events();
+    assert!(is_down(&events[0]), "{events:?}");
+    assert_eq!(
+        events[1..],
+        [
+            "edge_jwks_unavailable: no fetch succeeded for 24 h: the keys held are dropped",
+            "edge_assertion_rejected: unknown kid"
+        ],
+    );
+    // Dropped, not hidden: within the cooldown (no fetch), without kid, and later on.
+    origin.advance(1);
+    assert_eq!(origin.who(&ada()).await, "anonymous");
+    assert_eq!(origin.who(&es256("a2", None, origin.now())).await, "anonymous");
+    assert_eq!(origin.events(), ["edge_assertion_rejected: unknown kid", "edge_assertion_rejected: bad signature"]);
+    origin.advance(HOUR);
+    assert_eq!(origin.who(&ada()).await, "anonymous");
+    let events = origin.events();
+    assert!(
+        events.len() == 2 && is_down(&events[0]) && events[1] == "edge_assertion_rejected: unknown kid",
+        "{events:?}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_404_drops_the_keys_at_once_and_a_200_brings_them_back() {
+    let server = Server::start(Answer::Jwks(jwks(&["a2"]))).await;
+    let origin = Origin::new(EdgeLayer::from_jwks_url(&server.url, "origin").unwrap());
+    let ada = || es256("a2", Some("a2"), origin.now());
+    let dropped = ["edge_jwks_unavailable: status 404", "edge_assertion_rejected: unknown kid"];
+
+    // Refetched for an unknown kid: the 404 drops the key that verified a moment before.
+    assert_eq!(origin.who(&ada()).await, "ada");
+    origin.advance(31);
+    assert_eq!(origin.who(&ada()).await, "ada");
+    server.answer(Answer::Status(404));
+    assert_eq!(origin.who(&es256("a2", Some("zz"), origin.now())).await, "anonymous");
+    assert_eq!((server.fetches(), origin.events()), (2, dropped.map(String::from).to_vec()));
+    assert_eq!(origin.who(&ada()).await, "anonymous", "right after the 404");
+    assert_eq!(origin.who(&es256("a2", None, origin.now())).await, "anonymous", "without kid too");
+    // The 404 counts for the cooldown: no fetch for these.
+    assert_eq!(server.fetches(), 2);
+    assert_eq!(origin.events(), ["edge_assertion_rejected: unknown kid", "edge_assertion_rejected: bad signature"]);
+
+    // The URL answers 200 again: the next assertion after the cooldown fetches it and verifies.
+    server.answer(Answer::Jwks(jwks(&["a2"])));
+    origin.advance(31);
+    assert_eq!(origin.who(&ada()).await, "ada");
+    assert_eq!((server.fetches(), origin.events()), (3, vec![]));
+
+    // Refetched after the 5 minutes: the same.
+    server.answer(Answer::Status(404));
+    origin.advance(299);
+    assert_eq!(origin.who(&ada()).await, "ada", "4 min 59 s after the last fetch: not asked yet");
+    assert_eq!(server.fetches(), 3);
+    origin.advance(1);
+    assert_eq!(origin.who(&ada()).await, "anonymous", "the 5-minute refetch got the 404");
+    assert_eq!((server.fetches(), origin.events()), (4, dropped.map(String::from).to_vec()));
+    assert_eq!(origin.who(&ada()).await, "anonymous");
+    assert_eq!(server.fetches(), 4, "cooling down");
+    origin.events();
+    server.answer(Answer::Jwks(jwks(&["a2"])));
+    origin.advance(30);
+    assert_eq!(origin.who(&ada()).await, "ada");
+    assert_eq!((server.fetches(), origin.events()), (5, vec![]));
+
+    // An origin that never fetched: a 404 is the same anonymous answer, logged, never the body.
+    server.answer(Answer::Status(404));
+    let fresh = Origin::new(EdgeLayer::from_jwks_url(&server.url, "origin").unwrap());
+    assert_eq!(fresh.who(&es256("a2", Some("a2"), fresh.now())).await, "anonymous");
+    assert_eq!(fresh.events(), dropped);
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_fetch_gives_up_after_5_seconds() {
     let server = Server::start(Answer::Silent).await;

@@ -217,7 +217,7 @@ class EdgeSession:
     ``cryptography`` package (``pip install "edge-session-origin[es256]"``), else
     construction raises ``ImportError``. ``clock`` returns the time in Unix seconds (default
     ``time.time``); tests pass their own to verify at a given time, and the JWKS cache
-    measures its 5 minutes and 30 s cooldown by it."""
+    measures its 5 minutes, 30 s cooldown and 24 hours by it."""
 
     def __init__(self, secret: Optional[str] = None, audience: Optional[str] = None,
                  edge_url: Optional[str] = None, clock: Optional[Clock] = None,
@@ -520,12 +520,15 @@ class EdgeRequest:
         """Whether the user signed in (``auth_time``) at most ``max_age`` seconds ago by the
         edge's ``clock``, and the session has not refreshed from another context since
         (``context_changed`` is ``None`` or not after ``auth_time``): what a sensitive
-        action asks. ``False`` when anonymous."""
+        action asks. ``False`` when anonymous, and for an ``auth_time`` more than
+        :data:`CLOCK_SKEW` ahead of the clock: the edge signs none, and an origin whose
+        clock lags would otherwise take it as recent for longer than ``max_age``."""
         _require_max_age(max_age)
         user = self.user
         if user is None or user.auth_time is None:
             return False
-        return (int(self.edge.clock()) - user.auth_time <= max_age
+        now = int(self.edge.clock())
+        return (user.auth_time <= now + CLOCK_SKEW and now - user.auth_time <= max_age
                 and (user.context_changed is None or user.context_changed <= user.auth_time))
 
     def login(self, sub: str, *, remember: bool = False, ctx: Optional[Mapping[str, Any]] = None,

@@ -39,6 +39,10 @@ CACHE_SECONDS = 300.0
 # However many unknown kids arrive (an attacker can send a random one per request), the
 # JWKS is fetched at most once in this window.
 COOLDOWN_SECONDS = 30.0
+# Keys kept through failed fetches verify this long after the last fetch that succeeded,
+# then are dropped: a key the edge stopped publishing (perhaps because it leaked) must not
+# verify forged assertions for as long as the URL stays down.
+KEPT_SECONDS = 24 * 3600.0
 FETCH_TIMEOUT = 5.0  # seconds, for the whole fetch: connection, headers and body
 MAX_BODY = 64 * 1024  # the edge's JWKS is well under 2 KiB; more is not the edge
 
@@ -68,6 +72,11 @@ class PublicKey:
 
 class Unavailable(Exception):
     """A fetch that gave no JWKS; the message is the reason, never the response's body."""
+
+
+class NotServed(Unavailable):
+    """A 404: an answer, not a failure. The edge serves no JWKS under HS256 (an operator
+    who moved back from ES256, perhaps after its key leaked): no key of it verifies."""
 
 
 def check_url(url: str) -> str:
@@ -223,6 +232,8 @@ def _exchange(connection: _Connection, url: str) -> bytes:
     target = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
     connection.request("GET", target, headers={"Accept": "application/jwk-set+json, application/json"})
     with connection.getresponse() as response:
+        if response.status == 404:
+            raise NotServed("status 404")
         if response.status != 200:
             raise Unavailable(f"status {response.status}")
         body = response.read(MAX_BODY + 1)
@@ -315,38 +326,46 @@ class KeySet:
     """The ES256 keys one :class:`~edge_session.EdgeSession` verifies with: fixed
     (``EDGE_JWKS``), or fetched from ``url`` on first use, kept :data:`CACHE_SECONDS`,
     fetched again for a kid it lacks at most once per :data:`COOLDOWN_SECONDS`, and kept
-    when a fetch fails. Thread-safe: one fetch at a time, and requests that waited for it
-    use its keys rather than fetch again."""
+    when a fetch fails, but for at most :data:`KEPT_SECONDS` after the last fetch that
+    succeeded; a 404 drops them at once. Thread-safe: one fetch at a time, and requests
+    that waited for it use its keys rather than fetch again."""
 
     def __init__(self, keys: list[PublicKey], url: Optional[str], clock: Callable[[], float]):
         self.url = url
         self._clock = clock
-        # (generation, keys), replaced as a whole so a reader never sees half an update;
-        # the generation counts successful fetches.
-        self._state: tuple[int, list[PublicKey]] = (0, keys)
-        self._fetched_at: Optional[float] = None  # the last successful fetch
+        # (generation, keys, when they were fetched), replaced as a whole so a reader never
+        # sees half an update; the generation counts changes of the set (a fetch that
+        # succeeded, or keys dropped).
+        self._state: tuple[int, list[PublicKey], Optional[float]] = (0, keys, None)
         self._tried_at: Optional[float] = None  # the last attempt, for the cooldown
         self._lock = threading.Lock()
 
     def snapshot(self) -> tuple[int, list[PublicKey]]:
-        return self._state
+        """The generation and the keys that verify now. Fetched keys verify only until
+        :data:`KEPT_SECONDS` after their fetch, whether or not a fetch was tried since (one
+        in the cooldown may not be): a clock stepped back before their fetch hides them
+        too, until a fetch succeeds (which the stale cache then asks for at once)."""
+        generation, keys, fetched_at = self._state
+        if self.url is not None and not _within(self._clock(), fetched_at, KEPT_SECONDS):
+            return generation, []
+        return generation, keys
 
     def stale(self) -> bool:
         """Whether a fetched set is due: never fetched yet, or older than the cache."""
-        return self.url is not None and not _within(self._clock(), self._fetched_at, CACHE_SECONDS)
+        return self.url is not None and not _within(self._clock(), self._state[2], CACHE_SECONDS)
 
     def may_fetch(self, kid: Optional[str]) -> bool:
         """Whether verifying a token with ``kid`` could fetch (and so block for up to
         :data:`FETCH_TIMEOUT`): for the ASGI middleware, which then leaves the event loop."""
         if self.url is None:
             return False
-        return self.stale() or kid is None or not named(self._state[1], kid)
+        return self.stale() or kid is None or not named(self.snapshot()[1], kid)
 
     def refresh(self, seen: int, wait: bool = True) -> bool:
-        """Fetches the JWKS again, unless a fetch succeeded since generation ``seen`` (then
-        its keys are used: concurrent requests share one fetch) or one was tried in the
+        """Fetches the JWKS again, unless the set changed since generation ``seen`` (then
+        its keys are used: concurrent requests share one fetch) or a fetch was tried in the
         cooldown. Returns whether the keys changed since ``seen``. A failure is logged
-        (``edge_jwks_unavailable``) and keeps the keys there were; it never raises.
+        (``edge_jwks_unavailable``) and never raises (see :meth:`_failed`).
         ``wait=False``: if another request is fetching, go on with the keys there are
         (a stale cache that still names the key need not wait up to 5 s for a new one)."""
         if self.url is None or not self._lock.acquire(blocking=wait):
@@ -361,15 +380,34 @@ class KeySet:
             try:
                 keys = fetch(self.url)
             except Exception as failure:  # never out of identify(): the request is anonymous
-                reason = failure if isinstance(failure, Unavailable) else type(failure).__name__
-                log.warning("edge_jwks_unavailable: %s, from %s; the keys fetched before, if any, still verify",
-                            reason, self.url)
-                return False
-            self._fetched_at = now
-            self._state = (seen + 1, keys)
+                return self._failed(failure, now)
+            self._state = (seen + 1, keys, now)
             return True
         finally:
             self._lock.release()
+
+    def _failed(self, failure: Exception, now: float) -> bool:
+        """After a fetch that gave no keys (called holding the lock): logs why, never the
+        body, and what became of the keys held. They are kept until :data:`KEPT_SECONDS`
+        after the last fetch that succeeded, then dropped; a 404 drops them at once, being
+        the edge's answer that it signs with no key of this set. Returns whether the
+        keys changed (dropped)."""
+        generation, keys, fetched_at = self._state
+        reason = failure if isinstance(failure, Unavailable) else type(failure).__name__
+        kept = bool(keys) and not isinstance(failure, NotServed) and _within(now, fetched_at, KEPT_SECONDS)
+        if kept:
+            fate = "the keys fetched before still verify, for 24 h after the last fetch that succeeded"
+        elif not keys:
+            fate = "no key verifies"
+        elif isinstance(failure, NotServed):
+            fate = "the edge serves no JWKS: the keys fetched before are dropped"
+        else:
+            fate = "the keys fetched before are dropped: no fetch succeeded in 24 h"
+        log.warning("edge_jwks_unavailable: %s, from %s; %s", reason, self.url, fate)
+        if keys and not kept:
+            self._state = (generation + 1, [], fetched_at)
+            return True
+        return False
 
 
 def named(keys: list[PublicKey], kid: str) -> list[PublicKey]:

@@ -21,6 +21,10 @@ module EdgeSession
     # Between two fetches, whatever asks: tokens with random kids cannot make us fetch on
     # every request (nor make the edge serve its JWKS to every request we get).
     COOLDOWN_SECONDS = 30
+    # Keys kept through failed fetches verify for at most this long after the last fetch
+    # that succeeded: a key the edge stopped publishing (perhaps because it leaked) must
+    # not verify forged assertions forever while the URL is down.
+    MAX_KEY_AGE = 24 * 3600
     FETCH_TIMEOUT = 5 # seconds for the whole fetch: connect, TLS, headers and body
     MAX_BODY = 64 * 1024 # the edge's JWKS is a few hundred bytes
     # The order of P-256's group: r and s of a signature are in [1, N - 1].
@@ -32,6 +36,8 @@ module EdgeSession
     Key = Struct.new(:kid, :pkey)
     # Why a fetch failed; the message is the reason logged (never the response's body).
     class Unavailable < StandardError; end
+    # A 404: the edge publishes no JWKS (it signs HS256 again). An answer, not a failure.
+    class NotPublished < Unavailable; end
 
     # EDGE_JWKS and EDGE_JWKS_URL (each nil or "" when unset) → a Jwks, or nil when neither
     # is set. ArgumentError for anything the README calls a configuration error.
@@ -136,7 +142,7 @@ module EdgeSession
       @log = log
       @state = Mutex.new # guards @keys and @fetched_at
       @keys = keys || []
-      @fetched_at = nil
+      @fetched_at = nil # the last fetch that succeeded
       @fetching = Mutex.new # one fetch at a time; guards @attempted_at
       @attempted_at = nil
     end
@@ -144,7 +150,8 @@ module EdgeSession
     # Raises AssertionRefused unless `signature` (the JWS's third part, decoded) is an
     # ES256 signature of `token` by the key its header names. `now`: the client's clock, in
     # Unix seconds, which also times the cache. Never raises anything else: a failed fetch
-    # is logged (edge_jwks_unavailable) and the keys we had keep verifying.
+    # is logged (edge_jwks_unavailable) and the keys we had keep verifying, for 24 hours
+    # after the last good fetch; a 404 drops them at once.
     def verify!(token, header, signature, now)
       check_signature_shape(signature)
       kid = header["kid"]
@@ -180,13 +187,27 @@ module EdgeSession
     # the algorithm again: ES256 only, never the key as an HMAC secret.
     def signed_by_any?(token, keys) = keys.any? { |key| JWS.signed_by?(token, key.pkey, "ES256") }
 
-    def keys = @state.synchronize { @keys }
+    # The keys that verify at `now`: fetched ones are dropped once the last good fetch is
+    # over 24 hours old (abs: a clock set far back does not keep them either), with
+    # edge_jwks_unavailable logged once. Static keys (EDGE_JWKS) were pinned by the
+    # operator and never expire. Callers refetch first, so keys a fetch could renew are
+    # not dropped (nor logged) for nothing.
+    def keys_at(now)
+      expired = false
+      keys = @state.synchronize do
+        expired = @uri && !@keys.empty? && (now - @fetched_at).abs > MAX_KEY_AGE
+        @keys = [] if expired
+        @keys
+      end
+      @log&.call("edge_jwks_unavailable", reason: "no good fetch for #{MAX_KEY_AGE / 3600} h: keys dropped") if expired
+      keys
+    end
 
     # The cached keys, fetched first if there are none yet or they are 5 minutes old.
     def current_keys(now)
       stale = @uri && @state.synchronize { @fetched_at.nil? || (now - @fetched_at).abs >= CACHE_SECONDS }
       refetch(now) if stale
-      keys
+      keys_at(now)
     end
 
     # Fetches the JWKS unless a fetch was tried in the last 30 s; the keys, if they changed
@@ -194,25 +215,41 @@ module EdgeSession
     def refetch(now)
       return nil unless @uri
 
-      before = keys
+      before = @state.synchronize { @keys }
       @fetching.synchronize do
         # Checked under the lock: threads that waited here for a fetch share its result.
         # (abs: a clock set back by more than the cooldown does not freeze the keys.)
         next if @attempted_at && (now - @attempted_at).abs < COOLDOWN_SECONDS
 
-        @attempted_at = now
-        fetched = fetch
-        @state.synchronize { @keys, @fetched_at = fetched, now } if fetched
+        @attempted_at = now # a 404 or a failure starts the cooldown too
+        store(fetch, now)
       end
-      after = keys
+      after = keys_at(now)
       after unless after.equal?(before)
     end
 
-    # The usable keys at @uri, or nil with edge_jwks_unavailable logged: a failure keeps
-    # the keys we had, which go on verifying until a fetch succeeds.
+    # A fetch's outcome (see fetch) applied to the keys held.
+    def store(fetched, now)
+      @state.synchronize do
+        if fetched
+          @keys, @fetched_at = fetched, now
+        elsif fetched == false
+          # A 404 is the edge saying it publishes no key: the ones we hold (perhaps the very
+          # key it stopped publishing because it leaked) are dropped now, not in 24 hours.
+          @keys, @fetched_at = [], nil
+        end
+      end
+    end
+
+    # The usable keys at @uri; else edge_jwks_unavailable is logged and it returns false
+    # for a 404 (drop the keys we hold), nil for a failure (keep them: they go on verifying
+    # until a fetch succeeds, for at most 24 hours after the last one that did).
     def fetch
       body = Timeout.timeout(FETCH_TIMEOUT, Unavailable, "no answer within #{FETCH_TIMEOUT} s") { download }
       usable_keys(body)
+    rescue NotPublished => e
+      @log&.call("edge_jwks_unavailable", reason: e.message)
+      false
     rescue StandardError => e
       @log&.call("edge_jwks_unavailable", reason: failure_reason(e))
       nil
@@ -242,6 +279,7 @@ module EdgeSession
 
     # Only a 200 (a redirect is not followed: it could lead to http://), at most 64 KiB.
     def read_body(response)
+      raise NotPublished, "HTTP status 404: the edge publishes no JWKS, keys dropped" if response.code == "404"
       raise Unavailable, "HTTP status #{response.code}" unless response.code == "200"
       raise Unavailable, "body over #{MAX_BODY} bytes" if response.content_length.to_i > MAX_BODY
 
