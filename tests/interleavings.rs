@@ -92,9 +92,16 @@ enum Event {
 #[derive(Default)]
 struct Run {
     refused: Vec<String>,
-    /// Rotations by `ROTATE_AFTER` (a step-up's, at once or when its hold ended, apart).
+    /// Rotations by `ROTATE_AFTER` (a step-up's apart).
     rotations: Vec<Timestamp>,
     step_up_rotations: u32,
+    /// Every credential handed out since the last durable step-up, and before it.
+    issued: Vec<(u64, [u8; 32])>,
+    pre_step_up: Vec<(u64, [u8; 32])>,
+    /// The `auth_time` the last durable step-up proved.
+    elevated: Option<u64>,
+    /// Grants to a credential from before a step-up that carried its `auth_time`.
+    elevation_leaks: u32,
     jar_regressions: u32,
     too_old_accepted: u32,
     /// Generation → when the browser first presented it to the family.
@@ -111,7 +118,7 @@ struct Sim {
     queue: BinaryHeap<Reverse<(Timestamp, u64)>>,
     events: BTreeMap<u64, Event>,
     seq: u64,
-    secrets: u8,
+    secrets: u32,
     run: Run,
 }
 
@@ -122,6 +129,7 @@ impl Sim {
         let alice = Identity { sub: "alice".into(), ctx: None, auth_time: None, amr: None };
         let (family, grant) = Family::login(FamilyId::from_bytes([7; 16]), alice, false, t0, secret(0), &policy);
         let jar = Jar { refresh: grant.refresh.unwrap(), access_until: None };
+        let run = Run { issued: vec![key(&jar.refresh)], ..Run::default() };
         Sim {
             t0,
             clock: t0,
@@ -132,7 +140,7 @@ impl Sim {
             events: BTreeMap::new(),
             seq: 0,
             secrets: 0,
-            run: Run::default(),
+            run,
         }
     }
 
@@ -180,9 +188,9 @@ impl Sim {
         let presented = jar.refresh.generation;
         let g_before = self.family.generation();
         let issued_before = self.family.issued_at();
-        let due_by_step_up = self.family.rotation_due();
+        let pre_step_up = self.run.pre_step_up.contains(&key(&jar.refresh));
         self.first_presented.entry(presented).or_insert(now);
-        self.secrets = self.secrets.wrapping_add(1);
+        self.secrets += 1;
         let decision = self.family.handle_refresh(&jar.refresh, now, &self.policy, secret(self.secrets));
         let Outcome::Authenticated(grant) = decision.outcome else {
             self.run.refused.push(format!(
@@ -193,11 +201,14 @@ impl Sim {
             return;
         };
         if self.family.generation() > g_before {
-            if due_by_step_up {
-                self.run.step_up_rotations += 1;
-            } else {
-                self.run.rotations.push(now);
-            }
+            self.run.rotations.push(now);
+        }
+        // A credential from before the last step-up never carries it.
+        if pre_step_up && self.run.elevated.is_some_and(|at| grant.identity.auth_time == Some(at)) {
+            self.run.elevation_leaks += 1;
+        }
+        if let Some(refresh) = &grant.refresh {
+            self.run.issued.push(key(refresh));
         }
         // Never accept anything older than the previous generation, nor the previous
         // generation once its successor has been out for longer than recovery allows.
@@ -223,10 +234,20 @@ impl Sim {
     /// earned, under the slow rule.
     fn step_up(&mut self, now: Timestamp, earned: Option<RefreshCredential>, decided: Timestamp, req: Req) {
         let g_before = self.family.generation();
-        self.secrets = self.secrets.wrapping_add(1);
+        self.secrets += 1;
+        let before = self.family.elevation().cloned();
         let grant = self.family.step_up(None, now, &self.policy, secret(self.secrets)).expect("a live family");
         if self.family.generation() > g_before {
             self.run.step_up_rotations += 1;
+        }
+        // Durable (not held: the step-up is stored with the family).
+        if self.family.elevation() != before.as_ref() {
+            // Durable: every credential handed out so far predates it.
+            self.run.pre_step_up.extend(self.run.issued.drain(..));
+            self.run.elevated = grant.identity.auth_time;
+        }
+        if let Some(refresh) = &grant.refresh {
+            self.run.issued.push(key(refresh));
         }
         let refresh = grant.refresh.or_else(|| earned.filter(|_| may_set_refresh(decided, now, &self.policy)));
         let access_until = (!self.policy.access_ttl.is_zero()).then(|| now + self.policy.access_ttl);
@@ -261,14 +282,23 @@ impl std::ops::DerefMut for Sim {
     }
 }
 
-fn secret(n: u8) -> RefreshSecret {
-    RefreshSecret::from_bytes([n; 32])
+/// A credential as the sim tells them apart.
+fn key(credential: &RefreshCredential) -> (u64, [u8; 32]) {
+    (credential.generation, *credential.secret.as_bytes())
+}
+
+/// A distinct secret per `n`: the sim tells credentials apart by their bytes.
+fn secret(n: u32) -> RefreshSecret {
+    let mut bytes = [0xa5; 32];
+    bytes[..4].copy_from_slice(&n.to_be_bytes());
+    RefreshSecret::from_bytes(bytes)
 }
 
 fn check_browser_invariants(sim: &Sim) -> Result<(), TestCaseError> {
     prop_assert!(sim.refused.is_empty(), "lost session: {:?}", sim.refused);
     prop_assert_eq!(sim.jar_regressions, 0, "the jar moved back a generation");
     prop_assert_eq!(sim.too_old_accepted, 0, "a credential older than the rules allow was accepted");
+    prop_assert_eq!(sim.elevation_leaks, 0, "a credential from before a step-up carried it");
     for pair in sim.rotations.windows(2) {
         prop_assert!(pair[1].since(pair[0]) >= Duration::from_millis(ROTATE_MS), "two rotations in one window");
     }
@@ -308,7 +338,7 @@ proptest! {
         let (mut now, mut last_use, mut touches) = (t0, t0, Vec::new());
         for (i, gap) in gaps.iter().enumerate() {
             now = now + Duration::from_millis(*gap);
-            let decision = family.handle_refresh(&jar, now, &policy, secret(i as u8 + 1));
+            let decision = family.handle_refresh(&jar, now, &policy, secret(i as u32 + 1));
             match decision.outcome {
                 Outcome::Authenticated(grant) => {
                     if let Some(next) = grant.refresh { jar = next; }
@@ -347,11 +377,11 @@ proptest! {
         let moved_on = sim.first_presented.range(stolen.generation + 1..)
             .any(|(_, &first)| replay_at.since(first) >= Duration::from_millis(GRACE_MS));
         let policy = sim.policy;
-        let outcome = sim.family.handle_refresh(&stolen, replay_at, &policy, secret(255)).outcome;
+        let outcome = sim.family.handle_refresh(&stolen, replay_at, &policy, secret(u32::MAX)).outcome;
         if moved_on {
             prop_assert_eq!(outcome, Outcome::ReuseDetected { revoked: true });
             let owner = sim.jar.refresh.clone();
-            let next = sim.family.handle_refresh(&owner, replay_at + Duration::from_millis(1), &policy, secret(254));
+            let next = sim.family.handle_refresh(&owner, replay_at + Duration::from_millis(1), &policy, secret(u32::MAX - 1));
             prop_assert!(!matches!(next.outcome, Outcome::Authenticated(_)), "owner still in after revocation");
         }
     }

@@ -236,45 +236,92 @@ fn auth_time(verdict: &Verdict) -> Option<u64> {
 }
 
 #[test]
-fn a_step_up_moves_auth_time_and_rotates_so_a_copy_taken_before_it_is_reuse() {
+fn a_step_up_raises_auth_time_for_its_own_new_credential_only() {
     let config = config(&[]);
     let (mut object, g1) = logged_in(&config);
     object.handle(refresh(&g1), T0 + secs(1), &config, secret(2)).unwrap(); // g1 confirmed; not yet due
-    let at = T0 + secs(5); // the hold (GRACE 2 s after the login handed g1 out) is over
+    let at = T0 + secs(5); // past the hold (GRACE 2 s after the login handed g1 out)
     let stepped = object.handle(step_up("ada"), at, &config, secret(3)).unwrap();
-    assert_eq!(state(&stepped.verdict), SessionState::Rotated, "rotated at once, though ROTATE_AFTER is 10 s");
+    assert_eq!(state(&stepped.verdict), SessionState::Rotated, "a new credential, though ROTATE_AFTER is 10 s");
     assert_eq!(auth_time(&stepped.verdict), Some(at.as_secs()));
     let Verdict::Granted { identity, .. } = &stepped.verdict else { unreachable!() };
     assert_eq!(identity.amr, Some(vec!["pwd".to_owned(), "otp".to_owned()]));
     let row = family_row::decode(stepped.row.as_ref().expect("a step-up writes")).unwrap();
-    assert_eq!((row.id(), row.generation(), row.identity().auth_time), (ID, 2, Some(at.as_secs())));
+    assert_eq!(
+        (row.id(), row.generation(), row.identity().auth_time),
+        (ID, 2, Some(T0.as_secs())),
+        "the login's stays"
+    );
+    assert_eq!(row.elevation().map(|e| (e.from, e.auth_time)), Some((2, at.as_secs())));
     assert_eq!(stepped.events[0].name, "step_up");
-    let g2 = refresh_value(&stepped.verdict).expect("the rotated credential is handed out");
-    // The owner's browser goes on with g2; a jar copied before the step-up holds g1.
-    object.handle(refresh(&g2), at + secs(1), &config, secret(4)).unwrap();
+    let g2 = refresh_value(&stepped.verdict).expect("the new credential is handed out");
+    let owner = object.handle(refresh(&g2), at + secs(1), &config, secret(4)).unwrap();
+    assert_eq!(auth_time(&owner.verdict), Some(at.as_secs()), "the step-up's credential carries it");
+    // A jar copied before the step-up, presented after the owner moved on: reuse.
     let copy = object.handle(refresh(&g1), at + secs(30), &config, secret(5)).unwrap();
     assert_eq!(copy.verdict, Verdict::ReuseDetected { revoked: true });
 }
 
 #[test]
-fn a_step_up_within_the_hold_rotates_on_the_next_presentation_after_it() {
+fn a_credential_from_before_the_step_up_never_carries_it_and_ends_it() {
     let config = config(&[]);
     let (mut object, g1) = logged_in(&config);
-    let at = T0 + secs(1); // g1 was handed out 1 s ago: it may still be landing (S10)
+    object.handle(refresh(&g1), T0 + secs(1), &config, secret(2)).unwrap();
+    let at = T0 + secs(5);
+    let g2 = refresh_value(&object.handle(step_up("ada"), at, &config, secret(3)).unwrap().verdict).unwrap();
+    // Within grace (a racing tab, or a thief): the same user, the new credential, but the
+    // login's auth_time; and the step-up is over for everyone.
+    let racing = object.handle(refresh(&g1), at + secs(1), &config, secret(4)).unwrap();
+    assert_eq!(state(&racing.verdict), SessionState::GraceAlias);
+    assert_eq!(auth_time(&racing.verdict), Some(T0.as_secs()));
+    assert!(racing.row.is_some(), "the end of the step-up is written");
+    let owner = object.handle(refresh(&g2), at + secs(2), &config, secret(5)).unwrap();
+    assert_eq!(auth_time(&owner.verdict), Some(T0.as_secs()), "ended: the owner asks again");
+    // A lost step-up response (g2 never presented): recovery, without the step-up.
+    let (mut lost, h1) = logged_in(&config);
+    lost.handle(refresh(&h1), T0 + secs(1), &config, secret(6)).unwrap();
+    lost.handle(step_up("ada"), at, &config, secret(7)).unwrap();
+    let recovered = lost.handle(refresh(&h1), at + secs(600), &config, secret(8)).unwrap();
+    assert_eq!(state(&recovered.verdict), SessionState::Recovered);
+    assert_eq!(auth_time(&recovered.verdict), Some(T0.as_secs()));
+}
+
+#[test]
+fn a_step_up_within_the_hold_lives_in_its_answer_alone() {
+    let config = config(&[]);
+    let (mut object, g1) = logged_in(&config);
+    let at = T0 + secs(1); // g1 was handed out 1 s ago: a response carrying it may still land (S10)
     let stepped = object.handle(step_up("ada"), at, &config, secret(2)).unwrap();
     assert_eq!(state(&stepped.verdict), SessionState::Fresh);
     assert_eq!((refresh_value(&stepped.verdict), auth_time(&stepped.verdict)), (None, Some(at.as_secs())));
-    assert!(family_row::decode(stepped.row.as_ref().unwrap()).unwrap().generation() == 1);
-    let held = object.handle(refresh(&g1), at + Duration::from_millis(500), &config, secret(3)).unwrap();
-    assert_eq!(state(&held.verdict), SessionState::Fresh, "still held (g1 handed out at T0, GRACE 2 s)");
-    let due = object.handle(refresh(&g1), at + secs(3), &config, secret(4)).unwrap();
-    assert_eq!(state(&due.verdict), SessionState::Rotated, "due since the step-up, not ROTATE_AFTER");
-    assert_eq!(auth_time(&due.verdict), Some(at.as_secs()), "a later rotation keeps the step-up's time");
-    let stored = family_row::decode(due.row.as_ref().unwrap()).unwrap();
-    let g2 = refresh_value(&due.verdict).unwrap();
-    let mut woken = FamilyObject::loaded(Some(stored), at + secs(3));
-    let next = woken.handle(refresh(&g2), at + secs(6), &config, secret(5)).unwrap();
-    assert_eq!(state(&next.verdict), SessionState::Fresh, "rotated once for the step-up, not again");
+    let row = family_row::decode(stepped.row.as_ref().unwrap()).unwrap();
+    assert_eq!((row.generation(), row.elevation()), (1, None), "nothing durable");
+    let next = object.handle(refresh(&g1), at + secs(3), &config, secret(3)).unwrap();
+    assert_eq!(auth_time(&next.verdict), Some(T0.as_secs()), "g1's holders, owner or not, get the login's");
+}
+
+#[test]
+fn a_step_up_after_the_object_woke_is_not_held_by_the_wake() {
+    let config = config(&[]);
+    let (object, g1) = logged_in(&config);
+    let stored = family_row::decode(&family_row::encode(object.family().unwrap())).unwrap();
+    let woken_at = T0 + secs(600); // evicted while the session rode its access cookie
+    let mut woken = FamilyObject::loaded(Some(stored), woken_at);
+    let stepped = woken.handle(step_up("ada"), woken_at, &config, secret(2)).unwrap();
+    assert_eq!(auth_time(&stepped.verdict), Some(woken_at.as_secs()));
+    let new = refresh_value(&stepped.verdict).expect("a new credential");
+    // g1 was never presented back: replaced in place, so a lost response's holder is not
+    // two generations behind; its holder gets the new one, without the step-up.
+    let row = family_row::decode(stepped.row.as_ref().unwrap()).unwrap();
+    assert_eq!(row.generation(), 1);
+    let racing = woken.handle(refresh(&g1), woken_at + secs(1), &config, secret(3)).unwrap();
+    assert_eq!((state(&racing.verdict), auth_time(&racing.verdict)), (SessionState::GraceAlias, Some(T0.as_secs())));
+    assert_eq!(refresh_value(&racing.verdict), Some(new.clone()));
+    let owner = woken.handle(refresh(&new), woken_at + secs(2), &config, secret(4)).unwrap();
+    assert_eq!(auth_time(&owner.verdict), Some(T0.as_secs()), "the old secret ended the step-up");
+    // Past grace of the owner's first use, the old secret is a copy: reuse.
+    let copy = woken.handle(refresh(&g1), woken_at + secs(10), &config, secret(5)).unwrap();
+    assert_eq!(copy.verdict, Verdict::ReuseDetected { revoked: true });
 }
 
 #[test]

@@ -8,8 +8,9 @@
 //! -outform DER` and WebCrypto's `exportKey("pkcs8")` produce); the first signs, and all
 //! are published, so a key being rotated in or out still verifies.
 //!
-//! Signatures are RFC 6979 deterministic (RustCrypto's `p256`): no randomness, so the
-//! core stays testable on the host, and a weak random source cannot leak the key.
+//! The core signs with RustCrypto's `p256`, RFC 6979 deterministic: no randomness, so it
+//! stays testable on the host. The worker signs with the runtime's WebCrypto instead
+//! (shell::webcrypto, thirty times faster in wasm), whose nonces come from its CSPRNG.
 //!
 //! ```
 //! use edge_session::crypto::assertion_keys::AssertionKeys;

@@ -430,10 +430,13 @@ fn stepped_up(grant: &Grant, family: &mut Family, config: &Config, now: Timestam
     let mut handled = written(verdict, family, &config.policy, now);
     handled.touch_index = touch_index;
     let rotated = if grant.state == SessionState::Rotated { "true" } else { "false" };
+    // Held (S10): the step-up lives in this answer's access cookie alone.
+    let durable = family.elevation().is_some_and(|e| Some(e.auth_time) == grant.identity.auth_time);
     let fields = vec![
         ("family", family.id().to_string()),
         ("sub", family.identity().sub.clone()),
         ("rotated", rotated.to_owned()),
+        ("durable", durable.to_string()),
     ];
     handled.events = vec![Event::new("step_up", fields)];
     handled

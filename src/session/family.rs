@@ -180,9 +180,29 @@ pub struct Family {
     /// `ON_CONTEXT_CHANGE=flag`: every credential it grants from then on carries the time
     /// to the origin, which can ask for the password again before a sensitive action.
     pub(crate) context_changed: Option<Timestamp>,
-    /// A step-up came while the hold kept the generation from rotating: the next
-    /// presentation after the hold rotates, whatever `ROTATE_AFTER` says.
-    pub(crate) rotation_due: bool,
+    /// When the current generation was last really handed out: `delivered_at` without
+    /// the object's [wake](Family::wake), in memory (a stored family starts from the
+    /// stored `delivered_at`). A step-up's hold is judged by it.
+    pub(crate) handed_out_at: Timestamp,
+    /// The current generation's secret before a step-up replaced it in place, while that
+    /// generation lasts: its holders are the session's, from before the step-up.
+    pub(crate) replaced: Option<SecretDigest>,
+    /// The step-up that raised the session's `auth_time`, for the credentials issued
+    /// since ([`Family::step_up`]).
+    pub(crate) elevation: Option<Elevation>,
+}
+
+/// A step-up: the `auth_time` and `amr` it proved, and the first generation it applies
+/// to. Only a credential issued by the step-up or after it carries them; presenting one
+/// from before ends it (the session's `auth_time` falls back to its login's).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Elevation {
+    /// The generation the step-up issued (or replaced in place).
+    pub from: u64,
+    /// When the user proved who they are, Unix seconds.
+    pub auth_time: u64,
+    /// How (the directive's `amr`).
+    pub amr: Option<Vec<String>>,
 }
 
 /// Read-only views of the state, for the objects that hold a family and for tests.
@@ -252,9 +272,9 @@ impl Family {
         self.context_changed
     }
 
-    /// A step-up waits for the hold to end: the next presentation rotates.
-    pub fn rotation_due(&self) -> bool {
-        self.rotation_due
+    /// The step-up in force, if any ([`Family::step_up`]).
+    pub fn elevation(&self) -> Option<&Elevation> {
+        self.elevation.as_ref()
     }
 }
 
@@ -281,6 +301,7 @@ impl Family {
             issued_at: now,
             confirmed_at: None,
             delivered_at: now,
+            handed_out_at: now,
             previous: None,
             revoked: false,
             device_key: None,
@@ -288,7 +309,8 @@ impl Family {
             challenge_spent_at: Timestamp::from_millis(0),
             binding_offered: false,
             context_changed: None,
-            rotation_due: false,
+            replaced: None,
+            elevation: None,
         };
         let grant = family.grant(policy, SessionState::Fresh, true);
         (family, grant)
@@ -369,12 +391,20 @@ impl Family {
         if p > g {
             return Outcome::Refused(Refusal::FutureGeneration);
         }
+        let digest = presented.secret.digest();
+        // A credential from before the step-up (a racing tab, a lost step-up response, or a
+        // jar copied earlier: they cannot be told apart) ends it before anything is decided,
+        // so nothing it is granted, re-delivered or recovered carries the step-up.
+        if self.elevation.as_ref().is_some_and(|e| p < e.from || (p == e.from && self.replaced == Some(digest))) {
+            self.elevation = None;
+            *persist = true;
+        }
         if p == g && presented.secret == self.secret {
             if self.confirmed_at.is_none() {
                 self.confirmed_at = Some(now);
                 *persist = true;
             }
-            let due = self.rotation_due || now.since(self.issued_at) >= policy.rotate_after;
+            let due = now.since(self.issued_at) >= policy.rotate_after;
             // Hold: never rotate while g may still be on its way to the browser, so every
             // response carrying g lands before g+1 exists (jar monotonicity, S10).
             let held = now.since(self.delivered_at) < policy.grace;
@@ -385,17 +415,22 @@ impl Family {
             *persist = true;
             return Outcome::Authenticated(self.grant(policy, SessionState::Rotated, true));
         }
-        if p + 1 == g && self.previous == Some(presented.secret.digest()) {
+        // The retired credentials: the previous generation, and the current one under the
+        // secret a step-up replaced (it was current until then), with the same windows.
+        let retired = (p + 1 == g && self.previous == Some(digest)) || (p == g && self.replaced == Some(digest));
+        if retired {
             // Grace counts from the later of the rotation and the first use of g: requests
             // created before the browser absorbed g can wait in its queue (S8, S11).
             let anchor = self.confirmed_at.map_or(self.issued_at, |c| c.max(self.issued_at));
             if now.since(anchor) < policy.grace {
                 self.delivered_at = now;
+                self.handed_out_at = now;
                 return Outcome::Authenticated(self.grant(policy, SessionState::GraceAlias, true));
             }
             // g never came back: the rotating response was lost (S2); re-deliver it.
             if self.confirmed_at.is_none() && now.since(self.issued_at) < policy.recovery {
                 self.delivered_at = now;
+                self.handed_out_at = now;
                 return Outcome::Authenticated(self.grant(policy, SessionState::Recovered, true));
             }
         }
@@ -415,18 +450,25 @@ impl Family {
         self.issued_at = now;
         self.confirmed_at = None;
         self.delivered_at = now;
-        self.rotation_due = false;
+        self.handed_out_at = now;
+        self.replaced = None;
     }
 
     /// The user proved who they are again at `now` (the origin's step-up directive, by
-    /// `amr`): `auth_time` moves to now, and the credential rotates, so that a copy taken
-    /// before the proof (a cookie jar stolen earlier) is a retired generation, and using it
-    /// is reuse. The family keeps its id, its place in "your devices" and its device key.
+    /// `amr`): the session's `auth_time` moves to now, for the credential this answer
+    /// hands out and those issued after it only. A credential from before (a racing tab,
+    /// a lost response, or a cookie jar copied earlier, which cannot be told apart) never
+    /// carries it, and presenting one ends the step-up. The family keeps its id, its place
+    /// in "your devices" and its device key.
     ///
-    /// It rotates at once unless the hold forbids it (the generation was handed out less
-    /// than `GRACE_SECS` ago and may still be landing: S10); then the next presentation
-    /// rotates. A bound family (DBSC) does not rotate: its refresh cookie identifies no one,
-    /// its device key does. `None` when the family can no longer be used. Persist after.
+    /// The credential changes without a new generation while the current one was never
+    /// presented back (rotating past it would leave a lost response's holder two
+    /// generations behind, which is reuse), by a rotation otherwise. When the current
+    /// generation was handed out less than `GRACE_SECS` ago (the hold, S10), a response
+    /// carrying it may still land after this one and put it back in the owner's jar, so
+    /// nothing durable changes: the step-up lives in this answer's access cookie alone. A
+    /// bound family (DBSC) needs no new credential: only its device refreshes it.
+    /// `None` when the family can no longer be used. Persist after.
     pub fn step_up(
         &mut self,
         amr: Option<Vec<String>>,
@@ -438,20 +480,33 @@ impl Family {
         if self.revoked || now >= self.deadline(policy) {
             return None;
         }
-        // Never backwards: a clock that stepped back must not make an old proof look newer.
-        let auth_time = now.as_secs().max(self.identity.auth_time.unwrap_or(0));
-        self.identity.auth_time = Some(auth_time);
-        self.identity.amr = amr;
         self.last_seen = now; // it is written
-        if self.device_key.is_some() {
-            return Some(self.grant(policy, SessionState::Fresh, false));
-        }
-        if now.since(self.delivered_at) < policy.grace {
-            self.rotation_due = true;
-            return Some(self.grant(policy, SessionState::Fresh, false));
-        }
-        self.rotate(now, fresh);
-        Some(self.grant(policy, SessionState::Rotated, true))
+        // Never backwards: a clock that stepped back must not make an old proof look newer.
+        let before = self.elevation.as_ref().map_or(self.identity.auth_time, |e| Some(e.auth_time));
+        let auth_time = now.as_secs().max(before.unwrap_or(0));
+        let held = now.since(self.handed_out_at) < policy.grace;
+        let state = if self.device_key.is_some() {
+            SessionState::Fresh
+        } else if held {
+            let elevated = Elevation { from: self.generation, auth_time, amr };
+            let mut grant = self.grant(policy, SessionState::Fresh, false);
+            grant.identity = elevated.applied_to(&self.identity);
+            return Some(grant);
+        } else if self.confirmed_at.is_none() {
+            // Like a rotation, but g-1 stays the previous generation: its holder may be the
+            // owner, whose rotating response was lost, and recovery still answers it.
+            self.replaced = Some(self.secret.digest());
+            self.secret = fresh;
+            self.issued_at = now;
+            self.delivered_at = now;
+            self.handed_out_at = now;
+            SessionState::Rotated
+        } else {
+            self.rotate(now, fresh);
+            SessionState::Rotated
+        };
+        self.elevation = Some(Elevation { from: self.generation, auth_time, amr });
+        Some(self.grant(policy, state, state == SessionState::Rotated))
     }
 
     /// The family was just loaded from storage. Its object may have been reset (every
@@ -522,15 +577,26 @@ impl Family {
     }
 
     pub(crate) fn grant(&self, policy: &Policy, state: SessionState, with_refresh: bool) -> Grant {
+        let identity = match &self.elevation {
+            Some(elevation) => elevation.applied_to(&self.identity),
+            None => self.identity.clone(),
+        };
         Grant {
             family: self.id,
-            identity: self.identity.clone(),
+            identity,
             state,
             refresh: with_refresh.then(|| self.current_credential()),
             remember_until: self.remember.then(|| self.created_at + policy.remember_lifetime),
             until: self.deadline(policy),
             context_changed: self.context_changed,
         }
+    }
+}
+
+impl Elevation {
+    /// The session's identity as this step-up proved it.
+    pub fn applied_to(&self, identity: &Identity) -> Identity {
+        Identity { auth_time: Some(self.auth_time), amr: self.amr.clone(), ..identity.clone() }
     }
 }
 

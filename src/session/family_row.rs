@@ -19,7 +19,7 @@ use crate::crypto::es256::PublicKey;
 use serde::{Deserialize, Serialize};
 
 use super::credential::{FamilyId, Identity, RefreshSecret, SecretDigest};
-use super::family::Family;
+use super::family::{Elevation, Family};
 use crate::time::Timestamp;
 
 #[derive(Serialize, Deserialize)]
@@ -51,12 +51,23 @@ struct Row {
     /// Absent unless `ON_CONTEXT_CHANGE=flag` flagged it: an unflagged row is unchanged.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     context_changed: Option<u64>,
-    /// Absent unless a step-up waits for the hold to end (an unstepped row is unchanged).
-    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
-    rotation_due: bool,
+    /// The current generation's secret before a step-up replaced it; absent otherwise.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    replaced: Option<String>,
+    /// The step-up in force; absent otherwise (an unstepped row is unchanged).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    elevation: Option<StoredElevation>,
     /// Absent in rows written before the index was told less often: read as `last_seen`.
     #[serde(default)]
     index_seen: Option<u64>,
+}
+
+#[derive(Serialize, Deserialize)]
+struct StoredElevation {
+    from: u64,
+    auth_time: u64,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    amr: Option<Vec<String>>,
 }
 
 fn is_zero(n: &u64) -> bool {
@@ -95,7 +106,12 @@ pub fn encode(family: &Family) -> String {
         challenge_spent_at: family.challenge_spent_at.as_millis(),
         binding_offered: family.binding_offered,
         context_changed: family.context_changed.map(Timestamp::as_millis),
-        rotation_due: family.rotation_due,
+        replaced: family.replaced.map(|d| base64url::encode(d.as_bytes())),
+        elevation: family.elevation.as_ref().map(|e| StoredElevation {
+            from: e.from,
+            auth_time: e.auth_time,
+            amr: e.amr.clone(),
+        }),
         index_seen: Some(family.index_seen.as_millis()),
     };
     serde_json::to_string(&row).expect("row serializes")
@@ -126,7 +142,9 @@ pub fn decode(text: &str) -> Result<Family, CorruptRow> {
         challenge_spent_at: Timestamp::from_millis(row.challenge_spent_at),
         binding_offered: row.binding_offered,
         context_changed: row.context_changed.map(Timestamp::from_millis),
-        rotation_due: row.rotation_due,
+        replaced: row.replaced.as_deref().map(bytes32).transpose()?.map(SecretDigest::from_bytes),
+        elevation: row.elevation.map(|e| Elevation { from: e.from, auth_time: e.auth_time, amr: e.amr }),
+        handed_out_at: Timestamp::from_millis(row.delivered_at),
         index_seen: Timestamp::from_millis(row.index_seen.unwrap_or(row.last_seen)),
     })
 }

@@ -94,7 +94,8 @@ pub(crate) async fn handle(req: Request, env: &Env, ctx: &Context, config: &Conf
     let presented = presented(&cookie_header, &config.session_keys, now, config.policy.not_before);
     let forged = presented.forged;
 
-    let mut trace = Trace { path: "none", writes: 0, touched: false, verdict: None, outcome: "", forged, analytics: false };
+    let mut trace =
+        Trace { path: "none", writes: 0, touched: false, verdict: None, outcome: "", forged, analytics: false };
     let decided = match presented.claim {
         Claim::Access(access) => {
             trace.path = "access";

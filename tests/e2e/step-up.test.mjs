@@ -76,7 +76,7 @@ test("a step-up moves auth_time and amr, rotates in place, and a jar copied befo
   assert.equal(await claims(owner), null, "and, as reuse, it ended the family");
 });
 
-test("a step-up right after a login (within the hold) moves auth_time at once and rotates on the next refresh", async () => {
+test("a step-up within the hold (right after a login) lives in its answer's access cookie alone", async () => {
   const client = new Client(edge.url);
   await client.fetch("/login?sub=grace");
   const login = await claims(client);
@@ -85,12 +85,27 @@ test("a step-up right after a login (within the hold) moves auth_time at once an
   assert.equal(client.refresh, refresh, "held: the generation the login handed out may still be landing");
   assert.ok(res.setCookies.some((c) => c.name === "__Host-es-access"), "a new access cookie");
   const stepped = await claims(client);
-  assert.deepEqual([stepped.sid, stepped.amr], [login.sid, ["otp"]]);
+  assert.deepEqual([stepped.path, stepped.sid, stepped.amr], ["access", login.sid, ["otp"]]);
   assert.ok(stepped.auth_time >= login.auth_time);
-  await sleep(2_100);
-  const next = await client.fetch("/");
-  assert.equal(debugOf(next).verdict, "Granted(rotated)", "due since the step-up, long before ROTATE_AFTER");
-  assert.notEqual(client.refresh, refresh);
+  await sleep(2_100); // the access cookie expired: the object answers, from the login
+  const next = await claims(client);
+  assert.deepEqual([next.path, next.sid, next.auth_time, next.amr], ["object", login.sid, login.auth_time, ["pwd"]]);
+});
+
+test("a jar copied before a step-up never carries it, and its use within grace ends the step-up", async () => {
+  const owner = new Client(edge.url);
+  await owner.fetch("/login?sub=mina");
+  await sleep(GRACE_SECS * 1000 + 1_100);
+  const before = await claims(owner);
+  const thief = new Client(edge.url);
+  thief.cookies = new Map(owner.cookies);
+  thief.cookies.delete("__Host-es-access");
+  await owner.fetch("/step-up?sub=mina&amr=pwd,otp");
+  const racing = await claims(thief); // at once: within grace, as a racing tab would be
+  assert.deepEqual([racing.path, racing.sid, racing.auth_time], ["object", before.sid, before.auth_time], "the login's auth_time");
+  owner.cookies.delete("__Host-es-access");
+  const after = await claims(owner);
+  assert.deepEqual([after.sid, after.auth_time], [before.sid, before.auth_time], "the step-up ended: asked again");
 });
 
 test("a step-up for another user, or on an anonymous request, changes nobody", async () => {
