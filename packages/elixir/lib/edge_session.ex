@@ -167,8 +167,8 @@ defmodule EdgeSession do
       keys verify ES256 assertions. It must be `https:`, or `http:` to a loopback host
       (`localhost`, `127.0.0.0/8`, `[::1]`). Fetched on the first ES256 assertion, kept
       5 minutes, fetched again for a `kid` it lacks at most once every 30 s; a failed
-      fetch logs `edge_jwks_unavailable` and keeps the keys it had
-      (`EdgeSession.JWKS.Cache`);
+      fetch logs `edge_jwks_unavailable` and keeps the keys it had, for 24 h at most
+      after the last good fetch, and a 404 drops them at once (`EdgeSession.JWKS.Cache`);
     * `jwks:` (`EDGE_JWKS`): the JWKS itself, as its JSON text or the map it decodes to;
     * `json:` decodes `EDGE_JWKS` and the fetched JWKS (default Jason).
 
@@ -237,7 +237,7 @@ defmodule EdgeSession do
   `assertion_keys/1`'s, or a ring from `parse_keys/1` (HS256 only). Options:
   `audience:` (default `"origin"`, the edge's `ORIGIN_AUDIENCE`), `json:`, `now:` (Unix
   seconds, default the system clock; tests pass their own, and the JWKS cache's 5
-  minutes and 30 s are counted in it).
+  minutes, 30 s and 24 h are counted in it).
   """
   def verify_assertion(token, keys, opts \\ []) do
     case check_assertion(token, keys, opts) do
@@ -336,7 +336,10 @@ defmodule EdgeSession do
   Whether the user of `claims` (`verify_assertion/3`'s, the plug's
   `conn.assigns.edge_session`) signed in (`"auth_time"`) at most `max_age` seconds ago,
   and the session has not refreshed from another context since (`"context_changed"`):
-  what a sensitive action asks. `false` for `nil` claims or no `auth_time`. Options:
+  what a sensitive action asks. `false` for `nil` claims or no `auth_time`, and for an
+  `auth_time` more than 30 s ahead of the clock (the assertion's own clock skew): nothing
+  the edge signs says so, and an origin whose clock lags must not count a future
+  `auth_time` as recent for longer than `max_age`. Options:
   `now:` (Unix seconds, default the system clock). `EdgeSession.Plug.require_recent_auth/2`
   answers the request when it is `false`; ask for the password again, then
   `put_step_up/3` moves the session's `auth_time` to now.
@@ -345,7 +348,9 @@ defmodule EdgeSession do
 
   def signed_in_within?(%{"auth_time" => auth_time} = claims, max_age, opts) when is_integer(auth_time) do
     changed = claims["context_changed"]
-    now(opts) - auth_time <= max_age and (changed == nil or changed <= auth_time)
+    now = now(opts)
+    # 30 s of clock skew either way, as for iat and exp; further ahead is no proof.
+    auth_time <= now + @skew and now - auth_time <= max_age and (changed == nil or changed <= auth_time)
   end
 
   def signed_in_within?(_claims, _max_age, _opts), do: false

@@ -158,6 +158,105 @@ defmodule EdgeSession.JWKSFetchTest do
     assert unavailable(log, server) == []
   end
 
+  @day 24 * 3600
+
+  test "server down: kept keys verify for 24 h after the last good fetch, then are dropped; the URL back restores them",
+       %{a1: a1, server: server, keys: keys} do
+    assert sub(ES256.token(a1, @t0), keys, @t0) == "ada"
+    # A later good fetch (the 5 minutes over): the 24 h count from this one, not the first.
+    good = @t0 + 3600
+    assert sub(ES256.token(a1, good), keys, good) == "ada"
+    assert JWKSServer.requests(server) == 2
+    JWKSServer.stop(server)
+
+    # 23 h 59 min after it, the edge still down: the key verifies, and the failure is logged.
+    at = good + @day - 60
+    {claims, log} = identify(ES256.token(a1, at), keys, at)
+    assert claims["sub"] == "ada"
+    assert [line] = unavailable(log, server)
+    assert line =~ "the request failed"
+    assert line =~ "the 1 keys fetched before still verify"
+
+    # 24 h and 1 s after it: the fetch fails again, the keys are dropped, anonymous.
+    at = good + @day + 1
+    {nil, log} = identify(ES256.token(a1, at), keys, at)
+    assert [line] = unavailable(log, server)
+    assert line =~ "no fetch has succeeded for 24 h; the 1 keys fetched before are dropped"
+    assert log =~ "edge_assertion_rejected"
+    # And they stay dropped (within the cooldown: no fetch, nothing read from the table).
+    {nil, _log} = identify(ES256.token(a1, at + 1), keys, at + 1)
+
+    # The URL answers 200 again: the first assertion after the cooldown verifies.
+    JWKSServer.restart(server)
+    assert sub(ES256.token(a1, at + 30), keys, at + 30) == "ada"
+    assert JWKSServer.requests(server) == 3
+  end
+
+  test "the 24 h run out within the cooldown of a failed fetch: dropped without a fetch",
+       %{a1: a1, server: server, keys: keys} do
+    assert sub(ES256.token(a1, @t0), keys, @t0) == "ada"
+    JWKSServer.answer(server, {:status, 503, "down"})
+
+    # A failed fetch 10 s before the 24 h: kept. At 24 h exactly (no fetch): still kept.
+    assert sub(ES256.token(a1, @t0 + @day - 10), keys, @t0 + @day - 10) == "ada"
+    assert sub(ES256.token(a1, @t0 + @day), keys, @t0 + @day) == "ada"
+    assert JWKSServer.requests(server) == 2
+
+    # One second more, 11 s after the failed fetch: dropped, logged, and no fetch.
+    {nil, log} = identify(ES256.token(a1, @t0 + @day + 1), keys, @t0 + @day + 1)
+    assert [line] = unavailable(log, server)
+    assert line =~ "no fetch has succeeded for 24 h; the 1 keys fetched before are dropped"
+    assert JWKSServer.requests(server) == 2
+  end
+
+  test "a 404 is an answer: the keys are dropped at once (an unknown kid's refetch); a 200 again restores them",
+       %{a1: a1, server: server, keys: keys} do
+    assert sub(ES256.token(a1, @t0), keys, @t0) == "ada"
+    # The operator moved the edge back to HS256 (the ES256 key leaked): no JWKS any more.
+    JWKSServer.answer(server, {:status, 404, "b0dy-m4rker"})
+    assert sub(ES256.token(a1, @t0 + 40), keys, @t0 + 40) == "ada"
+    assert JWKSServer.requests(server) == 1
+
+    # An unknown kid fetches again (the cooldown is over): the 404 drops the keys.
+    {nil, log} = identify(ES256.token(ES256.key("x9"), @t0 + 41), keys, @t0 + 41)
+    assert [line] = unavailable(log, server)
+    assert line =~ "the server answered 404"
+    assert line =~ "the 1 keys fetched before are dropped"
+    refute line =~ "b0dy-m4rker", "the reason quotes the body"
+    assert JWKSServer.requests(server) == 2
+
+    # The token that verified a moment before is refused right after, though the keys
+    # were fetched less than 5 minutes ago; the 404 counts for the cooldown.
+    {nil, log} = identify(ES256.token(a1, @t0 + 42), keys, @t0 + 42)
+    assert log =~ "edge_assertion_rejected"
+    assert JWKSServer.requests(server) == 2
+
+    # The URL answers 200 again: after the cooldown, the key verifies.
+    JWKSServer.answer(server, {:jwks, ES256.jwks([a1])})
+    assert sub(ES256.token(a1, @t0 + 71), keys, @t0 + 71) == "ada"
+    assert JWKSServer.requests(server) == 3
+  end
+
+  test "a 404 when the 5 minutes are over: that very assertion is refused; on first use, no key is held",
+       %{a1: a1, server: server, keys: keys} do
+    assert sub(ES256.token(a1, @t0), keys, @t0) == "ada"
+    JWKSServer.answer(server, {:status, 404, ""})
+
+    {nil, log} = identify(ES256.token(a1, @t0 + 300), keys, @t0 + 300)
+    assert [line] = unavailable(log, server)
+    assert line =~ "the server answered 404"
+    assert line =~ "the 1 keys fetched before are dropped"
+    assert JWKSServer.requests(server) == 2
+
+    # A cache that never had keys: a 404 is logged, and the assertion is anonymous.
+    fresh = JWKSServer.start({:status, 404, ""})
+    keys = EdgeSession.assertion_keys(origin_secret: nil, jwks: nil, jwks_url: fresh.url, json: @json)
+    {nil, log} = identify(ES256.token(a1, @t0), keys, @t0)
+    assert [line] = unavailable(log, fresh)
+    assert line =~ "the server answered 404"
+    assert line =~ "no key held"
+  end
+
   test "a server that never answers: given up after 5 s, anonymous", %{a1: a1, server: server, keys: keys} do
     JWKSServer.answer(server, :hang)
     started = System.monotonic_time(:millisecond)

@@ -167,4 +167,20 @@ defmodule EdgeSession.SensitiveActionsTest do
     # The clock's default is the system's: an auth_time of the table's time is long past.
     refute EdgeSession.signed_in_within?(claims(%{"auth_time" => @now}), 600)
   end
+
+  test "signed_in_within?: an auth_time more than 30 s ahead of the clock is no proof" do
+    within = fn auth_time, max_age ->
+      # The assertion itself verifies: only signed_in_within? refuses it.
+      assert %{"auth_time" => ^auth_time} = verified = claims(%{"auth_time" => auth_time})
+      EdgeSession.signed_in_within?(verified, max_age, now: @now)
+    end
+
+    # 30 s of clock skew, as for the assertion's iat: still recent.
+    assert within.(@now + 30, 600)
+    # Beyond it, refused, whatever max_age: an origin whose clock lags an hour would
+    # otherwise count this sign-in as recent for an hour more than max_age.
+    refute within.(@now + 31, 600)
+    refute within.(@now + 3600, 600)
+    refute within.(@now + 3600, 86_400)
+  end
 end

@@ -209,8 +209,9 @@ defmodule EdgeSession.JWKS do
   end
 
   @doc false
-  # GET `url`: `{:ok, keys}`, or `{:error, reason}` where the reason never quotes the body.
-  # Only a 200 with the JWKS shape counts; a redirect is not followed (the URL is what
+  # GET `url`: `{:ok, keys}`; `:not_found` for a 404, an answer and not a failure (the
+  # edge serves no JWKS under HS256: the cache drops its keys); or `{:error, reason}`,
+  # where the reason never quotes the body. Only a 200 with the JWKS shape counts; a redirect is not followed (the URL is what
   # the operator configured, and checked). The body is streamed, so one over 64 KiB is
   # dropped as soon as it says so (Content-Length) or passes the cap, and the whole
   # exchange gives up after 5 s. Call it from a process that ends afterwards (the cache
@@ -245,6 +246,9 @@ defmodule EdgeSession.JWKS do
 
       {:http, {^id, {{_version, 200, _phrase}, _headers, _body}}} ->
         {:error, "the body is over 64 KiB"}
+
+      {:http, {^id, {{_version, 404, _phrase}, _headers, _body}}} ->
+        :not_found
 
       {:http, {^id, {{_version, status, _phrase}, _headers, _body}}} ->
         {:error, "the server answered #{status}"}

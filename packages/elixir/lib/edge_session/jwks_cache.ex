@@ -14,8 +14,12 @@ defmodule EdgeSession.JWKS.Cache do
       from an attacker cannot make it fetch on every request. Requests that ask during a
       fetch wait for that one fetch (this process makes one at a time) and use its keys;
     * a failed fetch logs `edge_jwks_unavailable` with the reason (never the body) and
-      keeps the keys it had, which go on verifying until a fetch succeeds; the request
-      is anonymous, never an exception.
+      keeps the keys it had, which go on verifying until a fetch succeeds, for at most
+      24 hours after the last fetch that succeeded: then they are dropped. The request
+      is anonymous, never an exception;
+    * a 404 is an answer, not a failure: the edge serves no JWKS under HS256 (an operator
+      who moved back from ES256, perhaps because a key leaked), so the keys are dropped
+      at once (and `edge_jwks_unavailable` logged with the status).
 
   Requests read the keys from an ETS table, without a message to this process, unless
   they need a fetch. Time is the `now:` option of `EdgeSession.identify/3` (Unix
@@ -28,6 +32,10 @@ defmodule EdgeSession.JWKS.Cache do
   @supervisor EdgeSession.JWKS.Supervisor
   @max_age 300
   @cooldown 30
+  # How long keys kept through failed fetches still verify after the last good one. A key
+  # the edge stopped publishing (perhaps because it leaked) while its URL is down must not
+  # verify forged assertions until the process restarts.
+  @keep_unconfirmed 24 * 3600
   # A waiting request gives up a little after the fetch's own 5 s: anonymous, not a crash.
   @call_timeout 8_000
 
@@ -81,8 +89,8 @@ defmodule EdgeSession.JWKS.Cache do
   end
 
   # Asks this URL's process to fetch: it does unless it tried less than 30 s ago, and
-  # answers its keys and their generation (one more per successful fetch). If it does not
-  # answer in time, the keys this request had.
+  # answers its keys (none once dropped) and their generation (one more per successful
+  # fetch). If it does not answer in time, the keys this request had.
   defp refresh({pid, _table, url}, had, now, json) do
     GenServer.call(pid, {:refresh, now, json}, @call_timeout)
   catch
@@ -136,7 +144,7 @@ defmodule EdgeSession.JWKS.Cache do
     table = :ets.new(__MODULE__, [:set, :protected, read_concurrency: true])
 
     case Registry.register(@registry, url, table) do
-      {:ok, _owner} -> {:ok, %{url: url, table: table, generation: 0, keys: [], last_attempt: nil}}
+      {:ok, _owner} -> {:ok, %{url: url, table: table, generation: 0, keys: [], fetched_at: nil, last_attempt: nil}}
       {:error, {:already_registered, _pid}} -> :ignore
     end
   end
@@ -144,11 +152,11 @@ defmodule EdgeSession.JWKS.Cache do
   @impl true
   def handle_call({:refresh, now, json}, _from, state) do
     # Requests that asked while a fetch was running are answered after it, inside its
-    # cooldown: they share its keys.
+    # cooldown: they share its keys. Within the cooldown the 24 h still count.
     state =
       if state.last_attempt == nil or elapsed?(state.last_attempt, now, @cooldown),
         do: fetch(state, now, json),
-        else: state
+        else: expire(state, now)
 
     {:reply, {state.generation, state.keys}, state}
   end
@@ -163,14 +171,51 @@ defmodule EdgeSession.JWKS.Cache do
       {:ok, {:ok, keys}} ->
         generation = state.generation + 1
         :ets.insert(state.table, {:keys, generation, keys, now})
-        %{state | generation: generation, keys: keys}
+        %{state | generation: generation, keys: keys, fetched_at: now}
+
+      # The edge publishes no JWKS: whatever it published before is no longer its key.
+      {:ok, :not_found} ->
+        drop(state, "the server answered 404 (it publishes no JWKS: the edge signs HS256?)")
 
       {:ok, {:error, reason}} ->
-        log_unavailable(reason, state)
+        failed(state, reason, now)
 
       _no_answer ->
-        log_unavailable("no answer within 5 s", state)
+        failed(state, "no answer within 5 s", now)
     end
+  end
+
+  # A failed fetch keeps the keys it had, unless their last good fetch is over 24 h old.
+  defp failed(state, reason, now) do
+    if unconfirmed_too_long?(state, now),
+      do: drop(state, "#{reason}, and no fetch has succeeded for 24 h"),
+      else: log_unavailable(reason, state)
+  end
+
+  # Within the cooldown (no fetch): keys whose last good fetch is over 24 h old are dropped.
+  defp expire(state, now) do
+    if unconfirmed_too_long?(state, now),
+      do: drop(state, "no fetch has succeeded for 24 h"),
+      else: state
+  end
+
+  # Not `elapsed?/3`: a clock that went back is no reason to drop keys the edge published.
+  defp unconfirmed_too_long?(state, now),
+    do: state.keys != [] and now - state.fetched_at > @keep_unconfirmed
+
+  # No key verifies from now on: out of the table too, or requests would read the keys
+  # there for up to 5 minutes after their fetch.
+  defp drop(state, reason) do
+    :ets.delete(state.table, :keys)
+
+    dropped =
+      case state.keys do
+        [] -> "no key held: ES256 assertions are refused until a fetch succeeds"
+        keys -> "the #{length(keys)} keys fetched before are dropped: ES256 assertions are refused until a fetch succeeds"
+      end
+
+    Logger.warning("edge_jwks_unavailable: #{where(state.url)}: #{reason}; #{dropped}")
+    %{state | keys: []}
   end
 
   defp safe_fetch(url, json) do
@@ -185,8 +230,8 @@ defmodule EdgeSession.JWKS.Cache do
   defp log_unavailable(reason, state) do
     kept =
       case state.keys do
-        [] -> "no key yet: ES256 assertions are refused until a fetch succeeds"
-        keys -> "the #{length(keys)} keys fetched before still verify"
+        [] -> "no key held: ES256 assertions are refused until a fetch succeeds"
+        keys -> "the #{length(keys)} keys fetched before still verify (24 h at most after the last good fetch)"
       end
 
     Logger.warning("edge_jwks_unavailable: #{where(state.url)}: #{reason}; #{kept}")

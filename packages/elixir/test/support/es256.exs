@@ -53,9 +53,16 @@ defmodule EdgeSession.Test.JWKSServer do
   #   :hang                    reads the request and never answers
 
   def start(answer) do
-    {:ok, listen} = :gen_tcp.listen(0, [:binary, ip: {127, 0, 0, 1}, active: false, reuseaddr: true])
-    {:ok, port} = :inet.port(listen)
     {:ok, state} = Agent.start_link(fn -> %{answer: answer, requests: 0} end)
+    listen(0, state)
+  end
+
+  # After stop/1: the same URL answers again (what was last set), and counts on.
+  def restart(server), do: listen(server.port, server.state)
+
+  defp listen(port, state) do
+    {:ok, listen} = :gen_tcp.listen(port, [:binary, ip: {127, 0, 0, 1}, active: false, reuseaddr: true])
+    {:ok, port} = :inet.port(listen)
     acceptor = spawn_link(fn -> accept(listen, state) end)
     :ok = :gen_tcp.controlling_process(listen, acceptor)
     %{url: "http://127.0.0.1:#{port}/__edge/jwks.json", port: port, state: state, acceptor: acceptor}
