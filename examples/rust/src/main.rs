@@ -245,7 +245,8 @@ async fn notices(State(app): State<App>, RequireUser(user): RequireUser) -> Json
 
 #[tokio::main]
 async fn main() {
-    let layer = EdgeLayer::from_env().expect("ORIGIN_SECRET").login_page("/login");
+    let layer =
+        EdgeLayer::from_env().unwrap_or_else(|e| panic!("edge-session configuration: {e}")).login_page("/login");
     let events = Events {
         keys: std::env::var("EVENTS_SECRET").ok().map(|s| Arc::new(KeyRing::parse(&s).expect("EVENTS_SECRET"))),
         audience: std::env::var("ORIGIN_AUDIENCE").unwrap_or_else(|_| "origin".into()),
@@ -255,7 +256,7 @@ async fn main() {
             std::env::var("EVENTS_FAIL_FIRST").map_or(0, |n| n.parse().expect("a number")),
         )),
     };
-    let admin = AdminClient::from_env().expect("EDGE_URL and ORIGIN_SECRET");
+    let admin = AdminClient::from_env().expect("EDGE_URL, and ADMIN_SECRET or ORIGIN_SECRET");
     let recent_auth_secs = std::env::var("RECENT_AUTH_SECS").map_or(600, |secs| secs.parse().expect("a number"));
     let app = App { admin, legacy: Arc::default(), events, recent_auth_secs };
     let router = Router::new()
