@@ -8,9 +8,10 @@ import { BUSY, CHAOS, soak, summary } from "../tools/soak.mjs";
 
 const costs = process.env.SOAK_COSTS === "1";
 // For costs, the production defaults scaled down ten times (rotate 900 s, grace 30 s,
-// access 60 s, recovery 1800 s), so one minute of soak is ten minutes of use. Idle 60 s
-// (600 s) scales `last_seen`'s step too: a tenth of the idle timeout, 6 s (60 s).
-const SCALED = { rotate: 90, grace: 3, access: 6, recovery: 180, idle: 60 };
+// access 60 s, recovery 1800 s, idle 1800 s), so one minute of soak is ten minutes of use.
+// The idle timeout scales `last_seen`'s step (a tenth of it: 18 s, 180 s of use) and the
+// index's (half of it: 90 s, 15 minutes of use) too.
+const SCALED = { rotate: 90, grace: 3, access: 6, recovery: 180, idle: 180 };
 // "page": one tab, one burst (a page and its requests) every 5–15 s of use, 0.5–1.5 s here.
 const PAGE = { tabs: 1, min: 500, max: 1_500 };
 const result = await soak({

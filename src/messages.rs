@@ -108,9 +108,9 @@ pub struct FamilyReply {
     /// family). Left out when false.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub dbsc_not_registered: bool,
-    /// Tell the user's index the family's `last_seen` (at most every 15 minutes:
-    /// crate::session::INDEX_STEP). Left out when false; an older object leaves it out,
-    /// and its families' "last seen" then waits for the next deploy's first touch.
+    /// Tell the user's index the family's `last_seen` (at most every half idle timeout:
+    /// crate::session::Family::index_due). Left out when false; an older object leaves it
+    /// out, and its families' "last seen" then waits for the next deploy's first touch.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub touch_index: bool,
 }

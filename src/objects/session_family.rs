@@ -396,7 +396,7 @@ fn device_handled(
         Ok(grant) => {
             let cookies = GrantCookies::device_bound(&grant, &config.session_keys, &config.policy, now);
             let verdict = Verdict::DeviceBound { identity: grant.identity, cookies, decided_at: now.as_millis() };
-            let touch_index = family.index_due(now);
+            let touch_index = family.index_due(now, &config.policy);
             let mut handled = written(verdict, family, &config.policy, now);
             handled.touch_index = touch_index;
             handled.events = vec![Event::new(success, vec![("family", id), ("sub", family.identity().sub.clone())])];
@@ -426,7 +426,7 @@ fn stepped_up(grant: &Grant, family: &mut Family, config: &Config, now: Timestam
         decided_at: now.as_millis(),
         context_changed: grant.context_changed.map(Timestamp::as_secs),
     };
-    let touch_index = family.index_due(now);
+    let touch_index = family.index_due(now, &config.policy);
     let mut handled = written(verdict, family, &config.policy, now);
     handled.touch_index = touch_index;
     let rotated = if grant.state == SessionState::Rotated { "true" } else { "false" };

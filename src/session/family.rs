@@ -39,10 +39,6 @@ use crate::config::{OnReuse, Policy};
 use crate::crypto::es256::PublicKey;
 use crate::time::Timestamp;
 
-/// The user's index ("your devices") hears of a family's `last_seen` at most this often:
-/// with every family write it would cost as many writes again (docs/cost.md).
-pub const INDEX_STEP: Duration = Duration::from_secs(15 * 60);
-
 /// How the origin is told the request was identified (`X-Edge-Session-State`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
 pub enum SessionState {
@@ -150,7 +146,7 @@ pub struct Family {
     /// idle timeout) behind, so a steady stream of requests writes at most once per step;
     /// the idle deadline adds the step back, so it is late by at most the step, never early.
     pub(crate) last_seen: Timestamp,
-    /// When the user's index was last told `last_seen` ([`INDEX_STEP`]).
+    /// When the user's index was last told `last_seen` ([`Family::index_due`]).
     pub(crate) index_seen: Timestamp,
     pub(crate) generation: u64,
     /// Kept (not only hashed) so it can be re-delivered to racing or recovering requests.
@@ -357,7 +353,7 @@ impl Family {
                 persist = true;
             }
         }
-        let touch_index = persist && matches!(outcome, Outcome::Authenticated(_)) && self.index_due(now);
+        let touch_index = persist && matches!(outcome, Outcome::Authenticated(_)) && self.index_due(now, policy);
         Decision { outcome, persist, deadline: self.deadline(policy), dbsc_not_registered, touch_index }
     }
 
@@ -561,10 +557,13 @@ impl Family {
         idle / 10
     }
 
-    /// The family is being written at `now`: whether the user's index should hear of its
-    /// `last_seen` too (at most every [`INDEX_STEP`]). `true` marks it told.
-    pub fn index_due(&mut self, now: Timestamp) -> bool {
-        let due = now >= self.index_seen + INDEX_STEP;
+    /// The family is being written at `now`: whether the user's index ("your devices")
+    /// should hear of its `last_seen` too. At most every half `IDLE_TIMEOUT_SECS` (15
+    /// minutes at the defaults), whatever the family's own idle limit: told with every
+    /// family write, the index would cost as many writes again (docs/cost.md). `true`
+    /// marks it told.
+    pub fn index_due(&mut self, now: Timestamp, policy: &Policy) -> bool {
+        let due = now >= self.index_seen + policy.idle_timeout / 2;
         if due {
             self.index_seen = now;
         }

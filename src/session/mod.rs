@@ -24,7 +24,7 @@ pub use credential::{
 };
 pub use device::DeviceRefusal;
 pub use ended::{DEFAULT_CAPACITY as ENDED_FAMILIES_CAPACITY, EndedFamilies};
-pub use family::{Decision, Elevation, Family, Grant, INDEX_STEP, Outcome, Refusal, SessionState, may_set_refresh};
+pub use family::{Decision, Elevation, Family, Grant, Outcome, Refusal, SessionState, may_set_refresh};
 pub use presented::{Claim, Presented, presented};
 pub use revoked_by::RevokedBy;
 pub use set_cookie::{GrantCookies, clear_cookie, set_cookie};

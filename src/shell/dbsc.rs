@@ -95,7 +95,7 @@ fn object_answer(
     match verdict {
         Verdict::DeviceBound { identity, cookies, decided_at } => {
             // "Your devices" shows the binding (always told), and last_seen with it (at
-            // most every 15 minutes: the family decides).
+            // most every half idle timeout: the family decides).
             if let Some((env, ctx)) = touch {
                 let at = Timestamp::from_millis(decided_at);
                 touch_index(env.clone(), ctx, identity.sub, family, at, true, debug);

@@ -236,7 +236,7 @@ async fn ask_the_family(
     let identified = match reply.verdict {
         Verdict::Granted { identity, state, cookies, decided_at, context_changed } => {
             if reply.touch_index {
-                // "Your devices" hears of `last_seen` at most every 15 minutes (the family
+                // "Your devices" hears of `last_seen` at most every half idle timeout (the family
                 // decides), after the response, off the request's path.
                 let at = Timestamp::from_millis(decided_at);
                 touch_index(env.clone(), ctx, identity.sub.clone(), family, at, false, debug);
