@@ -20,8 +20,9 @@ use serde_json::{Map, Value};
 
 use crate::events::RequestContext;
 use crate::session::{
-    AnonymousState, DeviceRefusal, FamilyId, GrantCookies, Identity, Refusal, RevokedBy, SessionState,
+    AnonymousState, DeviceRefusal, FamilyId, Grant, GrantCookies, Identity, Refusal, RevokedBy, SessionState,
 };
+use crate::time::Timestamp;
 use crate::users::{FamilyEntry, TokenUse};
 
 /// What the worker asks of a family's object.
@@ -164,6 +165,17 @@ pub enum Verdict {
 }
 
 impl Verdict {
+    /// The answer for a granted identity and its cookies, decided `now`.
+    pub fn granted(grant: &Grant, cookies: GrantCookies, now: Timestamp) -> Verdict {
+        Verdict::Granted {
+            identity: grant.identity.clone(),
+            state: grant.state,
+            cookies,
+            decided_at: now.as_millis(),
+            context_changed: grant.context_changed.map(Timestamp::as_secs),
+        }
+    }
+
     /// `Granted(rotated)`, `Refused(Expired)`, `ReuseDetected(revoked)`…: how
     /// `X-Edge-Debug` names the answer.
     pub fn label(&self) -> String {

@@ -270,8 +270,13 @@ impl FamilyObject {
                     return Ok(answer(Verdict::Refused { refusal: Refusal::UnknownFamily }));
                 };
                 let killed = family.end_if_killed(policy);
+                let before = family.elevation().cloned();
                 match family.step_up(amr, now, policy, fresh) {
-                    Some(grant) => stepped_up(&grant, family, config, now),
+                    Some(grant) => {
+                        // Held (S10): the step-up lives in this answer's access cookie alone.
+                        let durable = family.elevation() != before.as_ref();
+                        stepped_up(&grant, durable, family, config, now)
+                    }
                     None => {
                         written_if(killed, answer(Verdict::Refused { refusal: Refusal::Expired }), family, policy, now)
                     }
@@ -412,26 +417,18 @@ fn device_handled(
 
 /// A step-up's answer: the family written, and its cookies (a bound family's access
 /// cookie only: its key, not a refresh cookie, keeps it going).
-fn stepped_up(grant: &Grant, family: &mut Family, config: &Config, now: Timestamp) -> FamilyHandled {
+fn stepped_up(grant: &Grant, durable: bool, family: &mut Family, config: &Config, now: Timestamp) -> FamilyHandled {
     let keys = &config.session_keys;
     let cookies = if family.device_key().is_some() {
         GrantCookies::device_bound(grant, keys, &config.policy, now)
     } else {
         GrantCookies::new(grant, keys, &config.policy, now)
     };
-    let verdict = Verdict::Granted {
-        identity: grant.identity.clone(),
-        state: grant.state,
-        cookies,
-        decided_at: now.as_millis(),
-        context_changed: grant.context_changed.map(Timestamp::as_secs),
-    };
+    let verdict = Verdict::granted(grant, cookies, now);
     let touch_index = family.index_due(now, &config.policy);
     let mut handled = written(verdict, family, &config.policy, now);
     handled.touch_index = touch_index;
     let rotated = if grant.state == SessionState::Rotated { "true" } else { "false" };
-    // Held (S10): the step-up lives in this answer's access cookie alone.
-    let durable = family.elevation().is_some_and(|e| Some(e.auth_time) == grant.identity.auth_time);
     let fields = vec![
         ("family", family.id().to_string()),
         ("sub", family.identity().sub.clone()),
@@ -519,13 +516,7 @@ fn verdict_for(
     match &decision.outcome {
         Outcome::Authenticated(grant) => {
             let cookies = GrantCookies::new(grant, &config.session_keys, &config.policy, now);
-            let verdict = Verdict::Granted {
-                identity: grant.identity.clone(),
-                state: grant.state,
-                cookies,
-                decided_at: now.as_millis(),
-                context_changed: grant.context_changed.map(Timestamp::as_secs),
-            };
+            let verdict = Verdict::granted(grant, cookies, now);
             let events = if decision.dbsc_not_registered {
                 let fields = vec![("family", id()), ("sub", family.identity().sub.clone())];
                 vec![Event::new("dbsc_not_registered", fields)]

@@ -180,6 +180,8 @@ pub struct Family {
     /// the object's [wake](Family::wake), in memory (a stored family starts from the
     /// stored `delivered_at`). A step-up's hold is judged by it.
     pub(crate) handed_out_at: Timestamp,
+    /// Loaded from storage ([`Family::wake`]): re-deliveries before it are unknown.
+    pub(crate) woken: bool,
     /// The current generation's secret before a step-up replaced it in place, while that
     /// generation lasts: its holders are the session's, from before the step-up.
     pub(crate) replaced: Option<SecretDigest>,
@@ -298,6 +300,7 @@ impl Family {
             confirmed_at: None,
             delivered_at: now,
             handed_out_at: now,
+            woken: false,
             previous: None,
             revoked: false,
             device_key: None,
@@ -480,7 +483,7 @@ impl Family {
         // Never backwards: a clock that stepped back must not make an old proof look newer.
         let before = self.elevation.as_ref().map_or(self.identity.auth_time, |e| Some(e.auth_time));
         let auth_time = now.as_secs().max(before.unwrap_or(0));
-        let held = now.since(self.handed_out_at) < policy.grace;
+        let held = self.step_up_held(now, policy);
         let state = if self.device_key.is_some() {
             SessionState::Fresh
         } else if held {
@@ -513,6 +516,29 @@ impl Family {
     /// back a generation after the next rotation (S10), and that is read as theft.
     pub fn wake(&mut self, now: Timestamp) {
         self.delivered_at = self.delivered_at.max(now);
+        self.woken = true;
+    }
+
+    /// Whether a step-up must not hand out a new credential now (it then lives in its
+    /// answer's access cookie alone), because the owner could lose the session:
+    /// - the current credential was handed out less than `GRACE_SECS` ago: a response
+    ///   carrying it may land after the step-up's and push the new one out (S10);
+    /// - a retired credential's grace is open: its holder, a queued tab, would be two
+    ///   generations behind after another rotation, which is reuse;
+    /// - a secret a step-up replaced has a successor never presented: that answer may be
+    ///   lost, and a second replacement would leave the first secret unrecoverable;
+    /// - the object woke from storage while a re-delivery, which is never written, could
+    ///   have been made before and still be landing.
+    fn step_up_held(&self, now: Timestamp, policy: &Policy) -> bool {
+        let retired = self.previous.is_some() || self.replaced.is_some();
+        let unconfirmed = self.confirmed_at.is_none();
+        let anchor = self.confirmed_at.map_or(self.issued_at, |c| c.max(self.issued_at));
+        let redelivery_landing = now.since(anchor) < policy.grace * 2
+            || (unconfirmed && now.since(self.issued_at) < policy.recovery + policy.grace);
+        now.since(self.handed_out_at) < policy.grace
+            || (retired && now.since(anchor) < policy.grace)
+            || (self.replaced.is_some() && unconfirmed)
+            || (self.woken && retired && redelivery_landing)
     }
 
     /// Ends the family (logout, or a login that replaced it). Persist afterwards.
@@ -558,12 +584,13 @@ impl Family {
     }
 
     /// The family is being written at `now`: whether the user's index ("your devices")
-    /// should hear of its `last_seen` too. At most every half `IDLE_TIMEOUT_SECS` (15
-    /// minutes at the defaults), whatever the family's own idle limit: told with every
-    /// family write, the index would cost as many writes again (docs/cost.md). `true`
-    /// marks it told.
+    /// should hear of its `last_seen` too. At most every half `IDLE_TIMEOUT_SECS`, and
+    /// at least every 15 minutes (as at the defaults), whatever the family's own idle
+    /// limit: told with every family write, the index would cost as many writes again
+    /// (docs/cost.md). `true` marks it told.
     pub fn index_due(&mut self, now: Timestamp, policy: &Policy) -> bool {
-        let due = now >= self.index_seen + policy.idle_timeout / 2;
+        let step = (policy.idle_timeout / 2).min(Duration::from_secs(15 * 60));
+        let due = now >= self.index_seen + step;
         if due {
             self.index_seen = now;
         }

@@ -145,6 +145,7 @@ pub fn decode(text: &str) -> Result<Family, CorruptRow> {
         replaced: row.replaced.as_deref().map(bytes32).transpose()?.map(SecretDigest::from_bytes),
         elevation: row.elevation.map(|e| Elevation { from: e.from, auth_time: e.auth_time, amr: e.amr }),
         handed_out_at: Timestamp::from_millis(row.delivered_at),
+        woken: false,
         index_seen: Timestamp::from_millis(row.index_seen.unwrap_or(row.last_seen)),
     })
 }
