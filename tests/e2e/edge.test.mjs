@@ -122,7 +122,7 @@ test("the assertion verifies with ORIGIN_SECRET and carries its claims: iss, aud
 test("fast path: a valid access cookie identifies the request without calling the object", async () => {
   const client = await loggedIn("dave");
   const res = await client.fetch("/fast");
-  assert.deepEqual(debugOf(res), { path: "access", writes: "0", outcome: "access", forged: "0", analytics: "0" }, "no ANALYTICS binding: no data point");
+  assert.deepEqual(debugOf(res), { path: "access", writes: "0", touched: "0", outcome: "access", forged: "0", analytics: "0" }, "no ANALYTICS binding: no data point");
   assert.deepEqual(res.json(), { user: "dave", state: "fresh" });
   const refreshOnly = new Client(edge.url);
   refreshOnly.cookies.set(REFRESH_COOKIE, client.refresh);
@@ -156,7 +156,7 @@ test("forged, truncated, oversized and garbage cookies: anonymous, no 5xx, no ob
     origin.reset();
     const res = await fetch(edge.url + "/", { headers: { cookie: `${name}=${value}` } });
     assert.ok(res.status < 500, `${name}=${value.slice(0, 30)}… gave ${res.status}`);
-    assert.equal(res.headers.get("x-edge-debug"), `path=none; writes=0; outcome=bad_cookie; forged=${forged}; analytics=0`, `${name}=${value.slice(0, 30)}…`);
+    assert.equal(res.headers.get("x-edge-debug"), `path=none; writes=0; touched=0; outcome=bad_cookie; forged=${forged}; analytics=0`, `${name}=${value.slice(0, 30)}…`);
     assert.equal(res.headers.getSetCookie().length, 0, "no cookie touched");
     assert.equal(origin.last().headers["x-edge-user"], undefined);
   }
