@@ -233,7 +233,8 @@ defmodule Origin do
 
   # "Confirm it's you": where a sensitive action sends a user whose sign-in is not recent.
   # After checking the password again, the step-up moves this session's auth_time to now
-  # (same session, its credential rotated in place).
+  # (same session). This example has no passwords: check one here, or anyone holding the
+  # session (a copied cookie jar too) makes itself recent.
   defp route("POST", "/confirm", %{user: nil}), do: json(401, %{error: "not signed in"})
 
   defp route("POST", "/confirm", %{edge: edge}) do

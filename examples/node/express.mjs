@@ -97,6 +97,8 @@ app.post("/api/devices/sign-out-others", requireRecentAuth(RECENT_AUTH_SECS), as
 
 // "Confirm it's you": where a sensitive action sends a user whose sign-in is not recent.
 // After checking the password again, the step-up moves this session's auth_time to now.
+// This example has no passwords: check one here, or anyone holding the session (a
+// copied cookie jar too) makes itself recent.
 app.post("/confirm", requireUser(), async (req, res) => {
   await req.edge.stepUp({ amr: ["pwd"] });
   res.redirect(303, "/");

@@ -45,6 +45,8 @@ app.post("/api/devices/sign-out-others", { preHandler: requireRecentAuth(RECENT_
 });
 
 // "Confirm it's you": after checking the password again, a step-up moves auth_time to now.
+// This example has no passwords: check one here, or anyone holding the session (a
+// copied cookie jar too) makes itself recent.
 app.post("/confirm", { preHandler: requireUser() }, async (request, reply) => {
   await request.edge.stepUp({ amr: ["pwd"] });
   return reply.redirect("/", 303);

@@ -44,6 +44,8 @@ app.post("/api/devices/sign-out-others", requireRecentAuth(RECENT_AUTH_SECS), as
 });
 
 // "Confirm it's you": after checking the password again, a step-up moves auth_time to now.
+// This example has no passwords: check one here, or anyone holding the session (a
+// copied cookie jar too) makes itself recent.
 app.post("/confirm", requireUser(), async (c) => {
   await c.var.edge.stepUp({ amr: ["pwd"] });
   return c.redirect("/", 303);

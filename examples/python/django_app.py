@@ -88,6 +88,8 @@ def sign_out_others(request):
 
 # "Confirm it's you": where a sensitive action sends a user whose sign-in is not recent.
 # After checking the password again, the step-up moves this session's auth_time to now.
+# This example has no passwords: check one here, or anyone holding the session (a
+# copied cookie jar too) makes itself recent.
 @require_POST
 @edge_login_required()
 def confirm(request):

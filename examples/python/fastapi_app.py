@@ -69,6 +69,8 @@ def sign_out_others(user: Identity = Depends(require_recent_auth(RECENT_AUTH_SEC
 
 # "Confirm it's you": where a sensitive action sends a user whose sign-in is not recent.
 # After checking the password again, the step-up moves this session's auth_time to now.
+# This example has no passwords: check one here, or anyone holding the session (a
+# copied cookie jar too) makes itself recent.
 @app.post("/confirm")
 def confirm(request: Request, user: Identity = Depends(require_user())):
     request.state.edge.step_up(amr=["pwd"])

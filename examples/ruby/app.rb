@@ -118,6 +118,8 @@ APP = lambda do |env|
     # "Confirm it's you": where a sensitive action sends a user whose sign-in is not
     # recent. After checking the password again, the step-up moves this session's
     # auth_time to now.
+    # This example has no passwords: check one here, or anyone holding the session (a
+    # copied cookie jar too) makes itself recent.
     EdgeSession::Rack.require_user(env) || begin
       edge.step_up(amr: ["pwd"])
       see_other("/")

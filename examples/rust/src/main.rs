@@ -187,6 +187,8 @@ async fn sign_out_others(State(app): State<App>, edge: Edge) -> Result<Json<Revo
 /// "Confirm it's you": where a sensitive action sends a user whose sign-in is not recent.
 /// After checking the password again, the step-up moves this session's `auth_time` to now
 /// (the same session: its sid, its place in "your devices").
+/// This example has no passwords: check one here, or anyone holding the session (a copied
+/// cookie jar too) makes itself recent.
 async fn confirm(RequireUser(_): RequireUser, edge: Edge) -> Response {
     match edge.step_up(Some(vec!["pwd".into()])) {
         Ok(()) => Redirect::to("/").into_response(),
