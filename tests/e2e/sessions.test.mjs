@@ -13,10 +13,11 @@ before(async () => {
   origin.respond = async (req) => (await loginLogoutRoutes(req))
     ?? { body: JSON.stringify({ user: req.headers["x-edge-user"] ?? null, sid: req.headers["x-edge-session"] ?? null }) };
   // ACCESS_TTL 0: every request asks the family, so a revocation shows at once.
-  // IDLE 20 s: last_seen is kept to 2 s. LIFETIME 10 s: expiry fits in a test.
+  // IDLE 8 s: last_seen is kept to 0.8 s, and the index hears of it every 4 s. LIFETIME
+  // 10 s: expiry fits in a test.
   edge = await startEdge({
     ORIGIN_URL: origin.url, ACCESS_TTL_SECS: "0", ROTATE_AFTER_SECS: "60", GRACE_SECS: "1",
-    IDLE_TIMEOUT_SECS: "20", SESSION_LIFETIME_SECS: "10",
+    IDLE_TIMEOUT_SECS: "8", SESSION_LIFETIME_SECS: "10",
   });
 });
 after(async () => { await edge?.stop(); await origin?.close(); });
@@ -82,15 +83,18 @@ test("lists a user's sessions with the device each logged in from", async () => 
   assert.deepEqual(await list(newUser()), [], "a user never seen has no sessions");
 });
 
-test("last seen moves when the family refreshes", async () => {
+test("last seen moves when the family refreshes, in the index at most every half idle timeout", async () => {
   const sub = newUser();
   const client = await device(sub);
   const [{ created_at }] = await list(sub);
-  edge.clock.advance(2_500); // past last_seen's 2 s step
+  edge.clock.advance(2_000); // past last_seen's 0.8 s step, within the index's 4 s
+  const moved = await client.fetch("/");
+  assert.deepEqual([debugOf(moved).writes, debugOf(moved).touched], ["1", "0"], "the family wrote; the index is not told yet");
+  edge.clock.advance(2_500); // past the index's step (half the idle timeout)
   const res = await client.fetch("/");
-  assert.equal(debugOf(res).writes, "1", "the family persisted its new last_seen");
+  assert.deepEqual([debugOf(res).writes, debugOf(res).touched], ["1", "1"], "the family persisted its new last_seen, and told the index");
   const [session] = await listUntil(sub, (s) => s[0]?.last_seen > created_at);
-  assert.ok(session.last_seen >= created_at + 2, `last_seen ${session.last_seen} vs created ${created_at}`);
+  assert.ok(session.last_seen >= created_at + 4, `last_seen ${session.last_seen} vs created ${created_at}`);
 });
 
 test("revoking one session logs that device out and no other", async () => {
