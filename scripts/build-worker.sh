@@ -1,5 +1,7 @@
 #!/usr/bin/env bash
-# Release build of the wasm worker into build/ (index.js + index_bg.wasm).
+# Release build of the wasm worker into build/: worker-build's output (glue.js +
+# index_bg.wasm) behind the main module index.js (src/shell/entry.js, which makes the
+# Durable Object classes callable by RPC).
 # This is wrangler.toml's [build] command, so `wrangler dev` / `deploy` call it.
 # Prerequisite: scripts/setup.sh (installs worker-build and wasm-bindgen).
 set -euo pipefail
@@ -18,7 +20,10 @@ inputs_hash() {
     -type f -print0 | LC_ALL=C sort -z | xargs -0 sha256sum | sha256sum | cut -d' ' -f1
 }
 hash=$(inputs_hash)
-current() { [ -f build/index.js ] && [ -f build/index_bg.wasm ] && [ "$(cat build/.inputs 2>/dev/null)" = "$hash" ]; }
+current() {
+  [ -f build/index.js ] && [ -f build/glue.js ] && [ -f build/index_bg.wasm ] \
+    && [ "$(cat build/.inputs 2>/dev/null)" = "$hash" ]
+}
 if [ "${1:-}" = --check ]; then
   current || { echo "build-worker: build/ is not a build of these sources" >&2; exit 1; }
   exit 0
@@ -54,4 +59,6 @@ fi
 # A failed build must not leave the old stamp beside half-written artifacts.
 rm -f build/.inputs
 worker-build --release "${opt[@]}" "$@"
+mv build/index.js build/glue.js
+cp src/shell/entry.js build/index.js
 echo "$hash" >build/.inputs

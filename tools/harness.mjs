@@ -231,11 +231,11 @@ export function freePort() {
  * restarts nor changes when someone edits src/ or rebuilds mid-run (wrangler watches
  * both), and it reads no developer `.dev.vars` (wrangler looks beside the config file).
  */
-function testConfig(dir, { serviceOrigin = false, analytics = false, eventsQueue = false } = {}) {
+function testConfig(dir, { serviceOrigin = false, analytics = false, eventsQueue = false, main = "index.js" } = {}) {
   cpSync(join(root, "build"), join(dir, "build"), { recursive: true });
   let toml = readFileSync(join(root, "wrangler.toml"), "utf8")
     .replace(/^\[build\][\s\S]*?(?=^\[)/m, "")
-    .replace(/^main = .*$/m, `main = ${JSON.stringify(join(dir, "build/index.js"))}`);
+    .replace(/^main = .*$/m, `main = ${JSON.stringify(join(dir, "build", main))}`);
   if (serviceOrigin) toml += `\n[[services]]\nbinding = "ORIGIN"\nservice = "${ORIGIN_WORKER}"\n`;
   if (analytics) toml += `\n[[analytics_engine_datasets]]\nbinding = "ANALYTICS"\ndataset = "edge_session_test"\n`;
   if (eventsQueue) toml += `\n[[queues.producers]]\nbinding = "EVENTS"\nqueue = "${EVENTS_QUEUE}"\n`;
@@ -280,21 +280,24 @@ function originWorkerConfig(dir) {
  * Starts `wrangler dev` on the built worker (npm test builds it first) with `vars`.
  * `restartOf` (a previous edge) reuses its port and Durable Object storage, as a
  * redeploy with new configuration would. `port` picks the port (an origin that calls
- * the edge must know its URL before the edge starts). Returns { url, stop, logs, … }.
+ * the edge must know its URL before the edge starts). `main` serves another module of
+ * build/ (`glue.js`: the objects as a release before RPC exported them). Returns
+ * { url, stop, logs, … }.
  */
 export async function startEdge(vars = {}, {
   restartOf, port: chosenPort, serviceOrigin = false, analytics = false, logLevel = "log", onSpawn = () => {},
-  eventsQueueTo,
+  eventsQueueTo, main,
 } = {}) {
   const port = chosenPort ?? restartOf?.port ?? await freePort();
   const state = restartOf?.state ?? mkdtempSync(join(tmpdir(), "edge-e2e-"));
   const all = { SESSION_KEYS, ORIGIN_SECRET, EDGE_DEBUG: "1", ...vars };
-  const configs = ["--config", testConfig(state, { serviceOrigin, analytics, eventsQueue: Boolean(eventsQueueTo) })];
+  const configs = ["--config", testConfig(state, { serviceOrigin, analytics, eventsQueue: Boolean(eventsQueueTo), main })];
   // Several --config flags run several workers in one dev session; the first is served.
   if (serviceOrigin) configs.push("--config", originWorkerConfig(state));
   if (eventsQueueTo) configs.push("--config", eventsConsumerConfig(state, eventsQueueTo));
+  const inspectorPort = await freePort();
   const args = ["wrangler", "dev", ...configs, "--ip", "127.0.0.1", "--port", String(port),
-    "--inspector-port", String(await freePort()), "--persist-to", state, "--log-level", logLevel];
+    "--inspector-port", String(inspectorPort), "--persist-to", state, "--log-level", logLevel];
   for (const [k, v] of Object.entries(all)) args.push("--var", `${k}:${v}`);
   const child = spawn("npx", args, {
     cwd: root,
@@ -342,7 +345,7 @@ export async function startEdge(vars = {}, {
     }
     return undefined;
   };
-  return { url, port, state, child, stop, logs, events, waitEvent, clock, fetch: edgeFetch };
+  return { url, port, inspectorPort, state, child, stop, logs, events, waitEvent, clock, fetch: edgeFetch };
 }
 
 /** A browser-like cookie jar client for one edge. */

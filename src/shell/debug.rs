@@ -47,7 +47,22 @@ impl DebugAsk {
         runtime::now() + self.clock_ahead
     }
 
-    /// Passes the asks on to an object call.
+    /// The asks an object call carried (`SessionFamily::ask`), honoured only if the
+    /// object too runs with `EDGE_DEBUG=1`.
+    pub(crate) fn from_parts(fault: Option<String>, clock_ahead_ms: f64, config: &Config) -> DebugAsk {
+        if !config.debug_headers {
+            return DebugAsk::default();
+        }
+        // NaN, negative and out-of-range read as 0 (`as` saturates).
+        DebugAsk { fault, clock_ahead: Duration::from_millis(clock_ahead_ms as u64) }
+    }
+
+    /// The asks as an object call carries them: (fault, clock ahead in ms).
+    pub(crate) fn parts(&self) -> (Option<String>, f64) {
+        (self.fault.clone(), self.clock_ahead.as_millis() as f64)
+    }
+
+    /// Passes the asks on to an object call over HTTP.
     pub(crate) fn apply(&self, headers: &Headers) -> worker::Result<()> {
         if let Some(fault) = &self.fault {
             headers.set(FAULT_HEADER, fault)?;

@@ -119,7 +119,7 @@ test("the packed worker ships the build, the bin, the types, and nothing else", 
   const listing = execFileSync("tar", ["-tzf", tarballs.worker], { encoding: "utf8" }).trim().split("\n").sort();
   assert.deepEqual(listing, [
     "package/CHANGELOG.md", "package/LICENSE", "package/README.md", "package/bin/edge-session.mjs",
-    "package/dist/index.js", "package/dist/index_bg.wasm", "package/index.d.ts", "package/index.js",
+    "package/dist/glue.js", "package/dist/index.js", "package/dist/index_bg.wasm", "package/index.d.ts", "package/index.js",
     "package/lib/init.mjs", "package/lib/secrets.mjs", "package/lib/template.mjs", "package/package.json",
   ]);
 });

@@ -7,7 +7,7 @@ import { fileURLToPath } from "node:url";
 
 const here = dirname(dirname(fileURLToPath(import.meta.url)));
 const build = join(here, "..", "..", "build");
-const files = ["index.js", "index_bg.wasm"];
+const files = ["index.js", "glue.js", "index_bg.wasm"];
 if (!files.every((file) => existsSync(join(build, file)))) {
   console.error(`edge-session: no release build in ${build}; run \`bash scripts/build-worker.sh\` at the repository root first`);
   process.exit(1);

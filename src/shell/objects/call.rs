@@ -1,5 +1,5 @@
 //! Calling this worker's Durable Objects (`SessionFamily`, `UserSessions`), with a
-//! deadline. JSON in, JSON out.
+//! deadline. JSON in, JSON out, by RPC (`rpc`).
 
 use std::time::Duration;
 
@@ -8,8 +8,9 @@ use crate::session::FamilyId;
 use crate::time::Timestamp;
 use futures_util::future::{Either, select};
 use serde::{Serialize, de::DeserializeOwned};
-use worker::{Context, Delay, Env, Headers, Method, Request, RequestInit};
+use worker::{Context, Delay, Env, Headers, Method, Request, RequestInit, Stub};
 
+use super::rpc::{self, CallError};
 use crate::shell::EdgeError;
 use crate::shell::debug::DebugAsk;
 use crate::shell::runtime::log_event;
@@ -69,19 +70,19 @@ async fn ask<C: Serialize, R: DeserializeOwned>(
     command: &C,
     debug: &DebugAsk,
 ) -> Result<R, EdgeError> {
-    let stub = env.durable_object(binding)?.get_by_name(name)?;
-    let body = serde_json::to_string(command).map_err(|e| EdgeError::Internal(e.to_string()))?;
-    let headers = Headers::new();
-    debug.apply(&headers)?;
-    let mut init = RequestInit::new();
-    init.with_method(Method::Post).with_headers(headers).with_body(Some(body.into()));
-    let request = Request::new_with_init("https://object.edge-session.internal/", &init)?;
+    let objects = env.durable_object(binding)?;
+    let command = serde_json::to_string(command).map_err(|e| EdgeError::Internal(e.to_string()))?;
     let call = Box::pin(async move {
-        let mut response = stub.fetch_with_request(request).await?;
-        if response.status_code() != 200 {
-            return Err(worker::Error::RustError(format!("object answered {}", response.status_code())));
-        }
-        response.json::<R>().await
+        let reply = match rpc::call(objects.get_by_name(name)?, &command, debug).await {
+            Ok(reply) => reply,
+            Err(CallError::NoRpc) => {
+                // Said once per call while a deploy is under way: it ends when it does.
+                log_event("object_without_rpc", &[("object", binding)]);
+                over_http(objects.get_by_name(name)?, command, debug).await?
+            }
+            Err(CallError::Failed(e)) => return Err(worker::Error::RustError(e)),
+        };
+        serde_json::from_str::<R>(&reply).map_err(worker::Error::from)
     });
     match select(call, Delay::from(OBJECT_TIMEOUT)).await {
         Either::Left((Ok(reply), _)) => Ok(reply),
@@ -94,4 +95,18 @@ async fn ask<C: Serialize, R: DeserializeOwned>(
             Err(EdgeError::Unavailable)
         }
     }
+}
+
+/// The command over HTTP, for an object of a release before RPC (a deploy under way).
+async fn over_http(stub: Stub, command: String, debug: &DebugAsk) -> worker::Result<String> {
+    let headers = Headers::new();
+    debug.apply(&headers)?;
+    let mut init = RequestInit::new();
+    init.with_method(Method::Post).with_headers(headers).with_body(Some(command.into()));
+    let request = Request::new_with_init("https://object.edge-session.internal/", &init)?;
+    let mut response = stub.fetch_with_request(request).await?;
+    if response.status_code() != 200 {
+        return Err(worker::Error::RustError(format!("object answered {}", response.status_code())));
+    }
+    response.text().await
 }

@@ -6,6 +6,7 @@
 //! Every rule lives in `crate::objects`; this file only moves data.
 
 use std::cell::{RefCell, RefMut};
+use std::rc::Rc;
 use std::time::Duration;
 
 use crate::config::Config;
@@ -14,12 +15,14 @@ use crate::messages::{FamilyCommand, FamilyReply};
 use crate::objects::{AfterUnregister, AlarmStep, FamilyObject};
 use crate::session::{RefreshSecret, family_row};
 use crate::time::Timestamp;
-use worker::js_sys::Reflect;
+use wasm_bindgen::prelude::wasm_bindgen;
+use worker::js_sys::{Promise, Reflect};
 use worker::wasm_bindgen::JsValue;
 use worker::{Delay, DurableObject, Env, Request, Response, Result, SqlStorage, State, durable_object};
 
 use super::call::ask_user;
 use super::deliver::{self, transports};
+use super::rpc::{self, Answer};
 use super::storage;
 use crate::shell::debug::DebugAsk;
 use crate::shell::runtime::{self, log, log_event};
@@ -33,6 +36,12 @@ const CONFIG_RETRY: Duration = Duration::from_secs(60);
 
 #[durable_object]
 pub(crate) struct SessionFamily {
+    /// Shared with the promise each `ask` returns, which outlives the call's `&self`.
+    inner: Rc<Family>,
+}
+
+/// What one `SessionFamily` holds.
+struct Family {
     state: State,
     /// The JavaScript `ctx.storage`, for `transactionSync` (not bound by the worker crate).
     storage: JsValue,
@@ -45,34 +54,66 @@ impl DurableObject for SessionFamily {
     fn new(state: State, env: Env) -> Self {
         let raw = state._inner();
         let storage = Reflect::get(&raw, &JsValue::from_str("storage")).unwrap_or(JsValue::UNDEFINED);
-        SessionFamily { state: State::from(raw), storage, env, object: RefCell::new(None) }
+        let inner = Family { state: State::from(raw), storage, env, object: RefCell::new(None) };
+        SessionFamily { inner: Rc::new(inner) }
     }
 
+    /// The same command over HTTP, as workers of releases before RPC send it (during a
+    /// deploy) and as this one does to an object of such a release.
     async fn fetch(&self, mut req: Request) -> Result<Response> {
-        let config = match runtime::config(&self.env) {
+        let config = match runtime::config(&self.inner.env) {
             Ok(config) => config,
             Err(e) => return Response::error(e.to_string(), 500),
         };
+        let debug = DebugAsk::of(req.headers(), &config);
+        let Ok(command) = req.text().await else {
+            return Response::error("bad family command", 400);
+        };
+        rpc::http_response(self.inner.answer(&command, &debug, &config).await?)
+    }
+
+    async fn alarm(&self) -> Result<Response> {
+        self.inner.alarm().await
+    }
+}
+
+#[wasm_bindgen]
+impl SessionFamily {
+    /// The worker's call (`rpc`): a `FamilyCommand` as JSON in, a `FamilyReply` as JSON
+    /// out; a refusal or an error throws. `fault` and `clock_ahead_ms` are the request's
+    /// debug asks (`EDGE_DEBUG=1` only).
+    #[allow(unreachable_pub)] // exported to JavaScript by wasm_bindgen, which needs `pub`
+    pub fn ask(&self, command: String, fault: Option<String>, clock_ahead_ms: f64) -> Promise {
+        let inner = Rc::clone(&self.inner);
+        rpc::serve(&self.inner.env, fault, clock_ahead_ms, move |debug, config| async move {
+            inner.answer(&command, &debug, &config).await
+        })
+    }
+}
+
+impl Family {
+    /// Decodes a command, lets [`FamilyObject`] decide, writes what it says, encodes the
+    /// reply.
+    async fn answer(&self, command: &str, debug: &DebugAsk, config: &Config) -> Result<Answer> {
         // Injected faults (EDGE_DEBUG=1 only): prove the worker answers 503, never
         // anonymous, and that a failed write leaves no half-applied state.
-        let debug = DebugAsk::of(req.headers(), &config);
         let fault = debug.fault.as_deref();
         match fault {
             Some("object_error") => return Err("injected fault: object_error".into()),
             Some("object_timeout") => Delay::from(Duration::from_secs(10)).await,
             _ => {}
         }
-        let Ok(command) = req.json::<FamilyCommand>().await else {
-            return Response::error("bad family command", 400);
+        let Ok(command) = serde_json::from_str::<FamilyCommand>(command) else {
+            return Ok(Err(("bad family command".into(), 400)));
         };
         let now = debug.now();
         let fresh = RefreshSecret::from_bytes(runtime::random());
-        let handled = match self.loaded(now)?.handle(command, now, &config, fresh) {
+        let handled = match self.loaded(now)?.handle(command, now, config, fresh) {
             Ok(handled) => handled,
             Err(e) => {
                 // The worker answers 503; an operator should look at the deploy.
                 log_event("keys_differ", &[("detail", &e.to_string())]);
-                return Response::error(e.to_string(), 500);
+                return Ok(Err((e.to_string(), 500)));
             }
         };
         for event in &handled.events {
@@ -100,12 +141,13 @@ impl DurableObject for SessionFamily {
         if let Some(at) = handled.alarm {
             self.state.storage().set_alarm(runtime::alarm_time(at)).await?;
         }
-        Response::from_json(&FamilyReply {
+        let reply = FamilyReply {
             verdict: handled.verdict,
             writes,
             dbsc_not_registered: handled.dbsc_not_registered,
             touch_index: handled.touch_index,
-        })
+        };
+        Ok(Ok(serde_json::to_string(&reply)?))
     }
 
     /// Deletes the family once it can no longer be used, after it left its user's index.
@@ -163,9 +205,7 @@ impl DurableObject for SessionFamily {
         }
         Response::ok("")
     }
-}
 
-impl SessionFamily {
     fn sql(&self) -> SqlStorage {
         self.state.storage().sql()
     }

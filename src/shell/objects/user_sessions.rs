@@ -5,18 +5,21 @@
 //! `crate::objects` and `crate::users`; this file only moves data.
 
 use std::cell::RefCell;
+use std::rc::Rc;
 
-use crate::config::Policy;
+use crate::config::{Config, Policy};
 use crate::messages::{FamilyCommand, UserCommand};
 use crate::session::{FamilyId, RevokedBy};
 use crate::time::Timestamp;
 use crate::users::UserIndex;
+use wasm_bindgen::prelude::wasm_bindgen;
 use worker::js_sys::{Array, Promise, Reflect};
 use worker::wasm_bindgen::JsValue;
 use worker::wasm_bindgen_futures::{JsFuture, future_to_promise};
 use worker::{DurableObject, Env, Request, Response, Result, SqlStorage, State, durable_object};
 
 use super::call::ask_family;
+use super::rpc::{self, Answer};
 use super::storage;
 use crate::shell::debug::DebugAsk;
 use crate::shell::runtime::{self, log};
@@ -28,6 +31,12 @@ const CONFIG_RETRY: std::time::Duration = std::time::Duration::from_secs(60);
 
 #[durable_object]
 pub(crate) struct UserSessions {
+    /// Shared with the promise each `ask` returns, which outlives the call's `&self`.
+    inner: Rc<Users>,
+}
+
+/// What one `UserSessions` holds.
+struct Users {
     state: State,
     env: Env,
     index: RefCell<Option<UserIndex>>,
@@ -35,23 +44,52 @@ pub(crate) struct UserSessions {
 
 impl DurableObject for UserSessions {
     fn new(state: State, env: Env) -> Self {
-        UserSessions { state, env, index: RefCell::new(None) }
+        UserSessions { inner: Rc::new(Users { state, env, index: RefCell::new(None) }) }
     }
 
+    /// The same command over HTTP, as workers of releases before RPC send it (during a
+    /// deploy) and as this one does to an object of such a release.
     async fn fetch(&self, mut req: Request) -> Result<Response> {
-        let config = match runtime::config(&self.env) {
+        let config = match runtime::config(&self.inner.env) {
             Ok(config) => config,
             Err(e) => return Response::error(e.to_string(), 500),
         };
-        let Ok(command) = req.json::<UserCommand>().await else {
+        let debug = DebugAsk::of(req.headers(), &config);
+        let Ok(command) = req.text().await else {
             return Response::error("bad user command", 400);
+        };
+        rpc::http_response(self.inner.answer(&command, &debug, &config).await?)
+    }
+
+    async fn alarm(&self) -> Result<Response> {
+        self.inner.alarm().await
+    }
+}
+
+#[wasm_bindgen]
+impl UserSessions {
+    /// The worker's call (`rpc`): a `UserCommand` as JSON in, a `UserReply` as JSON out;
+    /// a refusal or an error throws.
+    #[allow(unreachable_pub)] // exported to JavaScript by wasm_bindgen, which needs `pub`
+    pub fn ask(&self, command: String, fault: Option<String>, clock_ahead_ms: f64) -> Promise {
+        let inner = Rc::clone(&self.inner);
+        rpc::serve(&self.inner.env, fault, clock_ahead_ms, move |debug, config| async move {
+            inner.answer(&command, &debug, &config).await
+        })
+    }
+}
+
+impl Users {
+    async fn answer(&self, command: &str, debug: &DebugAsk, config: &Config) -> Result<Answer> {
+        let Ok(command) = serde_json::from_str::<UserCommand>(command) else {
+            return Ok(Err(("bad user command".into(), 400)));
         };
         // A touch only moves `last_seen`: it never makes the index deletable, and must not
         // cost an alarm write per refresh.
         let may_empty = !matches!(command, UserCommand::Touch { .. } | UserCommand::List);
         // Synchronous: load, decide, persist (no await in between).
         let mut index = self.load()?;
-        let now = DebugAsk::of(req.headers(), &config).now();
+        let now = debug.now();
         let handled = index.handle(command, now, &config.policy);
         for event in &handled.events {
             log(event);
@@ -68,7 +106,7 @@ impl DurableObject for UserSessions {
         if handled.changed && may_empty {
             self.clean_up(now, &config.policy).await?;
         }
-        Response::from_json(&reply)
+        Ok(Ok(serde_json::to_string(&reply)?))
     }
 
     /// Retries the revocations no family confirmed yet, then deletes the index if it
@@ -86,9 +124,7 @@ impl DurableObject for UserSessions {
         }
         Response::ok("")
     }
-}
 
-impl UserSessions {
     fn sql(&self) -> SqlStorage {
         self.state.storage().sql()
     }
