@@ -6,8 +6,8 @@
 import { DurableObject } from "cloudflare:workers";
 import worker, * as rust from "./glue.js";
 
-function callable(RustObject) {
-  return class extends DurableObject {
+function callable(name, RustObject) {
+  const Callable = class extends DurableObject {
     #object;
 
     constructor(ctx, env) {
@@ -28,8 +28,11 @@ function callable(RustObject) {
       return this.#object.ask(command, fault, clockAheadMs);
     }
   };
+  // The export's name in stack traces (the glue's own class names are minified).
+  Object.defineProperty(Callable, "name", { value: name });
+  return Callable;
 }
 
-export const SessionFamily = callable(rust.SessionFamily);
-export const UserSessions = callable(rust.UserSessions);
+export const SessionFamily = callable("SessionFamily", rust.SessionFamily);
+export const UserSessions = callable("UserSessions", rust.UserSessions);
 export default worker;

@@ -6,6 +6,9 @@
 import { test, after } from "node:test";
 import assert from "node:assert/strict";
 import { randomBytes } from "node:crypto";
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { startOrigin, startEdge, Client, loginLogoutRoutes, debugOf, directive } from "../../tools/harness.mjs";
 
 const VARS = { ACCESS_TTL_SECS: "0" }; // every request goes through the family's object
@@ -28,10 +31,22 @@ async function login(sub) {
 
 const objectCalls = (name) => edge.events().filter((e) => e.edge_session === name).map((e) => e.object);
 
+// wrangler dev writes every DevTools event (each subrequest) under WRANGLER_LOG_PATH:
+// one directory per instance, read back as text.
+const logDirs = [];
+function wranglerLog() {
+  const dir = mkdtempSync(join(tmpdir(), "edge-wrangler-log-"));
+  logDirs.push(dir);
+  process.env.WRANGLER_LOG_PATH = dir;
+  return () => readdirSync(dir).map((f) => readFileSync(join(dir, f), "utf8")).join("\n");
+}
+after(() => { for (const dir of logDirs) rmSync(dir, { recursive: true, force: true }); });
+
 test("objects of a release before RPC answer over HTTP, and the session carries on after the deploy", async () => {
   origin = await startOrigin();
   origin.respond = async (req) => (await loginLogoutRoutes(req))
     ?? { body: JSON.stringify({ user: req.headers["x-edge-user"] ?? null, sid: req.headers["x-edge-session"] ?? null }) };
+  const oldLog = wranglerLog();
   edge = await startEdge({ ORIGIN_URL: origin.url, ...VARS }, { main: "glue.js" });
 
   const laptop = await login("ann");
@@ -47,14 +62,27 @@ test("objects of a release before RPC answer over HTTP, and the session carries 
   const fellBack = new Set(objectCalls("object_without_rpc"));
   assert.deepEqual([...fellBack].sort(), ["SESSION_FAMILY", "USER_SESSIONS"], "both objects were asked over HTTP");
   assert.deepEqual(objectCalls("object_error"), [], "and no call failed");
+  assertCookiesNotIn(oldLog(), [laptop.refresh, phone.refresh]);
 
   // The deploy: the same storage, the objects callable by RPC now.
   await edge.stop({ keepState: true });
+  const newLog = wranglerLog();
   edge = await startEdge({ ORIGIN_URL: origin.url, ...VARS }, { restartOf: edge });
+  const tablet = await login("ann");
   const after = await laptop.fetch("/");
   assert.deepEqual([after.json().user, after.json().sid, debugOf(after).path], ["ann", sid, "object"], "the same session");
+  const tabletSid = (await tablet.fetch("/")).json().sid;
   const listed = await admin({ sub: "ann", act: "list" });
-  assert.deepEqual(listed.body.sessions.map((s) => s.sid), [sid], "the index kept what the old objects wrote");
+  assert.deepEqual(listed.body.sessions.map((s) => s.sid), [sid, tabletSid], "the index kept what the old objects wrote");
   assert.deepEqual(objectCalls("object_without_rpc"), [], "every call went by RPC");
   assert.deepEqual(objectCalls("object_error"), []);
+  assertCookiesNotIn(newLog(), [laptop.refresh, tablet.refresh]);
 });
+
+/** What SECURITY.md ("Local development logs") says of wrangler's log: each subrequest's
+ * events are there, and no refresh cookie (wrangler 4.86 abbreviates headers and bodies;
+ * by RPC an object's reply is no subrequest at all). */
+function assertCookiesNotIn(log, cookies) {
+  assert.ok(log.includes("Network.requestWillBeSent") && log.includes(origin.url), "wrangler logged the origin subrequests");
+  for (const cookie of cookies) assert.ok(cookie && !log.includes(cookie), "no refresh cookie in wrangler's log");
+}

@@ -76,7 +76,8 @@ async fn ask<C: Serialize, R: DeserializeOwned>(
         let reply = match rpc::call(objects.get_by_name(name)?, &command, debug).await {
             Ok(reply) => reply,
             Err(CallError::NoRpc) => {
-                // Said once per call while a deploy is under way: it ends when it does.
+                // Said once per call while a deploy is under way: it ends when it does
+                // (or, on a compatibility date before 2024-04-03, on every call).
                 log_event("object_without_rpc", &[("object", binding)]);
                 over_http(objects.get_by_name(name)?, command, debug).await?
             }

@@ -52,7 +52,9 @@ pub(super) async fn call(stub: Stub, command: &str, debug: &DebugAsk) -> Result<
     let stub: ObjectStub = stub.into_rpc();
     let reply = match stub.ask(command, fault, clock_ahead_ms) {
         Ok(promise) => JsFuture::from(promise).await,
-        Err(thrown) => Err(thrown),
+        // Thrown before anything left this isolate: a stub without methods (a Worker
+        // whose compatibility date is before 2024-04-03, when stubs gained them).
+        Err(_) => return Err(CallError::NoRpc),
     };
     match reply {
         Ok(reply) => reply.as_string().ok_or_else(|| CallError::Failed("the object's reply is not a string".into())),
@@ -61,12 +63,16 @@ pub(super) async fn call(stub: Stub, command: &str, debug: &DebugAsk) -> Result<
     }
 }
 
-/// workerd's refusal to call a method on a class not declared `extends DurableObject`. It
-/// is a `TypeError` thrown before anything runs in the object (`worker-rpc.c++`).
+/// workerd's refusal to call a method on a class not declared `extends DurableObject`: a
+/// `TypeError` thrown in the object's isolate before it looks the method up
+/// (`src/workerd/api/worker-rpc.c++`, "The receiving Durable Object does not support RPC,
+/// because its class was not declared with `extends DurableObject`…"). Either phrase
+/// matches, should one be reworded. The objects' own errors are never `TypeError`s
+/// carrying them, so a command that ran is never sent twice.
 fn refuses_rpc(thrown: &JsValue) -> bool {
     let field = |name| Reflect::get(thrown, &JsValue::from_str(name)).ok().and_then(|v| v.as_string());
     field("name").as_deref() == Some("TypeError")
-        && field("message").is_some_and(|m| m.contains("does not support RPC"))
+        && field("message").is_some_and(|m| m.contains("does not support RPC") || m.contains("extends DurableObject"))
 }
 
 fn message(thrown: &JsValue) -> String {
