@@ -6,8 +6,9 @@
 # and (d) a 200-request burst at a rotation on a second, short-window instance, and (e)
 # the fast path again on a third instance signing ES256 assertions.
 # Prints a markdown table. Bounded: the measurement is killed after BENCH_TIMEOUT
-# seconds (default 200); every process it started is ended on exit.
-# Knobs: BENCH_DURATION (10), BENCH_CONNECTIONS (16), BENCH_THREADS (2), BENCH_BURST (200).
+# seconds (default 400); every process it started is ended on exit.
+# Knobs: BENCH_ROUNDS (5), BENCH_DURATION (5), BENCH_WARMUP (1), BENCH_CONNECTIONS (16),
+# BENCH_THREADS (2), BENCH_BURST (200).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export WRANGLER_SEND_METRICS=false CLOUDFLARE_CF_FETCH_ENABLED=false
@@ -37,4 +38,4 @@ trap cleanup EXIT
 # wrangler's state dirs go under $tmp too, so nothing is left behind. wrangler writes
 # every debug message to a log file whatever --log-level says (here: each request's
 # devtools events, bodies included); keep those in $tmp as well.
-TMPDIR="$tmp" WRANGLER_LOG_PATH="$tmp/wrangler-logs" timeout --kill-after=10 "${BENCH_TIMEOUT:-200}" node scripts/bench.mjs
+TMPDIR="$tmp" WRANGLER_LOG_PATH="$tmp/wrangler-logs" timeout --kill-after=10 "${BENCH_TIMEOUT:-400}" node scripts/bench.mjs
