@@ -320,9 +320,11 @@ async function rotationBurst(edge, origin) {
 
 async function writesSample(edge, cookie) {
   const first = await get(`${edge.url}/`, cookie);
-  const sample = { first: Number(first.debug.writes), firstPath: first.debug.path, n: 0, writes: 0, paths: {}, states: {}, statuses: {} };
+  const sample = { first: Number(first.debug.writes), firstPath: first.debug.path, n: 0, writes: 0, paths: {}, states: {}, statuses: {}, ms: [] };
   for (let i = 0; i < SAMPLE; i++) {
+    const t0 = performance.now();
     const r = await get(`${edge.url}/`, cookie);
+    sample.ms.push(performance.now() - t0);
     sample.n++;
     sample.writes += Number(r.debug.writes ?? 0);
     sample.paths[r.debug.path] = (sample.paths[r.debug.path] ?? 0) + 1;
@@ -331,6 +333,17 @@ async function writesSample(edge, cookie) {
     sample.statuses[r.status] = (sample.statuses[r.status] ?? 0) + 1;
   }
   return sample;
+}
+
+/** Median ms of `n` requests sent one at a time: what one request costs with no queue. */
+async function sequentialMs(url, cookie, n = SAMPLE) {
+  const ms = [];
+  for (let i = 0; i < n; i++) {
+    const t0 = performance.now();
+    await get(url, cookie);
+    ms.push(performance.now() - t0);
+  }
+  return median(ms);
 }
 
 // ---------------------------------------------------------------------------------
@@ -373,6 +386,7 @@ async function main() {
       if (r.debug.path !== want) throw new Error(`expected path=${want}, got ${JSON.stringify(r.debug)} ${r.text}`);
     }
     const sample = await writesSample(steady, refreshOnly); // also does the first confirmation
+    const sequential = { a: await sequentialMs(`${steady.url}/`, null), b: await sequentialMs(`${steady.url}/`, both), c: median(sample.ms) };
     const esJar = await login(es256);
     const esBoth = `${ACCESS}=${esJar[ACCESS]}; ${REFRESH}=${esJar[REFRESH]}`;
     const esCheck = await get(`${es256.url}/`, esBoth);
@@ -395,7 +409,7 @@ async function main() {
     const [a, b, c, e] = ["a", "b", "c", "e"].map((path) => combine(rounds.map((round) => round[path])));
     const d = await rotationBurst(rotation, origin);
 
-    const { lines, problems } = report({ direct, health, a, b, c, d, e, sample, rotation, rounds });
+    const { lines, problems } = report({ direct, health, a, b, c, d, e, sample, rotation, rounds, sequential });
     lines.push("", `Total time ${((Date.now() - started) / 1000).toFixed(0)} s.`);
     console.log(lines.join("\n"));
     process.exitCode = problems.length ? 1 : 0;
@@ -406,7 +420,7 @@ async function main() {
 }
 
 /** The markdown report of one run. */
-function report({ direct, health, a, b, c, d, e, sample, rotation, rounds }) {
+function report({ direct, health, a, b, c, d, e, sample, rotation, rounds, sequential }) {
   const wrangler = JSON.parse(readFileSync(join(root, "node_modules/wrangler/package.json"), "utf8")).version;
   const cpu = cpus()[0]?.model ?? "?";
   const out = [];
@@ -443,6 +457,8 @@ function report({ direct, health, a, b, c, d, e, sample, rotation, rounds }) {
   out.push(`Ratios of CPU per request, inverted (what the req/s ratios would be on a CPU-bound machine with nothing else running; ` +
     `less sensitive to other jobs): (a)/(b) = ${fmt(sum(a) / sum(b))}, (a)/(c) = ${fmt(sum(a) / sum(c))}, (a)/(e) = ${fmt(sum(a) / sum(e))}; ` +
     `the worker's workerd alone: ${fmt(a.cpu.worker / b.cpu.worker)} and ${fmt(a.cpu.worker / c.cpu.worker)}.`);
+  out.push(`One request at a time (${SAMPLE} each, median): (a) ${fmt(sequential.a)} ms, (b) ${fmt(sequential.b)} ms, (c) ${fmt(sequential.c)} ms: ` +
+    `the object call adds ${fmt(sequential.c - sequential.b)} ms here, its object in the same process; a far object adds the round trip to it (docs/cost.md).`);
   out.push(`DO writes on path (c): ${sample.writes} in ${sample.n} sequential requests = ${fmt(sample.writes / sample.n, 3)} per request (target 0), ` +
     `after the first request after login, which confirmed the credential (writes=${sample.first}, excluded). ` +
     `Paths: ${counts(sample.paths)}; states: ${counts(sample.states)}; statuses: ${counts(sample.statuses)}.`);
