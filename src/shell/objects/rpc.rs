@@ -38,8 +38,9 @@ pub(super) type Answer = Result<String, (String, u16)>;
 
 /// Why an RPC call returned no reply.
 pub(super) enum CallError {
-    /// The object's class does not `extend DurableObject`: an object of a release before
-    /// RPC, which nothing ran in. Ask it over `fetch`.
+    /// Nothing ran: the object's class does not `extend DurableObject` (an object of a
+    /// release before RPC), or the stub has no methods (an old compatibility date). Ask
+    /// it over `fetch`.
     NoRpc,
     /// It threw (a refusal, a failed write, a broken object): no retry, which could apply a
     /// command twice.
