@@ -11,7 +11,6 @@
 //! it when an object refuses RPC: during a deploy a worker of this release may reach an
 //! object of an older one, and the other way round (docs/upgrades.md).
 
-use std::future::Future;
 use std::rc::Rc;
 
 use crate::config::Config;
@@ -21,7 +20,7 @@ use wasm_bindgen::prelude::wasm_bindgen;
 use worker::js_sys::{Promise, Reflect};
 use worker::wasm_bindgen::JsValue;
 use worker::wasm_bindgen_futures::{JsFuture, future_to_promise};
-use worker::{Env, Response, Stub};
+use worker::{Env, Request, Response, Stub};
 
 #[wasm_bindgen]
 extern "C" {
@@ -83,27 +82,43 @@ fn message(thrown: &JsValue) -> String {
         .unwrap_or_else(|| thrown.as_string().unwrap_or_else(|| "the object threw".into()))
 }
 
-/// An object's `ask`: reads the configuration and the debug asks, runs `answer`, and
-/// settles the promise with its reply (a refusal or an error rejects it).
-pub(super) fn serve<F, Fut>(env: &Env, fault: Option<String>, clock_ahead_ms: f64, answer: F) -> Promise
-where
-    F: FnOnce(DebugAsk, Rc<Config>) -> Fut + 'static,
-    Fut: Future<Output = worker::Result<Answer>> + 'static,
-{
-    let config = runtime::config(env);
+/// What both objects do with a command (the JSON of `crate::messages`): decide, persist,
+/// reply, or refuse with an HTTP status.
+pub(super) trait Answers {
+    fn env(&self) -> &Env;
+    async fn answer(&self, command: &str, debug: &DebugAsk, config: &Config) -> worker::Result<Answer>;
+}
+
+/// An object's `ask`: reads the configuration and the debug asks, answers, and settles
+/// the promise with the reply (a refusal or an error rejects it).
+pub(super) fn serve<T: Answers + 'static>(
+    object: Rc<T>,
+    command: String,
+    fault: Option<String>,
+    clock_ahead_ms: f64,
+) -> Promise {
     future_to_promise(async move {
-        let config = config.map_err(|e| JsValue::from_str(&e.to_string()))?;
+        let config = runtime::config(object.env()).map_err(|e| JsValue::from_str(&e.to_string()))?;
         let debug = DebugAsk::from_parts(fault, clock_ahead_ms, &config);
-        match answer(debug, config).await? {
+        match object.answer(&command, &debug, &config).await? {
             Ok(reply) => Ok(JsValue::from_str(&reply)),
             Err((refusal, _)) => Err(JsValue::from_str(&refusal)),
         }
     })
 }
 
-/// The same answer over `fetch`.
-pub(super) fn http_response(answer: Answer) -> worker::Result<Response> {
-    match answer {
+/// An object's `fetch`: the same command over HTTP, as workers of releases before RPC
+/// send it (during a deploy) and as this one does to an object of such a release.
+pub(super) async fn serve_http<T: Answers>(object: &T, mut req: Request) -> worker::Result<Response> {
+    let config = match runtime::config(object.env()) {
+        Ok(config) => config,
+        Err(e) => return Response::error(e.to_string(), 500),
+    };
+    let debug = DebugAsk::of(req.headers(), &config);
+    let Ok(command) = req.text().await else {
+        return Response::error("unreadable command", 400);
+    };
+    match object.answer(&command, &debug, &config).await? {
         Ok(reply) => Response::ok(reply),
         Err((refusal, status)) => Response::error(refusal, status),
     }

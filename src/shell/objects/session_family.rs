@@ -22,7 +22,7 @@ use worker::{Delay, DurableObject, Env, Request, Response, Result, SqlStorage, S
 
 use super::call::ask_user;
 use super::deliver::{self, transports};
-use super::rpc::{self, Answer};
+use super::rpc::{self, Answer, Answers};
 use super::storage;
 use crate::shell::debug::DebugAsk;
 use crate::shell::runtime::{self, log, log_event};
@@ -58,18 +58,8 @@ impl DurableObject for SessionFamily {
         SessionFamily { inner: Rc::new(inner) }
     }
 
-    /// The same command over HTTP, as workers of releases before RPC send it (during a
-    /// deploy) and as this one does to an object of such a release.
-    async fn fetch(&self, mut req: Request) -> Result<Response> {
-        let config = match runtime::config(&self.inner.env) {
-            Ok(config) => config,
-            Err(e) => return Response::error(e.to_string(), 500),
-        };
-        let debug = DebugAsk::of(req.headers(), &config);
-        let Ok(command) = req.text().await else {
-            return Response::error("bad family command", 400);
-        };
-        rpc::http_response(self.inner.answer(&command, &debug, &config).await?)
+    async fn fetch(&self, req: Request) -> Result<Response> {
+        rpc::serve_http(&*self.inner, req).await
     }
 
     async fn alarm(&self) -> Result<Response> {
@@ -84,14 +74,15 @@ impl SessionFamily {
     /// debug asks (`EDGE_DEBUG=1` only).
     #[allow(unreachable_pub)] // exported to JavaScript by wasm_bindgen, which needs `pub`
     pub fn ask(&self, command: String, fault: Option<String>, clock_ahead_ms: f64) -> Promise {
-        let inner = Rc::clone(&self.inner);
-        rpc::serve(&self.inner.env, fault, clock_ahead_ms, move |debug, config| async move {
-            inner.answer(&command, &debug, &config).await
-        })
+        rpc::serve(Rc::clone(&self.inner), command, fault, clock_ahead_ms)
     }
 }
 
-impl Family {
+impl Answers for Family {
+    fn env(&self) -> &Env {
+        &self.env
+    }
+
     /// Decodes a command, lets [`FamilyObject`] decide, writes what it says, encodes the
     /// reply.
     async fn answer(&self, command: &str, debug: &DebugAsk, config: &Config) -> Result<Answer> {
@@ -149,7 +140,9 @@ impl Family {
         };
         Ok(Ok(serde_json::to_string(&reply)?))
     }
+}
 
+impl Family {
     /// Deletes the family once it can no longer be used, after it left its user's index.
     async fn alarm(&self) -> Result<Response> {
         let config = match runtime::config(&self.env) {

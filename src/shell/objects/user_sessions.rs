@@ -19,7 +19,7 @@ use worker::wasm_bindgen_futures::{JsFuture, future_to_promise};
 use worker::{DurableObject, Env, Request, Response, Result, SqlStorage, State, durable_object};
 
 use super::call::ask_family;
-use super::rpc::{self, Answer};
+use super::rpc::{self, Answer, Answers};
 use super::storage;
 use crate::shell::debug::DebugAsk;
 use crate::shell::runtime::{self, log};
@@ -47,18 +47,8 @@ impl DurableObject for UserSessions {
         UserSessions { inner: Rc::new(Users { state, env, index: RefCell::new(None) }) }
     }
 
-    /// The same command over HTTP, as workers of releases before RPC send it (during a
-    /// deploy) and as this one does to an object of such a release.
-    async fn fetch(&self, mut req: Request) -> Result<Response> {
-        let config = match runtime::config(&self.inner.env) {
-            Ok(config) => config,
-            Err(e) => return Response::error(e.to_string(), 500),
-        };
-        let debug = DebugAsk::of(req.headers(), &config);
-        let Ok(command) = req.text().await else {
-            return Response::error("bad user command", 400);
-        };
-        rpc::http_response(self.inner.answer(&command, &debug, &config).await?)
+    async fn fetch(&self, req: Request) -> Result<Response> {
+        rpc::serve_http(&*self.inner, req).await
     }
 
     async fn alarm(&self) -> Result<Response> {
@@ -72,14 +62,15 @@ impl UserSessions {
     /// a refusal or an error throws.
     #[allow(unreachable_pub)] // exported to JavaScript by wasm_bindgen, which needs `pub`
     pub fn ask(&self, command: String, fault: Option<String>, clock_ahead_ms: f64) -> Promise {
-        let inner = Rc::clone(&self.inner);
-        rpc::serve(&self.inner.env, fault, clock_ahead_ms, move |debug, config| async move {
-            inner.answer(&command, &debug, &config).await
-        })
+        rpc::serve(Rc::clone(&self.inner), command, fault, clock_ahead_ms)
     }
 }
 
-impl Users {
+impl Answers for Users {
+    fn env(&self) -> &Env {
+        &self.env
+    }
+
     async fn answer(&self, command: &str, debug: &DebugAsk, config: &Config) -> Result<Answer> {
         let Ok(command) = serde_json::from_str::<UserCommand>(command) else {
             return Ok(Err(("bad user command".into(), 400)));
@@ -108,7 +99,9 @@ impl Users {
         }
         Ok(Ok(serde_json::to_string(&reply)?))
     }
+}
 
+impl Users {
     /// Retries the revocations no family confirmed yet, then deletes the index if it
     /// holds nothing that matters any more.
     async fn alarm(&self) -> Result<Response> {
