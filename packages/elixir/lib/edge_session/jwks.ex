@@ -221,7 +221,9 @@ defmodule EdgeSession.JWKS do
     charlist = String.to_charlist(url)
     http =
       [timeout: @fetch_timeout, connect_timeout: @fetch_timeout, autoredirect: false] ++ EdgeSession.tls_options(charlist)
-    request = {charlist, [{~c"accept", ~c"application/json"}]}
+    # One connection a fetch: fetches are minutes apart, and a pooled connection the
+    # server closed meanwhile would fail the next fetch instead of opening a new one.
+    request = {charlist, [{~c"accept", ~c"application/json"}, {~c"connection", ~c"close"}]}
 
     case :httpc.request(:get, request, http, sync: false, stream: {:self, :once}, body_format: :binary) do
       {:ok, id} ->
