@@ -37,6 +37,7 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.hazmat.primitives.asymmetric.utils import decode_dss_signature
 
 import edge_session._jwks
+from asgi_call import call_asgi
 from edge_session import ASSERTION_HEADER, LOGIN_HEADER, NONCE_HEADER, EdgeSession, Identity
 
 T0 = 1_700_000_000.0
@@ -701,26 +702,6 @@ class Frameworks(JwksTest):
                 with self.assertRaisesRegex(ValueError, "^DIRECTIVE_SECRET is not set"):
                     login(RequestFactory().get("/login", headers={NONCE_HEADER: "n0nce"}))
                 self.assertNotIn(LOGIN_HEADER, middleware(RequestFactory().get("/me")))
-
-
-async def call_asgi(app: Any, path: str, headers: dict[str, str]) -> tuple[int, dict[str, str], bytes]:
-    """One GET through an ASGI app: its status, headers (lower case) and body."""
-    scope = {"type": "http", "asgi": {"version": "3.0"}, "http_version": "1.1", "method": "GET", "scheme": "http",
-             "path": path, "raw_path": path.encode(), "query_string": b"", "root_path": "",
-             "headers": [(name.lower().encode(), value.encode()) for name, value in headers.items()],
-             "client": ("127.0.0.1", 1), "server": ("test", 80)}
-    sent: list[dict[str, Any]] = []
-
-    async def receive() -> dict[str, Any]:
-        return {"type": "http.request", "body": b"", "more_body": False}
-
-    async def send(message: dict[str, Any]) -> None:
-        sent.append(message)
-
-    await app(scope, receive, send)
-    start = next(m for m in sent if m["type"] == "http.response.start")
-    body = b"".join(m.get("body", b"") for m in sent if m["type"] == "http.response.body")
-    return start["status"], {k.decode().lower(): v.decode() for k, v in start["headers"]}, body
 
 
 if __name__ == "__main__":

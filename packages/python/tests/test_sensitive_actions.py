@@ -24,6 +24,7 @@ from http.server import BaseHTTPRequestHandler, HTTPServer
 from typing import Any, Callable, Iterator, Optional
 from unittest import mock
 
+from asgi_call import call_asgi
 from edge_session import ASSERTION_HEADER, LOGIN_HEADER, LOGOUT_HEADER, NONCE_HEADER, EdgeRequest, EdgeSession, Identity
 
 NOW = 1_700_000_000
@@ -294,7 +295,7 @@ class Frameworks(unittest.TestCase):
             def sensitive(user: Identity = Depends(guard)) -> PlainTextResponse:
                 return PlainTextResponse(f"ok {user.sub}")
 
-            status, headers, body = asyncio.run(call_asgi(app, headers_of(case[1])))
+            status, headers, body = asyncio.run(call_asgi(app, "/sensitive", headers_of(case[1])))
             self.check(case, status, headers, body, key="detail")
             if status == 200:
                 self.assertEqual(body, b"ok alice")
@@ -350,26 +351,6 @@ class Frameworks(unittest.TestCase):
         from django.test import override_settings
 
         return override_settings(**values)
-
-
-async def call_asgi(app: Any, headers: dict[str, str]) -> tuple[int, dict[str, str], bytes]:
-    """One GET /sensitive through an ASGI app: its status, headers (lower case) and body."""
-    scope = {"type": "http", "asgi": {"version": "3.0"}, "http_version": "1.1", "method": "GET", "scheme": "http",
-             "path": "/sensitive", "raw_path": b"/sensitive", "query_string": b"", "root_path": "",
-             "headers": [(name.lower().encode(), value.encode()) for name, value in headers.items()],
-             "client": ("127.0.0.1", 1), "server": ("test", 80)}
-    sent: list[dict[str, Any]] = []
-
-    async def receive() -> dict[str, Any]:
-        return {"type": "http.request", "body": b"", "more_body": False}
-
-    async def send(message: dict[str, Any]) -> None:
-        sent.append(message)
-
-    await app(scope, receive, send)
-    start = next(m for m in sent if m["type"] == "http.response.start")
-    body = b"".join(m.get("body", b"") for m in sent if m["type"] == "http.response.body")
-    return start["status"], {k.decode().lower(): v.decode() for k, v in start["headers"]}, body
 
 
 if __name__ == "__main__":
