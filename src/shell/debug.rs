@@ -1,9 +1,11 @@
 //! What a test may ask of one request, honoured only with `EDGE_DEBUG=1` and never in
 //! production: an injected fault (`x-edge-fault`), to prove the failure handling, and a
 //! clock offset (`x-edge-debug-clock`, milliseconds ahead of the real clock), so tests
-//! move time forward instead of sleeping through rotation and grace windows. Both headers
-//! are in the identity namespace, so they never reach the origin; the worker passes them
-//! on to the objects it asks for this request. Alarms run on the real clock.
+//! move time forward instead of sleeping through rotation and grace windows; and a round
+//! trip added to each object call (`x-edge-debug-object-latency`, milliseconds), so a
+//! bench can show what a user far from the family's object pays (`npm run bench:far`).
+//! All are in the identity namespace, so they never reach the origin; the worker passes
+//! the first two on to the objects it asks for this request. Alarms run on the real clock.
 
 use std::time::Duration;
 
@@ -15,6 +17,10 @@ use super::runtime;
 
 const FAULT_HEADER: &str = "x-edge-fault";
 const CLOCK_HEADER: &str = "x-edge-debug-clock";
+const OBJECT_LATENCY_HEADER: &str = "x-edge-debug-object-latency";
+
+/// The most round trip a request may add (past the object deadline, so that case shows too).
+const MAX_OBJECT_LATENCY: Duration = Duration::from_secs(10);
 
 /// A request's debug asks; empty unless `EDGE_DEBUG=1`.
 #[derive(Debug, Clone, Default)]
@@ -23,6 +29,8 @@ pub(crate) struct DebugAsk {
     pub(crate) fault: Option<String>,
     /// How far ahead of the real clock this request's time runs.
     clock_ahead: Duration,
+    /// The round trip the worker waits out around each object call, half each way.
+    pub(crate) object_latency: Duration,
 }
 
 impl DebugAsk {
@@ -32,14 +40,18 @@ impl DebugAsk {
             return DebugAsk::default();
         }
         let header = |name| headers.get(name).ok().flatten();
-        let clock_ahead = header(CLOCK_HEADER).and_then(|ms| ms.parse().ok()).map(Duration::from_millis);
-        DebugAsk { fault: header(FAULT_HEADER), clock_ahead: clock_ahead.unwrap_or_default() }
+        let millis = |name| header(name).and_then(|ms| ms.parse().ok()).map(Duration::from_millis);
+        DebugAsk {
+            fault: header(FAULT_HEADER),
+            clock_ahead: millis(CLOCK_HEADER).unwrap_or_default(),
+            object_latency: millis(OBJECT_LATENCY_HEADER).unwrap_or_default().min(MAX_OBJECT_LATENCY),
+        }
     }
 
     /// The same asks without the fault: for the object calls a fault must not reach
     /// (logins, logouts, the index).
     pub(crate) fn clock_only(&self) -> DebugAsk {
-        DebugAsk { fault: None, clock_ahead: self.clock_ahead }
+        DebugAsk { fault: None, ..self.clone() }
     }
 
     /// This request's time: the real clock, plus the offset a test asked for.
@@ -54,7 +66,7 @@ impl DebugAsk {
             return DebugAsk::default();
         }
         // NaN, negative and out-of-range read as 0 (`as` saturates).
-        DebugAsk { fault, clock_ahead: Duration::from_millis(clock_ahead_ms as u64) }
+        DebugAsk { fault, clock_ahead: Duration::from_millis(clock_ahead_ms as u64), object_latency: Duration::ZERO }
     }
 
     /// The asks as an object call carries them: (fault, clock ahead in ms).

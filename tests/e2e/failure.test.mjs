@@ -76,6 +76,22 @@ test("with a valid access cookie a failing object is never asked", async () => {
   assert.deepEqual(res.json(), { user: "u-access", state: "fresh" });
 });
 
+test("with EDGE_DEBUG=1 a far object's round trip is added to object calls only (npm run bench:far)", async () => {
+  const client = await login("u-far");
+  const refreshOnly = new Client(edge.url);
+  refreshOnly.cookies.set(REFRESH_COOKIE, client.refresh);
+  const far = { headers: { "x-edge-debug-object-latency": "400" } };
+  let started = Date.now();
+  const viaObject = await refreshOnly.fetch("/", far);
+  assert.equal(viaObject.status, 200);
+  assert.equal(viaObject.json().user, "u-far");
+  assert.ok(Date.now() - started >= 400, `the object call waited out the round trip (${Date.now() - started} ms)`);
+  started = Date.now();
+  const fast = await client.fetch("/", far);
+  assert.equal(fast.json().user, "u-far");
+  assert.ok(Date.now() - started < 300, `the access cookie's answer did not (${Date.now() - started} ms)`);
+});
+
 test("with EDGE_DEBUG off (production) the fault header is ignored and no debug header is sent", async () => {
   const quiet = await startEdge({ ORIGIN_URL: origin.url, EDGE_DEBUG: "0", ACCESS_TTL_SECS: "60" });
   try {
@@ -92,6 +108,12 @@ test("with EDGE_DEBUG off (production) the fault header is ignored and no debug 
       assert.equal(res.headers.get("x-edge-debug"), null, "no debug header in production");
     }
     assert.equal(origin.last().headers["x-edge-fault"], undefined, "and the header is stripped like any x-edge-*");
+    // The bench's far-object knob: 10 s would pass the 5 s object deadline (a 503).
+    const started = Date.now();
+    const far = await refreshOnly.fetch("/", { headers: { "x-edge-debug-object-latency": "10000" } });
+    assert.equal(far.status, 200, "no round trip was added");
+    assert.ok(Date.now() - started < 4_000, `answered at once (${Date.now() - started} ms)`);
+    assert.equal(origin.last().headers["x-edge-debug-object-latency"], undefined, "and the header is stripped");
   } finally {
     await quiet.stop();
   }

@@ -72,7 +72,12 @@ async fn ask<C: Serialize, R: DeserializeOwned>(
 ) -> Result<R, EdgeError> {
     let objects = env.durable_object(binding)?;
     let command = serde_json::to_string(command).map_err(|e| EdgeError::Internal(e.to_string()))?;
+    // A far object (EDGE_DEBUG only): the request's way there and back.
+    let way = debug.object_latency / 2;
     let call = Box::pin(async move {
+        if !way.is_zero() {
+            Delay::from(way).await;
+        }
         let reply = match rpc::call(objects.get_by_name(name)?, &command, debug).await {
             Ok(reply) => reply,
             Err(CallError::NoRpc) => {
@@ -83,6 +88,9 @@ async fn ask<C: Serialize, R: DeserializeOwned>(
             }
             Err(CallError::Failed(e)) => return Err(worker::Error::RustError(e)),
         };
+        if !way.is_zero() {
+            Delay::from(way).await;
+        }
         serde_json::from_str::<R>(&reply).map_err(worker::Error::from)
     });
     match select(call, Delay::from(OBJECT_TIMEOUT)).await {
