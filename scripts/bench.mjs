@@ -25,8 +25,8 @@ const num = (name, dflt) => Number(process.env[name] ?? dflt);
 
 const DURATION = num("BENCH_DURATION", 5); // seconds per wrk phase
 const WARMUP = num("BENCH_WARMUP", 1); // seconds of unreported wrk before each phase
-// (a)(b)(c)(e) run in turn this many times: a ratio is taken within each round, and the
-// median of the rounds reported (one run's ratio moves with whatever else the machine does).
+// (a)(b)(c)(e) run in turn this many times, every other round in reverse: a ratio is
+// taken within each round, and the median of the rounds reported (one run's ratio moves with whatever else the machine does).
 const ROUNDS = num("BENCH_ROUNDS", 5);
 const CONNECTIONS = num("BENCH_CONNECTIONS", 16);
 const THREADS = num("BENCH_THREADS", 2);
@@ -397,14 +397,20 @@ async function main() {
     const direct = await phase("ref: origin direct, no edge", `${origin.url}/`, origin, null, roles);
     const health = await phase("ref: edge `/__edge/health`, no origin fetch", `${steady.url}/__edge/health`, origin, null, roles);
     const esRoles = edgeRoles(es256, origin);
+    const phases = {
+      a: () => phase("(a) no cookies", `${steady.url}/`, origin, null, roles),
+      b: () => phase("(b) access cookie (fast path)", `${steady.url}/`, origin, both, roles),
+      c: () => phase("(c) refresh cookie only (object)", `${steady.url}/`, origin, refreshOnly, roles),
+      e: () => phase("(e) access cookie, ES256 assertions", `${es256.url}/`, origin, esBoth, esRoles),
+    };
+    // Every other round in reverse order (a b c e, e c b a, …): the machine's rate moves
+    // during a run (its neighbours; wrangler's inspector proxy keeping every DevTools
+    // event), and a fixed order would charge any trend to the later paths.
     const rounds = [];
     for (let i = 0; i < ROUNDS; i++) {
-      rounds.push({
-        a: await phase("(a) no cookies", `${steady.url}/`, origin, null, roles),
-        b: await phase("(b) access cookie (fast path)", `${steady.url}/`, origin, both, roles),
-        c: await phase("(c) refresh cookie only (object)", `${steady.url}/`, origin, refreshOnly, roles),
-        e: await phase("(e) access cookie, ES256 assertions", `${es256.url}/`, origin, esBoth, esRoles),
-      });
+      const round = {};
+      for (const path of i % 2 ? ["e", "c", "b", "a"] : ["a", "b", "c", "e"]) round[path] = await phases[path]();
+      rounds.push(round);
     }
     const [a, b, c, e] = ["a", "b", "c", "e"].map((path) => combine(rounds.map((round) => round[path])));
     const d = await rotationBurst(rotation, origin);
@@ -427,7 +433,7 @@ function report({ direct, health, a, b, c, d, e, sample, rotation, rounds, seque
   out.push(`## Edge throughput — ${new Date().toISOString()}`, "");
   out.push(`Worker: build/ of ${statSync(join(root, "build/index_bg.wasm")).mtime.toISOString()}, checkout ${commit()}.`);
   out.push(`Machine: ${cpus().length} cores (${cpu}), shared by wrk, workerd (wrangler dev ${wrangler}) and the Node origin (node ${process.version}); other jobs may run too.`);
-  out.push(`wrk: ${THREADS} threads, ${CONNECTIONS} connections, ${DURATION} s per path after ${WARMUP} s of warm-up; (a)(b)(c)(e) in turn, ${rounds.length} rounds; same instance for (a)(b)(c) (ACCESS_TTL_SECS=600, ROTATE_AFTER_SECS=3600).`,
+  out.push(`wrk: ${THREADS} threads, ${CONNECTIONS} connections, ${DURATION} s per path after ${WARMUP} s of warm-up; (a)(b)(c)(e) in turn, every other round reversed, ${rounds.length} rounds; same instance for (a)(b)(c) (ACCESS_TTL_SECS=600, ROTATE_AFTER_SECS=3600).`,
     "Rows (a)(b)(c)(e): the median of the rounds' req/s and latencies, the sums of their counts, CPU over all their requests.", "");
   out.push("| path | req/s | p50 ms | p99 ms | requests | non-2xx | socket errors | origin saw |");
   out.push("|---|---:|---:|---:|---:|---:|---:|---|");
@@ -454,6 +460,7 @@ function report({ direct, health, a, b, c, d, e, sample, rotation, rounds, seque
   };
   out.push(`Ratios of req/s, median of the rounds [each round]: ${ratios("b", "a", "0.95")}, ${ratios("c", "a", "0.75")}, ` +
     `${ratios("e", "a", "0.90")} (ES256 on the fast path; (e) runs on its own instance, same settings).`);
+  out.push(`(a)'s req/s in each round, in order (how much the machine moved): ${rounds.map((r) => fmt(r.a.rps, 0)).join(", ")}.`);
   out.push(`Ratios of CPU per request, inverted (what the req/s ratios would be on a CPU-bound machine with nothing else running; ` +
     `less sensitive to other jobs): (a)/(b) = ${fmt(sum(a) / sum(b))}, (a)/(c) = ${fmt(sum(a) / sum(c))}, (a)/(e) = ${fmt(sum(a) / sum(e))}; ` +
     `the worker's workerd alone: ${fmt(a.cpu.worker / b.cpu.worker)} and ${fmt(a.cpu.worker / c.cpu.worker)}.`);
