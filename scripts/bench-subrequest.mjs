@@ -1,0 +1,80 @@
+// What `cache: "no-store"` costs a subrequest locally, and where: `node scripts/bench-subrequest.mjs`.
+//
+// The edge forwards identified requests with `cache: "no-store"` (SECURITY.md, caches), so
+// the fast path's subrequest carries a cf blob (`cacheLevel: bypass`, `cacheTtl: -1`) that
+// the anonymous path's does not. This times one small worker that fetches the bench's
+// origin N times in a loop, in plain Miniflare (workerd, no wrangler, no inspector), with
+// and without that option, and with Miniflare's outbound worker (`strip-cf-connecting-ip`,
+// which `wrangler dev` puts in front of every subrequest a worker makes) and without it.
+// Reports the workerd CPU per subrequest (user+sys from /proc), median of ROUNDS rounds.
+import { spawn } from "node:child_process";
+import { readdirSync, readFileSync } from "node:fs";
+import { join } from "node:path";
+import { Miniflare } from "miniflare";
+import { ORIGIN_SECRET, root } from "../tools/harness.mjs";
+
+const N = Number(process.env.SUBREQUEST_N ?? 2000);
+const ROUNDS = Number(process.env.SUBREQUEST_ROUNDS ?? 8);
+const MODES = { none: {}, "cache: no-store": { cache: "no-store" }, "cf: { cacheTtl: -1 }": { cf: { cacheTtl: -1 } } };
+
+const script = `export default {
+  async fetch(request, env) {
+    const url = new URL(request.url);
+    const init = { ...JSON.parse(url.searchParams.get("init")), headers: { "x-a": "1" }, redirect: "manual" };
+    for (let i = 0, n = Number(url.searchParams.get("n")); i < n; i++) await (await fetch(env.ORIGIN_URL, init)).text();
+    return new Response("ok");
+  },
+};`;
+
+function workerdCpuMs() {
+  let ms = 0;
+  for (const pid of readdirSync("/proc").filter((d) => /^\d+$/.test(d))) {
+    try {
+      if (!readFileSync(`/proc/${pid}/cmdline`, "utf8").includes("workerd")) continue;
+      const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+      const f = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+      ms += (Number(f[11]) + Number(f[12])) * 10;
+    } catch {}
+  }
+  return ms;
+}
+
+const median = (xs) => {
+  const s = [...xs].sort((a, b) => a - b);
+  return (s[Math.floor((s.length - 1) / 2)] + s[Math.ceil((s.length - 1) / 2)]) / 2;
+};
+
+const origin = spawn(process.execPath, [join(root, "scripts/bench.mjs"), "origin"], {
+  detached: true, stdio: ["ignore", "pipe", "inherit"], env: { ...process.env, ORIGIN_SECRET },
+});
+process.on("exit", () => { try { process.kill(-origin.pid, "SIGKILL"); } catch {} });
+let out = "";
+origin.stdout.on("data", (d) => { out += d; });
+while (!/port=(\d+)/.test(out)) await new Promise((r) => setTimeout(r, 50));
+const ORIGIN_URL = `http://127.0.0.1:${/port=(\d+)/.exec(out)[1]}/`;
+
+const lines = [
+  `workerd CPU per subrequest, µs (median of ${ROUNDS} rounds of ${N} fetches; Miniflare ${JSON.parse(readFileSync(join(root, "node_modules/miniflare/package.json"), "utf8")).version})`, "",
+  `| init | ${Object.keys(MODES).join(" | ")} |`, `|---|${Object.keys(MODES).map(() => "---:").join("|")}|`,
+];
+for (const strip of [true, false]) {
+  const mf = new Miniflare({
+    modules: true, script, compatibilityDate: "2026-04-20", bindings: { ORIGIN_URL }, stripCfConnectingIp: strip,
+  });
+  await mf.ready;
+  const cpu = Object.fromEntries(Object.keys(MODES).map((m) => [m, []]));
+  for (let r = 0; r < ROUNDS; r++) {
+    const order = r % 2 ? Object.keys(MODES).reverse() : Object.keys(MODES);
+    for (const mode of order) {
+      const before = workerdCpuMs();
+      const res = await mf.dispatchFetch(`http://bench/?n=${N}&init=${encodeURIComponent(JSON.stringify(MODES[mode]))}`);
+      if ((await res.text()) !== "ok") throw new Error(`${mode}: ${res.status}`);
+      cpu[mode].push(((workerdCpuMs() - before) * 1000) / N);
+    }
+  }
+  await mf.dispose();
+  const label = strip ? "through Miniflare's outbound worker (as under `wrangler dev`)" : "straight out (`stripCfConnectingIp: false`)";
+  lines.push(`| ${label} | ${Object.keys(MODES).map((m) => median(cpu[m]).toFixed(0)).join(" | ")} |`);
+}
+console.log(lines.join("\n"));
+process.exit(0);
