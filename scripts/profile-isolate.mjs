@@ -1,0 +1,176 @@
+// The worker's own cost per request, without wrangler: `node scripts/profile-isolate.mjs [a|b|c]`.
+//
+// `npm run bench` measures through `wrangler dev`, whose dev proxy, inspector relay and
+// outbound worker cost more than the worker itself and move with the machine. This runs
+// the built worker (build/) and its Durable Objects in plain Miniflare (workerd, SQLite
+// objects, no inspector unless profiling), and sends it N requests from a loop inside
+// the isolate. The origin is answered inside the isolate too (a fixed JSON body; a
+// signed login directive on /login), so what is measured is the worker's code, its
+// object calls and workerd's Request/Response work, nothing on the network:
+//
+//   (a) no cookies   (b) the access cookie (fast path)   (c) the refresh cookie only (object)
+//
+// Reports the workerd CPU per request (user+sys from /proc), median of ROUNDS rounds in
+// alternating order, and each path's extra over (a). With a path argument it also
+// samples that path with V8's profiler and prints the functions by self time per
+// request (wasm functions keep their Rust names).
+import { cpSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { Miniflare } from "miniflare";
+import WebSocket from "ws";
+import { ACCESS_COOKIE, ORIGIN_SECRET, REFRESH_COOKIE, SESSION_KEYS, freePort, root } from "../tools/harness.mjs";
+
+const N = Number(process.env.ISOLATE_N ?? 2000);
+const ROUNDS = Number(process.env.ISOLATE_ROUNDS ?? 8);
+const profiled = process.argv[2];
+if (profiled && !["a", "b", "c"].includes(profiled)) throw new Error("usage: profile-isolate.mjs [a|b|c]");
+
+// The driver: loops the worker's fetch handler over one path; the origin is `fetch`,
+// answered here. Its classes are the build's, so the objects are the real ones.
+const DRIVER = `
+import Worker from "./glue.js";
+export { SessionFamily, UserSessions } from "./index.js";
+const b64 = (bytes) => btoa(String.fromCharCode(...new Uint8Array(bytes))).replace(/\\+/g, "-").replace(/\\//g, "_").replace(/=+$/, "");
+const json64 = (value) => b64(new TextEncoder().encode(JSON.stringify(value)));
+async function loginDirective(secret, nonce) {
+  const kid = secret.slice(0, secret.indexOf(":"));
+  const key = await crypto.subtle.importKey("raw", new TextEncoder().encode(secret.slice(kid.length + 1)), { name: "HMAC", hash: "SHA-256" }, false, ["sign"]);
+  const now = Math.floor(Date.now() / 1000);
+  const input = json64({ alg: "HS256", typ: "edge-login+jwt", kid }) + "." + json64({ aud: "edge-session", sub: "bench-user", remember: false, nonce, iat: now, exp: now + 120 });
+  return input + "." + b64(await crypto.subtle.sign("HMAC", key, new TextEncoder().encode(input)));
+}
+export default {
+  async fetch(request, env, ctx) {
+    const url = new URL(request.url);
+    globalThis.fetch = async (forwarded) => {
+      const headers = { "content-type": "application/json" };
+      if (new URL(forwarded.url).pathname === "/login") headers["X-Edge-Login"] = await loginDirective(env.ORIGIN_SECRET, forwarded.headers.get("x-edge-nonce"));
+      return new Response(JSON.stringify({ user: forwarded.headers.get("x-edge-user") }), { headers });
+    };
+    const worker = new Worker(ctx, env);
+    const cookie = url.searchParams.get("cookie");
+    const headers = { "user-agent": "profile-isolate", accept: "*/*", ...(cookie ? { cookie } : {}) };
+    let last;
+    for (let i = 0, n = Number(url.searchParams.get("n")); i < n; i++) {
+      last = await worker.fetch(new Request("http://127.0.0.1:8787/" + url.searchParams.get("path"), { headers }));
+      await last.text();
+    }
+    return new Response(JSON.stringify({ debug: last.headers.get("x-edge-debug"), cookies: last.headers.getSetCookie() }));
+  },
+};`;
+
+const dir = mkdtempSync(join(tmpdir(), "profile-isolate-"));
+for (const file of ["index.js", "glue.js", "index_bg.wasm"]) cpSync(join(root, "build", file), join(dir, file));
+writeFileSync(join(dir, "driver.js"), DRIVER);
+const inspectorPort = profiled ? await freePort() : undefined;
+const mf = new Miniflare({
+  modulesRoot: dir,
+  modules: [
+    { type: "ESModule", path: join(dir, "driver.js") },
+    { type: "ESModule", path: join(dir, "index.js") },
+    { type: "ESModule", path: join(dir, "glue.js") },
+    { type: "CompiledWasm", path: join(dir, "index_bg.wasm") },
+  ],
+  compatibilityDate: "2026-04-20",
+  durableObjects: {
+    SESSION_FAMILY: { className: "SessionFamily", useSQLite: true },
+    USER_SESSIONS: { className: "UserSessions", useSQLite: true },
+  },
+  durableObjectsPersist: join(dir, "objects"),
+  bindings: { SESSION_KEYS, ORIGIN_SECRET, EDGE_DEBUG: "1", ORIGIN_URL: "http://origin.invalid", ACCESS_TTL_SECS: "600", ROTATE_AFTER_SECS: "3600", GRACE_SECS: "30" },
+  inspectorPort,
+});
+
+function workerdCpuMs() {
+  let ms = 0;
+  for (const pid of readdirSync("/proc").filter((d) => /^\d+$/.test(d))) {
+    try {
+      if (!readFileSync(`/proc/${pid}/cmdline`, "utf8").includes("workerd")) continue;
+      const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+      const f = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+      ms += (Number(f[11]) + Number(f[12])) * 10;
+    } catch {}
+  }
+  return ms;
+}
+
+async function loop(path, cookie, n) {
+  const query = new URLSearchParams({ path, n: String(n), ...(cookie ? { cookie } : {}) });
+  const res = await mf.dispatchFetch(`http://driver/?${query}`);
+  if (res.status !== 200) throw new Error(`driver answered ${res.status}: ${await res.text()}`);
+  return res.json();
+}
+
+const median = (xs) => {
+  const s = [...xs].sort((x, y) => x - y);
+  return (s[Math.floor((s.length - 1) / 2)] + s[Math.ceil((s.length - 1) / 2)]) / 2;
+};
+
+try {
+  await mf.ready;
+  const login = await loop("login", null, 1);
+  const jar = Object.fromEntries(login.cookies.map((line) => line.split(";")[0].split(/=(.*)/s).slice(0, 2)));
+  const cookies = { a: null, b: `${ACCESS_COOKIE}=${jar[ACCESS_COOKIE]}`, c: `${REFRESH_COOKIE}=${jar[REFRESH_COOKIE]}` };
+  // Each path once, checked by its X-Edge-Debug (the first (c) confirms the credential).
+  for (const [path, want] of [["a", "path=none"], ["b", "path=access"], ["c", "path=object"]]) {
+    const { debug } = await loop("", cookies[path], 1);
+    if (!debug.startsWith(want)) throw new Error(`(${path}): expected ${want}, got ${debug}`);
+  }
+
+  if (profiled) {
+    await loop("", cookies[profiled], N); // warm
+    const [target] = await (await fetch(`http://127.0.0.1:${inspectorPort}/json`)).json();
+    const ws = new WebSocket(target.webSocketDebuggerUrl);
+    await new Promise((resolve) => ws.on("open", resolve));
+    let next = 0;
+    const waiting = new Map();
+    ws.on("message", (raw) => {
+      const msg = JSON.parse(raw);
+      waiting.get(msg.id)?.(msg);
+    });
+    const send = (method, params = {}) => new Promise((resolve) => {
+      waiting.set(++next, resolve);
+      ws.send(JSON.stringify({ id: next, method, params }));
+    });
+    await send("Profiler.enable");
+    await send("Profiler.setSamplingInterval", { interval: 50 });
+    await send("Profiler.start");
+    await loop("", cookies[profiled], N);
+    const { result: { profile } } = await send("Profiler.stop");
+    ws.close();
+    const nodes = new Map(profile.nodes.map((node) => [node.id, node]));
+    const self = new Map();
+    for (const id of profile.samples) {
+      const { functionName, url } = nodes.get(id).callFrame;
+      const name = `${functionName || "(anonymous)"}${url ? ` ${url.split("/").pop()}` : ""}`;
+      self.set(name, (self.get(name) ?? 0) + 1);
+    }
+    const usPerSample = (profile.endTime - profile.startTime) / profile.samples.length;
+    console.log(`(${profiled}): ${profile.samples.length} samples of ${usPerSample.toFixed(0)} µs over ${N} requests; µs per request by self time:`);
+    for (const [name, count] of [...self].sort((x, y) => y[1] - x[1]).slice(0, 30)) {
+      console.log(`${((count * usPerSample) / N).toFixed(1).padStart(7)}  ${name.slice(0, 140)}`);
+    }
+  } else {
+    const cpu = { a: [], b: [], c: [] };
+    for (let round = 0; round < ROUNDS; round++) {
+      for (const path of round % 2 ? ["c", "b", "a"] : ["a", "b", "c"]) {
+        const before = workerdCpuMs();
+        await loop("", cookies[path], N);
+        cpu[path].push(((workerdCpuMs() - before) * 1000) / N);
+      }
+    }
+    const row = (path, label) => {
+      const extra = cpu[path].map((us, i) => us - cpu.a[i]);
+      return `| ${label} | ${median(cpu[path]).toFixed(0)} | ${path === "a" ? "" : median(extra).toFixed(0)} |`;
+    };
+    console.log([
+      `workerd CPU per request, µs: median of ${ROUNDS} rounds of ${N} requests, alternating; origin answered in the isolate`, "",
+      "| path | CPU | over (a), median of the rounds' differences |", "|---|---:|---:|",
+      row("a", "(a) no cookies"), row("b", "(b) access cookie (fast path)"), row("c", "(c) refresh cookie only (object)"),
+    ].join("\n"));
+  }
+} finally {
+  await mf.dispose();
+  rmSync(dir, { recursive: true, force: true });
+}
