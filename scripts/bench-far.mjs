@@ -21,6 +21,7 @@ import { performance } from "node:perf_hooks";
 import {
   ACCESS_COOKIE as ACCESS, ORIGIN_SECRET, REFRESH_COOKIE as REFRESH, parseSetCookie, root, sleep, startEdge,
 } from "../tools/harness.mjs";
+import { median } from "../tools/measure.mjs";
 
 const LATENCIES = (process.env.FAR_LATENCIES ?? "0,50,150,250").split(",").map(Number);
 const SAMPLE = Number(process.env.FAR_SAMPLE ?? 20); // sequential requests per row
@@ -48,10 +49,6 @@ function startOrigin() {
   });
 }
 
-const median = (xs) => {
-  const s = [...xs].sort((a, b) => a - b);
-  return (s[Math.floor((s.length - 1) / 2)] + s[Math.ceil((s.length - 1) / 2)]) / 2;
-};
 
 /** One request; fails unless the origin answered as the logged-in user. */
 async function timed(url, cookie, latency) {

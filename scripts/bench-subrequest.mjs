@@ -8,10 +8,11 @@
 // which `wrangler dev` puts in front of every subrequest a worker makes) and without it.
 // Reports the workerd CPU per subrequest (user+sys from /proc), median of ROUNDS rounds.
 import { spawn } from "node:child_process";
-import { readdirSync, readFileSync } from "node:fs";
+import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { Miniflare } from "miniflare";
 import { ORIGIN_SECRET, root } from "../tools/harness.mjs";
+import { median, workerdCpuMs } from "../tools/measure.mjs";
 
 const N = Number(process.env.SUBREQUEST_N ?? 2000);
 const ROUNDS = Number(process.env.SUBREQUEST_ROUNDS ?? 8);
@@ -26,23 +27,7 @@ const script = `export default {
   },
 };`;
 
-function workerdCpuMs() {
-  let ms = 0;
-  for (const pid of readdirSync("/proc").filter((d) => /^\d+$/.test(d))) {
-    try {
-      if (!readFileSync(`/proc/${pid}/cmdline`, "utf8").includes("workerd")) continue;
-      const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
-      const f = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
-      ms += (Number(f[11]) + Number(f[12])) * 10;
-    } catch {}
-  }
-  return ms;
-}
 
-const median = (xs) => {
-  const s = [...xs].sort((a, b) => a - b);
-  return (s[Math.floor((s.length - 1) / 2)] + s[Math.ceil((s.length - 1) / 2)]) / 2;
-};
 
 const origin = spawn(process.execPath, [join(root, "scripts/bench.mjs"), "origin"], {
   detached: true, stdio: ["ignore", "pipe", "inherit"], env: { ...process.env, ORIGIN_SECRET },

@@ -21,6 +21,7 @@ import { performance } from "node:perf_hooks";
 import {
   ACCESS_COOKIE as ACCESS, ORIGIN_SECRET, REFRESH_COOKIE as REFRESH, debugOf, parseSetCookie, root, sleep, startEdge,
 } from "../tools/harness.mjs";
+import { median } from "../tools/measure.mjs";
 const num = (name, dflt) => Number(process.env[name] ?? dflt);
 
 const DURATION = num("BENCH_DURATION", 5); // seconds per wrk phase
@@ -484,12 +485,6 @@ function report({ direct, health, a, b, c, d, e, sample, rotation, rounds, seque
   out.push("", problems.length ? `PROBLEMS:\n- ${problems.join("\n- ")}` : "No errors, no non-2xx, every loaded request authenticated as expected.");
   return { lines: out, problems };
 }
-
-const median = (xs) => {
-  const sorted = [...xs].sort((x, y) => x - y);
-  const mid = sorted.length >> 1;
-  return sorted.length % 2 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
-};
 
 /** One path's rounds as one row: median rates and latencies, summed counts, CPU per request over all. */
 function combine(runs) {

@@ -14,12 +14,13 @@
 // alternating order, and each path's extra over (a). With a path argument it also
 // samples that path with V8's profiler and prints the functions by self time per
 // request (wasm functions keep their Rust names).
-import { cpSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { cpSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Miniflare } from "miniflare";
 import WebSocket from "ws";
 import { ACCESS_COOKIE, ORIGIN_SECRET, REFRESH_COOKIE, SESSION_KEYS, freePort, root } from "../tools/harness.mjs";
+import { median, workerdCpuMs } from "../tools/measure.mjs";
 
 const N = Number(process.env.ISOLATE_N ?? 2000);
 const ROUNDS = Number(process.env.ISOLATE_ROUNDS ?? 8);
@@ -82,18 +83,6 @@ const mf = new Miniflare({
   inspectorPort,
 });
 
-function workerdCpuMs() {
-  let ms = 0;
-  for (const pid of readdirSync("/proc").filter((d) => /^\d+$/.test(d))) {
-    try {
-      if (!readFileSync(`/proc/${pid}/cmdline`, "utf8").includes("workerd")) continue;
-      const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
-      const f = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
-      ms += (Number(f[11]) + Number(f[12])) * 10;
-    } catch {}
-  }
-  return ms;
-}
 
 async function loop(path, cookie, n) {
   const query = new URLSearchParams({ path, n: String(n), ...(cookie ? { cookie } : {}) });
@@ -102,10 +91,6 @@ async function loop(path, cookie, n) {
   return res.json();
 }
 
-const median = (xs) => {
-  const s = [...xs].sort((x, y) => x - y);
-  return (s[Math.floor((s.length - 1) / 2)] + s[Math.ceil((s.length - 1) / 2)]) / 2;
-};
 
 try {
   await mf.ready;

@@ -50,7 +50,7 @@ impl DebugAsk {
 
     /// The same asks without the fault: for the object calls a fault must not reach
     /// (logins, logouts, the index).
-    pub(crate) fn clock_only(&self) -> DebugAsk {
+    pub(crate) fn without_fault(&self) -> DebugAsk {
         DebugAsk { fault: None, ..self.clone() }
     }
 

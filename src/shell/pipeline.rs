@@ -173,12 +173,12 @@ pub(crate) async fn handle(req: Request, env: &Env, ctx: &Context, config: &Conf
     let plan = DirectivePlan::new(login, logout, current, presented.cookies.presented);
     let stepped_up = match step_up {
         Some(step_up) => {
-            apply_step_up(env, ctx, step_up, identified.as_ref(), plan.is_some(), &debug.clock_only()).await
+            apply_step_up(env, ctx, step_up, identified.as_ref(), plan.is_some(), &debug.without_fault()).await
         }
         None => None,
     };
     let sets_cookie = if let Some(plan) = plan {
-        apply_directives(env, &headers, plan, sent, config, &debug.clock_only()).await?
+        apply_directives(env, &headers, plan, sent, config, &debug.without_fault()).await?
     } else if let Some(mut cookies) = stepped_up {
         // A step-up the hold kept from rotating hands out no refresh cookie: the one this
         // request's own refresh earned (a rotation, a grace alias) must still land, or the

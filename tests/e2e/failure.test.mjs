@@ -4,7 +4,7 @@
 import { test, before, after, beforeEach } from "node:test";
 import assert from "node:assert/strict";
 import {
-  generationOf, ACCESS_COOKIE, REFRESH_COOKIE, startOrigin, startEdge, Client, loginDirective,
+  generationOf, ACCESS_COOKIE, REFRESH_COOKIE, startOrigin, startEdge, Client, loginDirective, debugOf,
 } from "../../tools/harness.mjs";
 
 let origin, edge;
@@ -30,8 +30,8 @@ class RefreshOnly extends Client {
     this.cookies.delete(ACCESS_COOKIE);
   }
 }
-function refreshOnly(client) {
-  const c = new RefreshOnly(edge.url);
+function refreshOnly(client, url = edge.url) {
+  const c = new RefreshOnly(url);
   c.cookies.set(REFRESH_COOKIE, client.refresh);
   return c;
 }
@@ -78,18 +78,26 @@ test("with a valid access cookie a failing object is never asked", async () => {
 
 test("with EDGE_DEBUG=1 a far object's round trip is added to object calls only (npm run bench:far)", async () => {
   const client = await login("u-far");
-  const refreshOnly = new Client(edge.url);
-  refreshOnly.cookies.set(REFRESH_COOKIE, client.refresh);
-  const far = { headers: { "x-edge-debug-object-latency": "400" } };
+  const viaObject = refreshOnly(client);
+  const far = { headers: { "x-edge-debug-object-latency": "1500" } };
   let started = Date.now();
-  const viaObject = await refreshOnly.fetch("/", far);
-  assert.equal(viaObject.status, 200);
-  assert.equal(viaObject.json().user, "u-far");
-  assert.ok(Date.now() - started >= 400, `the object call waited out the round trip (${Date.now() - started} ms)`);
+  const slow = await viaObject.fetch("/", far);
+  const waited = Date.now() - started;
+  assert.equal(slow.status, 200);
+  assert.equal(slow.json().user, "u-far");
+  assert.equal(debugOf(slow).path, "object");
+  assert.ok(waited >= 1_500, `the object call waited out the round trip (${waited} ms)`);
   started = Date.now();
   const fast = await client.fetch("/", far);
-  assert.equal(fast.json().user, "u-far");
-  assert.ok(Date.now() - started < 300, `the access cookie's answer did not (${Date.now() - started} ms)`);
+  assert.equal(debugOf(fast).path, "access");
+  assert.ok(Date.now() - started < 1_000, `the access cookie's answer did not (${Date.now() - started} ms)`);
+  // Past the object deadline (5 s): the same 503 as a slow object, never anonymous.
+  origin.reset();
+  started = Date.now();
+  const tooFar = await viaObject.fetch("/", { headers: { "x-edge-debug-object-latency": "10000" } });
+  assert.equal(tooFar.status, 503);
+  assert.ok(Date.now() - started >= 4_500, `waited for the deadline (${Date.now() - started} ms)`);
+  assert.equal(origin.requests.length, 0, "nothing forwarded");
 });
 
 test("with EDGE_DEBUG off (production) the fault header is ignored and no debug header is sent", async () => {
@@ -99,10 +107,10 @@ test("with EDGE_DEBUG off (production) the fault header is ignored and no debug 
     origin.respond = async (req) => ({ headers: { "X-Edge-Login": await loginDirective(req, "u-quiet") } });
     await client.fetch("/login");
     origin.reset();
-    const refreshOnly = new Client(quiet.url);
-    refreshOnly.cookies.set(REFRESH_COOKIE, client.refresh);
+    // Refresh cookie only, so every request below asks the object.
+    const viaObject = refreshOnly(client, quiet.url);
     for (const fault of ["object_error", "persist_error"]) {
-      const res = await refreshOnly.fetch("/", { headers: { "x-edge-fault": fault } });
+      const res = await viaObject.fetch("/", { headers: { "x-edge-fault": fault } });
       assert.equal(res.status, 200, `${fault} was not injected`);
       assert.equal(res.json().user, "u-quiet");
       assert.equal(res.headers.get("x-edge-debug"), null, "no debug header in production");
@@ -110,7 +118,7 @@ test("with EDGE_DEBUG off (production) the fault header is ignored and no debug 
     assert.equal(origin.last().headers["x-edge-fault"], undefined, "and the header is stripped like any x-edge-*");
     // The bench's far-object knob: 10 s would pass the 5 s object deadline (a 503).
     const started = Date.now();
-    const far = await refreshOnly.fetch("/", { headers: { "x-edge-debug-object-latency": "10000" } });
+    const far = await viaObject.fetch("/", { headers: { "x-edge-debug-object-latency": "10000" } });
     assert.equal(far.status, 200, "no round trip was added");
     assert.ok(Date.now() - started < 4_000, `answered at once (${Date.now() - started} ms)`);
     assert.equal(origin.last().headers["x-edge-debug-object-latency"], undefined, "and the header is stripped");

@@ -56,7 +56,7 @@ pub(crate) fn touch_index(
     device_bound: bool,
     debug: &DebugAsk,
 ) {
-    let debug = debug.clock_only();
+    let debug = debug.without_fault();
     ctx.wait_until(async move {
         let touch = UserCommand::Touch { family, at: at.as_millis(), device_bound };
         let _ = ask_user(&env, &sub, &touch, &debug).await;
