@@ -13,6 +13,8 @@
 //               after the access cookie lapsed, until its last answer
 //
 // Every answer must reach the origin as the logged-in user. Prints a markdown table.
+// FAR_LATENCIES (0,50,150,250) round trips in ms, FAR_SAMPLE (20) sequential requests
+// and FAR_PAGES (5) pages for each. Needs build/ (npm run bench:far makes it).
 import { spawn } from "node:child_process";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";

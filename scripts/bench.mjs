@@ -24,11 +24,13 @@ import {
 import { median } from "../tools/measure.mjs";
 const num = (name, dflt) => Number(process.env[name] ?? dflt);
 
-const DURATION = num("BENCH_DURATION", 5); // seconds per wrk phase
+const DURATION = num("BENCH_DURATION", 3); // seconds per wrk phase
 const WARMUP = num("BENCH_WARMUP", 1); // seconds of unreported wrk before each phase
 // (a)(b)(c)(e) run in turn this many times, every other round in reverse: a ratio is
-// taken within each round, and the median of the rounds reported (one run's ratio moves with whatever else the machine does).
-const ROUNDS = num("BENCH_ROUNDS", 5);
+// taken within each round, and the median of the rounds reported. One phase's rate moves
+// with whatever else the machine does; more, shorter rounds (9 × 3 s, was 5 × 5 s) give a
+// median that moves less, in about the same time.
+const ROUNDS = num("BENCH_ROUNDS", 9);
 const CONNECTIONS = num("BENCH_CONNECTIONS", 16);
 const THREADS = num("BENCH_THREADS", 2);
 const BURST = num("BENCH_BURST", 200);

@@ -7,7 +7,7 @@
 # the fast path again on a third instance signing ES256 assertions.
 # Prints a markdown table. Bounded: the measurement is killed after BENCH_TIMEOUT
 # seconds (default 400); every process it started is ended on exit.
-# Knobs: BENCH_ROUNDS (5), BENCH_DURATION (5), BENCH_WARMUP (1), BENCH_CONNECTIONS (16),
+# Knobs: BENCH_ROUNDS (9), BENCH_DURATION (3), BENCH_WARMUP (1), BENCH_CONNECTIONS (16),
 # BENCH_THREADS (2), BENCH_BURST (200).
 set -euo pipefail
 cd "$(dirname "$0")/.."

@@ -10,11 +10,15 @@
 //
 //   (a) no cookies   (b) the access cookie (fast path)   (c) the refresh cookie only (object)
 //
-// Reports the workerd CPU per request (user+sys from /proc), median of ROUNDS rounds in
-// alternating order, and each path's extra over (a). With a path argument it also
-// samples that path with V8's profiler and prints the functions by self time per
-// request (wasm functions keep their Rust names).
-import { cpSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+// Reports the workerd CPU per request (user+sys from /proc, 10 ms ticks: 5 µs a request
+// at the default N), median of ROUNDS rounds in alternating order, and each path's extra
+// over (a). With a path argument it instead samples that path with V8's profiler and
+// prints the functions by self time per request (wasm functions keep their Rust names;
+// `(idle)` is time the isolate waited, `(program)` workerd's own code).
+//
+// Needs build/ (bash scripts/setup.sh build && bash scripts/build-worker.sh).
+// ISOLATE_N (2000) requests a round, ISOLATE_ROUNDS (8) rounds.
+import { cpSync, existsSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Miniflare } from "miniflare";
@@ -61,6 +65,10 @@ export default {
   },
 };`;
 
+if (!existsSync(join(root, "build", "index.js"))) {
+  console.error("profile-isolate: no build/ yet; run: bash scripts/setup.sh build && bash scripts/build-worker.sh");
+  process.exit(1);
+}
 const dir = mkdtempSync(join(tmpdir(), "profile-isolate-"));
 for (const file of ["index.js", "glue.js", "index_bg.wasm"]) cpSync(join(root, "build", file), join(dir, file));
 writeFileSync(join(dir, "driver.js"), DRIVER);
@@ -81,6 +89,11 @@ const mf = new Miniflare({
   durableObjectsPersist: join(dir, "objects"),
   bindings: { SESSION_KEYS, ORIGIN_SECRET, EDGE_DEBUG: "1", ORIGIN_URL: "http://origin.invalid", ACCESS_TTL_SECS: "600", ROTATE_AFTER_SECS: "3600", GRACE_SECS: "30" },
   inspectorPort,
+  // The worker's own log lines (one per login) go to stderr: stdout is the report.
+  handleRuntimeStdio(stdout, stderr) {
+    stdout.pipe(process.stderr);
+    stderr.pipe(process.stderr);
+  },
 });
 
 
