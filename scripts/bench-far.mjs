@@ -15,15 +15,14 @@
 // Every answer must reach the origin as the logged-in user. Prints a markdown table.
 // FAR_LATENCIES (0,50,150,250) round trips in ms, FAR_SAMPLE (20) sequential requests
 // and FAR_PAGES (5) pages for each. Needs build/ (npm run bench:far makes it).
-import { spawn } from "node:child_process";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { performance } from "node:perf_hooks";
 import {
-  ACCESS_COOKIE as ACCESS, ORIGIN_SECRET, REFRESH_COOKIE as REFRESH, parseSetCookie, root, sleep, startEdge,
+  ACCESS_COOKIE as ACCESS, ORIGIN_SECRET, REFRESH_COOKIE as REFRESH, parseSetCookie, sleep, startEdge,
 } from "../tools/harness.mjs";
-import { median } from "../tools/measure.mjs";
+import { median, startBenchOrigin } from "../tools/measure.mjs";
 
 const LATENCIES = (process.env.FAR_LATENCIES ?? "0,50,150,250").split(",").map(Number);
 const SAMPLE = Number(process.env.FAR_SAMPLE ?? 20); // sequential requests per row
@@ -36,22 +35,6 @@ const LATENCY_HEADER = "x-edge-debug-object-latency";
 const logs = mkdtempSync(join(tmpdir(), "bench-far-"));
 process.env.WRANGLER_LOG_PATH ??= logs;
 
-function startOrigin() {
-  const child = spawn(process.execPath, [join(root, "scripts/bench.mjs"), "origin"], {
-    detached: true, stdio: ["ignore", "pipe", "inherit"], env: { ...process.env, ORIGIN_SECRET },
-  });
-  let out = "";
-  child.stdout.on("data", (d) => { out += d; });
-  return new Promise((resolve, reject) => {
-    child.on("exit", (code) => reject(new Error(`origin exited (${code})`)));
-    const poll = setInterval(() => {
-      const m = /port=(\d+)/.exec(out);
-      if (m) { clearInterval(poll); resolve({ child, url: `http://127.0.0.1:${m[1]}` }); }
-    }, 50);
-  });
-}
-
-
 /** One request; fails unless the origin answered as the logged-in user. */
 async function timed(url, cookie, latency) {
   const t0 = performance.now();
@@ -63,7 +46,7 @@ async function timed(url, cookie, latency) {
 }
 
 async function main() {
-  const origin = await startOrigin();
+  const origin = await startBenchOrigin(ORIGIN_SECRET);
   let edge;
   try {
     // The default windows, but no rotation during the run (each refresh is then a read).
@@ -104,7 +87,7 @@ async function main() {
     console.log(lines.join("\n"));
   } finally {
     await edge?.stop();
-    try { process.kill(-origin.child.pid, "SIGKILL"); } catch {}
+    origin.stop();
     rmSync(logs, { recursive: true, force: true });
   }
 }

@@ -9,12 +9,11 @@
 // Reports the workerd CPU per subrequest (user+sys from /proc, 10 ms ticks: 5 µs a
 // subrequest at the default N), median of ROUNDS rounds. SUBREQUEST_N (2000) fetches a
 // round, SUBREQUEST_ROUNDS (8) rounds. Needs node_modules (bash scripts/setup.sh build).
-import { spawn } from "node:child_process";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { Miniflare } from "miniflare";
 import { ORIGIN_SECRET, root } from "../tools/harness.mjs";
-import { median, workerdCpuMs } from "../tools/measure.mjs";
+import { median, startBenchOrigin, workerdCpuMs } from "../tools/measure.mjs";
 
 const N = Number(process.env.SUBREQUEST_N ?? 2000);
 const ROUNDS = Number(process.env.SUBREQUEST_ROUNDS ?? 8);
@@ -31,15 +30,8 @@ const script = `export default {
 
 
 
-const origin = spawn(process.execPath, [join(root, "scripts/bench.mjs"), "origin"], {
-  detached: true, stdio: ["ignore", "pipe", "inherit"], env: { ...process.env, ORIGIN_SECRET },
-});
-const stopOrigin = () => { try { process.kill(-origin.pid, "SIGKILL"); } catch {} };
-process.on("exit", stopOrigin);
-let out = "";
-origin.stdout.on("data", (d) => { out += d; });
-while (!/port=(\d+)/.test(out)) await new Promise((r) => setTimeout(r, 50));
-const ORIGIN_URL = `http://127.0.0.1:${/port=(\d+)/.exec(out)[1]}/`;
+const origin = await startBenchOrigin(ORIGIN_SECRET);
+const ORIGIN_URL = `${origin.url}/`;
 
 const lines = [
   `workerd CPU per subrequest, µs (median of ${ROUNDS} rounds of ${N} fetches; Miniflare ${JSON.parse(readFileSync(join(root, "node_modules/miniflare/package.json"), "utf8")).version})`, "",
@@ -66,4 +58,4 @@ for (const strip of [true, false]) {
 }
 console.log(lines.join("\n"));
 // No process.exit: Miniflare removes its temporary directory as the process ends.
-stopOrigin();
+origin.stop();

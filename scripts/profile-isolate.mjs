@@ -22,9 +22,8 @@ import { cpSync, existsSync, mkdtempSync, rmSync, writeFileSync } from "node:fs"
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Miniflare } from "miniflare";
-import WebSocket from "ws";
 import { ACCESS_COOKIE, ORIGIN_SECRET, REFRESH_COOKIE, SESSION_KEYS, freePort, root } from "../tools/harness.mjs";
-import { median, workerdCpuMs } from "../tools/measure.mjs";
+import { devtools, median, summarize, workerdCpuMs } from "../tools/measure.mjs";
 
 const N = Number(process.env.ISOLATE_N ?? 2000);
 const ROUNDS = Number(process.env.ISOLATE_ROUNDS ?? 8);
@@ -118,36 +117,20 @@ try {
 
   if (profiled) {
     await loop("", cookies[profiled], N); // warm
-    const [target] = await (await fetch(`http://127.0.0.1:${inspectorPort}/json`)).json();
-    const ws = new WebSocket(target.webSocketDebuggerUrl);
-    await new Promise((resolve) => ws.on("open", resolve));
-    let next = 0;
-    const waiting = new Map();
-    ws.on("message", (raw) => {
-      const msg = JSON.parse(raw);
-      waiting.get(msg.id)?.(msg);
-    });
-    const send = (method, params = {}) => new Promise((resolve) => {
-      waiting.set(++next, resolve);
-      ws.send(JSON.stringify({ id: next, method, params }));
-    });
-    await send("Profiler.enable");
-    await send("Profiler.setSamplingInterval", { interval: 50 });
-    await send("Profiler.start");
+    const session = await devtools(inspectorPort);
+    await session.send("Profiler.enable");
+    await session.send("Profiler.setSamplingInterval", { interval: 50 });
+    await session.send("Profiler.start");
     await loop("", cookies[profiled], N);
-    const { result: { profile } } = await send("Profiler.stop");
-    ws.close();
-    const nodes = new Map(profile.nodes.map((node) => [node.id, node]));
-    const self = new Map();
-    for (const id of profile.samples) {
-      const { functionName, url } = nodes.get(id).callFrame;
-      const name = `${functionName || "(anonymous)"}${url ? ` ${url.split("/").pop()}` : ""}`;
-      self.set(name, (self.get(name) ?? 0) + 1);
-    }
-    const usPerSample = (profile.endTime - profile.startTime) / profile.samples.length;
-    console.log(`(${profiled}): ${profile.samples.length} samples of ${usPerSample.toFixed(0)} µs over ${N} requests; µs per request by self time:`);
-    for (const [name, count] of [...self].sort((x, y) => y[1] - x[1]).slice(0, 30)) {
-      console.log(`${((count * usPerSample) / N).toFixed(1).padStart(7)}  ${name.slice(0, 140)}`);
+    const { result: { profile } } = await session.send("Profiler.stop");
+    session.close();
+    const { kinds, functions } = summarize(profile);
+    const perRequest = (ms) => ((ms * 1000) / N).toFixed(1).padStart(7);
+    console.log(`(${profiled}): ${profile.samples.length} samples over ${N} requests; µs per request by kind, then by function (self time):`);
+    for (const [kind, ms] of Object.entries(kinds).sort((x, y) => y[1] - x[1])) console.log(`${perRequest(ms)}  ${kind}`);
+    console.log("");
+    for (const [name, ms] of Object.entries(functions).sort((x, y) => y[1] - x[1]).slice(0, 30)) {
+      console.log(`${perRequest(ms)}  ${name.slice(0, 140)}`);
     }
   } else {
     const cpu = { a: [], b: [], c: [] };

@@ -11,30 +11,12 @@
 // see Rust names instead of `$func123`. PROFILE_SAVE=<dir> also writes <path>.cpuprofile.
 import { spawn } from "node:child_process";
 import { writeFileSync } from "node:fs";
-import WebSocket from "ws";
 import { startOrigin, startEdge, Client, loginLogoutRoutes, ACCESS_COOKIE, REFRESH_COOKIE } from "../tools/harness.mjs";
+import { devtools, summarize } from "../tools/measure.mjs";
 
 const SECONDS = Number(process.env.PROFILE_SECONDS ?? 10);
 const TOP = Number(process.env.PROFILE_TOP ?? 25);
 const paths = process.argv.slice(2).length ? process.argv.slice(2) : ["a", "b", "c"];
-
-/** A DevTools session on the worker's isolate (wrangler's inspector proxy lists it). */
-async function devtools(port) {
-  const targets = await (await fetch(`http://127.0.0.1:${port}/json`)).json();
-  const ws = new WebSocket(targets[0].webSocketDebuggerUrl);
-  await new Promise((resolve, reject) => { ws.once("open", resolve); ws.once("error", reject); });
-  let id = 0;
-  const pending = new Map();
-  ws.on("message", (data) => {
-    const msg = JSON.parse(String(data));
-    if (msg.id && pending.has(msg.id)) { pending.get(msg.id)(msg); pending.delete(msg.id); }
-  });
-  const send = (method, params = {}) => new Promise((resolve) => {
-    pending.set(++id, resolve);
-    ws.send(JSON.stringify({ id, method, params }));
-  });
-  return { send, close: () => ws.close() };
-}
 
 function wrk(url, cookie) {
   const args = ["-t2", "-c16", `-d${SECONDS}s`, url];
@@ -45,24 +27,6 @@ function wrk(url, cookie) {
     child.stdout.on("data", (d) => { out += d; });
     child.on("exit", (code) => (code === 0 ? resolve(out) : reject(new Error(`wrk exited ${code}`))));
   });
-}
-
-/** Self time by kind and by function, in ms, from a V8 CPU profile. */
-function summarize(profile) {
-  const byId = new Map(profile.nodes.map((n) => [n.id, n]));
-  const self = new Map();
-  profile.samples.forEach((nodeId, i) => self.set(nodeId, (self.get(nodeId) ?? 0) + (profile.timeDeltas[i] ?? 0)));
-  const kinds = {};
-  const functions = {};
-  for (const [nodeId, us] of self) {
-    const { functionName, url } = byId.get(nodeId).callFrame;
-    const name = functionName || "(anonymous)";
-    const kind = name.startsWith("(") ? name : url.startsWith("wasm") || /^\$?func\d+|wasm-function/.test(name) ? "wasm" : "js";
-    kinds[kind] = (kinds[kind] ?? 0) + us / 1000;
-    const key = kind === "js" ? `${name} ${url.split("/").pop()}` : name;
-    functions[key] = (functions[key] ?? 0) + us / 1000;
-  }
-  return { kinds, functions };
 }
 
 const origin = await startOrigin();
