@@ -24,6 +24,11 @@ const publicKey = (kid) => createPublicKey(privateKey(kid));
 const jwk = (kid, over = {}) => ({
   kty: "EC", crv: "P-256", kid, use: "sig", alg: "ES256", x: PRIVATE[kid].x, y: PRIVATE[kid].y, ...over,
 });
+/** An RSA public key (no one's, the private part was never kept) under the kid a2: skipped. */
+const RSA_JWK = {
+  kty: "RSA", kid: "a2", use: "sig", alg: "RS256", e: "AQAB",
+  n: "i5rOKy3IWmhqNvFOAvagSor7PvLHXuaDRY-3JTsyr4Bf7shS4id267ryQYwifJcucuA45wudTFAu5NrPkwse2P52_HrV-d6Rx-Z8xKpsG4oMZjQDxiYMnaNtdOZ2Pd80TIvzniLlidOZXtgqwDzkKEuZB-SKpu7SaPaZRy2eqfe6E5l6Vgp726Y5lG5hBEYeS_cs7M0puI5C-_fbwPDZ8BXHAhxpDab-jyZM0Q0VMr7QGz3korigIkk7i7bu2caC-Xvo0J8R2ux2aXaDJbahckd5NkAgUZI3zlik6Uvauizf6I9zJYZrn-iAQbwQCX3EE0gsDUDXBXNwfFqI4StAiQ",
+};
 /** The edge's JWKS mid-rotation: a2 signs, a1 still verifies. */
 export const JWKS = { keys: [jwk("a2"), jwk("a1")] };
 
@@ -104,6 +109,18 @@ export function es256Assertions({ header, claims, identity, hmac, ring, hmacKey,
   invalid("es256 invalid: signed by a key in no JWKS, no kid", { h: esHeader({ kid: undefined }), kid: "x9" });
   invalid("es256 invalid: kid unknown, though a2 signed it", { h: esHeader({ kid: "a9" }) });
   invalid("es256 invalid: kid names the older key, signed by the first", { h: esHeader({ kid: "a1" }) });
+  // A kid names exactly one usable key: two usable keys under one kid make the set
+  // ambiguous (the edge never publishes that), and the kid is refused as an unknown one,
+  // whichever of the two signed. Without a kid every usable key is still tried, and only
+  // usable keys count: one skipped under the same kid leaves the kid naming one.
+  const twins = { keys: [jwk("a2"), jwk("a1", { kid: "a2" })] };
+  invalid("es256 invalid: kid names two usable keys, signed by the first of them", { jwks: twins });
+  invalid("es256 invalid: kid names two usable keys, signed by the second of them", { jwks: twins, kid: "a1" });
+  valid("es256 valid: no kid, a JWKS with two usable keys under one kid: every key is tried", {
+    jwks: twins, h: esHeader({ kid: undefined }), kid: "a1",
+  });
+  valid("es256 valid: kid names one usable key and one with use enc (skipped)", { jwks: { keys: [jwk("a1", { kid: "a2", use: "enc" }), jwk("a2")] } });
+  valid("es256 valid: kid names one usable key and an RSA key (skipped)", { jwks: { keys: [RSA_JWK, jwk("a2")] } });
   // Each beside a usable key (a1): a static JWKS with none at all is a configuration
   // error, which each package tests on its own.
   const beside = (bad) => ({ keys: [bad, jwk("a1")] });

@@ -205,11 +205,11 @@ export class EdgeSession {
     throw new AssertionRefused("alg is not HS256 or ES256");
   }
 
-  // The cached keys first; a key they lack (an unknown kid, or no kid and none verifies)
-  // may be one the edge has just rotated in: fetch the set again (at most once per 30 s,
-  // RemoteJwks's cooldown) and try what came. A kid we hold whose signature fails is just
-  // refused: fetching again would not change that key. `keys` is null when there are none
-  // to try: never fetched, dropped after a 404, or last fetched over 24 h ago.
+  // The cached keys first; a key they lack (a kid naming none or two, or no kid and none
+  // verifies) may be one the edge has just rotated in: fetch the set again (at most once
+  // per 30 s, RemoteJwks's cooldown) and try what came. A kid we hold whose signature fails
+  // is just refused: fetching again would not change that key. `keys` is null when there
+  // are none to try: never fetched, dropped after a 404, or last fetched over 24 h ago.
   async #verifyEs256(token, header) {
     // Before any key, so that no malformed token makes this package fetch the JWKS.
     if (!isEs256Signature(Buffer.from(token.split(".")[2], "base64url"))) {
@@ -456,17 +456,20 @@ async function verifyJws(token, verifySignature, { typ, audience, now, maxLifeti
   return claims;
 }
 
-/** No key of ours could have signed it: its kid names none, or without a kid none verifies. */
+/** No key of ours could have signed it: its kid names none (or two), or without a kid none
+ * verifies. */
 class KeyMissing extends AssertionRefused {}
 
-// A kid is a promise of which key signed: an unknown one is refused, even if another key
-// of ours would verify. Without a kid, every key is tried (all are trusted alike). (A JWKS
-// may repeat a kid; each key it names is tried.)
+// A kid is a promise of which key signed: a kid naming no key, or two, is refused even if
+// another key (or one of the two) would verify. Two usable keys under one kid make the set
+// ambiguous, and the edge never publishes that (a ring with a repeated kid is refused when
+// parsed; a JWKS may hold one, so its kid is refused here, and may fetch the set again as
+// an unknown one does). Without a kid, every key is tried (all are trusted alike).
 function candidates(keys, header) {
   if (!Object.hasOwn(header, "kid")) return keys;
   if (typeof header.kid !== "string") throw new AssertionRefused("token malformed");
   const named = keys.filter((k) => k.kid === header.kid);
-  if (named.length === 0) throw new KeyMissing("unknown kid");
+  if (named.length !== 1) throw new KeyMissing("unknown kid");
   return named;
 }
 

@@ -109,9 +109,10 @@ export class StaticJwks {
 
 /**
  * `EDGE_JWKS_URL`, fetched when an ES256 assertion first needs it and kept five minutes.
- * A `kid` the set lacks (or no cached key that verifies a token without one) fetches it
- * again, but at most once per 30 s cooldown, counted from every attempt, failed ones too:
- * an attacker sending random kids, or an edge that is down, costs one fetch per 30 s.
+ * A `kid` the set lacks or names twice (or no cached key that verifies a token without
+ * one) fetches it again, but at most once per 30 s cooldown, counted from every attempt,
+ * failed ones too: an attacker sending random kids, or an edge that is down, costs one
+ * fetch per 30 s.
  * Concurrent callers share the fetch under way. A failed fetch is logged
  * (`edge_jwks_unavailable`) and keeps the keys already held, which go on verifying for
  * at most 24 h after the last fetch that succeeded. A 404 is the edge saying it publishes

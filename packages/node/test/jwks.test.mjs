@@ -156,6 +156,25 @@ test("EDGE_JWKS_URL: without a kid, a token no cached key verifies fetches again
   assert.equal(server.fetches, 2);
 });
 
+test("EDGE_JWKS_URL: a kid naming two keys is refused as an unknown one, and fetches again", async (t) => {
+  const [a1, twin] = [keyPair("a1"), keyPair("a1")];
+  const server = await jwksServer([a1.jwk, twin.jwk]);
+  t.after(server.close);
+  const { clock, identify, events } = verifier(server.url);
+  assert.equal(await identify(es256(a1, clock.now)), null, "signed by one of the two");
+  assert.equal(server.fetches, 1);
+  assert.deepEqual(events.map((e) => [e.event, e.reason]), [["edge_assertion_rejected", "unknown kid"]]);
+  assert.equal((await identify(es256(twin, clock.now, { kid: null }))).sub, "ada", "without a kid every key is tried");
+  clock.now += 30;
+  assert.equal(await identify(es256(twin, clock.now)), null);
+  assert.equal(server.fetches, 2, "names two: fetched again after the cooldown");
+  // The edge publishes one key under that kid again: it verifies.
+  server.keys = [a1.jwk, { ...twin.jwk, kid: "a2" }];
+  clock.now += 30;
+  assert.equal((await identify(es256(a1, clock.now))).sub, "ada");
+  assert.equal(server.fetches, 3);
+});
+
 test("EDGE_JWKS_URL: a kid it holds with a bad signature, or a malformed signature, is refused without fetching", async (t) => {
   const a2 = keyPair("a2");
   const server = await jwksServer([a2.jwk]);

@@ -272,6 +272,25 @@ class Fetching(JwksTest):
             self.assertEqual(self.user(edge, self.k2.sign(self.clock(), kid=None)), "alice")
             self.assertEqual(server.hits, 2)
 
+    def test_a_kid_naming_two_keys_is_refused_as_unknown_and_fetches_again(self) -> None:
+        # Two usable keys under one kid: the set is ambiguous, so the kid names none, though
+        # one of them signed. As for an unknown kid, the set is fetched again (the cooldown
+        # allowing), and a set that names one key verifies. Without a kid, each is tried.
+        twin = Key("k1")
+        with serving(self.k1, twin) as server:
+            edge = self.edge(jwks_url=server.url)
+            self.assertIsNone(self.user(edge, self.k1.sign(self.clock())))
+            self.assertEqual(self.log.messages, ["edge_assertion_rejected: unknown kid"])
+            self.assertEqual(server.hits, 1, "the fetch just made is within the cooldown")
+            self.assertEqual(self.user(edge, twin.sign(self.clock(), kid=None)), "alice")
+            self.at(31)
+            self.assertIsNone(self.user(edge, twin.sign(self.clock())))
+            self.assertEqual(server.hits, 2, "a kid naming two keys did not fetch again")
+            server.serve(self.k1, self.k2)
+            self.at(62)
+            self.assertEqual(self.user(edge, self.k1.sign(self.clock())), "alice")
+            self.assertEqual(server.hits, 3)
+
     def test_a_key_rotated_in_is_used_on_its_first_use_after_the_cooldown(self) -> None:
         with serving(self.k1) as server:
             edge = self.edge(jwks_url=server.url)

@@ -184,6 +184,26 @@ class JwksTest < Minitest::Test
     assert_equal(2, @server.hits)
   end
 
+  # Two usable keys under one kid: the set is ambiguous, so the kid names none, though one
+  # of them signed. As for an unknown kid, the set is fetched again (the cooldown allowing),
+  # and a set that names one key verifies. Without a kid, each is tried.
+  def test_a_kid_naming_two_keys_is_refused_as_unknown_and_refetches
+    @server.reply = JwksServer.json(200, { keys: [jwk(@a1, "a1"), jwk(@b2, "a1")] })
+    edge = client
+    assert_nil(sub_of(edge, assertion(@a1, "a1")))
+    assert_equal(["unknown kid"], @log.lines.map { |line| line["reason"] })
+    assert_equal(1, @server.hits, "the fetch just made is within the cooldown")
+    assert_equal("ada", sub_of(edge, assertion(@b2, nil)), "without a kid, every key is tried")
+
+    @now += 31
+    assert_nil(sub_of(edge, assertion(@b2, "a1")))
+    assert_equal(2, @server.hits, "a kid naming two keys refetches")
+    @server.reply = JwksServer.json(200, { keys: [jwk(@a1, "a1"), jwk(@b2, "b2")] })
+    @now += 31
+    assert_equal("ada", sub_of(edge, assertion(@a1, "a1")))
+    assert_equal(3, @server.hits)
+  end
+
   # Everything a fetch must not take, each with the body it would carry; the oversized
   # ones are the good JWKS, padded: only their size refuses them.
   def bad_replies

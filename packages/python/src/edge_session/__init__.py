@@ -322,7 +322,8 @@ class EdgeSession:
     def _verify_es256(self, token: str, header: dict[str, Any], signature: bytes) -> bytes:
         """The payload of an ES256 assertion signed by a key of the JWKS. A fetched JWKS is
         fetched on first use and when stale, and again (within the cooldown) for a ``kid`` it
-        lacks, or, without a ``kid``, when no key verifies: the edge rotated its key."""
+        lacks (or names twice: ``_jwks.named``), or, without a ``kid``, when no key
+        verifies: the edge rotated its key."""
         assert self._es256 is not None
         _check_es256_signature(signature)  # before any fetch: garbage never makes one
         kid = _kid(header)
@@ -772,7 +773,7 @@ def _check_es256_signature(signature: bytes) -> None:
 
 
 def _verify_ecdsa(token: str, keys: list[_jwks.PublicKey], kid: Optional[str]) -> Optional[bytes]:
-    """The payload's bytes if a key ``kid`` names (without ``kid``, any key) signed
+    """The payload's bytes if the one key ``kid`` names (without ``kid``, any key) signed
     ``token`` with ES256, else ``None``."""
     for key in _jwks.named(keys, kid) if kid is not None else keys:
         try:

@@ -411,5 +411,9 @@ class KeySet:
 
 
 def named(keys: list[PublicKey], kid: str) -> list[PublicKey]:
-    """The keys ``kid`` names: a kid is a promise of which key signed, so only those."""
-    return [key for key in keys if key.kid == kid]
+    """The one key ``kid`` names, as a list, or none: a kid is a promise of which key
+    signed, so only that key is tried. A kid naming two usable keys names none: the set is
+    ambiguous (the edge never publishes that), so the kid is refused as an unknown one is,
+    even if one of the two would verify, and may fetch the set again as an unknown one does."""
+    keys = [key for key in keys if key.kid == kid]
+    return keys if len(keys) == 1 else []

@@ -162,7 +162,8 @@ module EdgeSession
       # The kid names a key we have, and it did not sign this: nothing to fetch.
       raise AssertionRefused, "bad signature" if kid && !named(keys, kid).empty?
 
-      # A kid we lack, or no key of ours verifies: the edge may have rotated a key in.
+      # A kid we lack (or hold twice), or no key of ours verifies: the edge may have rotated
+      # a key in.
       fresh = refetch(now)
       return if fresh && signed_by_any?(token, named(fresh, kid))
 
@@ -180,8 +181,16 @@ module EdgeSession
       raise AssertionRefused, "signature r or s out of range" unless [r, s].all? { |v| v.between?(1, P256_ORDER - 1) }
     end
 
-    # The keys a kid names (a kid is a promise of which key signed), or all of them without one.
-    def named(keys, kid) = kid ? keys.select { |key| key.kid == kid } : keys
+    # The one key a kid names, in a list, or all of them without a kid. A kid is a promise of
+    # which key signed: a kid naming two usable keys names none (the set is ambiguous, and
+    # the edge never publishes that), so it is refused as an unknown kid is, even if one of
+    # the two would verify, and may fetch the set again as an unknown kid does.
+    def named(keys, kid)
+      return keys unless kid
+
+      keys = keys.select { |key| key.kid == kid }
+      keys.size == 1 ? keys : []
+    end
 
     # ruby-jwt checks the signature (it turns r || s into the DER OpenSSL verifies), and
     # the algorithm again: ES256 only, never the key as an HMAC secret.
