@@ -10,6 +10,8 @@
 //! assert!(!is_identity_header("x-forwarded-for"));
 //! ```
 
+use crate::crypto::{KeyRing, base64url};
+use crate::dbsc::{CHALLENGE_HEADER, REGISTRATION_HEADER};
 use crate::session::{ACCESS_COOKIE, REFRESH_COOKIE};
 
 /// The identity namespace: any header that, after folding case and `_` to `-`, starts
@@ -23,6 +25,93 @@ pub fn is_identity_header(name: &str) -> bool {
             let c = if c == b'_' { b'-' } else { c.to_ascii_lowercase() };
             c == p
         })
+}
+
+/// Whether a client's request header is passed on to the origin. Not: the identity
+/// namespace (the edge writes it), `Cookie` (the edge passes on only the cookies that are
+/// not its own), the loop marker (the edge writes it; [`LOOP_HEADER`]), and the hop-by-hop
+/// fields (RFC 9110 §7.6.1) the runtime leaves in: `Expect` (forwarded, it has the origin
+/// answer `100 Continue`, which the runtime's `fetch` cannot take: the request hangs and
+/// the client gets a 500), and the `Proxy-*` fields meant for a proxy before the edge
+/// (RFC 9110 §11.7), whose credentials are no business of the origin's.
+pub fn forwarded_to_origin(name: &str) -> bool {
+    const HOP_BY_HOP: [&str; 7] =
+        ["Expect", "Proxy-Authorization", "Proxy-Connection", "Keep-Alive", "TE", "Connection", "Transfer-Encoding"];
+    !is_identity_header(name)
+        && !name.eq_ignore_ascii_case("cookie")
+        && !name.eq_ignore_ascii_case(LOOP_HEADER)
+        && !HOP_BY_HOP.iter().any(|hop| name.eq_ignore_ascii_case(hop))
+}
+
+/// Marks a request the edge forwarded to its own URL (no `ORIGIN_URL`, no `ORIGIN`
+/// binding: a Workers route in front of the origin). On Cloudflare such a subrequest goes
+/// to the origin behind the route; under local `wrangler dev` with no origin it comes back
+/// to the worker and would recurse without end (seen: workerd at 1.5 GB in 40 s). Outside
+/// the `X-Edge-*` namespace so that the origin-side rules do not apply to it.
+pub const LOOP_HEADER: &str = "edge-session-hop";
+
+/// The loop marker's value: a MAC of a fixed label under the session key, so that only
+/// the edge can write it. A fixed value would let any client have its own request answered
+/// 508 before it reaches the origin (a 5xx on demand, in the operator's error rates). The
+/// label has no `=`, so it is no cookie's MAC input (`name=body`), and it begins unlike
+/// a device challenge's.
+pub fn loop_marker(keys: &KeyRing) -> String {
+    base64url::encode(keys.signing().mac(&[LOOP_LABEL]))
+}
+
+/// Whether `value` is a loop marker this edge wrote, under any key of its ring (a key
+/// rotated in between the two hops still counts).
+pub fn is_loop_marker(value: &str, keys: &KeyRing) -> bool {
+    let Some(tag) = base64url::decode(value) else { return false };
+    keys.iter().any(|key| key.verify(&[LOOP_LABEL], &tag))
+}
+
+const LOOP_LABEL: &[u8] = b"edge-session loop marker, v1";
+
+/// Whether a response header from the origin is one only the edge may send: the device
+/// binding's (`Secure-Session-Registration`, `Secure-Session-Challenge`). The edge is
+/// the DBSC server for its own cookies; an origin's registration would have the browser
+/// bind them at an endpoint the edge does not answer, or rebind them to a key the edge
+/// never saw.
+pub fn edge_owned_response_header(name: &str) -> bool {
+    [REGISTRATION_HEADER, CHALLENGE_HEADER].iter().any(|owned| name.eq_ignore_ascii_case(owned))
+}
+
+/// The response header the origin could delete the edge's cookies with, without a
+/// directive.
+pub const CLEAR_SITE_DATA: &str = "Clear-Site-Data";
+
+/// An origin's `Clear-Site-Data` value without what would delete the edge's cookies:
+/// `"cookies"` is dropped and `"*"` becomes the other types it stands for. Without a
+/// verified logout on the same response, a browser obeying `"cookies"` would lose its
+/// session while its family lives on unrevoked (the silent logout [`sets_edge_cookie`]
+/// prevents). `None` when nothing is left. Types are matched ignoring ASCII case and
+/// quotes, more leniently than browsers parse them, so that no spelling slips through.
+pub fn clear_site_data_sparing_cookies(value: &str) -> Option<String> {
+    const ALL_BUT_COOKIES: [&str; 6] = [
+        "\"cache\"",
+        "\"storage\"",
+        "\"executionContexts\"",
+        "\"clientHints\"",
+        "\"prefetchCache\"",
+        "\"prerenderCache\"",
+    ];
+    let mut kept: Vec<&str> = Vec::new();
+    for item in value.split(',').map(str::trim).filter(|item| !item.is_empty()) {
+        let kind = item.trim_matches(|c: char| c == '"' || c.is_ascii_whitespace());
+        if kind == "*" {
+            kept.extend(ALL_BUT_COOKIES);
+        } else if !kind.eq_ignore_ascii_case("cookies") {
+            kept.push(item);
+        }
+    }
+    let mut unique: Vec<&str> = Vec::new();
+    for item in kept {
+        if !unique.contains(&item) {
+            unique.push(item);
+        }
+    }
+    (!unique.is_empty()).then(|| unique.join(", "))
 }
 
 /// Whether a response header from the origin sets (or deletes) one of the edge's own
@@ -68,6 +157,58 @@ mod tests {
         assert!(!sets_edge_cookie("Set-Cookie", "theme=dark; __Host-es-refresh=x"));
         assert!(!sets_edge_cookie("Set-Cookie", "__Host-es-refreshed=1"));
         assert!(!sets_edge_cookie("X-Set-Cookie", "__Host-es-refresh=evil"));
+    }
+
+    #[test]
+    fn what_a_client_sends_that_stops_at_the_edge() {
+        for name in ["X-Edge-User", "x_edge_user", "Cookie", "cookie", "edge-session-hop", "EDGE-SESSION-HOP", "Expect"]
+        {
+            assert!(!forwarded_to_origin(name), "{name}");
+        }
+        for name in ["proxy-authorization", "Proxy-Connection", "keep-alive", "te", "connection", "transfer-encoding"] {
+            assert!(!forwarded_to_origin(name), "{name}");
+        }
+        for name in ["Upgrade", "Authorization", "Content-Type", "Trailer", "Forwarded", "Expect-CT", "Proxy", "Tea"] {
+            assert!(forwarded_to_origin(name), "{name}");
+        }
+    }
+
+    #[test]
+    fn only_the_edge_can_write_its_loop_marker() {
+        let ring = KeyRing::parse("k1:0123456789abcdef0123456789abcdef").unwrap();
+        let rotated =
+            KeyRing::parse("k2:fedcba9876543210fedcba9876543210,k1:0123456789abcdef0123456789abcdef").unwrap();
+        let other = KeyRing::parse("k1:another-secret-another-secret-xx").unwrap();
+        let marker = loop_marker(&ring);
+        assert!(is_loop_marker(&marker, &ring));
+        assert!(is_loop_marker(&marker, &rotated), "a key rotated in between the hops");
+        assert!(!is_loop_marker(&marker, &other));
+        for forged in ["1", "", "true", &marker[1..], &format!("{marker}="), &marker.to_uppercase()] {
+            assert!(!is_loop_marker(forged, &ring), "{forged}");
+        }
+    }
+
+    #[test]
+    fn the_origin_cannot_speak_for_the_device_binding() {
+        assert!(edge_owned_response_header("Secure-Session-Registration"));
+        assert!(edge_owned_response_header("secure-session-challenge"));
+        assert!(!edge_owned_response_header("Secure-Session-Skipped"));
+        assert!(!edge_owned_response_header("Set-Cookie"));
+    }
+
+    #[test]
+    fn clear_site_data_keeps_everything_but_the_cookies() {
+        let spared = |value| clear_site_data_sparing_cookies(value);
+        assert_eq!(spared(r#""cache", "cookies", "storage""#).as_deref(), Some(r#""cache", "storage""#));
+        assert_eq!(spared(r#""cookies""#), None);
+        assert_eq!(spared(r#" "COOKIES" , cookies,"cookies ""#), None);
+        assert_eq!(spared(""), None);
+        assert_eq!(
+            spared(r#""*""#).as_deref(),
+            Some(r#""cache", "storage", "executionContexts", "clientHints", "prefetchCache", "prerenderCache""#)
+        );
+        assert_eq!(spared(r#""cache", "*""#).as_deref().map(|v| v.matches("cache\"").count()), Some(1));
+        assert_eq!(spared(r#""executionContexts""#).as_deref(), Some(r#""executionContexts""#));
     }
 
     #[test]

@@ -29,4 +29,7 @@ pub use edge_session_origin::{
     Logout, LogoutScope, MAX_AMR, MAX_AMR_LEN, NONCE_HEADER, RequestNonce, Revoked, SESSION_HEADER, STATE_HEADER,
     STEP_UP_HEADER, STEP_UP_TYPE, SecurityEvent, Session, StepUp, TokenError, USER_HEADER, adoption, encode_user,
 };
-pub use headers::{CACHE_HEADERS, CREDENTIAL_CACHE_CONTROL, is_identity_header, sets_edge_cookie};
+pub use headers::{
+    CACHE_HEADERS, CLEAR_SITE_DATA, CREDENTIAL_CACHE_CONTROL, LOOP_HEADER, clear_site_data_sparing_cookies,
+    edge_owned_response_header, forwarded_to_origin, is_identity_header, is_loop_marker, loop_marker, sets_edge_cookie,
+};

@@ -2,19 +2,13 @@
 //! own URL (a Workers route in front of the origin).
 
 use crate::config::Config;
+use crate::origin;
 use worker::wasm_bindgen::JsValue;
 use worker::{
     CacheMode, Env, Fetch, Fetcher, Headers, Request, RequestInit, RequestRedirect, Response, js_sys, web_sys,
 };
 
 use super::EdgeError;
-
-/// Marks a request this worker forwarded to its own URL. On Cloudflare such a
-/// subrequest goes to the origin behind the route; under local `wrangler dev` with no
-/// origin it comes back here and would recurse without end (seen: workerd at 1.5 GB in
-/// 40 s). The marker turns that into one hop and a 508. Outside the `X-Edge-*`
-/// namespace, so stripping does not remove it.
-const HOP_HEADER: &str = "edge-session-hop";
 
 /// Sends `req` with `headers` (already prepared by the pipeline) to the origin.
 pub(crate) async fn forward(
@@ -31,8 +25,10 @@ pub(crate) async fn forward(
     if binding.is_none() {
         match &config.origin_url {
             Some(origin) => url = origin.target(&url),
-            None if req.headers().has(HOP_HEADER)? => return Err(EdgeError::Loop),
-            None => headers.set(HOP_HEADER, "1")?,
+            // A request this worker forwarded to its own URL came back (`origin::LOOP_HEADER`);
+            // a client's own marker was not forwarded and counts for nothing.
+            None if came_back(&req, config)? => return Err(EdgeError::Loop),
+            None => headers.set(origin::LOOP_HEADER, &origin::loop_marker(&config.session_keys))?,
         }
     }
     let forwarded = rebuild(req, &url, headers, identified)?;
@@ -41,6 +37,12 @@ pub(crate) async fn forward(
         None => Fetch::Request(forwarded).send().await,
     };
     response.map_err(|e| EdgeError::BadGateway(e.to_string()))
+}
+
+/// Whether `req` carries the marker this edge puts on what it forwards to its own URL.
+fn came_back(req: &Request, config: &Config) -> Result<bool, EdgeError> {
+    let marker = req.headers().get(origin::LOOP_HEADER)?;
+    Ok(marker.is_some_and(|marker| origin::is_loop_marker(&marker, &config.session_keys)))
 }
 
 /// The `ORIGIN` service binding, if there is one. Something named `ORIGIN` that is not a

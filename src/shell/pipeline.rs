@@ -145,7 +145,12 @@ pub(crate) async fn handle(req: Request, env: &Env, ctx: &Context, config: &Conf
 
     let headers = Headers::new();
     for (name, value) in response.headers().entries() {
-        if !origin::is_identity_header(&name) && !origin::sets_edge_cookie(&name, &value) {
+        let edge_owned = origin::is_identity_header(&name)
+            || origin::sets_edge_cookie(&name, &value)
+            || origin::edge_owned_response_header(&name)
+            // Passed on below, once it is known whether a logout answers this request.
+            || name.eq_ignore_ascii_case(origin::CLEAR_SITE_DATA);
+        if !edge_owned {
             headers.append(&name, &value)?;
         }
     }
@@ -171,6 +176,8 @@ pub(crate) async fn handle(req: Request, env: &Env, ctx: &Context, config: &Conf
     // Only the family that identified the request: a refused cookie chooses nothing.
     let current = identified.as_ref().map(|s| s.family);
     let plan = DirectivePlan::new(login, logout, current, presented.cookies.presented);
+    let logging_out = plan.as_ref().is_some_and(|plan| plan.clear_cookies);
+    pass_clear_site_data(&response, &headers, logging_out)?;
     let stepped_up = match step_up {
         Some(step_up) => {
             apply_step_up(env, ctx, step_up, identified.as_ref(), plan.is_some(), &debug.without_fault()).await
@@ -281,6 +288,24 @@ async fn apply_step_up(
         touch_index(env.clone(), ctx, step_up.sub, family, Timestamp::from_millis(decided_at), false, debug);
     }
     Some(cookies)
+}
+
+/// The origin's `Clear-Site-Data`: as it is when a verified logout answers the request
+/// (the edge clears its own cookies then too), else without what would delete the edge's
+/// cookies (`origin::clear_site_data_sparing_cookies`; logged when it removed something).
+fn pass_clear_site_data(response: &Response, headers: &Headers, logging_out: bool) -> worker::Result<()> {
+    let Some(value) = response.headers().get(origin::CLEAR_SITE_DATA)? else { return Ok(()) };
+    let passed = if logging_out { Some(value.clone()) } else { origin::clear_site_data_sparing_cookies(&value) };
+    if passed.as_deref() != Some(value.as_str()) {
+        log_event(
+            "origin_header_dropped",
+            &[("header", origin::CLEAR_SITE_DATA), ("reason", "cookies without a logout")],
+        );
+    }
+    if let Some(passed) = passed {
+        headers.set(origin::CLEAR_SITE_DATA, &passed)?;
+    }
+    Ok(())
 }
 
 /// Carries out a [`DirectivePlan`]. Returns whether any `Set-Cookie` was added.
@@ -440,8 +465,9 @@ fn origin_headers(
 ) -> worker::Result<Headers> {
     let headers = Headers::new();
     for (name, value) in req.headers().entries() {
-        // Spoofed identity in any spelling never reaches the origin (CVE-2025-64484).
-        if !origin::is_identity_header(&name) && !name.eq_ignore_ascii_case("cookie") {
+        // Spoofed identity in any spelling never reaches the origin (CVE-2025-64484), nor
+        // a header meant for this hop only (`origin::forwarded_to_origin`).
+        if origin::forwarded_to_origin(&name) {
             headers.append(&name, &value)?;
         }
     }

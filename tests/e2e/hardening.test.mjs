@@ -188,6 +188,56 @@ test("logout CSRF: a logout answering a request that presented no edge cookie de
   assert.deepEqual(own.setCookies.filter((c) => c.attrs["max-age"] === "0").map((c) => c.name).sort(), [ACCESS_COOKIE, REFRESH_COOKIE]);
 });
 
+test("a header meant for one hop stops at the edge: an upload with Expect: 100-continue, proxy credentials, the loop marker", async () => {
+  const client = await login("hop-by-hop");
+  for (const cookie of [[], [`Cookie: ${ACCESS_COOKIE}=${client.access}`]]) {
+    origin.reset();
+    const head = [...cookie, "Expect: 100-continue", "Proxy-Authorization: Basic cHJveHk6c2VjcmV0", "edge-session-hop: 1"];
+    const res = await rawRequest(edge.port, rawHttp("POST", "/upload", head, "abc"));
+    const who = cookie.length ? "identified" : "anonymous";
+    // Forwarded, `Expect` had the origin (Node) answer 100 Continue, which the runtime's
+    // fetch cannot take: the request hung until the runtime answered 500.
+    assert.equal(res.status, 200, `${who}: ${res.body.slice(0, 120)}`);
+    assert.equal(origin.last().body, "abc", `${who}: the body arrives`);
+    for (const name of ["expect", "proxy-authorization", "edge-session-hop"]) {
+      assert.equal(origin.last().headers[name], undefined, `${who}: ${name} is not forwarded`);
+    }
+    assert.equal(origin.last().headers["x-edge-user"], cookie.length ? "hop-by-hop" : undefined, who);
+  }
+});
+
+test("the origin cannot clear the edge's cookies with Clear-Site-Data, nor speak DBSC for it; a verified logout can", async () => {
+  const alice = await login("clear-site-data");
+  const cases = [
+    ['"cache", "cookies", "storage"', '"cache", "storage"'],
+    ['"COOKIES"', null],
+    ['"*"', '"cache", "storage", "executionContexts", "clientHints", "prefetchCache", "prerenderCache"'],
+    ['"executionContexts"', '"executionContexts"'],
+  ];
+  for (const [sent, passed] of cases) {
+    origin.respond = async () => ({ headers: {
+      "Clear-Site-Data": sent,
+      "Secure-Session-Registration": '(ES256);path="/origin/dbsc";challenge="c"',
+      "Secure-Session-Challenge": '"c";id="x"',
+    } });
+    const res = await alice.fetch("/");
+    assert.equal(res.status, 200);
+    assert.equal(res.headers.get("clear-site-data"), passed, sent);
+    assert.equal(res.headers.get("secure-session-registration"), null, "the edge alone offers device binding");
+    assert.equal(res.headers.get("secure-session-challenge"), null);
+  }
+  assert.ok(await edge.waitEvent((e) => e.edge_session === "origin_header_dropped" && e.header === "Clear-Site-Data"), "logged");
+  assert.deepEqual((await alice.fetch("/")).json(), { user: "clear-site-data", state: "fresh" }, "still logged in");
+  // A logout the edge carries out: the origin's Clear-Site-Data goes as it was sent.
+  origin.respond = async (req) => {
+    const answer = await routes(req);
+    return { ...answer, headers: { ...answer?.headers, "Clear-Site-Data": '"cookies", "storage"' } };
+  };
+  const out = await alice.fetch("/logout");
+  assert.equal(out.headers.get("clear-site-data"), '"cookies", "storage"');
+  assert.equal(alice.refresh, undefined, "logged out");
+});
+
 test("methods pass through: WebDAV and QUERY reach the origin as themselves, with their body", async () => {
   const client = await login("webdav");
   const cookie = `Cookie: ${ACCESS_COOKIE}=${client.access}`;
@@ -205,4 +255,23 @@ test("methods pass through: WebDAV and QUERY reach the origin as themselves, wit
   const unknown = await rawRequest(edge.port, rawHttp("BREW", "/pot", [cookie], "coffee"));
   assert.equal(unknown.status, 501);
   assert.equal(origin.requests.length, 0, "nothing reached the origin");
+});
+
+test("with no origin configured (a Workers route), a request that comes back is answered 508 once, whatever marker a client sends", async () => {
+  const routed = await startEdge({});
+  try {
+    for (const marker of [null, "1", "true", "x".repeat(43)]) {
+      const fetched = await fetch(`${routed.url}/`, { headers: marker === null ? {} : { "edge-session-hop": marker } });
+      const res = { status: fetched.status, headers: fetched.headers, body: await fetched.text() };
+      // The forwarded request came back to this worker carrying its own marker, and stopped
+      // there: one hop, not a recursion.
+      assert.equal(res.status, 508, `marker ${marker}: ${res.body}`);
+      assert.match(res.body, /no origin, request looped back/);
+      // The 508 is the second hop's, passed on by the first (which adds X-Edge-Debug): a
+      // client's marker did not stop the first hop, as a fixed marker let any client do.
+      assert.equal(debugOf(res).path, "none", `marker ${marker}: the first hop forwarded it`);
+    }
+  } finally {
+    await routed.stop();
+  }
 });
