@@ -10,6 +10,7 @@ import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:f
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { SignJWT, jwtVerify } from "jose";
+import { WebSocketServer } from "ws";
 
 import { ACCESS_COOKIE, REFRESH_COOKIE, deletes, parseSetCookie } from "./edge-cookies.mjs";
 
@@ -126,10 +127,24 @@ export async function startOrigin() {
     res.writeHead(answer.status ?? 200, { "content-type": "application/json", ...answer.headers });
     res.end(body);
   });
+  // A WebSocket upgrade is recorded like a request and accepted; the socket's one message
+  // is the identity the upgrade carried, as the default HTTP body is.
+  const sockets = new WebSocketServer({ noServer: true });
+  server.on("upgrade", (req, socket, head) => {
+    origin.requests.push({ method: req.method, url: req.url, headers: req.headers, body: "", upgrade: true });
+    sockets.handleUpgrade(req, socket, head, (ws) => ws.send(JSON.stringify({
+      user: req.headers["x-edge-user"] ?? null,
+      state: req.headers["x-edge-session-state"] ?? null,
+    })));
+  });
   server.keepAliveTimeout = 1000;
   await new Promise((r) => server.listen(0, "127.0.0.1", r));
   origin.url = `http://127.0.0.1:${server.address().port}`;
-  origin.close = () => new Promise((r) => { server.closeAllConnections(); server.close(r); });
+  origin.close = () => new Promise((r) => {
+    for (const ws of sockets.clients) ws.terminate();
+    server.closeAllConnections();
+    server.close(r);
+  });
   origin.last = () => origin.requests[origin.requests.length - 1];
   origin.reset = () => { origin.requests.length = 0; origin.respond = async () => ({}); };
   return origin;

@@ -3,6 +3,7 @@
 // go over a socket (`rawRequest`), never through a client that would clean them up.
 import { test, before, after, beforeEach } from "node:test";
 import assert from "node:assert/strict";
+import WebSocket from "ws";
 import {
   ACCESS_COOKIE, REFRESH_COOKIE, startOrigin, startEdge, Client, loginDirective, loginLogoutRoutes, debugOf, nonceOf, rawHttp, rawRequest, verifyAssertion,
 } from "../../tools/harness.mjs";
@@ -204,6 +205,26 @@ test("a header meant for one hop stops at the edge: an upload with Expect: 100-c
     }
     assert.equal(origin.last().headers["x-edge-user"], cookie.length ? "hop-by-hop" : undefined, who);
   }
+});
+
+test("WebSockets pass through as the user: the upgrade carries the identity, never a spoofed one", async () => {
+  const client = await login("socket-user");
+  /** Opens a WebSocket through the edge; resolves with its first message, or the refusal. */
+  const open = (headers) => new Promise((resolve) => {
+    const ws = new WebSocket(`ws://127.0.0.1:${edge.port}/live`, { headers });
+    ws.on("message", (m) => { resolve({ status: 101, message: JSON.parse(String(m)) }); ws.close(); });
+    ws.on("unexpected-response", (_, res) => resolve({ status: res.statusCode }));
+    ws.on("error", (e) => resolve({ error: e.message }));
+  });
+  const spoofed = { "X-Edge-User": "mallory", "x_edge_session_state": "fresh", "Proxy-Authorization": "Basic eA==" };
+  const identified = await open({ cookie: `${ACCESS_COOKIE}=${client.access}`, ...spoofed });
+  assert.deepEqual(identified, { status: 101, message: { user: "socket-user", state: "fresh" } });
+  const upgrade = origin.last();
+  assert.ok(upgrade.upgrade, "the origin got an upgrade");
+  assert.equal(upgrade.headers.upgrade, "websocket", "Upgrade passes: the socket needs it");
+  assert.equal(upgrade.headers["proxy-authorization"], undefined);
+  await verifyAssertion(upgrade.headers["x-edge-assertion"]);
+  assert.deepEqual(await open(spoofed), { status: 101, message: { user: null, state: null } }, "anonymous stays anonymous");
 });
 
 test("the origin cannot clear the edge's cookies with Clear-Site-Data, nor speak DBSC for it; a verified logout can", async () => {
